@@ -1,0 +1,45 @@
+# Two commands: `make test` and `make demo`. Everything else here serves them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Airflow home, databases and logs live inside the project, in git-ignored var/.
+export AIRFLOW_HOME := $(CURDIR)/var/airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export POSSYNC_CONFIG := $(CURDIR)/include/config/integrations.yaml
+# The embedded defaults: SQLite files for the POS and the sync ledger, reached through Airflow connections.
+export AIRFLOW_CONN_POSSYNC_POS := {"conn_type": "sqlite", "host": "$(CURDIR)/var/data/pos.db"}
+export AIRFLOW_CONN_POSSYNC_LEDGER := {"conn_type": "sqlite", "host": "$(CURDIR)/var/data/ledger.db"}
+
+.PHONY: venv test demo lint bench clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+test: venv
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+
+demo: venv
+	mkdir -p var/data
+	$(BIN)/airflow db migrate > var/airflow-db-migrate.log 2>&1 || (cat var/airflow-db-migrate.log; exit 1)
+	$(BIN)/possync demo seed --pos-url sqlite:///$(CURDIR)/var/data/pos.db --replace
+	$(BIN)/possync ledger init --ledger-url sqlite:///$(CURDIR)/var/data/ledger.db
+	$(BIN)/possync demo summary --pos-url sqlite:///$(CURDIR)/var/data/pos.db
+
+bench: venv
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache

@@ -1,0 +1,3 @@
+from possync.cli import main
+
+raise SystemExit(main())

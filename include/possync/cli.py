@@ -1,0 +1,108 @@
+"""The ``possync`` command line (also ``python -m possync``).
+
+    possync demo seed --pos-url sqlite:///var/data/pos.db [--seed 42] [--days 7] [--replace]
+    possync demo summary --pos-url sqlite:///var/data/pos.db [--json]
+    possync ledger init --ledger-url sqlite:///var/data/ledger.db
+    possync config check [--config include/config/integrations.yaml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import date
+
+
+def _demo_seed(args: argparse.Namespace) -> int:
+    from possync.db import make_engine
+    from possync.pos.demo import DemoSpec, generate
+
+    spec = DemoSpec(
+        seed=args.seed,
+        start_date=args.start_date,
+        days=args.days,
+        outlets=args.outlets,
+        orders_per_day=args.orders_per_day,
+        target_order_lines=args.order_lines,
+    )
+    engine = make_engine(args.pos_url)
+    stats = generate(engine, spec, replace=args.replace)
+    print(
+        f"seeded {args.pos_url}: "
+        + ", ".join(f"{count} {name}" for name, count in stats.items())
+        + f" (seed {spec.seed})"
+    )
+    return 0
+
+
+def _demo_summary(args: argparse.Namespace) -> int:
+    from possync.db import make_engine
+    from possync.pos.demo import format_summary, summarize
+
+    summary = summarize(make_engine(args.pos_url))
+    print(json.dumps(summary, indent=2, default=str) if args.json else format_summary(summary))
+    return 0
+
+
+def _ledger_init(args: argparse.Namespace) -> int:
+    from possync.db import make_engine
+    from possync.ledger.schema import create_schema
+
+    create_schema(make_engine(args.ledger_url))
+    print(f"sync ledger ready at {args.ledger_url}")
+    return 0
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    from possync.config import ConfigError, load_config
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    for integration in config.integrations:
+        print(f"{integration.name}: {integration.target} via connection {integration.conn_id!r}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="possync", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="the demo POS database").add_subparsers(dest="action", required=True)
+    seed = demo.add_parser("seed", help="generate a deterministic demo POS database")
+    seed.add_argument("--pos-url", required=True, help="SQLAlchemy URL of the POS database")
+    seed.add_argument("--seed", type=int, default=42, help="random seed: same seed, same data")
+    seed.add_argument("--start-date", type=date.fromisoformat, default=date(2026, 11, 9),
+                      help="first business day (outlet time), default 2026-11-09")
+    seed.add_argument("--days", type=int, default=7, help="business days of sales (default 7)")
+    seed.add_argument("--outlets", type=int, default=3, help="number of outlets, besides one warehouse")
+    seed.add_argument("--orders-per-day", type=int, default=60, help="orders per outlet per day")
+    seed.add_argument("--order-lines", type=int, default=None,
+                      help="scale: generate about this many order lines in total (e.g. 1000000)")
+    seed.add_argument("--replace", action="store_true", help="drop and recreate the POS tables first")
+    seed.set_defaults(func=_demo_seed)
+
+    summary = demo.add_parser("summary", help="print what the POS database holds, broken records included")
+    summary.add_argument("--pos-url", required=True)
+    summary.add_argument("--json", action="store_true")
+    summary.set_defaults(func=_demo_summary)
+
+    ledger = commands.add_parser("ledger", help="the sync ledger").add_subparsers(dest="action", required=True)
+    init = ledger.add_parser("init", help="create the ledger tables")
+    init.add_argument("--ledger-url", required=True)
+    init.set_defaults(func=_ledger_init)
+
+    config = commands.add_parser("config", help="integration settings").add_subparsers(dest="action", required=True)
+    check = config.add_parser("check", help="validate integrations.yaml")
+    check.add_argument("--config", default=None, help="path (default: $POSSYNC_CONFIG or the project's file)")
+    check.set_defaults(func=_config_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)

@@ -1,0 +1,69 @@
+"""Engines for the databases possync owns or reads: the POS, the sync ledger, the head office.
+
+One place decides how an engine is made, so SQLite gets the same treatment everywhere: WAL so readers
+never wait for the writer, a busy timeout so concurrent writers queue instead of failing, and foreign
+keys switched on. Inside Airflow tasks the URL comes from an Airflow connection (``engine_for_conn``);
+the CLI and tests pass URLs directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Engine, make_url
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def make_engine(url: str | URL, **kwargs: Any) -> Engine:
+    """Create an engine; for SQLite create the file's folder and set WAL, busy timeout and foreign keys."""
+    url = make_url(url)
+    if url.get_backend_name() != "sqlite":
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(url, **kwargs)
+
+    if url.database and url.database != ":memory:":
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    connect_args = kwargs.pop("connect_args", {})
+    connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return engine
+
+
+def sqlalchemy_url_for_conn(conn_id: str) -> URL:
+    """The SQLAlchemy URL of an Airflow database connection (sqlite or postgres)."""
+    from airflow.sdk import BaseHook
+
+    conn = BaseHook.get_connection(conn_id)
+    if conn.conn_type == "sqlite":
+        # Airflow's sqlite connections keep the file path in ``host``.
+        return make_url(f"sqlite:///{conn.host}")
+    if conn.conn_type in ("postgres", "postgresql"):
+        return URL.create(
+            "postgresql+psycopg2",
+            username=conn.login or None,
+            password=conn.password or None,
+            host=conn.host or None,
+            port=conn.port or None,
+            database=conn.schema or None,
+        )
+    raise ValueError(
+        f"connection {conn_id!r} has type {conn.conn_type!r}; possync databases must be 'sqlite' or 'postgres'"
+    )
+
+
+def engine_for_conn(conn_id: str) -> Engine:
+    """An engine for the database behind an Airflow connection id."""
+    return make_engine(sqlalchemy_url_for_conn(conn_id))

@@ -1,0 +1,281 @@
+"""The reference POS database: the source every sync reads.
+
+Modelled on a retail/F&B point of sale: outlets and warehouses, registers with shifts, products, customers,
+orders with lines, payments and refunds, stock transfers, stock adjustments and stock takes, stock levels.
+Runs on SQLite (demo, tests) and PostgreSQL (production-shaped tests). Amounts are exact decimals
+(``Money``), times are UTC instants (``UTCDateTime``); each outlet carries the timezone its business day
+is counted in.
+
+The schema keeps what a real POS keeps, including its imperfections: product SKUs may be missing,
+customer IDs typed at the till are not unique, transfers may be received late or never. Reporting those
+cleanly is the sync's job, not the schema's.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Engine
+
+from possync.pos.types import Money, Percent, Quantity, UTCDateTime
+
+metadata = MetaData()
+
+ORDER_STATUSES = ("completed", "voided")
+PAYMENT_METHODS = ("cash", "card", "qris", "ewallet", "bank_transfer")
+LOCATION_KINDS = ("outlet", "warehouse")
+ADJUSTMENT_KINDS = ("adjustment", "stock_take")
+TRANSFER_STATUSES = ("sent", "received", "cancelled")
+
+outlets = Table(
+    "outlets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(20), nullable=False, unique=True),
+    Column("name", String(120), nullable=False),
+    Column("kind", String(10), nullable=False, server_default="outlet"),
+    Column("timezone", String(40), nullable=False, server_default="Asia/Jakarta"),
+    Column("address", Text),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    CheckConstraint(f"kind IN {LOCATION_KINDS!r}", name="ck_outlets_kind"),
+)
+
+registers = Table(
+    "registers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("outlet_id", ForeignKey("outlets.id"), nullable=False),
+    Column("code", String(20), nullable=False),
+    Column("name", String(80), nullable=False),
+    UniqueConstraint("outlet_id", "code", name="uq_registers_outlet_code"),
+)
+
+shifts = Table(
+    "shifts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String(40), nullable=False, unique=True),
+    Column("register_id", ForeignKey("registers.id"), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime),
+    Column("opening_cash", Money(), nullable=False),
+    Column("expected_cash", Money()),
+    Column("counted_cash", Money()),
+    Index("ix_shifts_closed_at", "closed_at"),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # Real POS catalogues have products nobody gave a SKU; targets match products by SKU, so such a
+    # product cannot be synced and every document that uses it must say so.
+    Column("sku", String(40), unique=True),
+    Column("barcode", String(40)),
+    Column("name", String(120), nullable=False),
+    Column("category", String(60)),
+    Column("unit", String(20), nullable=False, server_default="pcs"),
+    Column("price", Money(), nullable=False),
+    Column("cost", Money(), nullable=False),
+    Column("tax_rate", Percent(), nullable=False),
+    Column("track_stock", Boolean, nullable=False, server_default="1"),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # The "customer ID" cashiers type at the till. Optional and, as in real tills, not enforced unique.
+    Column("customer_code", String(40)),
+    Column("name", String(120), nullable=False),
+    Column("email", String(120)),
+    Column("phone", String(40)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_customers_code", "customer_code"),
+    Index("ix_customers_updated_at", "updated_at"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String(40), nullable=False, unique=True),
+    Column("outlet_id", ForeignKey("outlets.id"), nullable=False),
+    Column("register_id", ForeignKey("registers.id"), nullable=False),
+    Column("shift_id", ForeignKey("shifts.id")),
+    Column("customer_id", ForeignKey("customers.id")),
+    Column("status", String(10), nullable=False),
+    # When the sale happened at the till, and when the server received it: an offline till commits
+    # hours later, so extracts window on business time and sweep a lookback on commit time.
+    Column("business_time", UTCDateTime, nullable=False),
+    Column("committed_at", UTCDateTime, nullable=False),
+    Column("tax_inclusive", Boolean, nullable=False),
+    Column("discount_amount", Money(), nullable=False, server_default="0"),
+    Column("service_charge_rate", Percent(), nullable=False, server_default="0"),
+    Column("service_charge_amount", Money(), nullable=False, server_default="0"),
+    Column("tax_amount", Money(), nullable=False, server_default="0"),
+    Column("rounding_amount", Money(), nullable=False, server_default="0"),
+    Column("total_amount", Money(), nullable=False),
+    Column("voided_at", UTCDateTime),
+    Column("void_reason", Text),
+    Column("note", Text),
+    CheckConstraint(f"status IN {ORDER_STATUSES!r}", name="ck_orders_status"),
+    Index("ix_orders_outlet_business_time", "outlet_id", "business_time"),
+    Index("ix_orders_committed_at", "committed_at"),
+    Index("ix_orders_shift", "shift_id"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", ForeignKey("orders.id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("product_id", ForeignKey("products.id"), nullable=False),
+    Column("product_name", String(120), nullable=False),
+    Column("quantity", Quantity(), nullable=False),
+    # As shown on the receipt: tax-inclusive when the order is.
+    Column("unit_price", Money(), nullable=False),
+    Column("discount_amount", Money(), nullable=False, server_default="0"),
+    Column("tax_rate", Percent(), nullable=False),
+    # The tax the till computed for this line, after its share of the order discount.
+    Column("tax_amount", Money(), nullable=False),
+    UniqueConstraint("order_id", "line_no", name="uq_order_lines_order_line"),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", ForeignKey("orders.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("method", String(20), nullable=False),
+    # What the payment settles of the order; cash tendered above it went back as change.
+    Column("amount", Money(), nullable=False),
+    Column("tendered", Money()),
+    Column("reference", String(60)),
+    Column("paid_at", UTCDateTime, nullable=False),
+    UniqueConstraint("order_id", "seq", name="uq_payments_order_seq"),
+    CheckConstraint(f"method IN {PAYMENT_METHODS!r}", name="ck_payments_method"),
+)
+
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String(40), nullable=False, unique=True),
+    Column("order_id", ForeignKey("orders.id"), nullable=False),
+    Column("outlet_id", ForeignKey("outlets.id"), nullable=False),
+    Column("shift_id", ForeignKey("shifts.id")),
+    Column("business_time", UTCDateTime, nullable=False),
+    Column("committed_at", UTCDateTime, nullable=False),
+    Column("method", String(20), nullable=False),
+    Column("total_amount", Money(), nullable=False),
+    Column("reason", Text),
+    CheckConstraint(f"method IN {PAYMENT_METHODS!r}", name="ck_refunds_method"),
+    Index("ix_refunds_outlet_business_time", "outlet_id", "business_time"),
+    Index("ix_refunds_committed_at", "committed_at"),
+)
+
+refund_lines = Table(
+    "refund_lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("refund_id", ForeignKey("refunds.id"), nullable=False),
+    Column("order_line_id", ForeignKey("order_lines.id"), nullable=False),
+    Column("quantity", Quantity(), nullable=False),
+    # Refunded to the customer for this line, priced like the order (tax-inclusive when it was).
+    Column("amount", Money(), nullable=False),
+    Column("tax_amount", Money(), nullable=False),
+)
+
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String(40), nullable=False, unique=True),
+    Column("from_outlet_id", ForeignKey("outlets.id"), nullable=False),
+    Column("to_outlet_id", ForeignKey("outlets.id"), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime),
+    Column("committed_at", UTCDateTime, nullable=False),
+    Column("note", Text),
+    CheckConstraint(f"status IN {TRANSFER_STATUSES!r}", name="ck_transfers_status"),
+    Index("ix_transfers_sent_at", "sent_at"),
+    Index("ix_transfers_received_at", "received_at"),
+)
+
+transfer_lines = Table(
+    "transfer_lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("transfer_id", ForeignKey("transfers.id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("product_id", ForeignKey("products.id"), nullable=False),
+    Column("quantity_sent", Quantity(), nullable=False),
+    Column("quantity_received", Quantity()),
+    UniqueConstraint("transfer_id", "line_no", name="uq_transfer_lines_transfer_line"),
+)
+
+stock_adjustments = Table(
+    "stock_adjustments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String(40), nullable=False, unique=True),
+    Column("outlet_id", ForeignKey("outlets.id"), nullable=False),
+    Column("kind", String(12), nullable=False),
+    Column("business_time", UTCDateTime, nullable=False),
+    Column("committed_at", UTCDateTime, nullable=False),
+    Column("reason", Text),
+    CheckConstraint(f"kind IN {ADJUSTMENT_KINDS!r}", name="ck_stock_adjustments_kind"),
+    Index("ix_stock_adjustments_business_time", "business_time"),
+)
+
+stock_adjustment_lines = Table(
+    "stock_adjustment_lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("adjustment_id", ForeignKey("stock_adjustments.id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("product_id", ForeignKey("products.id"), nullable=False),
+    # For an adjustment: the signed difference. For a stock take: what was counted, and the system
+    # quantity the till expected, so the difference is known without replaying history.
+    Column("quantity_change", Quantity()),
+    Column("counted_quantity", Quantity()),
+    Column("expected_quantity", Quantity()),
+    Column("unit_cost", Money()),
+    UniqueConstraint("adjustment_id", "line_no", name="uq_stock_adjustment_lines_line"),
+)
+
+stock_levels = Table(
+    "stock_levels",
+    metadata,
+    Column("outlet_id", ForeignKey("outlets.id"), primary_key=True),
+    Column("product_id", ForeignKey("products.id"), primary_key=True),
+    Column("quantity", Quantity(), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+def create_schema(engine: Engine) -> None:
+    """Create every POS table that does not exist yet (idempotent)."""
+    metadata.create_all(engine)
+
+
+def drop_schema(engine: Engine) -> None:
+    metadata.drop_all(engine)
