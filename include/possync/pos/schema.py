@@ -211,7 +211,9 @@ transfers = Table(
     Column("from_outlet_id", ForeignKey("outlets.id"), nullable=False),
     Column("to_outlet_id", ForeignKey("outlets.id"), nullable=False),
     Column("status", String(10), nullable=False),
-    Column("sent_at", UTCDateTime, nullable=False),
+    # NULL when the destination recorded receiving goods the source never recorded sending (an offline
+    # till that lost its data): the transfer-out is missing and the transfer-in cannot sync until repaired.
+    Column("sent_at", UTCDateTime),
     Column("received_at", UTCDateTime),
     Column("committed_at", UTCDateTime, nullable=False),
     Column("note", Text),
