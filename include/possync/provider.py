@@ -23,7 +23,7 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-class-name": "possync.targets.jurnal.hook.JurnalHook",
                 "hook-name": "Mekari Jurnal",
                 "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "port", "extra"],
+                    "hidden-fields": ["schema", "port"],
                     "relabeling": {
                         "host": "API base URL",
                         "login": "HMAC client ID",
@@ -57,7 +57,7 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-class-name": "possync.targets.accurate.hook.AccurateHook",
                 "hook-name": "Accurate Online",
                 "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "port", "login", "extra"],
+                    "hidden-fields": ["schema", "port", "login"],
                     "relabeling": {"host": "Account API URL", "password": "API token"},
                     "placeholders": {
                         "host": "https://account.accurate.id",

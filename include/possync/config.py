@@ -1,0 +1,198 @@
+"""Integration settings: what syncs where, how often, and how POS outlets map to target warehouses.
+
+Read from ``include/config/integrations.yaml`` (or ``$POSSYNC_CONFIG``) and validated by pydantic. Any
+problem becomes one ``ConfigError`` whose message names the file and the field, e.g.::
+
+    include/config/integrations.yaml: integrations[0] (jurnal_demo) → sales.hours[1]: '25:00' is not a time
+
+so a bad file shows up as a readable DAG import error rather than a stack trace of pydantic internals.
+Reading the file is cheap and local; it happens at DAG-parse time on purpose (the DAGs are the config).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date, time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "integrations.yaml"
+SLUG = r"^[a-z][a-z0-9_]*$"
+
+
+class ConfigError(ValueError):
+    """The integration settings are invalid; the message names the file and field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _parse_time(value: Any) -> Any:
+    """YAML reads 12:00 as a sexagesimal integer (720) unless quoted; accept both spellings."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        hours, minutes = divmod(value, 60)
+        if hours >= 24:
+            raise ValueError(f"'{hours}:{minutes:02d}' is not a time of day (HH:MM)")
+        return time(hours, minutes)
+    if isinstance(value, str) and re.fullmatch(r"\d{1,2}:\d{2}", value):
+        hours, minutes = (int(part) for part in value.split(":"))
+        if hours < 24 and minutes < 60:
+            return time(hours, minutes)
+        raise ValueError(f"{value!r} is not a time of day (HH:MM)")
+    return value
+
+
+TimeOfDay = Annotated[time, BeforeValidator(_parse_time)]
+
+
+class SalesSync(_Strict):
+    """How sales reach the target: ``realtime`` (every few minutes), at ``shift_close``, or at ``scheduled`` hours."""
+
+    mode: Literal["realtime", "shift_close", "scheduled"]
+    every_minutes: Annotated[int, Field(ge=1, le=60)] = 5  # a divisor of 60, so windows tile the hour
+    hours: list[TimeOfDay] = Field(default_factory=list)
+    lookback_hours: Annotated[int, Field(ge=0, le=24 * 14)] = 48
+
+    @field_validator("every_minutes")
+    @classmethod
+    def _divides_the_hour(cls, value: int) -> int:
+        if 60 % value:
+            raise ValueError(f"{value} does not divide 60; windows must tile the hour (5, 10, 15, 20, 30, 60)")
+        return value
+
+    @model_validator(mode="after")
+    def _hours_for_scheduled(self) -> SalesSync:
+        if self.mode == "scheduled" and not self.hours:
+            raise ValueError("mode 'scheduled' needs at least one entry in hours (e.g. ['12:00', '18:00'])")
+        if self.mode != "scheduled" and self.hours:
+            raise ValueError(f"hours only apply to mode 'scheduled', not {self.mode!r}")
+        if len(set(self.hours)) != len(self.hours):
+            raise ValueError("hours lists the same time twice")
+        return self
+
+
+class TransferSync(_Strict):
+    """Transfers and stock: ``automatic`` at the configured hours, or ``manual`` (ops pick a date range)."""
+
+    mode: Literal["automatic", "manual"] = "manual"
+    hours: list[TimeOfDay] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _hours_for_automatic(self) -> TransferSync:
+        if self.mode == "automatic" and not self.hours:
+            raise ValueError("mode 'automatic' needs at least one entry in hours")
+        return self
+
+
+class OutletMapping(_Strict):
+    """Where an outlet's documents go in the target (a Jurnal warehouse, an Accurate branch and warehouse)."""
+
+    warehouse: str
+    branch: str | None = None
+
+
+class Integration(_Strict):
+    """One POS feeding one target. A POS may feed several targets through several integrations."""
+
+    name: Annotated[str, Field(pattern=SLUG, max_length=60)]
+    target: Literal["jurnal", "accurate"]
+    conn_id: Annotated[str, Field(min_length=1)]
+    pos_conn_id: str = "possync_pos"
+    ledger_conn_id: str = "possync_ledger"
+    enabled: bool = True
+    timezone: str = "Asia/Jakarta"
+    start_date: date
+    use_pos_customer_id: bool = True
+    pool: Annotated[str | None, Field(pattern=SLUG)] = None
+    batch_size: Annotated[int, Field(ge=1, le=100)] = 100
+    sales: SalesSync
+    transfers: TransferSync = TransferSync()
+    outlets: dict[str, OutletMapping]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r} (use an IANA name such as 'Asia/Jakarta')") from None
+        return value
+
+    @field_validator("outlets")
+    @classmethod
+    def _some_outlets(cls, value: dict[str, OutletMapping]) -> dict[str, OutletMapping]:
+        if not value:
+            raise ValueError("map at least one POS outlet code to the target")
+        return value
+
+    @property
+    def target_pool(self) -> str:
+        """The Airflow pool that caps concurrent calls to this target across all DAGs and backfills."""
+        return self.pool or f"{self.target}_api"
+
+
+class PossyncConfig(_Strict):
+    integrations: list[Integration]
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> PossyncConfig:
+        seen: set[str] = set()
+        for integration in self.integrations:
+            if integration.name in seen:
+                raise ValueError(f"integration name {integration.name!r} is used twice")
+            seen.add(integration.name)
+        return self
+
+    def enabled(self) -> list[Integration]:
+        return [i for i in self.integrations if i.enabled]
+
+
+def config_path(path: str | os.PathLike[str] | None = None) -> Path:
+    return Path(path or os.environ.get("POSSYNC_CONFIG") or DEFAULT_CONFIG)
+
+
+def _field_path(loc: tuple[Any, ...], raw: Any) -> str:
+    parts: list[str] = []
+    node = raw
+    for step in loc:
+        if isinstance(step, int):
+            label = f"[{step}]"
+            if isinstance(node, list) and step < len(node) and isinstance(node[step], dict):
+                name = node[step].get("name")
+                label += f" ({name})" if isinstance(name, str) and parts == ["integrations"] else ""
+            parts.append(label)
+            node = node[step] if isinstance(node, list) and step < len(node) else None
+        else:
+            parts.append(f".{step}" if parts else str(step))
+            node = node.get(step) if isinstance(node, dict) else None
+    return "".join(parts) or "(top level)"
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> PossyncConfig:
+    """Read and validate the integration settings; raise ``ConfigError`` naming the file and field."""
+    source = config_path(path)
+    try:
+        raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: file not found (set POSSYNC_CONFIG or create it)") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{source}: not valid YAML{where}: {problem}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping with an 'integrations' list at the top")
+    try:
+        return PossyncConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{_field_path(error['loc'], raw)}: {message}")
+        raise ConfigError(f"{source}: " + "; ".join(problems)) from None

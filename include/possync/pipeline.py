@@ -1,0 +1,137 @@
+"""The steps a sync task runs, as plain functions: testable without Airflow, called by the DAG tasks.
+
+``stage_sales`` is the first half of a sales sync for one outlet and window: extract from the POS,
+transform into documents, and record every record's state in the ledger: ``failed`` with the reason for
+records that cannot become documents, ``skipped`` for voided orders, ``pending`` for documents waiting
+to be loaded. Loading into the target is the target's operator's job (targets/<name>/operators.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy.engine import Engine
+
+from possync.documents import Document, Payment, Rejection, SalesInvoice, SalesReturn
+from possync.ledger import RecordOutcome, RunRef, SyncLedger, content_hash
+from possync.pos.extract import Window, extract_sales
+from possync.transform.sales import SalesBatch, format_rupiah, transform_sales
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StageSummary:
+    """What one staging step saw; ``read`` always equals ``staged + skipped + failed``."""
+
+    outlet_code: str
+    window: Window
+    staged: int = 0
+    skipped: int = 0
+    failed: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def read(self) -> int:
+        return self.staged + self.skipped + self.failed
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "outlet": self.outlet_code,
+            "window_start": self.window.start.isoformat(),
+            "window_end": self.window.end.isoformat(),
+            "read": self.read,
+            "staged": self.staged,
+            "skipped": self.skipped,
+            "failed": self.failed,
+        }
+
+
+def _describe(document: Document) -> str:
+    if isinstance(document, SalesInvoice | SalesReturn):
+        return format_rupiah(document.total)
+    if isinstance(document, Payment):
+        return f"{format_rupiah(document.amount)} {document.method} for {document.invoice_key}"
+    return ""
+
+
+def _outcome(document: Document, status: str, flow: str) -> RecordOutcome:
+    return RecordOutcome(
+        record_type=document.record_type,
+        key=document.key,
+        flow=flow,
+        status=status,
+        content_hash=content_hash(document),
+        outlet_code=getattr(document, "outlet_code", None),
+        business_time=getattr(document, "business_time", None) or getattr(document, "paid_at", None),
+    )
+
+
+def _rejection_outcome(rejection: Rejection, status: str, flow: str) -> RecordOutcome:
+    return RecordOutcome(
+        record_type=rejection.record_type,
+        key=rejection.key,
+        flow=flow,
+        status=status,
+        outlet_code=rejection.outlet_code,
+        business_time=rejection.business_time,
+        reason=rejection.reason,
+    )
+
+
+def documents_in_load_order(batch: SalesBatch) -> list[Document]:
+    """Invoices before their payments and returns; within each kind, oldest first."""
+    ordered: list[Document] = [*batch.invoices, *batch.payments, *batch.returns]
+    return ordered
+
+
+def stage_sales(
+    pos: Engine,
+    ledger: SyncLedger,
+    *,
+    integration: str,
+    outlet_code: str,
+    window: Window,
+    lookback: timedelta,
+    run: RunRef | None = None,
+    logger: logging.Logger | logging.LoggerAdapter | None = None,
+) -> tuple[StageSummary, list[Document]]:
+    """Extract, transform and record one outlet's sales for ``window``; return the summary and documents."""
+    logger = logger or log
+    frames = extract_sales(pos, window, [outlet_code], lookback=lookback)
+    batch = transform_sales(frames)
+    summary = StageSummary(outlet_code=outlet_code, window=window)
+
+    outcomes: list[RecordOutcome] = []
+    for rejection in batch.rejections:
+        outcomes.append(_rejection_outcome(rejection, "failed", "sales"))
+        summary.failed += 1
+        summary.failures.append(f"{rejection.record_type} {rejection.key}: {rejection.reason}")
+        logger.info("FAILED   %-8s %-28s %s", rejection.record_type, rejection.key, rejection.reason)
+    for skipped in batch.skipped:
+        outcomes.append(_rejection_outcome(skipped, "skipped", "sales"))
+        summary.skipped += 1
+        logger.info("SKIPPED  %-8s %-28s %s", skipped.record_type, skipped.key, skipped.reason)
+    documents = documents_in_load_order(batch)
+    for document in documents:
+        outcomes.append(_outcome(document, "pending", "sales"))
+        summary.staged += 1
+        logger.info("STAGED   %-8s %-28s %s", document.record_type, document.key, _describe(document))
+
+    ledger.record(integration, outcomes, run)
+    logger.info(
+        "outlet %s, window %s → %s: read %d = staged %d + skipped %d + failed %d",
+        outlet_code, window.start.isoformat(), window.end.isoformat(),
+        summary.read, summary.staged, summary.skipped, summary.failed,
+    )
+    return summary, documents
+
+
+def failures_text(summaries: Iterable[StageSummary], limit: int = 5) -> str:
+    failures = [line for summary in summaries for line in summary.failures]
+    shown = "; ".join(failures[:limit])
+    more = f" (and {len(failures) - limit} more, see the log)" if len(failures) > limit else ""
+    return f"{len(failures)} record(s) failed: {shown}{more}"

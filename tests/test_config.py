@@ -1,0 +1,102 @@
+"""Integration settings: the shipped file is valid; every kind of mistake names the file and the field."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from possync.config import ConfigError, load_config
+
+GOOD = {
+    "integrations": [
+        {
+            "name": "jurnal_test",
+            "target": "jurnal",
+            "conn_id": "jurnal_test",
+            "start_date": "2026-11-09",
+            "sales": {"mode": "scheduled", "hours": ["12:00", "18:00", "23:30"]},
+            "outlets": {"JKT01": {"warehouse": "Kemang"}},
+        }
+    ]
+}
+
+
+def write(tmp_path: Path, data: object) -> Path:
+    path = tmp_path / "integrations.yaml"
+    path.write_text(yaml.safe_dump(data) if not isinstance(data, str) else data)
+    return path
+
+
+def broken(**changes: object) -> dict:
+    integration = {**GOOD["integrations"][0], **changes}
+    return {"integrations": [integration]}
+
+
+def test_shipped_config_is_valid() -> None:
+    config = load_config()
+    names = [i.name for i in config.integrations]
+    assert names == ["jurnal_demo", "accurate_demo"]
+    jurnal = config.integrations[0]
+    assert jurnal.sales.hours == [time(12), time(18), time(23, 30)]
+    assert jurnal.target_pool == "jurnal_api"
+
+
+def test_unquoted_yaml_times_are_read_as_times(tmp_path: Path) -> None:
+    text = yaml.safe_dump(GOOD).replace("'12:00'", "12:00").replace("'23:30'", "23:30")
+    assert "hours:\n      - 12:00" in text or "- 12:00" in text
+    config = load_config(write(tmp_path, text))
+    assert config.integrations[0].sales.hours == [time(12), time(18), time(23, 30)]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (broken(sales={"mode": "scheduled", "hours": ["12:00", "25:00"]}),
+         "integrations[0] (jurnal_test).sales.hours[1]: '25:00' is not a time of day"),
+        (broken(sales={"mode": "scheduled"}),
+         "integrations[0] (jurnal_test).sales: mode 'scheduled' needs at least one entry in hours"),
+        (broken(sales={"mode": "every_second"}),
+         "integrations[0] (jurnal_test).sales.mode: Input should be 'realtime', 'shift_close' or 'scheduled'"),
+        (broken(sales={"mode": "realtime", "every_minutes": 7}),
+         "integrations[0] (jurnal_test).sales.every_minutes: 7 does not divide 60"),
+        (broken(timezone="Asia/Jakarat"),
+         "integrations[0] (jurnal_test).timezone: unknown timezone 'Asia/Jakarat'"),
+        (broken(outlets={}), "integrations[0] (jurnal_test).outlets: map at least one POS outlet code"),
+        (broken(target="quickbooks"), "integrations[0] (jurnal_test).target: Input should be 'jurnal' or 'accurate'"),
+        (broken(name="Jurnal Demo"), "integrations[0] (Jurnal Demo).name: String should match pattern"),
+        (broken(conn_idd="typo"), "integrations[0] (jurnal_test).conn_idd: Extra inputs are not permitted"),
+        ({"integrations": [GOOD["integrations"][0], GOOD["integrations"][0]]},
+         "integration name 'jurnal_test' is used twice"),
+        ({"integration": []}, "integrations: Field required"),
+    ],
+)
+def test_mistakes_name_the_file_and_field(tmp_path: Path, data: dict, expected: str) -> None:
+    path = write(tmp_path, data)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ")
+    assert expected in message
+    assert "pydantic" not in message and "Traceback" not in message
+
+
+def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "integrations:\n  - name: x\n    target: [jurnal\n")
+    with pytest.raises(ConfigError, match=r"not valid YAML at line \d+, column \d+"):
+        load_config(path)
+
+
+def test_missing_file_is_explained(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_cli_check_reports_the_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from possync.cli import main
+
+    path = write(tmp_path, broken(timezone="Mars/Olympus"))
+    assert main(["config", "check", "--config", str(path)]) == 1
+    assert "unknown timezone 'Mars/Olympus'" in capsys.readouterr().err

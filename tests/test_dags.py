@@ -1,0 +1,91 @@
+"""The DAG folder imports cleanly on Airflow 3.3, follows the project's DAG policies, and a bad
+integrations.yaml becomes one readable import error."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+PROJECT = Path(__file__).resolve().parents[1]
+DAGS = PROJECT / "dags"
+
+
+@pytest.fixture(scope="module")
+def dagbag():  # noqa: ANN201
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS))  # no include_examples on 3.3: LOAD_EXAMPLES=False is set
+
+
+def test_no_import_errors(dagbag) -> None:
+    assert dagbag.import_errors == {}
+
+
+def test_one_dag_per_integration_and_flow(dagbag) -> None:
+    assert sorted(dagbag.dag_ids) == ["accurate_demo__sales", "jurnal_demo__sales"]
+
+
+def test_dag_policies(dagbag) -> None:
+    for dag_id, dag in dagbag.dags.items():
+        target, flow = dag_id.split("_demo__")[0], dag_id.split("__")[1]
+        assert {target, flow, dag_id.split("__")[0]} <= set(dag.tags), dag_id
+        assert dag.catchup is False
+        assert dag.doc_md, f"{dag_id} tells ops nothing"
+        for task in dag.tasks:
+            assert task.owner == "possync"
+            assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries for transient errors"
+
+
+def test_runs_have_real_windows(dagbag) -> None:
+    import pendulum
+    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow.timetables.base import TimeRestriction
+
+    for dag in dagbag.dags.values():
+        scheduled = DagSerialization.from_dict(DagSerialization.to_dict(dag))  # what the scheduler sees
+        restriction = TimeRestriction(earliest=pendulum.datetime(2026, 11, 9, tz="Asia/Jakarta"), latest=None,
+                                      catchup=True)
+        info = scheduled.timetable.next_dagrun_info(last_automated_data_interval=None, restriction=restriction)
+        assert info.data_interval.start < info.data_interval.end, dag.dag_id
+
+
+def test_dags_serialise_with_the_plugin_timetable(dagbag) -> None:
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    for dag in dagbag.dags.values():
+        restored = DagSerialization.from_dict(DagSerialization.to_dict(dag))
+        assert type(restored.timetable).__name__ == type(dag.timetable).__name__
+        assert restored.timetable.periodic, "backfills need a periodic timetable"
+
+
+def test_parsing_does_no_heavy_imports_or_io() -> None:
+    probe = (
+        "import sys, runpy; runpy.run_path(sys.argv[1]);"
+        "heavy = sorted(m for m in ('pandas', 'possync.pos.extract', 'possync.transform.sales',"
+        " 'possync.ledger.store') if m in sys.modules); print(heavy)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe, str(DAGS / "possync_dags.py")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_bad_config_is_one_clear_import_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    config = yaml.safe_load((PROJECT / "include/config/integrations.yaml").read_text())
+    config["integrations"][1]["sales"]["every_minutes"] = 7
+    bad = tmp_path / "integrations.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("POSSYNC_CONFIG", str(bad))
+
+    bag = DagBag(dag_folder=str(DAGS))
+    assert bag.dags == {}
+    [(path, error)] = bag.import_errors.items()
+    assert path.endswith("possync_dags.py")
+    assert f"{bad}: integrations[1] (accurate_demo).sales.every_minutes: 7 does not divide 60" in error
+    assert "pydantic" not in error
