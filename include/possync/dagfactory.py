@@ -128,14 +128,13 @@ def build_sales_dag(integration: Integration) -> DAG:
 
             context = get_current_context()
             context["outlet_code"] = outlet_code  # type: ignore[typeddict-unknown-key]  # labels the map index
-            ti = context["ti"]
-            run = RunRef(ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number)
             window = Window(datetime.fromisoformat(window_start), datetime.fromisoformat(window_end))
             ledger = SyncLedger(engine_for_conn(integration.ledger_conn_id))
+            ledger.create_schema()  # idempotent: a fresh ledger database needs no separate init step
             summary, _documents = stage(
                 engine_for_conn(integration.pos_conn_id), ledger,
                 integration=name, outlet_code=outlet_code, window=window,
-                lookback=timedelta(hours=integration.sales.lookback_hours), run=run,
+                lookback=timedelta(hours=integration.sales.lookback_hours), run=RunRef.from_context(context),
             )
             if summary.failed:
                 # Permanent: retrying cannot fix POS data. Red until repaired, then cleared.

@@ -8,6 +8,8 @@ the CLI and tests pass URLs directly.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +35,30 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        _switch_to_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     return engine
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Put the file in WAL mode (persistent, so only the first connection ever changes it).
+
+    Switching needs an exclusive lock that the busy timeout does not wait for, so processes opening a
+    new file at the same instant retry briefly instead of failing with "database is locked".
+    """
+    for attempt in range(50):
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == 49:
+                raise
+            time.sleep(0.05 + 0.01 * attempt)
 
 
 def sqlalchemy_url_for_conn(conn_id: str) -> URL:

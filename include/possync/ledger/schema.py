@@ -1,0 +1,152 @@
+"""The sync ledger's tables: per-record sync status, id maps and watermarks.
+
+The ledger lives in its own database (SQLite in the demo and tests, PostgreSQL in production), so
+these tables know nothing of the POS schema. Every time column is a UTC instant (``UTCDateTime``):
+timezone-aware on PostgreSQL, naive-UTC text on SQLite, aware ``datetime`` in Python on both.
+
+``sync_records`` is the table a Sync Status page reads over millions of rows; its indexes follow the
+queries that page and the loaders run:
+
+- ``uq_sync_records_key`` (integration, record_type, business_key): the upsert target and the
+  loader's "which of these keys are already synced" lookup.
+- ``ix_sync_records_flow_status_time`` (integration, flow, status, business_time): counts per flow
+  and the oldest-first list of unsynced records ("sync refresh").
+- ``ix_sync_records_status_attempt`` (integration, status, last_attempt_at): counts per integration
+  and "what failed most recently".
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+)
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.types import TypeDecorator
+
+STATUSES = ("pending", "synced", "failed", "skipped")
+# Arbitrary but fixed: every process creating the ledger schema must take the same advisory lock.
+_SCHEMA_LOCK_ID = 0x5059_4E43_4C45_4447 & 0x7FFF_FFFF_FFFF_FFFF
+
+metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator):
+    """A UTC instant; naive datetimes are refused so no local time is stored unlabelled.
+
+    SQLite has no timezone type: values are stored as naive UTC in SQLAlchemy's fixed-width text
+    format, which sorts and compares chronologically, so ``max()``-style comparisons in SQL work.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}: {value!r}")
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: ledger times must carry a timezone")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# SQLite only auto-numbers an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity for big ledgers.
+_Id = BigInteger().with_variant(Integer(), "sqlite")
+
+sync_records = Table(
+    "sync_records",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("integration", String(100), nullable=False),
+    Column("record_type", String(50), nullable=False),
+    Column("business_key", String(200), nullable=False),
+    Column("flow", String(50), nullable=False),
+    Column("outlet_code", String(50)),
+    Column("business_time", UTCDateTime()),
+    Column("content_hash", String(64)),
+    Column("status", String(10), nullable=False),
+    Column("target_id", String(100)),
+    Column("target_number", String(100)),
+    Column("reason", Text),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("dag_id", String(250)),
+    Column("run_id", String(250)),
+    Column("task_id", String(250)),
+    Column("map_index", Integer),
+    Column("try_number", Integer),
+    Column("first_seen_at", UTCDateTime(), nullable=False),
+    Column("last_attempt_at", UTCDateTime()),
+    Column("synced_at", UTCDateTime()),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("integration", "record_type", "business_key", name="uq_sync_records_key"),
+    CheckConstraint(f"status IN {STATUSES!r}", name="ck_sync_records_status"),
+    CheckConstraint("attempts >= 0", name="ck_sync_records_attempts"),
+    Index("ix_sync_records_flow_status_time", "integration", "flow", "status", "business_time"),
+    Index("ix_sync_records_status_attempt", "integration", "status", "last_attempt_at"),
+)
+
+sync_id_maps = Table(
+    "sync_id_maps",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("integration", String(100), nullable=False),
+    Column("kind", String(50), nullable=False),
+    Column("pos_key", String(200), nullable=False),
+    Column("target_id", String(100), nullable=False),
+    Column("target_number", String(100)),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("integration", "kind", "pos_key", name="uq_sync_id_maps_key"),
+)
+
+sync_watermarks = Table(
+    "sync_watermarks",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("integration", String(100), nullable=False),
+    Column("flow", String(50), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("value", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("integration", "flow", "name", name="uq_sync_watermarks_key"),
+)
+
+
+def create_schema(engine: Engine) -> None:
+    """Create the ledger tables and indexes that do not exist yet; safe to run again.
+
+    Two workers may start on a fresh ledger at the same moment, and ``create_all`` checks before it
+    creates, so the check and the DDL run under a lock: a transaction-scoped advisory lock on
+    PostgreSQL, the database write lock (``BEGIN IMMEDIATE``) on SQLite.
+    """
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(select(func.pg_advisory_xact_lock(_SCHEMA_LOCK_ID)))
+        elif conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        metadata.create_all(conn, checkfirst=True)
+
+
+def drop_schema(engine: Engine) -> None:
+    """Drop the ledger tables (tests and ``--replace`` style resets only)."""
+    metadata.drop_all(engine, checkfirst=True)

@@ -1,0 +1,510 @@
+"""Windowed extracts from the POS database into pandas frames.
+
+Every sales run reads a deterministic window of *business time* (when the sale happened at the till), so a
+backfill of a range re-reads exactly that range. Offline tills commit their sales hours late; a run can
+therefore also sweep a *lookback* before its window for records committed since the window started: no
+earlier run could have seen them. Records a later sweep sees twice are harmless, because the sync ledger
+skips what is already synced.
+
+One query per table, whatever the window holds: lines, payments and refund lines are selected with
+``IN (subquery)`` on the same window predicate, never one query per order, so a million-line window is a
+handful of streamed queries. Money, quantities and rates stay exact ``Decimal`` objects in the frames
+(object dtype), never floats; times are UTC (``datetime64[us, UTC]``).
+
+The queries are SQLAlchemy Core and run unchanged on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, type_coerce
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.types import NullType
+
+from possync.pos.schema import (
+    customers,
+    order_lines,
+    orders,
+    outlets,
+    payments,
+    products,
+    refund_lines,
+    refunds,
+    registers,
+    shifts,
+)
+
+# Distinct exact values remembered per column while converting; past this, values are converted each time.
+_MEMO_LIMIT = 200_000
+# Rows fetched per round trip; PostgreSQL streams them through a server-side cursor, so a large window
+# never holds more than one partition of raw rows besides the frames being built.
+STREAM_ROWS = 50_000
+_ZERO_QTY = Decimal("0.000")
+
+Kind = Literal["id", "int", "nullable_int", "str", "bool", "time", "exact"]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A half-open interval of business time, ``[start, end)``, held in UTC."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if not isinstance(value, datetime):
+                raise TypeError(f"window {name} must be a datetime, got {value!r}")
+            if value.tzinfo is None or value.utcoffset() is None:
+                raise ValueError(f"window {name} {value.isoformat()} is naive: give it a timezone")
+            object.__setattr__(self, name, value.astimezone(UTC))
+        if not self.start < self.end:
+            raise ValueError(
+                f"window start {self.start.isoformat()} is not before its end {self.end.isoformat()}"
+            )
+
+    def __contains__(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
+    def __str__(self) -> str:
+        return f"[{self.start.isoformat()}, {self.end.isoformat()})"
+
+
+@dataclass(frozen=True, slots=True)
+class SalesFrames:
+    """What one sales extract read: orders and their children, refunds and theirs.
+
+    ``lines`` and ``payments`` belong to the orders in ``orders``; ``refund_lines`` to the refunds in
+    ``refunds``. A refund's order need not be in ``orders`` (it was usually sold in an earlier window), so
+    each refund line carries what it needs of the original order line.
+    """
+
+    orders: pd.DataFrame
+    lines: pd.DataFrame
+    payments: pd.DataFrame
+    refunds: pd.DataFrame
+    refund_lines: pd.DataFrame
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "orders": len(self.orders),
+            "lines": len(self.lines),
+            "payments": len(self.payments),
+            "refunds": len(self.refunds),
+            "refund_lines": len(self.refund_lines),
+        }
+
+
+# ---------------------------------------------------------------------------------------------- queries
+
+_outlet_registers = registers.alias("order_register")
+_order_shift = shifts.alias("order_shift")
+_refund_shift = shifts.alias("refund_shift")
+_refund_outlet = outlets.alias("refund_outlet")
+_refunded_order = orders.alias("refunded_order")
+_sold_line = order_lines.alias("sold_line")
+_sold_product = products.alias("sold_product")
+
+_ORDER_COLUMNS: list[tuple[str, Any, Kind]] = [
+    ("order_id", orders.c.id, "id"),
+    ("number", orders.c.number, "str"),
+    ("outlet_id", orders.c.outlet_id, "id"),
+    ("outlet_code", outlets.c.code, "str"),
+    ("outlet_kind", outlets.c.kind, "str"),
+    ("outlet_timezone", outlets.c.timezone, "str"),
+    ("register_id", orders.c.register_id, "id"),
+    ("register_code", _outlet_registers.c.code, "str"),
+    ("shift_id", orders.c.shift_id, "nullable_int"),
+    ("shift_number", _order_shift.c.number, "str"),
+    ("customer_id", orders.c.customer_id, "nullable_int"),
+    ("customer_code", customers.c.customer_code, "str"),
+    ("customer_name", customers.c.name, "str"),
+    ("status", orders.c.status, "str"),
+    ("business_time", orders.c.business_time, "time"),
+    ("committed_at", orders.c.committed_at, "time"),
+    ("tax_inclusive", orders.c.tax_inclusive, "bool"),
+    ("discount_amount", orders.c.discount_amount, "exact"),
+    ("service_charge_rate", orders.c.service_charge_rate, "exact"),
+    ("service_charge_amount", orders.c.service_charge_amount, "exact"),
+    ("tax_amount", orders.c.tax_amount, "exact"),
+    ("rounding_amount", orders.c.rounding_amount, "exact"),
+    ("total_amount", orders.c.total_amount, "exact"),
+    ("voided_at", orders.c.voided_at, "time"),
+    ("void_reason", orders.c.void_reason, "str"),
+    ("note", orders.c.note, "str"),
+]
+
+_LINE_COLUMNS: list[tuple[str, Any, Kind]] = [
+    ("line_id", order_lines.c.id, "id"),
+    ("order_id", order_lines.c.order_id, "id"),
+    ("line_no", order_lines.c.line_no, "int"),
+    ("product_id", order_lines.c.product_id, "id"),
+    ("sku", products.c.sku, "str"),
+    # The name printed on the receipt, and the catalogue's name for the product (what ops look up).
+    ("product_name", order_lines.c.product_name, "str"),
+    ("catalog_name", products.c.name, "str"),
+    ("unit", products.c.unit, "str"),
+    ("quantity", order_lines.c.quantity, "exact"),
+    ("unit_price", order_lines.c.unit_price, "exact"),
+    ("discount_amount", order_lines.c.discount_amount, "exact"),
+    ("tax_rate", order_lines.c.tax_rate, "exact"),
+    ("tax_amount", order_lines.c.tax_amount, "exact"),
+]
+
+_PAYMENT_COLUMNS: list[tuple[str, Any, Kind]] = [
+    ("payment_id", payments.c.id, "id"),
+    ("order_id", payments.c.order_id, "id"),
+    ("seq", payments.c.seq, "int"),
+    ("method", payments.c.method, "str"),
+    ("amount", payments.c.amount, "exact"),
+    ("tendered", payments.c.tendered, "exact"),
+    ("reference", payments.c.reference, "str"),
+    ("paid_at", payments.c.paid_at, "time"),
+]
+
+_REFUND_COLUMNS: list[tuple[str, Any, Kind]] = [
+    ("refund_id", refunds.c.id, "id"),
+    ("number", refunds.c.number, "str"),
+    ("order_id", refunds.c.order_id, "id"),
+    ("order_number", _refunded_order.c.number, "str"),
+    ("order_status", _refunded_order.c.status, "str"),
+    ("tax_inclusive", _refunded_order.c.tax_inclusive, "bool"),
+    ("outlet_id", refunds.c.outlet_id, "id"),
+    ("outlet_code", _refund_outlet.c.code, "str"),
+    ("outlet_kind", _refund_outlet.c.kind, "str"),
+    ("outlet_timezone", _refund_outlet.c.timezone, "str"),
+    ("shift_id", refunds.c.shift_id, "nullable_int"),
+    ("shift_number", _refund_shift.c.number, "str"),
+    ("business_time", refunds.c.business_time, "time"),
+    ("committed_at", refunds.c.committed_at, "time"),
+    ("method", refunds.c.method, "str"),
+    ("total_amount", refunds.c.total_amount, "exact"),
+    ("reason", refunds.c.reason, "str"),
+]
+
+_REFUND_LINE_COLUMNS: list[tuple[str, Any, Kind]] = [
+    ("refund_line_id", refund_lines.c.id, "id"),
+    ("refund_id", refund_lines.c.refund_id, "id"),
+    ("order_line_id", refund_lines.c.order_line_id, "id"),
+    ("quantity", refund_lines.c.quantity, "exact"),
+    ("amount", refund_lines.c.amount, "exact"),
+    ("tax_amount", refund_lines.c.tax_amount, "exact"),
+    # The original order line, as sold.
+    ("line_order_id", _sold_line.c.order_id, "id"),
+    ("line_no", _sold_line.c.line_no, "int"),
+    ("product_id", _sold_line.c.product_id, "id"),
+    ("sku", _sold_product.c.sku, "str"),
+    ("product_name", _sold_line.c.product_name, "str"),
+    ("catalog_name", _sold_product.c.name, "str"),
+    ("unit", _sold_product.c.unit, "str"),
+    ("unit_price", _sold_line.c.unit_price, "exact"),
+    ("quantity_sold", _sold_line.c.quantity, "exact"),
+    ("tax_rate", _sold_line.c.tax_rate, "exact"),
+]
+
+_CUSTOMER_CODE = func.nullif(func.trim(customers.c.customer_code), "")
+_code_owner = customers.alias("code_owner")
+_code_owners = (
+    select(_CUSTOMER_CODE.label("code"), func.min(customers.c.id).label("owner_id"))
+    .where(_CUSTOMER_CODE.is_not(None))
+    .group_by(_CUSTOMER_CODE)
+    .subquery("code_owners")
+)
+
+_CUSTOMER_COLUMNS: list[tuple[str, Any, Kind]] = [
+    ("customer_id", customers.c.id, "id"),
+    # Trimmed, and None when blank: a code of spaces is no code.
+    ("customer_code", _CUSTOMER_CODE, "str"),
+    ("name", customers.c.name, "str"),
+    ("email", customers.c.email, "str"),
+    ("phone", customers.c.phone, "str"),
+    ("created_at", customers.c.created_at, "time"),
+    ("updated_at", customers.c.updated_at, "time"),
+    # The first customer (lowest id) that uses the same code, over the whole table: a customer updated
+    # today can collide with one nobody touched for years, so this cannot be worked out from the window.
+    ("code_owner_id", _code_owners.c.owner_id, "nullable_int"),
+    ("code_owner_name", _code_owner.c.name, "str"),
+]
+
+_PRODUCT_COLUMNS: list[tuple[str, Any, Kind]] = [
+    ("product_id", products.c.id, "id"),
+    ("sku", products.c.sku, "str"),
+    ("barcode", products.c.barcode, "str"),
+    ("name", products.c.name, "str"),
+    ("category", products.c.category, "str"),
+    ("unit", products.c.unit, "str"),
+    ("price", products.c.price, "exact"),
+    ("cost", products.c.cost, "exact"),
+    ("tax_rate", products.c.tax_rate, "exact"),
+    ("track_stock", products.c.track_stock, "bool"),
+    ("active", products.c.active, "bool"),
+    ("updated_at", products.c.updated_at, "time"),
+]
+
+
+def _select(columns: Sequence[tuple[str, Any, Kind]]) -> Select[Any]:
+    return select(*(_as_fetched(expression, kind).label(label) for label, expression, kind in columns))
+
+
+def _as_fetched(expression: Any, kind: Kind) -> Any:
+    # Exact values and times are fetched as the driver returns them and converted a column at a time in
+    # ``_column``, with the column type's own rules: per-value result processing is most of the cost of
+    # reading a million lines.
+    if kind in ("exact", "time"):
+        return type_coerce(expression, NullType())
+    return expression
+
+
+def _selection(
+    business_time: Any,
+    committed_at: Any,
+    window: Window,
+    lookback: timedelta | None,
+    committed_since: datetime | None,
+) -> ColumnElement[bool]:
+    """Records in the window, plus late ones: before it (within the lookback) but committed since."""
+    in_window = and_(business_time >= window.start, business_time < window.end)
+    if lookback is None:
+        return in_window
+    late = and_(
+        business_time >= window.start - lookback,
+        business_time < window.start,
+        committed_at >= (committed_since or window.start),
+    )
+    return or_(in_window, late)
+
+
+def _check_sweep(lookback: timedelta | None, committed_since: datetime | None) -> None:
+    if lookback is not None and lookback < timedelta(0):
+        raise ValueError(f"lookback must not be negative, got {lookback}")
+    if committed_since is not None:
+        if lookback is None:
+            raise ValueError("committed_since only applies to the lookback sweep: give a lookback too")
+        if committed_since.tzinfo is None or committed_since.utcoffset() is None:
+            raise ValueError(f"committed_since {committed_since.isoformat()} is naive: give it a timezone")
+
+
+def _outlet_filter(code_column: Any, outlet_codes: Iterable[str] | None) -> list[ColumnElement[bool]]:
+    if outlet_codes is None:
+        return []
+    codes = sorted(set(outlet_codes))
+    # An empty list means "no outlets", not "all outlets"; IN () renders as a false expression.
+    return [code_column.in_(codes)]
+
+
+def _frame(conn: Connection, stmt: Select[Any], columns: Sequence[tuple[str, Any, Kind]]) -> pd.DataFrame:
+    """Run ``stmt`` streamed and build a frame column by column, with stable dtypes also when empty."""
+    result = conn.execute(stmt.execution_options(yield_per=STREAM_ROWS))
+    data: list[list[Any]] = [[] for _ in columns]
+    for rows in result.partitions():
+        for values, column in zip(data, zip(*rows, strict=True), strict=True):
+            values.extend(column)
+    return pd.DataFrame(
+        {
+            label: _column(values, expression, kind, conn.dialect)
+            for values, (label, expression, kind) in zip(data, columns, strict=True)
+        }
+    )
+
+
+def _column(values: list[Any], expression: Any, kind: Kind, dialect: Dialect) -> Any:
+    if kind in ("id", "int"):
+        return np.array(values, dtype=np.int64)
+    if kind == "nullable_int":
+        return pd.array(values, dtype="Int64")
+    if kind == "bool":
+        return np.array(values, dtype=bool)
+    if kind == "str":
+        return pd.Series(values, dtype="str")
+    if kind == "time":
+        # What UTCDateTime does per value (naive means UTC, aware is converted), for the whole column.
+        return pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601").astype(
+            "datetime64[us, UTC]"
+        )
+    # Exact values: the column type's own conversion, once per distinct value (prices, rates and quantities
+    # repeat all through a sales window). Object dtype keeps pandas from inferring floats.
+    process = expression.type.process_result_value
+    memo: dict[Any, Decimal] = {}
+    exact: list[Decimal | None] = []
+    for value in values:
+        converted = memo.get(value)
+        if converted is None and value is not None:
+            converted = process(value, dialect)
+            if len(memo) < _MEMO_LIMIT:
+                memo[value] = converted
+        exact.append(converted)
+    return pd.Series(exact, dtype=object)
+
+
+# ------------------------------------------------------------------------------------------- extracts
+
+
+def extract_sales(
+    engine: Engine,
+    window: Window,
+    outlet_codes: Iterable[str] | None = None,
+    *,
+    lookback: timedelta | None = None,
+    committed_since: datetime | None = None,
+) -> SalesFrames:
+    """Read the orders and refunds of ``window`` (and late ones the lookback sweeps) with their children.
+
+    :param engine: the POS database.
+    :param window: business time to read, half-open.
+    :param outlet_codes: only these outlets (by code); ``None`` for all. Refunds filter on the outlet
+        that gave the refund.
+    :param lookback: also read records whose business time is up to this long before the window start,
+        if they were committed at or after ``committed_since``.
+    :param committed_since: the commit time that makes a record "late"; defaults to ``window.start``
+        (committed after the window opened, so no run of an earlier window could have seen it). A caller
+        that keeps a commit-time watermark passes it here.
+    """
+    _check_sweep(lookback, committed_since)
+
+    order_ids = (
+        select(orders.c.id)
+        .join(outlets, outlets.c.id == orders.c.outlet_id)
+        .where(
+            _selection(orders.c.business_time, orders.c.committed_at, window, lookback, committed_since),
+            *_outlet_filter(outlets.c.code, outlet_codes),
+        )
+    )
+    refund_ids = (
+        select(refunds.c.id)
+        .join(outlets, outlets.c.id == refunds.c.outlet_id)
+        .where(
+            _selection(refunds.c.business_time, refunds.c.committed_at, window, lookback, committed_since),
+            *_outlet_filter(outlets.c.code, outlet_codes),
+        )
+    )
+
+    orders_stmt = (
+        _select(_ORDER_COLUMNS)
+        .select_from(
+            orders.join(outlets, outlets.c.id == orders.c.outlet_id)
+            .join(_outlet_registers, _outlet_registers.c.id == orders.c.register_id)
+            .outerjoin(_order_shift, _order_shift.c.id == orders.c.shift_id)
+            .outerjoin(customers, customers.c.id == orders.c.customer_id)
+        )
+        .where(orders.c.id.in_(order_ids))
+        .order_by(orders.c.business_time, orders.c.number)
+    )
+    lines_stmt = (
+        _select(_LINE_COLUMNS)
+        .select_from(order_lines.join(products, products.c.id == order_lines.c.product_id))
+        .where(order_lines.c.order_id.in_(order_ids))
+        .order_by(order_lines.c.order_id, order_lines.c.line_no)
+    )
+    payments_stmt = (
+        _select(_PAYMENT_COLUMNS)
+        .where(payments.c.order_id.in_(order_ids))
+        .order_by(payments.c.order_id, payments.c.seq)
+    )
+    refunds_stmt = (
+        _select(_REFUND_COLUMNS)
+        .select_from(
+            refunds.join(_refunded_order, _refunded_order.c.id == refunds.c.order_id)
+            .join(_refund_outlet, _refund_outlet.c.id == refunds.c.outlet_id)
+            .outerjoin(_refund_shift, _refund_shift.c.id == refunds.c.shift_id)
+        )
+        .where(refunds.c.id.in_(refund_ids))
+        .order_by(refunds.c.business_time, refunds.c.number)
+    )
+    refund_lines_stmt = (
+        _select(_REFUND_LINE_COLUMNS)
+        .select_from(
+            refund_lines.join(_sold_line, _sold_line.c.id == refund_lines.c.order_line_id).join(
+                _sold_product, _sold_product.c.id == _sold_line.c.product_id
+            )
+        )
+        .where(refund_lines.c.refund_id.in_(refund_ids))
+        .order_by(refund_lines.c.refund_id, _sold_line.c.line_no, refund_lines.c.id)
+    )
+
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            # One snapshot for all six queries, so a sale committed meanwhile is either wholly in the frames
+            # or not at all. (SQLite runs them back to back; children of a record committed in between are
+            # ignored by the transform, which only builds what ``orders`` and ``refunds`` hold.)
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        frames = SalesFrames(
+            orders=_frame(conn, orders_stmt, _ORDER_COLUMNS),
+            lines=_frame(conn, lines_stmt, _LINE_COLUMNS),
+            payments=_frame(conn, payments_stmt, _PAYMENT_COLUMNS),
+            refunds=_frame(conn, refunds_stmt, _REFUND_COLUMNS),
+            refund_lines=_frame(conn, refund_lines_stmt, _REFUND_LINE_COLUMNS),
+        )
+        refunded_before = _refunded_before(conn, frames.refunds, frames.refund_lines, refund_ids)
+    frames.refund_lines["quantity_refunded_before"] = refunded_before
+    return frames
+
+
+def _refunded_before(
+    conn: Connection, refunds_frame: pd.DataFrame, lines: pd.DataFrame, refund_ids: Select[Any]
+) -> pd.Series:
+    """Per refund line: how much of its order line earlier refunds (any window) already returned.
+
+    "Earlier" is by business time, then refund id. The history is read in one query: every refund line of
+    the order lines these refunds touch, which is small next to the sales themselves.
+    """
+    if lines.empty:
+        return pd.Series([], index=lines.index, dtype=object)
+    touched_lines = select(refund_lines.c.order_line_id).where(refund_lines.c.refund_id.in_(refund_ids))
+    history_columns: list[tuple[str, Any, Kind]] = [
+        ("order_line_id", refund_lines.c.order_line_id, "id"),
+        ("refund_id", refunds.c.id, "id"),
+        ("business_time", refunds.c.business_time, "time"),
+        ("quantity", refund_lines.c.quantity, "exact"),
+    ]
+    history = _frame(
+        conn,
+        _select(history_columns)
+        .select_from(refund_lines.join(refunds, refunds.c.id == refund_lines.c.refund_id))
+        .where(refund_lines.c.order_line_id.in_(touched_lines)),
+        history_columns,
+    )
+    current = lines[["refund_line_id", "refund_id", "order_line_id"]].merge(
+        refunds_frame[["refund_id", "business_time"]], on="refund_id", how="left"
+    )
+    pairs = current.merge(history, on="order_line_id", suffixes=("", "_earlier"))
+    before = pairs["business_time_earlier"] < pairs["business_time"]
+    same_time = pairs["business_time_earlier"] == pairs["business_time"]
+    earlier = before | (same_time & (pairs["refund_id_earlier"] < pairs["refund_id"]))
+    # Summed as Decimals in Python: refunds are few, and a pandas sum of objects could start from int 0.
+    totals: dict[int, Decimal] = {}
+    for line_id, quantity in zip(
+        pairs.loc[earlier, "refund_line_id"], pairs.loc[earlier, "quantity"], strict=True
+    ):
+        totals[line_id] = totals.get(line_id, _ZERO_QTY) + quantity
+    refunded = [totals.get(line_id, _ZERO_QTY) for line_id in lines["refund_line_id"]]
+    return pd.Series(refunded, index=lines.index, dtype=object)
+
+
+def extract_customers(engine: Engine, updated_since: datetime | None = None) -> pd.DataFrame:
+    """Customers (all, or those updated at or after ``updated_since``), with who first used each code."""
+    stmt = _select(_CUSTOMER_COLUMNS).select_from(
+        customers.outerjoin(_code_owners, _code_owners.c.code == _CUSTOMER_CODE).outerjoin(
+            _code_owner, _code_owner.c.id == _code_owners.c.owner_id
+        )
+    )
+    if updated_since is not None:
+        stmt = stmt.where(customers.c.updated_at >= updated_since)
+    with engine.connect() as conn:
+        return _frame(conn, stmt.order_by(customers.c.id), _CUSTOMER_COLUMNS)
+
+
+def extract_products(engine: Engine, updated_since: datetime | None = None) -> pd.DataFrame:
+    """Products (all, or those updated at or after ``updated_since``)."""
+    stmt = _select(_PRODUCT_COLUMNS)
+    if updated_since is not None:
+        stmt = stmt.where(products.c.updated_at >= updated_since)
+    with engine.connect() as conn:
+        return _frame(conn, stmt.order_by(products.c.id), _PRODUCT_COLUMNS)

@@ -1,0 +1,937 @@
+"""POS sales frames → canonical sales documents, validated one record at a time.
+
+A broken POS record (a product without SKU, totals that do not add up, a refund of more than was sold)
+becomes a ``Rejection`` with a plain reason an operator can act on; it never fails the batch. Voided
+orders are not failures: they are *skipped*, with the reason the cashier gave.
+
+Arithmetic is exact and vectorised: amounts are converted once from ``Decimal`` to ``int64`` minor units
+(sen, or thousandths for quantities, basis points for rates), worked on as whole columns, and turned
+back into ``Decimal`` only when documents are built. Nothing goes through a float.
+
+The POS arithmetic this inverts (what the till stores)::
+
+    line gross     = round_half_up(quantity * unit_price, 0.01)       (as priced: inclusive or not)
+    line base      = gross - line discount
+    share          = the order discount split over lines ∝ base, by largest remainder
+                     (shares sum to the order discount; ties go to the earlier line)
+    taxable        = base - share
+    line tax       = what the till stored (round(taxable * r/100), or * r/(100+r) when inclusive)
+    order total    = Σ base - order discount + (Σ tax if exclusive) + service charge + rounding
+
+Invoice lines are net of tax (see ``possync.documents``): for exclusive orders ``gross`` is the line gross
+and ``discount`` the line discount plus its share. For inclusive orders each as-priced amount is split::
+
+    net           = taxable - tax
+    discount_net  = (line discount + share) - round_half_up((line discount + share) * r/(100+r))
+    gross_net     = net + discount_net
+
+so ``gross - discount = net`` per line and the document identity holds to the sen either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Protocol, cast, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+
+from possync.documents import (
+    Customer,
+    InvoiceLine,
+    Item,
+    Payment,
+    PaymentMethod,
+    Rejection,
+    ReturnLine,
+    SalesInvoice,
+    SalesReturn,
+)
+
+PAYMENT_METHODS: frozenset[str] = frozenset(get_args(PaymentMethod))
+CUSTOMER_KEY_PREFIX = "CUST-"
+
+# Places of each kind of exact value: sen for money, thousandths for quantities, hundredths for rates.
+MONEY_PLACES = 2
+QUANTITY_PLACES = 3
+RATE_PLACES = 2
+_RATE_SCALE = 100 * 10**RATE_PLACES  # a rate of 100 % in basis points
+_SEN = Decimal("0.01")
+TIMES = "\N{MULTIPLICATION SIGN}"  # "refund RF-1 returns 3 <TIMES> 'Es Kopi'"
+
+
+class SalesFramesLike(Protocol):
+    """What the transform reads: ``possync.pos.extract.SalesFrames`` (not imported: transform knows no
+    source, so frames from another POS schema only need the same columns)."""
+
+    @property
+    def orders(self) -> pd.DataFrame: ...
+    @property
+    def lines(self) -> pd.DataFrame: ...
+    @property
+    def payments(self) -> pd.DataFrame: ...
+    @property
+    def refunds(self) -> pd.DataFrame: ...
+    @property
+    def refund_lines(self) -> pd.DataFrame: ...
+
+
+@dataclass(slots=True)
+class SalesBatch:
+    """The documents one extract became, oldest first, and the records that did not make it."""
+
+    invoices: list[SalesInvoice] = field(default_factory=list)
+    payments: list[Payment] = field(default_factory=list)
+    returns: list[SalesReturn] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    skipped: list[Rejection] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "invoices": len(self.invoices),
+            "payments": len(self.payments),
+            "returns": len(self.returns),
+            "rejected": len(self.rejections),
+            "skipped": len(self.skipped),
+        }
+
+
+# --------------------------------------------------------------------------------------- formatting
+
+
+def format_rupiah(amount: Decimal) -> str:
+    """Indonesian style: ``Rp 1.234.567``, ``Rp 1.234,50``, ``-Rp 5.000``."""
+    amount = Decimal(amount).quantize(_SEN, rounding=ROUND_HALF_UP)
+    sign = "-" if amount < 0 else ""
+    whole, _, sen = f"{abs(amount):f}".partition(".")
+    text = f"{int(whole):,}".replace(",", ".")
+    if sen.strip("0"):
+        text += f",{sen}"
+    return f"{sign}Rp {text}"
+
+
+def format_quantity(quantity: Decimal) -> str:
+    """A quantity as a person writes it, Indonesian style: ``2``, ``1,5``, ``1.200``."""
+    whole, _, fraction = f"{Decimal(quantity).normalize():f}".partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    text = f"{int(whole.lstrip('-')):,}".replace(",", ".")
+    return f"{sign}{text},{fraction}" if fraction else f"{sign}{text}"
+
+
+def customer_key(pos_customer_id: int) -> str:
+    """The stable key of a POS customer: its database id, never the code cashiers type (not unique)."""
+    return f"{CUSTOMER_KEY_PREFIX}{int(pos_customer_id)}"
+
+
+# ------------------------------------------------------------------------------- exact column maths
+
+
+def to_minor(values: pd.Series | Sequence[Any], places: int, what: str = "amount") -> np.ndarray:
+    """Exact ``Decimal`` values as ``int64`` counts of ``10**-places``; refuses anything finer or missing."""
+    array = np.asarray(values, dtype=object)
+    if array.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    # A float that happens to look exact (1.5) is still refused: it says the value went through a float.
+    strangers = set(map(type, array)) - {Decimal, int}
+    if strangers:
+        names = ", ".join(sorted(kind.__name__ for kind in strangers))
+        raise ValueError(f"{what}: every value must be an exact Decimal, found {names}")
+    try:
+        scaled = array * (10**places)
+        minor = scaled.astype(np.int64)
+    except (TypeError, ValueError, ArithmeticError, OverflowError) as exc:
+        raise ValueError(f"{what}: every value must be an exact Decimal ({exc})") from exc
+    inexact = scaled != minor
+    if inexact.any():
+        bad = array[np.flatnonzero(inexact)[0]]
+        raise ValueError(f"{what}: {bad!r} is not exact to {places} decimal places (or is not a Decimal)")
+    return minor
+
+
+def from_minor(minor: np.ndarray | Iterable[int], places: int = MONEY_PLACES) -> list[Decimal]:
+    """``int`` minor units back to ``Decimal`` with exactly ``places`` places (no float on the way)."""
+    # Sales repeat the same few prices, so most values are built once; Decimals are immutable.
+    memo: dict[int, Decimal] = {}
+    out: list[Decimal] = []
+    for value in np.asarray(minor).tolist() if isinstance(minor, np.ndarray) else minor:
+        decimal = memo.get(value)
+        if decimal is None:
+            decimal = memo[value] = Decimal(int(value)).scaleb(-places)
+        out.append(decimal)
+    return out
+
+
+def _money(minor: int) -> Decimal:
+    return Decimal(int(minor)).scaleb(-MONEY_PLACES)
+
+
+def _div_half_up(numerator: np.ndarray, denominator: np.ndarray | int) -> np.ndarray:
+    """``numerator / denominator`` rounded half away from zero, like ``Decimal``'s ROUND_HALF_UP."""
+    magnitude = (2 * np.abs(numerator) + denominator) // (2 * np.asarray(denominator))
+    return np.sign(numerator) * magnitude
+
+
+def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a * b`` in int64 when it cannot overflow, else exactly in Python ints (object dtype)."""
+    if a.size == 0:
+        return a * b
+    if int(np.abs(a).max()) * int(np.abs(b).max()) < 2**62:
+        return a * b
+    return a.astype(object) * b.astype(object)
+
+
+# ------------------------------------------------------------------------------------------ reasons
+
+
+class _Reasons:
+    """Collects (record id, reason) pairs from vectorised checks; reads them back per record.
+
+    Reasons keep the order the checks ran in and, within a check, the line order; one record with several
+    problems gets them all, joined with "; ", each once.
+    """
+
+    def __init__(self) -> None:
+        self._ids: list[Hashable] = []
+        self._reasons: list[str] = []
+
+    def add(self, ids: Iterable[Hashable], reasons: Iterable[str]) -> None:
+        for record_id, reason in zip(ids, reasons, strict=True):
+            self._ids.append(record_id)
+            self._reasons.append(reason)
+
+    def add_where(
+        self, mask: pd.Series, frame: pd.DataFrame, id_column: str, reason: Callable[..., str]
+    ) -> None:
+        """For the rows of ``frame`` where ``mask`` holds, add ``reason(row)`` against the row's id."""
+        selected = np.asarray(mask, dtype=bool)
+        if not selected.any():
+            return
+        rows = frame.loc[selected]
+        self.add(rows[id_column].tolist(), [reason(row) for row in rows.itertuples(index=False)])
+
+    def extend(self, other: _Reasons) -> None:
+        self.add(other._ids, other._reasons)
+
+    def ids(self) -> set[Hashable]:
+        return set(self._ids)
+
+    def joined(self) -> dict[Hashable, str]:
+        grouped: dict[Hashable, list[str]] = {}
+        for record_id, reason in zip(self._ids, self._reasons, strict=True):
+            reasons = grouped.setdefault(record_id, [])
+            if reason not in reasons:
+                reasons.append(reason)
+        return {record_id: "; ".join(reasons) for record_id, reasons in grouped.items()}
+
+
+def _missing_text(series: pd.Series) -> pd.Series:
+    """True where a text column is missing or blank."""
+    return series.isna() | (series.astype(object).fillna("").astype(str).str.strip() == "")
+
+
+def _optional(value: Any) -> Any:
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
+
+
+def _zones(names: Iterable[str]) -> tuple[dict[str, ZoneInfo], set[str]]:
+    """The zones these names denote, and the names that denote none."""
+    zones: dict[str, ZoneInfo] = {}
+    unknown: set[str] = set()
+    for name in set(names):
+        try:
+            zones[name] = ZoneInfo(str(name))
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            unknown.add(name)
+    return zones, unknown
+
+
+def _local(times: pd.Series, zone_names: pd.Series, zones: dict[str, ZoneInfo]) -> pd.Series:
+    """UTC instants as aware ``datetime`` objects in each row's zone (UTC where the zone is unknown).
+
+    Converted one zone at a time by pandas: a Python ``astimezone`` per row is most of the cost of building
+    a million documents.
+    """
+    local = np.empty(len(times), dtype=object)
+    names = zone_names.to_numpy(dtype=object)
+    for name in pd.unique(names):
+        rows = names == name
+        converted = times[rows].dt.tz_convert(zones.get(name, UTC)).dt.to_pydatetime()
+        local[rows] = np.asarray(converted, dtype=object)
+    # Object dtype, so the column keeps plain ``datetime`` objects instead of becoming datetime64 again.
+    return pd.Series(local, index=times.index, dtype=object)
+
+
+def _texts(series: pd.Series) -> list[str | None]:
+    """A text column as Python values, ``None`` where missing."""
+    return series.astype(object).where(series.notna(), None).tolist()
+
+
+# ------------------------------------------------------------------------------------------- sales
+
+
+def transform_sales(frames: SalesFramesLike) -> SalesBatch:
+    """Turn an extract's frames (``possync.pos.extract.SalesFrames``) into invoices, payments, returns.
+
+    Every order and refund in the frames ends up in exactly one place: a document, a rejection (with the
+    reason) or skipped (voided at the till). Payments follow their order. Lists are oldest first.
+    """
+    orders = frames.orders.sort_values(["business_time", "number"], kind="stable").reset_index(drop=True)
+    zones, unknown_zones = _zones(pd.concat([orders["outlet_timezone"], frames.refunds["outlet_timezone"]]))
+    orders["local_time"] = _local(orders["business_time"], orders["outlet_timezone"], zones)
+
+    batch = SalesBatch()
+    order_reasons = _Reasons()
+    invoice_rows, invoice_lines = _check_orders(
+        orders, frames.lines, frames.payments, order_reasons, unknown_zones
+    )
+    rejected_orders = order_reasons.joined()
+
+    voided = orders.loc[orders["status"] == "voided"]
+    for number, outlet, moment, why in zip(
+        voided["number"],
+        voided["outlet_code"],
+        voided["local_time"],
+        _texts(voided["void_reason"]),
+        strict=True,
+    ):
+        reason = f"voided at the till: {why or 'no reason given'}"
+        batch.skipped.append(Rejection("invoice", number, reason, outlet, moment))
+    rejected = orders.loc[orders["order_id"].isin(list(rejected_orders))]
+    for order_id, number, outlet, moment in zip(
+        rejected["order_id"], rejected["number"], rejected["outlet_code"], rejected["local_time"], strict=True
+    ):
+        batch.rejections.append(Rejection("invoice", number, rejected_orders[order_id], outlet, moment))
+
+    # Built in time order (the frames are sorted so), because loads go oldest first.
+    batch.invoices = _build_invoices(invoice_rows, invoice_lines)
+    _build_payments(frames.payments, orders, rejected_orders, zones, batch)
+    _build_returns(frames.refunds, frames.refund_lines, rejected_orders, zones, unknown_zones, batch)
+    batch.rejections.sort(key=_rejection_order)
+    batch.skipped.sort(key=_rejection_order)
+    return batch
+
+
+_RECORD_ORDER = {"invoice": 0, "payment": 1, "return": 2}
+
+
+def _rejection_order(rejection: Rejection) -> tuple[Any, ...]:
+    moment = rejection.business_time or datetime.min.replace(tzinfo=UTC)
+    return (moment, _RECORD_ORDER.get(rejection.record_type, 9), rejection.key)
+
+
+def _check_orders(
+    orders: pd.DataFrame,
+    lines: pd.DataFrame,
+    payments: pd.DataFrame,
+    reasons: _Reasons,
+    unknown_zones: set[str],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Validate completed orders; return the valid ones and their lines with the invoice amounts in sen."""
+    completed = orders.loc[orders["status"] == "completed"].copy()
+    reasons.add_where(
+        ~orders["status"].isin(["completed", "voided"]),
+        orders,
+        "order_id",
+        lambda row: f"order status '{row.status}' is neither completed nor voided",
+    )
+
+    completed["discount"] = to_minor(completed["discount_amount"], MONEY_PLACES, "order discount")
+    completed["service_charge"] = to_minor(completed["service_charge_amount"], MONEY_PLACES, "service charge")
+    completed["tax"] = to_minor(completed["tax_amount"], MONEY_PLACES, "order tax")
+    completed["rounding"] = to_minor(completed["rounding_amount"], MONEY_PLACES, "rounding")
+    completed["total"] = to_minor(completed["total_amount"], MONEY_PLACES, "order total")
+
+    lines = lines.loc[lines["order_id"].isin(completed["order_id"])].sort_values(["order_id", "line_no"])
+    lines = lines.reset_index(drop=True)
+    lines = _line_amounts(lines, completed)
+
+    # --- problems that make the arithmetic meaningless: report them and nothing that follows from them.
+    structural = _Reasons()
+    structural.add_where(
+        completed["outlet_kind"] != "outlet",
+        completed,
+        "order_id",
+        lambda row: f"outlet {row.outlet_code} is a {row.outlet_kind}, and sales are only taken at outlets",
+    )
+    structural.add_where(
+        completed["outlet_timezone"].isin(list(unknown_zones)),
+        completed,
+        "order_id",
+        lambda row: f"outlet {row.outlet_code} has an unknown timezone '{row.outlet_timezone}'",
+    )
+    structural.add_where(
+        ~completed["order_id"].isin(lines["order_id"]),
+        completed,
+        "order_id",
+        lambda row: "order has no lines",
+    )
+    structural.add_where(
+        lines["qty"] <= 0,
+        lines,
+        "order_id",
+        lambda row: (
+            f"line {row.line_no} ('{row.product_name}') has quantity {format_quantity(row.quantity)}, "
+            "not a positive number"
+        ),
+    )
+    structural.add_where(
+        lines["price"] < 0,
+        lines,
+        "order_id",
+        lambda row: (
+            f"line {row.line_no} ('{row.product_name}') has a negative price "
+            f"({format_rupiah(row.unit_price)})"
+        ),
+    )
+    structural.add_where(
+        lines["line_discount"] < 0,
+        lines,
+        "order_id",
+        lambda row: (
+            f"line {row.line_no} ('{row.product_name}') has a negative discount "
+            f"({format_rupiah(row.discount_amount)})"
+        ),
+    )
+    structural.add_where(
+        (lines["qty"] > 0) & (lines["price"] >= 0) & (lines["line_discount"] >= 0) & (lines["base"] < 0),
+        lines,
+        "order_id",
+        lambda row: (
+            f"line {row.line_no} ('{row.product_name}') discount {format_rupiah(row.discount_amount)} "
+            f"is more than the line's {format_rupiah(_money(row.gross))}"
+        ),
+    )
+    # A negative tax follows from a negative amount; it is only news on a line that is otherwise sound.
+    line_broken = (
+        (lines["qty"] <= 0) | (lines["price"] < 0) | (lines["line_discount"] < 0) | (lines["base"] < 0)
+    )
+    structural.add_where(
+        ~line_broken & ((lines["rate"] < 0) | (lines["line_tax"] < 0)),
+        lines,
+        "order_id",
+        lambda row: f"line {row.line_no} ('{row.product_name}') has a negative tax",
+    )
+    structural.add_where(
+        completed["discount"] < 0,
+        completed,
+        "order_id",
+        lambda row: f"order discount is negative ({format_rupiah(row.discount_amount)})",
+    )
+    structural.add_where(
+        (completed["discount"] > 0) & (completed["discount"] > completed["base_sum"]),
+        completed,
+        "order_id",
+        lambda row: (
+            f"order discount {format_rupiah(row.discount_amount)} is more than its lines "
+            f"({format_rupiah(_money(row.base_sum))})"
+        ),
+    )
+    broken = structural.ids()
+
+    # --- products the targets cannot match: reported alongside everything else.
+    no_sku = _missing_text(lines["sku"])
+    reasons.add_where(no_sku, lines, "order_id", lambda row: f"product '{row.catalog_name}' has no SKU")
+    reasons.extend(structural)
+
+    # --- the stored figures must reconcile with the lines.
+    sound = completed.loc[~completed["order_id"].isin(list(broken))]
+    reasons.add_where(
+        sound["tax"] != sound["line_tax_sum"],
+        sound,
+        "order_id",
+        lambda row: (
+            f"order tax {format_rupiah(row.tax_amount)} does not match its lines' tax "
+            f"({format_rupiah(_money(row.line_tax_sum))})"
+        ),
+    )
+    expected_total = (
+        sound["base_sum"]
+        - sound["discount"]
+        + np.where(sound["tax_inclusive"], 0, sound["line_tax_sum"])
+        + sound["service_charge"]
+        + sound["rounding"]
+    )
+    reasons.add_where(
+        sound["total"] != expected_total,
+        sound.assign(expected_total=expected_total),
+        "order_id",
+        lambda row: (
+            f"order total {format_rupiah(row.total_amount)} does not match its lines "
+            f"({format_rupiah(_money(row.expected_total))})"
+        ),
+    )
+    _check_payments(completed, sound, payments, reasons)
+
+    rejected = reasons.ids()
+    valid = completed.loc[~completed["order_id"].isin(list(rejected))]
+    return valid, lines.loc[lines["order_id"].isin(valid["order_id"])]
+
+
+def _line_amounts(lines: pd.DataFrame, completed: pd.DataFrame) -> pd.DataFrame:
+    """Add the POS arithmetic per line (sen) and the sums per order (onto ``completed``)."""
+    lines = lines.copy()
+    lines["qty"] = to_minor(lines["quantity"], QUANTITY_PLACES, "line quantity")
+    lines["price"] = to_minor(lines["unit_price"], MONEY_PLACES, "line unit price")
+    lines["line_discount"] = to_minor(lines["discount_amount"], MONEY_PLACES, "line discount")
+    lines["rate"] = to_minor(lines["tax_rate"], RATE_PLACES, "line tax rate")
+    lines["line_tax"] = to_minor(lines["tax_amount"], MONEY_PLACES, "line tax")
+
+    lines["gross"] = _div_half_up(
+        _product(lines["qty"].to_numpy(), lines["price"].to_numpy()), 10**QUANTITY_PLACES
+    )
+    lines["base"] = lines["gross"] - lines["line_discount"]
+
+    by_order = lines.groupby("order_id")
+    completed["base_sum"] = completed["order_id"].map(by_order["base"].sum()).fillna(0).astype("int64")
+    completed["line_tax_sum"] = (
+        completed["order_id"].map(by_order["line_tax"].sum()).fillna(0).astype("int64")
+    )
+
+    lines["share"] = _allocate(lines, completed)
+    lines["taxable"] = lines["base"] - lines["share"]
+
+    inclusive = (
+        lines["order_id"].map(completed.set_index("order_id")["tax_inclusive"]).astype(bool).to_numpy()
+    )
+    discount = (lines["line_discount"] + lines["share"]).to_numpy()
+    rate = lines["rate"].to_numpy()
+    # The tax inside an inclusive discount, rounded like the till rounds tax.
+    discount_tax = _div_half_up(_product(discount, rate), _RATE_SCALE + rate)
+    net = (lines["taxable"] - lines["line_tax"]).to_numpy()
+    discount_net = discount - discount_tax
+    lines["inv_gross"] = np.where(inclusive, net + discount_net, lines["gross"].to_numpy()).astype("int64")
+    lines["inv_discount"] = np.where(inclusive, discount_net, discount).astype("int64")
+    lines["inv_tax"] = lines["line_tax"]
+    return lines
+
+
+def _allocate(lines: pd.DataFrame, completed: pd.DataFrame) -> np.ndarray:
+    """Each line's share of its order discount ∝ its base, by largest remainder; ties to the earlier line.
+
+    Exact for orders whose lines are sound (bases ≥ 0, discount ≤ Σ base); what it gives for broken orders
+    is never used, because those are rejected first.
+    """
+    if lines.empty:
+        return np.zeros(0, dtype=np.int64)
+    per_order = completed.set_index("order_id")
+    discount = lines["order_id"].map(per_order["discount"]).to_numpy().astype("int64")
+    total_base = lines["order_id"].map(per_order["base_sum"]).to_numpy().astype("int64")
+    base = lines["base"].to_numpy()
+    allocating = (discount > 0) & (total_base > 0) & (base >= 0)
+    divisor = np.where(allocating, total_base, 1)
+    weighted = _product(np.where(allocating, discount, 0), np.where(allocating, base, 0))
+    floor = (weighted // divisor).astype("int64")
+    remainder = (weighted % divisor).astype("int64")
+
+    left_over = discount - pd.Series(floor).groupby(lines["order_id"].to_numpy()).transform("sum").to_numpy()
+    ranked = pd.DataFrame(
+        {
+            "order_id": lines["order_id"].to_numpy(),
+            "remainder": remainder,
+            "line_no": lines["line_no"].to_numpy(),
+        }
+    ).sort_values(["order_id", "remainder", "line_no"], ascending=[True, False, True], kind="stable")
+    rank = np.empty(len(lines), dtype=np.int64)
+    rank[ranked.index.to_numpy()] = ranked.groupby("order_id").cumcount().to_numpy()
+    return np.where(allocating & (rank < left_over), floor + 1, floor)
+
+
+def _check_payments(
+    completed: pd.DataFrame, sound: pd.DataFrame, payments: pd.DataFrame, reasons: _Reasons
+) -> None:
+    """Payments must use a known method and, on orders whose lines are sound, settle the total."""
+    payments = payments.loc[payments["order_id"].isin(completed["order_id"])]
+    numbers = completed.set_index("order_id")["number"]
+    payments = payments.assign(
+        number=payments["order_id"].map(numbers), minor=to_minor(payments["amount"], MONEY_PLACES, "payment")
+    )
+    reasons.add_where(
+        ~payments["method"].isin(list(PAYMENT_METHODS)),
+        payments,
+        "order_id",
+        lambda row: f"payment {row.number}/P{row.seq} uses an unknown payment method '{row.method}'",
+    )
+    reasons.add_where(
+        (payments["minor"] < 0) & payments["order_id"].isin(sound["order_id"]),
+        payments,
+        "order_id",
+        lambda row: f"payment {row.number}/P{row.seq} is for {format_rupiah(row.amount)}, a negative amount",
+    )
+    paid = sound["order_id"].map(payments.groupby("order_id")["minor"].sum()).fillna(0).astype("int64")
+    reasons.add_where(
+        paid != sound["total"],
+        sound.assign(paid=paid),
+        "order_id",
+        lambda row: (
+            f"payments add up to {format_rupiah(_money(row.paid))} but the order total is "
+            f"{format_rupiah(row.total_amount)}"
+        ),
+    )
+
+
+def _build_invoices(orders: pd.DataFrame, lines: pd.DataFrame) -> list[SalesInvoice]:
+    if orders.empty:
+        return []
+    lines = lines.sort_values(["order_id", "line_no"])
+    built = [
+        InvoiceLine(line_no, sku.strip(), name, quantity, unit_price, gross, discount, rate, tax)
+        for line_no, sku, name, quantity, unit_price, gross, discount, rate, tax in zip(
+            lines["line_no"].tolist(),
+            lines["sku"].tolist(),
+            lines["product_name"].tolist(),
+            lines["quantity"].tolist(),
+            lines["unit_price"].tolist(),
+            from_minor(lines["inv_gross"].to_numpy()),
+            from_minor(lines["inv_discount"].to_numpy()),
+            lines["tax_rate"].tolist(),
+            from_minor(lines["inv_tax"].to_numpy()),
+            strict=True,
+        )
+    ]
+    line_orders = lines["order_id"].to_numpy()
+    order_ids = orders["order_id"].to_numpy()
+    starts = np.searchsorted(line_orders, order_ids, side="left").tolist()
+    stops = np.searchsorted(line_orders, order_ids, side="right").tolist()
+    customers = orders["customer_id"].astype(object).where(orders["customer_id"].notna(), None).tolist()
+
+    invoices = []
+    for (
+        number,
+        outlet,
+        moment,
+        customer,
+        inclusive,
+        service,
+        rounding,
+        total,
+        shift,
+        note,
+        start,
+        stop,
+    ) in zip(
+        orders["number"].tolist(),
+        orders["outlet_code"].tolist(),
+        orders["local_time"].tolist(),
+        customers,
+        orders["tax_inclusive"].tolist(),
+        orders["service_charge_amount"].tolist(),
+        orders["rounding_amount"].tolist(),
+        orders["total_amount"].tolist(),
+        _texts(orders["shift_number"]),
+        _texts(orders["note"]),
+        starts,
+        stops,
+        strict=True,
+    ):
+        invoice = SalesInvoice(
+            key=number,
+            outlet_code=outlet,
+            business_time=moment,
+            customer_key=None if customer is None else customer_key(customer),
+            tax_inclusive=bool(inclusive),
+            lines=tuple(built[start:stop]),
+            service_charge=service,
+            rounding=rounding,
+            total=total,
+            shift_number=shift,
+            note=note,
+        )
+        # The checks above guarantee the identity; if it fails, the arithmetic here is wrong, and that must
+        # stop the run rather than post a wrong invoice or blame the POS.
+        invoice.check_totals()
+        invoices.append(invoice)
+    return invoices
+
+
+def _build_payments(
+    payments: pd.DataFrame,
+    orders: pd.DataFrame,
+    rejected_orders: dict[Hashable, str],
+    zones: dict[str, ZoneInfo],
+    batch: SalesBatch,
+) -> None:
+    columns = ["order_id", "number", "status", "outlet_code", "outlet_timezone", "local_time"]
+    joined = payments.merge(orders[columns], on="order_id", how="inner", validate="many_to_one")
+    if joined.empty:
+        return
+    joined = joined.sort_values(["paid_at", "number", "seq"], kind="stable")
+    paid_at = _local(joined["paid_at"], joined["outlet_timezone"], zones).tolist()
+    for order_id, number, seq, status, outlet, moment, paid, method, amount, reference in zip(
+        joined["order_id"].tolist(),
+        joined["number"].tolist(),
+        joined["seq"].tolist(),
+        joined["status"].tolist(),
+        joined["outlet_code"].tolist(),
+        joined["local_time"].tolist(),
+        paid_at,
+        joined["method"].tolist(),
+        joined["amount"].tolist(),
+        _texts(joined["reference"]),
+        strict=True,
+    ):
+        key = f"{number}/P{seq}"
+        # Rejections and skips are timed like their order, so they sort with it.
+        if status == "voided":
+            batch.skipped.append(
+                Rejection("payment", key, f"invoice {number} was voided at the till", outlet, moment)
+            )
+        elif order_id in rejected_orders:
+            reason = f"invoice {number} was rejected: {rejected_orders[order_id]}"
+            batch.rejections.append(Rejection("payment", key, reason, outlet, moment))
+        elif amount == 0:
+            # A zero line on the receipt (a free order "paid" in cash): nothing to record in accounting.
+            batch.skipped.append(
+                Rejection("payment", key, "payment of Rp 0: nothing to record", outlet, moment)
+            )
+        else:
+            batch.payments.append(
+                Payment(key, number, outlet, paid, cast(PaymentMethod, method), amount, reference)
+            )
+
+
+def _build_returns(
+    refunds: pd.DataFrame,
+    refund_lines: pd.DataFrame,
+    rejected_orders: dict[Hashable, str],
+    zones: dict[str, ZoneInfo],
+    unknown_zones: set[str],
+    batch: SalesBatch,
+) -> None:
+    if refunds.empty:
+        return
+    refunds = refunds.sort_values(["business_time", "number"], kind="stable").reset_index(drop=True)
+    refunds["local_time"] = _local(refunds["business_time"], refunds["outlet_timezone"], zones)
+    lines = refund_lines.loc[refund_lines["refund_id"].isin(refunds["refund_id"])]
+    lines = lines.sort_values(["refund_id", "line_no", "refund_line_id"]).reset_index(drop=True)
+    lines = lines.merge(
+        refunds[["refund_id", "number", "order_id", "order_number", "tax_inclusive"]],
+        on="refund_id",
+        how="left",
+        validate="many_to_one",
+    )
+    lines["qty"] = to_minor(lines["quantity"], QUANTITY_PLACES, "refund quantity")
+    lines["sold"] = to_minor(lines["quantity_sold"], QUANTITY_PLACES, "quantity sold")
+    lines["before"] = to_minor(lines["quantity_refunded_before"], QUANTITY_PLACES, "quantity refunded before")
+    lines["amount_minor"] = to_minor(lines["amount"], MONEY_PLACES, "refund amount")
+    lines["tax_minor"] = to_minor(lines["tax_amount"], MONEY_PLACES, "refund tax")
+    # Refund amounts are priced like the order: tax-inclusive orders refund amount (tax inside it),
+    # exclusive orders refund amount + tax.
+    lines["net"] = np.where(
+        lines["tax_inclusive"], lines["amount_minor"] - lines["tax_minor"], lines["amount_minor"]
+    )
+    lines["refunded"] = lines["net"] + lines["tax_minor"]
+
+    refunds["total"] = to_minor(refunds["total_amount"], MONEY_PLACES, "refund total")
+    refunds["lines_total"] = (
+        refunds["refund_id"].map(lines.groupby("refund_id")["refunded"].sum()).fillna(0).astype("int64")
+    )
+
+    reasons = _Reasons()
+    reasons.add_where(
+        refunds["order_status"] == "voided",
+        refunds,
+        "refund_id",
+        lambda row: f"refund {row.number} is for order {row.order_number}, which was voided at the till",
+    )
+    reasons.add_where(
+        refunds["outlet_kind"] != "outlet",
+        refunds,
+        "refund_id",
+        lambda row: f"outlet {row.outlet_code} is a {row.outlet_kind}, and refunds are only given at outlets",
+    )
+    reasons.add_where(
+        refunds["outlet_timezone"].isin(list(unknown_zones)),
+        refunds,
+        "refund_id",
+        lambda row: f"outlet {row.outlet_code} has an unknown timezone '{row.outlet_timezone}'",
+    )
+    reasons.add_where(
+        ~refunds["refund_id"].isin(lines["refund_id"]),
+        refunds,
+        "refund_id",
+        lambda row: "refund has no lines",
+    )
+    reasons.add_where(
+        lines["line_order_id"] != lines["order_id"],
+        lines,
+        "refund_id",
+        lambda row: (
+            f"refund {row.number} returns a line ('{row.product_name}') of another order than "
+            f"{row.order_number}"
+        ),
+    )
+    reasons.add_where(
+        _missing_text(lines["sku"]),
+        lines,
+        "refund_id",
+        lambda row: f"product '{row.catalog_name}' has no SKU",
+    )
+    reasons.add_where(
+        lines["qty"] <= 0,
+        lines,
+        "refund_id",
+        lambda row: (
+            f"refund {row.number} returns {format_quantity(row.quantity)} {TIMES} '{row.product_name}', "
+            "not a positive quantity"
+        ),
+    )
+    over = (lines["qty"] > 0) & (lines["qty"] > lines["sold"] - lines["before"])
+    reasons.add_where(over, lines, "refund_id", _over_refund_reason)
+    reasons.add_where(
+        (lines["amount_minor"] < 0) | (lines["tax_minor"] < 0),
+        lines,
+        "refund_id",
+        lambda row: f"refund {row.number} line for '{row.product_name}' has a negative amount or tax",
+    )
+    reasons.add_where(
+        (refunds["total"] != refunds["lines_total"]) & refunds["refund_id"].isin(lines["refund_id"]),
+        refunds,
+        "refund_id",
+        lambda row: (
+            f"refund total {format_rupiah(row.total_amount)} does not match its lines "
+            f"({format_rupiah(_money(row.lines_total))})"
+        ),
+    )
+    reasons.add_where(
+        refunds["order_id"].isin(list(rejected_orders)),
+        refunds,
+        "refund_id",
+        lambda row: f"invoice {row.order_number} was rejected: {rejected_orders[row.order_id]}",
+    )
+    rejected = reasons.joined()
+
+    bad = refunds.loc[refunds["refund_id"].isin(list(rejected))]
+    for refund_id, number, outlet, moment in zip(
+        bad["refund_id"], bad["number"], bad["outlet_code"], bad["local_time"], strict=True
+    ):
+        batch.rejections.append(Rejection("return", number, rejected[refund_id], outlet, moment))
+
+    valid = refunds.loc[~refunds["refund_id"].isin(list(rejected))]
+    if valid.empty:
+        return
+    lines = lines.loc[lines["refund_id"].isin(valid["refund_id"])]  # still sorted by refund, then line
+    built = [
+        ReturnLine(line_no, sku.strip(), name, quantity, price, net, tax)
+        for line_no, sku, name, quantity, price, net, tax in zip(
+            lines["line_no"].tolist(),
+            lines["sku"].tolist(),
+            lines["product_name"].tolist(),
+            lines["quantity"].tolist(),
+            lines["unit_price"].tolist(),
+            from_minor(lines["net"].to_numpy()),
+            from_minor(lines["tax_minor"].to_numpy()),
+            strict=True,
+        )
+    ]
+    line_refunds = lines["refund_id"].to_numpy()
+    refund_ids = valid["refund_id"].to_numpy()
+    starts = np.searchsorted(line_refunds, refund_ids, side="left").tolist()
+    stops = np.searchsorted(line_refunds, refund_ids, side="right").tolist()
+    for number, order_number, outlet, moment, inclusive, method, total, reason, start, stop in zip(
+        valid["number"].tolist(),
+        valid["order_number"].tolist(),
+        valid["outlet_code"].tolist(),
+        valid["local_time"].tolist(),
+        valid["tax_inclusive"].tolist(),
+        valid["method"].tolist(),
+        valid["total_amount"].tolist(),
+        _texts(valid["reason"]),
+        starts,
+        stops,
+        strict=True,
+    ):
+        document = SalesReturn(
+            key=number,
+            invoice_key=order_number,
+            outlet_code=outlet,
+            business_time=moment,
+            tax_inclusive=bool(inclusive),
+            method=cast(PaymentMethod, method),
+            lines=tuple(built[start:stop]),
+            total=total,
+            reason=reason,
+        )
+        # As for invoices: the checks above guarantee it, so a failure is a bug here.
+        document.check_totals()
+        batch.returns.append(document)
+
+
+def _over_refund_reason(row: Any) -> str:
+    sold = format_quantity(row.quantity_sold)
+    verb = "was" if row.quantity_sold == 1 else "were"
+    returned = f"{format_quantity(row.quantity)} {TIMES} '{row.product_name}'"
+    reason = f"refund {row.number} returns {returned} but only {sold} {verb} sold"
+    if row.quantity_refunded_before:
+        reason += f" and {format_quantity(row.quantity_refunded_before)} already returned"
+    return reason
+
+
+# ---------------------------------------------------------------------------------- master data
+
+
+def transform_customers(frame: pd.DataFrame) -> tuple[list[Customer], list[Rejection]]:
+    """POS customers → ``Customer`` documents; a customer ID already used by an earlier customer is rejected.
+
+    The first customer (lowest POS id) to use a code keeps it: it is the one the target already knows by
+    that number, and the till's later duplicates are typing mistakes an operator must resolve. ``frame``
+    is what ``extract_customers`` returns: its ``code_owner_*`` columns name each code's first user over
+    the whole customer table, so a collision is found even when only the newcomer was extracted.
+    """
+    customers: list[Customer] = []
+    rejections: list[Rejection] = []
+    frame = frame.sort_values("customer_id")
+    for row in frame.itertuples(index=False):
+        key = customer_key(row.customer_id)
+        code = _optional(row.customer_code)
+        code = code.strip() or None if isinstance(code, str) else None
+        owner = _optional(getattr(row, "code_owner_id", None))
+        if code is not None and owner is not None and int(owner) != int(row.customer_id):
+            reason = f"customer ID {code} is already used by customer '{row.code_owner_name}'"
+            rejections.append(Rejection(record_type="customer", key=key, reason=reason))
+            continue
+        customers.append(
+            Customer(
+                key=key,
+                name=row.name,
+                customer_code=code,
+                email=_optional(row.email),
+                phone=_optional(row.phone),
+            )
+        )
+    return customers, rejections
+
+
+def transform_products(frame: pd.DataFrame) -> tuple[list[Item], list[Rejection]]:
+    """POS products → ``Item`` documents keyed by SKU; a product without SKU is rejected."""
+    items: list[Item] = []
+    rejections: list[Rejection] = []
+    for row in frame.sort_values("product_id").itertuples(index=False):
+        sku = _optional(row.sku)
+        sku = sku.strip() if isinstance(sku, str) else ""
+        if not sku:
+            rejections.append(
+                Rejection(
+                    record_type="item",
+                    key=f"PROD-{row.product_id}",
+                    reason=f"product '{row.name}' has no SKU",
+                )
+            )
+            continue
+        items.append(
+            Item(
+                key=sku,
+                name=row.name,
+                unit=row.unit,
+                price=row.price,
+                cost=row.cost,
+                tax_rate=row.tax_rate,
+                barcode=_optional(row.barcode),
+                category=_optional(row.category),
+                track_stock=bool(row.track_stock),
+            )
+        )
+    return items, rejections
