@@ -23,12 +23,12 @@ os.environ["POSSYNC_CONFIG"] = str(PROJECT / "include" / "config" / "integration
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import pytest  # noqa: E402
-from sqlalchemy import text  # noqa: E402
-from sqlalchemy.engine import Engine, make_url  # noqa: E402
+import pytest  # ruff: ignore[module-import-not-at-top-of-file]
+from sqlalchemy import text  # ruff: ignore[module-import-not-at-top-of-file]
+from sqlalchemy.engine import Engine, make_url  # ruff: ignore[module-import-not-at-top-of-file]
 
-import postgres_cluster  # noqa: E402
-from possync.db import make_engine  # noqa: E402
+import postgres_cluster  # ruff: ignore[module-import-not-at-top-of-file]
+from possync.db import make_engine  # ruff: ignore[module-import-not-at-top-of-file]
 
 
 @pytest.fixture(scope="session")

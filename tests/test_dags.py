@@ -15,7 +15,7 @@ DAGS = PROJECT / "dags"
 
 
 @pytest.fixture(scope="module")
-def dagbag():  # noqa: ANN201
+def dagbag():
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(DAGS))  # no include_examples on 3.3: LOAD_EXAMPLES=False is set

@@ -10,7 +10,7 @@ import pytest
 
 
 @pytest.fixture(scope="module")
-def providers():  # noqa: ANN201 - ProvidersManager is airflow-internal
+def providers():
     from airflow.providers_manager import ProvidersManager
 
     with warnings.catch_warnings():

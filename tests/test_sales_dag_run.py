@@ -45,7 +45,7 @@ def test_sales_run_stages_every_record_and_fails_only_broken_outlets(airflow_db:
                              "window_end": "2026-11-13T00:00:00+07:00"})
 
     states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
-    assert states[("plan_sales_windows", -1)] == "success"
+    assert states["plan_sales_windows", -1] == "success"
     staged = {index: state for (task, index), state in states.items() if task == "stage_sales"}
     assert len(staged) == 4, "one mapped task per outlet (JKT01, BDG01, SBY01, WH01)"
     assert "failed" in staged.values(), "the outlets with broken orders end failed"

@@ -1,4 +1,3 @@
-# ruff: file-ignore[ambiguous-unicode-character-string, ambiguous-unicode-character-comment] - "3 × 'Es Kopi'"
 """Sales transform: POS orders and refunds become exact invoices, payments and returns; broken records are
 rejected one at a time with a reason an operator can act on."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import time
 
 import pendulum
@@ -46,7 +47,7 @@ def test_windows_run_from_the_previous_scheduled_hour(timetable: ScheduledHoursT
 
 def test_a_week_of_windows_tiles_time_without_gaps(timetable: ScheduledHoursTimetable) -> None:
     intervals = runs(timetable, at(9, 0), 21)
-    for previous, following in zip(intervals, intervals[1:], strict=False):
+    for previous, following in itertools.pairwise(intervals):
         assert previous.end == following.start
     assert all(i.start < i.end for i in intervals)
 

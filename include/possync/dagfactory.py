@@ -102,7 +102,7 @@ def build_sales_dag(integration: Integration) -> DAG:
         },
     ) as dag:
 
-        @task
+        @task(multiple_outputs=False)
         def plan_sales_windows(**context: Any) -> list[dict[str, str]]:
             """One entry per outlet to sync in this run's window."""
             params = context["params"]
@@ -115,7 +115,7 @@ def build_sales_dag(integration: Integration) -> DAG:
                 for code in chosen
             ]
 
-        @task(map_index_template="{{ outlet_code }}")
+        @task(map_index_template="{{ outlet_code }}", multiple_outputs=False)
         def stage_sales(outlet_code: str, window_start: str, window_end: str) -> dict[str, object]:
             """Extract, transform and record one outlet's sales in the sync ledger."""
             from airflow.sdk.exceptions import AirflowFailException

@@ -47,7 +47,7 @@ def get_provider_info() -> dict[str, Any]:
                     },
                     "requests_per_minute": {
                         "label": "Requests per minute",
-                        "description": "The API consumer's limit (Jurnal documents 30/min); requests are paced below it.",
+                        "description": "The API consumer's limit (Jurnal documents 30/min); requests stay below it.",
                         "schema": {"type": ["integer", "null"], "minimum": 1, "default": 30},
                     },
                 },

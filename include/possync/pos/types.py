@@ -53,17 +53,17 @@ class ExactDecimal(TypeDecorator):
         return Decimal(value).quantize(self._quantum)
 
 
-def Money() -> ExactDecimal:  # noqa: N802 - reads like a type in table definitions
+def Money() -> ExactDecimal:
     """Rupiah amounts with two decimals (sen), as Jurnal and Accurate keep them."""
     return ExactDecimal(scale=2)
 
 
-def Quantity() -> ExactDecimal:  # noqa: N802
+def Quantity() -> ExactDecimal:
     """Item quantities: three decimals for goods sold by weight or volume."""
     return ExactDecimal(scale=3)
 
 
-def Percent() -> ExactDecimal:  # noqa: N802
+def Percent() -> ExactDecimal:
     """Rates such as 11.00 (% VAT) or 5.00 (% service charge)."""
     return ExactDecimal(scale=2, precision=7)
 

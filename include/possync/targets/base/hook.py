@@ -75,7 +75,7 @@ class TargetHttpHook(HttpHook):
         return None
 
     def get_conn(self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None) -> Session:
-        self.connection  # noqa: B018 - reading it masks the secrets before any request is logged
+        self.connection  # ruff: ignore[useless-expression] - reading it masks the secrets before any request is logged
         return super().get_conn(headers, extra_options)
 
     def run(self, endpoint: str | None = None, data: Any = None, headers: dict[str, Any] | None = None,
