@@ -350,3 +350,31 @@ def test_products_since_a_change(pos: Pos) -> None:
     assert everything["sku"].tolist() == ["SKU-001", "SKU-002"]
     assert everything["price"].tolist() == [D("25000.00"), D("13999.99")]
     assert nothing_new.empty
+
+
+# ------------------------------------------------------------------------------------- shift close
+
+
+def test_shift_close_mode_reads_a_shift_once_it_has_closed(pos: Pos) -> None:
+    from sqlalchemy import update
+
+    from possync.pos import schema
+
+    pos.order("INV-SHIFT", [Line("Kopi Susu")], at=START)
+    around_the_sale = WINDOW
+    assert numbers(extract_sales(pos.engine, around_the_sale, window_on="shift_close")) == []
+
+    closed_at = END + timedelta(hours=1)
+    with pos.engine.begin() as conn:
+        conn.execute(update(schema.shifts).where(schema.shifts.c.id == pos.outlets["OUT-01"]["shift_id"])
+                     .values(closed_at=closed_at))
+
+    assert numbers(extract_sales(pos.engine, around_the_sale, window_on="shift_close")) == []
+    at_close = Window(closed_at, closed_at + timedelta(minutes=15))
+    assert numbers(extract_sales(pos.engine, at_close, window_on="shift_close")) == ["INV-SHIFT"]
+    assert numbers(extract_sales(pos.engine, at_close)) == [], "business-time windows are unaffected"
+
+
+def test_window_on_is_checked(pos: Pos) -> None:
+    with pytest.raises(ValueError, match="window_on"):
+        extract_sales(pos.engine, WINDOW, window_on="closing_time")  # type: ignore[arg-type]

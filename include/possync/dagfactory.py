@@ -134,7 +134,9 @@ def build_sales_dag(integration: Integration) -> DAG:
             summary, _documents = stage(
                 engine_for_conn(integration.pos_conn_id), ledger,
                 integration=name, outlet_code=outlet_code, window=window,
-                lookback=timedelta(hours=integration.sales.lookback_hours), run=RunRef.from_context(context),
+                lookback=timedelta(hours=integration.sales.lookback_hours),
+                window_on="shift_close" if integration.sales.mode == "shift_close" else "business_time",
+                run=RunRef.from_context(context),
             )
             if summary.failed:
                 # Permanent: retrying cannot fix POS data. Red until repaired, then cleared.

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from possync.documents import Document, Payment, Rejection, SalesInvoice, SalesReturn
 from possync.ledger import RecordOutcome, RunRef, SyncLedger, content_hash
-from possync.pos.extract import Window, extract_sales
+from possync.pos.extract import Window, WindowOn, extract_sales
 from possync.transform.sales import SalesBatch, format_rupiah, transform_sales
 
 log = logging.getLogger(__name__)
@@ -96,12 +96,13 @@ def stage_sales(
     outlet_code: str,
     window: Window,
     lookback: timedelta,
+    window_on: WindowOn = "business_time",
     run: RunRef | None = None,
     logger: logging.Logger | logging.LoggerAdapter | None = None,
 ) -> tuple[StageSummary, list[Document]]:
     """Extract, transform and record one outlet's sales for ``window``; return the summary and documents."""
     logger = logger or log
-    frames = extract_sales(pos, window, [outlet_code], lookback=lookback)
+    frames = extract_sales(pos, window, [outlet_code], lookback=lookback, window_on=window_on)
     batch = transform_sales(frames)
     summary = StageSummary(outlet_code=outlet_code, window=window)
 

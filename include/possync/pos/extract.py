@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, type_coerce
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.types import NullType
 
@@ -282,6 +282,16 @@ def _selection(
     return or_(in_window, late)
 
 
+WindowOn = Literal["business_time", "shift_close"]
+
+
+def _selection_time(business_time: Any, shift_id: Any, shift: Any, window_on: WindowOn) -> Any:
+    """The time a record is windowed on: its business time, or its shift's close (NULL while open)."""
+    if window_on == "business_time":
+        return business_time
+    return case((shift_id.is_(None), business_time), else_=shift.c.closed_at)
+
+
 def _check_sweep(lookback: timedelta | None, committed_since: datetime | None) -> None:
     if lookback is not None and lookback < timedelta(0):
         raise ValueError(f"lookback must not be negative, got {lookback}")
@@ -354,6 +364,7 @@ def extract_sales(
     *,
     lookback: timedelta | None = None,
     committed_since: datetime | None = None,
+    window_on: WindowOn = "business_time",
 ) -> SalesFrames:
     """Read the orders and refunds of ``window`` (and late ones the lookback sweeps) with their children.
 
@@ -366,22 +377,32 @@ def extract_sales(
     :param committed_since: the commit time that makes a record "late"; defaults to ``window.start``
         (committed after the window opened, so no run of an earlier window could have seen it). A caller
         that keeps a commit-time watermark passes it here.
+    :param window_on: ``"business_time"`` reads sales made in the window; ``"shift_close"`` reads the
+        sales of register shifts that closed in the window (sales of a still-open shift wait for its
+        close; a sale with no shift falls back to its business time).
     """
     _check_sweep(lookback, committed_since)
+    if window_on not in ("business_time", "shift_close"):
+        raise ValueError(f"window_on must be 'business_time' or 'shift_close', not {window_on!r}")
+    order_shift, refund_shift = shifts.alias("order_selection_shift"), shifts.alias("refund_selection_shift")
+    order_time = _selection_time(orders.c.business_time, orders.c.shift_id, order_shift, window_on)
+    refund_time = _selection_time(refunds.c.business_time, refunds.c.shift_id, refund_shift, window_on)
 
     order_ids = (
         select(orders.c.id)
         .join(outlets, outlets.c.id == orders.c.outlet_id)
+        .outerjoin(order_shift, order_shift.c.id == orders.c.shift_id)
         .where(
-            _selection(orders.c.business_time, orders.c.committed_at, window, lookback, committed_since),
+            _selection(order_time, orders.c.committed_at, window, lookback, committed_since),
             *_outlet_filter(outlets.c.code, outlet_codes),
         )
     )
     refund_ids = (
         select(refunds.c.id)
         .join(outlets, outlets.c.id == refunds.c.outlet_id)
+        .outerjoin(refund_shift, refund_shift.c.id == refunds.c.shift_id)
         .where(
-            _selection(refunds.c.business_time, refunds.c.committed_at, window, lookback, committed_since),
+            _selection(refund_time, refunds.c.committed_at, window, lookback, committed_since),
             *_outlet_filter(outlets.c.code, outlet_codes),
         )
     )
