@@ -38,8 +38,12 @@ demo: venv
 	$(BIN)/possync ledger init --ledger-url sqlite:///$(CURDIR)/var/data/ledger.db
 	$(BIN)/possync demo summary --pos-url sqlite:///$(CURDIR)/var/data/pos.db
 
+# Slow, large-scale runs that print figures; BENCH_ROWS scales them (default a million rows each).
+BENCH_ROWS ?= 1000000
 bench: venv
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/bench_generator.py --order-lines $(BENCH_ROWS)
+	$(BIN)/python bench/bench_transform.py --lines $(BENCH_ROWS)
+	$(BIN)/python bench/bench_ledger.py --records $(BENCH_ROWS)
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache
