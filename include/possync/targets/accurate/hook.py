@@ -14,6 +14,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from possync.targets.base.hook import TargetHttpHook
+from possync.targets.base.pacing import Limit
 
 WIB = ZoneInfo("Asia/Jakarta")
 
@@ -39,3 +40,9 @@ class AccurateHook(TargetHttpHook):
     conn_type = "accurate"
     hook_name = "Accurate Online"
     secret_extras = ("signature_secret",)
+
+    def pacing_limits(self) -> list[Limit]:
+        return [Limit(int(self.settings.get("requests_per_second") or 8), 1)]
+
+    def sign(self, method: str, path_with_query: str, body: bytes | None) -> dict[str, str]:
+        return sign_request(self.connection.password, self.settings.get("signature_secret") or "")

@@ -4,38 +4,65 @@
   ``HttpHook`` sends every unreserved extra key as a header, which would leak settings to the API.
 - Every request carries a timeout (``HttpHook`` defaults to none).
 - Secrets are registered with Airflow's masker as soon as the connection is read.
-- HTTP errors stay typed (``requests.HTTPError`` with its response) so callers can tell a transient
-  failure from a permanent rejection, instead of ``HttpHook``'s ``AirflowException("<code>:<reason>")``.
+- One keep-alive session per hook, requests paced ahead of the target's limits (``Pacer``).
+- Transient failures (connection errors, timeouts, 429, 5xx) are retried here with backoff, honouring
+  Retry-After; anything else the target refuses becomes a ``RejectedError`` carrying the target's own
+  message. Callers never see a status code.
 
-Auth signing, pacing and retries are the concern of each target's hook (issue 3 and 4 build them out).
+A target's hook adds how requests are signed (``sign``), how its error bodies read (``error_message``)
+and its limits (``pacing_limits``).
 """
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlencode
 
+import requests
 from airflow.providers.http.hooks.http import HttpHook
 from requests import Response, Session
 
+from possync.targets.base.errors import RejectedError, TransientTargetError
+from possync.targets.base.pacing import Limit, Pacer
+
 DEFAULT_TIMEOUT_SECONDS = 30
+DEFAULT_MAX_ATTEMPTS = 5
 TRANSPORT_EXTRAS = ("verify", "cert", "proxies", "trust_env")
 
 
 class TargetHttpHook(HttpHook):
     """Base hook of an accounting target reached over HTTP."""
 
-    def __init__(self, conn_id: str | None = None, *, method: str = "GET", **kwargs: Any) -> None:
+    #: extra keys that hold secrets and must be masked in logs
+    secret_extras: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        conn_id: str | None = None,
+        *,
+        method: str = "GET",
+        pacing_share: int = 1,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(method=method, http_conn_id=conn_id or self.default_conn_name, **kwargs)
+        # How many tasks share the target's limit at once (its pool's slots): each paces to its share.
+        self.pacing_share = max(1, pacing_share)
+        self.max_attempts = max_attempts
+        self.throttled = 0  # 429 replies received
+        self.retried = 0
+
+    # -- connection and settings -------------------------------------------------------------------
 
     @cached_property
     def connection(self) -> Any:
         conn = self.get_connection(self.http_conn_id)
         self._mask(conn.password, *(conn.extra_dejson.get(key) for key in self.secret_extras))
         return conn
-
-    #: extra keys that hold secrets and must be masked in logs
-    secret_extras: tuple[str, ...] = ()
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -75,7 +102,7 @@ class TargetHttpHook(HttpHook):
         return None
 
     def get_conn(self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None) -> Session:
-        self.connection  # ruff: ignore[useless-expression] - reading it masks the secrets before any request is logged
+        self.connection  # noqa: B018 - reading it masks the secrets before any request is logged
         return super().get_conn(headers, extra_options)
 
     def run(self, endpoint: str | None = None, data: Any = None, headers: dict[str, Any] | None = None,
@@ -85,3 +112,109 @@ class TargetHttpHook(HttpHook):
 
     def check_response(self, response: Response) -> None:
         response.raise_for_status()
+
+    @cached_property
+    def session(self) -> Session:
+        """One keep-alive session for every call this hook makes."""
+        return self.get_conn()
+
+    # -- what a target defines ----------------------------------------------------------------------
+
+    def pacing_limits(self) -> list[Limit]:
+        raise NotImplementedError
+
+    def sign(self, method: str, path_with_query: str, body: bytes | None) -> dict[str, str]:
+        """The auth headers of one request."""
+        raise NotImplementedError
+
+    def error_message(self, body: Any, response: Response) -> str:
+        """The target's own words for why it refused a request."""
+        return response.text[:500] or response.reason
+
+    def url_for(self, path_with_query: str) -> str:
+        self.session  # noqa: B018 - building the session sets base_url from the connection
+        return self.base_url.rstrip("/") + path_with_query
+
+    # -- requests ----------------------------------------------------------------------------------
+
+    @cached_property
+    def pacer(self) -> Pacer:
+        limits = [
+            Limit(max(1, limit.requests // self.pacing_share), limit.period_seconds)
+            for limit in self.pacing_limits()
+        ]
+        return Pacer(limits)
+
+    def _backoff(self, attempt: int) -> float:
+        return min(60.0, 2.0 ** (attempt - 1))
+
+    @staticmethod
+    def _retry_after(response: Response) -> float | None:
+        value = response.headers.get("Retry-After")
+        try:
+            return max(0.0, float(value)) if value is not None else None
+        except ValueError:
+            return None
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+    ) -> Any:
+        """Send one request and return its decoded JSON body.
+
+        Raises ``RejectedError`` when the target refuses it for good and ``TransientTargetError`` when
+        it still fails after ``max_attempts`` (connection errors, timeouts, 429, 5xx).
+        """
+        query = urlencode({k: v for k, v in (params or {}).items() if v is not None}, doseq=True)
+        path_with_query = f"{path}?{query}" if query else path
+        payload = (
+            json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+            if body is not None else None
+        )
+        last_problem = ""
+        for attempt in range(1, self.max_attempts + 1):
+            self.pacer.wait()
+            headers = {"Accept": "application/json", **self.sign(method, path_with_query, payload)}
+            if payload is not None:
+                headers["Content-Type"] = "application/json"
+            try:
+                response = self.session.request(
+                    method, self.url_for(path_with_query), data=payload, headers=headers, timeout=self.timeout
+                )
+            except (requests.ConnectionError, requests.Timeout) as error:
+                last_problem = f"{type(error).__name__}: {error}"
+                wait = self._backoff(attempt)
+            else:
+                if response.status_code < 400:
+                    return response.json() if response.content else {}
+                body_json = _json_or_none(response)
+                if response.status_code == 429:
+                    self.throttled += 1
+                    wait = self._retry_after(response) or self._backoff(attempt)
+                    self.pacer.pause_until(wait)
+                elif response.status_code >= 500:
+                    wait = self._retry_after(response) or self._backoff(attempt)
+                else:
+                    raise RejectedError(
+                        self.error_message(body_json, response), status=response.status_code, body=body_json
+                    )
+                last_problem = f"HTTP {response.status_code}: {self.error_message(body_json, response)}"
+            if attempt < self.max_attempts:
+                self.retried += 1
+                self.log.warning(
+                    "%s %s failed (%s); retry %d of %d in %.1f s",
+                    method, path, last_problem, attempt, self.max_attempts - 1, wait,
+                )
+                time.sleep(wait)
+        raise TransientTargetError(f"{method} {path} still failing after {self.max_attempts} attempts: {last_problem}")
+
+
+def _json_or_none(response: Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
