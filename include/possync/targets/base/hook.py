@@ -102,7 +102,7 @@ class TargetHttpHook(HttpHook):
         return None
 
     def get_conn(self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None) -> Session:
-        self.connection  # noqa: B018 - reading it masks the secrets before any request is logged
+        _ = self.connection  # reading it masks the secrets before any request is logged
         return super().get_conn(headers, extra_options)
 
     def run(self, endpoint: str | None = None, data: Any = None, headers: dict[str, Any] | None = None,
@@ -132,7 +132,7 @@ class TargetHttpHook(HttpHook):
         return response.text[:500] or response.reason
 
     def url_for(self, path_with_query: str) -> str:
-        self.session  # noqa: B018 - building the session sets base_url from the connection
+        _ = self.session  # building the session sets base_url from the connection
         return self.base_url.rstrip("/") + path_with_query
 
     # -- requests ----------------------------------------------------------------------------------
