@@ -38,7 +38,7 @@ def broken(**changes: object) -> dict:
 def test_shipped_config_is_valid() -> None:
     config = load_config()
     names = [i.name for i in config.integrations]
-    assert names == ["jurnal_demo", "accurate_demo"]
+    assert names == ["jurnal_demo"]
     jurnal = config.integrations[0]
     assert jurnal.sales.hours == [time(12), time(18), time(23, 30)]
     assert jurnal.target_pool == "jurnal_api"

@@ -26,7 +26,7 @@ def test_no_import_errors(dagbag) -> None:
 
 
 def test_one_dag_per_integration_and_flow(dagbag) -> None:
-    assert sorted(dagbag.dag_ids) == ["accurate_demo__sales", "jurnal_demo__sales"]
+    assert sorted(dagbag.dag_ids) == ["jurnal_demo__customers", "jurnal_demo__products", "jurnal_demo__sales"]
 
 
 def test_dag_policies(dagbag) -> None:
@@ -78,7 +78,7 @@ def test_bad_config_is_one_clear_import_error(tmp_path: Path, monkeypatch: pytes
     from airflow.dag_processing.dagbag import DagBag
 
     config = yaml.safe_load((PROJECT / "include/config/integrations.yaml").read_text())
-    config["integrations"][1]["sales"]["every_minutes"] = 7
+    config["integrations"][0]["sales"] = {"mode": "realtime", "every_minutes": 7}
     bad = tmp_path / "integrations.yaml"
     bad.write_text(yaml.safe_dump(config))
     monkeypatch.setenv("POSSYNC_CONFIG", str(bad))
@@ -87,5 +87,5 @@ def test_bad_config_is_one_clear_import_error(tmp_path: Path, monkeypatch: pytes
     assert bag.dags == {}
     [(path, error)] = bag.import_errors.items()
     assert path.endswith("possync_dags.py")
-    assert f"{bad}: integrations[1] (accurate_demo).sales.every_minutes: 7 does not divide 60" in error
+    assert f"{bad}: integrations[0] (jurnal_demo).sales.every_minutes: 7 does not divide 60" in error
     assert "pydantic" not in error

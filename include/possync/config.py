@@ -105,6 +105,25 @@ class OutletMapping(_Strict):
     branch: str | None = None
 
 
+class Bookkeeping(_Strict):
+    """How POS money lands in the target's books: accounts and the helper items invoices need."""
+
+    payment_accounts: dict[Literal["cash", "card", "qris", "ewallet", "bank_transfer"], str] = Field(
+        default_factory=lambda: {
+            "cash": "Kas", "card": "Bank", "qris": "Bank", "ewallet": "Bank", "bank_transfer": "Bank",
+        }
+    )
+    #: the customer an invoice is booked to when the sale had none
+    walk_in_customer: str = "Pelanggan Umum"
+    #: the tax the target applies to tax-inclusive prices
+    sales_tax_name: str = "PPN"
+    #: non-inventory items (SKU → name) for what a receipt charges besides products
+    output_vat_sku: str = "POS-PPN"
+    service_charge_sku: str = "POS-SERVICE"
+    rounding_sku: str = "POS-ROUNDING"
+    inventory_account: str = "Persediaan Barang"
+
+
 class Integration(_Strict):
     """One POS feeding one target. A POS may feed several targets through several integrations."""
 
@@ -119,8 +138,11 @@ class Integration(_Strict):
     use_pos_customer_id: bool = True
     pool: Annotated[str | None, Field(pattern=SLUG)] = None
     batch_size: Annotated[int, Field(ge=1, le=100)] = 100
+    #: tasks that may call the target at once (the size of its Airflow pool); each paces to its share
+    target_concurrency: Annotated[int, Field(ge=1, le=8)] = 1
     sales: SalesSync
     transfers: TransferSync = TransferSync()
+    bookkeeping: Bookkeeping = Bookkeeping()
     outlets: dict[str, OutletMapping]
 
     @field_validator("timezone")

@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from airflow.sdk import DAG, Param, get_current_context, task
+from airflow.sdk import DAG, Param, task
 
 from possync.config import Integration, PossyncConfig
 from possync.timetables import ScheduledHoursTimetable, windows_every
@@ -71,8 +71,45 @@ def _window_from_context(context: Any, params: dict[str, Any]) -> tuple[datetime
     return start, end
 
 
+def target_operators(target: str) -> dict[str, type]:
+    """The sync operator classes of a target, imported only when a DAG of that target is built."""
+    if target == "jurnal":
+        from possync.targets.jurnal.operators import (
+            JurnalCustomersOperator,
+            JurnalProductsOperator,
+            JurnalSalesOperator,
+        )
+
+        return {"customers": JurnalCustomersOperator, "products": JurnalProductsOperator, "sales": JurnalSalesOperator}
+    raise ValueError(f"no sync operators for target {target!r} yet")
+
+
+def _sync_task(integration: Integration, flow: str) -> Any:
+    operator = target_operators(integration.target)[flow]
+    return operator(task_id=f"sync_{flow}", integration_name=integration.name, pool=integration.target_pool)
+
+
+def build_master_dag(integration: Integration, flow: str) -> DAG:
+    """Customers or products on their own, hourly and on demand (the sales DAG also runs both first)."""
+    with DAG(
+        dag_id=f"{integration.name}__{flow}",
+        description=f"POS {flow} → {integration.target} ({integration.name})",
+        schedule="@hourly",
+        start_date=datetime.combine(integration.start_date, time(), tzinfo=ZoneInfo(integration.timezone)),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=[integration.target, flow, integration.name],
+        doc_md=f"Syncs every POS {flow} record not yet in {integration.target}; one log line per record. "
+               "Failures (e.g. a product without SKU) turn the task red; repair the POS record and clear it.",
+    ) as dag:
+        _sync_task(integration, flow)
+    return dag
+
+
 def build_sales_dag(integration: Integration) -> DAG:
     name = integration.name
+    operators = target_operators(integration.target)
     outlets = sorted(integration.outlets)
     start_date = datetime.combine(integration.start_date, time(), tzinfo=ZoneInfo(integration.timezone))
 
@@ -115,35 +152,14 @@ def build_sales_dag(integration: Integration) -> DAG:
                 for code in chosen
             ]
 
-        @task(map_index_template="{{ outlet_code }}", multiple_outputs=False)
-        def stage_sales(outlet_code: str, window_start: str, window_end: str) -> dict[str, object]:
-            """Extract, transform and record one outlet's sales in the sync ledger."""
-            from airflow.sdk.exceptions import AirflowFailException
-
-            from possync.db import engine_for_conn
-            from possync.ledger import RunRef, SyncLedger
-            from possync.pipeline import failures_text
-            from possync.pipeline import stage_sales as stage
-            from possync.pos.extract import Window
-
-            context = get_current_context()
-            context["outlet_code"] = outlet_code  # type: ignore[typeddict-unknown-key]  # labels the map index
-            window = Window(datetime.fromisoformat(window_start), datetime.fromisoformat(window_end))
-            ledger = SyncLedger(engine_for_conn(integration.ledger_conn_id))
-            ledger.create_schema()  # idempotent: a fresh ledger database needs no separate init step
-            summary, _documents = stage(
-                engine_for_conn(integration.pos_conn_id), ledger,
-                integration=name, outlet_code=outlet_code, window=window,
-                lookback=timedelta(hours=integration.sales.lookback_hours),
-                window_on="shift_close" if integration.sales.mode == "shift_close" else "business_time",
-                run=RunRef.from_context(context),
-            )
-            if summary.failed:
-                # Permanent: retrying cannot fix POS data. Red until repaired, then cleared.
-                raise AirflowFailException(failures_text([summary]))
-            return summary.as_dict()
-
-        stage_sales.expand_kwargs(plan_sales_windows())
+        customers, products = _sync_task(integration, "customers"), _sync_task(integration, "products")
+        sales = operators["sales"].partial(
+            task_id="sync_sales",
+            integration_name=name,
+            pool=integration.target_pool,
+            map_index_template="{{ task.outlet_code }}",
+        ).expand_kwargs(plan_sales_windows())
+        [customers, products] >> sales
 
     return dag
 
@@ -152,6 +168,10 @@ def build_dags(config: PossyncConfig) -> dict[str, DAG]:
     """Every DAG of every enabled integration, keyed by dag_id."""
     dags: dict[str, DAG] = {}
     for integration in config.enabled():
-        dag = build_sales_dag(integration)
-        dags[dag.dag_id] = dag
+        for dag in (
+            build_master_dag(integration, "customers"),
+            build_master_dag(integration, "products"),
+            build_sales_dag(integration),
+        ):
+            dags[dag.dag_id] = dag
     return dags

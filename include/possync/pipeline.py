@@ -15,10 +15,10 @@ from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
-from possync.documents import Document, Payment, Rejection, SalesInvoice, SalesReturn
+from possync.documents import Document, Rejection
 from possync.ledger import RecordOutcome, RunRef, SyncLedger, content_hash
 from possync.pos.extract import Window, WindowOn, extract_sales
-from possync.transform.sales import SalesBatch, format_rupiah, transform_sales
+from possync.transform.sales import SalesBatch, transform_sales
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +48,6 @@ class StageSummary:
             "skipped": self.skipped,
             "failed": self.failed,
         }
-
-
-def _describe(document: Document) -> str:
-    if isinstance(document, SalesInvoice | SalesReturn):
-        return format_rupiah(document.total)
-    if isinstance(document, Payment):
-        return f"{format_rupiah(document.amount)} {document.method} for {document.invoice_key}"
-    return ""
 
 
 def _outcome(document: Document, status: str, flow: str) -> RecordOutcome:
@@ -119,8 +111,7 @@ def stage_sales(
     documents = documents_in_load_order(batch)
     for document in documents:
         outcomes.append(_outcome(document, "pending", "sales"))
-        summary.staged += 1
-        logger.info("STAGED   %-8s %-28s %s", document.record_type, document.key, _describe(document))
+        summary.staged += 1  # its line is logged when it is loaded
 
     ledger.record(integration, outcomes, run)
     logger.info(

@@ -16,8 +16,10 @@ and its limits (``pacing_limits``).
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Mapping
+from decimal import Decimal
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
@@ -171,10 +173,7 @@ class TargetHttpHook(HttpHook):
         """
         query = urlencode({k: v for k, v in (params or {}).items() if v is not None}, doseq=True)
         path_with_query = f"{path}?{query}" if query else path
-        payload = (
-            json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str).encode()
-            if body is not None else None
-        )
+        payload = exact_json(body).encode() if body is not None else None
         last_problem = ""
         for attempt in range(1, self.max_attempts + 1):
             self.pacer.wait()
@@ -211,6 +210,24 @@ class TargetHttpHook(HttpHook):
                 )
                 time.sleep(wait)
         raise TransientTargetError(f"{method} {path} still failing after {self.max_attempts} attempts: {last_problem}")
+
+
+def exact_json(value: Any) -> str:
+    """JSON with ``Decimal`` amounts written as exact numbers (``25000.50``), never through a float."""
+    marker = "\u0000decimal:"
+
+    def mark(node: Any) -> Any:
+        if isinstance(node, Decimal):
+            return f"{marker}{node}"
+        if isinstance(node, dict):
+            return {key: mark(item) for key, item in node.items()}
+        if isinstance(node, list | tuple):
+            return [mark(item) for item in node]
+        if isinstance(node, float):
+            raise TypeError(f"refusing float {node!r} in a request body; amounts must be Decimal")
+        return node
+    text = json.dumps(mark(value), separators=(",", ":"), ensure_ascii=False, default=str)
+    return re.sub(r'"\\u0000decimal:(-?[0-9.E+-]+)"', r"\1", text)
 
 
 def _json_or_none(response: Response) -> Any:

@@ -1,0 +1,195 @@
+"""Loading documents into a target, the same way for every target.
+
+The ``Loader`` owns what does not depend on the target: documents go oldest first; one already synced
+with the same content is skipped; one whose prerequisite (its customer, its products, its invoice) is not
+synced fails with a reason naming it, and is retried on a later run once the prerequisite is synced;
+the rest go to the target in batches; every outcome is written to the ledger after each batch (so a
+crash loses at most one batch's bookkeeping, which the target's uniqueness rules then recover) and
+logged as one line per record; the summary always adds up (read = synced + skipped + failed).
+
+A target supplies a ``Sender`` per record type: how a batch of documents is sent, and what each needs
+first. A transient failure (``TransientTargetError``) stops the load after recording what is known: the
+task is retried by Airflow and resumes where it stopped, because synced records are skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from possync.documents import Document
+
+if TYPE_CHECKING:  # the ledger (SQLAlchemy) is imported when a task runs, not when DAGs are parsed
+    from possync.ledger import RecordOutcome, RunRef, SyncLedger
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What the target said about one document."""
+
+    key: str
+    status: Literal["synced", "failed"]
+    target_id: str | None = None
+    target_number: str | None = None
+    reason: str | None = None
+    note: str | None = None  # e.g. "already in the target (reply was lost); not created twice"
+
+
+@dataclass(frozen=True)
+class Prerequisite:
+    record_type: str
+    key: str
+    label: str  # how the reason names it: "customer CUST-7", "product 'Kopi Susu' (KOP-001)"
+
+
+class Sender(Protocol):
+    record_type: str
+    flow: str
+    batch_size: int
+
+    def prerequisites(self, document: Any) -> list[Prerequisite]: ...
+
+    def send(self, documents: Sequence[Any]) -> list[SendResult]: ...
+
+
+@dataclass
+class LoadSummary:
+    synced: int = 0
+    skipped: int = 0
+    failed: int = 0
+    failures: list[str] = field(default_factory=list)
+    created: list[tuple[str, str, str | None]] = field(default_factory=list)  # (type, target id, number)
+
+    @property
+    def read(self) -> int:
+        return self.synced + self.skipped + self.failed
+
+    def add(self, other: LoadSummary) -> None:
+        self.synced += other.synced
+        self.skipped += other.skipped
+        self.failed += other.failed
+        self.failures.extend(other.failures)
+        self.created.extend(other.created)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"read": self.read, "synced": self.synced, "skipped": self.skipped, "failed": self.failed}
+
+
+class Loader:
+    def __init__(
+        self,
+        ledger: SyncLedger,
+        integration: str,
+        *,
+        target: str,
+        run: RunRef | None = None,
+        logger: logging.Logger | logging.LoggerAdapter | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self.integration = integration
+        self.target = target
+        self.run = run
+        self.log = logger or logging.getLogger(__name__)
+
+    def _line(self, outcome: str, record_type: str, key: str, detail: str) -> None:
+        self.log.info("%-8s %-9s %-28s %s", outcome, record_type, key, detail)
+
+    def _unmet(self, sender: Sender, documents: Sequence[Any]) -> dict[str, list[Prerequisite]]:
+        needed: dict[str, set[str]] = {}
+        for document in documents:
+            for prerequisite in sender.prerequisites(document):
+                needed.setdefault(prerequisite.record_type, set()).add(prerequisite.key)
+        synced: dict[str, set[str]] = {}
+        for record_type, keys in needed.items():
+            found = self.ledger.lookup(self.integration, record_type, keys)
+            synced[record_type] = {key for key, record in found.items() if record.status == "synced"}
+        return {
+            document.key: [
+                p for p in sender.prerequisites(document) if p.key not in synced.get(p.record_type, set())
+            ]
+            for document in documents
+        }
+
+    def load(self, sender: Sender, documents: Sequence[Document]) -> LoadSummary:
+        """Load ``documents`` (already oldest first) of one record type; see the module docstring."""
+        from possync.ledger import content_hash
+
+        summary = LoadSummary()
+        if not documents:
+            return summary
+        hashes = {document.key: content_hash(document) for document in documents}
+        known = self.ledger.lookup(self.integration, sender.record_type, hashes)
+        unmet = self._unmet(sender, documents)
+
+        outcomes: list[RecordOutcome] = []
+        to_send: list[Document] = []
+        for document in documents:
+            record = known.get(document.key)
+            if record is not None and record.status == "synced":
+                summary.skipped += 1
+                changed = record.content_hash not in (None, hashes[document.key])
+                detail = f"already synced as {self.target} #{record.target_number or record.target_id}"
+                self._line("SKIPPED", sender.record_type, document.key,
+                           detail + ("; changed in the POS since, not pushed again" if changed else ""))
+                continue
+            if unmet[document.key]:
+                missing = ", ".join(p.label for p in unmet[document.key])
+                verb = "has" if len(unmet[document.key]) == 1 else "have"
+                reason = f"{missing} {verb} not been synced yet; it is retried once synced"
+                outcomes.append(self._outcome(sender, document, hashes, "failed", reason=reason))
+                summary.failed += 1
+                summary.failures.append(f"{sender.record_type} {document.key}: {reason}")
+                self._line("FAILED", sender.record_type, document.key, reason)
+                continue
+            to_send.append(document)
+        self.ledger.record(self.integration, outcomes, self.run)
+
+        for start in range(0, len(to_send), sender.batch_size):
+            batch = to_send[start:start + sender.batch_size]
+            results = {result.key: result for result in sender.send(batch)}
+            outcomes = []
+            for document in batch:
+                result = results.get(document.key) or SendResult(
+                    document.key, "failed", reason=f"{self.target} gave no result for it"
+                )
+                outcomes.append(self._outcome(sender, document, hashes, result.status, result=result))
+                if result.status == "synced":
+                    summary.synced += 1
+                    summary.created.append((sender.record_type, str(result.target_id), result.target_number))
+                    number = f" ({result.target_number})" if result.target_number else ""
+                    self._line("SYNCED", sender.record_type, document.key,
+                               f"→ {self.target} #{result.target_id}{number}"
+                               + (f"; {result.note}" if result.note else ""))
+                else:
+                    summary.failed += 1
+                    summary.failures.append(f"{sender.record_type} {document.key}: {result.reason}")
+                    self._line("FAILED", sender.record_type, document.key, str(result.reason))
+            self.ledger.record(self.integration, outcomes, self.run)
+        return summary
+
+    def _outcome(
+        self,
+        sender: Sender,
+        document: Any,
+        hashes: dict[str, str],
+        status: Literal["synced", "failed"],
+        *,
+        reason: str | None = None,
+        result: SendResult | None = None,
+    ) -> RecordOutcome:
+        from possync.ledger import RecordOutcome
+
+        return RecordOutcome(
+            record_type=sender.record_type,
+            key=document.key,
+            flow=sender.flow,
+            status=status,
+            content_hash=hashes[document.key],
+            outlet_code=getattr(document, "outlet_code", None),
+            business_time=getattr(document, "business_time", None) or getattr(document, "paid_at", None),
+            target_id=str(result.target_id) if result and result.target_id is not None else None,
+            target_number=result.target_number if result else None,
+            reason=(result.reason if result else reason) if status == "failed" else None,
+        )

@@ -1,0 +1,151 @@
+"""Canonical documents → Mekari Jurnal request bodies (the part inside the ``{"<resource>": ...}`` wrapper).
+
+How a receipt becomes a Jurnal sales invoice, so that Jurnal's total equals the POS total to the sen
+whatever rounding Jurnal applies to tax:
+
+* product lines carry the quantity and the unit price **as on the receipt**, referenced by Jurnal
+  product id (from the products sync) with the SKU as ``product_code``;
+* all discounts (line discounts and the order discount, as priced) are one invoice-level ``Value``
+  discount, so no percentage has to approximate an amount;
+* tax-exclusive receipts: the tax the till charged is an explicit line of the output-VAT item
+  (``bookkeeping.output_vat_sku``), not recomputed by Jurnal line by line;
+* tax-inclusive receipts: the lines are marked with the sales tax and ``use_tax_inclusive``, so Jurnal
+  splits the VAT out of prices whose sum it does not change;
+* a service charge is a line of the service item; positive cash rounding a line of the rounding item,
+  negative rounding part of the discount (Jurnal lines cannot be negative).
+
+Amounts stay ``Decimal``; the hook writes them as exact JSON numbers.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from possync.config import Bookkeeping
+from possync.documents import Customer, Item, Payment, SalesInvoice, SalesReturn
+
+ZERO = Decimal("0.00")
+ONE = Decimal(1)
+
+
+def jurnal_date(moment: Any) -> str:
+    """Transaction dates as Jurnal's sales examples write them (``yyyy-mm-dd``)."""
+    return moment.strftime("%Y-%m-%d")
+
+
+def customer_display_name(customer: Customer) -> str:
+    return customer.name.strip()
+
+
+def customer_body(customer: Customer, *, use_pos_customer_id: bool) -> dict[str, Any]:
+    """The customer keeps the till's customer ID as ``custom_id`` when that option is on and an ID exists;
+    otherwise Jurnal numbers it and possync remembers the mapping by the POS key."""
+    body: dict[str, Any] = {"display_name": customer_display_name(customer), "source": "possync"}
+    if customer.email:
+        body["email"] = customer.email
+    if customer.phone:
+        body["mobile"] = customer.phone
+    if use_pos_customer_id and customer.customer_code:
+        body["custom_id"] = customer.customer_code
+    return body
+
+
+def product_body(item: Item, bookkeeping: Bookkeeping) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": item.name,
+        "product_code": item.key,
+        "unit_name": item.unit,
+        "sell_price_per_unit": str(item.price),
+        "buy_price_per_unit": str(item.cost),
+        "is_sold": True,
+        "is_bought": True,
+        "taxable_sell": item.tax_rate > 0,
+        "track_inventory": "true" if item.track_stock else "false",
+    }
+    if item.track_stock:
+        body["inventory_asset_account_name"] = bookkeeping.inventory_account
+    if item.barcode:
+        body["description"] = f"Barcode {item.barcode}"
+    return body
+
+
+def _line(sku: str, product_ids: dict[str, str], quantity: Decimal, rate: Decimal, **extra: Any) -> dict[str, Any]:
+    line: dict[str, Any] = {"product_code": sku, "quantity": quantity, "rate": rate, **extra}
+    if sku in product_ids:
+        line["product_id"] = int(product_ids[sku])
+    return line
+
+
+def invoice_body(
+    invoice: SalesInvoice,
+    *,
+    warehouse: str,
+    customer_name: str,
+    product_ids: dict[str, str],
+    bookkeeping: Bookkeeping,
+) -> dict[str, Any]:
+    date = jurnal_date(invoice.business_time)
+    lines = []
+    as_priced_discount = ZERO
+    for line in invoice.lines:
+        extra = {"line_tax_name": bookkeeping.sales_tax_name} if invoice.tax_inclusive and line.tax_rate > 0 else {}
+        lines.append(_line(line.sku, product_ids, line.quantity, line.unit_price, **extra))
+        gross_as_priced = (line.quantity * line.unit_price).quantize(Decimal("0.01"))
+        # what the customer paid for the line, as priced: net, plus tax when the price includes it
+        paid = line.net + (line.tax if invoice.tax_inclusive else ZERO)
+        as_priced_discount += gross_as_priced - paid
+    if not invoice.tax_inclusive and invoice.tax_total:
+        lines.append(_line(bookkeeping.output_vat_sku, product_ids, ONE, invoice.tax_total))
+    if invoice.service_charge:
+        lines.append(_line(bookkeeping.service_charge_sku, product_ids, ONE, invoice.service_charge))
+    if invoice.rounding > 0:
+        lines.append(_line(bookkeeping.rounding_sku, product_ids, ONE, invoice.rounding))
+    discount = as_priced_discount - min(invoice.rounding, ZERO)
+
+    body: dict[str, Any] = {
+        "transaction_no": invoice.key,
+        "transaction_date": date,
+        "due_date": date,
+        "person_name": customer_name,
+        "warehouse_name": warehouse,
+        "use_tax_inclusive": invoice.tax_inclusive,
+        "transaction_lines_attributes": lines,
+        "memo": f"POS {invoice.outlet_code}" + (f", shift {invoice.shift_number}" if invoice.shift_number else ""),
+        "tags": [invoice.outlet_code],
+    }
+    if discount:
+        body.update(discount_type_name="Value", discount_unit=discount)
+    return body
+
+
+def invoice_total_as_priced(invoice: SalesInvoice) -> Decimal:
+    """What the Jurnal invoice must total: the POS total."""
+    return invoice.total
+
+
+def payment_body(payment: Payment, bookkeeping: Bookkeeping) -> dict[str, Any]:
+    return {
+        "transaction_date": jurnal_date(payment.paid_at),
+        "custom_id": payment.key,
+        "records_attributes": [{"transaction_no": payment.invoice_key, "amount": payment.amount}],
+        "payment_method_name": payment.method.replace("_", " ").title() if payment.method != "qris" else "QRIS",
+        "deposit_to_name": bookkeeping.payment_accounts[payment.method],
+        "memo": f"POS payment {payment.key}" + (f" ref {payment.reference}" if payment.reference else ""),
+    }
+
+
+def return_body(sales_return: SalesReturn, product_ids: dict[str, str]) -> dict[str, Any]:
+    lines = []
+    for line in sales_return.lines:
+        entry: dict[str, Any] = {"product_name": line.product_name, "return_quantity": line.quantity}
+        if line.sku in product_ids:
+            entry["product_id"] = int(product_ids[line.sku])
+        lines.append(entry)
+    return {
+        "transaction_no": sales_return.key,
+        "transaction_date": sales_return.business_time.strftime("%d-%m-%Y"),
+        "invoice_no": sales_return.invoice_key,
+        "transaction_return_lines_attributes": lines,
+        "memo": f"POS refund {sales_return.key}" + (f": {sales_return.reason}" if sales_return.reason else ""),
+    }

@@ -1,0 +1,46 @@
+"""Jurnal's sync operators: the shared customers / products / sales operators with Jurnal's hook and senders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from possync.config import Integration
+from possync.targets.base.loader import Sender
+from possync.targets.base.operators import SyncCustomersOperator, SyncProductsOperator, SyncSalesOperator
+
+
+class JurnalTarget:
+    """Mixin: talk to Jurnal through ``JurnalHook`` and send with the Jurnal senders."""
+
+    target_label = "Jurnal"
+
+    def make_hook(self, integration: Integration) -> Any:
+        from possync.targets.jurnal.hook import JurnalHook
+
+        return JurnalHook(integration.conn_id, pacing_share=integration.target_concurrency)
+
+    def senders(self, hook: Any, integration: Integration, ledger: Any) -> dict[str, Sender]:
+        from possync.targets.jurnal import senders
+
+        return {
+            sender.record_type: sender
+            for sender in (
+                senders.CustomerSender(hook, integration, ledger),
+                senders.ItemSender(hook, integration, ledger),
+                senders.InvoiceSender(hook, integration, ledger),
+                senders.PaymentSender(hook, integration, ledger),
+                senders.ReturnSender(hook, integration, ledger),
+            )
+        }
+
+
+class JurnalCustomersOperator(JurnalTarget, SyncCustomersOperator):
+    """Syncs POS customers to Jurnal customers (``custom_id`` = the till's customer ID when enabled)."""
+
+
+class JurnalProductsOperator(JurnalTarget, SyncProductsOperator):
+    """Creates in Jurnal the POS products whose SKU it lacks; matches the rest by SKU."""
+
+
+class JurnalSalesOperator(JurnalTarget, SyncSalesOperator):
+    """Syncs one outlet's sales of one window: invoices, payments, returns."""

@@ -1,0 +1,262 @@
+"""How each kind of document is sent to Jurnal, and what it needs synced first.
+
+Every create uses ``batch_create`` where Jurnal has one (customers, products, invoices, payments; sales
+returns have none and go one by one). A create Jurnal refuses because the key is taken ("had already
+been used" / "has already been taken") is the trace of an earlier attempt whose reply was lost: the
+sender finds that document by its key and, if it is the same document, records it as synced instead of
+creating it twice. A key taken by a *different* document fails with a reason saying so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from possync.config import Integration
+from possync.documents import Customer, Item, Payment, SalesInvoice, SalesReturn
+from possync.ledger import SyncLedger
+from possync.targets.base.bookkeeping import WALK_IN_KEY
+from possync.targets.base.errors import RejectedError
+from possync.targets.base.loader import Prerequisite, SendResult
+from possync.targets.jurnal import mapping
+from possync.targets.jurnal.hook import BATCH_LIMIT, JurnalHook
+
+DUPLICATE_MARKERS = ("already been used", "already been taken", "has already")
+
+
+def is_duplicate(message: str | None) -> bool:
+    return bool(message) and any(marker in message.lower() for marker in DUPLICATE_MARKERS)  # type: ignore[union-attr]
+
+
+def _amount(value: Any) -> Decimal:
+    return Decimal(str(value or "0")).quantize(Decimal("0.01"))
+
+
+class JurnalSender:
+    """What every Jurnal sender shares: the hook, the integration, and the ledger's id maps."""
+
+    record_type = ""
+    flow = ""
+    resource = ""
+    batch_size = BATCH_LIMIT
+
+    def __init__(self, hook: JurnalHook, integration: Integration, ledger: SyncLedger) -> None:
+        self.hook = hook
+        self.integration = integration
+        self.ledger = ledger
+
+    def prerequisites(self, document: Any) -> list[Prerequisite]:
+        return []
+
+    # -- per target ----------------------------------------------------------------------------------
+
+    def body(self, document: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def find_existing(self, document: Any) -> dict[str, Any] | None:
+        """The Jurnal record already holding this document's key, if any."""
+        raise NotImplementedError
+
+    def same_document(self, document: Any, record: dict[str, Any]) -> bool:
+        return True
+
+    def result(self, document: Any, record: dict[str, Any], note: str | None = None) -> SendResult:
+        number = record.get("transaction_no") or record.get("custom_id") or record.get("display_name")
+        return SendResult(document.key, "synced", str(record.get("id")), number, note=note)
+
+    # -- sending -------------------------------------------------------------------------------------
+
+    def send(self, documents: Sequence[Any]) -> list[SendResult]:
+        bodies = [self.body(document) for document in documents]
+        items = self.hook.batch_create(self.resource, bodies)
+        return [
+            self.result(document, item.content) if item.created else self._refused(document, item.error)
+            for document, item in zip(documents, items, strict=True)
+        ]
+
+    def send_one_by_one(self, documents: Sequence[Any]) -> list[SendResult]:
+        results = []
+        for document in documents:
+            try:
+                results.append(self.result(document, self.hook.create(self.resource, self.body(document))))
+            except RejectedError as error:
+                results.append(self._refused(document, error.message))
+        return results
+
+    def _refused(self, document: Any, message: str | None) -> SendResult:
+        if is_duplicate(message):
+            existing = self.find_existing(document)
+            if existing is not None and self.same_document(document, existing):
+                return self.result(document, existing, note="already in Jurnal (a reply was lost); not created twice")
+            if existing is not None:
+                reason = f"Jurnal already has a different document under this key (#{existing.get('id')})"
+                return SendResult(document.key, "failed", reason=reason)
+        return SendResult(document.key, "failed", reason=f"Jurnal: {message}")
+
+    def _find_in_list(self, key_field: str, value: str, **filters: Any) -> dict[str, Any] | None:
+        for record in self.hook.iterate(self.resource, **filters):
+            if str(record.get(key_field)) == value:
+                return record
+        return None
+
+
+class CustomerSender(JurnalSender):
+    record_type, flow, resource = "customer", "customers", "customers"
+
+    def body(self, document: Customer) -> dict[str, Any]:
+        return mapping.customer_body(document, use_pos_customer_id=self.integration.use_pos_customer_id)
+
+    def find_existing(self, document: Customer) -> dict[str, Any] | None:
+        body = self.body(document)
+        if "custom_id" in body:
+            found = self._find_in_list("custom_id", body["custom_id"], q=body["custom_id"])
+            if found is not None:
+                return found
+        return self._find_in_list("display_name", body["display_name"], q=body["display_name"])
+
+    def same_document(self, document: Customer, record: dict[str, Any]) -> bool:
+        return str(record.get("display_name", "")).strip() == mapping.customer_display_name(document)
+
+    def send(self, documents: Sequence[Customer]) -> list[SendResult]:
+        results = super().send(documents)
+        self.ledger.set_id_maps(self.integration.name, "customer", {
+            result.key: (str(result.target_id), result.target_number)
+            for result in results if result.status == "synced"
+        })
+        return results
+
+    def result(self, document: Customer, record: dict[str, Any], note: str | None = None) -> SendResult:
+        return SendResult(document.key, "synced", str(record.get("id")), record.get("display_name"), note=note)
+
+
+class ItemSender(JurnalSender):
+    """Products are matched by SKU (Jurnal's ``product_code``); only SKUs Jurnal lacks are created."""
+
+    record_type, flow, resource = "item", "products", "products"
+
+    def __init__(self, hook: JurnalHook, integration: Integration, ledger: SyncLedger) -> None:
+        super().__init__(hook, integration, ledger)
+        self._by_code: dict[str, dict[str, Any]] | None = None
+
+    def existing_by_code(self) -> dict[str, dict[str, Any]]:
+        if self._by_code is None:
+            self._by_code = {
+                str(record.get("product_code")): record
+                for record in self.hook.iterate("products") if record.get("product_code")
+            }
+        return self._by_code
+
+    def body(self, document: Item) -> dict[str, Any]:
+        return mapping.product_body(document, self.integration.bookkeeping)
+
+    def find_existing(self, document: Item) -> dict[str, Any] | None:
+        self._by_code = None  # look again: the lost create is newer than the cache
+        return self.existing_by_code().get(document.key)
+
+    def result(self, document: Item, record: dict[str, Any], note: str | None = None) -> SendResult:
+        return SendResult(document.key, "synced", str(record.get("id")), record.get("product_code"), note=note)
+
+    def send(self, documents: Sequence[Item]) -> list[SendResult]:
+        existing = self.existing_by_code()
+        results: dict[str, SendResult] = {
+            document.key: self.result(document, existing[document.key], note="matched by SKU")
+            for document in documents if document.key in existing
+        }
+        missing = [document for document in documents if document.key not in existing]
+        if missing:
+            results.update({result.key: result for result in super().send(missing)})
+        ordered = [results[document.key] for document in documents]
+        self.ledger.set_id_maps(self.integration.name, "product", {
+            result.key: (str(result.target_id), result.target_number) for result in ordered if result.status == "synced"
+        })
+        return ordered
+
+
+class InvoiceSender(JurnalSender):
+    record_type, flow, resource = "invoice", "sales", "sales_invoices"
+
+    def _helper_skus(self, invoice: SalesInvoice) -> list[str]:
+        bookkeeping = self.integration.bookkeeping
+        skus = []
+        if not invoice.tax_inclusive and invoice.tax_total:
+            skus.append(bookkeeping.output_vat_sku)
+        if invoice.service_charge:
+            skus.append(bookkeeping.service_charge_sku)
+        if invoice.rounding > 0:
+            skus.append(bookkeeping.rounding_sku)
+        return skus
+
+    def prerequisites(self, invoice: SalesInvoice) -> list[Prerequisite]:
+        customer = invoice.customer_key or WALK_IN_KEY
+        needs = [Prerequisite("customer", customer, f"customer {customer}")]
+        seen = set()
+        for line in invoice.lines:
+            if line.sku not in seen:
+                seen.add(line.sku)
+                needs.append(Prerequisite("item", line.sku, f"product '{line.product_name}' ({line.sku})"))
+        needs += [Prerequisite("item", sku, f"item {sku}") for sku in self._helper_skus(invoice)]
+        return needs
+
+    def send(self, documents: Sequence[SalesInvoice]) -> list[SendResult]:
+        name = self.integration.name
+        self._customers = self.ledger.id_maps(name, "customer")
+        self._products = {sku: target_id for sku, (target_id, _number) in self.ledger.id_maps(name, "product").items()}
+        return super().send(documents)
+
+    def body(self, invoice: SalesInvoice) -> dict[str, Any]:
+        customer = self._customers.get(invoice.customer_key or WALK_IN_KEY)
+        return mapping.invoice_body(
+            invoice,
+            warehouse=self.integration.outlets[invoice.outlet_code].warehouse,
+            customer_name=(customer[1] if customer and customer[1] else self.integration.bookkeeping.walk_in_customer),
+            product_ids=self._products,
+            bookkeeping=self.integration.bookkeeping,
+        )
+
+    def find_existing(self, invoice: SalesInvoice) -> dict[str, Any] | None:
+        return self._find_in_list("transaction_no", invoice.key, q=invoice.key)
+
+    def same_document(self, invoice: SalesInvoice, record: dict[str, Any]) -> bool:
+        return _amount(record.get("original_amount")) == invoice.total
+
+
+class PaymentSender(JurnalSender):
+    record_type, flow, resource = "payment", "sales", "receive_payments"
+
+    def prerequisites(self, payment: Payment) -> list[Prerequisite]:
+        return [Prerequisite("invoice", payment.invoice_key, f"invoice {payment.invoice_key}")]
+
+    def body(self, payment: Payment) -> dict[str, Any]:
+        return mapping.payment_body(payment, self.integration.bookkeeping)
+
+    def find_existing(self, payment: Payment) -> dict[str, Any] | None:
+        return self.hook.get("receive_payments", payment.key)
+
+    def same_document(self, payment: Payment, record: dict[str, Any]) -> bool:
+        return _amount(record.get("original_amount") or record.get("total")) in (payment.amount, Decimal("0.00"))
+
+    def result(self, payment: Payment, record: dict[str, Any], note: str | None = None) -> SendResult:
+        return SendResult(payment.key, "synced", str(record.get("id")), record.get("transaction_no"), note=note)
+
+
+class ReturnSender(JurnalSender):
+    """Jurnal has no batch endpoint for sales returns: one request each."""
+
+    record_type, flow, resource = "return", "sales", "sales_returns"
+    batch_size = 20  # ledger bookkeeping granularity; each return is still its own request
+
+    def prerequisites(self, sales_return: SalesReturn) -> list[Prerequisite]:
+        return [Prerequisite("invoice", sales_return.invoice_key, f"invoice {sales_return.invoice_key}")]
+
+    def send(self, documents: Sequence[SalesReturn]) -> list[SendResult]:
+        self._products = {
+            sku: target_id for sku, (target_id, _n) in self.ledger.id_maps(self.integration.name, "product").items()
+        }
+        return self.send_one_by_one(documents)
+
+    def body(self, sales_return: SalesReturn) -> dict[str, Any]:
+        return mapping.return_body(sales_return, self._products)
+
+    def find_existing(self, sales_return: SalesReturn) -> dict[str, Any] | None:
+        return self._find_in_list("transaction_no", sales_return.key, q=sales_return.key)
