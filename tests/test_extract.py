@@ -378,3 +378,12 @@ def test_shift_close_mode_reads_a_shift_once_it_has_closed(pos: Pos) -> None:
 def test_window_on_is_checked(pos: Pos) -> None:
     with pytest.raises(ValueError, match="window_on"):
         extract_sales(pos.engine, WINDOW, window_on="closing_time")  # type: ignore[arg-type]
+
+
+def test_earlier_records_named_for_retry_are_read_again(pos: Pos) -> None:
+    pos.order("INV-OLD", [Line("Kopi Susu")], at=START - timedelta(days=3))
+    pos.order("INV-NOW", [Line("Kopi Susu")], at=START)
+
+    frames = extract_sales(pos.engine, WINDOW, retry_order_numbers=["INV-OLD", "INV-UNKNOWN"])
+    assert numbers(frames) == ["INV-NOW", "INV-OLD"]
+    assert len(frames.lines) == 2, "the retried order comes with its lines"

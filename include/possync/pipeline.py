@@ -80,6 +80,28 @@ def documents_in_load_order(batch: SalesBatch) -> list[Document]:
     return ordered
 
 
+RETRY_LIMIT = 1000
+
+
+def _earlier_unsynced(
+    ledger: SyncLedger, integration: str, outlet_code: str, window: Window
+) -> tuple[list[str], list[str]]:
+    """POS numbers of this outlet's sales records from before the window that are still not synced:
+    each run retries them, oldest first, so a repaired record or one whose prerequisite has since been
+    synced goes through without anyone re-running its window."""
+    orders: set[str] = set()
+    refunds: set[str] = set()
+    for record in ledger.unsynced(integration, "sales", outlet_code=outlet_code, until=window.start,
+                                  limit=RETRY_LIMIT):
+        if record.record_type == "invoice":
+            orders.add(record.key)
+        elif record.record_type == "payment":
+            orders.add(record.key.rsplit("/P", 1)[0])
+        elif record.record_type == "return":
+            refunds.add(record.key)
+    return sorted(orders), sorted(refunds)
+
+
 def stage_sales(
     pos: Engine,
     ledger: SyncLedger,
@@ -89,12 +111,19 @@ def stage_sales(
     window: Window,
     lookback: timedelta,
     window_on: WindowOn = "business_time",
+    retry_failed: bool = True,
     run: RunRef | None = None,
     logger: logging.Logger | logging.LoggerAdapter | None = None,
 ) -> tuple[StageSummary, list[Document]]:
     """Extract, transform and record one outlet's sales for ``window``; return the summary and documents."""
     logger = logger or log
-    frames = extract_sales(pos, window, [outlet_code], lookback=lookback, window_on=window_on)
+    retry_orders, retry_refunds = (
+        _earlier_unsynced(ledger, integration, outlet_code, window) if retry_failed else ([], [])
+    )
+    frames = extract_sales(
+        pos, window, [outlet_code], lookback=lookback, window_on=window_on,
+        retry_order_numbers=retry_orders, retry_refund_numbers=retry_refunds,
+    )
     batch = transform_sales(frames)
     summary = StageSummary(outlet_code=outlet_code, window=window)
 

@@ -365,6 +365,8 @@ def extract_sales(
     lookback: timedelta | None = None,
     committed_since: datetime | None = None,
     window_on: WindowOn = "business_time",
+    retry_order_numbers: Iterable[str] = (),
+    retry_refund_numbers: Iterable[str] = (),
 ) -> SalesFrames:
     """Read the orders and refunds of ``window`` (and late ones the lookback sweeps) with their children.
 
@@ -377,6 +379,8 @@ def extract_sales(
     :param committed_since: the commit time that makes a record "late"; defaults to ``window.start``
         (committed after the window opened, so no run of an earlier window could have seen it). A caller
         that keeps a commit-time watermark passes it here.
+    :param retry_order_numbers: orders to read again whatever their time (earlier failures being retried,
+        the "sync refresh"); likewise ``retry_refund_numbers``.
     :param window_on: ``"business_time"`` reads sales made in the window; ``"shift_close"`` reads the
         sales of register shifts that closed in the window (sales of a still-open shift wait for its
         close; a sale with no shift falls back to its business time).
@@ -393,7 +397,10 @@ def extract_sales(
         .join(outlets, outlets.c.id == orders.c.outlet_id)
         .outerjoin(order_shift, order_shift.c.id == orders.c.shift_id)
         .where(
-            _selection(order_time, orders.c.committed_at, window, lookback, committed_since),
+            or_(
+                _selection(order_time, orders.c.committed_at, window, lookback, committed_since),
+                orders.c.number.in_(sorted(set(retry_order_numbers))),
+            ),
             *_outlet_filter(outlets.c.code, outlet_codes),
         )
     )
@@ -402,7 +409,10 @@ def extract_sales(
         .join(outlets, outlets.c.id == refunds.c.outlet_id)
         .outerjoin(refund_shift, refund_shift.c.id == refunds.c.shift_id)
         .where(
-            _selection(refund_time, refunds.c.committed_at, window, lookback, committed_since),
+            or_(
+                _selection(refund_time, refunds.c.committed_at, window, lookback, committed_since),
+                refunds.c.number.in_(sorted(set(retry_refund_numbers))),
+            ),
             *_outlet_filter(outlets.c.code, outlet_codes),
         )
     )
