@@ -3,6 +3,7 @@
     possync demo seed --pos-url sqlite:///var/data/pos.db [--seed 42] [--days 7] [--replace]
     possync demo summary --pos-url sqlite:///var/data/pos.db [--json]
     possync ledger init --ledger-url sqlite:///var/data/ledger.db
+    possync status --ledger-url sqlite:///var/data/ledger.db [--integration jurnal_demo] [--json]
     possync config check [--config include/config/integrations.yaml]
 """
 
@@ -55,6 +56,52 @@ def _ledger_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _status(args: argparse.Namespace) -> int:
+    from possync.ledger import SyncLedger
+
+    ledger = SyncLedger.from_url(args.ledger_url, ensure_schema=True)
+    rows = ledger.breakdown(args.integration)
+    integrations = sorted({row[0] for row in rows})
+    failures = {
+        name: [
+            {"flow": r.flow, "record_type": r.record_type, "key": r.key, "outlet": r.outlet_code,
+             "reason": r.reason, "attempts": r.attempts}
+            for r in ledger.unsynced(name, flow, statuses=("failed",), limit=args.limit)
+        ]
+        for name in integrations
+        for flow in sorted({row[1] for row in rows if row[0] == name})
+    } if integrations else {}
+    report = {
+        "counts": [
+            {"integration": i, "flow": f, "record_type": t, "status": st, "records": n} for i, f, t, st, n in rows
+        ],
+        "failures": failures,
+    }
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+        return 0
+    if not rows:
+        print("the sync ledger holds no records yet")
+        return 0
+    for name in integrations:
+        print(f"{name}")
+        table: dict[tuple[str, str], dict[str, int]] = {}
+        for i, flow, record_type, status, count in rows:
+            if i == name:
+                table.setdefault((flow, record_type), {})[status] = count
+        print(f"  {'flow':<10} {'record':<10} {'synced':>7} {'skipped':>7} {'failed':>7} {'pending':>7}")
+        for (flow, record_type), counts in table.items():
+            print(f"  {flow:<10} {record_type:<10} " + " ".join(
+                f"{counts.get(status, 0):>7}" for status in ("synced", "skipped", "failed", "pending")
+            ))
+    shown = [(name, failure) for name, items in failures.items() for failure in items]
+    if shown:
+        print("\nFailed records (oldest first) and why:")
+        for _name, failure in shown:
+            print(f"  {failure['record_type']:<9} {failure['key']:<28} {failure['reason']}")
+    return 0
+
+
 def _config_check(args: argparse.Namespace) -> int:
     from possync.config import ConfigError, load_config
 
@@ -95,6 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
     init = ledger.add_parser("init", help="create the ledger tables")
     init.add_argument("--ledger-url", required=True)
     init.set_defaults(func=_ledger_init)
+
+    status = commands.add_parser("status", help="sync status from the ledger: counts and failures")
+    status.add_argument("--ledger-url", required=True)
+    status.add_argument("--integration", default=None)
+    status.add_argument("--limit", type=int, default=200, help="failed records to list per flow")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=_status)
 
     config = commands.add_parser("config", help="integration settings").add_subparsers(dest="action", required=True)
     check = config.add_parser("check", help="validate integrations.yaml")

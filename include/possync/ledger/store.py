@@ -472,6 +472,19 @@ class SyncLedger:
                 result[status] = int(count)
         return result
 
+    def breakdown(self, integration: str | None = None) -> list[tuple[str, str, str, str, int]]:
+        """Record counts by (integration, flow, record type, status), for status reports."""
+        c = sync_records.c
+        query = (
+            select(c.integration, c.flow, c.record_type, c.status, func.count())
+            .group_by(c.integration, c.flow, c.record_type, c.status)
+            .order_by(c.integration, c.flow, c.record_type, c.status)
+        )
+        if integration is not None:
+            query = query.where(c.integration == integration)
+        with self.engine.connect() as conn:
+            return [(i, f, t, s, int(n)) for i, f, t, s, n in conn.execute(query)]
+
     # -- id maps ----------------------------------------------------------------------------------
 
     def set_id_maps(self, integration: str, kind: str, mapping: Mapping[str, tuple[str, str | None]]) -> None:
