@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from airflow.sdk import DAG, Param, task
+from airflow.sdk import DAG, Param, TriggerRule, task
 
 from possync.config import Integration, PossyncConfig
 from possync.timetables import ScheduledHoursTimetable, windows_every
@@ -158,6 +158,9 @@ def build_sales_dag(integration: Integration) -> DAG:
             integration_name=name,
             pool=integration.target_pool,
             map_index_template="{{ task.outlet_code }}",
+            # A customer or product that failed fails only the invoices that need it (with that reason);
+            # every other sale still goes.
+            trigger_rule=TriggerRule.ALL_DONE,
         ).expand_kwargs(plan_sales_windows())
         [customers, products] >> sales
 

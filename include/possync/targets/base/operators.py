@@ -47,6 +47,9 @@ class SyncOperator(BaseOperator):
     def senders(self, hook: Any, integration: Integration, ledger: Any) -> dict[str, Sender]:
         raise NotImplementedError
 
+    def prepare_target(self, hook: Any, integration: Integration) -> None:
+        """Make sure the target has what documents point at by name (e.g. warehouses); runs with products."""
+
     # -- shared ------------------------------------------------------------------------------------------
 
     @cached_property
@@ -90,7 +93,7 @@ class SyncOperator(BaseOperator):
 
         integration = self.integration
         ledger = self._ledger()
-        hook = self.make_hook(integration)
+        hook = self.hook = self.make_hook(integration)
         run = RunRef.from_context(context)
         loader = Loader(ledger, integration.name, target=self.target_label, run=run, logger=self.log)
         summary = self.run_flow(context, loader, self.senders(hook, integration, ledger), ledger)
@@ -133,6 +136,7 @@ class SyncProductsOperator(SyncOperator):
         from possync.targets.base.bookkeeping import helper_items
         from possync.transform.sales import transform_products
 
+        self.prepare_target(self.hook, self.integration)
         items, rejections = transform_products(extract_products(self._pos()))
         summary = LoadSummary(failed=len(rejections))
         summary.failures = self._record_rejections(ledger, rejections, loader.run)

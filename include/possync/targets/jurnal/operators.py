@@ -33,6 +33,15 @@ class JurnalTarget:
             )
         }
 
+    def prepare_target(self, hook: Any, integration: Integration) -> None:
+        """Create the Jurnal warehouses the outlets map to, when Jurnal lacks them."""
+        existing = {str(w.get("name", "")).casefold() for w in hook.iterate("warehouses")}
+        for outlet_code, outlet in sorted(integration.outlets.items()):
+            if outlet.warehouse.casefold() not in existing:
+                created = hook.create("warehouses", {"name": outlet.warehouse, "code": outlet_code})
+                existing.add(outlet.warehouse.casefold())
+                self.log.info("CREATED  warehouse %-28s → Jurnal #%s", outlet.warehouse, created.get("id"))  # type: ignore[attr-defined]
+
 
 class JurnalCustomersOperator(JurnalTarget, SyncCustomersOperator):
     """Syncs POS customers to Jurnal customers (``custom_id`` = the till's customer ID when enabled)."""

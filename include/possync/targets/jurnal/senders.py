@@ -2,9 +2,10 @@
 
 Every create uses ``batch_create`` where Jurnal has one (customers, products, invoices, payments; sales
 returns have none and go one by one). A create Jurnal refuses because the key is taken ("had already
-been used" / "has already been taken") is the trace of an earlier attempt whose reply was lost: the
-sender finds that document by its key and, if it is the same document, records it as synced instead of
-creating it twice. A key taken by a *different* document fails with a reason saying so.
+been used" / "has already been taken") is the trace of an earlier attempt whose reply was lost: Jurnal's
+conflict reply carries the ``id`` of the record holding the key, the sender reads it and, if it is the
+same document (same total, same name), records it as synced instead of creating it twice. A key taken by
+a *different* document fails with a reason saying so.
 """
 
 from __future__ import annotations
@@ -54,10 +55,6 @@ class JurnalSender:
     def body(self, document: Any) -> dict[str, Any]:
         raise NotImplementedError
 
-    def find_existing(self, document: Any) -> dict[str, Any] | None:
-        """The Jurnal record already holding this document's key, if any."""
-        raise NotImplementedError
-
     def same_document(self, document: Any, record: dict[str, Any]) -> bool:
         return True
 
@@ -71,7 +68,7 @@ class JurnalSender:
         bodies = [self.body(document) for document in documents]
         items = self.hook.batch_create(self.resource, bodies)
         return [
-            self.result(document, item.content) if item.created else self._refused(document, item.error)
+            self.result(document, item.content) if item.created else self._refused(document, item.error, item.content)
             for document, item in zip(documents, items, strict=True)
         ]
 
@@ -81,12 +78,17 @@ class JurnalSender:
             try:
                 results.append(self.result(document, self.hook.create(self.resource, self.body(document))))
             except RejectedError as error:
-                results.append(self._refused(document, error.message))
+                results.append(self._refused(document, error.message, error.body))
         return results
 
-    def _refused(self, document: Any, message: str | None) -> SendResult:
+    def find_existing(self, document: Any, conflict: Any) -> dict[str, Any] | None:
+        """The Jurnal record already holding this document's key: a conflict reply names its ``id``."""
+        existing_id = conflict.get("id") if isinstance(conflict, dict) else None
+        return self.hook.get(self.resource, existing_id) if existing_id is not None else None
+
+    def _refused(self, document: Any, message: str | None, body: Any = None) -> SendResult:
         if is_duplicate(message):
-            existing = self.find_existing(document)
+            existing = self.find_existing(document, body)
             if existing is not None and self.same_document(document, existing):
                 return self.result(document, existing, note="already in Jurnal (a reply was lost); not created twice")
             if existing is not None:
@@ -94,26 +96,12 @@ class JurnalSender:
                 return SendResult(document.key, "failed", reason=reason)
         return SendResult(document.key, "failed", reason=f"Jurnal: {message}")
 
-    def _find_in_list(self, key_field: str, value: str, **filters: Any) -> dict[str, Any] | None:
-        for record in self.hook.iterate(self.resource, **filters):
-            if str(record.get(key_field)) == value:
-                return record
-        return None
-
 
 class CustomerSender(JurnalSender):
     record_type, flow, resource = "customer", "customers", "customers"
 
     def body(self, document: Customer) -> dict[str, Any]:
         return mapping.customer_body(document, use_pos_customer_id=self.integration.use_pos_customer_id)
-
-    def find_existing(self, document: Customer) -> dict[str, Any] | None:
-        body = self.body(document)
-        if "custom_id" in body:
-            found = self._find_in_list("custom_id", body["custom_id"], q=body["custom_id"])
-            if found is not None:
-                return found
-        return self._find_in_list("display_name", body["display_name"], q=body["display_name"])
 
     def same_document(self, document: Customer, record: dict[str, Any]) -> bool:
         return str(record.get("display_name", "")).strip() == mapping.customer_display_name(document)
@@ -149,10 +137,6 @@ class ItemSender(JurnalSender):
 
     def body(self, document: Item) -> dict[str, Any]:
         return mapping.product_body(document, self.integration.bookkeeping)
-
-    def find_existing(self, document: Item) -> dict[str, Any] | None:
-        self._by_code = None  # look again: the lost create is newer than the cache
-        return self.existing_by_code().get(document.key)
 
     def result(self, document: Item, record: dict[str, Any], note: str | None = None) -> SendResult:
         return SendResult(document.key, "synced", str(record.get("id")), record.get("product_code"), note=note)
@@ -214,9 +198,6 @@ class InvoiceSender(JurnalSender):
             bookkeeping=self.integration.bookkeeping,
         )
 
-    def find_existing(self, invoice: SalesInvoice) -> dict[str, Any] | None:
-        return self._find_in_list("transaction_no", invoice.key, q=invoice.key)
-
     def same_document(self, invoice: SalesInvoice, record: dict[str, Any]) -> bool:
         return _amount(record.get("original_amount")) == invoice.total
 
@@ -229,9 +210,6 @@ class PaymentSender(JurnalSender):
 
     def body(self, payment: Payment) -> dict[str, Any]:
         return mapping.payment_body(payment, self.integration.bookkeeping)
-
-    def find_existing(self, payment: Payment) -> dict[str, Any] | None:
-        return self.hook.get("receive_payments", payment.key)
 
     def same_document(self, payment: Payment, record: dict[str, Any]) -> bool:
         return _amount(record.get("original_amount") or record.get("total")) in (payment.amount, Decimal("0.00"))
@@ -257,6 +235,3 @@ class ReturnSender(JurnalSender):
 
     def body(self, sales_return: SalesReturn) -> dict[str, Any]:
         return mapping.return_body(sales_return, self._products)
-
-    def find_existing(self, sales_return: SalesReturn) -> dict[str, Any] | None:
-        return self._find_in_list("transaction_no", sales_return.key, q=sales_return.key)

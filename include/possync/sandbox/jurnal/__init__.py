@@ -1,0 +1,202 @@
+"""A local, faithful emulator of the Mekari Jurnal API (the ``api.mekari.com`` HMAC generation).
+
+Written from shared/reference/accounting_apis.md §1 and shared/specs/jurnal_swagger.json alone; it imports
+nothing from possync, so the hooks and mappings are checked against the documentation, not against themselves.
+
+Start it
+========
+::
+
+    python -m possync.sandbox.jurnal --host 127.0.0.1 --port 8601 --db var/sandbox/jurnal.db \\
+        [--per-minute 30 --per-hour 1800 --per-ip-minute 40 --per-ip-hour 2500] \\
+        [--error-rate 0.2 --error-status 503 --latency-ms 200 --drop-after-commit-rate 0.1 --seed 1] \\
+        [--client ID:SECRET ...] [--account "Kas Outlet Senayan" ...] [--no-key-filters] [--not-found-status 422]
+
+or in-process: ``create_app(SandboxConfig(db_path=":memory:"))`` and serve it with uvicorn.
+
+- Base URL: ``http://127.0.0.1:8601/public/jurnal/api/v1`` (demo port :data:`DEMO_PORT` = 8601).
+- Demo credentials: client id :data:`DEMO_CLIENT_ID` = ``possync-demo``,
+  client secret :data:`DEMO_CLIENT_SECRET` = ``possync-demo-secret``.
+- State persists in the SQLite file (``:memory:`` for tests); a restarted sandbox keeps its documents.
+
+What it emulates
+================
+Auth (§1.2): ``Authorization: hmac username="<id>", algorithm="hmac-sha256", headers="date request-line",
+signature="<b64>"``, the signature being base64(HMAC-SHA256(secret, ``"date: <Date>\\n<METHOD> <path?query>
+HTTP/1.1"``)) over the raw path and query exactly as sent; ``Date`` an RFC 7231 IMF-fixdate in GMT within 300 s
+(older or future -> 401); ``Digest: SHA-256=<b64(sha256(body))>`` on POST/PUT/PATCH/DELETE (missing or wrong
+-> 401). Unknown client id -> 401. Every 401 body is ``{"error": "Unauthorized", "message": "<which check
+failed>"}`` (the second of the two 401 shapes the swagger shows).
+
+Routes (JSON; envelope = the singular resource name; ``{id}`` = integer id; where the swagger's path
+parameter says "ID or Custom ID" the custom_id is accepted too, the numeric id winning when both match):
+
+=====================================================  ==========================================
+``POST /warehouses``, ``GET /warehouses``,               ``{"warehouse": {...}}``; GET by id or custom_id;
+``GET /warehouses/{id}``                                 the default "Unassigned" warehouse has id -1
+``POST /products``, ``POST /products/batch_create``,     ``{"product": {...}}``; GET by id or custom_id
+``GET /products``, ``GET /products/{id}``
+``POST /customers``, ``POST /customers/batch_create``,   ``{"customer": {...}}``; GET by id only
+``GET /customers``, ``GET /customers/{id}``
+``POST /sales_invoices``, ``.../batch_create``,          ``{"sales_invoice": {...}}``; GET by id only
+``GET /sales_invoices``, ``GET /sales_invoices/{id}``,
+``GET /sales_invoices/{id}/receive_payments``
+``POST /receive_payments``, ``.../batch_create``,        ``{"receive_payment": {...}}``; GET by id or custom_id
+``GET /receive_payments``, ``GET /receive_payments/{id}``
+``POST /sales_returns``, ``GET /sales_returns``,         ``{"sales_return": {...}}``; GET by id or custom_id
+``GET /sales_returns/{id}``
+``GET /accounts``, ``GET /accounts/{id}``                the seeded chart of accounts (read only)
+=====================================================  ==========================================
+
+Create answers 201 ``{"<singular>": {...document...}}``. Batch takes ``{"<plural>": [{"<singular>": {...}},
+...]}`` (1..100 items; more -> 422 before anything is written) and answers ``{"<plural>": [{"<singular>":
+{"status": 201, "content": {...document...}}}, {"<singular>": {"status": 422, "content": {...error body...}}},
+...]}``, one result per item, in order, with HTTP 201 for sales_invoices and 200 for the others (as in each
+endpoint's swagger example).
+
+Lists take ``page`` (default 1), ``page_size`` (default 20), ``sort_key``, ``sort_order`` (asc|desc), and
+answer ``{"<plural>": [...], "total_count", "current_page", "total_pages", "links": {"prev_link",
+"next_link"}}``. Transactions filter on ``transaction_date`` with ``start_date`` / ``end_date``; every list
+filters on ``created_start_date`` / ``created_end_date`` / ``updated_start_date`` / ``updated_end_date``; filter
+dates are ``dd/mm/yyyy`` or ``dd-mm-yyyy`` (anything else -> 400).
+
+Rules enforced (422 in the Rails shape ``{"<attribute>": "<message>", "id": null|<existing id>,
+"error_full_messages": ["<Attribute> <message>", ...]}``, every failing attribute at once):
+
+- required fields: invoice ``transaction_date``, a customer (``person_id`` / ``person_name``) and non-empty
+  ``transaction_lines_attributes`` each naming a product (``product_id`` / ``product_custom_id`` win over
+  ``product_code`` / ``product_name``; whatever is sent must agree); product ``name``, ``product_code`` and
+  ``unit_name`` (required in the swagger schema); customer ``display_name``; warehouse ``name``; payment
+  ``transaction_date``, ``records_attributes`` and ``payment_method_id`` or ``payment_method_name``; return
+  ``transaction_date``, ``invoice_id`` or ``invoice_no``, ``transaction_return_lines_attributes`` with
+  ``return_quantity``.
+- references by name / code / custom_id: an unknown one is a 422 naming it, e.g. ``{"product": "(Product with
+  product_code 'SKU-9' was not found (line 2).)", "transaction_lines": "is not valid", ...}``,
+  ``{"person": "(Customer with person_name 'Budi' was not found.)"}``, ``{"warehouse": "(Warehouse with
+  warehouse_name 'X' was not found.)"}``, ``{"line_tax": ...}``, ``{"deposit_to": ...}``.
+- uniqueness, answered with the existing record's ``id``: ``custom_id`` per resource ->
+  ``"(Custom id attribute had already been used.)"``; ``transaction_no`` per transaction type ->
+  ``"(Transaction number had already been used)"`` (both texts from create_conflicted_response.json);
+  ``product_code`` -> ``"(Product code had already been used.)"``; customer ``display_name`` (case-insensitive)
+  -> ``"(Display name had already been used.)"``; warehouse name and code likewise.
+- receive payments: ``records_attributes[].transaction_no`` is the invoice number; the amount received per
+  invoice may not exceed its remaining balance -> ``{"amount_receive": "(Value received cannot be greater than
+  remaining balance.)", "records": "(Invoice 'INV-1' has a remaining balance of ...)"}``; an unknown
+  ``payment_method_name`` is created; all invoices of one payment belong to one customer.
+- sales returns: the invoice by ``invoice_id`` and/or ``invoice_no`` (must agree); each line matches an invoice
+  line by ``transaction_line_id`` and/or ``product_id`` / ``product_name``; ``return_quantity`` <= sold - already
+  returned -> else ``{"return_quantity": "(Return quantity 3.0 of 'Kopi' is greater than the quantity that
+  can still be returned: 2.0 (sold 2.0, already returned 0.0) (return line 1).)"}``.
+
+Totals (see ``amounts.py``; reproduces the swagger's worked examples to the rupiah). Per line:
+``amount = quantity x rate x (100 - discount) / 100`` (``rate`` defaults to ``amount / quantity`` when only
+``amount`` is sent, else to the product's ``sell_price_per_unit``; ``quantity`` defaults to 1).
+``subtotal`` = sum of quantity x rate; ``discount_per_lines`` = subtotal - sum of line amounts;
+``discount_price`` = line total x ``discount_unit`` % (``discount_type_name`` Percent, the default) or
+``discount_unit`` (Value); taxes from ``line_tax_id`` / ``line_tax_name`` (seeded: PPN 11 %), on the line
+amount less its pro-rata share of ``discount_price`` when ``tax_after_discount`` (default true);
+``tax_amount`` = base x rate / 100, or base x rate / (100 + rate) with ``use_tax_inclusive`` (then it is
+not added again); ``original_amount`` = line total - discount_price + shipping_price (+ tax_amount when
+exclusive); ``witholding_amount`` = (line total - discount_price [- tax when inclusive]) x witholding_value %
+(Percent) or witholding_value (Value); ``remaining`` = original_amount - witholding_amount - deposit -
+payments - returns applied. Amounts come back as strings (``"10702000.0"``) with ``*_currency_format``
+(``"Rp.  10.702.000,00"``), and ``transaction_status`` Open(1) / Paid(3) / Partial(4) / Overdue(5). Internally
+everything is Decimal; requests may send numbers or numeric strings.
+
+Rate limits (§1.6): per API consumer (client id) 30/min and 1,800/h, per IP 40/min and 2,500/h, fixed windows
+resetting on the minute and the hour; a batch call counts once; a refused call does not count. Over the limit:
+429 ``{"message": "API rate limit exceeded"}`` with ``Retry-After``. Every authenticated response carries
+``x-ratelimit-limit-minute``, ``x-ratelimit-remaining-minute``, ``x-ratelimit-limit-hour``,
+``x-ratelimit-remaining-hour`` (the consumer's windows).
+
+Finding a record by its key (the idempotency path, §1.8): re-POSTing a document whose ``custom_id`` or
+``transaction_no`` exists answers 422 with ``"id": <existing id>``; then ``GET /<resource>/{id}``. Products,
+warehouses, receive payments and sales returns are also readable by ``GET /<resource>/{custom_id}``.
+
+Sandbox-only controls (outside the Jurnal prefix, no HMAC, no rate limit)
+========================================================================
+``GET /_sandbox/health``; ``GET|POST /_sandbox/faults`` (body :class:`FaultConfig`, replaces the whole setting:
+``{"error_rate": 0.2, "error_status": 503, "latency_ms": 200, "drop_after_commit_rate": 0.0,
+"drop_after_commit_next": 2, "seed": 1}``); ``GET|POST /_sandbox/limits`` (:class:`RateLimits`);
+``GET /_sandbox/stats`` (requests, per-status and per-endpoint counts, 401s, 429s, faults, drops);
+``POST /_sandbox/reset`` (optional ``{"data", "stats", "rate_limits", "faults"}`` flags, all by default).
+Error faults answer 5xx ``{"error": "Service Unavailable", "message": "... injected ..."}`` after auth and rate
+limiting and before the route runs (nothing is written). A drop commits the write, sends the status line and
+headers and half of the body, then closes the connection: clients see ``ChunkedEncodingError`` /
+``RemoteProtocolError`` although the document exists.
+
+Where the documentation is silent, the sandbox chose
+====================================================
+- Batch failures: partial success. Items run in order, each in its own transaction; an invalid item gets
+  ``{"status": 422, "content": <the same error body a single POST would get>}`` (400 for an item without its
+  envelope) and the others are still created; later items see earlier ones (a duplicate inside one batch is a
+  conflict naming the first). Over 100 items (or none) the whole call is a 422 and nothing is written.
+- ``Retry-After`` on 429 (seconds to the reset of the window that is full): the reference documents no such
+  header. Per-IP limits are enforced but not reported in headers.
+- ``x-ratelimit-remaining-*`` are "likely" per the reference (Kong naming); they are sent.
+- ``page_size`` is capped at 100 (silently clamped; ``total_pages`` reflects the clamp). The default order is
+  newest first (as the swagger list examples); ``sort_key`` values not listed in the swagger are ignored.
+- List filters ``custom_id``, ``transaction_no`` (transactions), ``product_code`` / ``name`` (products),
+  ``display_name`` (customers), ``code`` / ``name`` (warehouses) are a SANDBOX CONVENIENCE: the swagger documents
+  no such parameters, and the real API would ignore them and return the unfiltered list. ``--no-key-filters``
+  (``SandboxConfig.key_filters=False``) makes the sandbox ignore them too; clients must not depend on them.
+- 401 body: ``{"error": "Unauthorized", "message": ...}`` with a message saying which check failed.
+- Not found: 404 ``{"error": "<Resource> not found"}``; ``--not-found-status 422`` switches to the other
+  documented shape, 422 ``{"errors": "Data not found."}``.
+- Missing envelope or empty body: 400 ``{"error": "param is missing or the value is empty: <name>"}`` (Rails);
+  malformed JSON: 400.
+- Messages for rules the fixtures don't show (unknown references, product_code / display_name / warehouse
+  uniqueness, return quantities) are written in the fixtures' ``"(Sentence.)"`` style.
+- Names (customers, products, warehouses, taxes, accounts, payment methods) match case-insensitively (the
+  swagger's batch example resolves ``"agung"`` to ``"Agung"`` and ``"ppn"`` to ``"PPN"``); custom_id,
+  transaction_no and product_code match exactly. Product names need not be unique; a name matching two products
+  is refused as ambiguous.
+- Customer ``display_name`` is unique (§1.3 partner report) although the swagger's batch example shows two
+  customers named "Display Name"; ``SandboxConfig.unique_customer_display_name=False`` turns it off.
+- Amounts are rounded to cents, half up; tax is rounded once per tax; an invoice Value discount is spread over
+  lines pro rata to find tax bases; inclusive tax is extracted as base x rate / (100 + rate).
+- Ids come from one sequence shared by all resources (so an id sent to the wrong resource is a 404);
+  ``transaction_no`` defaults to 10001, 10002, ... per transaction type.
+- Status: Paid when nothing remains, else Partial once anything was received, else Overdue after the due date
+  (company time zone UTC+7), else Open. ``due_date`` defaults to ``transaction_date``.
+- A sales return reduces the invoice's remaining balance by up to the return amount; any excess (a return of a
+  paid invoice) would become a credit memo in Jurnal and is not emulated.
+- Accounts (``deposit_to_name``, ``*_account_name``/``_number``/``_id``) resolve against a seeded default chart
+  (English names, Indonesian aliases, see ``reference.py``) plus ``--account`` extras; an unknown account is 422.
+
+Deliberately not emulated
+=========================
+PATCH/PUT/DELETE, every resource not listed above (vendors, purchases, stock adjustments, transfers, ...),
+the legacy ``api.jurnal.id`` prefixes, webhooks, stock quantities per warehouse, sales orders / quotes
+(``selected_po_id`` / ``selected_pq_id`` -> 422), bundles, product categories, terms (``term_name`` is echoed),
+attachments, multi-currency (always IDR), credit memos, draft payment approval (a draft settles nothing),
+witholding on payments (echoed, not booked), archived records (``include_archive`` is accepted and ignored),
+the legacy 503-as-rate-limit behaviour, and the ``.pdf`` previews.
+"""
+
+from .app import SandboxState, create_app
+from .config import (
+    API_PREFIX,
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    DEMO_DB_PATH,
+    DEMO_HOST,
+    DEMO_PORT,
+    FaultConfig,
+    RateLimits,
+    SandboxConfig,
+)
+
+__all__ = [
+    "API_PREFIX",
+    "DEMO_CLIENT_ID",
+    "DEMO_CLIENT_SECRET",
+    "DEMO_DB_PATH",
+    "DEMO_HOST",
+    "DEMO_PORT",
+    "FaultConfig",
+    "RateLimits",
+    "SandboxConfig",
+    "SandboxState",
+    "create_app",
+]

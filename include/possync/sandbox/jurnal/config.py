@@ -1,0 +1,75 @@
+"""Sandbox settings: credentials, limits, fault injection, and the choices the documentation leaves open."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, field_validator
+
+DEMO_CLIENT_ID = "possync-demo"
+DEMO_CLIENT_SECRET = "possync-demo-secret"
+DEMO_HOST = "127.0.0.1"
+DEMO_PORT = 8601
+DEMO_DB_PATH = "var/sandbox/jurnal.db"
+
+API_PREFIX = "/public/jurnal/api/v1"
+ADMIN_PREFIX = "/_sandbox"
+
+
+class FaultConfig(BaseModel):
+    """Faults for tests. Error faults answer before any write; drops happen after the write committed."""
+
+    error_rate: float = Field(0.0, ge=0.0, le=1.0, description="share of API requests answered with an error")
+    error_status: int | list[int] = Field(503, description="status (or statuses, picked at random) for error faults")
+    latency_ms: int = Field(0, ge=0, description="added to every API request before it is handled")
+    drop_after_commit_rate: float = Field(0.0, ge=0.0, le=1.0, description="share of successful writes dropped")
+    drop_after_commit_next: int = Field(0, ge=0, description="drop the next N successful writes, then stop")
+    seed: int | None = Field(None, description="seed for the fault dice, for repeatable runs")
+
+    @field_validator("error_status")
+    @classmethod
+    def _statuses_are_errors(cls, value: int | list[int]) -> int | list[int]:
+        statuses = value if isinstance(value, list) else [value]
+        if not statuses or any(not 400 <= status <= 599 for status in statuses):
+            raise ValueError("error_status must be 4xx/5xx")
+        return value
+
+
+class RateLimits(BaseModel):
+    """Fixed windows per API consumer and per IP (accounting_apis.md §1.6). ``None`` disables a window."""
+
+    per_minute: int | None = Field(30, ge=1)
+    per_hour: int | None = Field(1800, ge=1)
+    per_ip_minute: int | None = Field(40, ge=1)
+    per_ip_hour: int | None = Field(2500, ge=1)
+
+
+class SandboxConfig(BaseModel):
+    db_path: str = Field(":memory:", description="SQLite file, or ':memory:' for a throwaway sandbox")
+    clients: dict[str, str] = Field(default_factory=lambda: {DEMO_CLIENT_ID: DEMO_CLIENT_SECRET})
+    limits: RateLimits = Field(default_factory=RateLimits)
+    faults: FaultConfig = Field(default_factory=FaultConfig)
+    clock_skew_seconds: int = Field(300, ge=0, description="allowed |now - Date| (devcenter-kb: 300 s)")
+    page_size_default: int = Field(20, ge=1)
+    page_size_max: int = Field(100, ge=1, description="larger page_size values are clamped (undocumented upstream)")
+    batch_max: int = Field(100, ge=1, description="'1 batch of request can handle up to 100' (swagger)")
+    unique_customer_display_name: bool = Field(
+        True, description="reported by a partner integration (accounting_apis.md §1.3), enforced by default"
+    )
+    key_filters: bool = Field(
+        True,
+        description="sandbox-only list filters (custom_id, transaction_no, product_code, display_name, code);"
+        " when False they are ignored, as the real API would ignore an undocumented parameter",
+    )
+    not_found_status: int = Field(404, description="404 {'error': ...} or 422 {'errors': 'Data not found.'}")
+    taxes: dict[str, str] = Field(default_factory=lambda: {"PPN": "11"}, description="tax name -> rate in percent")
+    accounts: list[str] = Field(
+        default_factory=list,
+        description="extra Cash & Bank accounts (e.g. 'Kas Outlet Senayan') on top of the seeded default chart",
+    )
+    company_utc_offset_hours: int = Field(7, description="WIB; decides 'today' for Overdue and date filters")
+
+    @field_validator("not_found_status")
+    @classmethod
+    def _known_not_found_style(cls, value: int) -> int:
+        if value not in (404, 422):
+            raise ValueError("not_found_status must be 404 or 422 (the two shapes Jurnal documents)")
+        return value

@@ -1,0 +1,1 @@
+"""Tests of the local API emulators, over real HTTP."""
