@@ -34,6 +34,13 @@ from possync.targets.base.pacing import Limit, Pacer
 DEFAULT_TIMEOUT_SECONDS = 30
 DEFAULT_MAX_ATTEMPTS = 5
 TRANSPORT_EXTRAS = ("verify", "cert", "proxies", "trust_env")
+# The connection failed or broke mid-reply: the request may or may not have been applied.
+TRANSPORT_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
 
 
 class TargetHttpHook(HttpHook):
@@ -184,7 +191,7 @@ class TargetHttpHook(HttpHook):
                 response = self.session.request(
                     method, self.url_for(path_with_query), data=payload, headers=headers, timeout=self.timeout
                 )
-            except (requests.ConnectionError, requests.Timeout) as error:
+            except TRANSPORT_ERRORS as error:
                 last_problem = f"{type(error).__name__}: {error}"
                 wait = self._backoff(attempt)
             else:

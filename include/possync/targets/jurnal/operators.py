@@ -35,12 +35,21 @@ class JurnalTarget:
 
     def prepare_target(self, hook: Any, integration: Integration) -> None:
         """Create the Jurnal warehouses the outlets map to, when Jurnal lacks them."""
+        from possync.targets.base.errors import RejectedError
+        from possync.targets.jurnal.senders import is_duplicate
+
         existing = {str(w.get("name", "")).casefold() for w in hook.iterate("warehouses")}
         for outlet_code, outlet in sorted(integration.outlets.items()):
-            if outlet.warehouse.casefold() not in existing:
+            if outlet.warehouse.casefold() in existing:
+                continue
+            try:
                 created = hook.create("warehouses", {"name": outlet.warehouse, "code": outlet_code})
-                existing.add(outlet.warehouse.casefold())
-                self.log.info("CREATED  warehouse %-28s → Jurnal #%s", outlet.warehouse, created.get("id"))  # type: ignore[attr-defined]
+            except RejectedError as error:
+                if not is_duplicate(error.message):
+                    raise
+                continue  # created by a request whose reply was lost
+            existing.add(outlet.warehouse.casefold())
+            self.log.info("CREATED  warehouse %-28s → Jurnal #%s", outlet.warehouse, created.get("id"))  # type: ignore[attr-defined]
 
 
 class JurnalCustomersOperator(JurnalTarget, SyncCustomersOperator):
