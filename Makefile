@@ -14,6 +14,19 @@ export POSSYNC_CONFIG := $(CURDIR)/include/config/integrations.yaml
 # The embedded defaults: SQLite files for the POS and the sync ledger, reached through Airflow connections.
 export AIRFLOW_CONN_POSSYNC_POS := {"conn_type": "sqlite", "host": "$(CURDIR)/var/data/pos.db"}
 export AIRFLOW_CONN_POSSYNC_LEDGER := {"conn_type": "sqlite", "host": "$(CURDIR)/var/data/ledger.db"}
+# The Jurnal sandbox `make demo` starts. Fixed public demo credentials, not secrets. The sandbox runs with a
+# larger plan's limits (Jurnal's default is 30/min, 1,800/h) so the demo week syncs in minutes; the
+# connection paces at or below the sandbox's limits, so pacing means no 429.
+DEMO_JURNAL_PORT := 8601
+DEMO_JURNAL_PER_MINUTE := 600
+DEMO_JURNAL_PER_HOUR := 20000
+export AIRFLOW_CONN_JURNAL_DEMO := {"conn_type": "jurnal", "host": "http://127.0.0.1:$(DEMO_JURNAL_PORT)", "login": "possync-demo", "password": "possync-demo-secret", "extra": {"requests_per_minute": $(DEMO_JURNAL_PER_MINUTE), "requests_per_hour": $(DEMO_JURNAL_PER_HOUR)}}
+# `airflow standalone` (scheduler, DAG processor, API server, triggerer) on loopback only.
+DEMO_AIRFLOW_PORT := 8080
+export AIRFLOW__API__HOST := 127.0.0.1
+export AIRFLOW__API__PORT := $(DEMO_AIRFLOW_PORT)
+export AIRFLOW__API__BASE_URL := http://127.0.0.1:$(DEMO_AIRFLOW_PORT)
+export AIRFLOW__CORE__EXECUTION_API_SERVER_URL := http://127.0.0.1:$(DEMO_AIRFLOW_PORT)/execution/
 
 .PHONY: venv test demo lint bench clean
 

@@ -122,6 +122,10 @@ class Bookkeeping(_Strict):
     service_charge_sku: str = "POS-SERVICE"
     rounding_sku: str = "POS-ROUNDING"
     inventory_account: str = "Persediaan Barang"
+    receivable_account: str = "Piutang Usaha"
+    payable_account: str = "Hutang Usaha"
+    #: where the output-VAT item posts, so the VAT of tax-exclusive receipts is a liability, not revenue
+    output_vat_account: str = "PPN Keluaran"
 
 
 class Integration(_Strict):

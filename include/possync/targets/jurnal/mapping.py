@@ -38,10 +38,15 @@ def customer_display_name(customer: Customer) -> str:
     return customer.name.strip()
 
 
-def customer_body(customer: Customer, *, use_pos_customer_id: bool) -> dict[str, Any]:
+def customer_body(customer: Customer, *, use_pos_customer_id: bool, bookkeeping: Bookkeeping) -> dict[str, Any]:
     """The customer keeps the till's customer ID as ``custom_id`` when that option is on and an ID exists;
     otherwise Jurnal numbers it and possync remembers the mapping by the POS key."""
-    body: dict[str, Any] = {"display_name": customer_display_name(customer), "source": "possync"}
+    body: dict[str, Any] = {
+        "display_name": customer_display_name(customer),
+        "source": "possync",
+        "default_ar_account_name": bookkeeping.receivable_account,
+        "default_ap_account_name": bookkeeping.payable_account,
+    }
     if customer.email:
         body["email"] = customer.email
     if customer.phone:
@@ -65,6 +70,8 @@ def product_body(item: Item, bookkeeping: Bookkeeping) -> dict[str, Any]:
     }
     if item.track_stock:
         body["inventory_asset_account_name"] = bookkeeping.inventory_account
+    if item.key == bookkeeping.output_vat_sku:
+        body["sell_account_name"] = bookkeeping.output_vat_account
     if item.barcode:
         body["description"] = f"Barcode {item.barcode}"
     return body

@@ -101,7 +101,8 @@ class CustomerSender(JurnalSender):
     record_type, flow, resource = "customer", "customers", "customers"
 
     def body(self, document: Customer) -> dict[str, Any]:
-        return mapping.customer_body(document, use_pos_customer_id=self.integration.use_pos_customer_id)
+        return mapping.customer_body(document, use_pos_customer_id=self.integration.use_pos_customer_id,
+                                     bookkeeping=self.integration.bookkeeping)
 
     def same_document(self, document: Customer, record: dict[str, Any]) -> bool:
         return str(record.get("display_name", "")).strip() == mapping.customer_display_name(document)
