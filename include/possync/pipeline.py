@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from possync.documents import Document, Rejection
 from possync.ledger import RecordOutcome, RunRef, SyncLedger, content_hash
 from possync.pos.extract import Window, WindowOn, extract_sales
+from possync.recordlog import log_record
 from possync.transform.sales import SalesBatch, transform_sales
 
 log = logging.getLogger(__name__)
@@ -132,11 +133,11 @@ def stage_sales(
         outcomes.append(_rejection_outcome(rejection, "failed", "sales"))
         summary.failed += 1
         summary.failures.append(f"{rejection.record_type} {rejection.key}: {rejection.reason}")
-        logger.info("FAILED   %-8s %-28s %s", rejection.record_type, rejection.key, rejection.reason)
+        log_record(logger, "FAILED", rejection.record_type, rejection.key, rejection.reason)
     for skipped in batch.skipped:
         outcomes.append(_rejection_outcome(skipped, "skipped", "sales"))
         summary.skipped += 1
-        logger.info("SKIPPED  %-8s %-28s %s", skipped.record_type, skipped.key, skipped.reason)
+        log_record(logger, "SKIPPED", skipped.record_type, skipped.key, skipped.reason)
     documents = documents_in_load_order(batch)
     for document in documents:
         outcomes.append(_outcome(document, "pending", "sales"))

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from possync.documents import Document
+from possync.recordlog import log_record
 
 if TYPE_CHECKING:  # the ledger (SQLAlchemy) is imported when a task runs, not when DAGs are parsed
     from possync.ledger import RecordOutcome, RunRef, SyncLedger
@@ -94,7 +95,7 @@ class Loader:
         self.log = logger or logging.getLogger(__name__)
 
     def _line(self, outcome: str, record_type: str, key: str, detail: str) -> None:
-        self.log.info("%-8s %-9s %-28s %s", outcome, record_type, key, detail)
+        log_record(self.log, outcome, record_type, key, detail)
 
     def _unmet(self, sender: Sender, documents: Sequence[Any]) -> dict[str, list[Prerequisite]]:
         needed: dict[str, set[str]] = {}

@@ -22,6 +22,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from possync.config import Integration, load_config
 from possync.documents import Rejection
+from possync.recordlog import log_record
 from possync.targets.base.loader import Loader, LoadSummary, Sender
 
 
@@ -82,7 +83,7 @@ class SyncOperator(BaseOperator):
             for r in rejections
         ], run)
         for r in rejections:
-            self.log.info("%-8s %-9s %-28s %s", "FAILED", r.record_type, r.key, r.reason)
+            log_record(self.log, "FAILED", r.record_type, r.key, r.reason)
         return [f"{r.record_type} {r.key}: {r.reason}" for r in rejections]
 
     def run_flow(self, context: Any, loader: Loader, senders: dict[str, Sender], ledger: Any) -> LoadSummary:

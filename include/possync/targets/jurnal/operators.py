@@ -35,6 +35,7 @@ class JurnalTarget:
 
     def prepare_target(self, hook: Any, integration: Integration) -> None:
         """Create the Jurnal warehouses the outlets map to, when Jurnal lacks them."""
+        from possync.recordlog import log_record
         from possync.targets.base.errors import RejectedError
         from possync.targets.jurnal.senders import is_duplicate
 
@@ -49,7 +50,7 @@ class JurnalTarget:
                     raise
                 continue  # created by a request whose reply was lost
             existing.add(outlet.warehouse.casefold())
-            self.log.info("CREATED  warehouse %-28s → Jurnal #%s", outlet.warehouse, created.get("id"))  # type: ignore[attr-defined]
+            log_record(self.log, "CREATED", "warehouse", outlet.warehouse, f"→ Jurnal #{created.get('id')}")  # type: ignore[attr-defined]
 
 
 class JurnalCustomersOperator(JurnalTarget, SyncCustomersOperator):
