@@ -57,6 +57,7 @@ bench: venv
 	$(BIN)/python bench/bench_generator.py --order-lines $(BENCH_ROWS)
 	$(BIN)/python bench/bench_transform.py --lines $(BENCH_ROWS)
 	$(BIN)/python bench/bench_ledger.py --records $(BENCH_ROWS)
+	$(BIN)/python bench/bench_jurnal_load.py
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache

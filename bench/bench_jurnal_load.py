@@ -19,8 +19,9 @@ creates documents. Then three runs, each posting ``batch_create`` of ``--batch``
 2. and 3. Unthrottled (sandbox limits off, hook limit huge): the hook against a minimal loop over one
    keep-alive ``requests.Session`` that posts the same payload bytes (serialised beforehand), signs each
    request with an inline HMAC and parses the reply, and nothing else. The two alternate request by request
-   so both see the same server state; the ratio is hook time / raw time, in wall time and in client CPU
-   time (the server runs in another process, so the client's CPU time is the client's own work).
+   so both see the same server state, over ``--rounds`` rounds of ``--invoices`` each (fresh numbers every
+   round); the ratio is hook time / raw time, in wall time and in client CPU time (the server runs in
+   another process, so the client's CPU time is the client's own work).
 
 Not a test: numbers depend on the machine.
 """
@@ -265,10 +266,10 @@ def paced_run(sandbox: Sandbox, workload: Workload, invoices: int, size: int, pe
     latencies: list[float] = []
     started = time.perf_counter()
     for batch in work:
-        before = time.perf_counter()
+        before, waited = time.perf_counter(), hook.pacer.waited_seconds
         _check_batch(hook.batch_create("sales_invoices", batch), len(batch))
         done.append(time.perf_counter())
-        latencies.append(done[-1] - before)
+        latencies.append(done[-1] - before - (hook.pacer.waited_seconds - waited))  # the request, not the wait
     elapsed = done[-1] - started
     stats = sandbox.stats()
     # The requests one limit apart: in a long backlog every L-th request waits for the window to move.
@@ -307,19 +308,12 @@ def _raw_poster(url: str) -> tuple[requests.Session, Callable[[bytes], Any]]:
     return session, post
 
 
-def overhead_runs(sandbox: Sandbox, workload: Workload, invoices: int, size: int) -> dict[str, Any]:
+def overhead_runs(sandbox: Sandbox, workload: Workload, invoices: int, size: int, rounds: int) -> dict[str, Any]:
     from possync.targets.base.hook import exact_json
     from possync.targets.jurnal.hook import JurnalHook
 
     sandbox.set_limits(None)
     sandbox.reset_stats()
-    hook_work = batches(workload, invoices, size, "H")
-    raw_work = batches(workload, invoices, size, "R")
-    # The raw loop posts bytes serialised beforehand; how long serialising takes is timed here, apart.
-    serialise_started = time.process_time()
-    raw_payloads = [exact_json({"sales_invoices": [{"sales_invoice": b} for b in batch]}).encode() for batch in raw_work]
-    serialise_cpu = time.process_time() - serialise_started
-
     setup_started = time.perf_counter()
     hook = JurnalHook(_connection("bench_jurnal_unthrottled", sandbox.url, UNLIMITED))
     _ = hook.session, hook.pacer
@@ -329,36 +323,54 @@ def overhead_runs(sandbox: Sandbox, workload: Workload, invoices: int, size: int
     hook.api("GET", "/warehouses", params={"page": 1, "page_size": 1})
     session.get(f"{sandbox.url}/_sandbox/health", timeout=10).raise_for_status()
 
-    def timed(call: Callable[[], Any]) -> tuple[Any, float, float]:
+    def timed(call: Callable[[], Any]) -> tuple[float, float]:
         wall, cpu = time.perf_counter(), time.process_time()
-        result = call()
-        return result, time.perf_counter() - wall, time.process_time() - cpu
+        call()
+        return time.perf_counter() - wall, time.process_time() - cpu
 
-    hook_wall, hook_cpu, raw_wall, raw_cpu = [], [], [], []
-    for index, (hook_batch, payload) in enumerate(zip(hook_work, raw_payloads, strict=True)):
-        def hook_call(batch: list[dict[str, Any]] = hook_batch) -> None:
-            _check_batch(hook.batch_create("sales_invoices", batch), len(batch))
+    wall: dict[str, list[float]] = {"hook": [], "raw": []}
+    cpu: dict[str, list[float]] = {"hook": [], "raw": []}
+    round_ratios = []
+    serialise_cpu = 0.0
+    payload_bytes = 0
+    for number in range(1, rounds + 1):
+        hook_work = batches(workload, invoices, size, f"H{number:02d}")
+        raw_work = batches(workload, invoices, size, f"R{number:02d}")
+        # The raw loop posts bytes serialised beforehand; how long serialising takes is timed here, apart.
+        serialise_started = time.process_time()
+        raw_payloads = [exact_json({"sales_invoices": [{"sales_invoice": b} for b in batch]}).encode()
+                        for batch in raw_work]
+        serialise_cpu += time.process_time() - serialise_started
+        payload_bytes = len(raw_payloads[0])
+        round_wall = {"hook": 0.0, "raw": 0.0}
+        for index, (hook_batch, payload) in enumerate(zip(hook_work, raw_payloads, strict=True)):
+            def hook_call(batch: list[dict[str, Any]] = hook_batch) -> None:
+                _check_batch(hook.batch_create("sales_invoices", batch), len(batch))
 
-        def raw_call(payload: bytes = payload, size: int = len(hook_batch)) -> None:
-            reply = raw_post(payload)["sales_invoices"]
-            created = sum(1 for entry in reply if entry["sales_invoice"]["status"] == 201)
-            if created != size:
-                raise RuntimeError(f"the raw loop created {created} of {size} invoices")
+            def raw_call(payload: bytes = payload, expected: int = len(hook_batch)) -> None:
+                reply = raw_post(payload)["sales_invoices"]
+                created = sum(1 for entry in reply if entry["sales_invoice"]["status"] == 201)
+                if created != expected:
+                    raise RuntimeError(f"the raw loop created {created} of {expected} invoices")
 
-        # alternate which goes first, so neither always meets the server right after the other's write
-        order = [("hook", hook_call), ("raw", raw_call)] if index % 2 == 0 else [("raw", raw_call), ("hook", hook_call)]
-        for name, call in order:
-            _, wall, cpu = timed(call)
-            (hook_wall if name == "hook" else raw_wall).append(wall)
-            (hook_cpu if name == "hook" else raw_cpu).append(cpu)
+            # alternate which goes first, so neither always meets the server right after the other's write
+            calls = [("hook", hook_call), ("raw", raw_call)]
+            for name, call in calls if index % 2 == 0 else reversed(calls):
+                seconds, cpu_seconds = timed(call)
+                wall[name].append(seconds)
+                cpu[name].append(cpu_seconds)
+                round_wall[name] += seconds
+        round_ratios.append(round_wall["hook"] / round_wall["raw"])
     stats = sandbox.stats()
     hook.session.close()
     session.close()
     return {
-        "requests": len(hook_work), "setup": setup, "serialise_cpu": serialise_cpu,
-        "hook_wall": sum(hook_wall), "raw_wall": sum(raw_wall), "hook_cpu": sum(hook_cpu), "raw_cpu": sum(raw_cpu),
-        "hook_wall_med": statistics.median(hook_wall), "raw_wall_med": statistics.median(raw_wall),
-        "server_429": stats["rate_limited"], "throttled": hook.throttled, "payload_kib": len(raw_payloads[0]) / 1024,
+        "requests": len(wall["hook"]), "setup": setup, "serialise_cpu": serialise_cpu,
+        "hook_wall": sum(wall["hook"]), "raw_wall": sum(wall["raw"]),
+        "hook_cpu": sum(cpu["hook"]), "raw_cpu": sum(cpu["raw"]),
+        "hook_wall_med": statistics.median(wall["hook"]), "raw_wall_med": statistics.median(wall["raw"]),
+        "round_ratios": round_ratios, "server_429": stats["rate_limited"], "throttled": hook.throttled,
+        "payload_kib": payload_bytes / 1024,
     }
 
 
@@ -389,6 +401,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--per-minute", type=int, default=None,
         help="the paced run's rate limit, requests per minute (default: half the requests, so ~1 minute)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="unthrottled hook-vs-raw rounds of --invoices each (default 3)"
     )
     parser.add_argument("--port", type=int, default=0, help="sandbox port (default: a free one)")
     parser.add_argument("--profile", action="store_true", help="also cProfile the hook over one more unthrottled run")
@@ -422,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   {args.invoices:,} invoices in {paced['elapsed']:.1f} s = {wall_rate:,.1f} invoices/s wall clock "
               f"({wall_rate / ceiling:.0%} of the ceiling: the first window's {min(per_minute, requests_per_run)} "
               f"requests go out at once); pacer waited {paced['paced_wait']:.1f} s; "
-              f"mean request {paced['latency_ms']:,.0f} ms")
+              f"mean request {paced['latency_ms']:,.0f} ms besides the wait")
         if paced["sustained"] is not None:
             gaps = paced["gaps"]
             print(f"   sustained {paced['sustained']:,.1f} invoices/s = {paced['sustained'] / ceiling:.1%} of the "
@@ -434,9 +449,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   429 replies: {paced['throttled']} seen by the hook, {paced['server_429']} counted by the sandbox "
               f"({paced['server_requests']} requests reached it); retries {paced['retried']}", flush=True)
 
-        print(f"\n2./3. unthrottled: JurnalHook vs a raw keep-alive loop, {requests_per_run} requests each, "
-              "alternating", flush=True)
-        over = overhead_runs(sandbox, workload, args.invoices, args.batch)
+        print(f"\n2./3. unthrottled: JurnalHook vs a raw keep-alive loop, {args.rounds} x {requests_per_run} "
+              "requests each, alternating", flush=True)
+        over = overhead_runs(sandbox, workload, args.invoices, args.batch, args.rounds)
         n = over["requests"]
         print(f"   hook  {over['hook_wall']:6.2f} s wall ({over['hook_wall'] / n * 1000:,.0f} ms/request, median "
               f"{over['hook_wall_med'] * 1000:,.0f}), client CPU {over['hook_cpu'] / n * 1000:,.1f} ms/request")
@@ -447,6 +462,7 @@ def main(argv: list[str] | None = None) -> int:
               f"(+{(over['hook_cpu'] - over['raw_cpu']) / n * 1000:,.1f} ms CPU/request; serialising a "
               f"{over['payload_kib']:,.0f} KiB payload alone takes {over['serialise_cpu'] / n * 1000:,.1f} ms, "
               f"which the raw loop did beforehand)")
+        print("   wall ratio per round: " + ", ".join(f"{ratio:.3f}" for ratio in over["round_ratios"]))
         print(f"   hook set-up (Airflow connection, session) {over['setup'] * 1000:,.0f} ms once; "
               f"429 replies {over['throttled']} / {over['server_429']}", flush=True)
 
