@@ -21,14 +21,8 @@ DEMO_JURNAL_PORT := 8601
 DEMO_JURNAL_PER_MINUTE := 600
 DEMO_JURNAL_PER_HOUR := 20000
 export AIRFLOW_CONN_JURNAL_DEMO := {"conn_type": "jurnal", "host": "http://127.0.0.1:$(DEMO_JURNAL_PORT)", "login": "possync-demo", "password": "possync-demo-secret", "extra": {"requests_per_minute": $(DEMO_JURNAL_PER_MINUTE), "requests_per_hour": $(DEMO_JURNAL_PER_HOUR)}}
-# `airflow standalone` (scheduler, DAG processor, API server, triggerer) on loopback only.
-DEMO_AIRFLOW_PORT := 8080
-export AIRFLOW__API__HOST := 127.0.0.1
-export AIRFLOW__API__PORT := $(DEMO_AIRFLOW_PORT)
-export AIRFLOW__API__BASE_URL := http://127.0.0.1:$(DEMO_AIRFLOW_PORT)
-export AIRFLOW__CORE__EXECUTION_API_SERVER_URL := http://127.0.0.1:$(DEMO_AIRFLOW_PORT)/execution/
 
-.PHONY: venv test demo lint bench clean
+.PHONY: venv test demo stop lint bench clean
 
 venv: $(STAMP)
 
@@ -44,12 +38,23 @@ test: venv
 lint: venv
 	$(BIN)/ruff check .
 
+# The demo runs `airflow standalone` (scheduler, DAG processor, API server, triggerer) on loopback only,
+# with a few task workers (the sync tasks queue for the one-slot jurnal_api pool anyway).
+DEMO_AIRFLOW_PORT := 8080
+demo: export AIRFLOW__API__HOST := 127.0.0.1
+demo: export AIRFLOW__API__PORT := $(DEMO_AIRFLOW_PORT)
+demo: export AIRFLOW__API__BASE_URL := http://127.0.0.1:$(DEMO_AIRFLOW_PORT)
+demo: export AIRFLOW__CORE__EXECUTION_API_SERVER_URL := http://127.0.0.1:$(DEMO_AIRFLOW_PORT)/execution/
+demo: export AIRFLOW__CORE__PARALLELISM := 4
+demo: export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+# Syncs the demo week into the Jurnal sandbox through the Airflow scheduler and prints the outcome;
+# Airflow and the sandbox keep running in the background until `make stop` (scripts/demo.py says how).
 demo: venv
-	mkdir -p var/data
-	$(BIN)/airflow db migrate > var/airflow-db-migrate.log 2>&1 || (cat var/airflow-db-migrate.log; exit 1)
-	$(BIN)/possync demo seed --pos-url sqlite:///$(CURDIR)/var/data/pos.db --replace
-	$(BIN)/possync ledger init --ledger-url sqlite:///$(CURDIR)/var/data/ledger.db
-	$(BIN)/possync demo summary --pos-url sqlite:///$(CURDIR)/var/data/pos.db
+	$(BIN)/python scripts/demo.py
+
+stop:
+	scripts/stop.sh
 
 # Slow, large-scale runs that print figures; BENCH_ROWS scales them (default a million rows each).
 BENCH_ROWS ?= 1000000
@@ -59,5 +64,5 @@ bench: venv
 	$(BIN)/python bench/bench_ledger.py --records $(BENCH_ROWS)
 	$(BIN)/python bench/bench_jurnal_load.py
 
-clean:
+clean: stop
 	rm -rf var .pytest_cache .ruff_cache

@@ -79,7 +79,7 @@ def broken_keys() -> dict[str, str]:
     return {key: kind for kind, key, _ in expected_broken_records(SPEC)}
 
 
-def test_the_pos_week_lands_in_jurnal_exactly_once(world) -> None:
+def test_the_pos_week_lands_in_jurnal_exactly_once(world, capsys: pytest.CaptureFixture[str]) -> None:
     states = run_sales()
     assert states["sync_customers", -1] == "failed", "the customer with a duplicate ID fails its task"
     assert states["sync_products", -1] == "failed", "the product without SKU fails its task"
@@ -116,6 +116,18 @@ def test_the_pos_week_lands_in_jurnal_exactly_once(world) -> None:
     returns = jurnal("sales_returns")
     assert len({r["transaction_no"] for r in returns}) == len(returns)
     assert all(r["transaction_no"] not in broken for r in returns)
+
+    customers = jurnal("customers")
+    assert len(customers) == ledger.counts("jurnal_demo", "customers")["synced"], "no two POS customers merged"
+    assert len({c["display_name"] for c in customers}) == len(customers)
+
+    from possync.cli import main
+
+    capsys.readouterr()
+    assert main(["status", "--ledger-url", str(ledger.engine.url), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    failed_keys = {f["key"] for f in report["failures"]["jurnal_demo"]}
+    assert {"CUST-29", "PROD-40"} <= failed_keys, "failures of every flow are listed, not only sales"
 
     # a second run over the same window (a retry, an overlapping backfill) creates nothing new
     run_sales()

@@ -66,11 +66,11 @@ def _status(args: argparse.Namespace) -> int:
         name: [
             {"flow": r.flow, "record_type": r.record_type, "key": r.key, "outlet": r.outlet_code,
              "reason": r.reason, "attempts": r.attempts}
+            for flow in sorted({row[1] for row in rows if row[0] == name})
             for r in ledger.unsynced(name, flow, statuses=("failed",), limit=args.limit)
         ]
         for name in integrations
-        for flow in sorted({row[1] for row in rows if row[0] == name})
-    } if integrations else {}
+    }
     report = {
         "counts": [
             {"integration": i, "flow": f, "record_type": t, "status": st, "records": n} for i, f, t, st, n in rows

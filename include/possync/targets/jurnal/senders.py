@@ -23,6 +23,7 @@ from possync.targets.base.loader import Prerequisite, SendResult
 from possync.targets.jurnal import mapping
 from possync.targets.jurnal.hook import BATCH_LIMIT, JurnalHook
 
+DIFFERENT_DOCUMENT = "Jurnal already has a different document"
 DUPLICATE_MARKERS = ("already been used", "already been taken", "has already")
 
 
@@ -92,23 +93,46 @@ class JurnalSender:
             if existing is not None and self.same_document(document, existing):
                 return self.result(document, existing, note="already in Jurnal (a reply was lost); not created twice")
             if existing is not None:
-                reason = f"Jurnal already has a different document under this key (#{existing.get('id')})"
+                reason = f"{DIFFERENT_DOCUMENT} under this key (#{existing.get('id')}): {message}"
                 return SendResult(document.key, "failed", reason=reason)
         return SendResult(document.key, "failed", reason=f"Jurnal: {message}")
 
 
 class CustomerSender(JurnalSender):
+    """Jurnal wants display names unique; two POS customers with the same name are common. When the name
+    is taken by a *different* customer, the newcomer is created as "<name> (<customer ID or key>)"."""
+
     record_type, flow, resource = "customer", "customers", "customers"
 
+    def __init__(self, hook: JurnalHook, integration: Integration, ledger: SyncLedger) -> None:
+        super().__init__(hook, integration, ledger)
+        self._disambiguate: set[str] = set()
+
     def body(self, document: Customer) -> dict[str, Any]:
-        return mapping.customer_body(document, use_pos_customer_id=self.integration.use_pos_customer_id,
+        body = mapping.customer_body(document, use_pos_customer_id=self.integration.use_pos_customer_id,
                                      bookkeeping=self.integration.bookkeeping)
+        if document.key in self._disambiguate:
+            body["display_name"] = f"{body['display_name']} ({document.customer_code or document.key})"
+        return body
 
     def same_document(self, document: Customer, record: dict[str, Any]) -> bool:
-        return str(record.get("display_name", "")).strip() == mapping.customer_display_name(document)
+        body = self.body(document)
+        return all(
+            str(record.get(field) or "").strip() == str(body.get(field) or "").strip()
+            for field in ("display_name", "custom_id", "email", "mobile")
+        )
 
     def send(self, documents: Sequence[Customer]) -> list[SendResult]:
         results = super().send(documents)
+        clashes = [
+            document for document, result in zip(documents, results, strict=True)
+            if result.status == "failed" and result.reason and result.reason.startswith(DIFFERENT_DOCUMENT)
+            and document.key not in self._disambiguate
+        ]
+        if clashes:
+            self._disambiguate.update(document.key for document in clashes)
+            retried = {result.key: result for result in super().send(clashes)}
+            results = [retried.get(result.key, result) for result in results]
         self.ledger.set_id_maps(self.integration.name, "customer", {
             result.key: (str(result.target_id), result.target_number)
             for result in results if result.status == "synced"
