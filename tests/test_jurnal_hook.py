@@ -32,7 +32,8 @@ from possync.targets.jurnal import senders
 from possync.targets.jurnal.hook import API_PREFIX, JurnalHook
 from possync.transform.sales import transform_customers, transform_products, transform_sales
 
-SWAGGER = Path(__file__).resolve().parents[2] / "shared" / "specs" / "jurnal_swagger.json"
+# a copy of shared/specs/jurnal_swagger.json (Jurnal's published API), so tests need nothing outside the repo
+SWAGGER = Path(__file__).resolve().parents[1] / "specs" / "jurnal_swagger.json"
 UNLIMITED = RateLimits(per_minute=100_000, per_hour=1_000_000, per_ip_minute=100_000, per_ip_hour=1_000_000)
 
 
