@@ -1,8 +1,13 @@
-"""Accurate Online: connection type ``accurate`` (API token and signature secret).
+"""Accurate Online: connection type ``accurate`` (account URL, API token, signature secret).
 
 Every call carries ``Authorization: Bearer <API token>``, ``X-Api-Timestamp`` and ``X-Api-Signature`` =
-base64(HMAC-SHA256(signature secret, timestamp)). The data host is discovered per token through
-``api-token.do`` on the account host configured in the connection.
+base64(HMAC-SHA256(signature secret, timestamp)). A token is bound to one database, whose data host is
+discovered through ``api-token.do`` on the account host configured in the connection and never hard-coded.
+
+Accurate answers business and validation errors with HTTP 200 and ``{"s": false, "d": ["<message>"]}``:
+the hook turns those into ``RejectedError`` with Accurate's own words, like any other permanent refusal.
+Accurate allows 8 calls a second and 8 in flight; every task calling it runs in the target's Airflow pool
+and paces to its share of the 8 per second (``pacing_share``), so across the pool neither limit is crossed.
 """
 
 from __future__ import annotations
@@ -10,13 +15,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Iterator, Sequence
 from datetime import datetime
+from functools import cached_property
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from possync.targets.base.hook import TargetHttpHook
+from requests import Response
+
+from possync.targets.base.errors import RejectedError, TransientTargetError
+from possync.targets.base.hook import BatchItemResult, TargetHttpHook
 from possync.targets.base.pacing import Limit
 
 WIB = ZoneInfo("Asia/Jakarta")
+BULK_LIMIT = 100
+NOT_FOUND = "Data tidak ditemukan"
 
 
 def sign_request(api_token: str, signature_secret: str, now: datetime | None = None) -> dict[str, str]:
@@ -32,17 +45,141 @@ def sign_request(api_token: str, signature_secret: str, now: datetime | None = N
     }
 
 
+def accurate_error_message(body: Any) -> str | None:
+    """Accurate's own words from its envelope (``{"s": false, "d": [...]}``) or its OAuth-layer shape."""
+    if isinstance(body, dict):
+        messages = body.get("d")
+        if isinstance(messages, list) and messages:
+            return "; ".join(str(message) for message in messages)
+        if isinstance(messages, str) and messages:
+            return messages
+        if body.get("error"):
+            return "; ".join(str(body[key]) for key in ("error", "error_description") if body.get(key))
+    return None
+
+
 class AccurateHook(TargetHttpHook):
-    """Talks to Accurate Online (or its sandbox) with API-token signed requests."""
+    """Talks to Accurate Online (or its sandbox) with API-token signed, paced, retried requests."""
 
     conn_name_attr = "accurate_conn_id"
     default_conn_name = "accurate_default"
     conn_type = "accurate"
     hook_name = "Accurate Online"
-    secret_extras = ("signature_secret",)
+    secret_extras = ("signature_secret", "webhook_secret")
 
     def pacing_limits(self) -> list[Limit]:
         return [Limit(int(self.settings.get("requests_per_second") or 8), 1)]
 
     def sign(self, method: str, path_with_query: str, body: bytes | None) -> dict[str, str]:
-        return sign_request(self.connection.password, self.settings.get("signature_secret") or "")
+        conn = self.connection
+        secret = self.settings.get("signature_secret")
+        if not conn.password or not secret:
+            raise RejectedError(
+                f"connection {self.http_conn_id!r} needs the API token (password) and the signature secret",
+                status=0,
+            )
+        return sign_request(conn.password, secret)
+
+    def error_message(self, body: Any, response: Response) -> str:
+        return accurate_error_message(body) or super().error_message(body, response)
+
+    @property
+    def web_url(self) -> str:
+        """Where people open documents in Accurate's web app (for task links)."""
+        return str(self.settings.get("web_url") or "https://accurate.id").rstrip("/")
+
+    # -- hosts ---------------------------------------------------------------------------------------
+
+    def url_for(self, path_with_query: str) -> str:
+        if path_with_query.startswith("/accurate/"):
+            return self.data_host + path_with_query
+        return super().url_for(path_with_query)
+
+    @cached_property
+    def database(self) -> dict[str, Any]:
+        """The database the token is bound to (``id``, ``alias``, ``host``), from the account host."""
+        reply = self._envelope(self.call("POST", "/api/api-token.do"), "api-token.do")
+        data = reply.get("d") or {}
+        database = data.get("database") or data.get("data usaha") or {}
+        if not database.get("host"):
+            raise RejectedError(f"api-token.do named no data host for this token: {reply}", status=0)
+        return database
+
+    @property
+    def data_host(self) -> str:
+        return str(self.database["host"]).rstrip("/")
+
+    # -- the API -------------------------------------------------------------------------------------
+
+    def _envelope(self, reply: Any, what: str) -> dict[str, Any]:
+        if not isinstance(reply, dict) or "s" not in reply:
+            raise TransientTargetError(f"{what} answered without Accurate's envelope: {str(reply)[:200]}")
+        if reply["s"] is not True:
+            raise RejectedError(accurate_error_message(reply) or f"{what} refused", status=200, body=reply)
+        return reply
+
+    def api(self, module: str, action: str, *, params: dict[str, Any] | None = None, body: Any = None,
+            method: str | None = None) -> dict[str, Any]:
+        """Call ``/accurate/api/<module>/<action>.do``; return the envelope of a successful reply."""
+        verb = method or ("POST" if body is not None else "GET")
+        reply = self.call(verb, f"/accurate/api/{module}/{action}.do", params=params, body=body)
+        return self._envelope(reply, f"{module}/{action}.do")
+
+    def save(self, module: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Create (or, with ``id``, update) one record; return the saved record (``r``)."""
+        return self.api(module, "save", body=fields).get("r") or {}
+
+    def bulk_save(self, module: str, items: Sequence[dict[str, Any]]) -> list[BatchItemResult]:
+        """Save up to 100 records in one call; one result per item, in order (Accurate commits each item
+        on its own, so one refused item does not undo the others)."""
+        if not 0 < len(items) <= BULK_LIMIT:
+            raise ValueError(f"bulk-save takes 1 to {BULK_LIMIT} items, got {len(items)}")
+        reply = self.call("POST", f"/accurate/api/{module}/bulk-save.do", body={"data": list(items)})
+        entries = reply.get("d") if isinstance(reply, dict) else None
+        if not isinstance(entries, list) or len(entries) != len(items) or not all(
+            isinstance(entry, dict) and "s" in entry for entry in entries
+        ):
+            # a refusal of the whole call (e.g. too many items) has messages, not per-item results
+            if isinstance(reply, dict) and reply.get("s") is False and entries and isinstance(entries[0], str):
+                raise RejectedError(accurate_error_message(reply) or "bulk-save refused", status=200, body=reply)
+            raise TransientTargetError(
+                f"{module}/bulk-save.do of {len(items)} answered no per-item results; the outcome of each is unknown"
+            )
+        return [
+            BatchItemResult(entry["s"] is True, entry.get("r") or {},
+                            None if entry["s"] is True else accurate_error_message(entry) or "refused")
+            for entry in entries
+        ]
+
+    def detail(self, module: str, **key: Any) -> dict[str, Any] | None:
+        """One record by ``id`` or its number (``number``, ``no``, ``customerNo``); None when Accurate has none."""
+        try:
+            return self.api(module, "detail", params=key).get("d") or None
+        except RejectedError as error:
+            if error.status == 200 and NOT_FOUND.casefold() in error.message.casefold():
+                return None
+            raise
+
+    def iterate(self, module: str, *, fields: Sequence[str], page_size: int = 100,
+                **filters: Any) -> Iterator[dict[str, Any]]:
+        """Every record of ``list.do`` with the given fields (Accurate returns only ``id`` otherwise)."""
+        page = 1
+        while True:
+            params = {"fields": ",".join(fields), "sp.page": page, "sp.pageSize": page_size, **filters}
+            reply = self.api(module, "list", params=params)
+            yield from reply.get("d") or []
+            if page >= int((reply.get("sp") or {}).get("pageCount") or 1):
+                return
+            page += 1
+
+    def renew_webhook(self) -> str:
+        """Extend the application's webhook subscription (Accurate drops it after 7 days); the new expiry."""
+        return str(self._envelope(self.call("POST", "/api/webhook-renew.do"), "webhook-renew.do").get("d"))
+
+    def test_connection(self) -> tuple[bool, str]:
+        try:
+            database = self.database
+            self.api("glaccount", "list", params={"sp.pageSize": 1})
+        except (RejectedError, TransientTargetError) as error:
+            return False, str(error)
+        return True, f"Connected to Accurate database {database.get('alias') or database.get('id')} at {self.data_host}"

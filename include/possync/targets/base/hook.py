@@ -19,6 +19,7 @@ import json
 import re
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
@@ -41,6 +42,15 @@ TRANSPORT_ERRORS = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
+
+
+@dataclass(frozen=True)
+class BatchItemResult:
+    """One item of a batch create (Jurnal ``batch_create``, Accurate ``bulk-save.do``), in sending order."""
+
+    created: bool
+    content: dict[str, Any]
+    error: str | None = None  # the target's own words when it refused the item
 
 
 class TargetHttpHook(HttpHook):

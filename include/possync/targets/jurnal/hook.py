@@ -12,14 +12,13 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Any
 
 from requests import Response
 
 from possync.targets.base.errors import RejectedError, TransientTargetError
-from possync.targets.base.hook import TargetHttpHook
+from possync.targets.base.hook import BatchItemResult, TargetHttpHook
 from possync.targets.base.pacing import Limit
 
 API_PREFIX = "/public/jurnal/api/v1"
@@ -73,19 +72,6 @@ def jurnal_error_message(body: Any) -> str | None:
         if key != "id" and value
     ]
     return "; ".join(attributes) or None
-
-
-@dataclass(frozen=True)
-class BatchItemResult:
-    """One item of a ``batch_create`` reply, in the order the items were sent."""
-
-    status: int
-    content: dict[str, Any]
-    error: str | None = None
-
-    @property
-    def created(self) -> bool:
-        return 200 <= self.status < 300
 
 
 class JurnalHook(TargetHttpHook):
@@ -148,7 +134,7 @@ class JurnalHook(TargetHttpHook):
             status = int(inner.get("status", 0))
             content = inner.get("content") or {}
             error = None if 200 <= status < 300 else (jurnal_error_message(content) or f"HTTP {status}")
-            results.append(BatchItemResult(status, content if isinstance(content, dict) else {}, error))
+            results.append(BatchItemResult(200 <= status < 300, content if isinstance(content, dict) else {}, error))
         return results
 
     def get(self, resource: str, record_id: str | int) -> dict[str, Any] | None:
