@@ -132,6 +132,34 @@ sync_watermarks = Table(
 )
 
 
+WEBHOOK_STATUSES = ("received", "processed", "failed", "ignored")
+
+# Every webhook delivery event a target sent us (Accurate's envelopes), once per uuid: the webhook log ops
+# read on the Sync Status page, and the queue the inbound DAG works through (received + failed, oldest first).
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("integration", String(100), nullable=False),
+    Column("uuid", String(64), nullable=False),
+    Column("event_type", String(60), nullable=False),
+    Column("database_id", String(40)),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("reason", Text),
+    # the document number(s) the event names, comma-separated (e.g. "RI.2026.12.00001")
+    Column("document_numbers", Text),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_attempt_at", UTCDateTime()),
+    Column("processed_at", UTCDateTime()),
+    Column("payload", Text, nullable=False),
+    UniqueConstraint("integration", "uuid", name="uq_webhook_events_uuid"),
+    CheckConstraint(f"status IN {WEBHOOK_STATUSES!r}", name="ck_webhook_events_status"),
+    CheckConstraint("attempts >= 0", name="ck_webhook_events_attempts"),
+    Index("ix_webhook_events_status_time", "integration", "status", "received_at"),
+)
+
+
 def create_schema(engine: Engine) -> None:
     """Create the ledger tables and indexes that do not exist yet; safe to run again.
 

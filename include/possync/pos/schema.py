@@ -274,6 +274,39 @@ stock_levels = Table(
 )
 
 
+# Goods received from suppliers, entered in an accounting target (e.g. an Accurate receive-item) and written
+# into the POS as stock coming in. ``source_number`` is the document's number in that system; one document
+# is written once per integration, whatever the number of webhook deliveries.
+goods_receipts = Table(
+    "goods_receipts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", String(20), nullable=False),
+    Column("source_number", String(60), nullable=False),
+    Column("integration", String(100), nullable=False),
+    Column("outlet_id", ForeignKey("outlets.id"), nullable=False),
+    Column("supplier", String(160)),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("source_document_id", String(60)),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("integration", "source_number", name="uq_goods_receipts_source"),
+    Index("ix_goods_receipts_outlet_received", "outlet_id", "received_at"),
+)
+
+goods_receipt_lines = Table(
+    "goods_receipt_lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("receipt_id", ForeignKey("goods_receipts.id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("product_id", ForeignKey("products.id"), nullable=False),
+    Column("sku", String(40), nullable=False),
+    Column("quantity", Quantity(), nullable=False),
+    Column("unit_cost", Money()),
+    UniqueConstraint("receipt_id", "line_no", name="uq_goods_receipt_lines_line"),
+)
+
+
 def create_schema(engine: Engine) -> None:
     """Create every POS table that does not exist yet (idempotent)."""
     metadata.create_all(engine)

@@ -1,0 +1,199 @@
+"""Goods received from suppliers, written into the POS as stock coming in.
+
+The document comes from elsewhere (an Accurate receive-item, a head-office delivery); this module knows
+only the POS side. ``record_goods_receipt`` writes the receipt, its lines and the stock it adds in ONE
+transaction, at most once per ``(integration, source_number)``:
+
+- products are matched by SKU; a line whose SKU is no POS product's (or whose POS product has no SKU
+  yet) rejects the whole receipt with ``GoodsReceiptError`` naming the item, and nothing is written, so
+  the receipt can go through whole once the product is repaired;
+- writing the same document again (a second webhook delivery, a retried run) changes nothing and
+  returns False. Two writers at once are serialised by the unique key: the second finds the first's
+  receipt and adds no stock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from possync.pos.schema import goods_receipt_lines, goods_receipts, outlets, products, stock_levels
+
+SOURCE_LABELS = {"accurate": "Accurate", "jurnal": "Jurnal", "head_office": "Head office"}
+
+
+class GoodsReceiptError(ValueError):
+    """The receipt cannot be written as it is (a product to repair, an unknown outlet); nothing was written.
+
+    ``item`` is the source's item code when one line is at fault.
+    """
+
+    def __init__(self, message: str, *, item: str | None = None) -> None:
+        super().__init__(message)
+        self.item = item
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptLine:
+    """One received line: ``sku`` is the POS SKU the source item maps to (the source's own item code)."""
+
+    sku: str | None
+    quantity: Decimal
+    unit_cost: Decimal | None = None
+    item_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GoodsReceipt:
+    source: str
+    source_number: str
+    integration: str
+    outlet_code: str
+    received_at: datetime
+    lines: Sequence[ReceiptLine]
+    supplier: str | None = None
+    source_document_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.received_at.tzinfo is None:
+            raise ValueError(f"goods receipt {self.source_number}: received_at {self.received_at!r} is naive")
+
+
+def _label(receipt: GoodsReceipt, line: ReceiptLine) -> str:
+    source = SOURCE_LABELS.get(receipt.source, receipt.source)
+    name = f" ({line.item_name})" if line.item_name else ""
+    return f"{source} item '{line.sku or ''}'{name}"
+
+
+def _insert(conn: Connection) -> Any:
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+
+
+def _resolve_products(conn: Connection, receipt: GoodsReceipt) -> list[int]:
+    """The POS product id of every line, in order; ``GoodsReceiptError`` for the first line that has none."""
+    skus = sorted({line.sku for line in receipt.lines if line.sku})
+    by_sku = dict(conn.execute(select(products.c.sku, products.c.id).where(products.c.sku.in_(skus))).all()) \
+        if skus else {}
+    resolved = []
+    for line in receipt.lines:
+        if line.quantity <= 0:
+            raise GoodsReceiptError(
+                f"{_label(receipt, line)}: quantity {line.quantity} is not a positive quantity received",
+                item=line.sku,
+            )
+        if not line.sku:
+            raise GoodsReceiptError(f"{_label(receipt, line)} has no item code to match a POS SKU", item=line.sku)
+        product_id = by_sku.get(line.sku)
+        if product_id is None:
+            unlabelled = None
+            if line.item_name:
+                unlabelled = conn.execute(
+                    select(products.c.name).where(products.c.sku.is_(None), products.c.name == line.item_name)
+                ).scalar()
+            if unlabelled is not None:
+                raise GoodsReceiptError(
+                    f"{_label(receipt, line)}: the POS product '{unlabelled}' has no SKU; "
+                    f"give it SKU '{line.sku}' in the POS",
+                    item=line.sku,
+                )
+            raise GoodsReceiptError(f"{_label(receipt, line)} has no product with that SKU in the POS", item=line.sku)
+        resolved.append(product_id)
+    return resolved
+
+
+def record_goods_receipt(engine: Engine, receipt: GoodsReceipt, *, now: datetime | None = None) -> bool:
+    """Write the receipt, its lines and the stock they add; False when this document was already written.
+
+    Raises ``GoodsReceiptError`` (nothing written) when a line's product or the outlet cannot be found.
+    """
+    if not receipt.lines:
+        raise GoodsReceiptError(f"goods receipt {receipt.source_number} has no lines")
+    now = now or datetime.now(UTC)
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            # take the write lock up front: a deferred transaction that reads first can fail to upgrade
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        already = conn.execute(
+            select(goods_receipts.c.id).where(
+                goods_receipts.c.integration == receipt.integration,
+                goods_receipts.c.source_number == receipt.source_number,
+            )
+        ).scalar()
+        if already is not None:
+            return False
+        outlet_id = conn.execute(select(outlets.c.id).where(outlets.c.code == receipt.outlet_code)).scalar()
+        if outlet_id is None:
+            raise GoodsReceiptError(
+                f"goods receipt {receipt.source_number}: outlet {receipt.outlet_code!r} is not in the POS"
+            )
+        product_ids = _resolve_products(conn, receipt)
+
+        insert = _insert(conn)
+        receipt_id = conn.execute(
+            insert(goods_receipts)
+            .values(
+                source=receipt.source,
+                source_number=receipt.source_number,
+                integration=receipt.integration,
+                outlet_id=outlet_id,
+                supplier=receipt.supplier,
+                received_at=receipt.received_at,
+                source_document_id=receipt.source_document_id,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["integration", "source_number"])
+            .returning(goods_receipts.c.id)
+        ).scalar()
+        if receipt_id is None:  # a concurrent writer committed the same document first
+            return False
+
+        added: dict[int, Decimal] = {}
+        for line_no, (line, product_id) in enumerate(zip(receipt.lines, product_ids, strict=True), 1):
+            conn.execute(
+                goods_receipt_lines.insert().values(
+                    receipt_id=receipt_id,
+                    line_no=line_no,
+                    product_id=product_id,
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    unit_cost=line.unit_cost,
+                )
+            )
+            added[product_id] = added.get(product_id, Decimal(0)) + line.quantity
+
+        for product_id, quantity in sorted(added.items()):
+            stmt = insert(stock_levels).values(
+                outlet_id=outlet_id, product_id=product_id, quantity=quantity, updated_at=now
+            )
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["outlet_id", "product_id"],
+                    set_={"quantity": stock_levels.c.quantity + stmt.excluded.quantity, "updated_at": now},
+                )
+            )
+    return True
+
+
+def stock_level(engine: Engine, outlet_code: str, sku: str) -> Decimal | None:
+    """The POS stock of one product at one outlet (None when the POS keeps no level for it)."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(stock_levels.c.quantity)
+            .join(outlets, outlets.c.id == stock_levels.c.outlet_id)
+            .join(products, products.c.id == stock_levels.c.product_id)
+            .where(outlets.c.code == outlet_code, products.c.sku == sku)
+        ).scalar()
+
+
+def receipt_count(engine: Engine, integration: str) -> int:
+    with engine.connect() as conn:
+        return conn.execute(
+            select(func.count()).select_from(goods_receipts).where(goods_receipts.c.integration == integration)
+        ).scalar_one()
