@@ -167,6 +167,120 @@ def build_sales_dag(integration: Integration) -> DAG:
     return dag
 
 
+INBOUND_EVERY_MINUTES = 5
+
+
+def _start_date(integration: Integration) -> datetime:
+    return datetime.combine(integration.start_date, time(), tzinfo=ZoneInfo(integration.timezone))
+
+
+def build_inbound_dag(integration: Integration) -> DAG:
+    """Accurate → POS: processes the webhook log (goods received from suppliers become POS stock).
+
+    Triggered by the webhook endpoint as each delivery arrives; the 5-minute schedule is the safety net
+    for deliveries whose trigger failed and for retrying failed events after a repair.
+    """
+    name = integration.name
+
+    with DAG(
+        dag_id=f"{name}__inbound",
+        description=f"{integration.target} webhooks → POS goods receipts ({name})",
+        schedule=windows_every(INBOUND_EVERY_MINUTES, integration.timezone),
+        start_date=_start_date(integration),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=[integration.target, "inbound", name],
+        doc_md=f"""
+### Purchases from {integration.target} into the POS ({name})
+
+Goods received from suppliers (Accurate receive-items) reach the POS as stock coming in. Accurate posts a
+webhook to `/possync/webhooks/accurate/{name}?token=…` on the API server; the endpoint records it in the
+webhook log (sync ledger, table `webhook_events`) and triggers this DAG. It also runs every
+{INBOUND_EVERY_MINUTES} minutes, in case a trigger was lost.
+
+* **Per-record status**: `process_webhooks` logs one line per receive-item (`SYNCED`, `SKIPPED`, `FAILED` with
+  the reason) and a summary `webhook events: n read = processed + ignored + failed`.
+* **Failures** (an item with no POS product of that SKU, an unmapped warehouse) turn the task red without
+  retries; the event stays in the log as `failed` and is retried by every later run, so once the POS product
+  is repaired the next run (or clearing this task) writes the receipt. Nothing is ever written twice.
+* **Accurate unreachable** (timeouts, 429, 5xx): the events stay pending and Airflow retries the task.
+""",
+    ) as dag:
+
+        @task(task_id="process_webhooks", pool=integration.target_pool, multiple_outputs=False)
+        def process_webhooks() -> dict[str, int]:
+            """Process the pending webhook events of this integration, oldest first."""
+            import logging
+
+            from airflow.sdk.exceptions import AirflowFailException
+
+            from possync.db import engine_for_conn
+            from possync.ledger.webhooks import WebhookLog
+            from possync.targets.accurate.hook import AccurateHook
+            from possync.targets.accurate.inbound import process_pending
+
+            webhook_log = WebhookLog(engine_for_conn(integration.ledger_conn_id), ensure_schema=True)
+            summary = process_pending(
+                webhook_log, AccurateHook(integration.conn_id), engine_for_conn(integration.pos_conn_id),
+                integration, logging.getLogger("possync.inbound"),
+            )
+            if summary.failed:
+                raise AirflowFailException(
+                    f"{summary.failed} webhook event(s) failed (reasons above and in the webhook log); "
+                    "repair the POS, then clear this task or wait for the next run"
+                )
+            return summary.as_dict()
+
+        process_webhooks()
+    return dag
+
+
+def build_webhook_renew_dag(integration: Integration) -> DAG:
+    """Renews the Accurate webhook subscription daily (Accurate expires it after 7 days)."""
+    from airflow.sdk import CronTriggerTimetable
+
+    name = integration.name
+    with DAG(
+        dag_id=f"{name}__webhook_renew",
+        description=f"Renew the {integration.target} webhook subscription ({name})",
+        schedule=CronTriggerTimetable("0 6 * * *", timezone=integration.timezone, interval=timedelta(days=1)),
+        start_date=_start_date(integration),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=[integration.target, "webhook_renew", name],
+        doc_md=f"""
+### Keep the Accurate webhook alive ({name})
+
+Accurate stops sending webhooks 7 days after they were last renewed. This DAG renews the subscription every
+morning (06:00 {integration.timezone}) and logs the new expiry date. If it is red for days, inbound purchases
+stop arriving in real time (the inbound DAG still runs, but has nothing to process): check the connection
+`{integration.conn_id}`.
+""",
+    ) as dag:
+
+        @task(task_id="renew_webhook", pool=integration.target_pool)
+        def renew_webhook() -> str:
+            import logging
+
+            from possync.targets.accurate.hook import AccurateHook
+
+            expiry = AccurateHook(integration.conn_id).renew_webhook()
+            logging.getLogger("possync.inbound").info("Accurate webhook renewed; it now expires on %s", expiry)
+            return expiry
+
+        renew_webhook()
+    return dag
+
+
+def inbound_dags(integration: Integration) -> list[DAG]:
+    """The DAGs of a target's inbound flow (Accurate's webhooks); none for targets without one."""
+    if integration.target != "accurate":
+        return []
+    return [build_inbound_dag(integration), build_webhook_renew_dag(integration)]
+
+
 def build_dags(config: PossyncConfig) -> dict[str, DAG]:
     """Every DAG of every enabled integration, keyed by dag_id."""
     dags: dict[str, DAG] = {}
@@ -175,6 +289,7 @@ def build_dags(config: PossyncConfig) -> dict[str, DAG]:
             build_master_dag(integration, "customers"),
             build_master_dag(integration, "products"),
             build_sales_dag(integration),
+            *inbound_dags(integration),
         ):
             dags[dag.dag_id] = dag
     return dags

@@ -79,6 +79,13 @@ def get_provider_info() -> dict[str, Any]:
                         "description": "Accurate allows 8 per second and 8 in flight; requests are paced below it.",
                         "schema": {"type": ["integer", "null"], "minimum": 1, "maximum": 8, "default": 8},
                     },
+                    "webhook_secret": {
+                        "label": "Webhook secret",
+                        "description": "Accurate does not sign webhooks: register the URL "
+                                       "<API server>/possync/webhooks/accurate/<integration>?token=<this secret> "
+                                       "in Accurate; deliveries with any other token are refused (403).",
+                        "schema": {"type": ["string", "null"], "format": "password"},
+                    },
                 },
             },
         ],
