@@ -38,10 +38,13 @@ def broken(**changes: object) -> dict:
 def test_shipped_config_is_valid() -> None:
     config = load_config()
     names = [i.name for i in config.integrations]
-    assert names == ["jurnal_demo"]
-    jurnal = config.integrations[0]
+    assert names == ["jurnal_demo", "accurate_demo"]
+    jurnal, accurate = config.integrations
     assert jurnal.sales.hours == [time(12), time(18), time(23, 30)]
     assert jurnal.target_pool == "jurnal_api"
+    assert accurate.target_pool == "accurate_api" and accurate.target_concurrency == 2
+    assert set(accurate.outlets) == set(jurnal.outlets), "one POS feeds both targets"
+    assert all(outlet.branch for outlet in accurate.outlets.values()), "Accurate books each outlet to a branch"
 
 
 def test_unquoted_yaml_times_are_read_as_times(tmp_path: Path) -> None:

@@ -26,7 +26,16 @@ def test_no_import_errors(dagbag) -> None:
 
 
 def test_one_dag_per_integration_and_flow(dagbag) -> None:
-    assert sorted(dagbag.dag_ids) == ["jurnal_demo__customers", "jurnal_demo__products", "jurnal_demo__sales"]
+    for integration in ("jurnal_demo", "accurate_demo"):
+        assert {f"{integration}__{flow}" for flow in ("customers", "products", "sales")} <= set(dagbag.dag_ids)
+    assert all(dag_id.split("__")[0] in ("jurnal_demo", "accurate_demo") for dag_id in dagbag.dag_ids)
+
+
+def test_each_target_runs_in_its_own_pool(dagbag) -> None:
+    for dag_id in ("jurnal_demo__sales", "accurate_demo__sales"):
+        target = dag_id.split("_")[0]
+        pools = {task.pool for task in dagbag.dags[dag_id].tasks if task.task_id.startswith("sync_")}
+        assert pools == {f"{target}_api"}, dag_id
 
 
 def test_dag_policies(dagbag) -> None:

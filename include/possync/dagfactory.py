@@ -81,6 +81,18 @@ def target_operators(target: str) -> dict[str, type]:
         )
 
         return {"customers": JurnalCustomersOperator, "products": JurnalProductsOperator, "sales": JurnalSalesOperator}
+    if target == "accurate":
+        from possync.targets.accurate.operators import (
+            AccurateCustomersOperator,
+            AccurateProductsOperator,
+            AccurateSalesOperator,
+        )
+
+        return {
+            "customers": AccurateCustomersOperator,
+            "products": AccurateProductsOperator,
+            "sales": AccurateSalesOperator,
+        }
     raise ValueError(f"no sync operators for target {target!r} yet")
 
 

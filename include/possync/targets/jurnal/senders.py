@@ -18,12 +18,12 @@ from possync.config import Integration
 from possync.documents import Customer, Item, Payment, SalesInvoice, SalesReturn
 from possync.ledger import SyncLedger
 from possync.targets.base.bookkeeping import WALK_IN_KEY
-from possync.targets.base.errors import RejectedError
+from possync.targets.base.hook import BatchItemResult
 from possync.targets.base.loader import Prerequisite, SendResult
+from possync.targets.base.senders import TargetSender, invoice_prerequisite, invoice_prerequisites, is_clash
 from possync.targets.jurnal import mapping
 from possync.targets.jurnal.hook import BATCH_LIMIT, JurnalHook
 
-DIFFERENT_DOCUMENT = "Jurnal already has a different document"
 DUPLICATE_MARKERS = ("already been used", "already been taken", "has already")
 
 
@@ -35,67 +35,30 @@ def _amount(value: Any) -> Decimal:
     return Decimal(str(value or "0")).quantize(Decimal("0.01"))
 
 
-class JurnalSender:
-    """What every Jurnal sender shares: the hook, the integration, and the ledger's id maps."""
+class JurnalSender(TargetSender):
+    """Jurnal's transport: ``batch_create`` per resource; conflict replies name the holder's ``id``."""
 
-    record_type = ""
-    flow = ""
+    target_label = "Jurnal"
     resource = ""
     batch_size = BATCH_LIMIT
-
-    def __init__(self, hook: JurnalHook, integration: Integration, ledger: SyncLedger) -> None:
-        self.hook = hook
-        self.integration = integration
-        self.ledger = ledger
-
-    def prerequisites(self, document: Any) -> list[Prerequisite]:
-        return []
-
-    # -- per target ----------------------------------------------------------------------------------
-
-    def body(self, document: Any) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def same_document(self, document: Any, record: dict[str, Any]) -> bool:
-        return True
+    hook: JurnalHook
 
     def result(self, document: Any, record: dict[str, Any], note: str | None = None) -> SendResult:
         number = record.get("transaction_no") or record.get("custom_id") or record.get("display_name")
         return SendResult(document.key, "synced", str(record.get("id")), number, note=note)
 
-    # -- sending -------------------------------------------------------------------------------------
+    def create_batch(self, bodies: list[dict[str, Any]]) -> list[BatchItemResult]:
+        return self.hook.batch_create(self.resource, bodies)
 
-    def send(self, documents: Sequence[Any]) -> list[SendResult]:
-        bodies = [self.body(document) for document in documents]
-        items = self.hook.batch_create(self.resource, bodies)
-        return [
-            self.result(document, item.content) if item.created else self._refused(document, item.error, item.content)
-            for document, item in zip(documents, items, strict=True)
-        ]
+    def create_one(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self.hook.create(self.resource, body)
 
-    def send_one_by_one(self, documents: Sequence[Any]) -> list[SendResult]:
-        results = []
-        for document in documents:
-            try:
-                results.append(self.result(document, self.hook.create(self.resource, self.body(document))))
-            except RejectedError as error:
-                results.append(self._refused(document, error.message, error.body))
-        return results
+    def is_duplicate(self, message: str | None) -> bool:
+        return is_duplicate(message)
 
     def find_existing(self, document: Any, conflict: Any) -> dict[str, Any] | None:
-        """The Jurnal record already holding this document's key: a conflict reply names its ``id``."""
         existing_id = conflict.get("id") if isinstance(conflict, dict) else None
         return self.hook.get(self.resource, existing_id) if existing_id is not None else None
-
-    def _refused(self, document: Any, message: str | None, body: Any = None) -> SendResult:
-        if is_duplicate(message):
-            existing = self.find_existing(document, body)
-            if existing is not None and self.same_document(document, existing):
-                return self.result(document, existing, note="already in Jurnal (a reply was lost); not created twice")
-            if existing is not None:
-                reason = f"{DIFFERENT_DOCUMENT} under this key (#{existing.get('id')}): {message}"
-                return SendResult(document.key, "failed", reason=reason)
-        return SendResult(document.key, "failed", reason=f"Jurnal: {message}")
 
 
 class CustomerSender(JurnalSender):
@@ -126,8 +89,7 @@ class CustomerSender(JurnalSender):
         results = super().send(documents)
         clashes = [
             document for document, result in zip(documents, results, strict=True)
-            if result.status == "failed" and result.reason and result.reason.startswith(DIFFERENT_DOCUMENT)
-            and document.key not in self._disambiguate
+            if is_clash(result) and document.key not in self._disambiguate
         ]
         if clashes:
             self._disambiguate.update(document.key for document in clashes)
@@ -185,27 +147,8 @@ class ItemSender(JurnalSender):
 class InvoiceSender(JurnalSender):
     record_type, flow, resource = "invoice", "sales", "sales_invoices"
 
-    def _helper_skus(self, invoice: SalesInvoice) -> list[str]:
-        bookkeeping = self.integration.bookkeeping
-        skus = []
-        if not invoice.tax_inclusive and invoice.tax_total:
-            skus.append(bookkeeping.output_vat_sku)
-        if invoice.service_charge:
-            skus.append(bookkeeping.service_charge_sku)
-        if invoice.rounding > 0:
-            skus.append(bookkeeping.rounding_sku)
-        return skus
-
     def prerequisites(self, invoice: SalesInvoice) -> list[Prerequisite]:
-        customer = invoice.customer_key or WALK_IN_KEY
-        needs = [Prerequisite("customer", customer, f"customer {customer}")]
-        seen = set()
-        for line in invoice.lines:
-            if line.sku not in seen:
-                seen.add(line.sku)
-                needs.append(Prerequisite("item", line.sku, f"product '{line.product_name}' ({line.sku})"))
-        needs += [Prerequisite("item", sku, f"item {sku}") for sku in self._helper_skus(invoice)]
-        return needs
+        return invoice_prerequisites(invoice, self.integration.bookkeeping)
 
     def send(self, documents: Sequence[SalesInvoice]) -> list[SendResult]:
         name = self.integration.name
@@ -231,7 +174,7 @@ class PaymentSender(JurnalSender):
     record_type, flow, resource = "payment", "sales", "receive_payments"
 
     def prerequisites(self, payment: Payment) -> list[Prerequisite]:
-        return [Prerequisite("invoice", payment.invoice_key, f"invoice {payment.invoice_key}")]
+        return invoice_prerequisite(payment)
 
     def body(self, payment: Payment) -> dict[str, Any]:
         return mapping.payment_body(payment, self.integration.bookkeeping)
@@ -250,7 +193,7 @@ class ReturnSender(JurnalSender):
     batch_size = 20  # ledger bookkeeping granularity; each return is still its own request
 
     def prerequisites(self, sales_return: SalesReturn) -> list[Prerequisite]:
-        return [Prerequisite("invoice", sales_return.invoice_key, f"invoice {sales_return.invoice_key}")]
+        return invoice_prerequisite(sales_return)
 
     def send(self, documents: Sequence[SalesReturn]) -> list[SendResult]:
         self._products = {

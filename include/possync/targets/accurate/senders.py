@@ -1,0 +1,205 @@
+"""How each kind of document is sent to Accurate Online, and what it needs synced first.
+
+Every create goes through ``bulk-save.do`` (up to 100 a call, one result per item). A refusal "Sudah ada
+data lain dengan ..." (the number is taken) is the trace of an earlier attempt whose reply was lost: the
+sender reads the holder with ``detail.do`` by the same number and records it as synced when it is the same
+document (``targets/base/senders.py``). Customers Accurate numbers itself have no number of ours to find
+them by, so before creating those the sender adopts an identical customer (same name, e-mail and phone)
+that no other POS customer is mapped to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from possync.config import Integration
+from possync.documents import Customer, Item, Payment, SalesInvoice, SalesReturn
+from possync.ledger import SyncLedger
+from possync.targets.accurate import mapping
+from possync.targets.accurate.hook import BULK_LIMIT, AccurateHook
+from possync.targets.base.bookkeeping import WALK_IN_KEY
+from possync.targets.base.hook import BatchItemResult
+from possync.targets.base.loader import Prerequisite, SendResult
+from possync.targets.base.senders import TargetSender, invoice_prerequisite, invoice_prerequisites
+
+DUPLICATE_MARKER = "sudah ada data lain dengan"
+
+
+def _amount(value: Any) -> Decimal:
+    return Decimal(str(value or "0")).quantize(Decimal("0.01"))
+
+
+class AccurateSender(TargetSender):
+    """Accurate's transport: ``bulk-save.do`` per module; the holder of a number is read by that number."""
+
+    target_label = "Accurate"
+    module = ""
+    number_field = "number"  # how detail.do is asked for a record by its number
+    batch_size = BULK_LIMIT
+    hook: AccurateHook
+
+    def create_batch(self, bodies: list[dict[str, Any]]) -> list[BatchItemResult]:
+        return self.hook.bulk_save(self.module, bodies)
+
+    def create_one(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self.hook.save(self.module, body)
+
+    def is_duplicate(self, message: str | None) -> bool:
+        return bool(message) and DUPLICATE_MARKER in message.casefold()  # type: ignore[union-attr]
+
+    def find_existing(self, document: Any, conflict: Any) -> dict[str, Any] | None:
+        number = self.body(document).get(self.number_field)
+        return self.hook.detail(self.module, **{self.number_field: number}) if number else None
+
+    def result(self, document: Any, record: dict[str, Any], note: str | None = None) -> SendResult:
+        return SendResult(document.key, "synced", str(record.get("id")), record.get(self.number_field), note=note)
+
+    def customer_numbers(self, customer_keys: set[str]) -> dict[str, str]:
+        """POS customer key → Accurate ``customerNo``, from the customers sync's id map."""
+        maps = self.ledger.id_maps(self.integration.name, "customer", customer_keys)
+        return {key: number for key, (_id, number) in maps.items() if number}
+
+    def invoice_customers(self, invoice_keys: set[str]) -> dict[str, str]:
+        """Invoice key → the ``customerNo`` it was booked to (receipts and returns must name the same one)."""
+        maps = self.ledger.id_maps(self.integration.name, "invoice_customer", invoice_keys)
+        return {key: number for key, (_id, number) in maps.items() if number}
+
+    def outlet(self, document: Any) -> Any:
+        return self.integration.outlets[document.outlet_code]
+
+
+class CustomerSender(AccurateSender):
+    record_type, flow, module, number_field = "customer", "customers", "customer", "customerNo"
+
+    def body(self, customer: Customer) -> dict[str, Any]:
+        return mapping.customer_body(customer, use_pos_customer_id=self.integration.use_pos_customer_id,
+                                     since=self.integration.start_date)
+
+    @staticmethod
+    def _identity(record: dict[str, Any]) -> tuple[str, str, str]:
+        return tuple(str(record.get(field) or "").strip().casefold() for field in ("name", "email", "mobilePhone"))  # type: ignore[return-value]
+
+    def same_document(self, customer: Customer, record: dict[str, Any]) -> bool:
+        return self._identity(record)[0] == self._identity(self.body(customer))[0]
+
+    def _adoptable(self, documents: Sequence[Customer]) -> dict[str, dict[str, Any]]:
+        """Accurate-numbered customers that already exist, identical and mapped to no other POS customer."""
+        unnumbered = {self._identity(self.body(d)): d for d in documents if "customerNo" not in self.body(d)}
+        if not unnumbered:
+            return {}
+        mapped = {target_id for target_id, _n in self.ledger.id_maps(self.integration.name, "customer").values()}
+        adopt: dict[str, dict[str, Any]] = {}
+        for record in self.hook.iterate("customer", fields=["id", "customerNo", "name", "email", "mobilePhone"]):
+            document = unnumbered.get(self._identity(record))
+            if document is not None and str(record.get("id")) not in mapped and document.key not in adopt:
+                adopt[document.key] = record
+        return adopt
+
+    def send(self, documents: Sequence[Customer]) -> list[SendResult]:
+        adopted = self._adoptable(documents)
+        results = {
+            key: self.result(document, adopted[key], note="already in Accurate (a reply was lost); not created twice")
+            for document in documents if (key := document.key) in adopted
+        }
+        fresh = [document for document in documents if document.key not in adopted]
+        if fresh:
+            results.update({result.key: result for result in super().send(fresh)})
+        ordered = [results[document.key] for document in documents]
+        self.ledger.set_id_maps(self.integration.name, "customer", {
+            result.key: (str(result.target_id), result.target_number) for result in ordered if result.status == "synced"
+        })
+        return ordered
+
+
+class ItemSender(AccurateSender):
+    """Products are matched by SKU (Accurate's item ``no``); only SKUs Accurate lacks are created."""
+
+    record_type, flow, module, number_field = "item", "products", "item", "no"
+
+    def __init__(self, hook: AccurateHook, integration: Integration, ledger: SyncLedger) -> None:
+        super().__init__(hook, integration, ledger)
+        self._by_no: dict[str, dict[str, Any]] | None = None
+
+    def existing_by_no(self) -> dict[str, dict[str, Any]]:
+        if self._by_no is None:
+            self._by_no = {
+                str(record["no"]): record for record in self.hook.iterate("item", fields=["id", "no", "name"])
+                if record.get("no")
+            }
+        return self._by_no
+
+    def body(self, item: Item) -> dict[str, Any]:
+        return mapping.item_body(item)
+
+    def send(self, documents: Sequence[Item]) -> list[SendResult]:
+        existing = self.existing_by_no()
+        results = {
+            document.key: self.result(document, existing[document.key], note="matched by SKU")
+            for document in documents if document.key in existing
+        }
+        missing = [document for document in documents if document.key not in existing]
+        if missing:
+            results.update({result.key: result for result in super().send(missing)})
+        ordered = [results[document.key] for document in documents]
+        self.ledger.set_id_maps(self.integration.name, "product", {
+            result.key: (str(result.target_id), result.target_number) for result in ordered if result.status == "synced"
+        })
+        return ordered
+
+
+class InvoiceSender(AccurateSender):
+    record_type, flow, module = "invoice", "sales", "sales-invoice"
+
+    def prerequisites(self, invoice: SalesInvoice) -> list[Prerequisite]:
+        return invoice_prerequisites(invoice, self.integration.bookkeeping)
+
+    def send(self, documents: Sequence[SalesInvoice]) -> list[SendResult]:
+        self._customers = self.customer_numbers({d.customer_key or WALK_IN_KEY for d in documents})
+        results = super().send(documents)
+        self.ledger.set_id_maps(self.integration.name, "invoice_customer", {
+            document.key: (str(result.target_id), self._customer_no(document))
+            for document, result in zip(documents, results, strict=True) if result.status == "synced"
+        })
+        return results
+
+    def _customer_no(self, invoice: SalesInvoice) -> str:
+        return self._customers[invoice.customer_key or WALK_IN_KEY]
+
+    def body(self, invoice: SalesInvoice) -> dict[str, Any]:
+        return mapping.invoice_body(invoice, customer_no=self._customer_no(invoice), outlet=self.outlet(invoice),
+                                    bookkeeping=self.integration.bookkeeping)
+
+    def same_document(self, invoice: SalesInvoice, record: dict[str, Any]) -> bool:
+        return _amount(record.get("totalAmount")) == invoice.total
+
+
+class _InvoicePartSender(AccurateSender):
+    """Receipts and returns: booked to the customer their invoice was booked to."""
+
+    def prerequisites(self, document: Any) -> list[Prerequisite]:
+        return invoice_prerequisite(document)
+
+    def send(self, documents: Sequence[Any]) -> list[SendResult]:
+        self._invoice_customers = self.invoice_customers({document.invoice_key for document in documents})
+        return super().send(documents)
+
+
+class ReceiptSender(_InvoicePartSender):
+    record_type, flow, module = "payment", "sales", "sales-receipt"
+
+    def body(self, payment: Payment) -> dict[str, Any]:
+        return mapping.receipt_body(payment, customer_no=self._invoice_customers[payment.invoice_key],
+                                    outlet=self.outlet(payment), bookkeeping=self.integration.bookkeeping)
+
+    def same_document(self, payment: Payment, record: dict[str, Any]) -> bool:
+        return _amount(record.get("chequeAmount") or record.get("totalPayment")) == payment.amount
+
+
+class ReturnSender(_InvoicePartSender):
+    record_type, flow, module = "return", "sales", "sales-return"
+
+    def body(self, sales_return: SalesReturn) -> dict[str, Any]:
+        return mapping.return_body(sales_return, customer_no=self._invoice_customers[sales_return.invoice_key],
+                                   outlet=self.outlet(sales_return))

@@ -1,0 +1,125 @@
+"""What every target's senders share: batch creates, and recovering creates whose reply was lost.
+
+A create the target refuses because the document's key is taken is the trace of an earlier attempt whose
+reply was lost (a timeout, a dropped connection, a crash before the ledger was written). The sender looks
+the holder of the key up and, if it is the same document (same total, same name), records it as synced
+instead of creating it twice. A key taken by a *different* document fails with a reason saying so.
+
+A target's sender says how a batch is created (``create_batch``), how one is (``create_one``), how its
+"key taken" refusals read (``is_duplicate``) and how the holder is found (``find_existing``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from possync.config import Bookkeeping, Integration
+from possync.documents import SalesInvoice
+from possync.ledger import SyncLedger
+from possync.targets.base.bookkeeping import WALK_IN_KEY
+from possync.targets.base.errors import RejectedError
+from possync.targets.base.hook import BatchItemResult
+from possync.targets.base.loader import Prerequisite, SendResult
+
+DIFFERENT_DOCUMENT = "already has a different document"
+
+
+class TargetSender:
+    record_type = ""
+    flow = ""
+    target_label = ""
+    batch_size = 100
+
+    def __init__(self, hook: Any, integration: Integration, ledger: SyncLedger) -> None:
+        self.hook = hook
+        self.integration = integration
+        self.ledger = ledger
+
+    def prerequisites(self, document: Any) -> list[Prerequisite]:
+        return []
+
+    # -- per document type ---------------------------------------------------------------------------
+
+    def body(self, document: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def same_document(self, document: Any, record: dict[str, Any]) -> bool:
+        return True
+
+    def result(self, document: Any, record: dict[str, Any], note: str | None = None) -> SendResult:
+        raise NotImplementedError
+
+    # -- per target ----------------------------------------------------------------------------------
+
+    def create_batch(self, bodies: list[dict[str, Any]]) -> list[BatchItemResult]:
+        raise NotImplementedError
+
+    def create_one(self, body: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def is_duplicate(self, message: str | None) -> bool:
+        raise NotImplementedError
+
+    def find_existing(self, document: Any, conflict: Any) -> dict[str, Any] | None:
+        """The target's record already holding this document's key, or None."""
+        raise NotImplementedError
+
+    # -- sending -------------------------------------------------------------------------------------
+
+    def send(self, documents: Sequence[Any]) -> list[SendResult]:
+        items = self.create_batch([self.body(document) for document in documents])
+        return [
+            self.result(document, item.content) if item.created else self.refused(document, item.error, item.content)
+            for document, item in zip(documents, items, strict=True)
+        ]
+
+    def send_one_by_one(self, documents: Sequence[Any]) -> list[SendResult]:
+        results = []
+        for document in documents:
+            try:
+                results.append(self.result(document, self.create_one(self.body(document))))
+            except RejectedError as error:
+                results.append(self.refused(document, error.message, error.body))
+        return results
+
+    def refused(self, document: Any, message: str | None, body: Any = None) -> SendResult:
+        if self.is_duplicate(message):
+            existing = self.find_existing(document, body)
+            if existing is not None and self.same_document(document, existing):
+                return self.result(
+                    document, existing, note=f"already in {self.target_label} (a reply was lost); not created twice"
+                )
+            if existing is not None:
+                reason = f"{self.target_label} {DIFFERENT_DOCUMENT} under this key (#{existing.get('id')}): {message}"
+                return SendResult(document.key, "failed", reason=reason)
+        return SendResult(document.key, "failed", reason=f"{self.target_label}: {message}")
+
+
+def is_clash(result: SendResult) -> bool:
+    """The document's key (or name) is held by a different document in the target."""
+    return result.status == "failed" and DIFFERENT_DOCUMENT in (result.reason or "")
+
+
+def invoice_prerequisites(invoice: SalesInvoice, bookkeeping: Bookkeeping) -> list[Prerequisite]:
+    """An invoice needs its customer (or the walk-in customer), its products and the helper items it uses."""
+    customer = invoice.customer_key or WALK_IN_KEY
+    needs = [Prerequisite("customer", customer, f"customer {customer}")]
+    seen = set()
+    for line in invoice.lines:
+        if line.sku not in seen:
+            seen.add(line.sku)
+            needs.append(Prerequisite("item", line.sku, f"product '{line.product_name}' ({line.sku})"))
+    helpers = []
+    if not invoice.tax_inclusive and invoice.tax_total:
+        helpers.append(bookkeeping.output_vat_sku)
+    if invoice.service_charge:
+        helpers.append(bookkeeping.service_charge_sku)
+    if invoice.rounding > 0:
+        helpers.append(bookkeeping.rounding_sku)
+    return needs + [Prerequisite("item", sku, f"item {sku}") for sku in helpers]
+
+
+def invoice_prerequisite(document: Any) -> list[Prerequisite]:
+    """A payment or a return needs its invoice."""
+    return [Prerequisite("invoice", document.invoice_key, f"invoice {document.invoice_key}")]
