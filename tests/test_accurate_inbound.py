@@ -5,7 +5,7 @@ endpoint and a real AccurateHook."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -194,3 +194,35 @@ def test_a_transient_error_leaves_the_event_pending_and_is_raised(shop, log) -> 
     assert (event.status, event.attempts) == ("received", 0)
     accurate.fail = None
     assert process_pending(log, accurate, shop.engine, INTEGRATION, logging.getLogger("t")).receipts_written == 1
+
+
+# ------------------------------------------------------------------------------------------------------ DAGs
+
+
+def test_accurate_integrations_get_an_inbound_and_a_webhook_renew_dag() -> None:
+    import pendulum
+    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow.timetables.base import TimeRestriction
+
+    from possync.dagfactory import inbound_dags
+
+    inbound, renew = inbound_dags(INTEGRATION)
+    assert (inbound.dag_id, renew.dag_id) == ("accurate_t__inbound", "accurate_t__webhook_renew")
+    assert [t.task_id for t in inbound.tasks] == ["process_webhooks"]
+    assert [t.task_id for t in renew.tasks] == ["renew_webhook"]
+    for dag in (inbound, renew):
+        assert {"accurate", "accurate_t"} <= set(dag.tags) and dag.max_active_runs == 1 and dag.catchup is False
+        assert all(t.pool == "accurate_api" and t.retries >= 1 for t in dag.tasks)
+        assert dag.doc_md
+    assert "inbound" in inbound.tags and "webhook_renew" in renew.tags
+    for dag, length in ((inbound, timedelta(minutes=5)), (renew, timedelta(days=1))):
+        scheduled = DagSerialization.from_dict(DagSerialization.to_dict(dag))  # what the scheduler sees
+        info = scheduled.timetable.next_dagrun_info(
+            last_automated_data_interval=None,
+            restriction=TimeRestriction(earliest=pendulum.datetime(2026, 12, 1, tz="Asia/Jakarta"), latest=None,
+                                        catchup=True),
+        )
+        assert info.data_interval.end - info.data_interval.start == length, dag.dag_id
+    jurnal = INTEGRATION.model_copy(update={"target": "jurnal", "name": "jurnal_t"})
+    assert inbound_dags(jurnal) == []
+
