@@ -187,3 +187,38 @@ def test_the_connection_form_has_a_masked_webhook_secret() -> None:
     assert field["schema"]["format"] == "password"  # a password widget in Admin → Connections
     assert "/possync/webhooks/accurate/" in field["description"]
     assert should_hide_value_for_key("webhook_secret")  # Airflow masks the extra by its name
+
+
+@pytest.fixture(scope="module")
+def airflow_with_dags(airflow_home: Path) -> Path:
+    """The metadata DB migrated and the DAG folder serialised into it, as the API server sees them."""
+    import os
+    import subprocess
+    import sys
+
+    for command in (["db", "migrate"], ["dags", "reserialize"]):
+        done = subprocess.run([sys.executable, "-m", "airflow", *command], capture_output=True, text=True,
+                              env=os.environ.copy(), timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+    return airflow_home
+
+
+def test_the_api_server_trigger_queues_one_inbound_run(airflow_with_dags) -> None:
+    """``trigger_dag`` from inside the API server's process: one queued run, not one per delivery."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    from possync.webhooks_app import trigger_inbound_run
+
+    dag_id = "accurate_demo__inbound"
+    first = trigger_inbound_run(dag_id, uuids=["u1"])
+    assert first.startswith(f"triggered {dag_id} run webhook__")
+    assert trigger_inbound_run(dag_id, uuids=["u2"]) == (
+        f"a run of {dag_id} is already queued; it will process these events")
+    with create_session() as session:
+        runs = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id)).all()
+        assert [(r.state, r.run_type, r.triggered_by.value, r.conf) for r in runs] == [
+            ("queued", "manual", "rest_api", {"webhook_uuids": ["u1"]})]
+    with pytest.raises(Exception, match="not found"):
+        trigger_inbound_run("no_such_integration__inbound", uuids=["u3"])
