@@ -1,0 +1,133 @@
+"""``python -m possync.sandbox.accurate``: both Accurate sandbox hosts in one process (see the package docstring)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+import uvicorn
+
+from .app import create_apps, create_state
+from .config import (
+    DEMO_ACCOUNT_PORT,
+    DEMO_API_TOKEN,
+    DEMO_DATA_PORT,
+    DEMO_DB_PATH,
+    DEMO_HOST,
+    DEMO_SIGNATURE_SECRET,
+    FaultConfig,
+    RateLimits,
+    SandboxConfig,
+)
+
+
+def _token(value: str) -> tuple[str, str]:
+    token, sep, secret = value.partition(":")
+    if not sep or not token or not secret:
+        raise argparse.ArgumentTypeError("expected TOKEN:SECRET")
+    return token, secret
+
+
+def _account(value: str) -> tuple[str, str, str]:
+    parts = value.split(":")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise argparse.ArgumentTypeError("expected NO:NAME[:ACCOUNT_TYPE] (type defaults to CASH_BANK)")
+    return parts[0], parts[1], parts[2] if len(parts) == 3 else "CASH_BANK"
+
+
+def _limit(value: str) -> int | None:
+    return None if value.lower() in ("off", "none", "0") else int(value)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m possync.sandbox.accurate",
+        description="Local emulator of the Accurate Online API (account host + data host, API-token auth).",
+    )
+    parser.add_argument("--host", default=DEMO_HOST)
+    parser.add_argument("--account-port", type=int, default=DEMO_ACCOUNT_PORT)
+    parser.add_argument("--data-port", type=int, default=DEMO_DATA_PORT)
+    parser.add_argument(
+        "--data-host-url", default=None, help="database.host answered by api-token.do (default http://HOST:DATA_PORT)"
+    )
+    parser.add_argument("--db", default=DEMO_DB_PATH, help="SQLite file (created if missing) or :memory:")
+    parser.add_argument(
+        "--token",
+        action="append",
+        type=_token,
+        metavar="TOKEN:SECRET",
+        help=f"API token and its signature secret (repeatable); default {DEMO_API_TOKEN}:{DEMO_SIGNATURE_SECRET}",
+    )
+    parser.add_argument("--per-second", type=_limit, default=8, help="calls per sliding second per token ('off')")
+    parser.add_argument("--in-flight", type=_limit, default=8, help="concurrent calls per token ('off')")
+    parser.add_argument("--timestamp-skew", type=int, default=300, help="allowed X-Api-Timestamp skew, seconds")
+    parser.add_argument("--tax-rate", default="11", help="PPN (useTax1) rate in percent")
+    parser.add_argument("--error-rate", type=float, default=0.0)
+    parser.add_argument("--error-status", type=int, action="append", help="repeatable; default 503")
+    parser.add_argument("--latency-ms", type=int, default=0)
+    parser.add_argument("--drop-after-commit-rate", type=float, default=0.0)
+    parser.add_argument("--drop-after-commit-next", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=None, help="seed for the fault dice")
+    parser.add_argument(
+        "--account",
+        action="append",
+        default=[],
+        type=_account,
+        metavar="NO:NAME[:TYPE]",
+        help="extra GL account (repeatable), e.g. 1101.002:Kas Outlet Senayan (type CASH_BANK by default)",
+    )
+    parser.add_argument("--log-level", default="info")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> SandboxConfig:
+    statuses = args.error_status or [503]
+    return SandboxConfig(
+        db_path=args.db,
+        tokens=dict(args.token) if args.token else {DEMO_API_TOKEN: DEMO_SIGNATURE_SECRET},
+        data_host_url=(args.data_host_url or f"http://{args.host}:{args.data_port}").rstrip("/"),
+        timestamp_skew_seconds=args.timestamp_skew,
+        limits=RateLimits(per_second=args.per_second, in_flight=args.in_flight),
+        faults=FaultConfig(
+            error_rate=args.error_rate,
+            error_status=statuses[0] if len(statuses) == 1 else statuses,
+            latency_ms=args.latency_ms,
+            drop_after_commit_rate=args.drop_after_commit_rate,
+            drop_after_commit_next=args.drop_after_commit_next,
+            seed=args.seed,
+        ),
+        tax1_rate_percent=args.tax_rate,
+        extra_accounts=args.account,
+    )
+
+
+async def serve(config: SandboxConfig, host: str, account_port: int, data_port: int, log_level: str) -> None:
+    state = create_state(config)
+    state.service.add_accounts(config.extra_accounts)  # also on an existing database file
+    account_app, data_app = create_apps(state=state)
+    servers = [
+        uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level))
+        for app, port in ((account_app, account_port), (data_app, data_port))
+    ]
+    try:
+        await asyncio.gather(*(server.serve() for server in servers))
+    finally:
+        state.db.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = config_from_args(args)
+    print(
+        f"Accurate sandbox: account host http://{args.host}:{args.account_port}/api/api-token.do, data host "
+        f"{config.data_host_url}/accurate/api/<module>/<action>.do (db {config.db_path}; tokens "
+        f"{', '.join(config.tokens)}; admin /_sandbox on both)",
+        flush=True,
+    )
+    asyncio.run(serve(config, args.host, args.account_port, args.data_port, args.log_level))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Sandbox settings: credentials, limits, faults, seeds, and the choices the documentation leaves open."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, field_validator
+
+DEMO_API_TOKEN = "aat.possync-demo-token"
+DEMO_SIGNATURE_SECRET = "possync-demo-signature-secret"
+DEMO_DATABASE_ID = 1742775
+DEMO_DATABASE_ALIAS = "POSSYNC DEMO"
+DEMO_HOST = "127.0.0.1"
+DEMO_ACCOUNT_PORT = 8602
+DEMO_DATA_PORT = 8603
+DEMO_DB_PATH = "var/sandbox/accurate.db"
+
+DATA_PREFIX = "/accurate/api/"
+ACCOUNT_PREFIX = "/api/"
+ADMIN_PREFIX = "/_sandbox"
+
+# (number, name, accountType): a small chart of accounts seeded into every new database.
+SEED_ACCOUNTS: tuple[tuple[str, str, str], ...] = (
+    ("1101.001", "Kas", "CASH_BANK"),
+    ("1102.001", "Bank BCA", "CASH_BANK"),
+    ("1102.002", "Bank Mandiri", "CASH_BANK"),
+    ("1103.001", "Piutang Usaha", "ACCOUNT_RECEIVABLE"),
+    ("1104.001", "Persediaan Barang Dagang", "INVENTORY"),
+    ("2101.001", "Utang Usaha", "ACCOUNT_PAYABLE"),
+    ("2102.001", "PPN Keluaran", "OTHER_CURRENT_LIABILITY"),
+    ("4101.001", "Penjualan", "REVENUE"),
+    ("4102.001", "Retur Penjualan", "REVENUE"),
+    ("4103.001", "Diskon Penjualan", "REVENUE"),
+    ("4201.001", "Pendapatan Service Charge", "OTHER_INCOME"),
+    ("5101.001", "Beban Pokok Penjualan", "COGS"),
+    ("6101.001", "Biaya Pengiriman", "EXPENSE"),
+)
+SEED_BRANCH = "Kantor Pusat"
+SEED_WAREHOUSE = "Utama"
+SEED_VENDOR_NO = "V.00001"
+SEED_VENDOR_NAME = "PT Pemasok Demo"
+
+
+class FaultConfig(BaseModel):
+    """Faults for tests. Error faults answer before any work; drops happen after the write committed."""
+
+    error_rate: float = Field(0.0, ge=0.0, le=1.0, description="share of API calls answered with an error status")
+    error_status: int | list[int] = Field(503, description="status (or statuses, picked at random) of error faults")
+    latency_ms: int = Field(0, ge=0, description="added to every accepted API call (counts as in flight)")
+    drop_after_commit_rate: float = Field(0.0, ge=0.0, le=1.0, description="share of committed writes dropped")
+    drop_after_commit_next: int = Field(0, ge=0, description="drop the next N committed writes, then stop")
+    seed: int | None = Field(None, description="seed for the fault dice")
+
+    @field_validator("error_status")
+    @classmethod
+    def _statuses_are_errors(cls, value: int | list[int]) -> int | list[int]:
+        statuses = value if isinstance(value, list) else [value]
+        if not statuses or any(not 400 <= status <= 599 for status in statuses):
+            raise ValueError("error_status must be 4xx/5xx")
+        return value
+
+
+class RateLimits(BaseModel):
+    """accurate.id 'Batasan Pemanggilan API': 8 calls per second and 8 in flight. ``None`` disables one."""
+
+    per_second: int | None = Field(8, ge=1, description="calls started in any sliding 1 s window, per token")
+    in_flight: int | None = Field(8, ge=1, description="concurrent calls per token")
+
+
+class SandboxConfig(BaseModel):
+    db_path: str = Field(":memory:", description="SQLite file, or ':memory:'")
+    tokens: dict[str, str] = Field(
+        default_factory=lambda: {DEMO_API_TOKEN: DEMO_SIGNATURE_SECRET}, description="API token -> signature secret"
+    )
+    database_id: int = DEMO_DATABASE_ID
+    database_alias: str = DEMO_DATABASE_ALIAS
+    data_host_url: str = Field(
+        f"http://{DEMO_HOST}:{DEMO_DATA_PORT}",
+        description="what api-token.do answers as database.host; settable after start (tests set it)",
+    )
+    timestamp_skew_seconds: int = Field(300, ge=0, description="allowed |now - X-Api-Timestamp|")
+    limits: RateLimits = Field(default_factory=RateLimits)
+    faults: FaultConfig = Field(default_factory=FaultConfig)
+    page_size_default: int = 20
+    page_size_max: int = 1000
+    bulk_max: int = 100
+    tax1_rate_percent: str = Field("11", description="PPN rate in percent (useTax1)")
+    extra_accounts: list[tuple[str, str, str]] = Field(
+        default_factory=list, description="(no, name, accountType) seeded on top of SEED_ACCOUNTS"
+    )
+    webhook_retries: int = Field(3, ge=0, description="extra attempts after a failed webhook delivery")
+    webhook_backoff_seconds: list[float] = Field(default_factory=lambda: [0.2, 0.5, 1.0])
+    webhook_timeout_seconds: float = 5.0
+    webhook_lifetime_days: int = 7

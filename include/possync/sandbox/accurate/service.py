@@ -1,0 +1,1200 @@
+"""The Accurate data host's modules: validation, numbering, totals, stock, and the list.do/detail.do readers.
+
+Every ``save`` runs in one SQLite transaction; a bulk-save runs one transaction per item (partial commit).
+Amounts are Decimal end to end (see ``_line_amount`` and ``_totals`` for the documented formulas).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from .config import (
+    SEED_ACCOUNTS,
+    SEED_BRANCH,
+    SEED_VENDOR_NAME,
+    SEED_VENDOR_NO,
+    SEED_WAREHOUSE,
+    SandboxConfig,
+)
+from .db import Database, Repo
+from .wire import (
+    NOT_FOUND,
+    ApiError,
+    blank,
+    fmt_date,
+    parse_bool,
+    parse_date,
+    parse_number,
+    round2,
+    text,
+)
+
+ZERO = Decimal(0)
+ITEM_TYPES = ("INVENTORY", "NON_INVENTORY", "SERVICE", "GROUP", "PRODUCTION_COST")
+PAYMENT_METHODS = (
+    "BANK_CHEQUE",
+    "BANK_TRANSFER",
+    "CASH_OTHER",
+    "EDC",
+    "OTHERS",
+    "PAYMENT_LINK",
+    "QRIS",
+    "VIRTUAL_ACCOUNT",
+)
+RETURN_TYPES = ("DELIVERY", "INVOICE", "INVOICE_DP", "NO_INVOICE")
+DATE_FIELDS = {"transDate", "dueDate", "shipDate", "chequeDate", "taxDate", "asOf"}
+
+Event = tuple[str, dict[str, Any]]  # (webhook type, data entry)
+
+
+@dataclass(frozen=True)
+class Module:
+    name: str  # URL module, e.g. "sales-invoice"
+    label: str  # "Faktur Penjualan": used in "<label> "<no>" berhasil disimpan"
+    key_field: str  # the record's natural key field
+    key_label: str  # "Nomor Faktur": used in "Sudah ada data lain dengan <key_label> "<no>""
+    actions: frozenset[str]
+    detail_params: tuple[str, ...]  # detail.do/delete.do parameters besides id that name the natural key
+    aliases: dict[str, str] = field(default_factory=dict)  # list filter/sort/fields aliases
+    webhook: str | None = None  # webhook type, e.g. "RECEIVE_ITEM"
+    webhook_prefix: str = ""  # "receiveItem" -> receiveItemId / receiveItemNo
+    case_insensitive_key: bool = False
+
+
+def _actions(*names: str) -> frozenset[str]:
+    return frozenset(names)
+
+
+MODULES: dict[str, Module] = {
+    module.name: module
+    for module in (
+        Module(
+            "customer",
+            "Pelanggan",
+            "customerNo",
+            "ID Pelanggan",
+            _actions("save", "bulk-save", "list", "detail"),
+            ("customerNo",),
+            {"no": "customerNo"},
+            "CUSTOMER",
+            "customer",
+        ),
+        Module(
+            "item",
+            "Barang & Jasa",
+            "no",
+            "Kode Barang",
+            _actions("save", "bulk-save", "list", "detail", "get-stock"),
+            ("no",),
+            {},
+            "ITEM",
+            "item",
+        ),
+        Module(
+            "warehouse",
+            "Gudang",
+            "name",
+            "Nama",
+            _actions("save", "list", "detail"),
+            ("warehouseName", "name"),
+            {},
+            "WAREHOUSE",
+            "warehouse",
+            True,
+        ),
+        Module(
+            "branch",
+            "Cabang",
+            "name",
+            "Nama",
+            _actions("save", "bulk-save", "list", "detail"),
+            ("name",),
+            {},
+            None,
+            "",
+            True,
+        ),
+        Module(
+            "vendor",
+            "Pemasok",
+            "vendorNo",
+            "ID Pemasok",
+            _actions("save", "bulk-save", "list", "detail"),
+            ("vendorNo",),
+            {"no": "vendorNo"},
+        ),
+        Module("glaccount", "Akun Perkiraan", "no", "Kode Perkiraan", _actions("list", "detail"), ("no",)),
+        Module(
+            "sales-invoice",
+            "Faktur Penjualan",
+            "number",
+            "Nomor Faktur",
+            _actions("save", "bulk-save", "list", "detail"),
+            ("number",),
+            {"no": "number"},
+            "SALES_INVOICE",
+            "salesInvoice",
+        ),
+        Module(
+            "sales-receipt",
+            "Penerimaan Penjualan",
+            "number",
+            "Nomor Penerimaan",
+            _actions("save", "bulk-save", "list", "detail"),
+            ("number",),
+            {"no": "number"},
+            "SALES_RECEIPT",
+            "salesReceipt",
+        ),
+        Module(
+            "sales-return",
+            "Retur Penjualan",
+            "number",
+            "Nomor Retur",
+            _actions("save", "bulk-save", "list", "detail"),
+            ("number",),
+            {"no": "number"},
+            "SALES_RETURN",
+            "salesReturn",
+        ),
+        Module(
+            "receive-item",
+            "Penerimaan Barang",
+            "number",
+            "Nomor Penerimaan Barang",
+            _actions("save", "bulk-save", "list", "detail", "delete"),
+            ("number",),
+            {"no": "number"},
+            "RECEIVE_ITEM",
+            "receiveItem",
+        ),
+    )
+}
+
+AUTO_NUMBER = {  # module -> (prefix, per-year)
+    "customer": ("C.", False),
+    "vendor": ("V.", False),
+    "item": ("", False),
+    "sales-invoice": ("SI.", True),
+    "sales-receipt": ("CR.", True),
+    "sales-return": ("SRT.", True),
+    "receive-item": ("RI.", True),
+}
+
+REF_LABEL = {
+    "customer": "Pelanggan",
+    "item": "Barang & Jasa",
+    "warehouse": "Gudang",
+    "branch": "Cabang",
+    "vendor": "Pemasok",
+    "glaccount": "Akun Perkiraan",
+    "sales-invoice": "Faktur Penjualan",
+}
+
+
+class Errors:
+    """Collects messages so one reply names every problem found in a phase."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def add(self, message: str) -> None:
+        self.messages.append(message)
+
+    def guard(self, fn: Callable[[], Any], default: Any = None) -> Any:
+        try:
+            return fn()
+        except ApiError as error:
+            self.messages.extend(error.messages)
+            return default
+
+    def raise_if_any(self) -> None:
+        if self.messages:
+            raise ApiError(self.messages)
+
+
+def _key(module: Module, value: str) -> str:
+    return value.casefold() if module.case_insensitive_key else value
+
+
+def _required(errors: Errors, data: dict[str, Any], fields: dict[str, str], prefix: str = "") -> None:
+    for name, label in fields.items():
+        if blank(data.get(name)):
+            errors.add(f"{prefix}{label} ({name}) harus diisi")
+
+
+def _lines(data: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    value = data.get(name)
+    if blank(value):
+        return []
+    if isinstance(value, dict):  # a single object, or {"0": {...}} from odd form keys
+        value = list(value.values()) if all(isinstance(v, dict) for v in value.values()) else [value]
+    if not isinstance(value, list) or not all(isinstance(line, dict) for line in value):
+        raise ApiError(f"{name} harus berupa daftar (array) objek")
+    return [line for line in value if str(line.get("_status", "")).lower() != "delete"]
+
+
+def _discount_factor(percent: Any, field_name: str) -> Decimal:
+    """'5+2' -> 1 - 0.95 x 0.98 (cascading percentages), as a fraction of the gross amount."""
+    raw = text(percent)
+    if raw is None:
+        return ZERO
+    remaining = Decimal(1)
+    for part in raw.split("+"):
+        pct = parse_number(part, field_name)
+        if pct < 0 or pct > 100:
+            raise ApiError(f'{field_name} "{raw}" harus antara 0 dan 100')
+        remaining *= 1 - pct / 100
+    return 1 - remaining
+
+
+def _pick(record: dict[str, Any], *fields: str) -> dict[str, Any]:
+    return {name: record.get(name) for name in fields}
+
+
+def _scalars(data: dict[str, Any], skip: set[str]) -> dict[str, Any]:
+    """Caller-sent fields echoed back as stored (unknown fields are kept, as Accurate ignores them)."""
+    return {k: v for k, v in data.items() if k not in skip and not k.startswith("_") and not isinstance(v, dict)}
+
+
+class AccurateService:
+    def __init__(self, db: Database, config: SandboxConfig) -> None:
+        self.db = db
+        self.config = config
+        self.tax_rate = Decimal(config.tax1_rate_percent) / 100
+        self.seed()
+
+    # ------------------------------------------------------------ seeding
+    def seed(self) -> None:
+        with self.db.transaction() as repo:
+            if repo.get_meta("seeded"):
+                return
+            for no, name, account_type in (*SEED_ACCOUNTS, *self.config.extra_accounts):
+                if repo.by_key("glaccount", no) is None:
+                    repo.insert(
+                        "glaccount", no, {"no": no, "name": name, "accountType": account_type, "suspended": False}
+                    )
+            repo.insert("branch", SEED_BRANCH.casefold(), {"name": SEED_BRANCH})
+            repo.insert(
+                "warehouse",
+                SEED_WAREHOUSE.casefold(),
+                {"name": SEED_WAREHOUSE, "suspended": False, "scrapWarehouse": False},
+            )
+            repo.insert(
+                "vendor",
+                SEED_VENDOR_NO,
+                {"vendorNo": SEED_VENDOR_NO, "name": SEED_VENDOR_NAME, "transDate": fmt_date(date(2026, 1, 1))},
+            )
+            repo.set_meta("seeded", True)
+
+    def add_accounts(self, accounts: list[tuple[str, str, str]]) -> None:
+        with self.db.transaction() as repo:
+            for no, name, account_type in accounts:
+                if repo.by_key("glaccount", no) is None:
+                    repo.insert(
+                        "glaccount", no, {"no": no, "name": name, "accountType": account_type, "suspended": False}
+                    )
+
+    def reset(self) -> None:
+        self.db.wipe()
+        self.seed()
+
+    # ------------------------------------------------------------ helpers
+    def _auto_number(self, repo: Repo, module: Module, when: date | None) -> str:
+        prefix, per_year = AUTO_NUMBER[module.name]
+        year = (when or date.today()).year
+        while True:
+            if module.name == "item":
+                candidate = str(repo.counter("no:item", 100001))
+            elif per_year:
+                candidate = f"{prefix}{year}.{repo.counter(f'no:{module.name}:{year}'):05d}"
+            else:
+                candidate = f"{prefix}{repo.counter(f'no:{module.name}', 2 if module.name == 'vendor' else 1):05d}"
+            if repo.by_key(module.name, candidate) is None:
+                return candidate
+
+    def _ref(self, repo: Repo, module_name: str, value: Any, errors: Errors, prefix: str = "") -> dict | None:
+        key = text(value)
+        if key is None:
+            return None
+        module = MODULES[module_name]
+        record = repo.by_key(module_name, _key(module, key))
+        if record is None:
+            errors.add(f'{prefix}{REF_LABEL[module_name]} "{key}" tidak ditemukan')
+        return record
+
+    def _warehouse(self, repo: Repo, value: Any, errors: Errors, prefix: str) -> dict | None:
+        if blank(value):
+            return repo.by_key("warehouse", SEED_WAREHOUSE.casefold())
+        return self._ref(repo, "warehouse", value, errors, prefix)
+
+    def _unique_number(
+        self, repo: Repo, module: Module, data: dict[str, Any], when: date | None, existing: dict | None = None
+    ) -> str:
+        """The caller's number (unique, else "Sudah ada data lain ..."), the record's own on update, or a new one."""
+        existing_id = existing["id"] if existing else None
+        number = text(data.get(module.key_field))
+        if number is None and existing is not None:
+            return existing[module.key_field]
+        if number is None:
+            return self._auto_number(repo, module, when)
+        if len(number) > 50:
+            raise ApiError(f"{module.key_label} ({module.key_field}) terlalu besar. Maksimal 50 karakter")
+        other = repo.by_key(module.name, _key(module, number))
+        if other is not None and other["id"] != existing_id:
+            raise ApiError(f'Sudah ada data lain dengan {module.key_label} "{number}"')
+        return number
+
+    def _existing(self, repo: Repo, module: Module, data: dict[str, Any]) -> dict | None:
+        if blank(data.get("id")):
+            return None
+        try:
+            record_id = int(str(data["id"]))
+        except ValueError:
+            raise ApiError(f'Nilai id "{data["id"]}" bukan angka') from None
+        record = repo.by_id(module.name, record_id)
+        if record is None:
+            raise ApiError(NOT_FOUND)
+        return record
+
+    def _no_update(self, module: Module, data: dict[str, Any]) -> None:
+        if not blank(data.get("id")):
+            raise ApiError(f"Sandbox: perubahan {module.label} (save.do dengan id) tidak diemulasikan")
+
+    def _branch(self, repo: Repo, data: dict[str, Any], errors: Errors) -> str | None:
+        branch = self._ref(repo, "branch", data.get("branchName"), errors)
+        return branch["name"] if branch else None
+
+    def _stock_add(self, repo: Repo, item: dict, warehouse: dict, delta: Decimal) -> None:
+        if item.get("itemType") == "INVENTORY":
+            repo.add_stock(item["id"], warehouse["id"], delta)
+
+    # ------------------------------------------------------------ dispatch
+    def save(self, module_name: str, data: Any) -> tuple[dict[str, Any], list[Event]]:
+        module = MODULES[module_name]
+        if not isinstance(data, dict):
+            raise ApiError("Isi request harus berupa objek")
+        saver = getattr(self, "_save_" + module_name.replace("-", "_"))
+        with self.db.transaction() as repo:
+            record, _created = saver(repo, module, data)
+        events = [(module.webhook, self._event_entry(module, record, "WRITE"))] if module.webhook else []
+        shown = record.get(module.key_field)
+        message = f'{module.label} "{shown}" berhasil disimpan'
+        return {"s": True, "d": [message], "r": self.render(module, record)}, events
+
+    def bulk_save(self, module_name: str, items: Any) -> tuple[dict[str, Any], list[Event]]:
+        if not isinstance(items, list) or not items or len(items) > self.config.bulk_max:
+            raise ApiError(f"Max: {self.config.bulk_max} data dalam 1 kali request")
+        results: list[dict[str, Any]] = []
+        events: list[Event] = []
+        for item in items:
+            try:
+                body, item_events = self.save(module_name, item)
+            except ApiError as error:
+                results.append(error.body)
+                continue
+            results.append(body)
+            events.extend(item_events)
+        return {"s": all(result["s"] for result in results), "d": results}, events
+
+    def _event_entry(self, module: Module, record: dict[str, Any], action: str) -> dict[str, Any]:
+        prefix = module.webhook_prefix
+        return {f"{prefix}Id": record["id"], f"{prefix}No": record.get(module.key_field), "action": action}
+
+    # ------------------------------------------------------------ masters
+    def _save_customer(self, repo: Repo, module: Module, data: dict) -> tuple[dict, bool]:
+        existing = self._existing(repo, module, data)
+        errors = Errors()
+        if existing is None:
+            _required(errors, data, {"name": "Nama", "transDate": "Tanggal"})
+        errors.raise_if_any()
+        trans = errors.guard(lambda: parse_date(data["transDate"], "transDate")) if "transDate" in data else None
+        branch = self._branch(repo, data, errors)
+        errors.raise_if_any()
+        number = self._unique_number(repo, module, data, trans, existing)
+        record = {**(existing or {}), **_scalars(data, {"id"}), "customerNo": number}
+        record["name"] = text(record.get("name"))
+        if trans:
+            record["transDate"] = fmt_date(trans)
+        if branch:
+            record["branchName"] = branch
+        return self._store(repo, module, record, existing, number)
+
+    def _save_vendor(self, repo: Repo, module: Module, data: dict) -> tuple[dict, bool]:
+        existing = self._existing(repo, module, data)
+        errors = Errors()
+        if existing is None:
+            _required(errors, data, {"name": "Nama", "transDate": "Tanggal"})
+        errors.raise_if_any()
+        trans = errors.guard(lambda: parse_date(data["transDate"], "transDate")) if "transDate" in data else None
+        errors.raise_if_any()
+        number = self._unique_number(repo, module, data, trans, existing)
+        record = {**(existing or {}), **_scalars(data, {"id"}), "vendorNo": number}
+        if trans:
+            record["transDate"] = fmt_date(trans)
+        return self._store(repo, module, record, existing, number)
+
+    def _save_item(self, repo: Repo, module: Module, data: dict) -> tuple[dict, bool]:
+        existing = self._existing(repo, module, data)
+        errors = Errors()
+        if existing is None:
+            _required(errors, data, {"itemType": "Jenis Barang", "name": "Nama"})
+        item_type = text(data.get("itemType"))
+        if item_type is not None and item_type not in ITEM_TYPES:
+            errors.add(f'Jenis Barang (itemType) "{item_type}" tidak valid, gunakan {", ".join(ITEM_TYPES)}')
+        if existing is not None and item_type is not None and item_type != existing["itemType"]:
+            errors.add("Jenis Barang (itemType) tidak dapat diubah")
+        record = {**(existing or {}), **_scalars(data, {"id", "detailOpenBalance"})}
+        for name in ("unitPrice", "vendorPrice", "minimumQuantity"):
+            if not blank(data.get(name)):
+                record[name] = errors.guard(lambda name=name: parse_number(data[name], name))
+        record.setdefault("unitPrice", ZERO)
+        record.setdefault("unit1Name", "PCS")
+        record.setdefault("suspended", False)
+        openings = []
+        for index, line in enumerate(errors.guard(lambda: _lines(data, "detailOpenBalance"), []) or []):
+            where = f"detailOpenBalance[{index}]: "
+            quantity = errors.guard(lambda line=line: parse_number(line.get("quantity"), "quantity"))
+            warehouse = self._warehouse(repo, line.get("warehouseName"), errors, where)
+            if quantity is not None and warehouse is not None:
+                openings.append((warehouse, quantity))
+        errors.raise_if_any()
+        number = self._unique_number(repo, module, data, None, existing)
+        record["no"] = number
+        record["name"] = text(record.get("name"))
+        stored, created = self._store(repo, module, record, existing, number)
+        if created:
+            for warehouse, quantity in openings:
+                self._stock_add(repo, stored, warehouse, quantity)
+        return stored, created
+
+    def _save_named(self, repo: Repo, module: Module, data: dict) -> tuple[dict, bool]:
+        existing = self._existing(repo, module, data)
+        errors = Errors()
+        if existing is None:
+            _required(errors, data, {"name": "Nama"})
+        errors.raise_if_any()
+        record = {**(existing or {}), **_scalars(data, {"id"})}
+        record["name"] = text(record["name"])
+        number = self._unique_number(repo, module, {"name": record["name"]}, None, existing)
+        if module.name == "warehouse":
+            record.setdefault("suspended", False)
+            record.setdefault("scrapWarehouse", False)
+        return self._store(repo, module, record, existing, number)
+
+    _save_warehouse = _save_named
+    _save_branch = _save_named
+
+    def _store(self, repo: Repo, module: Module, record: dict, existing: dict | None, key: str) -> tuple[dict, bool]:
+        if existing is None:
+            repo.insert(module.name, _key(module, key), record)
+            return record, True
+        repo.update(existing["id"], _key(module, key), record)
+        return record, False
+
+    # ------------------------------------------------------------ amounts
+    def _line_amount(self, line: dict, errors: Errors, where: str) -> dict[str, Any] | None:
+        """amount = round2(qty x unitPrice - itemCashDiscount - qty x unitPrice x discount%(cascading))."""
+        quantity = errors.guard(lambda: parse_number(line.get("quantity"), f"{where}quantity"))
+        price = errors.guard(lambda: parse_number(line.get("unitPrice"), f"{where}unitPrice"))
+        cash = ZERO
+        if not blank(line.get("itemCashDiscount")):
+            cash = errors.guard(lambda: parse_number(line["itemCashDiscount"], f"{where}itemCashDiscount"), ZERO)
+        factor = errors.guard(lambda: _discount_factor(line.get("itemDiscPercent"), f"{where}itemDiscPercent"), ZERO)
+        use_tax = errors.guard(lambda: parse_bool(line["useTax1"], f"{where}useTax1")) if "useTax1" in line else None
+        if quantity is None or price is None:
+            return None
+        if quantity <= 0:
+            errors.add(f"{where}Kuantitas (quantity) harus lebih besar dari 0")
+            return None
+        if price < 0 or cash < 0:
+            errors.add(f"{where}Harga (unitPrice) dan diskon (itemCashDiscount) tidak boleh negatif")
+            return None
+        gross = quantity * price
+        amount = round2(gross - cash - gross * factor)
+        if amount < 0:
+            errors.add(f"{where}Diskon melebihi nilai barang")
+            return None
+        return {
+            "quantity": quantity,
+            "unitPrice": price,
+            "itemCashDiscount": cash,
+            "itemDiscPercent": text(line.get("itemDiscPercent")),
+            "useTax1": use_tax,
+            "totalPrice": amount,
+        }
+
+    def _totals(
+        self, lines: list[dict], expenses: list[dict], data: dict, errors: Errors, defaults: dict | None = None
+    ) -> dict[str, Any]:
+        """subTotal = sum of line amounts; cashDiscount (or cashDiscPercent of subTotal); tax on the taxed lines
+        less their pro-rata share of cashDiscount, x rate (exclusive) or x rate/(1+rate) (inclusive)."""
+        defaults = defaults or {}
+        taxable_default = defaults.get("taxable", any(line["useTax1"] for line in lines))
+        taxable = errors.guard(lambda: parse_bool(data["taxable"], "taxable")) if "taxable" in data else None
+        taxable = taxable_default if taxable is None else taxable
+        inclusive = (
+            errors.guard(lambda: parse_bool(data["inclusiveTax"], "inclusiveTax"))
+            if "inclusiveTax" in data
+            else defaults.get("inclusiveTax", False)
+        )
+        subtotal = sum((line["totalPrice"] for line in lines), ZERO)
+        cash = ZERO
+        if not blank(data.get("cashDiscount")):
+            cash = errors.guard(lambda: parse_number(data["cashDiscount"], "cashDiscount"), ZERO)
+        elif not blank(data.get("cashDiscPercent")):
+            factor = errors.guard(lambda: _discount_factor(data["cashDiscPercent"], "cashDiscPercent"), ZERO)
+            cash = round2(subtotal * factor)
+        cash = round2(cash)
+        if cash < 0 or cash > subtotal:
+            errors.add(f"Diskon faktur (cashDiscount) {cash} harus antara 0 dan subtotal {subtotal}")
+            cash = ZERO
+        taxed = sum((line["totalPrice"] for line in lines if line["useTax1"]), ZERO) if taxable else ZERO
+        base = taxed - (cash * taxed / subtotal if subtotal else ZERO)
+        rate = self.tax_rate / (1 + self.tax_rate) if inclusive else self.tax_rate
+        tax = round2(base * rate)
+        total_expense = round2(sum((expense["expenseAmount"] for expense in expenses), ZERO))
+        total = subtotal - cash + total_expense + (ZERO if inclusive else tax)
+        return {
+            "taxable": bool(taxable),
+            "inclusiveTax": bool(inclusive),
+            "subTotal": subtotal,
+            "cashDiscount": cash,
+            "taxAmount": tax,
+            "tax1Amount": tax,
+            "tax1Rate": Decimal(self.config.tax1_rate_percent),
+            "taxableAmount": round2(base - tax) if inclusive else round2(base),
+            "totalExpense": total_expense,
+            "totalAmount": total,
+        }
+
+    def _expenses(self, repo: Repo, data: dict, errors: Errors) -> list[dict]:
+        expenses = []
+        for index, line in enumerate(errors.guard(lambda: _lines(data, "detailExpense"), []) or []):
+            where = f"detailExpense[{index}]: "
+            if blank(line.get("accountNo")):
+                errors.add(f"{where}Akun (accountNo) harus diisi")
+                continue
+            account = self._ref(repo, "glaccount", line.get("accountNo"), errors, where)
+            amount = errors.guard(
+                lambda line=line, where=where: parse_number(line.get("expenseAmount"), f"{where}expenseAmount")
+            )
+            if account is None or amount is None:
+                continue
+            expenses.append(
+                {
+                    "accountNo": account["no"],
+                    "account": _pick(account, "id", "no", "name"),
+                    "expenseAmount": round2(amount),
+                    "expenseName": text(line.get("expenseName")) or account["name"],
+                    "expenseNotes": text(line.get("expenseNotes")),
+                }
+            )
+        return expenses
+
+    def _item_lines(
+        self, repo: Repo, data: dict, errors: Errors, *, fill: Callable[[int, dict, dict], dict] | None = None
+    ) -> list[tuple[dict, dict, dict]]:
+        """(line values, item, warehouse) per detailItem; ``fill`` supplies defaults (sales returns)."""
+        raw_lines = errors.guard(lambda: _lines(data, "detailItem"), []) or []
+        if not raw_lines:
+            errors.add("Rincian barang (detailItem) harus diisi")
+            return []
+        result = []
+        for index, line in enumerate(raw_lines):
+            where = f"detailItem[{index}]: "
+            if blank(line.get("itemNo")):
+                errors.add(f"{where}Barang (itemNo) harus diisi")
+                continue
+            item = self._ref(repo, "item", line.get("itemNo"), errors, where)
+            if item is None:
+                continue
+            if fill is not None:
+                line = fill(index, line, item)
+                if line is None:
+                    continue
+            for name, label in (("quantity", "Kuantitas"), ("unitPrice", "Harga Satuan")):
+                if blank(line.get(name)):
+                    errors.add(f"{where}{label} ({name}) harus diisi")
+            if blank(line.get("quantity")) or blank(line.get("unitPrice")):
+                continue
+            warehouse = self._warehouse(repo, line.get("warehouseName"), errors, where)
+            values = self._line_amount(line, errors, where)
+            if values is None or warehouse is None:
+                continue
+            values["useTax1"] = bool(values["useTax1"])
+            values.update(
+                {
+                    "itemNo": item["no"],
+                    "item": _pick(item, "id", "no", "name", "itemType"),
+                    "detailName": text(line.get("detailName")) or item["name"],
+                    "itemUnitName": text(line.get("itemUnitName")) or item.get("unit1Name"),
+                    "warehouseName": warehouse["name"],
+                    "warehouse": _pick(warehouse, "id", "name"),
+                    "detailNotes": text(line.get("detailNotes")),
+                }
+            )
+            result.append((values, item, warehouse))
+        return result
+
+    def _header(self, repo: Repo, module: Module, data: dict, errors: Errors, fields: dict[str, str]) -> date | None:
+        self._no_update(module, data)
+        if not blank(data.get(module.key_field)):  # a retried write learns "already there" before anything else
+            self._unique_number(repo, module, data, None)
+        _required(errors, data, fields)
+        return (
+            errors.guard(lambda: parse_date(data["transDate"], "transDate"))
+            if not blank(data.get("transDate"))
+            else None
+        )
+
+    # ------------------------------------------------------------ sales invoice
+    def _save_sales_invoice(self, repo: Repo, module: Module, data: dict) -> tuple[dict, bool]:
+        errors = Errors()
+        trans = self._header(repo, module, data, errors, {"customerNo": "Pelanggan", "transDate": "Tanggal"})
+        customer = self._ref(repo, "customer", data.get("customerNo"), errors)
+        branch = self._branch(repo, data, errors)
+        lines = self._item_lines(repo, data, errors)
+        expenses = self._expenses(repo, data, errors)
+        errors.raise_if_any()
+        totals = self._totals([values for values, _, _ in lines], expenses, data, errors)
+        errors.raise_if_any()
+        number = self._unique_number(repo, module, data, trans)
+        detail = []
+        for values, item, warehouse in lines:
+            values["id"] = repo.counter("line", 1)
+            detail.append(values)
+            self._stock_add(repo, item, warehouse, -values["quantity"])
+        assert customer is not None and trans is not None
+        record = {
+            **_scalars(data, {"id", "detailItem", "detailExpense", "detailDownPayment"}),
+            "number": number,
+            "transDate": fmt_date(trans),
+            "dueDate": fmt_date(trans),
+            "customerNo": customer["customerNo"],
+            "customer": _pick(customer, "id", "customerNo", "name"),
+            "branchName": branch,
+            "description": text(data.get("description")),
+            "detailItem": detail,
+            "detailExpense": expenses,
+            **totals,
+            "receiptAmount": ZERO,
+            "returnAmount": ZERO,
+            "primeOwing": totals["totalAmount"],
+            "outstanding": totals["totalAmount"] > 0,
+            "statusName": "Belum Lunas" if totals["totalAmount"] > 0 else "Lunas",
+        }
+        return self._store(repo, module, record, None, number)
+
+    def _settle(self, invoice: dict) -> None:
+        owing = invoice["totalAmount"] - invoice["receiptAmount"] - invoice["returnAmount"]
+        invoice["primeOwing"] = owing
+        invoice["outstanding"] = owing > 0
+        invoice["statusName"] = "Belum Lunas" if owing > 0 else "Lunas"
+
+    # ------------------------------------------------------------ sales receipt
+    def _save_sales_receipt(self, repo: Repo, module: Module, data: dict) -> tuple[dict, bool]:
+        errors = Errors()
+        fields = {
+            "customerNo": "Pelanggan",
+            "bankNo": "Akun Kas/Bank",
+            "chequeAmount": "Jumlah Cek",
+            "transDate": "Tanggal",
+        }
+        trans = self._header(repo, module, data, errors, fields)
+        customer = self._ref(repo, "customer", data.get("customerNo"), errors)
+        bank = self._ref(repo, "glaccount", data.get("bankNo"), errors)
+        if bank is not None and bank["accountType"] != "CASH_BANK":
+            errors.add(f'Akun Perkiraan "{bank["no"]}" bukan akun Kas/Bank')
+        branch = self._branch(repo, data, errors)
+        cheque = (
+            errors.guard(lambda: parse_number(data["chequeAmount"], "chequeAmount"))
+            if not blank(data.get("chequeAmount"))
+            else None
+        )
+        method = text(data.get("paymentMethod"))
+        if method is not None and method not in PAYMENT_METHODS:
+            errors.add(
+                f'Metode Pembayaran (paymentMethod) "{method}" tidak valid, gunakan {", ".join(PAYMENT_METHODS)}'
+            )
+        pass_date = (
+            parse_bool(data["passValidateInvoiceDate"], "passValidateInvoiceDate")
+            if not blank(data.get("passValidateInvoiceDate"))
+            else False
+        )
+        raw = errors.guard(lambda: _lines(data, "detailInvoice"), []) or []
+        if not raw:
+            errors.add("Rincian faktur (detailInvoice) harus diisi")
+        errors.raise_if_any()
+        assert customer is not None and trans is not None and cheque is not None
+        paid: list[tuple[dict, dict]] = []
+        seen: set[str] = set()
+        total_paid = ZERO
+        for index, line in enumerate(raw):
+            where = f"detailInvoice[{index}]: "
+            if blank(line.get("invoiceNo")):
+                errors.add(f"{where}Faktur (invoiceNo) harus diisi")
+                continue
+            invoice = self._ref(repo, "sales-invoice", line.get("invoiceNo"), errors, where)
+            amount = errors.guard(
+                lambda line=line, where=where: parse_number(line.get("paymentAmount"), f"{where}paymentAmount")
+            )
+            if invoice is None or amount is None:
+                continue
+            number = invoice["number"]
+            if number in seen:
+                errors.add(f'{where}Faktur "{number}" muncul lebih dari sekali')
+                continue
+            seen.add(number)
+            if invoice["customerNo"] != customer["customerNo"]:
+                errors.add(f'{where}Faktur "{number}" bukan milik Pelanggan "{customer["customerNo"]}"')
+                continue
+            discounts = []
+            for d_index, disc in enumerate(errors.guard(lambda line=line: _lines(line, "detailDiscount"), []) or []):
+                d_where = f"{where}detailDiscount[{d_index}]: "
+                account = self._ref(repo, "glaccount", disc.get("accountNo"), errors, d_where)
+                d_amount = errors.guard(
+                    lambda disc=disc, d_where=d_where: parse_number(disc.get("amount"), f"{d_where}amount")
+                )
+                if account is not None and d_amount is not None:
+                    discounts.append(
+                        {
+                            "accountNo": account["no"],
+                            "amount": round2(d_amount),
+                            "discountNotes": text(disc.get("discountNotes")),
+                        }
+                    )
+            discount_total = sum((disc["amount"] for disc in discounts), ZERO)
+            if amount <= 0:
+                errors.add(f'{where}Nilai pembayaran (paymentAmount) Faktur "{number}" harus lebih besar dari 0')
+                continue
+            owing = invoice["primeOwing"]
+            if amount + discount_total > owing:
+                errors.add(
+                    f'{where}Nilai pembayaran Faktur "{number}" ({amount + discount_total}) melebihi sisa piutang'
+                    f" ({owing})"
+                )
+                continue
+            if not pass_date and trans < parse_date(invoice["transDate"], "transDate"):
+                errors.add(f'{where}Tanggal pembayaran tidak boleh lebih kecil dari tanggal Faktur "{number}"')
+                continue
+            total_paid += amount
+            paid.append(
+                (
+                    invoice,
+                    {
+                        "invoiceNo": number,
+                        "invoice": _pick(invoice, "id", "number"),
+                        "paymentAmount": round2(amount),
+                        "detailDiscount": discounts,
+                        "discountAmount": discount_total,
+                    },
+                )
+            )
+        errors.raise_if_any()
+        if round2(cheque) != round2(total_paid):
+            raise ApiError(f"Jumlah Cek (chequeAmount) {cheque} tidak sama dengan total pembayaran faktur {total_paid}")
+        number = self._unique_number(repo, module, data, trans)
+        detail = []
+        for invoice, line in paid:
+            line["id"] = repo.counter("line", 1)
+            invoice["receiptAmount"] += line["paymentAmount"] + line["discountAmount"]
+            self._settle(invoice)
+            repo.update(invoice["id"], invoice["number"], invoice)
+            detail.append(line)
+        record = {
+            **_scalars(data, {"id", "detailInvoice"}),
+            "number": number,
+            "transDate": fmt_date(trans),
+            "customerNo": customer["customerNo"],
+            "customer": _pick(customer, "id", "customerNo", "name"),
+            "bankNo": bank["no"],  # type: ignore[index]
+            "bank": _pick(bank, "id", "no", "name"),  # type: ignore[arg-type]
+            "chequeAmount": round2(cheque),
+            "totalPayment": total_paid,
+            "paymentMethod": method,
+            "branchName": branch,
+            "detailInvoice": detail,
+        }
+        return self._store(repo, module, record, None, number)
+
+    # ------------------------------------------------------------ sales return
+    def _save_sales_return(self, repo: Repo, module: Module, data: dict) -> tuple[dict, bool]:
+        errors = Errors()
+        fields = {"customerNo": "Pelanggan", "transDate": "Tanggal", "returnType": "Tipe Retur"}
+        trans = self._header(repo, module, data, errors, fields)
+        customer = self._ref(repo, "customer", data.get("customerNo"), errors)
+        branch = self._branch(repo, data, errors)
+        return_type = text(data.get("returnType"))
+        if return_type is not None and return_type not in RETURN_TYPES:
+            errors.add(f'Tipe Retur (returnType) "{return_type}" tidak valid, gunakan {", ".join(RETURN_TYPES)}')
+        elif return_type in ("DELIVERY", "INVOICE_DP"):
+            errors.add(f"Sandbox: Tipe Retur {return_type} tidak diemulasikan (gunakan INVOICE atau NO_INVOICE)")
+        invoice = None
+        if return_type == "INVOICE":
+            if blank(data.get("invoiceNumber")):
+                errors.add("Faktur (invoiceNumber) harus diisi untuk Tipe Retur INVOICE")
+            else:
+                invoice = self._ref(repo, "sales-invoice", data.get("invoiceNumber"), errors)
+        errors.raise_if_any()
+        assert customer is not None and trans is not None
+        if invoice is not None and invoice["customerNo"] != customer["customerNo"]:
+            raise ApiError(f'Faktur "{invoice["number"]}" bukan milik Pelanggan "{customer["customerNo"]}"')
+        returned_before: dict[str, Any] = dict(invoice.get("returnedQuantity", {})) if invoice else {}
+        sold: dict[str, Decimal] = {}
+        by_item: dict[str, dict] = {}
+        if invoice is not None:
+            for line in invoice["detailItem"]:
+                sold[line["itemNo"]] = sold.get(line["itemNo"], ZERO) + line["quantity"]
+                by_item.setdefault(line["itemNo"], line)
+
+        def fill(index: int, line: dict, item: dict) -> dict | None:
+            if invoice is None:
+                return line
+            source = by_item.get(item["no"])
+            if source is None:
+                errors.add(f'detailItem[{index}]: Barang "{item["no"]}" tidak ada di Faktur "{invoice["number"]}"')
+                return None
+            filled = dict(line)
+            for name in ("unitPrice", "itemDiscPercent", "useTax1", "warehouseName"):
+                if name not in filled or blank(filled[name]):
+                    filled[name] = source.get(name)
+            if "itemCashDiscount" not in filled and source["itemCashDiscount"] and not blank(line.get("quantity")):
+                quantity = errors.guard(lambda: parse_number(line["quantity"], "quantity"), ZERO)
+                filled["itemCashDiscount"] = round2(source["itemCashDiscount"] * quantity / source["quantity"])
+            return filled
+
+        lines = self._item_lines(repo, data, errors, fill=fill)
+        expenses = self._expenses(repo, data, errors)
+        errors.raise_if_any()
+        if invoice is not None:
+            wanted: dict[str, Decimal] = {}
+            for values, _, _ in lines:
+                wanted[values["itemNo"]] = wanted.get(values["itemNo"], ZERO) + values["quantity"]
+            for item_no, quantity in wanted.items():
+                before = Decimal(str(returned_before.get(item_no, 0)))
+                left = sold[item_no] - before
+                if quantity > left:
+                    errors.add(
+                        f'Kuantitas retur Barang "{item_no}" ({quantity}) melebihi sisa yang dapat diretur ({left};'
+                        f" terjual {sold[item_no]}, sudah diretur {before})"
+                    )
+            errors.raise_if_any()
+        defaults = {"taxable": invoice["taxable"], "inclusiveTax": invoice["inclusiveTax"]} if invoice else None
+        totals = self._totals([values for values, _, _ in lines], expenses, data, errors, defaults)
+        errors.raise_if_any()
+        number = self._unique_number(repo, module, data, trans)
+        detail = []
+        for values, item, warehouse in lines:
+            values["id"] = repo.counter("line", 1)
+            detail.append(values)
+            self._stock_add(repo, item, warehouse, values["quantity"])
+            returned_before[values["itemNo"]] = (
+                Decimal(str(returned_before.get(values["itemNo"], 0))) + values["quantity"]
+            )
+        applied = ZERO
+        if invoice is not None:
+            applied = min(totals["totalAmount"], max(invoice["primeOwing"], ZERO))
+            invoice["returnAmount"] += applied
+            invoice["returnedQuantity"] = returned_before
+            self._settle(invoice)
+            repo.update(invoice["id"], invoice["number"], invoice)
+        record = {
+            **_scalars(data, {"id", "detailItem", "detailExpense"}),
+            "number": number,
+            "transDate": fmt_date(trans),
+            "returnType": return_type,
+            "customerNo": customer["customerNo"],
+            "customer": _pick(customer, "id", "customerNo", "name"),
+            "invoiceNumber": invoice["number"] if invoice else None,
+            "invoice": _pick(invoice, "id", "number") if invoice else None,
+            "branchName": branch,
+            "detailItem": detail,
+            "detailExpense": expenses,
+            **totals,
+            "appliedToInvoiceAmount": applied,
+        }
+        return self._store(repo, module, record, None, number)
+
+    # ------------------------------------------------------------ receive item
+    def _save_receive_item(self, repo: Repo, module: Module, data: dict) -> tuple[dict, bool]:
+        errors = Errors()
+        fields = {"vendorNo": "Pemasok", "receiveNumber": "No. Terima (receiveNumber)", "transDate": "Tanggal"}
+        trans = self._header(repo, module, data, errors, fields)
+        vendor = self._ref(repo, "vendor", data.get("vendorNo"), errors)
+        branch = self._branch(repo, data, errors)
+        ship = (
+            errors.guard(lambda: parse_date(data["shipDate"], "shipDate")) if not blank(data.get("shipDate")) else None
+        )
+        lines = self._item_lines(repo, data, errors)
+        errors.raise_if_any()
+        assert vendor is not None and trans is not None
+        number = self._unique_number(repo, module, data, trans)
+        detail = []
+        for values, item, warehouse in lines:
+            values["id"] = repo.counter("line", 1)
+            detail.append(values)
+            self._stock_add(repo, item, warehouse, values["quantity"])
+        subtotal = sum((values["totalPrice"] for values in detail), ZERO)
+        record = {
+            **_scalars(data, {"id", "detailItem"}),
+            "number": number,
+            "receiveNumber": text(data.get("receiveNumber")),
+            "transDate": fmt_date(trans),
+            "shipDate": fmt_date(ship) if ship else fmt_date(trans),
+            "vendorNo": vendor["vendorNo"],
+            "vendor": _pick(vendor, "id", "vendorNo", "name"),
+            "branchName": branch,
+            "description": text(data.get("description")),
+            "detailItem": detail,
+            "subTotal": subtotal,
+            "totalAmount": subtotal,
+        }
+        return self._store(repo, module, record, None, number)
+
+    def delete(self, module_name: str, params: dict[str, Any]) -> tuple[dict[str, Any], list[Event]]:
+        module = MODULES[module_name]
+        with self.db.transaction() as repo:
+            record = self._find(repo, module, params)
+            if record is None:
+                raise ApiError(NOT_FOUND)
+            for line in record.get("detailItem", []):
+                item = repo.by_id("item", line["item"]["id"])
+                if item is not None:
+                    self._stock_add(repo, item, line["warehouse"], -line["quantity"])
+            repo.delete(record["id"])
+        events = [(module.webhook, self._event_entry(module, record, "DELETE"))] if module.webhook else []
+        return {"s": True, "d": [f'{module.label} "{record[module.key_field]}" berhasil dihapus']}, events
+
+    # ------------------------------------------------------------ readers
+    def _find(self, repo: Repo, module: Module, params: dict[str, Any]) -> dict | None:
+        if not blank(params.get("id")):
+            try:
+                return repo.by_id(module.name, int(str(params["id"])))
+            except ValueError:
+                return None
+        for name in module.detail_params:
+            value = text(params.get(name))
+            if value is not None:
+                return repo.by_key(module.name, _key(module, value))
+        raise ApiError(f"Parameter id atau {' / '.join(module.detail_params)} harus diisi")
+
+    def detail(self, module_name: str, params: dict[str, Any]) -> dict[str, Any]:
+        module = MODULES[module_name]
+        with self.db.read() as repo:
+            record = self._find(repo, module, params)
+            if record is None:
+                raise ApiError(NOT_FOUND)
+            return {"s": True, "d": self.render(module, record, repo)}
+
+    def render(self, module: Module, record: dict[str, Any], repo: Repo | None = None) -> dict[str, Any]:
+        shown = {key: value for key, value in record.items() if not key.startswith("_") and key != "returnedQuantity"}
+        if module.name == "item":
+            if repo is None:
+                with self.db.read() as own:
+                    return self.render(module, record, own)
+            warehouses = {row["id"]: row for row in repo.all("warehouse")}
+            stock = repo.stock(record["id"])
+            detail = [
+                {"id": wid, "warehouseName": warehouses[wid]["name"], "balance": quantity}
+                for wid, quantity in sorted(stock.items())
+                if wid in warehouses
+            ]
+            shown["detailWarehouseData"] = detail
+            shown["balance"] = sum((row["balance"] for row in detail), ZERO)
+            shown["availableToSell"] = shown["balance"]
+        return shown
+
+    def get_stock(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self.db.read() as repo:
+            no = text(params.get("no"))
+            if no is None:
+                raise ApiError("Parameter no harus diisi")
+            item = repo.by_key("item", no)
+            if item is None:
+                raise ApiError(f'Barang & Jasa "{no}" tidak ditemukan')
+            stock = repo.stock(item["id"])
+            name = text(params.get("warehouseName"))
+            if name is not None:
+                warehouse = repo.by_key("warehouse", name.casefold())
+                if warehouse is None:
+                    raise ApiError(f'Gudang "{name}" tidak ditemukan')
+                quantity = stock.get(warehouse["id"], ZERO)
+            else:
+                quantity = sum(stock.values(), ZERO)
+            return {
+                "s": True,
+                "d": {"itemNo": item["no"], "warehouseName": name, "availableStock": quantity, "balance": quantity},
+            }
+
+    def list(self, module_name: str, params: dict[str, Any]) -> dict[str, Any]:
+        module = MODULES[module_name]
+        try:
+            page = max(int(str(params.get("sp.page") or 1)), 1)
+            size = int(str(params.get("sp.pageSize") or self.config.page_size_default))
+        except ValueError:
+            raise ApiError("sp.page dan sp.pageSize harus berupa angka") from None
+        size = min(max(size, 1), self.config.page_size_max)
+        filters = _filters(params, module)
+        with self.db.read() as repo:
+            rows = [row for row in repo.all(module.name) if all(check(row) for check in filters)]
+            sort = text(params.get("sp.sort"))
+            if sort:
+                for part in reversed([p for p in sort.split(";") if p.strip()]):
+                    name, _, direction = part.partition("|")
+                    name = module.aliases.get(name.strip(), name.strip())
+                    rows.sort(
+                        key=lambda row, name=name: _sort_key(row.get(name), name),
+                        reverse=direction.strip().lower() == "desc",
+                    )
+            count = len(rows)
+            start = (page - 1) * size
+            chosen = rows[start : start + size]
+            wanted = [f.strip() for f in str(params.get("fields") or "id").split(",") if f.strip()]
+            wanted = [module.aliases.get(name, name) for name in wanted]
+            if "id" not in wanted:
+                wanted.insert(0, "id")
+            needs_render = module.name == "item" and any(
+                name in ("detailWarehouseData", "balance", "availableToSell") for name in wanted
+            )
+            out = []
+            for row in chosen:
+                full = self.render(module, row, repo) if needs_render else row
+                out.append({name: full[name] for name in wanted if name in full and not name.startswith("_")})
+        return {
+            "s": True,
+            "d": out,
+            "sp": {
+                "page": page,
+                "sort": sort or None,
+                "pageSize": size,
+                "pageCount": math.ceil(count / size) if count else 0,
+                "rowCount": count,
+                "start": start,
+                "limit": None,
+            },
+        }
+
+
+# ---------------------------------------------------------------- list filters
+OPS = (
+    "EQUAL",
+    "NOT_EQUAL",
+    "CONTAIN",
+    "BETWEEN",
+    "NOT_BETWEEN",
+    "GREATER_THAN",
+    "GREATER_EQUAL_THAN",
+    "LESS_THAN",
+    "LESS_EQUAL_THAN",
+    "EMPTY",
+    "NOT_EMPTY",
+)
+KEYWORD_FIELDS = ("no", "number", "customerNo", "vendorNo", "name", "description")
+
+
+def _sort_key(value: Any, name: str) -> tuple[int, Any]:
+    if value is None:
+        return (0, "")
+    if name in DATE_FIELDS and isinstance(value, str):
+        try:
+            return (1, parse_date(value, name).isoformat())
+        except ApiError:
+            return (1, value)
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return (2, Decimal(value))
+    return (3, str(value).casefold())
+
+
+def _coerce(name: str, value: Any, sample: Any) -> Any:
+    if name in DATE_FIELDS:
+        return parse_date(value, f"filter.{name}")
+    if isinstance(sample, bool):
+        return parse_bool(value, f"filter.{name}")
+    if isinstance(sample, int | Decimal):
+        return parse_number(value, f"filter.{name}")
+    return str(value).casefold()
+
+
+def _filters(params: dict[str, Any], module: Module) -> list[Callable[[dict], bool]]:
+    specs: dict[str, dict[str, Any]] = {}
+    for key, value in params.items():
+        if not key.startswith("filter."):
+            continue
+        rest = key[len("filter.") :]
+        name, _, tail = rest.partition(".")
+        spec = specs.setdefault(name, {"op": None, "vals": {}})
+        if tail == "op":
+            spec["op"] = str(value).strip().upper()
+        elif tail.startswith("val"):
+            index = tail[3:].strip("[]") or "0"
+            values = value if isinstance(value, list) else [value]
+            for offset, item in enumerate(values):
+                spec["vals"][(int(index) if index.isdigit() else 0) + offset] = item
+        elif tail == "":
+            values = value if isinstance(value, list) else [value]
+            spec["vals"].update(dict(enumerate(values)))
+    checks = []
+    for name, spec in specs.items():
+        op = spec["op"] or "EQUAL"
+        vals = [spec["vals"][i] for i in sorted(spec["vals"])]
+        if op not in OPS:
+            raise ApiError(f'Operator filter.{name}.op "{op}" tidak dikenal')
+        if not vals and op not in ("EMPTY", "NOT_EMPTY"):
+            continue
+        if name == "keywords":
+            needle = str(vals[0]).casefold()
+            checks.append(
+                lambda row, needle=needle: any(needle in str(row.get(f) or "").casefold() for f in KEYWORD_FIELDS)
+            )
+            continue
+        field_name = module.aliases.get(name, name)
+        if op in ("BETWEEN", "NOT_BETWEEN") and len(vals) < 2:
+            raise ApiError(f"filter.{name} dengan operator {op} membutuhkan dua nilai (val[0] dan val[1])")
+        if name in DATE_FIELDS:  # validate eagerly so a bad date is an error even on an empty list
+            for val in vals:
+                parse_date(val, f"filter.{name}")
+        checks.append(_check(field_name, op, vals))
+    return checks
+
+
+def _check(name: str, op: str, vals: list[Any]) -> Callable[[dict], bool]:
+    def check(row: dict) -> bool:
+        value = row.get(name)
+        if op == "EMPTY":
+            return blank(value)
+        if op == "NOT_EMPTY":
+            return not blank(value)
+        if value is None:
+            return op in ("NOT_EQUAL", "NOT_BETWEEN")
+        if isinstance(value, dict | list):
+            return False
+        try:
+            left = _coerce(name, value, value)
+            rights = [_coerce(name, val, value) for val in vals]
+        except ApiError:
+            return False
+        if op == "EQUAL":
+            return left in rights
+        if op == "NOT_EQUAL":
+            return left not in rights
+        if op == "CONTAIN":
+            return any(str(right) in str(left) for right in rights)
+        if op == "BETWEEN":
+            return rights[0] <= left <= rights[1]
+        if op == "NOT_BETWEEN":
+            return not rights[0] <= left <= rights[1]
+        if op == "GREATER_THAN":
+            return left > rights[0]
+        if op == "GREATER_EQUAL_THAN":
+            return left >= rights[0]
+        if op == "LESS_THAN":
+            return left < rights[0]
+        return left <= rights[0]  # LESS_EQUAL_THAN
+
+    return check
