@@ -196,6 +196,19 @@ def test_a_transient_error_leaves_the_event_pending_and_is_raised(shop, log) -> 
     assert process_pending(log, accurate, shop.engine, INTEGRATION, logging.getLogger("t")).receipts_written == 1
 
 
+def test_a_receive_item_changed_after_it_was_received_is_reported_not_applied(shop, log) -> None:
+    accurate = FakeAccurate(detail())
+    log.receive("accurate_t", [envelope("u1")])
+    process_pending(log, accurate, shop.engine, INTEGRATION, logging.getLogger("t"))
+    accurate.records[101] = detail(lines=[{"itemNo": "KOP-001", "itemName": "Kopi Toraja 250g", "quantity": 20,
+                                           "unitPrice": 51000, "warehouseName": "Kemang"}])
+    log.receive("accurate_t", [envelope("u2")])  # edited and saved again in Accurate
+    summary = process_pending(log, accurate, shop.engine, INTEGRATION, logging.getLogger("t"))
+    assert (summary.ignored, summary.receipts_written, summary.receipts_unchanged) == (1, 0, 1)
+    event = log.get("accurate_t", "u2")
+    assert event.status == "ignored" and "was changed in Accurate after the POS received it" in event.reason
+    assert stock_level(shop.engine, "JKT01", "KOP-001") == Decimal("12.000")
+
 # ------------------------------------------------------------------------------------------------------ DAGs
 
 
@@ -226,3 +239,172 @@ def test_accurate_integrations_get_an_inbound_and_a_webhook_renew_dag() -> None:
     jurnal = INTEGRATION.model_copy(update={"target": "jurnal", "name": "jurnal_t"})
     assert inbound_dags(jurnal) == []
 
+
+# ----------------------------------------------------------------------------------------------- end to end
+
+E2E = "accurate_e2e"
+SECRET = "e2e-webhook-secret-7c1d"
+
+
+@pytest.fixture
+def world(tmp_path, monkeypatch):
+    """Accurate sandbox (account + data host) → webhook endpoint (the plugin's app on a live server, mounted
+    at /possync as the API server mounts it) → webhook log → the inbound task → a POS SQLite."""
+    import json
+
+    import requests
+    import yaml
+    from fastapi import FastAPI
+
+    from live_server import LiveServer
+    from possync.sandbox.accurate import DEMO_API_TOKEN, DEMO_SIGNATURE_SECRET, SandboxConfig, create_apps
+    from possync.targets.accurate.hook import AccurateHook
+    from possync.webhooks_app import create_app
+
+    config = {"integrations": [{
+        "name": E2E, "target": "accurate", "conn_id": f"{E2E}_acc", "pos_conn_id": f"{E2E}_pos",
+        "ledger_conn_id": f"{E2E}_ledger", "start_date": "2026-11-09", "sales": {"mode": "realtime"},
+        "outlets": {"JKT01": {"warehouse": "Kemang"}, "BDG01": {"warehouse": "Dago"}},
+    }]}
+    (tmp_path / "integrations.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("POSSYNC_CONFIG", str(tmp_path / "integrations.yaml"))
+
+    sandbox_config = SandboxConfig(db_path=str(tmp_path / "accurate.db"))
+    account_app, data_app = create_apps(sandbox_config)
+    data = LiveServer(data_app).start()
+    sandbox_config.data_host_url = data.url
+    account = LiveServer(account_app).start()
+
+    triggered: list[str] = []
+
+    def trigger(dag_id: str, *, uuids: list[str]) -> str:  # the scheduler's part: tests run the task below
+        triggered.append(dag_id)
+        return f"triggered {dag_id}"
+
+    api_server = FastAPI()
+    api_server.mount("/possync", create_app(trigger=trigger))
+    hooks = LiveServer(api_server).start()
+
+    for conn_id, conn in {
+        f"{E2E}_acc": {"conn_type": "accurate", "host": account.url, "password": DEMO_API_TOKEN,
+                       "extra": {"signature_secret": DEMO_SIGNATURE_SECRET, "webhook_secret": SECRET}},
+        f"{E2E}_pos": {"conn_type": "sqlite", "host": str(tmp_path / "pos.db")},
+        f"{E2E}_ledger": {"conn_type": "sqlite", "host": str(tmp_path / "ledger.db")},
+    }.items():
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+
+    shop = Pos(make_engine(f"sqlite:///{tmp_path / 'pos.db'}"))
+    shop.outlet("JKT01")
+    shop.outlet("BDG01")
+    shop.product("Kopi Toraja 250g", 85000, sku="KOP-001")
+    shop.product("Gula Aren 1kg", 42000, sku="GUL-001")
+
+    accurate = AccurateHook(f"{E2E}_acc")
+    for name in ("Kemang", "Dago"):
+        accurate.save("warehouse", {"name": name})
+    for no, name in (("KOP-001", "Kopi Toraja 250g"), ("GUL-001", "Gula Aren 1kg"), ("KOP-009", "Kopi Gayo 250g")):
+        accurate.save("item", {"no": no, "name": name, "itemType": "INVENTORY"})
+    endpoint = f"{hooks.url}/possync/webhooks/accurate/{E2E}"
+    requests.post(f"{data.url}/_sandbox/webhooks", json={"url": f"{endpoint}?token={SECRET}"},
+                  timeout=10).raise_for_status()
+
+    log = WebhookLog(make_engine(f"sqlite:///{tmp_path / 'ledger.db'}"), ensure_schema=True)
+    yield {"data": data, "endpoint": endpoint, "shop": shop, "log": log, "triggered": triggered}
+    for server in (hooks, account, data):
+        server.stop()
+
+
+def purchase(world, warehouse: str, *lines: tuple[str, str, int]) -> dict:
+    """A receive-item entered in Accurate; waits until its webhook is in the log and returns that event."""
+    import time
+
+    import requests
+
+    before = {e.uuid for e in world["log"].events(E2E, limit=1000)}
+    reply = requests.post(f"{world['data'].url}/_sandbox/simulate/purchase", timeout=10, json={
+        "warehouseName": warehouse,
+        "lines": [{"itemNo": no, "quantity": qty, "unitPrice": price} for no, qty, price in lines],
+    })
+    assert reply.status_code == 200 and reply.json()["s"] is True, reply.text
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        new = [e for e in world["log"].events(E2E, limit=1000) if e.uuid not in before]
+        if new:
+            [event] = new
+            return {"event": event, "number": reply.json()["r"]["number"]}
+        time.sleep(0.05)
+    raise AssertionError(f"no webhook arrived; sandbox deliveries: "
+                         f"{requests.get(world['data'].url + '/_sandbox/webhook-deliveries', timeout=5).json()}")
+
+
+def run_inbound_task() -> dict:
+    """The inbound DAG's task as the worker runs it (connections from AIRFLOW_CONN_*, the real AccurateHook)."""
+    from possync.config import load_config
+    from possync.dagfactory import build_inbound_dag
+
+    [integration] = load_config().integrations
+    return build_inbound_dag(integration).get_task("process_webhooks").python_callable()
+
+
+def test_a_purchase_in_accurate_reaches_pos_stock_once(world) -> None:
+    import requests
+
+    got = purchase(world, "Kemang", ("KOP-001", "12", 51000), ("GUL-001", "2.5", 30000))
+    event, number = got["event"], got["number"]
+    assert (event.event_type, event.status, event.document_numbers) == ("RECEIVE_ITEM", "received", number)
+    assert world["triggered"] == [f"{E2E}__inbound"]  # the endpoint asked for a run right away
+
+    assert run_inbound_task() == {"events": 1, "processed": 1, "ignored": 0, "failed": 0,
+                                  "receipts_written": 1, "receipts_unchanged": 0}
+    shop = world["shop"]
+    assert stock_level(shop.engine, "JKT01", "KOP-001") == Decimal("12.000")
+    assert stock_level(shop.engine, "JKT01", "GUL-001") == Decimal("2.500")
+    with shop.engine.connect() as conn:
+        row = conn.execute(select(pos.goods_receipts)).one()._mapping
+    assert (row["source_number"], row["supplier"]) == (number, "V.00001 PT Pemasok Demo")
+    assert world["log"].get(E2E, event.uuid).status == "processed"
+
+    # Accurate delivers the same envelope again (same uuid): acknowledged, not recorded, nothing to run
+    again = requests.post(f"{world['endpoint']}?token={SECRET}", json=[event.payload], timeout=10)
+    assert again.json() == {"received": 0, "duplicates": 1}
+    # the same receive-item through a new event (saved again in Accurate): processed, but written once
+    resent = {**event.payload, "uuid": "0b6f3c2e-5d1a-4c8e-9f00-000000000001"}
+    assert requests.post(f"{world['endpoint']}?token={SECRET}", json=[resent], timeout=10).json() == {
+        "received": 1, "duplicates": 0}
+    assert run_inbound_task()["receipts_unchanged"] == 1
+    assert stock_level(shop.engine, "JKT01", "KOP-001") == Decimal("12.000")
+    assert receipts(shop.engine) == 1
+    deliveries = requests.get(f"{world['data'].url}/_sandbox/webhook-deliveries", timeout=5).json()
+    assert [d["status"] for d in deliveries] == [200]
+
+
+def test_a_purchase_of_an_unknown_sku_fails_until_the_pos_product_exists(world) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    got = purchase(world, "Dago", ("KOP-009", "6", 60000))
+    with pytest.raises(AirflowFailException, match="1 webhook event"):
+        run_inbound_task()
+    event = world["log"].get(E2E, got["event"].uuid)
+    assert event.status == "failed"
+    assert event.reason == "Accurate item 'KOP-009' (Kopi Gayo 250g) has no product with that SKU in the POS"
+    assert receipts(world["shop"].engine) == 0
+
+    world["shop"].product("Kopi Gayo 250g", 90000, sku="KOP-009")  # repaired in the POS
+    assert run_inbound_task()["receipts_written"] == 1
+    assert world["log"].get(E2E, event.uuid).status == "processed"
+    assert stock_level(world["shop"].engine, "BDG01", "KOP-009") == Decimal("6.000")
+
+
+def test_the_renew_dag_extends_the_webhook_and_returns_the_new_expiry(world) -> None:
+    import re
+
+    import requests
+
+    from possync.config import load_config
+    from possync.dagfactory import build_webhook_renew_dag
+
+    [integration] = load_config().integrations
+    expiry = build_webhook_renew_dag(integration).get_task("renew_webhook").python_callable()
+    assert re.fullmatch(r"\d{2}/\d{2}/\d{4}", expiry), expiry
+    subscription = requests.get(f"{world['data'].url}/_sandbox/webhooks", timeout=5).json()
+    assert subscription["active"] and subscription["expires_at_wib"].startswith(expiry)

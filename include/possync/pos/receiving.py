@@ -192,6 +192,18 @@ def stock_level(engine: Engine, outlet_code: str, sku: str) -> Decimal | None:
         ).scalar()
 
 
+def recorded_lines(engine: Engine, integration: str, source_number: str) -> list[tuple[str, Decimal]]:
+    """(sku, quantity) of every line of a receipt already in the POS, in line order (empty when none)."""
+    query = (
+        select(goods_receipt_lines.c.sku, goods_receipt_lines.c.quantity)
+        .join(goods_receipts, goods_receipts.c.id == goods_receipt_lines.c.receipt_id)
+        .where(goods_receipts.c.integration == integration, goods_receipts.c.source_number == source_number)
+        .order_by(goods_receipt_lines.c.line_no)
+    )
+    with engine.connect() as conn:
+        return [(sku, quantity) for sku, quantity in conn.execute(query)]
+
+
 def receipt_count(engine: Engine, integration: str) -> int:
     with engine.connect() as conn:
         return conn.execute(

@@ -31,7 +31,13 @@ from sqlalchemy.engine import Engine
 
 from possync.config import Integration
 from possync.ledger.webhooks import WebhookEvent, WebhookLog
-from possync.pos.receiving import GoodsReceipt, GoodsReceiptError, ReceiptLine, record_goods_receipt
+from possync.pos.receiving import (
+    GoodsReceipt,
+    GoodsReceiptError,
+    ReceiptLine,
+    record_goods_receipt,
+    recorded_lines,
+)
 from possync.recordlog import log_record
 from possync.targets.base.errors import RejectedError, TransientTargetError
 
@@ -186,6 +192,12 @@ def _read_receive_item(hook: DetailReader, entry: dict[str, Any]) -> dict[str, A
     return detail
 
 
+def _same_lines(pos_engine: Engine, receipt: GoodsReceipt) -> bool:
+    return recorded_lines(pos_engine, receipt.integration, receipt.source_number) == [
+        (line.sku, line.quantity) for line in receipt.lines
+    ]
+
+
 def _process_event(event: WebhookEvent, hook: DetailReader, pos_engine: Engine, integration: Integration,
                    logger: Any, summary: InboundSummary) -> tuple[str, str | None]:
     """(status, reason) for one event; raises TransientTargetError with nothing marked."""
@@ -235,9 +247,17 @@ def _process_event(event: WebhookEvent, hook: DetailReader, pos_engine: Engine, 
                 quantity = sum((line.quantity for line in receipt.lines), Decimal(0))
                 log_record(logger, "SYNCED", RECORD_TYPE, key,
                            f"→ POS outlet {receipt.outlet_code}: {len(receipt.lines)} lines, +{quantity} in stock")
-            else:
+            elif _same_lines(pos_engine, receipt):
                 summary.receipts_unchanged += 1
                 log_record(logger, "SKIPPED", RECORD_TYPE, key, "already in the POS (an earlier delivery)")
+            else:
+                # A receive-item edited in Accurate after the POS took it: the POS keeps what it received
+                # (stock may have been sold since); say so instead of skipping it quietly.
+                reason = (f"receive-item {key} was changed in Accurate after the POS received it; the POS keeps "
+                          "the first version: adjust the stock in the POS if the change is real")
+                summary.receipts_unchanged += 1
+                log_record(logger, "SKIPPED", RECORD_TYPE, key, reason)
+                ignored.append(reason)
             continue
         log_record(logger, "FAILED", RECORD_TYPE, key, reason)
         failures.append(reason)
