@@ -356,6 +356,19 @@ def test_list_paging_fields_filters(sandbox: Sandbox) -> None:
     assert customers["d"] == [{"id": customers["d"][0]["id"], "customerNo": "CUST-1", "name": "Budi"}]
     by_name = get("item/list", fields="no,name", **{"filter.name.op": "CONTAIN", "filter.name.val": "roti"})
     assert [row["no"] for row in by_name["d"]] == ["ROTI"]
+    ignored = get(
+        "sales-invoice/list",
+        **{
+            "filter.number": "LIST-1",
+            "filter.lastUpdate.op": "GREATER_THAN",
+            "filter.lastUpdate.val": "01/01/2026 00:00:00",
+        },
+    )
+    assert ignored["sp"]["rowCount"] == 1
+    keywords = get(
+        "customer/list", fields="customerNo", **{"filter.keywords.op": "CONTAIN", "filter.keywords.val": "sar"}
+    )
+    assert [row["customerNo"] for row in keywords["d"]] == ["CUST-2"]
     by_post = sandbox.data.api("sales-invoice/list", {"fields": "number", "filter.number": "LIST-5"})
     assert [row["number"] for row in by_post["d"]] == ["LIST-5"]
     big = get("glaccount/list", **{"sp.pageSize": 5000})
@@ -770,3 +783,97 @@ def test_served_actions_and_request_shapes_exist_in_the_spec() -> None:
     assert (
         "Max: 100" in paths["/api/sales-invoice/bulk-save.do"]["post"]["description"] and "data" in bulk["properties"]
     )
+
+
+# ---------------------------------------------------------------- persistence, CLI
+def test_state_persists_in_the_sqlite_file(tmp_path: Path) -> None:
+    from possync.sandbox.accurate.app import create_state as fresh
+
+    db = str(tmp_path / "accurate.db")
+    first = fresh(SandboxConfig(db_path=db))
+    body, _ = first.service.save("customer", {"customerNo": "P-1", "name": "Tetap", "transDate": "01/03/2026"})
+    first.service.save("item", {"no": "P-I", "name": "Barang", "itemType": "INVENTORY"})
+    first.service.save(
+        "receive-item",
+        {
+            "vendorNo": "V.00001",
+            "receiveNumber": "X",
+            "transDate": "01/03/2026",
+            "detailItem": [{"itemNo": "P-I", "quantity": "1.5", "unitPrice": "0.10"}],
+        },
+    )
+    first.set_subscription({"url": "http://127.0.0.1:1/hook", "types": ["RECEIVE_ITEM"], "expires_at": 1.0})
+    first.db.close()
+    second = fresh(SandboxConfig(db_path=db))
+    assert second.service.detail("customer", {"customerNo": "P-1"})["d"]["id"] == body["r"]["id"]
+    assert second.service.get_stock({"no": "P-I"})["d"]["availableStock"] == D("1.5")
+    assert second.service.detail("receive-item", {"number": "RI.2026.00001"})["d"]["totalAmount"] == D("0.15")
+    assert second.subscription()["url"] == "http://127.0.0.1:1/hook"
+    assert len(second.service.list("warehouse", {})["d"]) == 1  # seeded once, not again
+    second.db.close()
+
+
+def test_cli_runs_both_hosts(tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from possync.sandbox.accurate.__main__ import build_parser, config_from_args
+
+    config = config_from_args(
+        build_parser().parse_args(
+            [
+                "--token",
+                "aat.x:s1",
+                "--token",
+                "aat.y:s2",
+                "--per-second",
+                "off",
+                "--account",
+                "1101.009:Kas Outlet",
+                "--db",
+                ":memory:",
+            ]
+        )
+    )
+    assert config.tokens == {"aat.x": "s1", "aat.y": "s2"} and config.limits.per_second is None
+    assert config.limits.in_flight == 8 and config.extra_accounts == [("1101.009", "Kas Outlet", "CASH_BANK")]
+
+    ports = []
+    for _ in range(2):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            ports.append(sock.getsockname()[1])
+    include = str(Path(__file__).resolve().parents[2] / "include")
+    env = {**os.environ, "PYTHONPATH": include + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    args = [
+        sys.executable,
+        "-m",
+        "possync.sandbox.accurate",
+        "--account-port",
+        str(ports[0]),
+        "--data-port",
+        str(ports[1]),
+        "--db",
+        str(tmp_path / "cli.db"),
+        "--log-level",
+        "warning",
+    ]
+    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        account = Client(f"http://127.0.0.1:{ports[0]}")
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                reply = account.call("/api/api-token.do")
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline and process.poll() is None, "sandbox did not start"
+                time.sleep(0.1)
+        assert reply["d"]["database"]["host"] == f"http://127.0.0.1:{ports[1]}"
+        data = Client(reply["d"]["database"]["host"])
+        assert data.get("glaccount/detail", no="1101.001")["d"]["name"] == "Kas"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

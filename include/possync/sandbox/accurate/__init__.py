@@ -1,4 +1,250 @@
-"""A local emulator of the Accurate Online API (placeholder docstring; see below)."""
+"""A local, faithful emulator of the Accurate Online API (API-token mode): "the Accurate sandbox".
+
+Written from shared/reference/accounting_apis.md §2 and specs/accurate_openapi.json alone; it imports nothing
+from possync outside this package (not even from the Jurnal sandbox), so clients are checked against the
+documentation, not against themselves.
+
+Start it
+========
+::
+
+    python -m possync.sandbox.accurate --host 127.0.0.1 --account-port 8602 --data-port 8603 \\
+        --db var/sandbox/accurate.db [--data-host-url http://127.0.0.1:8603] [--token TOKEN:SECRET ...] \\
+        [--per-second 8|off --in-flight 8|off] [--timestamp-skew 300] [--tax-rate 11] \\
+        [--error-rate 0.2 --error-status 503 --latency-ms 200 --drop-after-commit-rate 0.1 \\
+         --drop-after-commit-next 2 --seed 1] [--account 1101.002:Kas Outlet Senayan[:CASH_BANK] ...]
+
+Both hosts run in one process (two ``uvicorn.Server(...).serve()`` under ``asyncio.gather``) over one state.
+In-process: ``account_app, data_app = create_apps(SandboxConfig(db_path=":memory:"))`` (or
+``create_apps(state=create_state(config))``), serve each, then set ``app.state.sandbox.config.data_host_url``
+(or ``POST /_sandbox/data-host {"url": ...}``) to the data app's public URL, which api-token.do answers.
+
+Demo credentials (module constants): API token :data:`DEMO_API_TOKEN` = ``aat.possync-demo-token``, signature
+secret :data:`DEMO_SIGNATURE_SECRET` = ``possync-demo-signature-secret``, database id :data:`DEMO_DATABASE_ID`
+= 1742775, alias :data:`DEMO_DATABASE_ALIAS` = ``POSSYNC DEMO``. ``--token`` (repeatable) replaces them.
+State persists in the SQLite file (``:memory:`` allowed); a restarted sandbox keeps its documents, stock,
+numbering counters and webhook subscription.
+
+The wire contract
+=================
+Auth, on EVERY call of both hosts (``/_sandbox`` excepted): ``Authorization: Bearer <token>``,
+``X-Api-Timestamp: dd/MM/yyyy HH:mm:ss`` in WIB (UTC+7, Asia/Jakarta), ``X-Api-Signature:
+base64(HMAC-SHA256(key=signature secret, msg=<the timestamp string exactly as sent>))`` (standard base64 of the
+raw digest, with padding). ``X-Session-ID`` is not needed (OAuth only) and ignored. Checked in this order; the
+first failure answers HTTP 401:
+
+- missing/unknown token -> ``{"error": "invalid_token", "error_description": "..."}``
+- missing/unparseable timestamp, or more than 300 s (``--timestamp-skew``) from now ->
+  ``{"s": false, "d": ["Header X-Api-Timestamp invalid or expired (<why>)"]}``
+- missing/wrong signature -> ``{"s": false, "d": ["Header X-Api-Signature invalid"]}``
+
+Account host: ``GET|POST /api/api-token.do`` -> ``{"s": true, "d": {"user": {"id": 1, "name": "POSSYNC Demo",
+"email": ...}, "database": {"id": 1742775, "alias": "POSSYNC DEMO", "host": "<data host url>"}}}``;
+``GET|POST /api/webhook-renew.do`` -> ``{"s": true, "d": "dd/MM/yyyy"}`` (the new expiry date, WIB, of the
+webhook subscription, now + 7 days by the sandbox clock). Any other path, data-host paths included ->
+404 ``{"s": false, "d": ["URL API tidak tepat"]}``.
+
+Data host: ``/accurate/api/<module>/<action>.do`` (GET, POST; ``delete.do`` also DELETE). Unknown module/action,
+or account-host paths -> the same 404. Envelope ``{"s": bool, "d": ...}``; business and validation errors are
+HTTP 200 ``{"s": false, "d": ["<Indonesian message>", ...]}`` (every problem found in the failing phase).
+
+=================  ==========================================================  =================================
+module             actions                                                     detail.do key (besides ``id``)
+=================  ==========================================================  =================================
+``customer``       save, bulk-save, list, detail                               ``customerNo``
+``item``           save, bulk-save, list, detail, get-stock (``no``,           ``no``
+                   ``warehouseName``)
+``warehouse``      save, list, detail (no bulk-save, as the real one)          ``warehouseName`` / ``name``
+``branch``         save, bulk-save, list, detail                               ``name``
+``vendor``         save, bulk-save, list, detail                               ``vendorNo``
+``glaccount``      list, detail (read only)                                    ``no``
+``sales-invoice``  save, bulk-save, list, detail                               ``number``
+``sales-receipt``  save, bulk-save, list, detail                               ``number``
+``sales-return``   save, bulk-save, list, detail                               ``number``
+``receive-item``   save, bulk-save, list, detail, delete                       ``number``
+=================  ==========================================================  =================================
+
+Bodies: JSON (numbers parsed as Decimal) or ``application/x-www-form-urlencoded`` with flattened keys
+(``detailItem[0].itemNo=...``, ``data[0].name=...``); query parameters are merged in (the body wins). Numbers are
+JSON numbers or numeric strings; money is Decimal end to end, stored exactly in SQLite (decimal text, never a
+float) and answered as exact JSON numbers (``36000``, ``42501.5``). Dates are ``dd/MM/yyyy``; a bad one is
+``s:false`` naming the field (``Format tanggal transDate "2026-03-01" tidak tepat, gunakan dd/MM/yyyy``).
+
+Seeds (a new database): branch ``Kantor Pusat``; warehouse ``Utama`` (the default warehouse of lines that name
+none); vendor ``V.00001`` ``PT Pemasok Demo``; GL accounts ``1101.001`` Kas, ``1102.001`` Bank BCA,
+``1102.002`` Bank Mandiri (CASH_BANK), ``1103.001`` Piutang Usaha, ``1104.001`` Persediaan Barang Dagang,
+``2101.001`` Utang Usaha, ``2102.001`` PPN Keluaran, ``4101.001`` Penjualan, ``4102.001`` Retur Penjualan,
+``4103.001`` Diskon Penjualan, ``4201.001`` Pendapatan Service Charge, ``5101.001`` Beban Pokok Penjualan,
+``6101.001`` Biaya Pengiriman, plus ``--account NO:NAME[:TYPE]``.
+
+save.do -> ``{"s": true, "d": ["<Jenis> \"<key>\" berhasil disimpan"], "r": {<the saved record>}}`` where Jenis
+is Pelanggan, Barang & Jasa, Gudang, Cabang, Pemasok, Faktur Penjualan, Penerimaan Penjualan, Retur Penjualan,
+Penerimaan Barang and key is customerNo / no / name / vendorNo / number. ``id`` in save.do updates (customer,
+item, vendor, warehouse, branch; fields sent replace, others stay; the key stays unless a new one is sent).
+
+Natural keys, unique, caller-chosen or auto-numbered when empty (the duplicate check runs FIRST, before any other
+validation, so a retried write always learns "already there"):
+
+- customer ``customerNo``: ``Sudah ada data lain dengan ID Pelanggan "<no>"``; auto ``C.00001``...
+- item ``no``: ``Sudah ada data lain dengan Kode Barang "<no>"``; auto ``100001``...
+- vendor ``vendorNo``: ``... ID Pemasok "<no>"``; auto ``V.00002``...
+- warehouse / branch ``name`` (case-insensitive): ``Sudah ada data lain dengan Nama "<name>"``
+- sales-invoice ``number``: ``... Nomor Faktur "<n>"``, auto ``SI.<year of transDate>.00001``;
+  sales-receipt ``... Nomor Penerimaan "<n>"``, auto ``CR.2026.00001``; sales-return ``... Nomor Retur "<n>"``,
+  auto ``SRT.2026.00001``; receive-item ``... Nomor Penerimaan Barang "<n>"``, auto ``RI.2026.00001``.
+
+References by key, unknown -> ``<Label> "<key>" tidak ditemukan`` (``Pelanggan``, ``Barang & Jasa``, ``Gudang``,
+``Cabang``, ``Pemasok``, ``Akun Perkiraan``, ``Faktur Penjualan``), line problems prefixed ``detailItem[<i>]: ``.
+Required fields missing -> ``<Label> (<field>) harus diisi``.
+
+Sales invoice (required ``customerNo``, ``transDate``, non-empty ``detailItem[]`` with ``itemNo``, ``quantity``
+> 0, ``unitPrice`` >= 0). Amounts, all Decimal, rounded to the sen half up:
+
+- line ``totalPrice`` = round2(qty x unitPrice - itemCashDiscount - qty x unitPrice x pct), where pct of a
+  cascading ``itemDiscPercent`` ``"5+2"`` is 1 - 0.95 x 0.98 (both discounts apply to the gross amount);
+  a negative line is refused.
+- ``subTotal`` = sum of line totals; ``cashDiscount`` = the amount sent, or round2(subTotal x
+  ``cashDiscPercent``) (0 <= cashDiscount <= subTotal).
+- taxed lines: ``useTax1: true`` lines (default false: sandbox items carry no PPN setting), and only when the
+  invoice is ``taxable`` (default: true iff some line says useTax1 true). Tax base = taxed line totals less
+  their pro-rata share of cashDiscount (cashDiscount x taxed / subTotal), unrounded.
+- not ``inclusiveTax``: ``taxAmount`` = ``tax1Amount`` = round2(base x 11%) and ``totalAmount`` = subTotal -
+  cashDiscount + taxAmount + totalExpense. ``inclusiveTax``: taxAmount = round2(base x 11/111) (informational,
+  the part included) and totalAmount = subTotal - cashDiscount + totalExpense. The rate is ``--tax-rate``.
+- ``detailExpense[]{accountNo (must exist), expenseAmount, expenseName, expenseNotes}``: ``totalExpense`` = sum.
+- ``primeOwing`` = totalAmount - receipts (payments + their detailDiscount) - returns applied; also
+  ``receiptAmount``, ``returnAmount``, ``outstanding`` (bool), ``statusName`` (Belum Lunas/Lunas), ``dueDate``
+  (= transDate). Each line carries ``itemNo``, ``item {id, no, name, itemType}``, ``warehouseName``,
+  ``warehouse {id, name}``, ``detailName`` (the item's name unless sent), ``totalPrice``, ``id``.
+- INVENTORY items leave the line's warehouse (default ``Utama``); stock may go negative (no "stok minus" check).
+
+Sales receipt (required ``customerNo``, ``bankNo`` (a CASH_BANK account, else ``Akun Perkiraan "<no>" bukan
+akun Kas/Bank``), ``chequeAmount``, ``transDate``, ``detailInvoice[]{invoiceNo, paymentAmount,
+detailDiscount[]{accountNo, amount}}``; ``paymentMethod`` one of the spec's enum): each invoice must exist,
+belong to the customer, appear once; paymentAmount > 0 and paymentAmount + discounts <= primeOwing (``Nilai
+pembayaran Faktur "<n>" (<x>) melebihi sisa piutang (<owing>)``); the receipt date may not precede the invoice
+date unless ``passValidateInvoiceDate``; sum of paymentAmount must equal chequeAmount.
+
+Sales return (required ``customerNo``, ``transDate``, ``returnType``; INVOICE needs ``invoiceNumber``, an invoice
+of that customer; NO_INVOICE returns without an invoice; DELIVERY and INVOICE_DP are refused as not emulated).
+Lines ``detailItem[]{itemNo, quantity, unitPrice?, itemDiscPercent?, itemCashDiscount?, useTax1?,
+warehouseName?}``; for INVOICE returns missing values come from the invoice's first line of that item
+(itemCashDiscount pro rata to the quantity), and ``taxable`` / ``inclusiveTax`` from the invoice. The item must
+be on the invoice; quantity per item <= sold - already returned (``Kuantitas retur Barang "<no>" (<q>) melebihi
+sisa yang dapat diretur ...``). Totals use the invoice formulas; ``totalAmount`` reduces the invoice's primeOwing,
+not below 0 (``appliedToInvoiceAmount``; any excess would be a customer credit in Accurate, not emulated); stock
+goes back into the line's warehouse. The spec's required ``taxDate``, ``taxNumber`` and ``detailExpense`` are
+treated as optional (spec artefacts, as for the invoice's ``detailDownPayment``/``detailExpense``).
+
+Receive item (required ``vendorNo``, ``receiveNumber``, ``transDate``, ``detailItem[]{itemNo, quantity,
+unitPrice, warehouseName}``, warehouse defaulting to ``Utama``): adds INVENTORY stock to the warehouse. Detail:
+header ``vendorNo``, ``vendor {id, vendorNo, name}``, ``receiveNumber``, ``shipDate``, ``subTotal``,
+``totalAmount``; lines as the invoice's (``itemNo`` flat and ``item {id, no, name, itemType}`` nested, the
+shape of Accurate's detail responses). ``delete.do`` (``id`` or ``number``) removes it and its stock.
+
+Item detail adds ``detailWarehouseData[] {id, warehouseName, balance}`` (warehouses with stock rows),
+``balance`` and ``availableToSell`` (totals); ``get-stock.do?no=&warehouseName=`` -> ``{"s": true, "d":
+{"itemNo", "warehouseName", "availableStock", "balance"}}`` (one warehouse, or all when warehouseName is empty).
+``detailOpenBalance[]{quantity, warehouseName}`` on item creation adds opening stock.
+
+detail.do: ``id`` or the module's key; a record that does not exist -> HTTP 200 ``{"s": false, "d": ["Data
+tidak ditemukan"]}`` (exactly).
+
+list.do (GET, or POST with the same parameters as form or JSON): ``sp.page`` (from 1), ``sp.pageSize``
+(default 20, silently clamped to 1..1000), ``sp.sort=name|asc;no|desc`` (default: id ascending); only ``id``
+unless ``fields=id,no,...`` (unknown names silently ignored; ``id`` always included). Filters
+``filter.<field>.op`` + ``filter.<field>.val`` / ``.val[n]``, or ``filter.<field>=value`` (EQUAL); ops EQUAL,
+NOT_EQUAL, CONTAIN, BETWEEN, NOT_BETWEEN, GREATER_THAN, GREATER_EQUAL_THAN, LESS_THAN, LESS_EQUAL_THAN, EMPTY,
+NOT_EMPTY on any top-level scalar field (``no`` means customerNo / vendorNo / number where the record has no
+``no``); ``filter.keywords`` is CONTAIN over no/number/customerNo/vendorNo/name/description. Text compares
+case-insensitively, dates (transDate, dueDate, shipDate, ...) as dates (a bad filter date is s:false), numbers
+as numbers. A filter on a field no record of the module has (``lastUpdate``, ``branchId``, ...) is ignored
+(the list is a superset, never silently empty); one on a field only some records have excludes the others
+(NOT_EQUAL / NOT_BETWEEN / EMPTY keep them). Reply
+``{"s": true, "d": [...], "sp": {"page", "sort", "pageSize", "pageCount", "rowCount", "start", "limit": null}}``.
+
+bulk-save.do: ``{"data": [...]}`` (or form ``data[n].field``; a bare JSON array is accepted too), 1 to 100
+items, else ``{"s": false, "d": ["Max: 100 data dalam 1 kali request"]}`` and nothing is written. Items run in
+order, each in its own transaction (PARTIAL COMMIT: a bad item never blocks the others; later items see earlier
+ones). Reply ``{"s": <true only if all ok>, "d": [<per item, in order: the save.do reply {"s", "d", "r"} or
+{"s": false, "d": [...]}>]}``. A bulk-save is ONE call for the rate limit.
+
+Rate limit (accurate.id "Batasan Pemanggilan API": 8 calls per second and 8 in flight; per token here, shared
+by both hosts): a call beyond ``--per-second`` (8) accepted starts within the last second (sliding window), or
+beyond ``--in-flight`` (8) concurrent calls, is refused BEFORE any work with HTTP 429, ``Retry-After: 1``,
+``{"s": false, "d": ["Terlalu banyak request, batas 8 panggilan per detik dan 8 bersamaan"]}``. The real status
+and body are undocumented: this is the sandbox's choice. Refused and unauthenticated calls do not count.
+``off`` disables a limit. Admin ``GET|POST /_sandbox/limits`` ``{"per_second", "in_flight"}``.
+
+Webhooks (the Developer Area, per application; here one subscription per sandbox): ``POST /_sandbox/webhooks
+{"url": "https://consumer/hook?token=<consumer secret>", "types": ["RECEIVE_ITEM"]}`` registers it, active
+for 7 days from registration or the last ``webhook-renew.do``; after that nothing is delivered, silently.
+``GET /_sandbox/webhooks`` -> ``{url, types, expires_at (epoch s), expires_at_wib, active}``; ``DELETE``
+removes it. Saving (save.do / bulk-save.do / simulate) a receive-item sends ``action: WRITE``, ``delete.do``
+sends ``DELETE``: one POST per API call, ``Content-Type: application/json``, body a JSON array of envelopes,
+one per type, e.g. ``[{"databaseId": 1742775, "type": "RECEIVE_ITEM", "timestamp": <epoch ms>, "uuid":
+"<uuid4>", "data": [{"receiveItemId": <id>, "receiveItemNo": "<number>", "action": "WRITE"}, ...]}]`` (a
+bulk-save lists every saved receive item in one envelope). Other subscribable types, same shape:
+SALES_INVOICE (salesInvoiceId/No), SALES_RECEIPT, SALES_RETURN, CUSTOMER (customerId/customerNo), ITEM,
+WAREHOUSE. Delivery is in a background thread (never blocks or fails the save); a non-2xx or a connection
+error is retried 3 times (0.2 s, 0.5 s, 1 s backoff) with the SAME body and uuid; every attempt is recorded
+at ``GET /_sandbox/webhook-deliveries`` ``[{uuid, url, attempt, time, types, status, error}]``. Proxies from the
+environment are not used. ``POST /_sandbox/clock {"offset_seconds": N}`` shifts the sandbox's "now" for the
+expiry only (auth keeps the real clock). ``POST /_sandbox/simulate/purchase {"vendorNo": "V.00001",
+"warehouseName": "Utama", "receiveNumber"?, "transDate"? (default today WIB), "number"?, "lines": [{"itemNo",
+"quantity", "unitPrice", "warehouseName"?}]}`` creates a receive-item as if entered in Accurate's UI (same
+validation; answers the save.do reply) and fires the webhook.
+
+Other sandbox-only controls (both hosts, no auth, no rate limit)
+===============================================================
+``GET /_sandbox/health``; ``POST /_sandbox/data-host {"url"}``; ``GET|POST /_sandbox/faults`` (body
+:class:`FaultConfig`, replaces the whole setting: ``{"error_rate", "error_status" (int or list, default 503),
+"latency_ms", "drop_after_commit_rate", "drop_after_commit_next", "seed"}``); ``GET /_sandbox/stats``
+(``accepted``, ``refused_rate``, ``refused_in_flight``, ``unauthorized``, ``faults_injected``, ``drops``,
+``max_in_flight_seen``, ``by_action`` {"sales-invoice/save": n, "account/api-token": n, ...}) and ``POST
+/_sandbox/stats/reset``; ``POST /_sandbox/reset`` (optional ``{"data", "stats", "faults", "limits", "webhooks",
+"clock"}`` flags, all by default; data re-seeds and forgets the subscription). Latency is added after the rate
+limit (so slow calls count as in flight); error faults answer ``{"s": false, "d": ["Service Unavailable
+(injected ...)"]}`` with the chosen status before the route runs (nothing written). A drop happens only after a
+committed write (save/delete with s:true, bulk-save with at least one item saved): the status line and headers
+go out, then the connection closes with no body, so clients see a protocol/connection error although the
+document exists.
+
+Where the documentation is silent, the sandbox chose
+====================================================
+- Timestamp format ``dd/MM/yyyy HH:mm:ss`` WIB only (no unix seconds, no ISO); base64 digest only; skew 300 s;
+  the check order token -> timestamp -> signature; the 401 wording. WIB is a fixed UTC+7.
+- The 429 status, body, ``Retry-After: 1``, per-token scope, sliding window, and "refused calls do not count".
+- Bulk-save partial commit per item; the whole call refused for 0 or > 100 items.
+- ``sp.pageSize`` max 1000 (clamped); default order by id; text filters case-insensitive; unknown ``fields``
+  ignored; filters on fields no record has ignored (see list.do).
+- Ids come from one sequence shared by all modules (starting at 100); line ids from another.
+- Auto-number formats (``C.00001``, ``100001``, ``V.00002``, ``SI.2026.00001``, ``CR.``, ``SRT.``, ``RI.``; the
+  year is the document's transDate year), skipping numbers already taken by caller-chosen ones.
+- Message wordings other than the documented ones ("URL API tidak tepat", "Data tidak ditemukan", "Max: 100 data
+  dalam 1 kali request", "Sudah ada data lain dengan ...", "... berhasil disimpan"): Indonesian, naming the
+  field and the offending value.
+- The save.do success message names the key (customerNo, no, number, name), not the item's name as in
+  example.md's ``Barang & Jasa "Test Item"``.
+- Tax: only useTax1 (PPN) is emulated; the defaults of ``taxable``/``useTax1`` above; tax rounded once per
+  document; a cash discount spreads pro rata over lines for the tax base; inclusive tax extracted as
+  base x r / (1 + r).
+- Lines without ``warehouseName`` use ``Utama``; stock may go negative; only INVENTORY items keep stock.
+- Updates by ``id`` only for masters; for transactions save.do with ``id`` is refused (s:false, "tidak
+  diemulasikan"); no ``_status: delete`` line edits (such lines are skipped).
+- webhook-renew.do succeeds even with no URL registered (it stores the new expiry). Webhook retries: 3, backoff
+  0.2/0.5/1 s (``SandboxConfig.webhook_retries`` / ``webhook_backoff_seconds``); timeout 5 s.
+- The ``r`` record and detail.d are the stored document: caller-sent top-level scalars are echoed (unknown ones
+  too), computed fields override them.
+
+Deliberately not emulated
+=========================
+OAuth (``/oauth/*``, ``db-list.do``, ``open-db.do``, ``X-Session-ID``), scopes, ``webhook-history.do``, every
+module/action not in the table above (delete.do other than receive-item, ``pos/*``, purchase orders/invoices,
+item adjustments/transfers, ...), multi-currency, PPnBM/PPh (useTax2/3), serial numbers, units other than
+unit1, down payments, sales orders/deliveries, approvals, ``typeAutoNumber``, branch restrictions, customer
+credit limits, ``lastUpdate`` filters.
+"""
 
 from .app import SandboxState, create_app, create_apps, create_state
 from .config import (

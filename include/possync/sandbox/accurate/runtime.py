@@ -154,6 +154,8 @@ class WebhookSender:
         self._lock = threading.Lock()
         self.deliveries: list[dict[str, Any]] = []
         self._threads: list[threading.Thread] = []
+        # never through an HTTP(S)_PROXY from the environment: the consumer is usually on localhost
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     def send(self, url: str, envelopes: list[dict[str, Any]]) -> None:
         thread = threading.Thread(target=self._deliver, args=(url, envelopes), name="accurate-webhook", daemon=True)
@@ -179,7 +181,7 @@ class WebhookSender:
                 request = urllib.request.Request(
                     url, data=body, method="POST", headers={"Content-Type": "application/json"}
                 )
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                with self._opener.open(request, timeout=self.timeout) as response:
                     record["status"] = response.status
                     ok = 200 <= response.status < 300
             except urllib.error.HTTPError as exc:

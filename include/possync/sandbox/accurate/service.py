@@ -1042,7 +1042,10 @@ class AccurateService:
         size = min(max(size, 1), self.config.page_size_max)
         filters = _filters(params, module)
         with self.db.read() as repo:
-            rows = [row for row in repo.all(module.name) if all(check(row) for check in filters)]
+            rows = repo.all(module.name)
+            present = {key for row in rows for key in row}
+            checks = [check for name, check in filters if name in present]
+            rows = [row for row in rows if all(check(row) for check in checks)]
             sort = text(params.get("sp.sort"))
             if sort:
                 for part in reversed([p for p in sort.split(";") if p.strip()]):
@@ -1121,7 +1124,8 @@ def _coerce(name: str, value: Any, sample: Any) -> Any:
     return str(value).casefold()
 
 
-def _filters(params: dict[str, Any], module: Module) -> list[Callable[[dict], bool]]:
+def _filters(params: dict[str, Any], module: Module) -> list[tuple[str, Callable[[dict], bool]]]:
+    """(record field, predicate) per ``filter.<field>``; ``keywords`` searches several fields."""
     specs: dict[str, dict[str, Any]] = {}
     for key, value in params.items():
         if not key.startswith("filter."):
@@ -1150,7 +1154,10 @@ def _filters(params: dict[str, Any], module: Module) -> list[Callable[[dict], bo
         if name == "keywords":
             needle = str(vals[0]).casefold()
             checks.append(
-                lambda row, needle=needle: any(needle in str(row.get(f) or "").casefold() for f in KEYWORD_FIELDS)
+                (
+                    "id",
+                    lambda row, needle=needle: any(needle in str(row.get(f) or "").casefold() for f in KEYWORD_FIELDS),
+                )
             )
             continue
         field_name = module.aliases.get(name, name)
@@ -1159,7 +1166,7 @@ def _filters(params: dict[str, Any], module: Module) -> list[Callable[[dict], bo
         if name in DATE_FIELDS:  # validate eagerly so a bad date is an error even on an empty list
             for val in vals:
                 parse_date(val, f"filter.{name}")
-        checks.append(_check(field_name, op, vals))
+        checks.append((field_name, _check(field_name, op, vals)))
     return checks
 
 
