@@ -103,11 +103,12 @@ class Sandbox:
 
 
 NO_LIMITS = RateLimits(per_second=None, in_flight=None)
+TOKENS = {DEMO_API_TOKEN: DEMO_SIGNATURE_SECRET, "aat.second-app": "second-secret"}
 
 
 @pytest.fixture(scope="module")
 def sandbox(module_live_server: Any) -> Sandbox:
-    box = Sandbox(module_live_server, limits=NO_LIMITS)
+    box = Sandbox(module_live_server, limits=NO_LIMITS, tokens=TOKENS)
     api = box.data.api
     assert api("customer/save", {"customerNo": "CUST-1", "name": "Budi", "transDate": "01/03/2026"})["s"]
     assert api("customer/save", {"customerNo": "CUST-2", "name": "Sari", "transDate": "01/03/2026"})["s"]
@@ -167,6 +168,10 @@ def test_signing(sandbox: Sandbox) -> None:
         headers=client.headers(**{"X-Api-Timestamp": iso, "X-Api-Signature": signature(DEMO_SIGNATURE_SECRET, iso)}),
     )
     assert unparseable.status_code == 401 and "X-Api-Timestamp" in unparseable.json()["d"][0]
+    other = Client(sandbox.data_url, "aat.second-app", "second-secret")
+    assert other.raw("GET", "/accurate/api/glaccount/list.do").status_code == 200
+    mixed = Client(sandbox.data_url, "aat.second-app", DEMO_SIGNATURE_SECRET)
+    assert mixed.raw("GET", "/accurate/api/glaccount/list.do").json()["d"] == ["Header X-Api-Signature invalid"]
     # the account host authenticates too
     assert sandbox.account.raw("POST", "/api/api-token.do", headers={"Accept": "*/*"}).status_code == 401
 
@@ -556,7 +561,7 @@ def test_receive_item_increases_stock(sandbox: Sandbox) -> None:
 
 # ---------------------------------------------------------------- rate limits, faults
 def test_rate_limit_per_second(live_server: Any) -> None:
-    box = Sandbox(live_server)
+    box = Sandbox(live_server, tokens=TOKENS)
     statuses = []
     retry_after = None
     body = None
@@ -570,6 +575,8 @@ def test_rate_limit_per_second(live_server: Any) -> None:
     assert body == {"s": False, "d": ["Terlalu banyak request, batas 8 panggilan per detik dan 8 bersamaan"]}
     stats = box.admin("stats")
     assert stats["refused_rate"] >= 1 and stats["accepted"] == statuses.count(200)
+    other = Client(box.data_url, "aat.second-app", "second-secret")  # the limit is per token
+    assert other.raw("GET", "/accurate/api/glaccount/list.do").status_code == 200
     time.sleep(1.05)
     assert box.data.raw("GET", "/accurate/api/glaccount/list.do").status_code == 200
 
@@ -837,7 +844,8 @@ def test_cli_runs_both_hosts(tmp_path: Path) -> None:
             ]
         )
     )
-    assert config.tokens == {"aat.x": "s1", "aat.y": "s2"} and config.limits.per_second is None
+    assert config.tokens == {DEMO_API_TOKEN: DEMO_SIGNATURE_SECRET, "aat.x": "s1", "aat.y": "s2"}
+    assert config.limits.per_second is None
     assert config.limits.in_flight == 8 and config.extra_accounts == [("1101.009", "Kas Outlet", "CASH_BANK")]
 
     ports = []

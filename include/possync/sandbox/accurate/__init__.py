@@ -21,7 +21,8 @@ In-process: ``account_app, data_app = create_apps(SandboxConfig(db_path=":memory
 
 Demo credentials (module constants): API token :data:`DEMO_API_TOKEN` = ``aat.possync-demo-token``, signature
 secret :data:`DEMO_SIGNATURE_SECRET` = ``possync-demo-signature-secret``, database id :data:`DEMO_DATABASE_ID`
-= 1742775, alias :data:`DEMO_DATABASE_ALIAS` = ``POSSYNC DEMO``. ``--token`` (repeatable) replaces them.
+= 1742775, alias :data:`DEMO_DATABASE_ALIAS` = ``POSSYNC DEMO``. ``--token TOKEN:SECRET`` (repeatable)
+adds tokens (all bound to the one database); ``SandboxConfig.tokens`` is the whole map.
 State persists in the SQLite file (``:memory:`` allowed); a restarted sandbox keeps its documents, stock,
 numbering counters and webhook subscription.
 
@@ -191,8 +192,9 @@ error is retried 3 times (0.2 s, 0.5 s, 1 s backoff) with the SAME body and uuid
 at ``GET /_sandbox/webhook-deliveries`` ``[{uuid, url, attempt, time, types, status, error}]``. Proxies from the
 environment are not used. ``POST /_sandbox/clock {"offset_seconds": N}`` shifts the sandbox's "now" for the
 expiry only (auth keeps the real clock). ``POST /_sandbox/simulate/purchase {"vendorNo": "V.00001",
-"warehouseName": "Utama", "receiveNumber"?, "transDate"? (default today WIB), "number"?, "lines": [{"itemNo",
-"quantity", "unitPrice", "warehouseName"?}]}`` creates a receive-item as if entered in Accurate's UI (same
+"warehouseName": "Utama", "receiveNumber"? (default ``SJ-<epoch ms>``), "transDate"? (default today WIB),
+"number"?, "branchName"?, "description"?, "lines": [{"itemNo", "quantity", "unitPrice", "warehouseName"?}]}``
+creates a receive-item as if entered in Accurate's UI (same
 validation; answers the save.do reply) and fires the webhook.
 
 Other sandbox-only controls (both hosts, no auth, no rate limit)
@@ -230,6 +232,8 @@ Where the documentation is silent, the sandbox chose
   document; a cash discount spreads pro rata over lines for the tax base; inclusive tax extracted as
   base x r / (1 + r).
 - Lines without ``warehouseName`` use ``Utama``; stock may go negative; only INVENTORY items keep stock.
+- ``types`` of ``POST /_sandbox/webhooks`` default to ``["RECEIVE_ITEM"]``.
+- An item's ``itemType`` cannot change on update; ``unit1Name`` defaults to ``PCS``, ``unitPrice`` to 0.
 - Updates by ``id`` only for masters; for transactions save.do with ``id`` is refused (s:false, "tidak
   diemulasikan"); no ``_status: delete`` line edits (such lines are skipped).
 - webhook-renew.do succeeds even with no URL registered (it stores the new expiry). Webhook retries: 3, backoff

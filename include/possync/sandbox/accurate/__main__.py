@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         type=_token,
         metavar="TOKEN:SECRET",
-        help=f"API token and its signature secret (repeatable); default {DEMO_API_TOKEN}:{DEMO_SIGNATURE_SECRET}",
+        help=f"another API token and its signature secret (repeatable), besides {DEMO_API_TOKEN}",
     )
     parser.add_argument("--per-second", type=_limit, default=8, help="calls per sliding second per token ('off')")
     parser.add_argument("--in-flight", type=_limit, default=8, help="concurrent calls per token ('off')")
@@ -85,7 +85,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     statuses = args.error_status or [503]
     return SandboxConfig(
         db_path=args.db,
-        tokens=dict(args.token) if args.token else {DEMO_API_TOKEN: DEMO_SIGNATURE_SECRET},
+        tokens={DEMO_API_TOKEN: DEMO_SIGNATURE_SECRET, **dict(args.token or [])},
         data_host_url=(args.data_host_url or f"http://{args.host}:{args.data_port}").rstrip("/"),
         timestamp_skew_seconds=args.timestamp_skew,
         limits=RateLimits(per_second=args.per_second, in_flight=args.in_flight),

@@ -214,7 +214,7 @@ async def _handle(state: SandboxState, host: str, request: Request) -> Response:
             body, events = await _run(state, module, action, request, raw)
         except ApiError as error:
             return _reply(error.body, error.status)
-        state.dispatch(events)
+        await run_in_threadpool(state.dispatch, events)
         if _committed(action, body) and state.faults.should_drop():
             state.stats.bump("drops")
             return DropResponse(body)
@@ -423,5 +423,5 @@ def add_admin_routes(app: FastAPI, state: SandboxState) -> None:
             result, events = await run_in_threadpool(state.service.save, "receive-item", data)
         except ApiError as error:
             return _reply(error.body, error.status)
-        state.dispatch(events)
+        await run_in_threadpool(state.dispatch, events)
         return _reply(result)
