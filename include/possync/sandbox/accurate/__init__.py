@@ -45,7 +45,7 @@ Account host: ``GET|POST /api/api-token.do`` -> ``{"s": true, "d": {"user": {"id
 webhook subscription, now + 7 days by the sandbox clock). Any other path, data-host paths included ->
 404 ``{"s": false, "d": ["URL API tidak tepat"]}``.
 
-Data host: ``/accurate/api/<module>/<action>.do`` (GET, POST; ``delete.do`` also DELETE). Unknown module/action,
+Data host: ``/accurate/api/<module>/<action>.do`` (GET or POST; DELETE and PUT are accepted too). Unknown module/action,
 or account-host paths -> the same 404. Envelope ``{"s": bool, "d": ...}``; business and validation errors are
 HTTP 200 ``{"s": false, "d": ["<Indonesian message>", ...]}`` (every problem found in the failing phase).
 
@@ -143,7 +143,7 @@ header ``vendorNo``, ``vendor {id, vendorNo, name}``, ``receiveNumber``, ``shipD
 ``totalAmount``; lines as the invoice's (``itemNo`` flat and ``item {id, no, name, itemType}`` nested, the
 shape of Accurate's detail responses). ``delete.do`` (``id`` or ``number``) removes it and its stock.
 
-Item detail adds ``detailWarehouseData[] {id, warehouseName, balance}`` (warehouses with stock rows),
+Item detail adds ``detailWarehouseData[] {warehouseId, warehouseName, balance}`` (warehouses with stock rows),
 ``balance`` and ``availableToSell`` (totals); ``get-stock.do?no=&warehouseName=`` -> ``{"s": true, "d":
 {"itemNo", "warehouseName", "availableStock", "balance"}}`` (one warehouse, or all when warehouseName is empty).
 ``detailOpenBalance[]{quantity, warehouseName}`` on item creation adds opening stock.

@@ -1001,7 +1001,7 @@ class AccurateService:
             warehouses = {row["id"]: row for row in repo.all("warehouse")}
             stock = repo.stock(record["id"])
             detail = [
-                {"id": wid, "warehouseName": warehouses[wid]["name"], "balance": quantity}
+                {"warehouseId": wid, "warehouseName": warehouses[wid]["name"], "balance": quantity}
                 for wid, quantity in sorted(stock.items())
                 if wid in warehouses
             ]

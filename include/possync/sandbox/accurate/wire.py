@@ -137,10 +137,6 @@ def fmt_date(value: date) -> str:
     return value.strftime("%d/%m/%Y")
 
 
-def iso_to_date(iso: str) -> date:
-    return date.fromisoformat(iso)
-
-
 def parse_number(value: Any, field: str) -> Decimal:
     if isinstance(value, bool):
         raise ApiError(f'Nilai {field} "{value}" bukan angka')
