@@ -884,4 +884,5 @@ def test_cli_runs_both_hosts(tmp_path: Path) -> None:
         assert data.get("glaccount/detail", no="1101.001")["d"]["name"] == "Kas"
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        returncode = process.wait(timeout=10)
+    assert returncode == 0  # SIGTERM stops both hosts gracefully

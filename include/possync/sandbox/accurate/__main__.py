@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+from typing import Any
 
 import uvicorn
 
@@ -102,14 +103,28 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     )
 
 
+class _Server(uvicorn.Server):
+    """One Ctrl-C / SIGTERM stops both hosts gracefully (uvicorn's handler would stop only the last one)."""
+
+    siblings: list[uvicorn.Server]
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        for server in self.siblings:
+            if server.should_exit:
+                server.force_exit = True
+            server.should_exit = True
+
+
 async def serve(config: SandboxConfig, host: str, account_port: int, data_port: int, log_level: str) -> None:
     state = create_state(config)
     state.service.add_accounts(config.extra_accounts)  # also on an existing database file
     account_app, data_app = create_apps(state=state)
     servers = [
-        uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level))
+        _Server(uvicorn.Config(app, host=host, port=port, log_level=log_level))
         for app, port in ((account_app, account_port), (data_app, data_port))
     ]
+    for server in servers:
+        server.siblings = list(servers)
     try:
         await asyncio.gather(*(server.serve() for server in servers))
     finally:
