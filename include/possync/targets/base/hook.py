@@ -15,8 +15,10 @@ and its limits (``pacing_limits``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -51,6 +53,10 @@ class BatchItemResult:
     created: bool
     content: dict[str, Any]
     error: str | None = None  # the target's own words when it refused the item
+
+
+_PACERS: dict[tuple[Any, ...], Pacer] = {}
+_PACERS_LOCK = threading.Lock()
 
 
 class TargetHttpHook(HttpHook):
@@ -158,11 +164,18 @@ class TargetHttpHook(HttpHook):
 
     @cached_property
     def pacer(self) -> Pacer:
-        limits = [
+        """The pace of this API consumer, shared by every hook of this process that calls it as the same
+        consumer: a task (or ``dag.test``) that makes several hooks in a row must not start each one with a
+        fresh allowance. Across processes the pool's size divides the limit (``pacing_share``)."""
+        limits = tuple(
             Limit(max(1, limit.requests // self.pacing_share), limit.period_seconds)
             for limit in self.pacing_limits()
-        ]
-        return Pacer(limits)
+        )
+        conn = self.connection
+        consumer = hashlib.sha256(f"{conn.login}:{conn.password}".encode()).hexdigest()
+        key = (self.conn_type, conn.host, consumer, limits)
+        with _PACERS_LOCK:
+            return _PACERS.setdefault(key, Pacer(list(limits)))
 
     def _backoff(self, attempt: int) -> float:
         return min(60.0, 2.0 ** (attempt - 1))
