@@ -786,6 +786,10 @@ def test_served_actions_and_request_shapes_exist_in_the_spec() -> None:
     assert set(PAYMENT_METHODS) == set(enum["properties"]["paymentMethod"]["enum"])
     assert set(ITEM_TYPES) == set(schema("/api/item/save.do")["properties"]["itemType"]["enum"])
     assert set(RETURN_TYPES) == set(schema("/api/sales-return/save.do")["properties"]["returnType"]["enum"])
+    from possync.sandbox.accurate.config import ACCOUNT_TYPES, SEED_ACCOUNTS
+
+    assert set(ACCOUNT_TYPES) == set(schema("/api/glaccount/save.do")["properties"]["accountType"]["enum"])
+    assert {account_type for _, _, account_type in SEED_ACCOUNTS} <= set(ACCOUNT_TYPES)
     bulk = schema("/api/sales-invoice/bulk-save.do")
     assert (
         "Max: 100" in paths["/api/sales-invoice/bulk-save.do"]["post"]["description"] and "data" in bulk["properties"]

@@ -11,6 +11,7 @@ import uvicorn
 
 from .app import create_apps, create_state
 from .config import (
+    ACCOUNT_TYPES,
     DEMO_ACCOUNT_PORT,
     DEMO_API_TOKEN,
     DEMO_DATA_PORT,
@@ -34,7 +35,10 @@ def _account(value: str) -> tuple[str, str, str]:
     parts = value.split(":")
     if len(parts) not in (2, 3) or not all(parts):
         raise argparse.ArgumentTypeError("expected NO:NAME[:ACCOUNT_TYPE] (type defaults to CASH_BANK)")
-    return parts[0], parts[1], parts[2] if len(parts) == 3 else "CASH_BANK"
+    account_type = parts[2].upper() if len(parts) == 3 else "CASH_BANK"
+    if account_type not in ACCOUNT_TYPES:
+        raise argparse.ArgumentTypeError(f"account type must be one of {', '.join(ACCOUNT_TYPES)}")
+    return parts[0], parts[1], account_type
 
 
 def _limit(value: str) -> int | None:

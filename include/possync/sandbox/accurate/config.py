@@ -17,6 +17,26 @@ DATA_PREFIX = "/accurate/api/"
 ACCOUNT_PREFIX = "/api/"
 ADMIN_PREFIX = "/_sandbox"
 
+# glaccount accountType values (the spec's enum of glaccount/save.do).
+ACCOUNT_TYPES = (
+    "ACCOUNT_PAYABLE",
+    "ACCOUNT_RECEIVABLE",
+    "ACCUMULATED_DEPRECIATION",
+    "CASH_BANK",
+    "COGS",
+    "EQUITY",
+    "EXPENSE",
+    "FIXED_ASSET",
+    "INVENTORY",
+    "LONG_TERM_LIABILITY",
+    "OTHER_ASSET",
+    "OTHER_CURRENT_ASSET",
+    "OTHER_CURRENT_LIABILITY",
+    "OTHER_EXPENSE",
+    "OTHER_INCOME",
+    "REVENUE",
+)
+
 # (number, name, accountType): a small chart of accounts seeded into every new database.
 SEED_ACCOUNTS: tuple[tuple[str, str, str], ...] = (
     ("1101.001", "Kas", "CASH_BANK"),
