@@ -21,6 +21,12 @@ DEMO_JURNAL_PORT := 8601
 DEMO_JURNAL_PER_MINUTE := 600
 DEMO_JURNAL_PER_HOUR := 20000
 export AIRFLOW_CONN_JURNAL_DEMO := {"conn_type": "jurnal", "host": "http://127.0.0.1:$(DEMO_JURNAL_PORT)", "login": "possync-demo", "password": "possync-demo-secret", "extra": {"requests_per_minute": $(DEMO_JURNAL_PER_MINUTE), "requests_per_hour": $(DEMO_JURNAL_PER_HOUR)}}
+# The Accurate sandbox: the account host (what the connection names) hands out the data host, as the real
+# account.accurate.id does. Fixed public demo credentials; the webhook secret is what the plugin's receiver
+# expects in the URL the sandbox posts purchases to. Accurate's documented limits: 8 calls/s, 8 in flight.
+DEMO_ACCURATE_ACCOUNT_PORT := 8602
+export DEMO_ACCURATE_DATA_PORT := 8603
+export AIRFLOW_CONN_ACCURATE_DEMO := {"conn_type": "accurate", "host": "http://127.0.0.1:$(DEMO_ACCURATE_ACCOUNT_PORT)", "password": "aat.possync-demo-token", "extra": {"signature_secret": "possync-demo-signature-secret", "webhook_secret": "possync-demo-webhook-secret", "requests_per_second": 8}}
 
 .PHONY: venv test demo stop lint bench clean
 

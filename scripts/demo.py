@@ -1,16 +1,20 @@
-"""`make demo`: sync the demo week from the demo POS into the Jurnal sandbox through Airflow, for real.
+"""`make demo`: sync the demo week from the demo POS into the Jurnal and Accurate sandboxes through Airflow,
+for real, and bring a purchase entered in Accurate back into the POS through Accurate's webhook.
 
 1. Stops what a previous `make demo` left running (scripts/stop.sh), seeds the demo POS (same seed, same
-   data) and makes sure the sync ledger exists. The ledger (var/data/ledger.db) and the sandbox's documents
-   (var/sandbox/jurnal.db) are kept across runs: a second demo re-syncs the week and creates nothing twice.
-2. Prepares Airflow while nothing else uses its SQLite database: the `jurnal_api` pool the sync tasks run
-   in, the DAGs parsed into the database, the three jurnal_demo DAGs unpaused, and a backfill of the demo
-   week on `jurnal_demo__sales`. (On SQLite, `backfill create` next to a running scheduler can hit
-   "database is locked", and the half-created backfill then crashed the scheduler; so it is created first.)
-3. Starts the Jurnal sandbox and `airflow standalone` in the background (logs in var/logs/, pids in var/run/).
-4. Waits for the scheduler to run the backfill, printing progress, then prints each DAG's run states, the
-   sync ledger's per-flow counts with the failure reasons, the sandbox's document counts, and how to open
-   the UI.
+   data) and makes sure the sync ledger exists. The ledger (var/data/ledger.db) and the sandboxes' documents
+   (var/sandbox/*.db) are kept across runs: a second demo re-syncs the week and creates nothing twice.
+2. Prepares Airflow while nothing else uses its SQLite database: the `jurnal_api` and `accurate_api` pools
+   the sync tasks run in, the DAGs parsed into the database, the demo integrations' DAGs unpaused, and a
+   backfill of the demo week on each `<integration>__sales`. (On SQLite, `backfill create` next to a running
+   scheduler can hit "database is locked", and the half-created backfill then crashed the scheduler; so the
+   backfills are created first.)
+3. Starts both sandboxes and `airflow standalone` in the background (logs in var/logs/, pids in var/run/),
+   and points the Accurate sandbox's webhook at the plugin's receiver.
+4. Waits for the scheduler to run the backfills, printing progress, then simulates a purchase entered in
+   Accurate and waits until its goods receipt is in the POS; then prints each DAG's run states, the sync
+   ledger's per-flow counts with the failure reasons, the webhook log, the sandboxes' document counts, and
+   how to open the UI.
 
 Run through `make demo` (the Makefile sets AIRFLOW_HOME, the connections and the API address).
 """
@@ -40,9 +44,9 @@ AIRFLOW_URL = os.environ["AIRFLOW__API__BASE_URL"].rstrip("/")
 POS_URL = f"sqlite:///{VAR / 'data' / 'pos.db'}"
 LEDGER_URL = f"sqlite:///{VAR / 'data' / 'ledger.db'}"
 
-INTEGRATION = "jurnal_demo"
-SALES_DAG = f"{INTEGRATION}__sales"
-DAGS = [f"{INTEGRATION}__customers", f"{INTEGRATION}__products", SALES_DAG]
+INTEGRATIONS = ("jurnal_demo", "accurate_demo")
+SALES_DAGS = [f"{name}__sales" for name in INTEGRATIONS]
+DAGS = [f"{name}__{flow}" for name in INTEGRATIONS for flow in ("customers", "products", "sales")]
 JURNAL_DEFAULT_PER_MINUTE = 30  # Jurnal's limit per API consumer (shared/reference/accounting_apis.md §1.6)
 POLL_SECONDS = 5
 TIMEOUT_MINUTES = 15
@@ -77,9 +81,16 @@ def demo_week() -> tuple[datetime, datetime, str]:
     from possync.pos.demo import DemoSpec
 
     spec = DemoSpec()  # what `possync demo seed` generates by default
-    timezone = next(i.timezone for i in load_config().integrations if i.name == INTEGRATION)
+    timezone = next(i.timezone for i in load_config().integrations if i.name == INTEGRATIONS[0])
     start = datetime.combine(spec.start_date, datetime.min.time(), tzinfo=ZoneInfo(timezone))
     return start, start + timedelta(days=spec.days), timezone
+
+
+def target_pools() -> dict[str, int]:
+    """Each target's pool, sized as its integrations' ``target_concurrency`` (what each task paces its share by)."""
+    from possync.config import load_config
+
+    return {i.target_pool: i.target_concurrency for i in load_config().integrations if i.name in INTEGRATIONS}
 
 
 # -- background services ----------------------------------------------------------------------------------
@@ -135,6 +146,24 @@ def jurnal_sandbox() -> tuple[str, int, int, int]:
     return url.hostname, url.port, int(extra["requests_per_minute"]), int(extra["requests_per_hour"])
 
 
+def accurate_sandbox() -> tuple[str, int, int]:
+    """Host, account port and data port of the Accurate sandbox, from AIRFLOW_CONN_ACCURATE_DEMO (the account
+    host) and DEMO_ACCURATE_DATA_PORT (the data host it hands out, as the real account host does)."""
+    conn = json.loads(os.environ["AIRFLOW_CONN_ACCURATE_DEMO"])
+    url = urllib.parse.urlsplit(conn["host"])
+    return url.hostname, url.port, int(os.environ["DEMO_ACCURATE_DATA_PORT"])
+
+
+def accurate_document_counts() -> dict[str, int]:
+    """Documents in the Accurate sandbox, read through its API (signed list.do, the row count of ``sp``)."""
+    from possync.targets.accurate.hook import AccurateHook
+
+    # read as one more member of the accurate_api pool, so reads beside a running task stay within 8/s
+    hook = AccurateHook("accurate_demo", pacing_share=max(target_pools().values()) + 1)
+    modules = ["customer", "item", "warehouse", "sales-invoice", "sales-receipt", "sales-return", "receive-item"]
+    return {m: int(hook.api(m, "list", params={"sp.pageSize": 1})["sp"]["rowCount"]) for m in modules}
+
+
 def jurnal_document_counts() -> dict[str, int]:
     """Documents in the sandbox, read through the Jurnal API (signed list requests, total_count)."""
     from possync.targets.jurnal.hook import JurnalHook
@@ -142,6 +171,53 @@ def jurnal_document_counts() -> dict[str, int]:
     hook = JurnalHook("jurnal_demo")  # the connection id in integrations.yaml
     resources = ["customers", "products", "warehouses", "sales_invoices", "receive_payments", "sales_returns"]
     return {r: int(hook.api("GET", f"/{r}", params={"page": 1, "page_size": 1})["total_count"]) for r in resources}
+
+
+WEBHOOK_PATH = "/possync/webhooks/accurate/accurate_demo"
+
+
+def register_accurate_webhook(data_url: str) -> str:
+    """Point the sandbox's webhook (Accurate's Developer Area setting) at the plugin's receiver; the URL carries
+    the integration's webhook secret from its connection, as Accurate webhooks carry no signature."""
+    secret = json.loads(os.environ["AIRFLOW_CONN_ACCURATE_DEMO"])["extra"]["webhook_secret"]
+    url = f"{AIRFLOW_URL}{WEBHOOK_PATH}?token={urllib.parse.quote(secret)}"
+    http_json(f"{data_url}/_sandbox/webhooks", method="POST", body={"url": url, "types": ["RECEIVE_ITEM"]})
+    return url
+
+
+def simulate_purchase(data_url: str) -> dict:
+    """A purchase entered in Accurate: goods received from the supplier into the central warehouse, of the first
+    two products the products sync created there."""
+    from possync.config import load_config
+    from possync.db import make_engine
+    from possync.ledger import SyncLedger
+
+    integration = next(i for i in load_config().integrations if i.name == "accurate_demo")
+    skus = sorted(SyncLedger(make_engine(LEDGER_URL)).id_maps("accurate_demo", "product"))
+    skus = [sku for sku in skus if not sku.startswith("POS-")][:2]
+    lines = [{"itemNo": sku, "quantity": 24, "unitPrice": 15000} for sku in skus]
+    return http_json(f"{data_url}/_sandbox/simulate/purchase", method="POST",
+                     body={"warehouseName": integration.outlets["WH01"].warehouse, "lines": lines})
+
+
+def goods_receipt_in_pos(number: str) -> bool:
+    from sqlalchemy import select
+
+    from possync.db import make_engine
+    from possync.pos import schema
+
+    with make_engine(POS_URL).connect() as conn:
+        return conn.execute(select(schema.goods_receipts.c.id).where(
+            schema.goods_receipts.c.source_number == number)).first() is not None
+
+
+def webhook_log_lines() -> list[str]:
+    from possync.db import make_engine
+    from possync.ledger.webhooks import WebhookLog
+
+    events = WebhookLog(make_engine(LEDGER_URL)).events("accurate_demo", limit=10)
+    return [f"{e.received_at:%Y-%m-%d %H:%M:%S} {e.event_type:<13} {e.status:<9} {e.document_numbers or ''}"
+            + (f"  {e.reason}" if e.reason else "") for e in events]
 
 
 # -- Airflow's REST API -----------------------------------------------------------------------------------
@@ -192,12 +268,13 @@ def progress(airflow: Airflow, started: float, week: tuple[datetime, datetime]) 
     deadline = started + TIMEOUT_MINUTES * 60
     while True:
         runs = {dag_id: airflow.runs(dag_id) for dag_id in DAGS}
-        backfill_runs = [r for r in runs[SALES_DAG] if r["run_type"] == "backfill" and in_week(r, week)]
+        backfill_runs = [r for dag_id in SALES_DAGS for r in runs[dag_id]
+                         if r["run_type"] == "backfill" and in_week(r, week)]
         others = [r for dag_id in DAGS for r in runs[dag_id] if r not in backfill_runs]
         backfill = Counter(r["state"] for r in backfill_runs)
         other = Counter(r["state"] for r in others)
         elapsed = time.monotonic() - started
-        line = f"sales backfill: {describe(backfill)}"
+        line = f"sales backfills: {describe(backfill)}"
         if others:
             line += f" | scheduled runs: {other['success'] + other['failed']}/{len(others)} done"
         if line != last_line or time.monotonic() - last_print >= 30:
@@ -229,6 +306,8 @@ def main() -> int:
     for directory in (LOGS, RUN, VAR / "data", VAR / "sandbox"):
         directory.mkdir(parents=True, exist_ok=True)
     host, port, per_minute, per_hour = jurnal_sandbox()
+    accurate_host, account_port, data_port = accurate_sandbox()
+    data_url = f"http://{accurate_host}:{data_port}"
     week_start, week_end, timezone = demo_week()
 
     step("Stopping anything a previous `make demo` left running")
@@ -245,23 +324,29 @@ def main() -> int:
     step("Airflow: database, pool, DAGs, backfill of the demo week (before the scheduler starts)")
     airflow = BIN / "airflow"
     run(airflow, "db", "migrate", log="airflow-db-migrate.log")
-    run(airflow, "pools", "set", "jurnal_api", "1", "Mekari Jurnal API", log="airflow-pools.log")
-    say("  pool jurnal_api: 1 slot (every task that calls Jurnal runs in it)")
+    for pool, slots in target_pools().items():
+        run(airflow, "pools", "set", pool, str(slots), f"calls to {pool.removesuffix('_api')}",
+            log=f"airflow-pool-{pool}.log")
+        say(f"  pool {pool}: {slots} slot(s) (every task that calls that target runs in it, pacing to 1/{slots} "
+            "of its rate limit)")
     run(airflow, "dags", "reserialize", log="airflow-dags-reserialize.log")
-    run(airflow, "dags", "unpause", "--yes", "--treat-dag-id-as-regex", f"^{INTEGRATION}__",
+    run(airflow, "dags", "unpause", "--yes", "--treat-dag-id-as-regex", "^(" + "|".join(INTEGRATIONS) + ")__",
         log="airflow-dags-unpause.log")
-    say(f"  unpaused {', '.join(DAGS)}")
+    say(f"  unpaused {', '.join(DAGS)} and the Accurate inbound DAGs")
     say("  (unpausing also schedules each DAG's latest slot, today: the sales window holds no demo sales,")
-    say("  the customers and products runs sync whatever Jurnal lacks; then they run hourly)")
-    run(airflow, "backfill", "create", "--dag-id", SALES_DAG,
-        "--from-date", week_start.isoformat(), "--to-date", week_end.isoformat(),
-        "--reprocess-behavior", "completed", "--max-active-runs", "1", log="airflow-backfill-create.log")
-    say(f"  backfill {SALES_DAG}: every window ending {week_start:%Y-%m-%d %H:%M} .. {week_end:%Y-%m-%d %H:%M} "
-        f"{timezone}, one run at a time, in order")
+    say("  the customers and products runs sync whatever the target lacks; then they run hourly)")
+    for sales_dag in SALES_DAGS:
+        run(airflow, "backfill", "create", "--dag-id", sales_dag,
+            "--from-date", week_start.isoformat(), "--to-date", week_end.isoformat(),
+            "--reprocess-behavior", "completed", "--max-active-runs", "1", log=f"airflow-backfill-{sales_dag}.log")
+        say(f"  backfill {sales_dag}: every window ending {week_start:%Y-%m-%d %H:%M} .. "
+            f"{week_end:%Y-%m-%d %H:%M} {timezone}, one run at a time, in order")
 
-    step("Starting the Jurnal sandbox and `airflow standalone` in the background")
+    step("Starting the Jurnal and Accurate sandboxes and `airflow standalone` in the background")
     airflow_url = urllib.parse.urlsplit(AIRFLOW_URL)
     port_free(host, port)
+    port_free(accurate_host, account_port)
+    port_free(accurate_host, data_port)
     port_free(airflow_url.hostname, airflow_url.port)
     sandbox = start_background("jurnal-sandbox", BIN / "python", "-m", "possync.sandbox.jurnal", "--host", host,
                                "--port", str(port), "--db", VAR / "sandbox" / "jurnal.db",
@@ -271,6 +356,15 @@ def main() -> int:
     say(f"  Jurnal sandbox at http://{host}:{port}, limits {per_minute}/min and {per_hour}/h per client "
         f"(a larger plan's limits; the Jurnal default is {JURNAL_DEFAULT_PER_MINUTE}/min)")
     documents_before = jurnal_document_counts()
+    accurate = start_background("accurate-sandbox", BIN / "python", "-m", "possync.sandbox.accurate",
+                                "--host", accurate_host, "--account-port", str(account_port),
+                                "--data-port", str(data_port), "--db", VAR / "sandbox" / "accurate.db")
+    wait_for("accurate-sandbox", accurate, lambda: http_json(f"{data_url}/_sandbox/stats") is not None, 60)
+    say(f"  Accurate sandbox: account host http://{accurate_host}:{account_port}, data host {data_url} "
+        "(8 calls/s and 8 in flight, as documented)")
+    webhook_url = register_accurate_webhook(data_url)
+    say(f"  its RECEIVE_ITEM webhook posts to {webhook_url.split('?')[0]} (the token is the connection's secret)")
+    accurate_before = accurate_document_counts()
     standalone = start_background("airflow-standalone", airflow, "standalone")
     wait_for("airflow-standalone", standalone, lambda: http_json(f"{AIRFLOW_URL}/api/v2/monitor/health"), 180)
     api = Airflow()
@@ -280,15 +374,35 @@ def main() -> int:
     runs = progress(api, time.monotonic(), (week_start, week_end))
     documents_after = jurnal_document_counts()
 
+    step("A purchase entered in Accurate reaches the POS (webhook → accurate_demo__inbound → goods receipt)")
+    purchase = simulate_purchase(data_url)
+    record = purchase.get("r") or purchase
+    number = record["number"]
+    say(f"  Accurate receive-item {number} saved: "
+        + ", ".join(f"{line['itemNo']} × {line['quantity']}" for line in record.get("detailItem", [])))
+    started = time.monotonic()
+    while not goods_receipt_in_pos(number):
+        if time.monotonic() - started > 180:
+            sys.exit("demo: the purchase did not reach the POS within 3 minutes; see the accurate_demo__inbound "
+                     "runs and var/logs/accurate-sandbox.log")
+        time.sleep(2)
+    say(f"  goods receipt {number} is in the POS {time.monotonic() - started:.0f} s after it was saved in Accurate")
+    say("  webhook log (newest first):")
+    for line in webhook_log_lines():
+        say(f"    {line}")
+    accurate_after = accurate_document_counts()
+
     step("Run states per DAG")
     for dag_id in DAGS:
         by_type = Counter((r["run_type"], r["state"]) for r in runs[dag_id])
         say(f"  {dag_id:<24} " + ", ".join(f"{n} {kind} {state}" for (kind, state), n in sorted(by_type.items())))
-    tasks = api.every(f"/dags/{SALES_DAG}/dagRuns/~/taskInstances", "task_instances")
-    per_task = Counter((t["task_id"], t["state"]) for t in tasks)
-    for task_id in ("sync_customers", "sync_products", "sync_sales"):
-        say(f"    {task_id:<22} " + ", ".join(
-            f"{n} {state}" for (t, state), n in sorted(per_task.items()) if t == task_id))
+    for sales_dag in SALES_DAGS:
+        tasks = api.every(f"/dags/{sales_dag}/dagRuns/~/taskInstances", "task_instances")
+        per_task = Counter((t["task_id"], t["state"]) for t in tasks)
+        say(f"  {sales_dag} tasks:")
+        for task_id in ("sync_customers", "sync_products", "sync_sales"):
+            say(f"    {task_id:<22} " + ", ".join(
+                f"{n} {state}" for (t, state), n in sorted(per_task.items()) if t == task_id))
     say("  Red is expected: a task with a record it cannot sync ends failed (no retries) and names the record.")
     say("  sync_customers and sync_products report CUST-29 and PROD-40 in every run until they are repaired,")
     say("  and each outlet's later windows retry its earlier failed sales, so its sync_sales stays red too.")
@@ -303,11 +417,19 @@ def main() -> int:
     if documents_before["sales_invoices"] and documents_after == documents_before:
         say("  Nothing new: the week was already synced, and re-running it duplicated nothing.")
 
-    logs = AIRFLOW_HOME / "logs" / f"dag_id={SALES_DAG}"
+    step("Documents in the Accurate sandbox (read through its API)")
+    for module, after in accurate_after.items():
+        added = after - accurate_before[module]
+        say(f"  {module:<18} {after:>6}   " + (f"+{added} in this run" if added else "unchanged"))
+    if accurate_before["sales-invoice"] and accurate_after["sales-invoice"] == accurate_before["sales-invoice"]:
+        say("  No new sales documents: the week was already synced (the receive-item is this run's purchase).")
+
+    logs = AIRFLOW_HOME / "logs" / f"dag_id={SALES_DAGS[0]}"
     example = sorted(logs.glob("run_id=backfill__*/task_id=sync_sales/map_index=0/attempt=*.log"))
     step("Airflow UI")
     say(f"  {AIRFLOW_URL}  user admin, password {api.password}")
-    say(f"  per-record lines: DAG {SALES_DAG} → Grid → a run → a sync_sales box (one per outlet) → Logs")
+    say(f"  per-record lines: DAG {SALES_DAGS[0]} (or {SALES_DAGS[1]}) → Grid → a run → a sync_sales box "
+        "(one per outlet) → Logs")
     if example:
         say(f"  or the files, e.g. {example[-1].relative_to(ROOT)}:")
         events = [json.loads(line).get("event", "") for line in example[-1].read_text().splitlines()]

@@ -94,11 +94,11 @@ def _status(args: argparse.Namespace) -> int:
             print(f"  {flow:<10} {record_type:<10} " + " ".join(
                 f"{counts.get(status, 0):>7}" for status in ("synced", "skipped", "failed", "pending")
             ))
-    shown = [(name, failure) for name, items in failures.items() for failure in items]
-    if shown:
-        print("\nFailed records (oldest first) and why:")
-        for _name, failure in shown:
-            print(f"  {failure['record_type']:<9} {failure['key']:<28} {failure['reason']}")
+    for name, items in failures.items():
+        if items:
+            print(f"\n{name}: failed records (oldest first) and why:")
+            for failure in items:
+                print(f"  {failure['record_type']:<9} {failure['key']:<28} {failure['reason']}")
     return 0
 
 

@@ -14,15 +14,18 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from possync.config import Integration
 from possync.documents import Customer, Item, Payment, SalesInvoice, SalesReturn
-from possync.ledger import SyncLedger
 from possync.targets.accurate import mapping
 from possync.targets.accurate.hook import BULK_LIMIT, AccurateHook
 from possync.targets.base.bookkeeping import WALK_IN_KEY
 from possync.targets.base.hook import BatchItemResult
 from possync.targets.base.loader import Prerequisite, SendResult
-from possync.targets.base.senders import TargetSender, invoice_prerequisite, invoice_prerequisites
+from possync.targets.base.senders import (
+    SkuMatchedItemSender,
+    TargetSender,
+    invoice_prerequisite,
+    invoice_prerequisites,
+)
 
 DUPLICATE_MARKER = "sudah ada data lain dengan"
 
@@ -98,55 +101,25 @@ class CustomerSender(AccurateSender):
         return adopt
 
     def send(self, documents: Sequence[Customer]) -> list[SendResult]:
-        adopted = self._adoptable(documents)
-        results = {
-            key: self.result(document, adopted[key], note="already in Accurate (a reply was lost); not created twice")
-            for document in documents if (key := document.key) in adopted
+        results = self.create_unless_found(documents, self._adoptable(documents),
+                                           note="already in Accurate (a reply was lost); not created twice")
+        self.remember("customer", results)
+        return results
+
+
+class ItemSender(SkuMatchedItemSender, AccurateSender):
+    """Accurate's SKU is the item's ``no``."""
+
+    module, number_field = "item", "no"
+
+    def existing_by_sku(self) -> dict[str, dict[str, Any]]:
+        return {
+            str(record["no"]): record for record in self.hook.iterate("item", fields=["id", "no", "name"])
+            if record.get("no")
         }
-        fresh = [document for document in documents if document.key not in adopted]
-        if fresh:
-            results.update({result.key: result for result in super().send(fresh)})
-        ordered = [results[document.key] for document in documents]
-        self.ledger.set_id_maps(self.integration.name, "customer", {
-            result.key: (str(result.target_id), result.target_number) for result in ordered if result.status == "synced"
-        })
-        return ordered
-
-
-class ItemSender(AccurateSender):
-    """Products are matched by SKU (Accurate's item ``no``); only SKUs Accurate lacks are created."""
-
-    record_type, flow, module, number_field = "item", "products", "item", "no"
-
-    def __init__(self, hook: AccurateHook, integration: Integration, ledger: SyncLedger) -> None:
-        super().__init__(hook, integration, ledger)
-        self._by_no: dict[str, dict[str, Any]] | None = None
-
-    def existing_by_no(self) -> dict[str, dict[str, Any]]:
-        if self._by_no is None:
-            self._by_no = {
-                str(record["no"]): record for record in self.hook.iterate("item", fields=["id", "no", "name"])
-                if record.get("no")
-            }
-        return self._by_no
 
     def body(self, item: Item) -> dict[str, Any]:
         return mapping.item_body(item)
-
-    def send(self, documents: Sequence[Item]) -> list[SendResult]:
-        existing = self.existing_by_no()
-        results = {
-            document.key: self.result(document, existing[document.key], note="matched by SKU")
-            for document in documents if document.key in existing
-        }
-        missing = [document for document in documents if document.key not in existing]
-        if missing:
-            results.update({result.key: result for result in super().send(missing)})
-        ordered = [results[document.key] for document in documents]
-        self.ledger.set_id_maps(self.integration.name, "product", {
-            result.key: (str(result.target_id), result.target_number) for result in ordered if result.status == "synced"
-        })
-        return ordered
 
 
 class InvoiceSender(AccurateSender):

@@ -68,6 +68,10 @@ class TargetSender:
     # -- sending -------------------------------------------------------------------------------------
 
     def send(self, documents: Sequence[Any]) -> list[SendResult]:
+        return self.create(documents)
+
+    def create(self, documents: Sequence[Any]) -> list[SendResult]:
+        """Create ``documents`` in one batch; a refused one whose key is taken is looked up (see above)."""
         items = self.create_batch([self.body(document) for document in documents])
         return [
             self.result(document, item.content) if item.created else self.refused(document, item.error, item.content)
@@ -83,6 +87,22 @@ class TargetSender:
                 results.append(self.refused(document, error.message, error.body))
         return results
 
+    def create_unless_found(self, documents: Sequence[Any], found: dict[str, dict[str, Any]],
+                            note: str) -> list[SendResult]:
+        """Documents the target already holds (``found``: key → its record) are synced as found, with ``note``;
+        the rest are created. Results in the order of ``documents``."""
+        results = {d.key: self.result(d, found[d.key], note=note) for d in documents if d.key in found}
+        missing = [document for document in documents if document.key not in found]
+        if missing:
+            results.update({result.key: result for result in self.create(missing)})
+        return [results[document.key] for document in documents]
+
+    def remember(self, kind: str, results: Sequence[SendResult]) -> None:
+        """Keep POS key → target id and number of what synced, for the documents that point at them."""
+        self.ledger.set_id_maps(self.integration.name, kind, {
+            result.key: (str(result.target_id), result.target_number) for result in results if result.status == "synced"
+        })
+
     def refused(self, document: Any, message: str | None, body: Any = None) -> SendResult:
         if self.is_duplicate(message):
             existing = self.find_existing(document, body)
@@ -94,6 +114,27 @@ class TargetSender:
                 reason = f"{self.target_label} {DIFFERENT_DOCUMENT} under this key (#{existing.get('id')}): {message}"
                 return SendResult(document.key, "failed", reason=reason)
         return SendResult(document.key, "failed", reason=f"{self.target_label}: {message}")
+
+
+class SkuMatchedItemSender(TargetSender):
+    """Products are matched by SKU; only SKUs the target lacks are created."""
+
+    record_type, flow = "item", "products"
+
+    def __init__(self, hook: Any, integration: Integration, ledger: SyncLedger) -> None:
+        super().__init__(hook, integration, ledger)
+        self._existing: dict[str, dict[str, Any]] | None = None  # read once per task
+
+    def existing_by_sku(self) -> dict[str, dict[str, Any]]:
+        """SKU → the target's item, for every item the target has."""
+        raise NotImplementedError
+
+    def send(self, documents: Sequence[Any]) -> list[SendResult]:
+        if self._existing is None:
+            self._existing = self.existing_by_sku()
+        results = self.create_unless_found(documents, self._existing, note="matched by SKU")
+        self.remember("product", results)
+        return results
 
 
 def is_clash(result: SendResult) -> bool:

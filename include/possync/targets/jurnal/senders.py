@@ -20,7 +20,13 @@ from possync.ledger import SyncLedger
 from possync.targets.base.bookkeeping import WALK_IN_KEY
 from possync.targets.base.hook import BatchItemResult
 from possync.targets.base.loader import Prerequisite, SendResult
-from possync.targets.base.senders import TargetSender, invoice_prerequisite, invoice_prerequisites, is_clash
+from possync.targets.base.senders import (
+    SkuMatchedItemSender,
+    TargetSender,
+    invoice_prerequisite,
+    invoice_prerequisites,
+    is_clash,
+)
 from possync.targets.jurnal import mapping
 from possync.targets.jurnal.hook import BATCH_LIMIT, JurnalHook
 
@@ -93,55 +99,29 @@ class CustomerSender(JurnalSender):
         ]
         if clashes:
             self._disambiguate.update(document.key for document in clashes)
-            retried = {result.key: result for result in super().send(clashes)}
+            retried = {result.key: result for result in self.create(clashes)}
             results = [retried.get(result.key, result) for result in results]
-        self.ledger.set_id_maps(self.integration.name, "customer", {
-            result.key: (str(result.target_id), result.target_number)
-            for result in results if result.status == "synced"
-        })
+        self.remember("customer", results)
         return results
 
     def result(self, document: Customer, record: dict[str, Any], note: str | None = None) -> SendResult:
         return SendResult(document.key, "synced", str(record.get("id")), record.get("display_name"), note=note)
 
 
-class ItemSender(JurnalSender):
-    """Products are matched by SKU (Jurnal's ``product_code``); only SKUs Jurnal lacks are created."""
+class ItemSender(SkuMatchedItemSender, JurnalSender):
+    """Jurnal's SKU is the product's ``product_code``."""
 
-    record_type, flow, resource = "item", "products", "products"
+    resource = "products"
 
-    def __init__(self, hook: JurnalHook, integration: Integration, ledger: SyncLedger) -> None:
-        super().__init__(hook, integration, ledger)
-        self._by_code: dict[str, dict[str, Any]] | None = None
-
-    def existing_by_code(self) -> dict[str, dict[str, Any]]:
-        if self._by_code is None:
-            self._by_code = {
-                str(record.get("product_code")): record
-                for record in self.hook.iterate("products") if record.get("product_code")
-            }
-        return self._by_code
+    def existing_by_sku(self) -> dict[str, dict[str, Any]]:
+        products = self.hook.iterate("products")
+        return {str(record["product_code"]): record for record in products if record.get("product_code")}
 
     def body(self, document: Item) -> dict[str, Any]:
         return mapping.product_body(document, self.integration.bookkeeping)
 
     def result(self, document: Item, record: dict[str, Any], note: str | None = None) -> SendResult:
         return SendResult(document.key, "synced", str(record.get("id")), record.get("product_code"), note=note)
-
-    def send(self, documents: Sequence[Item]) -> list[SendResult]:
-        existing = self.existing_by_code()
-        results: dict[str, SendResult] = {
-            document.key: self.result(document, existing[document.key], note="matched by SKU")
-            for document in documents if document.key in existing
-        }
-        missing = [document for document in documents if document.key not in existing]
-        if missing:
-            results.update({result.key: result for result in super().send(missing)})
-        ordered = [results[document.key] for document in documents]
-        self.ledger.set_id_maps(self.integration.name, "product", {
-            result.key: (str(result.target_id), result.target_number) for result in ordered if result.status == "synced"
-        })
-        return ordered
 
 
 class InvoiceSender(JurnalSender):
