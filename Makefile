@@ -69,6 +69,7 @@ bench: venv
 	$(BIN)/python bench/bench_transform.py --lines $(BENCH_ROWS)
 	$(BIN)/python bench/bench_ledger.py --records $(BENCH_ROWS)
 	$(BIN)/python bench/bench_jurnal_load.py
+	$(BIN)/python bench/bench_accurate_load.py
 
 clean: stop
 	rm -rf var .pytest_cache .ruff_cache

@@ -338,7 +338,7 @@ def paced_run(sandbox: Sandbox, workload: Workload, invoices: int, size: int) ->
         "calls": len(work), "elapsed": elapsed, "throttled": hook.throttled, "retried": hook.retried,
         "paced_wait": hook.pacer.waited_seconds, "busy_ms": statistics.mean(busy) * 1000,
         "server_ms": statistics.median(server) * 1000, "client_cpu_ms": cpu / len(work) * 1000, "stats": stats,
-        "margin": hook.pacer.margin, **_sustained(starts),
+        "margin": hook.pacer.margin_for(hook.pacer.limits[0]), **_sustained(starts),
     }
 
 

@@ -47,7 +47,7 @@ class Pacer:
         self._lock = threading.Lock()
         self.waited_seconds = 0.0
 
-    def _margin(self, limit: Limit) -> float:
+    def margin_for(self, limit: Limit) -> float:
         """Slack on a window for jitter between send and arrival: a quarter second on Jurnal's minute, 5% of
         Accurate's second (a fixed 0.25 s there would give away a fifth of the allowance)."""
         return self.margin if self.margin is not None else min(0.25, 0.05 * limit.period_seconds)
@@ -55,7 +55,7 @@ class Pacer:
     def _delay(self, now: float) -> float:
         delay = max(0.0, self._paused_until - now)
         for limit in self.limits:
-            period = limit.period_seconds + self._margin(limit)
+            period = limit.period_seconds + self.margin_for(limit)
             in_window = [t for t in self._sent if t > now - period]
             if len(in_window) >= limit.requests:
                 # the oldest request that must leave the window before one more fits
@@ -70,7 +70,7 @@ class Pacer:
                 self._sleep(delay)
             now = self._clock()
             self._sent.append(now)
-            longest = max((limit.period_seconds + self._margin(limit) for limit in self.limits), default=0)
+            longest = max((limit.period_seconds + self.margin_for(limit) for limit in self.limits), default=0)
             while self._sent and self._sent[0] <= now - longest:
                 self._sent.popleft()
 
