@@ -47,15 +47,13 @@ import math
 import multiprocessing
 import os
 import pstats
-import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,6 +62,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
+import loadkit
 from possync.config import Integration, load_config
 from possync.db import make_engine
 from possync.pos.demo import DemoSpec, generate
@@ -78,27 +77,6 @@ LIMIT_PER_SECOND = 8  # accurate.id "Batasan Pemanggilan API": 8 calls a second 
 LIMIT_IN_FLIGHT = 8
 UNLIMITED = 1_000_000_000
 WIB = ZoneInfo("Asia/Jakarta")
-
-
-def _peak_rss_mib() -> float:
-    # ru_maxrss is KiB on Linux: the high-water mark of this process so far.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _server_peak_rss_mib(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # ------------------------------------------------------------------------------------------- sandbox
@@ -151,7 +129,7 @@ class Sandbox:
         return reply.json()
 
     def peak_rss_mib(self) -> float | None:
-        return _server_peak_rss_mib(self.process.pid)
+        return loadkit.server_peak_rss_mib(self.process.pid)
 
     def stop(self) -> None:
         self.admin.close()
@@ -182,17 +160,6 @@ def _connection(conn_id: str, account_url: str, per_second: int) -> str:
         "extra": {"signature_secret": SIGNATURE_SECRET, "requests_per_second": per_second},
     })
     return conn_id
-
-
-def _created(results: Sequence[Any], what: str) -> None:
-    refused = [result.error for result in results if not result.created]
-    if refused:
-        raise RuntimeError(f"the sandbox refused {len(refused)} {what}: {refused[:3]}")
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _integration() -> Integration:
@@ -235,18 +202,18 @@ def prepare(tmp: Path, sandbox: Sandbox) -> Workload:
             if name.casefold() not in existing:
                 hook.save(module, {"name": name})
                 created[module] += 1
-    for chunk in _chunks([*items, *helper_items(bookkeeping)], BULK_LIMIT):
-        _created(hook.bulk_save("item", [mapping.item_body(item) for item in chunk]), "items")
+    for chunk in loadkit.chunks([*items, *helper_items(bookkeeping)], BULK_LIMIT):
+        loadkit.created(hook.bulk_save("item", [mapping.item_body(item) for item in chunk]), "items")
         created["item"] += len(chunk)
     customer_numbers: dict[str, str] = {}
     everyone = [walk_in_customer(bookkeeping), *customers]
-    for chunk in _chunks(everyone, BULK_LIMIT):
+    for chunk in loadkit.chunks(everyone, BULK_LIMIT):
         bodies = [
             mapping.customer_body(c, use_pos_customer_id=integration.use_pos_customer_id, since=integration.start_date)
             for c in chunk
         ]
         results = hook.bulk_save("customer", bodies)
-        _created(results, "customers")
+        loadkit.created(results, "customers")
         customer_numbers.update({c.key: str(r.content["customerNo"]) for c, r in zip(chunk, results, strict=True)})
         created["customer"] += len(chunk)
     hook.session.close()
@@ -273,7 +240,7 @@ def batches(workload: Workload, count: int, size: int, tag: str) -> list[list[di
     numbered = [
         {**demo[i % len(demo)], "number": f"{demo[i % len(demo)]['number']}/{tag}{i:06d}"} for i in range(count)
     ]
-    return [list(chunk) for chunk in _chunks(numbered, size)]
+    return [list(chunk) for chunk in loadkit.chunks(numbered, size)]
 
 
 # ---------------------------------------------------------------------------------------------- runs
@@ -356,7 +323,7 @@ def _pool_worker(conn_env: dict[str, str], conn_id: str, share: int, work: list[
     hook.session.close()
     return {
         "starts": starts, "ends": ends, "busy": busy, "throttled": hook.throttled,
-        "paced_wait": hook.pacer.waited_seconds, "rss_mib": _peak_rss_mib(),
+        "paced_wait": hook.pacer.waited_seconds, "rss_mib": loadkit.peak_rss_mib(),
     }
 
 
@@ -539,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("AIRFLOW_HOME", str(tmp / "airflow"))
     sandbox = None
     try:
-        ports = (args.port, args.port + 1) if args.port else (_free_port(), _free_port())
+        ports = (args.port, args.port + 1) if args.port else (loadkit.free_port(), loadkit.free_port())
         sandbox = Sandbox.start(*ports, tmp / "accurate.db", tmp / "sandbox.log")
         print(f"sandbox pid {sandbox.process.pid}: account host {sandbox.account_url}, data host {sandbox.data_url} "
               f"(db {tmp / 'accurate.db'})", flush=True)
@@ -618,7 +585,8 @@ def main(argv: list[str] | None = None) -> int:
             print(profile_hook(sandbox, workload, args.invoices, args.batch, top=25))
 
         server_rss = sandbox.peak_rss_mib()
-        print(f"\npeak RSS: client {_peak_rss_mib():,.0f} MiB (each pool worker up to {pool['rss_mib']:,.0f} MiB), "
+        client_rss = loadkit.peak_rss_mib()
+        print(f"\npeak RSS: client {client_rss:,.0f} MiB (each pool worker up to {pool['rss_mib']:,.0f} MiB), "
               "sandbox " + (f"{server_rss:,.0f} MiB" if server_rss is not None else "unknown"))
     finally:
         if sandbox is not None:

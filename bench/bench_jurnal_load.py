@@ -39,15 +39,13 @@ import json
 import math
 import os
 import pstats
-import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import formatdate
@@ -56,6 +54,7 @@ from typing import Any
 
 import requests
 
+import loadkit
 from possync.config import Bookkeeping
 from possync.db import make_engine
 from possync.pos.demo import DemoSpec, generate
@@ -67,27 +66,6 @@ CLIENT_ID = "possync-demo"
 CLIENT_SECRET = "possync-demo-secret"
 INVOICES_PATH = f"{API_PREFIX}/sales_invoices/batch_create"
 UNLIMITED = 1_000_000_000
-
-
-def _peak_rss_mib() -> float:
-    # ru_maxrss is KiB on Linux: the high-water mark of this process so far.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _server_peak_rss_mib(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # ------------------------------------------------------------------------------------------- sandbox
@@ -138,7 +116,7 @@ class Sandbox:
         return reply.json()
 
     def peak_rss_mib(self) -> float | None:
-        return _server_peak_rss_mib(self.process.pid)
+        return loadkit.server_peak_rss_mib(self.process.pid)
 
     def stop(self) -> None:
         self.admin.close()
@@ -170,17 +148,6 @@ def _connection(conn_id: str, url: str, per_minute: int) -> str:
     return conn_id
 
 
-def _created(results: Sequence[Any], what: str) -> None:
-    refused = [result.error for result in results if not result.created]
-    if refused:
-        raise RuntimeError(f"the sandbox refused {len(refused)} {what}: {refused[:3]}")
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def prepare(tmp: Path, sandbox: Sandbox) -> Workload:
     """The demo POS's sales as Jurnal invoice bodies, with everything they reference created in the sandbox."""
     from possync.targets.base.bookkeeping import WALK_IN_KEY, helper_items, walk_in_customer
@@ -202,13 +169,13 @@ def prepare(tmp: Path, sandbox: Sandbox) -> Workload:
     for code in sorted({invoice.outlet_code for invoice in invoices}):
         hook.create("warehouses", {"name": f"Outlet {code}", "code": code})
     product_ids: dict[str, str] = {}
-    for chunk in _chunks([*items, *helper_items(bookkeeping)], BATCH_LIMIT):
+    for chunk in loadkit.chunks([*items, *helper_items(bookkeeping)], BATCH_LIMIT):
         results = hook.batch_create("products", [mapping.product_body(item, bookkeeping) for item in chunk])
-        _created(results, "products")
+        loadkit.created(results, "products")
         product_ids.update({item.key: str(result.content["id"]) for item, result in zip(chunk, results, strict=True)})
     customer_names: dict[str, str] = {}
     everyone = [walk_in_customer(bookkeeping), *customers]
-    for chunk in _chunks(everyone, BATCH_LIMIT):
+    for chunk in loadkit.chunks(everyone, BATCH_LIMIT):
         bodies = [mapping.customer_body(c, use_pos_customer_id=True, bookkeeping=bookkeeping) for c in chunk]
         results = hook.batch_create("customers", bodies)
         # the demo holds a customer whose name repeats another's: Jurnal refuses it, its sales go to walk-in
@@ -240,7 +207,7 @@ def batches(workload: Workload, count: int, size: int, tag: str) -> list[list[di
         {**demo[i % len(demo)], "transaction_no": f"{demo[i % len(demo)]['transaction_no']}/{tag}{i:06d}"}
         for i in range(count)
     ]
-    return [list(chunk) for chunk in _chunks(numbered, size)]
+    return [list(chunk) for chunk in loadkit.chunks(numbered, size)]
 
 
 # ---------------------------------------------------------------------------------------------- runs
@@ -419,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("AIRFLOW_HOME", str(tmp / "airflow"))
     sandbox = None
     try:
-        sandbox = Sandbox.start(args.port or _free_port(), tmp / "jurnal.db", tmp / "sandbox.log")
+        sandbox = Sandbox.start(args.port or loadkit.free_port(), tmp / "jurnal.db", tmp / "sandbox.log")
         print(f"sandbox pid {sandbox.process.pid} at {sandbox.url} (db {tmp / 'jurnal.db'})", flush=True)
         workload = prepare(tmp, sandbox)
         print(
@@ -471,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
             print(profile_hook(sandbox, workload, args.invoices, args.batch, top=25))
 
         server_rss = sandbox.peak_rss_mib()
-        print(f"\npeak RSS: client {_peak_rss_mib():,.0f} MiB, sandbox "
+        print(f"\npeak RSS: client {loadkit.peak_rss_mib():,.0f} MiB, sandbox "
               + (f"{server_rss:,.0f} MiB" if server_rss is not None else "unknown"))
     finally:
         if sandbox is not None:
