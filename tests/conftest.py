@@ -37,6 +37,16 @@ def airflow_home() -> Path:
 
 
 @pytest.fixture(scope="session")
+def airflow_db(airflow_home: Path) -> Path:
+    """The test Airflow home with its metadata database migrated, for ``dag.test`` runs."""
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True,
+                   env=os.environ.copy(), timeout=300)
+    return airflow_home
+
+
+@pytest.fixture(scope="session")
 def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A PostgreSQL superuser URL: ``POSSYNC_TEST_PG_URL`` if CI started one, else a throwaway cluster.
 

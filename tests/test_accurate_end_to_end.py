@@ -7,30 +7,22 @@ run or by replies lost after the commit; and the same POS feeds Jurnal at the sa
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import select
 
+from demo_week import SPEC, broken_keys, expected_invoices, pos_orders, run_sales
 from live_server import LiveServer
 from possync.db import make_engine
 from possync.ledger import SyncLedger
-from possync.pos import schema
-from possync.pos.demo import DemoSpec, expected_broken_records, generate
+from possync.pos.demo import generate
 from possync.sandbox.accurate import DEMO_API_TOKEN, DEMO_SIGNATURE_SECRET, SandboxConfig, create_apps
 from possync.sandbox.accurate.config import RateLimits
 from possync.targets.accurate.hook import AccurateHook
 
-SPEC = DemoSpec(start_date=date(2026, 11, 9), days=5, orders_per_day=32)
-WINDOW = {"window_start": "2026-11-09T00:00:00+07:00", "window_end": "2026-11-14T00:00:00+07:00"}
-DAGS = Path(__file__).resolve().parents[1] / "dags"
 FIELDS = {
     "sales-invoice": ["id", "number", "totalAmount", "customer", "customerNo", "primeOwing"],
     "sales-receipt": ["id", "number", "chequeAmount"],
@@ -38,13 +30,6 @@ FIELDS = {
     "customer": ["id", "customerNo", "name"],
     "item": ["id", "no", "name"],
 }
-
-
-@pytest.fixture(scope="module")
-def airflow_db(airflow_home: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True,
-                   env=os.environ.copy(), timeout=300)
-    return airflow_home
 
 
 @pytest.fixture
@@ -68,26 +53,8 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, airflow_db: Path):
     data.stop()
 
 
-def run_sales(dag_id: str = "accurate_demo__sales") -> dict[tuple[str, int], str]:
-    from airflow.dag_processing.dagbag import DagBag
-
-    dag = DagBag(dag_folder=str(DAGS)).get_dag(dag_id)
-    run = dag.test(run_conf=WINDOW)
-    return {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
-
-
 def accurate(module: str) -> list[dict]:
     return list(AccurateHook("accurate_demo").iterate(module, fields=FIELDS[module]))
-
-
-def pos_orders(pos) -> dict[str, tuple[str, Decimal]]:
-    with pos.connect() as conn:
-        rows = conn.execute(select(schema.orders.c.number, schema.orders.c.status, schema.orders.c.total_amount))
-        return {number: (status, total) for number, status, total in rows}
-
-
-def broken_keys() -> dict[str, str]:
-    return {key: kind for kind, key, _ in expected_broken_records(SPEC)}
 
 
 def stats(world) -> dict:
@@ -95,7 +62,7 @@ def stats(world) -> dict:
 
 
 def test_the_pos_week_lands_in_accurate_exactly_once(world) -> None:
-    states = run_sales()
+    states = run_sales("accurate_demo__sales")
     # read before this test's own reads, which spend the same token's allowance
     seen = stats(world)
     assert seen["refused_rate"] == 0 and seen["refused_in_flight"] == 0, "pacing keeps Accurate from refusing"
@@ -110,12 +77,7 @@ def test_the_pos_week_lands_in_accurate_exactly_once(world) -> None:
     invoices = accurate("sales-invoice")
     by_number = Counter(invoice["number"] for invoice in invoices)
     assert all(count == 1 for count in by_number.values()), "no invoice twice"
-    expected = {
-        number for number, (status, _) in orders.items()
-        if status == "completed" and number not in broken and number[4:9] != "WH01-"
-        and "20261109" <= number.split("-")[2] <= "20261113"
-    }
-    assert set(by_number) == expected
+    assert set(by_number) == expected_invoices(world["pos"])
     for invoice in invoices:
         assert Decimal(str(invoice["totalAmount"])) == orders[invoice["number"]][1], invoice["number"]
     assert not {n for n, (status, _) in orders.items() if status == "voided"} & set(by_number)
@@ -147,7 +109,7 @@ def test_the_pos_week_lands_in_accurate_exactly_once(world) -> None:
     assert {number for _id, number in till_ids} <= numbered
 
     # a second run over the same window (a retry, an overlapping backfill) creates nothing new
-    run_sales()
+    run_sales("accurate_demo__sales")
     assert len(accurate("sales-invoice")) == len(invoices)
     assert len(accurate("sales-receipt")) == len(receipts)
     assert len(accurate("sales-return")) == len(returns)
@@ -157,9 +119,9 @@ def test_the_pos_week_lands_in_accurate_exactly_once(world) -> None:
 def test_lost_replies_are_found_again_not_posted_twice(world) -> None:
     requests.post(f"{world['data'].url}/_sandbox/faults",
                   json={"drop_after_commit_rate": 0.3, "seed": 11}, timeout=10).raise_for_status()
-    run_sales()
+    run_sales("accurate_demo__sales")
     requests.post(f"{world['data'].url}/_sandbox/faults", json={}, timeout=10).raise_for_status()
-    run_sales()
+    run_sales("accurate_demo__sales")
 
     invoices = accurate("sales-invoice")
     assert invoices and len({i["number"] for i in invoices}) == len(invoices)

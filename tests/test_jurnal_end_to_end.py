@@ -6,36 +6,20 @@ and nothing duplicated by a second run or by replies lost after the commit."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
+from demo_week import SPEC, broken_keys, expected_invoices, pos_orders, run_sales
 from live_server import LiveServer
 from possync.db import make_engine
 from possync.ledger import SyncLedger
-from possync.pos import schema
-from possync.pos.demo import DemoSpec, expected_broken_records, generate
+from possync.pos.demo import generate
 from possync.sandbox.jurnal import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SandboxConfig, create_app
 from possync.sandbox.jurnal.config import RateLimits
 from possync.targets.jurnal.hook import JurnalHook
-
-SPEC = DemoSpec(start_date=date(2026, 11, 9), days=5, orders_per_day=32)
-WINDOW = {"window_start": "2026-11-09T00:00:00+07:00", "window_end": "2026-11-14T00:00:00+07:00"}
-DAGS = Path(__file__).resolve().parents[1] / "dags"
-
-
-@pytest.fixture(scope="module")
-def airflow_db(airflow_home: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True,
-                   env=os.environ.copy(), timeout=300)
-    return airflow_home
 
 
 @pytest.fixture
@@ -57,30 +41,12 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, airflow_db: Path):
     sandbox.stop()
 
 
-def run_sales() -> dict[tuple[str, int], str]:
-    from airflow.dag_processing.dagbag import DagBag
-
-    dag = DagBag(dag_folder=str(DAGS)).get_dag("jurnal_demo__sales")
-    run = dag.test(run_conf=WINDOW)
-    return {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
-
-
 def jurnal(resource: str) -> list[dict]:
     return list(JurnalHook("jurnal_demo").iterate(resource))
 
 
-def pos_orders(pos) -> dict[str, tuple[str, Decimal]]:
-    with pos.connect() as conn:
-        rows = conn.execute(select(schema.orders.c.number, schema.orders.c.status, schema.orders.c.total_amount))
-        return {number: (status, total) for number, status, total in rows}
-
-
-def broken_keys() -> dict[str, str]:
-    return {key: kind for kind, key, _ in expected_broken_records(SPEC)}
-
-
 def test_the_pos_week_lands_in_jurnal_exactly_once(world, capsys: pytest.CaptureFixture[str]) -> None:
-    states = run_sales()
+    states = run_sales("jurnal_demo__sales")
     assert states["sync_customers", -1] == "failed", "the customer with a duplicate ID fails its task"
     assert states["sync_products", -1] == "failed", "the product without SKU fails its task"
     sales_states = Counter(state for (task, _), state in states.items() if task == "sync_sales")
@@ -91,12 +57,7 @@ def test_the_pos_week_lands_in_jurnal_exactly_once(world, capsys: pytest.Capture
     invoices = jurnal("sales_invoices")
     by_number = Counter(invoice["transaction_no"] for invoice in invoices)
     assert all(count == 1 for count in by_number.values()), "no invoice twice"
-    expected = {
-        number for number, (status, _) in orders.items()
-        if status == "completed" and number not in broken and number[4:9] != "WH01-"
-        and "20261109" <= number.split("-")[2] <= "20261113"
-    }
-    assert set(by_number) == expected
+    assert set(by_number) == expected_invoices(world["pos"])
     for invoice in invoices:
         assert Decimal(invoice["original_amount"]) == orders[invoice["transaction_no"]][1], invoice["transaction_no"]
     assert not {n for n, (status, _) in orders.items() if status == "voided"} & set(by_number)
@@ -130,7 +91,7 @@ def test_the_pos_week_lands_in_jurnal_exactly_once(world, capsys: pytest.Capture
     assert {"CUST-29", "PROD-40"} <= failed_keys, "failures of every flow are listed, not only sales"
 
     # a second run over the same window (a retry, an overlapping backfill) creates nothing new
-    run_sales()
+    run_sales("jurnal_demo__sales")
     assert len(jurnal("sales_invoices")) == len(invoices)
     assert len(jurnal("receive_payments")) == len(payments)
     assert len(jurnal("sales_returns")) == len(returns)
@@ -141,9 +102,9 @@ def test_lost_replies_are_found_again_not_posted_twice(world) -> None:
 
     requests.post(f"{world['sandbox'].url}/_sandbox/faults",
                   json={"drop_after_commit_rate": 0.3, "seed": 7}, timeout=10).raise_for_status()
-    run_sales()
+    run_sales("jurnal_demo__sales")
     requests.post(f"{world['sandbox'].url}/_sandbox/faults", json={}, timeout=10).raise_for_status()
-    run_sales()
+    run_sales("jurnal_demo__sales")
 
     invoices = jurnal("sales_invoices")
     assert invoices and len({i["transaction_no"] for i in invoices}) == len(invoices)
