@@ -90,11 +90,17 @@ class TransferSync(_Strict):
 
     mode: Literal["automatic", "manual"] = "manual"
     hours: list[TimeOfDay] = Field(default_factory=list)
+    #: transfers and stock documents committed late (offline tills) are still caught for this long
+    lookback_hours: Annotated[int, Field(ge=0, le=24 * 14)] = 48
 
     @model_validator(mode="after")
     def _hours_for_automatic(self) -> TransferSync:
         if self.mode == "automatic" and not self.hours:
-            raise ValueError("mode 'automatic' needs at least one entry in hours")
+            raise ValueError("mode 'automatic' needs at least one entry in hours (e.g. ['23:45'])")
+        if self.mode == "manual" and self.hours:
+            raise ValueError("hours only apply to mode 'automatic'; a manual sync runs when ops trigger it")
+        if len(set(self.hours)) != len(self.hours):
+            raise ValueError("hours lists the same time twice")
         return self
 
 
@@ -126,6 +132,12 @@ class Bookkeeping(_Strict):
     payable_account: str = "Hutang Usaha"
     #: where the output-VAT item posts, so the VAT of tax-exclusive receipts is a liability, not revenue
     output_vat_account: str = "PPN Keluaran"
+    #: the account stock adjustments and stock-take differences post against
+    stock_adjustment_account: str = "Beban Penyesuaian Persediaan"
+    #: the account goods lost in transit (sent but never received) are written off to
+    transit_loss_account: str = "Beban Penyesuaian Persediaan"
+    #: targets whose transfers are single-step (Jurnal) hold goods on the road in this warehouse
+    transit_warehouse: str = "Barang Dalam Perjalanan"
 
 
 class Integration(_Strict):

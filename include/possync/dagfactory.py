@@ -8,7 +8,7 @@ I/O at parse time: the tasks import pandas, SQLAlchemy and the targets when they
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -78,20 +78,32 @@ def target_operators(target: str) -> dict[str, type]:
             JurnalCustomersOperator,
             JurnalProductsOperator,
             JurnalSalesOperator,
+            JurnalStockOperator,
+            JurnalTransfersOperator,
         )
 
-        return {"customers": JurnalCustomersOperator, "products": JurnalProductsOperator, "sales": JurnalSalesOperator}
+        return {
+            "customers": JurnalCustomersOperator,
+            "products": JurnalProductsOperator,
+            "sales": JurnalSalesOperator,
+            "transfers": JurnalTransfersOperator,
+            "stock": JurnalStockOperator,
+        }
     if target == "accurate":
         from possync.targets.accurate.operators import (
             AccurateCustomersOperator,
             AccurateProductsOperator,
             AccurateSalesOperator,
+            AccurateStockOperator,
+            AccurateTransfersOperator,
         )
 
         return {
             "customers": AccurateCustomersOperator,
             "products": AccurateProductsOperator,
             "sales": AccurateSalesOperator,
+            "transfers": AccurateTransfersOperator,
+            "stock": AccurateStockOperator,
         }
     raise ValueError(f"no sync operators for target {target!r} yet")
 
@@ -175,6 +187,125 @@ def build_sales_dag(integration: Integration) -> DAG:
             trigger_rule=TriggerRule.ALL_DONE,
         ).expand_kwargs(plan_sales_windows())
         [customers, products] >> sales
+
+    return dag
+
+
+def transfers_timetable(integration: Integration) -> Any:
+    """Automatic: runs at the configured hours, each over the time since the previous one. Manual: none."""
+    if integration.transfers.mode == "manual":
+        return None
+    return ScheduledHoursTimetable.at_hours(integration.transfers.hours, integration.timezone)
+
+
+def _date_window(params: dict[str, Any], timezone: str) -> tuple[datetime, datetime] | None:
+    """The window of the ``from_date`` / ``to_date`` params: both days whole, in the integration's timezone."""
+    first, last = params.get("from_date"), params.get("to_date")
+    if not (first or last):
+        return None
+    if not (first and last):
+        raise ValueError("set both from_date and to_date, or neither")
+    start_day, end_day = date.fromisoformat(first), date.fromisoformat(last)
+    if end_day < start_day:
+        raise ValueError(f"to_date {end_day} is before from_date {start_day}: nothing to sync")
+    zone = ZoneInfo(timezone)
+    return (datetime.combine(start_day, time(), tzinfo=zone),
+            datetime.combine(end_day + timedelta(days=1), time(), tzinfo=zone))
+
+
+def _transfers_doc(integration: Integration) -> str:
+    transfers = integration.transfers
+    if transfers.mode == "automatic":
+        when = (f"Runs automatically at {', '.join(t.strftime('%H:%M') for t in transfers.hours)} "
+                f"{integration.timezone} time, each run over the time since the previous one (backfill a date range "
+                "from Trigger → Backfill). Trigger it by hand with `from_date` / `to_date` to sync other days.")
+    else:
+        when = ("Manual: ops trigger it with a date range (`from_date`, `to_date`, both days included, "
+                f"{integration.timezone} time) and, optionally, a choice of outlets. Nothing runs on a schedule.")
+    return f"""
+### Transfers and stock from the POS to {integration.target} ({integration.name})
+
+{when}
+
+1. `sync_products` makes sure every product (and warehouse) the documents name exists in {integration.target}.
+2. `sync_transfers` (one task for all outlets): transfer-outs as goods leave an outlet, then transfer-ins as
+   they arrive, oldest first. A transfer-in whose transfer-out failed fails with
+   "transfer-out TO-… has not been synced yet; repair it first", and is retried by every later run until the
+   out document goes through.
+3. `sync_stock` (one task per outlet): stock adjustments, then stock takes.
+
+Each task logs one line per record (`SYNCED`, `SKIPPED`, `FAILED` with the reason) and a summary
+`read = synced + skipped + failed`; a failed record turns its task red without retries. Repair the POS
+record, then clear the task (or wait for the next run): earlier failures are always retried, oldest first.
+"""
+
+
+def build_transfers_dag(integration: Integration) -> DAG:
+    """Transfers, stock adjustments and stock takes: automatic at the configured hours, or manual."""
+    name = integration.name
+    operators = target_operators(integration.target)
+    outlets = sorted(integration.outlets)
+    manual = integration.transfers.mode == "manual"
+    date_param: dict[str, Any] = {"type": "string", "format": "date"} if manual else {
+        "type": ["null", "string"], "format": "date", "section": "Date range (instead of the run's window)"}
+    if not manual:
+        date_param["default"] = None
+
+    with DAG(
+        dag_id=f"{name}__transfers",
+        description=f"POS transfers and stock → {integration.target} ({name})",
+        schedule=transfers_timetable(integration),
+        start_date=_start_date(integration),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=[integration.target, "transfers", "stock", name],
+        doc_md=_transfers_doc(integration),
+        params={
+            "from_date": Param(title="From date", description="First day to sync (outlet time).", **date_param),
+            "to_date": Param(title="To date", description="Last day to sync, included.", **date_param),
+            "outlets": Param(
+                [], type="array", items={"type": "string", "enum": outlets}, uniqueItems=True,
+                title="Outlets", description="Leave empty to sync every mapped outlet.",
+            ),
+        },
+    ) as dag:
+
+        @task(multiple_outputs=False)
+        def plan_stock_windows(**context: Any) -> list[dict[str, str]]:
+            """One entry per outlet to sync in this run's window (the date range, or the run's interval)."""
+            params = context["params"]
+            window = _date_window(params, integration.timezone)
+            if window is None:
+                window = _window_from_context(context, {})
+            start, end = window
+            if start >= end:
+                raise ValueError(f"empty window: {start.isoformat()} → {end.isoformat()}")
+            chosen = params.get("outlets") or outlets
+            return [
+                {"outlet_code": code, "window_start": start.isoformat(), "window_end": end.isoformat()}
+                for code in chosen
+            ]
+
+        windows = plan_stock_windows()
+
+        @task(multiple_outputs=False)
+        def plan_transfers(plan: list[dict[str, str]]) -> list[dict[str, Any]]:
+            """The transfers of every planned outlet go in one task (a transfer-in needs another outlet's out)."""
+            return [{"outlet_codes": [entry["outlet_code"] for entry in plan],
+                     "window_start": plan[0]["window_start"], "window_end": plan[0]["window_end"]}]
+
+        products = _sync_task(integration, "products")
+        transfers = operators["transfers"].partial(
+            task_id="sync_transfers", integration_name=name, pool=integration.target_pool,
+            # a product that failed fails only the documents that move it, with that reason
+            map_index_template="{{ task.outlet_codes | join(',') }}", trigger_rule=TriggerRule.ALL_DONE,
+        ).expand_kwargs(plan_transfers(windows))
+        stock = operators["stock"].partial(
+            task_id="sync_stock", integration_name=name, pool=integration.target_pool,
+            map_index_template="{{ task.outlet_code }}", trigger_rule=TriggerRule.ALL_DONE,
+        ).expand_kwargs(windows)
+        products >> transfers >> stock
 
     return dag
 
@@ -301,6 +432,7 @@ def build_dags(config: PossyncConfig) -> dict[str, DAG]:
             build_master_dag(integration, "customers"),
             build_master_dag(integration, "products"),
             build_sales_dag(integration),
+            build_transfers_dag(integration),
             *inbound_dags(integration),
         ):
             dags[dag.dag_id] = dag

@@ -157,4 +157,83 @@ class Rejection:
     business_time: datetime | None = None
 
 
-Document = Customer | Item | SalesInvoice | Payment | SalesReturn
+@dataclass(frozen=True, slots=True)
+class StockLine:
+    """One product's quantity on a stock document (quantities have three places, like the POS)."""
+
+    line_no: int
+    sku: str
+    product_name: str
+    quantity: Decimal  # sent (transfer-out), received (transfer-in), signed difference (adjustment), counted
+    unit_cost: Decimal | None = None
+    sent: Decimal | None = None  # transfer-in only: what the transfer-out sent
+    expected: Decimal | None = None  # stock take only: what the till expected before the count
+
+    @property
+    def shortage(self) -> Decimal:
+        """Transfer-in only: sent but never received (lost in transit)."""
+        return (self.sent or self.quantity) - self.quantity
+
+    @property
+    def difference(self) -> Decimal:
+        """Stock take only: counted − expected."""
+        return self.quantity - (self.expected if self.expected is not None else self.quantity)
+
+
+@dataclass(frozen=True, slots=True)
+class TransferOut:
+    """Goods leaving ``outlet_code`` for ``to_outlet_code``: in transit until the transfer-in."""
+
+    key: str  # the POS transfer number, shared by its transfer-in
+    outlet_code: str  # the source
+    to_outlet_code: str
+    business_time: datetime  # when it was sent, in the source's timezone
+    lines: tuple[StockLine, ...]
+    note: str | None = None
+    record_type: str = field(default="transfer_out", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TransferIn:
+    """Goods arriving at ``outlet_code`` from the transfer-out of the same key; lines carry sent and received."""
+
+    key: str
+    outlet_code: str  # the destination
+    from_outlet_code: str
+    business_time: datetime  # when it was received, in the destination's timezone
+    lines: tuple[StockLine, ...]
+    note: str | None = None
+    record_type: str = field(default="transfer_in", init=False)
+
+    @property
+    def has_shortage(self) -> bool:
+        return any(line.shortage for line in self.lines)
+
+
+@dataclass(frozen=True, slots=True)
+class StockAdjustment:
+    """Stock in or out of an outlet outside sales and transfers (spoilage, breakage), with its reason."""
+
+    key: str  # the POS adjustment number
+    outlet_code: str
+    business_time: datetime
+    lines: tuple[StockLine, ...]  # quantity = the signed difference
+    reason: str | None = None
+    record_type: str = field(default="adjustment", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class StockTake:
+    """A count of an outlet's stock: counted quantities, and what the till expected just before."""
+
+    key: str
+    outlet_code: str
+    business_time: datetime
+    lines: tuple[StockLine, ...]  # quantity = counted, expected = the till's quantity before the count
+    reason: str | None = None
+    record_type: str = field(default="stock_take", init=False)
+
+
+Document = (
+    Customer | Item | SalesInvoice | Payment | SalesReturn | TransferOut | TransferIn | StockAdjustment | StockTake
+)

@@ -1,25 +1,27 @@
 """The steps a sync task runs, as plain functions: testable without Airflow, called by the DAG tasks.
 
-``stage_sales`` is the first half of a sales sync for one outlet and window: extract from the POS,
-transform into documents, and record every record's state in the ledger: ``failed`` with the reason for
-records that cannot become documents, ``skipped`` for voided orders, ``pending`` for documents waiting
-to be loaded. Loading into the target is the target's operator's job (targets/<name>/operators.py).
+``stage_sales`` is the first half of a sales sync for one outlet and window (``stage_stock`` the same for
+transfers and stock documents): extract from the POS, transform into documents, and record every
+record's state in the ledger: ``failed`` with the reason for records that cannot become documents,
+``skipped`` for voided orders, ``pending`` for documents waiting to be loaded. Loading into the target is the target's operator's job (targets/<name>/operators.py).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Literal
 
 from sqlalchemy.engine import Engine
 
 from possync.documents import Document, Rejection
 from possync.ledger import RecordOutcome, RunRef, SyncLedger, content_hash
-from possync.pos.extract import Window, WindowOn, extract_sales
+from possync.pos.extract import Window, WindowOn, extract_sales, extract_stock
 from possync.recordlog import log_record
 from possync.transform.sales import SalesBatch, transform_sales
+from possync.transform.stock import transform_stock
 
 log = logging.getLogger(__name__)
 
@@ -127,28 +129,89 @@ def stage_sales(
     )
     batch = transform_sales(frames)
     summary = StageSummary(outlet_code=outlet_code, window=window)
+    documents = documents_in_load_order(batch)
+    _record_staged(ledger, integration, "sales", summary, batch.rejections, batch.skipped, documents, run, logger)
+    return summary, documents
 
+
+def _record_staged(
+    ledger: SyncLedger,
+    integration: str,
+    flow: str,
+    summary: StageSummary,
+    rejections: Iterable[Rejection],
+    skipped: Iterable[Rejection],
+    documents: list[Document],
+    run: RunRef | None,
+    logger: logging.Logger | logging.LoggerAdapter,
+) -> None:
+    """Record what staging saw: ``failed`` with the reason, ``skipped``, and ``pending`` documents to load."""
     outcomes: list[RecordOutcome] = []
-    for rejection in batch.rejections:
-        outcomes.append(_rejection_outcome(rejection, "failed", "sales"))
+    for rejection in rejections:
+        outcomes.append(_rejection_outcome(rejection, "failed", flow))
         summary.failed += 1
         summary.failures.append(f"{rejection.record_type} {rejection.key}: {rejection.reason}")
         log_record(logger, "FAILED", rejection.record_type, rejection.key, rejection.reason)
-    for skipped in batch.skipped:
-        outcomes.append(_rejection_outcome(skipped, "skipped", "sales"))
+    for record in skipped:
+        outcomes.append(_rejection_outcome(record, "skipped", flow))
         summary.skipped += 1
-        log_record(logger, "SKIPPED", skipped.record_type, skipped.key, skipped.reason)
-    documents = documents_in_load_order(batch)
+        log_record(logger, "SKIPPED", record.record_type, record.key, record.reason)
     for document in documents:
-        outcomes.append(_outcome(document, "pending", "sales"))
+        outcomes.append(_outcome(document, "pending", flow))
         summary.staged += 1  # its line is logged when it is loaded
-
     ledger.record(integration, outcomes, run)
     logger.info(
         "outlet %s, window %s → %s: read %d = staged %d + skipped %d + failed %d",
-        outlet_code, window.start.isoformat(), window.end.isoformat(),
+        summary.outlet_code, summary.window.start.isoformat(), summary.window.end.isoformat(),
         summary.read, summary.staged, summary.skipped, summary.failed,
     )
+
+
+def stage_stock(
+    pos: Engine,
+    ledger: SyncLedger,
+    *,
+    integration: str,
+    flow: Literal["transfers", "stock"],
+    outlet_codes: Sequence[str],
+    mapped_outlets: Iterable[str],
+    window: Window,
+    lookback: timedelta,
+    retry_failed: bool = True,
+    run: RunRef | None = None,
+    logger: logging.Logger | logging.LoggerAdapter | None = None,
+) -> tuple[StageSummary, list[Document]]:
+    """Extract, transform and record the ``flow`` documents of ``outlet_codes`` in ``window``: transfers
+    (transfer-outs at their source, transfer-ins at their destination), or stock (adjustments, stock takes).
+
+    Every earlier transfer or stock record still not synced is read again by its number, whatever its
+    time, so a repaired record (or one whose transfer-out has since synced) goes through on the next run.
+    A transfer to or from an outlet the integration does not map fails with that reason.
+    """
+    logger = logger or log
+    retry: set[str] = set()
+    if retry_failed:
+        retry.update(record.key for record in ledger.unsynced(integration, flow, limit=RETRY_LIMIT))
+    frames = extract_stock(
+        pos, window, outlet_codes, lookback=lookback,
+        include_transfers=flow == "transfers", include_adjustments=flow == "stock",
+        retry_transfer_numbers=retry, retry_adjustment_numbers=retry,
+    )
+    batch = transform_stock(frames, outlet_codes)
+    mapped = set(mapped_outlets)
+    for documents, other_side in ((batch.transfer_outs, "to_outlet_code"), (batch.transfer_ins, "from_outlet_code")):
+        for document in list(documents):
+            other = getattr(document, other_side)
+            if other not in mapped:
+                documents.remove(document)
+                batch.rejections.append(Rejection(
+                    document.record_type, document.key,
+                    f"outlet {other} is not mapped to a warehouse of {integration} (integrations.yaml, outlets)",
+                    document.outlet_code, document.business_time,
+                ))
+    summary = StageSummary(outlet_code=",".join(outlet_codes), window=window)
+    documents = batch.documents()
+    _record_staged(ledger, integration, flow, summary, batch.rejections, [], documents, run, logger)
     return summary, documents
 
 

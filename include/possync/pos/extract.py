@@ -1,6 +1,6 @@
 """Windowed extracts from the POS database into pandas frames.
 
-Every sales run reads a deterministic window of *business time* (when the sale happened at the till), so a
+Every run reads a deterministic window of *business time* (when the sale happened at the till), so a
 backfill of a range re-reads exactly that range. Offline tills commit their sales hours late; a run can
 therefore also sweep a *lookback* before its window for records committed since the window started: no
 earlier run could have seen them. Records a later sweep sees twice are harmless, because the sync ledger
@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select, true, type_coerce
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.types import NullType
 
@@ -39,6 +39,10 @@ from possync.pos.schema import (
     refunds,
     registers,
     shifts,
+    stock_adjustment_lines,
+    stock_adjustments,
+    transfer_lines,
+    transfers,
 )
 
 # Distinct exact values remembered per column while converting; past this, values are converted each time.
@@ -539,3 +543,147 @@ def extract_products(engine: Engine, updated_since: datetime | None = None) -> p
         stmt = stmt.where(products.c.updated_at >= updated_since)
     with engine.connect() as conn:
         return _frame(conn, stmt.order_by(products.c.id), _PRODUCT_COLUMNS)
+
+
+# ------------------------------------------------------------------------------------------ stock moves
+
+_source = outlets.alias("transfer_source")
+_destination = outlets.alias("transfer_destination")
+
+_TRANSFER_COLUMNS: list[tuple[str, Any, Kind]] = [
+    ("transfer_id", transfers.c.id, "id"),
+    ("number", transfers.c.number, "str"),
+    ("from_code", _source.c.code, "str"),
+    ("from_timezone", _source.c.timezone, "str"),
+    ("to_code", _destination.c.code, "str"),
+    ("to_timezone", _destination.c.timezone, "str"),
+    ("status", transfers.c.status, "str"),
+    ("sent_at", transfers.c.sent_at, "time"),
+    ("received_at", transfers.c.received_at, "time"),
+    ("committed_at", transfers.c.committed_at, "time"),
+    ("note", transfers.c.note, "str"),
+]
+
+_TRANSFER_LINE_COLUMNS: list[tuple[str, Any, Kind]] = [
+    ("transfer_id", transfer_lines.c.transfer_id, "id"),
+    ("line_no", transfer_lines.c.line_no, "int"),
+    ("sku", products.c.sku, "str"),
+    ("product_name", products.c.name, "str"),
+    ("unit_cost", products.c.cost, "exact"),
+    ("quantity_sent", transfer_lines.c.quantity_sent, "exact"),
+    ("quantity_received", transfer_lines.c.quantity_received, "exact"),
+]
+
+_ADJUSTMENT_COLUMNS: list[tuple[str, Any, Kind]] = [
+    ("adjustment_id", stock_adjustments.c.id, "id"),
+    ("number", stock_adjustments.c.number, "str"),
+    ("kind", stock_adjustments.c.kind, "str"),
+    ("outlet_code", outlets.c.code, "str"),
+    ("outlet_timezone", outlets.c.timezone, "str"),
+    ("business_time", stock_adjustments.c.business_time, "time"),
+    ("committed_at", stock_adjustments.c.committed_at, "time"),
+    ("reason", stock_adjustments.c.reason, "str"),
+]
+
+_ADJUSTMENT_LINE_COLUMNS: list[tuple[str, Any, Kind]] = [
+    ("adjustment_id", stock_adjustment_lines.c.adjustment_id, "id"),
+    ("line_no", stock_adjustment_lines.c.line_no, "int"),
+    ("sku", products.c.sku, "str"),
+    ("product_name", products.c.name, "str"),
+    ("quantity_change", stock_adjustment_lines.c.quantity_change, "exact"),
+    ("counted_quantity", stock_adjustment_lines.c.counted_quantity, "exact"),
+    ("expected_quantity", stock_adjustment_lines.c.expected_quantity, "exact"),
+    ("unit_cost", func.coalesce(stock_adjustment_lines.c.unit_cost, products.c.cost), "exact"),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class StockFrames:
+    """What one stock extract read: transfers touching the outlets, adjustments and stock takes, with lines.
+
+    A transfer is read when it was sent *or* received in the window (each side is its own document); lines
+    carry the product's SKU, name and cost.
+    """
+
+    transfers: pd.DataFrame
+    transfer_lines: pd.DataFrame
+    adjustments: pd.DataFrame
+    adjustment_lines: pd.DataFrame
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(getattr(self, name)) for name in self.__dataclass_fields__}
+
+
+def extract_stock(
+    engine: Engine,
+    window: Window,
+    outlet_codes: Iterable[str] | None = None,
+    *,
+    lookback: timedelta | None = None,
+    include_transfers: bool = True,
+    include_adjustments: bool = True,
+    retry_transfer_numbers: Iterable[str] = (),
+    retry_adjustment_numbers: Iterable[str] = (),
+) -> StockFrames:
+    """Transfers sent or received in ``window`` at ``outlet_codes`` (source or destination), and the outlets'
+    adjustments and stock takes in it; plus late records (committed since the window started, within the
+    lookback) and the numbers a retry asks for, whatever their time. Cancelled transfers are never read.
+    ``include_transfers`` / ``include_adjustments`` = False leave that half out (its frames come back empty)."""
+    _check_sweep(lookback, None)
+    codes = None if outlet_codes is None else sorted(set(outlet_codes))
+
+    def moved(column: Any, code_column: Any) -> ColumnElement[bool]:
+        at_outlet = _outlet_filter(code_column, codes)
+        return and_(_selection(column, transfers.c.committed_at, window, lookback, None), *at_outlet)
+
+    transfer_where = and_(
+        transfers.c.status != "cancelled" if include_transfers else false(),
+        or_(
+            moved(transfers.c.sent_at, _source.c.code),
+            moved(transfers.c.received_at, _destination.c.code),
+            and_(transfers.c.number.in_(sorted(set(retry_transfer_numbers))),
+                 or_(*_outlet_filter(_source.c.code, codes), *_outlet_filter(_destination.c.code, codes))
+                 if codes is not None else True),
+        ),
+    )
+    transfer_from = transfers.join(_source, _source.c.id == transfers.c.from_outlet_id).join(
+        _destination, _destination.c.id == transfers.c.to_outlet_id
+    )
+    transfer_ids = select(transfers.c.id).select_from(transfer_from).where(transfer_where)
+    transfers_stmt = (
+        _select(_TRANSFER_COLUMNS).select_from(transfer_from).where(transfer_where).order_by(transfers.c.id)
+    )
+    transfer_lines_stmt = (
+        _select(_TRANSFER_LINE_COLUMNS)
+        .select_from(transfer_lines.join(products, products.c.id == transfer_lines.c.product_id))
+        .where(transfer_lines.c.transfer_id.in_(transfer_ids))
+        .order_by(transfer_lines.c.transfer_id, transfer_lines.c.line_no)
+    )
+
+    adjustment_from = stock_adjustments.join(outlets, outlets.c.id == stock_adjustments.c.outlet_id)
+    adjustment_where = and_(
+        true() if include_adjustments else false(),
+        or_(
+            _selection(stock_adjustments.c.business_time, stock_adjustments.c.committed_at, window, lookback, None),
+            stock_adjustments.c.number.in_(sorted(set(retry_adjustment_numbers))),
+        ),
+        *_outlet_filter(outlets.c.code, codes),
+    )
+    adjustment_ids = select(stock_adjustments.c.id).select_from(adjustment_from).where(adjustment_where)
+    adjustments_stmt = (
+        _select(_ADJUSTMENT_COLUMNS).select_from(adjustment_from).where(adjustment_where)
+        .order_by(stock_adjustments.c.business_time, stock_adjustments.c.id)
+    )
+    adjustment_lines_stmt = (
+        _select(_ADJUSTMENT_LINE_COLUMNS)
+        .select_from(stock_adjustment_lines.join(products, products.c.id == stock_adjustment_lines.c.product_id))
+        .where(stock_adjustment_lines.c.adjustment_id.in_(adjustment_ids))
+        .order_by(stock_adjustment_lines.c.adjustment_id, stock_adjustment_lines.c.line_no)
+    )
+    with engine.connect() as conn:
+        return StockFrames(
+            transfers=_frame(conn, transfers_stmt, _TRANSFER_COLUMNS),
+            transfer_lines=_frame(conn, transfer_lines_stmt, _TRANSFER_LINE_COLUMNS),
+            adjustments=_frame(conn, adjustments_stmt, _ADJUSTMENT_COLUMNS),
+            adjustment_lines=_frame(conn, adjustment_lines_stmt, _ADJUSTMENT_LINE_COLUMNS),
+        )

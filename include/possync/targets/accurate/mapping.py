@@ -14,6 +14,22 @@ whatever rounding Accurate applies to tax (the same choices as for Jurnal, in Ac
   negative rounding the invoice's ``cashDiscount`` (lines cannot be negative).
 
 Every line names the outlet's warehouse and the header its branch. Amounts stay ``Decimal``.
+
+Stock moves:
+
+* a transfer is two item transfers, as Accurate keeps goods on the road in transit: ``TRANSFER_OUT`` from
+  the source's warehouse (``referenceWarehouseName`` = the destination) when the goods leave, and
+  ``TRANSFER_IN`` into the destination with ``fromItemTransferNo`` = the out document when they arrive,
+  with the received quantities; what was lost on the way is Accurate's transfer difference, posted to
+  ``bookkeeping.transit_loss_account``;
+* an adjustment is an item adjustment, ``ADJUSTMENT_IN`` / ``ADJUSTMENT_OUT`` per line;
+* a stock take is an item adjustment of the count's differences (counted − what the till expected).
+  Not ``save-target-quantity.do``: it takes no ``number`` (a lost reply could not be found again, so a
+  retry could post the count twice) and works the difference out against whatever Accurate holds when
+  the request lands, which depends on whether every earlier sale has synced yet; the POS's own
+  difference is exact and independent of that order. Not the stock-opname documents either: they model
+  a counting workflow (a person in charge, Accurate users, item categories) that a POS count has no
+  values for, and post nothing until their result is processed in Accurate.
 """
 
 from __future__ import annotations
@@ -23,7 +39,18 @@ from decimal import Decimal
 from typing import Any
 
 from possync.config import Bookkeeping, OutletMapping
-from possync.documents import Customer, Item, Payment, SalesInvoice, SalesReturn
+from possync.documents import (
+    Customer,
+    Item,
+    Payment,
+    SalesInvoice,
+    SalesReturn,
+    StockAdjustment,
+    StockLine,
+    StockTake,
+    TransferIn,
+    TransferOut,
+)
 
 ZERO = Decimal("0.00")
 ONE = Decimal(1)
@@ -142,3 +169,82 @@ def return_body(sales_return: SalesReturn, *, customer_no: str, outlet: OutletMa
     if outlet.branch:
         body["branchName"] = outlet.branch
     return body
+
+
+def _stock_line(line: StockLine, quantity: Decimal, **extra: Any) -> dict[str, Any]:
+    return {"itemNo": line.sku, "quantity": quantity, **extra}
+
+
+def _with_branch(body: dict[str, Any], outlet: OutletMapping) -> dict[str, Any]:
+    if outlet.branch:
+        body["branchName"] = outlet.branch
+    return body
+
+
+def transfer_out_body(transfer: TransferOut, *, number: str, source: OutletMapping,
+                      destination: OutletMapping) -> dict[str, Any]:
+    return _with_branch({
+        "itemTransferType": "TRANSFER_OUT",
+        "number": number,
+        "transDate": accurate_date(transfer.business_time),
+        "warehouseName": source.warehouse,
+        "referenceWarehouseName": destination.warehouse,
+        "description": f"POS transfer {transfer.key} {transfer.outlet_code} → {transfer.to_outlet_code}"
+                       + (f": {transfer.note}" if transfer.note else ""),
+        "detailItem": [_stock_line(line, line.quantity) for line in transfer.lines],
+    }, source)
+
+
+def transfer_in_body(transfer: TransferIn, *, number: str, out_number: str, source: OutletMapping,
+                     destination: OutletMapping, bookkeeping: Bookkeeping) -> dict[str, Any]:
+    body = _with_branch({
+        "itemTransferType": "TRANSFER_IN",
+        "number": number,
+        "transDate": accurate_date(transfer.business_time),
+        "warehouseName": destination.warehouse,
+        "referenceWarehouseName": source.warehouse,
+        "fromItemTransferNo": out_number,
+        "description": f"POS transfer {transfer.key} {transfer.from_outlet_code} → {transfer.outlet_code}, received"
+                       + (f": {transfer.note}" if transfer.note else ""),
+        "detailItem": [_stock_line(line, line.quantity) for line in transfer.lines if line.quantity],
+    }, destination)
+    if transfer.has_shortage:
+        body["differenceItemTransferAccountNo"] = bookkeeping.transit_loss_account
+    return body
+
+
+def _adjustment_line(line: StockLine, difference: Decimal, warehouse: str) -> dict[str, Any]:
+    return _stock_line(
+        line, abs(difference),
+        itemAdjustmentType="ADJUSTMENT_IN" if difference > 0 else "ADJUSTMENT_OUT",
+        unitCost=line.unit_cost if line.unit_cost is not None else ZERO,
+        warehouseName=warehouse,
+    )
+
+
+def _adjustment(number: str, moment: datetime, outlet: OutletMapping, lines: list[dict[str, Any]],
+                description: str, bookkeeping: Bookkeeping) -> dict[str, Any]:
+    return _with_branch({
+        "number": number,
+        "transDate": accurate_date(moment),
+        "adjustmentAccountNo": bookkeeping.stock_adjustment_account,
+        "description": description,
+        "detailItem": lines,
+    }, outlet)
+
+
+def adjustment_body(adjustment: StockAdjustment, *, outlet: OutletMapping, bookkeeping: Bookkeeping) -> dict[str, Any]:
+    lines = [_adjustment_line(line, line.quantity, outlet.warehouse) for line in adjustment.lines]
+    return _adjustment(adjustment.key, adjustment.business_time, outlet, lines,
+                       f"POS adjustment {adjustment.key}" + (f": {adjustment.reason}" if adjustment.reason else ""),
+                       bookkeeping)
+
+
+def stock_take_body(stock_take: StockTake, *, outlet: OutletMapping, bookkeeping: Bookkeeping) -> dict[str, Any] | None:
+    """The count's differences; None when the count matched the till everywhere (nothing to post)."""
+    lines = [_adjustment_line(line, line.difference, outlet.warehouse) for line in stock_take.lines if line.difference]
+    if not lines:
+        return None
+    return _adjustment(stock_take.key, stock_take.business_time, outlet, lines,
+                       f"POS stock take {stock_take.key}" + (f": {stock_take.reason}" if stock_take.reason else ""),
+                       bookkeeping)

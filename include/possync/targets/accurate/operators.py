@@ -6,7 +6,13 @@ from typing import Any
 
 from possync.config import Integration
 from possync.targets.base.loader import Sender
-from possync.targets.base.operators import SyncCustomersOperator, SyncProductsOperator, SyncSalesOperator
+from possync.targets.base.operators import (
+    SyncCustomersOperator,
+    SyncProductsOperator,
+    SyncSalesOperator,
+    SyncStockOperator,
+    SyncTransfersOperator,
+)
 
 
 class AccurateTarget:
@@ -30,6 +36,10 @@ class AccurateTarget:
                 senders.InvoiceSender(hook, integration, ledger),
                 senders.ReceiptSender(hook, integration, ledger),
                 senders.ReturnSender(hook, integration, ledger),
+                senders.TransferOutSender(hook, integration, ledger),
+                senders.TransferInSender(hook, integration, ledger),
+                senders.AdjustmentSender(hook, integration, ledger),
+                senders.StockTakeSender(hook, integration, ledger),
             )
         }
 
@@ -68,3 +78,11 @@ class AccurateProductsOperator(AccurateTarget, SyncProductsOperator):
 
 class AccurateSalesOperator(AccurateTarget, SyncSalesOperator):
     """Syncs one outlet's sales of one window: invoices, receipts, returns."""
+
+
+class AccurateTransfersOperator(AccurateTarget, SyncTransfersOperator):
+    """Syncs the transfers of a window: transfer-outs, then the transfer-ins that need them."""
+
+
+class AccurateStockOperator(AccurateTarget, SyncStockOperator):
+    """Syncs one outlet's stock adjustments and stock takes of a window."""

@@ -14,7 +14,17 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from possync.documents import Customer, Item, Payment, SalesInvoice, SalesReturn
+from possync.documents import (
+    Customer,
+    Item,
+    Payment,
+    SalesInvoice,
+    SalesReturn,
+    StockAdjustment,
+    StockTake,
+    TransferIn,
+    TransferOut,
+)
 from possync.targets.accurate import mapping
 from possync.targets.accurate.hook import BULK_LIMIT, AccurateHook
 from possync.targets.base.bookkeeping import WALK_IN_KEY
@@ -25,6 +35,8 @@ from possync.targets.base.senders import (
     TargetSender,
     invoice_prerequisite,
     invoice_prerequisites,
+    stock_prerequisites,
+    transfer_number,
 )
 
 DUPLICATE_MARKER = "sudah ada data lain dengan"
@@ -176,3 +188,56 @@ class ReturnSender(_InvoicePartSender):
     def body(self, sales_return: SalesReturn) -> dict[str, Any]:
         return mapping.return_body(sales_return, customer_no=self._invoice_customers[sales_return.invoice_key],
                                    outlet=self.outlet(sales_return))
+
+
+class _StockSender(AccurateSender):
+    def prerequisites(self, document: Any) -> list[Prerequisite]:
+        return stock_prerequisites(document)
+
+
+class TransferOutSender(_StockSender):
+    record_type, flow, module = "transfer_out", "transfers", "item-transfer"
+
+    def body(self, transfer: TransferOut) -> dict[str, Any]:
+        outlets = self.integration.outlets
+        return mapping.transfer_out_body(transfer, number=transfer_number(transfer),
+                                         source=outlets[transfer.outlet_code],
+                                         destination=outlets[transfer.to_outlet_code])
+
+
+class TransferInSender(_StockSender):
+    record_type, flow, module = "transfer_in", "transfers", "item-transfer"
+
+    def body(self, transfer: TransferIn) -> dict[str, Any]:
+        outlets = self.integration.outlets
+        return mapping.transfer_in_body(transfer, number=transfer_number(transfer),
+                                        out_number=transfer_number(transfer, "OUT"),
+                                        source=outlets[transfer.from_outlet_code],
+                                        destination=outlets[transfer.outlet_code],
+                                        bookkeeping=self.integration.bookkeeping)
+
+
+class AdjustmentSender(_StockSender):
+    record_type, flow, module = "adjustment", "stock", "item-adjustment"
+
+    def body(self, adjustment: StockAdjustment) -> dict[str, Any]:
+        return mapping.adjustment_body(adjustment, outlet=self.outlet(adjustment),
+                                       bookkeeping=self.integration.bookkeeping)
+
+
+class StockTakeSender(_StockSender):
+    """A count's differences as an item adjustment (``mapping.stock_take_body`` says why); a count that
+    matched the till everywhere has nothing to post and is recorded as synced without a document."""
+
+    record_type, flow, module = "stock_take", "stock", "item-adjustment"
+
+    def body(self, stock_take: StockTake) -> dict[str, Any]:
+        return mapping.stock_take_body(stock_take, outlet=self.outlet(stock_take),  # type: ignore[return-value]
+                                       bookkeeping=self.integration.bookkeeping)
+
+    def send(self, documents: Sequence[StockTake]) -> list[SendResult]:
+        matched = {d.key: SendResult(d.key, "synced", note="the count matched the till: nothing to adjust")
+                   for d in documents if self.body(d) is None}
+        created = {r.key: r for r in self.create([d for d in documents if d.key not in matched])} if len(
+            matched) < len(documents) else {}
+        return [matched.get(d.key) or created[d.key] for d in documents]

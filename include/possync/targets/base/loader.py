@@ -97,21 +97,36 @@ class Loader:
     def _line(self, outcome: str, record_type: str, key: str, detail: str) -> None:
         log_record(self.log, outcome, record_type, key, detail)
 
-    def _unmet(self, sender: Sender, documents: Sequence[Any]) -> dict[str, list[Prerequisite]]:
+    def _unmet(
+        self, sender: Sender, documents: Sequence[Any]
+    ) -> tuple[dict[str, list[Prerequisite]], set[tuple[str, str]]]:
+        """Each document's prerequisites not synced yet, and which of those failed (they need a repair)."""
         needed: dict[str, set[str]] = {}
         for document in documents:
             for prerequisite in sender.prerequisites(document):
                 needed.setdefault(prerequisite.record_type, set()).add(prerequisite.key)
         synced: dict[str, set[str]] = {}
+        failed: set[tuple[str, str]] = set()
         for record_type, keys in needed.items():
             found = self.ledger.lookup(self.integration, record_type, keys)
             synced[record_type] = {key for key, record in found.items() if record.status == "synced"}
-        return {
+            failed.update((record_type, key) for key, record in found.items() if record.status == "failed")
+        unmet = {
             document.key: [
                 p for p in sender.prerequisites(document) if p.key not in synced.get(p.record_type, set())
             ]
             for document in documents
         }
+        return unmet, failed
+
+    @staticmethod
+    def _waiting_reason(unmet: list[Prerequisite], failed: set[tuple[str, str]]) -> str:
+        """E.g. "transfer-out TO-0042 has not been synced yet; repair it first" when the prerequisite failed."""
+        missing = ", ".join(p.label for p in unmet)
+        verb = "has" if len(unmet) == 1 else "have"
+        if any((p.record_type, p.key) in failed for p in unmet):
+            return f"{missing} {verb} not been synced yet; repair {'it' if len(unmet) == 1 else 'them'} first"
+        return f"{missing} {verb} not been synced yet; it is retried once synced"
 
     def load(self, sender: Sender, documents: Sequence[Document]) -> LoadSummary:
         """Load ``documents`` (already oldest first) of one record type; see the module docstring."""
@@ -122,7 +137,7 @@ class Loader:
             return summary
         hashes = {document.key: content_hash(document) for document in documents}
         known = self.ledger.lookup(self.integration, sender.record_type, hashes)
-        unmet = self._unmet(sender, documents)
+        unmet, failed_prerequisites = self._unmet(sender, documents)
 
         outcomes: list[RecordOutcome] = []
         to_send: list[Document] = []
@@ -136,9 +151,7 @@ class Loader:
                            detail + ("; changed in the POS since, not pushed again" if changed else ""))
                 continue
             if unmet[document.key]:
-                missing = ", ".join(p.label for p in unmet[document.key])
-                verb = "has" if len(unmet[document.key]) == 1 else "have"
-                reason = f"{missing} {verb} not been synced yet; it is retried once synced"
+                reason = self._waiting_reason(unmet[document.key], failed_prerequisites)
                 outcomes.append(self._outcome(sender, document, hashes, "failed", reason=reason))
                 summary.failed += 1
                 summary.failures.append(f"{sender.record_type} {document.key}: {reason}")
@@ -158,11 +171,12 @@ class Loader:
                 outcomes.append(self._outcome(sender, document, hashes, result.status, result=result))
                 if result.status == "synced":
                     summary.synced += 1
-                    summary.created.append((sender.record_type, str(result.target_id), result.target_number))
+                    if result.target_id:
+                        summary.created.append((sender.record_type, str(result.target_id), result.target_number))
                     number = f" ({result.target_number})" if result.target_number else ""
+                    where = f"→ {self.target} #{result.target_id}{number}" if result.target_id else "→ nothing to post"
                     self._line("SYNCED", sender.record_type, document.key,
-                               f"→ {self.target} #{result.target_id}{number}"
-                               + (f"; {result.note}" if result.note else ""))
+                               where + (f"; {result.note}" if result.note else ""))
                 else:
                     summary.failed += 1
                     summary.failures.append(f"{sender.record_type} {document.key}: {result.reason}")

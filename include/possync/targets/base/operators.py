@@ -1,4 +1,5 @@
-"""The sync operators every target shares: customers, products and sales, each extract → transform → load.
+"""The sync operators every target shares: customers, products, sales, transfers and stock, each
+extract → transform → load.
 
 An operator is thin: it reads its integration's settings, builds the POS engine, the ledger and the
 target's hook, hands documents to the ``Loader`` with the target's senders, and turns the outcome into
@@ -179,3 +180,76 @@ class SyncSalesOperator(SyncOperator):
             kind = [document for document in documents if document.record_type == record_type]
             summary.add(loader.load(senders[record_type], kind))
         return summary
+
+
+class _WindowedStockSync(SyncOperator):
+    """Transfers or stock documents of a window, staged by ``pipeline.stage_stock``; see the subclasses.
+
+    :param window_start: ISO start of the window (inclusive).
+    :param window_end: ISO end of the window (exclusive).
+    """
+
+    record_types: tuple[str, ...] = ()
+
+    def __init__(self, *, window_start: str, window_end: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.window_start = window_start
+        self.window_end = window_end
+
+    def outlets_to_sync(self) -> list[str]:
+        raise NotImplementedError
+
+    def run_flow(self, context: Any, loader: Loader, senders: dict[str, Sender], ledger: Any) -> LoadSummary:
+        from possync.pipeline import stage_stock
+        from possync.pos.extract import Window
+
+        integration = self.integration
+        staged, documents = stage_stock(
+            self._pos(), ledger, integration=integration.name, flow=self.flow,  # type: ignore[arg-type]
+            outlet_codes=self.outlets_to_sync(), mapped_outlets=integration.outlets,
+            window=Window(datetime.fromisoformat(self.window_start), datetime.fromisoformat(self.window_end)),
+            lookback=timedelta(hours=integration.transfers.lookback_hours), run=loader.run, logger=self.log,
+        )
+        summary = LoadSummary(failed=staged.failed, failures=list(staged.failures))
+        for record_type in self.record_types:  # in order: a transfer-in needs its transfer-out
+            summary.add(loader.load(senders[record_type], [d for d in documents if d.record_type == record_type]))
+        return summary
+
+
+class SyncTransfersOperator(_WindowedStockSync):
+    """Every transfer sent or received at the outlets in the window: transfer-outs, then transfer-ins.
+
+    One task for all outlets rather than one per outlet, because a transfer-in waits for the transfer-out
+    of another outlet: in one task, oldest first, the out is always loaded before the in that needs it.
+
+    :param outlet_codes: the POS outlets (a transfer-out is its source's, a transfer-in its destination's).
+    """
+
+    flow = "transfers"
+    record_types = ("transfer_out", "transfer_in")
+    template_fields = ("outlet_codes", "window_start", "window_end")
+
+    def __init__(self, *, outlet_codes: Sequence[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.outlet_codes = outlet_codes
+
+    def outlets_to_sync(self) -> list[str]:
+        return list(self.outlet_codes)
+
+
+class SyncStockOperator(_WindowedStockSync):
+    """One outlet's stock adjustments, then its stock takes, of the window.
+
+    :param outlet_code: the POS outlet.
+    """
+
+    flow = "stock"
+    record_types = ("adjustment", "stock_take")
+    template_fields = ("outlet_code", "window_start", "window_end")
+
+    def __init__(self, *, outlet_code: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.outlet_code = outlet_code
+
+    def outlets_to_sync(self) -> list[str]:
+        return [self.outlet_code]

@@ -164,3 +164,24 @@ def invoice_prerequisites(invoice: SalesInvoice, bookkeeping: Bookkeeping) -> li
 def invoice_prerequisite(document: Any) -> list[Prerequisite]:
     """A payment or a return needs its invoice."""
     return [Prerequisite("invoice", document.invoice_key, f"invoice {document.invoice_key}")]
+
+
+def stock_prerequisites(document: Any) -> list[Prerequisite]:
+    """A stock document needs its products; a transfer-in also needs its transfer-out."""
+    needs = []
+    if document.record_type == "transfer_in":
+        needs.append(Prerequisite("transfer_out", document.key, f"transfer-out {document.key}"))
+    seen = set()
+    for line in document.lines:
+        if line.sku not in seen:
+            seen.add(line.sku)
+            needs.append(Prerequisite("item", line.sku, f"product '{line.product_name}' ({line.sku})"))
+    return needs
+
+
+def transfer_number(document: Any, side: str | None = None) -> str:
+    """The target's number of one side of a transfer: ``<POS number>/OUT`` or ``<POS number>/IN``.
+
+    Both sides share the POS number, and targets want numbers unique per document type."""
+    side = side or ("OUT" if document.record_type == "transfer_out" else "IN")
+    return f"{document.key}/{side}"

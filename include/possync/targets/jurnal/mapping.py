@@ -1,5 +1,11 @@
 """Canonical documents → Mekari Jurnal request bodies (the part inside the ``{"<resource>": ...}`` wrapper).
 
+Stock moves: Jurnal's warehouse transfers are single-step, so goods on the road between two outlets are
+held in a transit warehouse (``bookkeeping.transit_warehouse``): the transfer-out moves the sent
+quantities source → transit, the transfer-in moves the received ones transit → destination, and what was
+lost on the way leaves the transit warehouse as a stock adjustment of the same number. Stock takes are
+stock adjustments with ``maintain_actual`` (the counted quantities), other adjustments carry differences.
+
 How a receipt becomes a Jurnal sales invoice, so that Jurnal's total equals the POS total to the sen
 whatever rounding Jurnal applies to tax:
 
@@ -23,7 +29,18 @@ from decimal import Decimal
 from typing import Any
 
 from possync.config import Bookkeeping
-from possync.documents import Customer, Item, Payment, SalesInvoice, SalesReturn
+from possync.documents import (
+    Customer,
+    Item,
+    Payment,
+    SalesInvoice,
+    SalesReturn,
+    StockAdjustment,
+    StockLine,
+    StockTake,
+    TransferIn,
+    TransferOut,
+)
 
 ZERO = Decimal("0.00")
 ONE = Decimal(1)
@@ -156,3 +173,87 @@ def return_body(sales_return: SalesReturn, product_ids: dict[str, str]) -> dict[
         "transaction_return_lines_attributes": lines,
         "memo": f"POS refund {sales_return.key}" + (f": {sales_return.reason}" if sales_return.reason else ""),
     }
+
+
+def stock_date(moment: Any) -> str:
+    """Warehouse transfers and stock adjustments take ``dd/mm/yyyy`` (their swagger examples and format)."""
+    return moment.strftime("%d/%m/%Y")
+
+
+def _product(line: StockLine, product_ids: dict[str, str]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"product_name": line.product_name}
+    if line.sku in product_ids:
+        entry["product_id"] = int(product_ids[line.sku])  # wins over the name, which the POS may have changed
+    return entry
+
+
+def _transfer(number: str, date: Any, source: str, destination: str, lines: list[dict[str, Any]],
+              memo: str) -> dict[str, Any]:
+    return {
+        "transaction_no": number,
+        "transaction_date": stock_date(date),
+        "from_warehouse_name": source,
+        "to_warehouse_name": destination,
+        "memo": memo,
+        "warehouse_transfer_lines_attributes": lines,
+    }
+
+
+def transfer_out_body(transfer: TransferOut, *, number: str, source: str, transit: str,
+                      product_ids: dict[str, str]) -> dict[str, Any]:
+    lines = [{**_product(line, product_ids), "quantity": line.quantity} for line in transfer.lines]
+    memo = f"POS transfer {transfer.key} {transfer.outlet_code} → {transfer.to_outlet_code}, sent"
+    return _transfer(number, transfer.business_time, source, transit, lines,
+                     memo + (f": {transfer.note}" if transfer.note else ""))
+
+
+def transfer_in_body(transfer: TransferIn, *, number: str, transit: str, destination: str,
+                     product_ids: dict[str, str]) -> dict[str, Any] | None:
+    """The received quantities, transit → destination; None when nothing at all arrived."""
+    lines = [{**_product(line, product_ids), "quantity": line.quantity} for line in transfer.lines if line.quantity]
+    if not lines:
+        return None
+    memo = f"POS transfer {transfer.key} {transfer.from_outlet_code} → {transfer.outlet_code}, received"
+    return _transfer(number, transfer.business_time, transit, destination, lines,
+                     memo + (f": {transfer.note}" if transfer.note else ""))
+
+
+def transit_loss_body(transfer: TransferIn, *, number: str, transit: str, product_ids: dict[str, str],
+                      bookkeeping: Bookkeeping) -> dict[str, Any] | None:
+    """What was sent but never received leaves the transit warehouse; None when everything arrived."""
+    lines = [{**_product(line, product_ids), "difference": -line.shortage} for line in transfer.lines if line.shortage]
+    if not lines:
+        return None
+    return _adjustment(number, transfer.business_time, transit, lines, bookkeeping, maintain_actual=False,
+                       memo=f"POS transfer {transfer.key}: lost in transit")
+
+
+def _adjustment(number: str, date: Any, warehouse: str, lines: list[dict[str, Any]], bookkeeping: Bookkeeping,
+                *, maintain_actual: bool, memo: str) -> dict[str, Any]:
+    return {
+        "stock_adjustment_type": "General",
+        "transaction_no": number,
+        "date": stock_date(date),
+        "warehouse_name": warehouse,
+        "account_name": bookkeeping.stock_adjustment_account,
+        "maintain_actual": maintain_actual,
+        "memo": memo,
+        "lines_attributes": lines,
+    }
+
+
+def adjustment_body(adjustment: StockAdjustment, *, warehouse: str, product_ids: dict[str, str],
+                    bookkeeping: Bookkeeping) -> dict[str, Any]:
+    lines = [{**_product(line, product_ids), "difference": line.quantity} for line in adjustment.lines]
+    memo = f"POS adjustment {adjustment.key}" + (f": {adjustment.reason}" if adjustment.reason else "")
+    return _adjustment(adjustment.key, adjustment.business_time, warehouse, lines, bookkeeping,
+                       maintain_actual=False, memo=memo)
+
+
+def stock_take_body(stock_take: StockTake, *, warehouse: str, product_ids: dict[str, str],
+                    bookkeeping: Bookkeeping) -> dict[str, Any]:
+    """A stock count: Jurnal keeps the counted (actual) quantities and works the differences out itself."""
+    lines = [{**_product(line, product_ids), "actual_quantity": line.quantity} for line in stock_take.lines]
+    memo = f"POS stock take {stock_take.key}" + (f": {stock_take.reason}" if stock_take.reason else "")
+    return _adjustment(stock_take.key, stock_take.business_time, warehouse, lines, bookkeeping,
+                       maintain_actual=True, memo=memo)

@@ -6,7 +6,13 @@ from typing import Any
 
 from possync.config import Integration
 from possync.targets.base.loader import Sender
-from possync.targets.base.operators import SyncCustomersOperator, SyncProductsOperator, SyncSalesOperator
+from possync.targets.base.operators import (
+    SyncCustomersOperator,
+    SyncProductsOperator,
+    SyncSalesOperator,
+    SyncStockOperator,
+    SyncTransfersOperator,
+)
 
 
 class JurnalTarget:
@@ -30,27 +36,33 @@ class JurnalTarget:
                 senders.InvoiceSender(hook, integration, ledger),
                 senders.PaymentSender(hook, integration, ledger),
                 senders.ReturnSender(hook, integration, ledger),
+                senders.TransferOutSender(hook, integration, ledger),
+                senders.TransferInSender(hook, integration, ledger),
+                senders.AdjustmentSender(hook, integration, ledger),
+                senders.StockTakeSender(hook, integration, ledger),
             )
         }
 
     def prepare_target(self, hook: Any, integration: Integration) -> None:
-        """Create the Jurnal warehouses the outlets map to, when Jurnal lacks them."""
+        """Create the Jurnal warehouses the outlets map to, and the transit warehouse, when Jurnal lacks them."""
         from possync.recordlog import log_record
         from possync.targets.base.errors import RejectedError
         from possync.targets.jurnal.senders import is_duplicate
 
         existing = {str(w.get("name", "")).casefold() for w in hook.iterate("warehouses")}
-        for outlet_code, outlet in sorted(integration.outlets.items()):
-            if outlet.warehouse.casefold() in existing:
+        wanted = {code: outlet.warehouse for code, outlet in integration.outlets.items()}
+        wanted["TRANSIT"] = integration.bookkeeping.transit_warehouse  # goods between two outlets
+        for code, name in sorted(wanted.items()):
+            if name.casefold() in existing:
                 continue
             try:
-                created = hook.create("warehouses", {"name": outlet.warehouse, "code": outlet_code})
+                created = hook.create("warehouses", {"name": name, "code": code})
             except RejectedError as error:
                 if not is_duplicate(error.message):
                     raise
                 continue  # created by a request whose reply was lost
-            existing.add(outlet.warehouse.casefold())
-            log_record(self.log, "CREATED", "warehouse", outlet.warehouse, f"→ Jurnal #{created.get('id')}")  # type: ignore[attr-defined]
+            existing.add(name.casefold())
+            log_record(self.log, "CREATED", "warehouse", name, f"→ Jurnal #{created.get('id')}")  # type: ignore[attr-defined]
 
 
 class JurnalCustomersOperator(JurnalTarget, SyncCustomersOperator):
@@ -63,3 +75,11 @@ class JurnalProductsOperator(JurnalTarget, SyncProductsOperator):
 
 class JurnalSalesOperator(JurnalTarget, SyncSalesOperator):
     """Syncs one outlet's sales of one window: invoices, payments, returns."""
+
+
+class JurnalTransfersOperator(JurnalTarget, SyncTransfersOperator):
+    """Syncs the transfers of a window: transfer-outs, then the transfer-ins that need them."""
+
+
+class JurnalStockOperator(JurnalTarget, SyncStockOperator):
+    """Syncs one outlet's stock adjustments and stock takes of a window."""

@@ -1,8 +1,8 @@
 """How each kind of document is sent to Jurnal, and what it needs synced first.
 
 Every create uses ``batch_create`` where Jurnal has one (customers, products, invoices, payments; sales
-returns have none and go one by one). A create Jurnal refuses because the key is taken ("had already
-been used" / "has already been taken") is the trace of an earlier attempt whose reply was lost: Jurnal's
+returns, warehouse transfers and stock adjustments have none and go one by one). A create Jurnal refuses
+because the key is taken ("had already been used" / "has already been taken") is the trace of an earlier attempt whose reply was lost: Jurnal's
 conflict reply carries the ``id`` of the record holding the key, the sender reads it and, if it is the
 same document (same total, same name), records it as synced instead of creating it twice. A key taken by
 a *different* document fails with a reason saying so.
@@ -15,7 +15,17 @@ from decimal import Decimal
 from typing import Any
 
 from possync.config import Integration
-from possync.documents import Customer, Item, Payment, SalesInvoice, SalesReturn
+from possync.documents import (
+    Customer,
+    Item,
+    Payment,
+    SalesInvoice,
+    SalesReturn,
+    StockAdjustment,
+    StockTake,
+    TransferIn,
+    TransferOut,
+)
 from possync.ledger import SyncLedger
 from possync.targets.base.bookkeeping import WALK_IN_KEY
 from possync.targets.base.hook import BatchItemResult
@@ -26,6 +36,8 @@ from possync.targets.base.senders import (
     invoice_prerequisite,
     invoice_prerequisites,
     is_clash,
+    stock_prerequisites,
+    transfer_number,
 )
 from possync.targets.jurnal import mapping
 from possync.targets.jurnal.hook import BATCH_LIMIT, JurnalHook
@@ -183,3 +195,101 @@ class ReturnSender(JurnalSender):
 
     def body(self, sales_return: SalesReturn) -> dict[str, Any]:
         return mapping.return_body(sales_return, self._products)
+
+
+class _StockSender(JurnalSender):
+    """Warehouse transfers and stock adjustments: no batch endpoint, one request each; lines name products
+    by the Jurnal id the products sync recorded."""
+
+    batch_size = 20  # ledger bookkeeping granularity; each document is still its own request
+
+    def prerequisites(self, document: Any) -> list[Prerequisite]:
+        return stock_prerequisites(document)
+
+    def send(self, documents: Sequence[Any]) -> list[SendResult]:
+        self.load_products()
+        return self.send_one_by_one(documents)
+
+    def load_products(self) -> None:
+        self._products = {
+            sku: target_id for sku, (target_id, _n) in self.ledger.id_maps(self.integration.name, "product").items()
+        }
+
+    def warehouse(self, outlet_code: str) -> str:
+        return self.integration.outlets[outlet_code].warehouse
+
+    @property
+    def transit(self) -> str:
+        return self.integration.bookkeeping.transit_warehouse
+
+
+class TransferOutSender(_StockSender):
+    """The sent quantities, from the source's warehouse into the transit warehouse."""
+
+    record_type, flow, resource = "transfer_out", "transfers", "warehouse_transfers"
+
+    def body(self, transfer: TransferOut) -> dict[str, Any]:
+        return mapping.transfer_out_body(transfer, number=transfer_number(transfer), source=self.warehouse(
+            transfer.outlet_code), transit=self.transit, product_ids=self._products)
+
+
+class _TransitLossSender(_StockSender):
+    record_type, flow, resource = "transfer_in", "transfers", "stock_adjustments"
+
+    def body(self, transfer: TransferIn) -> dict[str, Any]:
+        body = mapping.transit_loss_body(transfer, number=transfer_number(transfer), transit=self.transit,
+                                         product_ids=self._products, bookkeeping=self.integration.bookkeeping)
+        assert body is not None, "only transfers with a shortage are sent here"
+        return body
+
+
+class TransferInSender(_StockSender):
+    """The received quantities, transit warehouse → destination; a shortage is then written off the transit
+    warehouse by a stock adjustment of the same number. Each request recovers its own lost reply, so a
+    transfer-in that stopped between the two is completed, never doubled, on the next attempt."""
+
+    record_type, flow, resource = "transfer_in", "transfers", "warehouse_transfers"
+
+    def __init__(self, hook: JurnalHook, integration: Integration, ledger: SyncLedger) -> None:
+        super().__init__(hook, integration, ledger)
+        self.loss = _TransitLossSender(hook, integration, ledger)
+
+    def body(self, transfer: TransferIn) -> dict[str, Any]:
+        return mapping.transfer_in_body(transfer, number=transfer_number(transfer), transit=self.transit,  # type: ignore[return-value]
+                                        destination=self.warehouse(transfer.outlet_code), product_ids=self._products)
+
+    def send(self, documents: Sequence[TransferIn]) -> list[SendResult]:
+        self.load_products()
+        self.loss._products = self._products
+        results = []
+        for transfer in documents:
+            received = self.send_one_by_one([transfer])[0] if self.body(transfer) is not None else None
+            if received is not None and received.status == "failed":
+                results.append(received)
+                continue
+            if transfer.has_shortage:
+                lost = self.loss.send_one_by_one([transfer])[0]
+                if lost.status == "failed":
+                    done = f"received as Jurnal #{received.target_id}, but " if received else ""
+                    results.append(SendResult(transfer.key, "failed",
+                                              reason=f"{done}the loss in transit was not booked: {lost.reason}"))
+                    continue
+                received = received or lost
+            results.append(received)  # type: ignore[arg-type]
+        return results
+
+
+class AdjustmentSender(_StockSender):
+    record_type, flow, resource = "adjustment", "stock", "stock_adjustments"
+
+    def body(self, adjustment: StockAdjustment) -> dict[str, Any]:
+        return mapping.adjustment_body(adjustment, warehouse=self.warehouse(adjustment.outlet_code),
+                                       product_ids=self._products, bookkeeping=self.integration.bookkeeping)
+
+
+class StockTakeSender(_StockSender):
+    record_type, flow, resource = "stock_take", "stock", "stock_adjustments"
+
+    def body(self, stock_take: StockTake) -> dict[str, Any]:
+        return mapping.stock_take_body(stock_take, warehouse=self.warehouse(stock_take.outlet_code),
+                                       product_ids=self._products, bookkeeping=self.integration.bookkeeping)
