@@ -1,10 +1,10 @@
 """The steps a sync task runs, as plain functions: testable without Airflow, called by the DAG tasks.
 
 ``stage_sales`` is the first half of a sales sync for one outlet and window (``stage_stock`` the same for
-transfers and stock documents): extract from the POS, transform into documents, and record every
-record's state in the ledger: ``failed`` with the reason for records that cannot become documents,
-``skipped`` for voided orders, ``pending`` for documents waiting to be loaded. Loading into the target is the target's operator's job (targets/<name>/operators.py).
-"""
+transfers and stock documents): extract from the POS, transform into documents, and record every record's
+state in the ledger: ``failed`` with the reason for records that cannot become documents, ``skipped`` for
+voided orders, ``pending`` for documents waiting to be loaded. Loading into the target is the target's
+operator's job (targets/<name>/operators.py)."""
 
 from __future__ import annotations
 

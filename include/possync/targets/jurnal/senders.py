@@ -2,11 +2,10 @@
 
 Every create uses ``batch_create`` where Jurnal has one (customers, products, invoices, payments; sales
 returns, warehouse transfers and stock adjustments have none and go one by one). A create Jurnal refuses
-because the key is taken ("had already been used" / "has already been taken") is the trace of an earlier attempt whose reply was lost: Jurnal's
-conflict reply carries the ``id`` of the record holding the key, the sender reads it and, if it is the
-same document (same total, same name), records it as synced instead of creating it twice. A key taken by
-a *different* document fails with a reason saying so.
-"""
+because the key is taken ("had already been used" / "has already been taken") is the trace of an earlier
+attempt whose reply was lost: Jurnal's conflict reply carries the ``id`` of the record holding the key, the
+sender reads it and, if it is the same document (same total, same name), records it as synced instead of
+creating it twice. A key taken by a *different* document fails with a reason saying so."""
 
 from __future__ import annotations
 
