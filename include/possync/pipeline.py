@@ -197,7 +197,7 @@ def stage_stock(
         include_transfers=flow == "transfers", include_adjustments=flow == "stock",
         retry_transfer_numbers=retry, retry_adjustment_numbers=retry,
     )
-    batch = transform_stock(frames, outlet_codes)
+    batch = transform_stock(frames, outlet_codes, until=window.end)
     mapped = set(mapped_outlets)
     for documents, other_side in ((batch.transfer_outs, "to_outlet_code"), (batch.transfer_ins, "from_outlet_code")):
         for document in list(documents):

@@ -68,7 +68,7 @@ def _lines_by(frame: pd.DataFrame, key: str) -> dict[int, list[Any]]:
     return grouped
 
 
-def _transfers(frames: StockFrames, outlets: set[str] | None, batch: StockBatch) -> None:
+def _transfers(frames: StockFrames, outlets: set[str] | None, until: datetime | None, batch: StockBatch) -> None:
     lines = _lines_by(frames.transfer_lines, "transfer_id")
     for transfer in frames.transfers.itertuples(index=False):
         transfer_lines = lines.get(int(transfer.transfer_id), [])
@@ -76,6 +76,11 @@ def _transfers(frames: StockFrames, outlets: set[str] | None, batch: StockBatch)
         received_at = _local(transfer.received_at, transfer.to_timezone)
         note = _text(transfer.note)
         missing_sku = _no_sku(transfer_lines)
+        if until is not None:  # a side that happens after the window is the next window's
+            sent_at = sent_at if sent_at is None or sent_at < until else None
+            received_at = received_at if received_at is None or received_at < until else None
+            if sent_at is None and received_at is None:
+                continue
         if outlets is None or transfer.from_code in outlets:
             reason = missing_sku or (None if transfer_lines else "it has no lines")
             if sent_at is None:
@@ -152,14 +157,19 @@ def _adjustments(frames: StockFrames, batch: StockBatch) -> None:
             )))
 
 
-def transform_stock(frames: StockFrames, outlets: Iterable[str] | None = None) -> StockBatch:
+def transform_stock(
+    frames: StockFrames, outlets: Iterable[str] | None = None, until: datetime | None = None
+) -> StockBatch:
     """Turn one stock extract into documents and rejections, each kind oldest first.
 
     ``outlets`` limits transfers to the sides at those outlets (a transfer-out belongs to its source, a
-    transfer-in to its destination); ``None`` keeps both sides of every transfer read.
+    transfer-in to its destination); ``None`` keeps both sides of every transfer read. A transfer read for
+    one side brings its other side along when that happened before ``until`` (the window's end): an in
+    never waits for an out no run would read (a manual sync of the day it arrived), and the loader skips
+    the side that is already synced.
     """
     batch = StockBatch()
-    _transfers(frames, None if outlets is None else set(outlets), batch)
+    _transfers(frames, None if outlets is None else set(outlets), until, batch)
     _adjustments(frames, batch)
     for documents in (batch.transfer_outs, batch.transfer_ins, batch.adjustments, batch.stock_takes):
         documents.sort(key=lambda document: (document.business_time, document.key))
