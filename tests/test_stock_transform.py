@@ -105,8 +105,9 @@ def test_window_is_exact_and_retries_reach_outside_it(pos) -> None:
     received = {d.key for d in batch.transfer_ins}
     assert any(d.business_time not in day for d in batch.transfer_outs), "an in brings its out along"
     assert all(d.business_time in day or d.key in received for d in batch.transfer_outs)
-    assert {d.key for d in batch.transfer_outs if d.business_time in day} == {
-        n for n, t in pos_transfers(pos).items() if t["sent_at"] and day.start <= t["sent_at"].replace(tzinfo=UTC) < day.end}
+    sent_that_day = {n for n, t in pos_transfers(pos).items()
+                     if t["sent_at"] and day.start <= t["sent_at"].replace(tzinfo=UTC) < day.end}
+    assert {d.key for d in batch.transfer_outs if d.business_time in day} == sent_that_day
 
     retried = transform_stock(extract_stock(pos, day, OUTLETS, retry_transfer_numbers=["TO-0001"],
                                             retry_adjustment_numbers=["ST-JKT01-20261113"]), until=day.end)
@@ -119,13 +120,14 @@ def test_late_records_are_swept_and_cancelled_transfers_never_read(tmp_path) -> 
     generate(engine, SPEC)
     day = Window(datetime(2026, 11, 10, 17, tzinfo=UTC), datetime(2026, 11, 11, 17, tzinfo=UTC))
     with engine.begin() as conn:
-        number, sent_at = conn.execute(select(schema.transfers.c.number, schema.transfers.c.sent_at)
+        number = conn.execute(select(schema.transfers.c.number)
                                        .where(schema.transfers.c.received_at < day.start)
-                                       .order_by(schema.transfers.c.sent_at.desc())).first()
+                                       .order_by(schema.transfers.c.sent_at.desc())).scalar()
         conn.execute(update(schema.transfers).where(schema.transfers.c.number == number)
                      .values(committed_at=day.start + timedelta(hours=1)))
         conn.execute(update(schema.transfers).where(schema.transfers.c.number == "TO-0001")
                      .values(status="cancelled"))
+
     def keys(window: Window, **kwargs: object) -> set[str]:
         batch = transform_stock(extract_stock(engine, window, OUTLETS, **kwargs), until=window.end)
         return {d.key for d in (*batch.transfer_outs, *batch.transfer_ins)}
