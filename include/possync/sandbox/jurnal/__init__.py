@@ -46,13 +46,20 @@ parameter says "ID or Custom ID" the custom_id is accepted too, the numeric id w
 ``POST /sales_returns``, ``GET /sales_returns``,         ``{"sales_return": {...}}``; GET by id or custom_id
 ``GET /sales_returns/{id}``
 ``GET /accounts``, ``GET /accounts/{id}``                the seeded chart of accounts (read only)
+``POST /warehouse_transfers``,                           ``{"warehouse_transfer": {...}}``; GET/DELETE by id,
+``GET /warehouse_transfers``,                            transaction_no or custom_id (no batch, no PATCH)
+``GET|DELETE /warehouse_transfers/{id}``
+``POST /stock_adjustments``, ``GET /stock_adjustments``  ``{"stock_adjustment": {...}}``; GET by id, or
+``GET|DELETE /stock_adjustments/{id}``                   ``?search_by=transaction_no&transaction_type=...``
+``GET /public/jurnal/scm/public/lo/v1/products/``        stock per product and warehouse (see Stock below)
+``get_product_quantity_per_warehouse?ids=1,2``
 =====================================================  ==========================================
 
-Create answers 201 ``{"<singular>": {...document...}}``. Batch takes ``{"<plural>": [{"<singular>": {...}},
-...]}`` (1..100 items; more -> 422 before anything is written) and answers ``{"<plural>": [{"<singular>":
-{"status": 201, "content": {...document...}}}, {"<singular>": {"status": 422, "content": {...error body...}}},
-...]}``, one result per item, in order, with HTTP 201 for sales_invoices and 200 for the others (as in each
-endpoint's swagger example).
+Create answers 201 ``{"<singular>": {...document...}}``; DELETE answers 204 with an empty body.
+Batch takes ``{"<plural>": [{"<singular>": {...}}, ...]}`` (1..100 items; more -> 422 before anything is
+written) and answers ``{"<plural>": [{"<singular>": {"status": 201, "content": {...document...}}},
+{"<singular>": {"status": 422, "content": {...error body...}}}, ...]}``, one result per item, in order, with
+HTTP 201 for sales_invoices and 200 for the others (as in each endpoint's swagger example).
 
 Lists take ``page`` (default 1), ``page_size`` (default 20), ``sort_key``, ``sort_order`` (asc|desc), and
 answer ``{"<plural>": [...], "total_count", "current_page", "total_pages", "links": {"prev_link",
@@ -87,6 +94,72 @@ Rules enforced (422 in the Rails shape ``{"<attribute>": "<message>", "id": null
   line by ``transaction_line_id`` and/or ``product_id`` / ``product_name``; ``return_quantity`` <= sold - already
   returned -> else ``{"return_quantity": "(Return quantity 3.0 of 'Kopi' is greater than the quantity that
   can still be returned: 2.0 (sold 2.0, already returned 0.0) (return line 1).)"}``.
+- warehouse transfers (wrapper ``warehouse_transfer``): required ``transaction_date``, ``from_warehouse_id`` /
+  ``from_warehouse_name`` and ``to_warehouse_id`` / ``to_warehouse_name`` (-1 = "Unassigned"; the swagger has no
+  ``*_warehouse_code`` for transfers, so none is read), non-empty ``warehouse_transfer_lines_attributes`` of
+  ``{product_id | product_custom_id | product_code | product_name, quantity}`` (product rules as invoice lines;
+  ``quantity`` required and > 0, decimals allowed); optional ``transaction_no``, ``custom_id``, ``memo``.
+  Errors: ``{"from_warehouse": "(Warehouse with from_warehouse_name 'X' was not found.)"}``, ``{"to_warehouse":
+  "(The destination warehouse must be different from the source warehouse 'A'.)"}``, ``{"product": "(Product
+  with product_name 'X' was not found (line 2).)", "warehouse_transfer_lines": "is not valid"}``,
+  ``{"quantity": "(Value must be greater than 0 (line 1).)"}`` / ``"can't be blank (line 1)"``,
+  ``{"warehouse_transfer_lines_attributes": "can't be blank"}``, ``{"transaction_date": "can't be blank"}``.
+  The reply follows the swagger example: ``{"id", "transaction_no", "transaction_date": "2016-07-18"`` (yyyy-mm-dd,
+  as in the example), ``"memo", "custom_id", "from_warehouse": {"id", "name", "code"}, "to_warehouse": {...},
+  "warehouse_transfer_line_attributes": [{"id", "quantity": "20.0", "product": {"id", "name", "code"}}]}`` plus
+  ``created_at`` / ``updated_at``.
+- stock adjustments (wrapper ``stock_adjustment``): required ``date`` and non-empty ``lines_attributes`` of
+  ``{product_id | product_custom_id | product_code | product_name, actual_quantity, difference,
+  use_custom_average_price, average_price}``. ``maintain_actual`` (default false, as the swagger's description
+  says although its schema lists it as required): true = stock count, only ``actual_quantity`` is read (required,
+  >= 0); false = stock in/out, only ``difference`` is read (required, signed, not 0 -> ``"(Value must not be 0
+  (line 1).)"``). ``stock_adjustment_type``: ``General`` / ``Umum`` / ``1`` (default), ``Waste`` / ``Barang
+  Rusak`` / ``2``, ``Production`` / ``Produksi`` / ``3``, ``Initial Quantity`` / ``Kuantitas Awal`` / ``4``, any
+  case; rendered as the English name. Warehouse by ``warehouse_id`` / ``warehouse_name`` / ``warehouse_code``
+  (optional; none = the Unassigned warehouse for stock, rendered as ``{"id": null, ...}`` as in the swagger
+  example). Account by ``account_name`` / ``account_number`` / ``account_id``, of category Inventory, Other
+  Expense, Expenses, Equity or Cost of Sales (the swagger's stock-adjustment account list); omitted -> the type's
+  default account (get_stock_adjustment_type example): Inventory Adjustments (General), Waste Goods Expense
+  (Waste), Cost of Production (Production), Inventory (Initial Quantity). A product may appear once per
+  adjustment. ``use_custom_average_price`` true requires ``average_price`` (>= 0); otherwise the line's
+  ``average_price`` is the product's ``buy_price_per_unit``. Reply (swagger example): ``{"id", "transaction_no",
+  "custom_id", "memo", "date": "dd/mm/yyyy", "adjustment_type": "General", "maintain_actual", "account": {"id",
+  "name", "number", "category": {...}}, "warehouse": {"id", "name", "code"}, "stock_adjustment_lines_attributes":
+  [{"id", "product": {"id", "name", "code"}, "recorded_quantity", "actual_quantity", "difference",
+  "average_price", "use_custom_average_price", "*_company_quantity_format", "average_price_currency_format"}],
+  "tag": [{"id", "name"}], "tags_string", "entry": {"transaction_number": "Stock In/Out#10001"}, ...}`` where the
+  three quantities are the line's effect *when read* (see Stock).
+- transfers and adjustments only take products that track inventory -> ``{"product": "(Product 'Teh' does not
+  track inventory; only inventory products have stock (line 1).)"}``.
+
+Stock (see ``stock.py``)
+========================
+Every stock-affecting document writes stock moves per (warehouse, product): a sales invoice takes each line's
+quantity out of its warehouse (Unassigned, -1, when it has none), a sales return puts the returned quantity back
+into its warehouse (the invoice's by default), a transfer moves quantity from its source to its destination, a
+stock in/out adds its signed ``difference``, and a stock count *sets* the level to its ``actual_quantity``.
+Only products with ``track_inventory`` true have stock (other invoice lines write nothing). Levels are replayed in
+(transaction date, creation order, line order), so a count keeps its actual quantity and its difference is what
+separates it from the level just before it at the time stock is read: a document dated before a count but
+entered after it changes the count's ``recorded_quantity`` / ``difference``, not the level after the count.
+Deleting a transfer or adjustment removes its moves. Quantities are Decimal throughout; negative stock is not
+refused (Jurnal's rule is undocumented).
+
+``GET /public/jurnal/scm/public/lo/v1/products/get_product_quantity_per_warehouse?ids=1,2[&transaction_date=
+yyyy-mm-dd]`` (same HMAC gateway, limits and faults; counted in ``/_sandbox/stats`` as ``GET /scm/public/lo/v1/products/
+get_product_quantity_per_warehouse``) answers as the swagger example::
+
+    {"data": [{"id": 1, "code": "PA001", "name": "Product A", "quantity": 80, "track_inventory": true,
+               "unit": "Pcs", "warehouse_inventory": [{"id": -1, "name": "Unassigned", "code": "",
+               "address": "", "quantity": 0}, {"id": 1001, "name": "Main Warehouse", ...}]}],
+     "message": "Product quantity per warehouse retrieved", "status": 200}
+
+with every warehouse (id order, Unassigned first) for every known product id, in the order asked; quantities
+are JSON numbers (``double`` in the swagger); documents dated after ``transaction_date`` (default: today in the
+company's time zone, as the swagger says) are not counted. No ``ids`` -> 400 ``{"message": "Query ids cannot be
+empty", "status": 400}``; a non-numeric id or a bad date -> 400 in the same shape. ``GET /warehouses/{id}``
+fills ``warehouse_inventory`` (``[{"id", "name", "code", "quantity": "50"}]`` per product with moves there, as of
+today) and ``GET /products/{id}`` its ``quantity`` (the total, a string as in the swagger).
 
 Totals (see ``amounts.py``; reproduces the swagger's worked examples to the rupiah). Per line:
 ``amount = quantity x rate x (100 - discount) / 100`` (``rate`` defaults to ``amount / quantity`` when only
@@ -111,7 +184,11 @@ resetting on the minute and the hour; a batch call counts once; a refused call d
 
 Finding a record by its key (the idempotency path, §1.8): re-POSTing a document whose ``custom_id`` or
 ``transaction_no`` exists answers 422 with ``"id": <existing id>``; then ``GET /<resource>/{id}``. Products,
-warehouses, receive payments and sales returns are also readable by ``GET /<resource>/{custom_id}``.
+warehouses, receive payments and sales returns are also readable by ``GET /<resource>/{custom_id}``; warehouse
+transfers by ``GET /warehouse_transfers/{transaction_no}`` (the swagger's "id/transaction_no") or
+``{custom_id}``; stock adjustments by ``GET /stock_adjustments/{transaction_no}?search_by=transaction_no&
+transaction_type=adjustment`` (count) or ``movement`` (in/out), the pair the swagger documents (one without the
+other -> 400 ``{"error": "search_by and transaction_type must be sent together"}``).
 
 Sandbox-only controls (outside the Jurnal prefix, no HMAC, no rate limit)
 ========================================================================
@@ -163,11 +240,35 @@ Where the documentation is silent, the sandbox chose
   paid invoice) would become a credit memo in Jurnal and is not emulated.
 - Accounts (``deposit_to_name``, ``*_account_name``/``_number``/``_id``) resolve against a seeded default chart
   (English names, Indonesian aliases, see ``reference.py``) plus ``--account`` extras; an unknown account is 422.
+  For stock adjustments the chart has: Inventory (1-10200, "Persediaan Barang"), Cost of Sales (5-50000, "Beban
+  Pokok Pendapatan", "Cost of Goods Sold"), Opening Balance Equity (3-30999, "Ekuitas Saldo Awal"), Cost of
+  Production (5-50900, "Biaya Produksi"), Waste Goods Expense (6-60900, "Beban Barang Rusak") and Inventory
+  Adjustments (8-80900, Other Expense, "Inventory Adjustment", "Penyesuaian Persediaan", "Beban Penyesuaian
+  Persediaan"); the names are the swagger's, the numbers follow the sandbox's 5-digit chart.
+- Warehouse transfers: create answers 201 (the swagger's example is labelled 200; every other create in the
+  sandbox is 201, as accounting_apis.md §1.3 says); the list answers the usual ``{"warehouse_transfers": [...],
+  "total_count", ...}`` (the swagger's list example shows one object under ``warehouse_transfer``, evidently a
+  copy of the GET example); ``transaction_date`` is rendered yyyy-mm-dd as in both examples while every other
+  resource renders dd/mm/yyyy; ``GET``/``DELETE /warehouse_transfers/{x}``: numeric id first, then
+  transaction_no, then custom_id. Single step, nothing in transit; ``editable`` is false (no PATCH).
+- Stock adjustments number counts and stock in/out separately (``transaction_type`` adjustment / movement of
+  GET by transaction_no): the same ``transaction_no`` may be used once by a count and once by an in/out;
+  automatic numbers run 10001, ... per series. ``entry.transaction_number`` is ``"Stock Adjustment#<no>"`` for
+  counts and ``"Stock In/Out#<no>"`` for in/out (the swagger shows only the latter). The list filter
+  ``transaction_no`` (sandbox convenience) matches both series. ``*_company_quantity_format`` uses Indonesian
+  grouping (``"1.500"``, ``"2,5"``); ``average_price_currency_format`` has one space after "Rp." as in this
+  resource's examples. No costing: ``average_price`` is echoed, never computed from purchases.
+- The SCM quantity route documents a Bearer header, but it sits behind the same gateway, so the sandbox asks for
+  the same HMAC signature (401s in the gateway's shape); unknown product ids are left out of ``data``.
+- A sandbox file written before stock was tracked gets the moves of its invoices and returns on the next start.
 
 Deliberately not emulated
 =========================
-PATCH/PUT/DELETE, every resource not listed above (vendors, purchases, stock adjustments, transfers, ...),
-the legacy ``api.jurnal.id`` prefixes, webhooks, stock quantities per warehouse, sales orders / quotes
+PATCH/PUT, DELETE other than transfers and adjustments, every resource not listed above (vendors, purchases,
+deliveries, ...), the stock adjustment / transfer approvals, comments, ``/stock_adjustments/new`` and
+``check_existing_stock_adjustments``, the warehouse ``transactions`` list, the stock reports
+(``warehouse_stock_quantity``, valuations), inventory costing, the legacy ``api.jurnal.id`` prefixes, webhooks,
+sales orders / quotes
 (``selected_po_id`` / ``selected_pq_id`` -> 422), bundles, product categories, terms (``term_name`` is echoed),
 attachments, multi-currency (always IDR), credit memos, draft payment approval (a draft settles nothing),
 witholding on payments (echoed, not booked), archived records (``include_archive`` is accepted and ignored),

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from . import auth
-from .config import ADMIN_PREFIX, API_PREFIX, FaultConfig, RateLimits, SandboxConfig
+from .config import ADMIN_PREFIX, API_PREFIX, GATEWAY_PREFIXES, SCM_PREFIX, FaultConfig, RateLimits, SandboxConfig
 from .dates import now_utc
 from .db import Database
 from .errors import ApiError, parameter_missing, unprocessable
@@ -41,6 +41,8 @@ SINGULAR = {
     "receive_payments": "receive_payment",
     "sales_returns": "sales_return",
     "accounts": "account",
+    "warehouse_transfers": "warehouse_transfer",
+    "stock_adjustments": "stock_adjustment",
 }
 
 
@@ -75,6 +77,9 @@ class JurnalJSONResponse(JSONResponse):
 
 def _endpoint_label(method: str, path: str) -> str:
     """``POST /sales_invoices/batch_create``, ``GET /products/{id}``: the route, not the concrete URL."""
+    if not path.startswith(API_PREFIX):
+        # SCM routes: ``GET /scm/public/lo/v1/products/get_product_quantity_per_warehouse``
+        return f"{method} {path[len('/public/jurnal') :]}"
     parts = [part for part in path[len(API_PREFIX) :].split("/") if part]
     if len(parts) >= 2 and parts[1] != "batch_create":
         parts[1] = "{id}"
@@ -94,7 +99,7 @@ class JurnalGateway:
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
+        if scope["type"] != "http" or not scope["path"].startswith(GATEWAY_PREFIXES):
             await self.app(scope, receive, send)
             return
         state = self.state
@@ -329,12 +334,19 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
                 return _error_response(error)
             return JurnalJSONResponse(result)
 
-        async def get_one(ident: str) -> Response:
+        async def get_one(ident: str, request: Request) -> Response:
             try:
-                rendered = await run_in_threadpool(service.get, resource, ident)
+                rendered = await run_in_threadpool(service.get, resource, ident, dict(request.query_params))
             except ApiError as error:
                 return _error_response(error)
             return JurnalJSONResponse({singular: rendered})
+
+        async def delete_one(ident: str) -> Response:
+            try:
+                await run_in_threadpool(service.delete, resource, ident)
+            except ApiError as error:
+                return _error_response(error)
+            return Response(status_code=204)
 
         if plural != "accounts":
             app.add_api_route(base, create, methods=["POST"], name=f"create_{singular}")
@@ -342,6 +354,8 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
             app.add_api_route(f"{base}/batch_create", batch_create, methods=["POST"], name=f"batch_create_{plural}")
         app.add_api_route(base, list_all, methods=["GET"], name=f"list_{plural}")
         app.add_api_route(f"{base}/{{ident}}", get_one, methods=["GET"], name=f"get_{singular}")
+        if resource.deletable:
+            app.add_api_route(f"{base}/{{ident}}", delete_one, methods=["DELETE"], name=f"delete_{singular}")
 
     for resource in RESOURCES.values():
         add_resource_routes(resource)
@@ -355,6 +369,11 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         except ApiError as error:
             return _error_response(error)
         return JurnalJSONResponse(result)
+
+    @app.get(f"{SCM_PREFIX}/products/get_product_quantity_per_warehouse", name="product_quantity_per_warehouse")
+    async def product_quantity_per_warehouse(request: Request) -> Response:
+        status, body = await run_in_threadpool(service.product_quantities, dict(request.query_params))
+        return JurnalJSONResponse(body, status_code=status)
 
     add_admin_routes(app, state)
     return app

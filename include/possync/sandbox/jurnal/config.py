@@ -11,6 +11,9 @@ DEMO_PORT = 8601
 DEMO_DB_PATH = "var/sandbox/jurnal.db"
 
 API_PREFIX = "/public/jurnal/api/v1"
+# The SCM service behind the same gateway (get_product_quantity_per_warehouse); HMAC, limits and faults apply.
+SCM_PREFIX = "/public/jurnal/scm/public/lo/v1"
+GATEWAY_PREFIXES = (API_PREFIX, SCM_PREFIX)
 ADMIN_PREFIX = "/_sandbox"
 
 

@@ -1,4 +1,4 @@
-"""SQLite persistence: one table of JSON documents with their lookup keys, one of invoice links.
+"""SQLite persistence: one table of JSON documents with their lookup keys, one of invoice links, one of stock moves.
 
 A single connection behind a re-entrant lock: uvicorn runs the sync routes in a thread pool, and serialising
 them is what makes the uniqueness checks (custom_id, transaction_no, product_code, display_name) race-free.
@@ -50,6 +50,21 @@ CREATE TABLE IF NOT EXISTS counters (
     name  TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
+-- What each stock-affecting document does to one product in one warehouse. ``delta`` adds ``quantity`` (signed);
+-- ``actual`` (a stock count) sets the level to ``quantity``. Levels are replayed in (tx_date, source_id, rowid)
+-- order: source ids come from the one id sequence, so source_id order is creation order.
+CREATE TABLE IF NOT EXISTS stock_moves (
+    source_id     INTEGER NOT NULL,
+    line_id       INTEGER,
+    warehouse_id  INTEGER NOT NULL,
+    product_id    INTEGER NOT NULL,
+    tx_date       TEXT NOT NULL,
+    mode          TEXT NOT NULL,   -- delta | actual
+    quantity      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS stock_moves_place ON stock_moves (warehouse_id, product_id);
+CREATE INDEX IF NOT EXISTS stock_moves_product ON stock_moves (product_id);
+CREATE INDEX IF NOT EXISTS stock_moves_source ON stock_moves (source_id);
 """
 
 # Jurnal ids come from one transactions table (the swagger's invoice 7020125 has payment 7020126); the sandbox
@@ -110,12 +125,21 @@ class Repo:
     def next_id(self) -> int:
         return self._counter("id", FIRST_ID)
 
-    def next_transaction_no(self, kind: str) -> str:
-        """Jurnal-style automatic numbers (10001, 10002, ...) per transaction type, skipping numbers in use."""
+    def next_transaction_no(self, kind: str, key_prefix: str = "") -> str:
+        """Jurnal-style automatic numbers (10001, 10002, ...) per transaction type, skipping numbers in use.
+
+        ``key_prefix`` separates numbering series stored under one kind (stock counts vs stock in/out).
+        """
         while True:
-            number = str(self._counter(f"number:{kind}", FIRST_TRANSACTION_NO))
-            if self.by_key(kind, number) is None:
+            number = str(self._counter(f"number:{kind}{':' + key_prefix if key_prefix else ''}", FIRST_TRANSACTION_NO))
+            if self.by_key(kind, key_prefix + number) is None:
                 return number
+
+    def has_flag(self, name: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM counters WHERE name = ?", (name,)).fetchone() is not None
+
+    def set_flag(self, name: str) -> None:
+        self.conn.execute("INSERT OR IGNORE INTO counters (name, value) VALUES (?, 1)", (name,))
 
     def insert(
         self,
@@ -147,6 +171,12 @@ class Repo:
 
     def touch(self, record_id: int, now: str) -> None:
         self.conn.execute("UPDATE records SET updated_at = ? WHERE id = ?", (now, record_id))
+
+    def delete(self, record_id: int) -> None:
+        """Removes a record with its links and stock moves."""
+        self.conn.execute("DELETE FROM records WHERE id = ?", (record_id,))
+        self.conn.execute("DELETE FROM links WHERE source_id = ?", (record_id,))
+        self.conn.execute("DELETE FROM stock_moves WHERE source_id = ?", (record_id,))
 
     def _one(self, sql: str, params: tuple[Any, ...]) -> Row | None:
         row = self.conn.execute(sql, params).fetchone()
@@ -193,6 +223,53 @@ class Repo:
             sql, value = "SELECT * FROM links WHERE kind = ? AND source_id = ? ORDER BY rowid", source_id
         return self.conn.execute(sql, (kind, value)).fetchall()
 
+    # ------------------------------------------------------------------ stock moves
+
+    def add_move(
+        self,
+        *,
+        source_id: int,
+        line_id: int | None,
+        warehouse_id: int,
+        product_id: int,
+        tx_date: str,
+        mode: str,
+        quantity: Decimal,
+    ) -> None:
+        assert mode in ("delta", "actual")
+        self.conn.execute(
+            "INSERT INTO stock_moves (source_id, line_id, warehouse_id, product_id, tx_date, mode, quantity)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (source_id, line_id, warehouse_id, product_id, tx_date, mode, str(quantity)),
+        )
+
+    def delete_moves(self, source_id: int) -> None:
+        self.conn.execute("DELETE FROM stock_moves WHERE source_id = ?", (source_id,))
+
+    def moves(
+        self,
+        *,
+        warehouse_id: int | None = None,
+        product_ids: list[int] | None = None,
+        until: str | None = None,
+    ) -> list[sqlite3.Row]:
+        """Moves in replay order: transaction date, then creation order (source id), then line order."""
+        where: list[str] = []
+        params: list[Any] = []
+        if warehouse_id is not None:
+            where.append("warehouse_id = ?")
+            params.append(warehouse_id)
+        if product_ids is not None:
+            if not product_ids:
+                return []
+            where.append(f"product_id IN ({', '.join('?' for _ in product_ids)})")
+            params.extend(product_ids)
+        if until is not None:
+            where.append("tx_date <= ?")
+            params.append(until)
+        sql = "SELECT * FROM stock_moves" + (f" WHERE {' AND '.join(where)}" if where else "")
+        return self.conn.execute(sql + " ORDER BY tx_date, source_id, rowid", tuple(params)).fetchall()
+
 
 class Database:
     def __init__(self, path: str) -> None:
@@ -219,7 +296,9 @@ class Database:
 
     def wipe(self) -> None:
         with self.lock:
-            self._conn.executescript("DELETE FROM records; DELETE FROM links; DELETE FROM counters;")
+            self._conn.executescript(
+                "DELETE FROM records; DELETE FROM links; DELETE FROM counters; DELETE FROM stock_moves;"
+            )
 
     def close(self) -> None:
         with self.lock:

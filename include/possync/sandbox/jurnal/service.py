@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from . import stock
 from .amounts import PERCENT, VALUE, LineInput, invoice_totals, return_totals
 from .config import SandboxConfig
 from .dates import company_date, fmt_date, fmt_timestamp, now_utc, parse_filter_date, parse_timestamp
@@ -32,6 +33,8 @@ from .reference import (
     STATUS_OVERDUE,
     STATUS_PAID,
     STATUS_PARTIAL,
+    STOCK_ADJUSTMENT_ACCOUNT_CATEGORIES,
+    STOCK_ADJUSTMENT_TYPES,
     UNASSIGNED_WAREHOUSE_ID,
     UNASSIGNED_WAREHOUSE_NAME,
 )
@@ -47,6 +50,8 @@ class Resource:
     custom_id_lookup: bool  # does GET /{resource}/{id} also accept a custom_id? (swagger path param text)
     transaction: bool
     batch_status: int | None  # HTTP status of POST /batch_create, None when there is no batch endpoint
+    deletable: bool = False  # DELETE /{resource}/{id}
+    transaction_no_lookup: bool = False  # does GET /{resource}/{id} also accept a transaction_no?
 
 
 RESOURCES: dict[str, Resource] = {
@@ -60,8 +65,27 @@ RESOURCES: dict[str, Resource] = {
         Resource("receive_payments", "receive_payment", "Receive payment", True, True, 200),
         Resource("sales_returns", "sales_return", "Sales return", True, True, None),
         Resource("accounts", "account", "Account", False, False, None),
+        # Path parameter "id/transaction_no" (swagger); custom_id is accepted too.
+        Resource(
+            "warehouse_transfers",
+            "warehouse_transfer",
+            "Warehouse transfer",
+            True,
+            True,
+            None,
+            deletable=True,
+            transaction_no_lookup=True,
+        ),
+        # By id, or by transaction_no with ?search_by=transaction_no&transaction_type=adjustment|movement.
+        Resource("stock_adjustments", "stock_adjustment", "Stock adjustment", False, True, None, deletable=True),
     )
 }
+
+# Stock adjustments number counts and stock in/out separately (GET /stock_adjustments/{id}'s transaction_type):
+# the key column holds "<series>:<transaction_no>".
+COUNT_SERIES = "adjustment"
+MOVEMENT_SERIES = "movement"
+STOCK_MOVES_BACKFILLED = "stock_moves:backfilled"
 
 
 @dataclass
@@ -95,6 +119,22 @@ def _iso(value: date | None) -> str | None:
 
 def _from_iso(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
+
+
+def _plain(value: Decimal) -> str:
+    """A quantity as a plain decimal string, as product and warehouse quantities are shown: ``"80"``, ``"2.5"``."""
+    if value == value.to_integral_value():
+        return str(int(value))
+    return format(value.normalize(), "f")
+
+
+def _quantity_format(value: Decimal) -> str:
+    """``*_company_quantity_format``: Indonesian grouping, ``"1.500"``, ``"2,5"``, ``"-3"`` (inferred)."""
+    sign = "-" if value < 0 else ""
+    text = _plain(abs(value))
+    units, _, decimals = text.partition(".")
+    grouped = f"{int(units):,}".replace(",", ".")
+    return f"{sign}{grouped}" + (f",{decimals}" if decimals else "")
 
 
 class JurnalService:
@@ -132,6 +172,15 @@ class JurnalService:
             for name in DEFAULT_PAYMENT_METHODS:
                 if not repo.by_name("payment_method", name):
                     repo.insert("payment_method", {"name": name}, now=now, name=name)
+            if not repo.has_flag(STOCK_MOVES_BACKFILLED):
+                # A sandbox file written before stock was tracked: give its invoices and returns their moves.
+                for invoice in repo.select("sales_invoice"):
+                    repo.delete_moves(invoice.id)
+                    self._record_invoice_moves(repo, invoice)
+                for sales_return in repo.select("sales_return"):
+                    repo.delete_moves(sales_return.id)
+                    self._record_return_moves(repo, sales_return)
+                repo.set_flag(STOCK_MOVES_BACKFILLED)
 
     @staticmethod
     def _insert_account(repo: Repo, number: str, name: str, category: str, aliases: list[str], now: str) -> None:
@@ -155,9 +204,67 @@ class JurnalService:
             row = creator(repo, body, fmt_timestamp(now_utc()))
             return self.render(repo, row)
 
-    def get(self, resource: Resource, ident: str) -> dict[str, Any]:
+    def get(self, resource: Resource, ident: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
         with self.db.transaction() as repo:
-            return self.render(repo, self._find(repo, resource, ident))
+            return self.render(repo, self._find(repo, resource, ident, params or {}))
+
+    def delete(self, resource: Resource, ident: str) -> None:
+        """Removes the document and its effect on stock (its moves)."""
+        with self.db.transaction() as repo:
+            row = self._find(repo, resource, ident)
+            repo.delete(row.id)
+
+    def product_quantities(self, params: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
+        """``GET /public/jurnal/scm/public/lo/v1/products/get_product_quantity_per_warehouse?ids=1,2``."""
+        raw_ids = [part.strip() for part in (params.get("ids") or "").split(",") if part.strip()]
+        if not raw_ids:
+            return 400, {"message": "Query ids cannot be empty", "status": 400}
+        try:
+            ids = list(dict.fromkeys(int(part) for part in raw_ids))
+        except ValueError:
+            return 400, {
+                "message": f"Query ids must be comma-separated product ids, got {params['ids']!r}",
+                "status": 400,
+            }
+        until = company_date(now_utc(), self.config.company_utc_offset_hours)
+        if params.get("transaction_date"):
+            try:
+                until = date.fromisoformat(params["transaction_date"].strip())
+            except ValueError:
+                return 400, {
+                    "message": f"transaction_date must be YYYY-MM-DD, got {params['transaction_date']!r}",
+                    "status": 400,
+                }
+        with self.db.transaction() as repo:
+            found = [row for product_id in ids if (row := repo.by_id("product", product_id)) is not None]
+            stock_levels = stock.levels(repo, product_ids=[row.id for row in found], until=until.isoformat())
+            warehouses = sorted(repo.select("warehouse"), key=lambda row: row.id)
+            data = []
+            for product in found:
+                unit = repo.by_id("unit", product.data["unit_id"])
+                per_warehouse = [
+                    {
+                        "id": warehouse.id,
+                        "name": warehouse.data["name"],
+                        "code": warehouse.data.get("code") or "",
+                        "address": warehouse.data.get("address") or "",
+                        "quantity": json_number(stock_levels.get((warehouse.id, product.id), ZERO)),
+                    }
+                    for warehouse in warehouses
+                ]
+                total = sum((level for (_, pid), level in stock_levels.items() if pid == product.id), ZERO)
+                data.append(
+                    {
+                        "id": product.id,
+                        "code": product.data["product_code"],
+                        "name": product.data["name"],
+                        "quantity": json_number(total),
+                        "track_inventory": product.data["track_inventory"],
+                        "unit": unit.data["name"] if unit else None,
+                        "warehouse_inventory": per_warehouse,
+                    }
+                )
+        return 200, {"data": data, "message": "Product quantity per warehouse retrieved", "status": 200}
 
     def list(self, resource: Resource, params: Mapping[str, str], page_url: Callable[[int], str]) -> dict[str, Any]:
         with self.db.transaction() as repo:
@@ -186,12 +293,20 @@ class JurnalService:
             return ApiError(422, {"errors": "Data not found."})
         return ApiError(404, {"error": f"{resource.label} not found"})
 
-    def _find(self, repo: Repo, resource: Resource, ident: str) -> Row:
+    def _find(self, repo: Repo, resource: Resource, ident: str, params: Mapping[str, str] | None = None) -> Row:
         ident = ident.strip()
         row = None
+        if (
+            resource.kind == "stock_adjustment"
+            and params
+            and (params.get("search_by") or params.get("transaction_type"))
+        ):
+            return self._find_stock_adjustment(repo, resource, ident, params)
         with contextlib.suppress(ValueError):
             row = repo.by_id(resource.kind, int(ident))
-        # The numeric id wins; a custom_id that looks like another record's id is reached only when no id matches.
+        # The numeric id wins; a key that looks like another record's id is reached only when no id matches.
+        if row is None and resource.transaction_no_lookup:
+            row = repo.by_key(resource.kind, ident)
         if row is None and resource.custom_id_lookup:
             row = repo.by_custom_id(resource.kind, ident)
         if row is None:
@@ -351,9 +466,30 @@ class JurnalService:
             "deleted_at": None,
             "deletable": row.id != UNASSIGNED_WAREHOUSE_ID,
             "editable": row.id != UNASSIGNED_WAREHOUSE_ID,
-            "warehouse_inventory": [],
+            "warehouse_inventory": self._warehouse_inventory(repo, row.id),
             "transactions": [],
         }
+
+    def _today(self) -> str:
+        return company_date(now_utc(), self.config.company_utc_offset_hours).isoformat()
+
+    def _warehouse_inventory(self, repo: Repo, warehouse_id: int) -> list[dict[str, Any]]:
+        """Every product with a stock document at this warehouse, with its level today (swagger example shape)."""
+        out = []
+        for (_, product_id), level in sorted(
+            stock.levels(repo, warehouse_id=warehouse_id, until=self._today()).items()
+        ):
+            product = repo.by_id("product", product_id)
+            if product is not None:
+                out.append(
+                    {
+                        "id": product.id,
+                        "name": product.data["name"],
+                        "code": product.data["product_code"],
+                        "quantity": _plain(level),
+                    }
+                )
+        return out
 
     def _warehouse_ref(self, repo: Repo, warehouse_id: int | None) -> dict[str, Any]:
         row = repo.by_id("warehouse", warehouse_id) if warehouse_id is not None else None
@@ -486,7 +622,7 @@ class JurnalService:
             "taxable_sell": d["taxable_sell"],
             "deletable": True,
             "editable": True,
-            "quantity": "0",
+            "quantity": _plain(sum(stock.levels(repo, product_ids=[row.id], until=self._today()).values(), ZERO)),
             "is_bundle": False,
             "unit": {"id": unit.id if unit else None, "name": unit.data["name"] if unit else None},
             "has_purchase": False,
@@ -724,7 +860,7 @@ class JurnalService:
         ):
             data[key] = p.raw_text(key)
         data["is_shipped"] = p.boolean("is_shipped", False) if p.has("is_shipped") else None
-        return repo.insert(
+        row = repo.insert(
             "sales_invoice",
             data,
             now=now,
@@ -733,6 +869,48 @@ class JurnalService:
             person_id=person.id,
             tx_date=data["transaction_date"],
         )
+        self._record_invoice_moves(repo, row)
+        return row
+
+    @staticmethod
+    def _tracks_inventory(repo: Repo, product_id: int) -> bool:
+        product = repo.by_id("product", product_id)
+        return product is not None and bool(product.data.get("track_inventory"))
+
+    def _record_invoice_moves(self, repo: Repo, invoice: Row) -> None:
+        """A sale takes each inventory line's quantity out of the invoice's warehouse (Unassigned when none)."""
+        warehouse_id = invoice.data.get("warehouse_id")
+        for line in invoice.data["lines"]:
+            if self._tracks_inventory(repo, line["product_id"]):
+                repo.add_move(
+                    source_id=invoice.id,
+                    line_id=line["id"],
+                    warehouse_id=UNASSIGNED_WAREHOUSE_ID if warehouse_id is None else warehouse_id,
+                    product_id=line["product_id"],
+                    tx_date=invoice.data["transaction_date"],
+                    mode="delta",
+                    quantity=-D(line["quantity"]),
+                )
+
+    def _record_return_moves(self, repo: Repo, sales_return: Row) -> None:
+        """A return puts the returned quantity back into the return's warehouse (the invoice's by default)."""
+        invoice = repo.by_id("sales_invoice", sales_return.data["invoice_id"])
+        if invoice is None:
+            return
+        products = {line["id"]: line["product_id"] for line in invoice.data["lines"]}
+        warehouse_id = sales_return.data.get("warehouse_id")
+        for line in sales_return.data["lines"]:
+            product_id = products.get(line["invoice_line_id"])
+            if product_id is not None and self._tracks_inventory(repo, product_id):
+                repo.add_move(
+                    source_id=sales_return.id,
+                    line_id=line["id"],
+                    warehouse_id=UNASSIGNED_WAREHOUSE_ID if warehouse_id is None else warehouse_id,
+                    product_id=product_id,
+                    tx_date=sales_return.data["transaction_date"],
+                    mode="delta",
+                    quantity=D(line["return_quantity"]),
+                )
 
     @staticmethod
     def _choice(p: Payload, key: str, *, default: str | None) -> str | None:
@@ -1256,6 +1434,7 @@ class JurnalService:
             )
         repo.add_link("return_applied", source_id=row.id, invoice_id=invoice.id, amount=applied)
         repo.touch(invoice.id, now)
+        self._record_return_moves(repo, row)
         return row
 
     def _line_input(self, repo: Repo, line: dict[str, Any]) -> LineInput:
@@ -1423,6 +1602,369 @@ class JurnalService:
             out[f"{name}_currency_format"] = fmt_currency(value)
         return out
 
+    # ------------------------------------------------------------------ stock: shared line reading
+
+    def _stock_product(self, repo: Repo, lp: Payload, index: int) -> Row | None:
+        """A line's product by the invoice-line rules (id / custom_id win over code / name); it must track stock."""
+        product = self._resolve_named(
+            repo,
+            lp,
+            kind="product",
+            label="Product",
+            attribute="product",
+            by_id="product_id",
+            by_custom_id="product_custom_id",
+            by_key="product_code",
+            by_name="product_name",
+            required=True,
+            id_wins=True,
+        )
+        if product is not None and not product.data.get("track_inventory"):
+            lp.errors.add(
+                "product",
+                f"(Product {product.data['name']!r} does not track inventory; only inventory products have stock"
+                f" (line {index}).)",
+            )
+            return None
+        return product
+
+    def _stock_lines(
+        self,
+        repo: Repo,
+        p: Payload,
+        key: str,
+        invalid_attribute: str,
+        read_line: Callable[[Payload, Row, int], dict[str, Any] | None],
+    ) -> list[dict[str, Any]]:
+        """Reads ``key`` (non-empty list of objects); each line's errors are reported with its line number."""
+        raw_lines = p.items(key)
+        errors = p.errors
+        if not raw_lines:
+            errors.add(key, "can't be blank")
+            return []
+        lines: list[dict[str, Any]] = []
+        invalid = False
+        for index, raw in enumerate(raw_lines, start=1):
+            if not isinstance(raw, dict):
+                errors.add(invalid_attribute, f"(Line {index} must be an object.)")
+                invalid = True
+                continue
+            line_errors = Errors()
+            lp = Payload(raw, line_errors, where=f" (line {index})")
+            product = self._stock_product(repo, lp, index)
+            line = read_line(lp, product, index) if product is not None else None
+            if line_errors or line is None:
+                invalid = True
+                for attribute, message in line_errors.body().items():
+                    if attribute not in ("id", "error_full_messages"):
+                        errors.add(attribute, message)
+                continue
+            lines.append(line)
+        if invalid:
+            errors.add(invalid_attribute, "is not valid")
+        return lines
+
+    @staticmethod
+    def _required_decimal(lp: Payload, key: str, **rules: Any) -> Decimal | None:
+        if not lp.has(key) or (isinstance(lp.data[key], str) and not lp.data[key].strip()):
+            lp.errors.add(key, "can't be blank" + lp.where)
+            return None
+        return lp.decimal(key, **rules)
+
+    def _stock_product_ref(self, repo: Repo, product_id: int) -> dict[str, Any]:
+        row = repo.by_id("product", product_id)
+        return {
+            "id": product_id,
+            "name": row.data["name"] if row else None,
+            "code": (row.data["product_code"] or "") if row else None,
+        }
+
+    # ------------------------------------------------------------------ warehouse transfers
+
+    def _create_warehouse_transfer(self, repo: Repo, body: dict[str, Any], now: str) -> Row:
+        errors = Errors()
+        p = Payload(body, errors)
+        transaction_date = p.date("transaction_date", required=True)
+        sides: dict[str, Row | None] = {}
+        for side in ("from", "to"):
+            sides[side] = self._resolve_named(
+                repo,
+                p,
+                kind="warehouse",
+                label="Warehouse",
+                attribute=f"{side}_warehouse",
+                by_id=f"{side}_warehouse_id",
+                by_name=f"{side}_warehouse_name",
+                required=True,
+            )
+        source, target = sides["from"], sides["to"]
+        if source is not None and target is not None and source.id == target.id:
+            errors.add(
+                "to_warehouse",
+                f"(The destination warehouse must be different from the source warehouse {source.data['name']!r}.)",
+            )
+        transaction_no = p.text("transaction_no")
+        custom_id = p.text("custom_id")
+        self._check_transaction_no(repo, "warehouse_transfer", transaction_no, errors)
+        self._check_custom_id(repo, "warehouse_transfer", custom_id, errors)
+
+        def read_line(lp: Payload, product: Row, index: int) -> dict[str, Any] | None:
+            quantity = self._required_decimal(lp, "quantity", strictly_positive=True)
+            if quantity is None or quantity <= 0:
+                return None
+            return {"product_id": product.id, "quantity": quantity}
+
+        lines = self._stock_lines(repo, p, "warehouse_transfer_lines_attributes", "warehouse_transfer_lines", read_line)
+        errors.raise_if_any()
+        assert transaction_date is not None and source is not None and target is not None
+        for line in lines:
+            line["id"] = repo.next_id()
+        data = {
+            "transaction_no": transaction_no or repo.next_transaction_no("warehouse_transfer"),
+            "transaction_date": _iso(transaction_date),
+            "from_warehouse_id": source.id,
+            "to_warehouse_id": target.id,
+            "memo": p.raw_text("memo"),
+            "lines": lines,
+        }
+        row = repo.insert(
+            "warehouse_transfer",
+            data,
+            now=now,
+            custom_id=custom_id,
+            key=data["transaction_no"],
+            tx_date=data["transaction_date"],
+        )
+        for line in lines:
+            for warehouse_id, sign in ((source.id, -1), (target.id, 1)):
+                repo.add_move(
+                    source_id=row.id,
+                    line_id=line["id"],
+                    warehouse_id=warehouse_id,
+                    product_id=line["product_id"],
+                    tx_date=data["transaction_date"],
+                    mode="delta",
+                    quantity=sign * line["quantity"],
+                )
+        return row
+
+    def _transfer_warehouse_ref(self, repo: Repo, warehouse_id: int) -> dict[str, Any]:
+        row = repo.by_id("warehouse", warehouse_id)
+        if row is None:
+            return {"id": warehouse_id, "name": None, "code": None}
+        return {"id": row.id, "name": row.data["name"], "code": row.data.get("code") or ""}
+
+    def _render_warehouse_transfer(self, repo: Repo, row: Row) -> dict[str, Any]:
+        d = row.data
+        return {
+            "id": row.id,
+            # The swagger's examples give this resource's transaction_date as yyyy-mm-dd ("2016-07-18").
+            "transaction_date": row.tx_date,
+            "transaction_no": row.key,
+            "memo": d.get("memo"),
+            "custom_id": row.custom_id,
+            "from_warehouse": self._transfer_warehouse_ref(repo, d["from_warehouse_id"]),
+            "to_warehouse": self._transfer_warehouse_ref(repo, d["to_warehouse_id"]),
+            "warehouse_transfer_line_attributes": [
+                {
+                    "id": line["id"],
+                    "quantity": fmt_amount(D(line["quantity"])),
+                    "product": self._stock_product_ref(repo, line["product_id"]),
+                }
+                for line in d["lines"]
+            ],
+            "created_at": row.created_at,
+            "updated_at": row.updated_at,
+            "deleted_at": None,
+            "deletable": True,
+            "editable": False,
+        }
+
+    # ------------------------------------------------------------------ stock adjustments
+
+    @staticmethod
+    def _adjustment_type(p: Payload) -> int | None:
+        value = p.text("stock_adjustment_type")
+        if value is None:
+            return 1
+        wanted = value.casefold()
+        for type_id, (_, _, spellings, _) in STOCK_ADJUSTMENT_TYPES.items():
+            if wanted == str(type_id) or wanted in spellings:
+                return type_id
+        accepted = ", ".join(
+            f"{english} / {bahasa} / {type_id}" for type_id, (english, bahasa, _, _) in STOCK_ADJUSTMENT_TYPES.items()
+        )
+        p.errors.add("stock_adjustment_type", f"(Value {value!r} is invalid; it can only be one of {accepted}.)")
+        return None
+
+    def _create_stock_adjustment(self, repo: Repo, body: dict[str, Any], now: str) -> Row:
+        errors = Errors()
+        p = Payload(body, errors)
+        type_id = self._adjustment_type(p)
+        adjustment_date = p.date("date", required=True)
+        maintain_actual = p.boolean("maintain_actual", False)
+        series = COUNT_SERIES if maintain_actual else MOVEMENT_SERIES
+        warehouse = self._resolve_warehouse(repo, p)
+        account = None
+        if any(p.has(f"account_{suffix}") for suffix in ("id", "name", "number")):
+            account = self._resolve_account(repo, p, "account", "account")
+            if account is not None and account.data["category"] not in STOCK_ADJUSTMENT_ACCOUNT_CATEGORIES:
+                errors.add(
+                    "account",
+                    f"(Account {account.data['name']!r} ({account.data['category']}) cannot be used for a stock"
+                    f" adjustment; use an account of category {', '.join(STOCK_ADJUSTMENT_ACCOUNT_CATEGORIES)}.)",
+                )
+                account = None
+        transaction_no = p.text("transaction_no")
+        custom_id = p.text("custom_id")
+        if transaction_no is not None and (existing := repo.by_key("stock_adjustment", f"{series}:{transaction_no}")):
+            errors.conflict("transaction_no", TRANSACTION_NO_TAKEN, existing.id)
+        self._check_custom_id(repo, "stock_adjustment", custom_id, errors)
+        seen: dict[int, int] = {}
+
+        def read_line(lp: Payload, product: Row, index: int) -> dict[str, Any] | None:
+            if product.id in seen:
+                lp.errors.add(
+                    "product",
+                    f"(Product {product.data['name']!r} is already on line {seen[product.id]} (line {index}).)",
+                )
+            seen.setdefault(product.id, index)
+            if maintain_actual:
+                # Stock count: only actual_quantity is read (difference is ignored).
+                quantity = self._required_decimal(lp, "actual_quantity", minimum=ZERO)
+                if quantity is not None and quantity < 0:
+                    return None
+            else:
+                # Stock in/out: only difference is read (actual_quantity is ignored).
+                quantity = self._required_decimal(lp, "difference")
+                if quantity is not None and quantity == 0:
+                    lp.errors.add("difference", f"(Value must not be 0 (line {index}).)")
+            use_custom = lp.boolean("use_custom_average_price", False)
+            average_price = lp.decimal("average_price", minimum=ZERO)
+            if use_custom and not lp.has("average_price"):
+                lp.errors.add("average_price", f"can't be blank (line {index})")
+            if quantity is None:
+                return None
+            if not use_custom:
+                average_price = D(product.data["buy_price_per_unit"])
+            return {
+                "product_id": product.id,
+                "quantity": quantity,
+                "use_custom_average_price": use_custom,
+                "average_price": average_price if average_price is not None else ZERO,
+            }
+
+        lines = self._stock_lines(repo, p, "lines_attributes", "stock_adjustment_lines", read_line)
+        errors.raise_if_any()
+        assert type_id is not None and adjustment_date is not None
+        if account is None:
+            account = repo.by_key("account", STOCK_ADJUSTMENT_TYPES[type_id][3])
+            assert account is not None
+        for line in lines:
+            line["id"] = repo.next_id()
+        number = transaction_no or repo.next_transaction_no("stock_adjustment", key_prefix=f"{series}:")
+        data = {
+            "transaction_no": number,
+            "type_id": type_id,
+            "maintain_actual": maintain_actual,
+            "date": _iso(adjustment_date),
+            "warehouse_id": warehouse.id if warehouse else None,
+            "account_id": account.id,
+            "memo": p.raw_text("memo"),
+            "lines": lines,
+            "tag_ids": self._tags(repo, p, now),
+        }
+        row = repo.insert(
+            "stock_adjustment",
+            data,
+            now=now,
+            custom_id=custom_id,
+            key=f"{series}:{number}",
+            tx_date=data["date"],
+        )
+        for line in lines:
+            repo.add_move(
+                source_id=row.id,
+                line_id=line["id"],
+                warehouse_id=UNASSIGNED_WAREHOUSE_ID if warehouse is None else warehouse.id,
+                product_id=line["product_id"],
+                tx_date=data["date"],
+                mode="actual" if maintain_actual else "delta",
+                quantity=line["quantity"],
+            )
+        return row
+
+    def _find_stock_adjustment(self, repo: Repo, resource: Resource, ident: str, params: Mapping[str, str]) -> Row:
+        """Swagger: ``search_by`` (id | transaction_no) and ``transaction_type`` (adjustment | movement) are a pair."""
+        search_by = (params.get("search_by") or "").strip()
+        transaction_type = (params.get("transaction_type") or "").strip()
+        if not search_by or not transaction_type:
+            raise ApiError(400, {"error": "search_by and transaction_type must be sent together"})
+        if search_by not in ("id", "transaction_no"):
+            raise ApiError(400, {"error": f"search_by must be id or transaction_no, got {search_by!r}"})
+        if transaction_type not in (COUNT_SERIES, MOVEMENT_SERIES):
+            raise ApiError(400, {"error": f"transaction_type must be adjustment or movement, got {transaction_type!r}"})
+        row = None
+        if search_by == "transaction_no":
+            row = repo.by_key(resource.kind, f"{transaction_type}:{ident}")
+        else:
+            with contextlib.suppress(ValueError):
+                row = repo.by_id(resource.kind, int(ident))
+            if row is not None and (row.key or "").partition(":")[0] != transaction_type:
+                row = None
+        if row is None:
+            raise self.not_found(resource)
+        return row
+
+    def _render_stock_adjustment(self, repo: Repo, row: Row) -> dict[str, Any]:
+        d = row.data
+        type_name = STOCK_ADJUSTMENT_TYPES[d["type_id"]][0]
+        effects = stock.effects(repo, row.id)
+        lines = []
+        for line in d["lines"]:
+            effect = effects.get(line["id"])
+            if effect is None:  # no move (cannot happen while the document exists): report the stored figure
+                effect = stock.LineEffect(ZERO, D(line["quantity"]))
+            average_price = D(line["average_price"])
+            lines.append(
+                {
+                    "id": line["id"],
+                    "product": self._stock_product_ref(repo, line["product_id"]),
+                    "recorded_quantity": json_number(effect.recorded),
+                    "actual_quantity": json_number(effect.actual),
+                    "difference": json_number(effect.difference),
+                    "average_price": json_number(average_price),
+                    "use_custom_average_price": line["use_custom_average_price"],
+                    "recorded_quantity_company_quantity_format": _quantity_format(effect.recorded),
+                    "actual_quantity_company_quantity_format": _quantity_format(effect.actual),
+                    "difference_company_quantity_format": _quantity_format(effect.difference),
+                    # One space after "Rp." in this resource's examples ("Rp. 50.000,00").
+                    "average_price_currency_format": fmt_currency(average_price).replace("Rp.  ", "Rp. "),
+                }
+            )
+        tags = self._render_tags(repo, d.get("tag_ids", []))
+        entry_label = "Stock Adjustment" if d["maintain_actual"] else "Stock In/Out"
+        return {
+            "id": row.id,
+            "transaction_no": d["transaction_no"],
+            "custom_id": row.custom_id,
+            "memo": d.get("memo"),
+            "date": fmt_date(_from_iso(d["date"])),
+            "adjustment_type": type_name,
+            "maintain_actual": d["maintain_actual"],
+            "account": self._account_ref(repo, d["account_id"]),
+            "warehouse": self._warehouse_ref(repo, d.get("warehouse_id")),
+            "stock_adjustment_lines_attributes": lines,
+            "tag": tags["tags"],
+            "tags_string": tags["tags_string"],
+            "entry": {"transaction_number": f"{entry_label}#{d['transaction_no']}"},
+            "editable": True,
+            "deletable": True,
+            "created_at": row.created_at,
+            "updated_at": row.updated_at,
+            "deleted_at": None,
+        }
+
     # ------------------------------------------------------------------ lists
 
     _SORT_KEYS: dict[str, dict[str, Callable[[JurnalService, Repo, Row], Any]]] = {
@@ -1464,6 +2006,18 @@ class JurnalService:
             "name": lambda s, r, row: row.name_norm,
             "number": lambda s, r, row: row.key,
         },
+        "warehouse_transfers": {
+            "transaction_date": lambda s, r, row: row.tx_date,
+            "transaction_no": lambda s, r, row: row.key,
+        },
+        # The swagger's GET /stock_adjustments sort keys.
+        "stock_adjustments": {
+            "date": lambda s, r, row: row.tx_date,
+            "type": lambda s, r, row: row.data["type_id"],
+            "account_id": lambda s, r, row: row.data["account_id"],
+            "warehouse_id": lambda s, r, row: row.data.get("warehouse_id"),
+            "tags_name": lambda s, r, row: s._render_tags(r, row.data.get("tag_ids", []))["tags_string"],
+        },
     }
     _COMMON_SORT_KEYS: dict[str, Callable[[JurnalService, Repo, Row], Any]] = {
         "id": lambda s, r, row: row.id,
@@ -1479,6 +2033,9 @@ class JurnalService:
         "receive_payments": {"custom_id": "custom_id", "transaction_no": "key"},
         "sales_returns": {"custom_id": "custom_id", "transaction_no": "key"},
         "accounts": {"name": "name_norm", "number": "key"},
+        "warehouse_transfers": {"custom_id": "custom_id", "transaction_no": "key"},
+        # transaction_no matches a count or an in/out with that number (the key column is "<series>:<number>").
+        "stock_adjustments": {"custom_id": "custom_id", "transaction_no": "key"},
     }
 
     def _filtered(self, repo: Repo, resource: Resource, params: Mapping[str, str]) -> list[Row]:
@@ -1488,6 +2045,10 @@ class JurnalService:
             for param, column in self._KEY_FILTERS[resource.path].items():
                 if params.get(param) not in (None, ""):
                     value = params[param]
+                    if resource.kind == "stock_adjustment" and param == "transaction_no":
+                        where.append(f"{column} IN (?, ?)")
+                        values.extend((f"{COUNT_SERIES}:{value}", f"{MOVEMENT_SERIES}:{value}"))
+                        continue
                     where.append(f"{column} = ?")
                     values.append(norm(value) if column == "name_norm" else value)
         if resource.transaction:
