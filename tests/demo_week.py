@@ -50,3 +50,92 @@ def expected_invoices(pos: Any) -> set[str]:
         if status == "completed" and number not in broken and number[4:9] != "WH01-"
         and "20261109" <= number.split("-")[2] <= "20261113"
     }
+
+
+def run_transfers(dag_id: str, conf: dict[str, Any]) -> dict[tuple[str, int], str]:
+    """Run a transfers DAG with ``conf`` (a date range, outlets) through ``dag.test``; each task's state."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(DAGS)).get_dag(dag_id)
+    run = dag.test(run_conf=conf)
+    return {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
+
+
+WEEK_DATES = {"from_date": "2026-11-09", "to_date": "2026-11-13"}
+
+
+def stock_movements(pos: Any, ledger: Any, integration: str) -> tuple[dict, dict]:
+    """What the POS says the target's stock must be, from the documents the ledger says are synced.
+
+    Returns ``(moved, in_transit)``: (outlet code, SKU) → the net quantity moved by synced sales, returns,
+    transfers, adjustments and stock-take differences; SKU → quantity sent by a synced transfer-out whose
+    transfer-in is not synced (on the road). Only stock-tracked products with a SKU count.
+    """
+    from collections import defaultdict
+
+    s = schema
+    by_type: dict[str, set[str]] = {}
+    for record_type, flow in (("invoice", "sales"), ("return", "sales"), ("transfer_out", "transfers"),
+                              ("transfer_in", "transfers"), ("adjustment", "stock"), ("stock_take", "stock")):
+        by_type[record_type] = {r.key for r in ledger.unsynced(integration, flow, statuses=["synced"])
+                                if r.record_type == record_type}
+    moved: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    transit: dict[str, Decimal] = defaultdict(Decimal)
+    tracked = s.products.c.track_stock.is_(True) & s.products.c.sku.is_not(None)
+    source, destination = s.outlets.alias("src"), s.outlets.alias("dst")
+    with pos.connect() as conn:
+        for number, code, sku, quantity in conn.execute(
+            select(s.orders.c.number, s.outlets.c.code, s.products.c.sku, s.order_lines.c.quantity)
+            .join(s.order_lines, s.order_lines.c.order_id == s.orders.c.id)
+            .join(s.products, s.products.c.id == s.order_lines.c.product_id)
+            .join(s.outlets, s.outlets.c.id == s.orders.c.outlet_id).where(tracked)
+        ):
+            if number in by_type["invoice"]:
+                moved[code, sku] -= quantity
+        for number, code, sku, quantity in conn.execute(
+            select(s.refunds.c.number, s.outlets.c.code, s.products.c.sku, s.refund_lines.c.quantity)
+            .join(s.refund_lines, s.refund_lines.c.refund_id == s.refunds.c.id)
+            .join(s.order_lines, s.order_lines.c.id == s.refund_lines.c.order_line_id)
+            .join(s.products, s.products.c.id == s.order_lines.c.product_id)
+            .join(s.outlets, s.outlets.c.id == s.refunds.c.outlet_id).where(tracked)
+        ):
+            if number in by_type["return"]:
+                moved[code, sku] += quantity
+        for number, src, dst, sku, sent, received in conn.execute(
+            select(s.transfers.c.number, source.c.code, destination.c.code, s.products.c.sku,
+                   s.transfer_lines.c.quantity_sent, s.transfer_lines.c.quantity_received)
+            .join(s.transfer_lines, s.transfer_lines.c.transfer_id == s.transfers.c.id)
+            .join(s.products, s.products.c.id == s.transfer_lines.c.product_id)
+            .join(source, source.c.id == s.transfers.c.from_outlet_id)
+            .join(destination, destination.c.id == s.transfers.c.to_outlet_id).where(tracked)
+        ):
+            if number in by_type["transfer_out"]:
+                moved[src, sku] -= sent
+                if number not in by_type["transfer_in"]:
+                    transit[sku] += sent
+            if number in by_type["transfer_in"]:
+                moved[dst, sku] += received
+        for number, kind, code, sku, change in conn.execute(
+            select(s.stock_adjustments.c.number, s.stock_adjustments.c.kind, s.outlets.c.code, s.products.c.sku,
+                   s.stock_adjustment_lines.c.quantity_change)
+            .join(s.stock_adjustment_lines, s.stock_adjustment_lines.c.adjustment_id == s.stock_adjustments.c.id)
+            .join(s.products, s.products.c.id == s.stock_adjustment_lines.c.product_id)
+            .join(s.outlets, s.outlets.c.id == s.stock_adjustments.c.outlet_id).where(tracked)
+        ):
+            if number in by_type["stock_take" if kind == "stock_take" else "adjustment"]:
+                moved[code, sku] += change
+    return dict(moved), {sku: quantity for sku, quantity in transit.items() if quantity}
+
+
+def counted_levels(pos: Any) -> dict[tuple[str, str], Decimal]:
+    """(outlet code, SKU) → the quantity the week's closing stock take counted."""
+    s = schema
+    with pos.connect() as conn:
+        rows = conn.execute(
+            select(s.outlets.c.code, s.products.c.sku, s.stock_adjustment_lines.c.counted_quantity)
+            .join(s.stock_adjustments, s.stock_adjustments.c.id == s.stock_adjustment_lines.c.adjustment_id)
+            .join(s.products, s.products.c.id == s.stock_adjustment_lines.c.product_id)
+            .join(s.outlets, s.outlets.c.id == s.stock_adjustments.c.outlet_id)
+            .where(s.stock_adjustments.c.kind == "stock_take")
+        )
+        return {(code, sku): counted for code, sku, counted in rows}

@@ -14,14 +14,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from demo_week import SPEC, broken_keys, expected_invoices, pos_orders, run_sales
+from demo_week import broken_keys, expected_invoices, pos_orders, run_sales
 from live_server import LiveServer
-from possync.db import make_engine
-from possync.ledger import SyncLedger
-from possync.pos.demo import generate
-from possync.sandbox.accurate import DEMO_API_TOKEN, DEMO_SIGNATURE_SECRET, SandboxConfig, create_apps
-from possync.sandbox.accurate.config import RateLimits
 from possync.targets.accurate.hook import AccurateHook
+from worlds import accurate_world
 
 FIELDS = {
     "sales-invoice": ["id", "number", "totalAmount", "customer", "customerNo", "primeOwing"],
@@ -34,23 +30,7 @@ FIELDS = {
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, airflow_db: Path):
-    pos, ledger = tmp_path / "pos.db", tmp_path / "ledger.db"
-    generate(make_engine(f"sqlite:///{pos}"), SPEC)
-    config = SandboxConfig(db_path=str(tmp_path / "accurate.db"), limits=RateLimits(per_second=8, in_flight=8))
-    account_app, data_app = create_apps(config)
-    data = LiveServer(data_app).start()
-    config.data_host_url = data.url
-    account = LiveServer(account_app).start()
-    monkeypatch.setenv("AIRFLOW_CONN_POSSYNC_POS", json.dumps({"conn_type": "sqlite", "host": str(pos)}))
-    monkeypatch.setenv("AIRFLOW_CONN_POSSYNC_LEDGER", json.dumps({"conn_type": "sqlite", "host": str(ledger)}))
-    monkeypatch.setenv("AIRFLOW_CONN_ACCURATE_DEMO", json.dumps({
-        "conn_type": "accurate", "host": account.url, "password": DEMO_API_TOKEN,
-        "extra": {"signature_secret": DEMO_SIGNATURE_SECRET, "requests_per_second": 8},
-    }))
-    yield {"pos": make_engine(f"sqlite:///{pos}"), "ledger": SyncLedger.from_url(f"sqlite:///{ledger}"),
-           "data": data, "account": account, "tmp": tmp_path}
-    account.stop()
-    data.stop()
+    yield from accurate_world(tmp_path, monkeypatch)
 
 
 def accurate(module: str) -> list[dict]:

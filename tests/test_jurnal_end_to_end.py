@@ -12,33 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from demo_week import SPEC, broken_keys, expected_invoices, pos_orders, run_sales
-from live_server import LiveServer
-from possync.db import make_engine
-from possync.ledger import SyncLedger
-from possync.pos.demo import generate
-from possync.sandbox.jurnal import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SandboxConfig, create_app
-from possync.sandbox.jurnal.config import RateLimits
+from demo_week import broken_keys, expected_invoices, pos_orders, run_sales
 from possync.targets.jurnal.hook import JurnalHook
+from worlds import jurnal_world
 
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, airflow_db: Path):
-    pos, ledger = tmp_path / "pos.db", tmp_path / "ledger.db"
-    generate(make_engine(f"sqlite:///{pos}"), SPEC)
-    limits = RateLimits(per_minute=100_000, per_hour=1_000_000, per_ip_minute=100_000, per_ip_hour=1_000_000)
-    # key_filters=False: find documents the way the real API allows, not through sandbox conveniences
-    sandbox = LiveServer(create_app(SandboxConfig(db_path=str(tmp_path / "jurnal.db"), limits=limits,
-                                                  key_filters=False))).start()
-    monkeypatch.setenv("AIRFLOW_CONN_POSSYNC_POS", json.dumps({"conn_type": "sqlite", "host": str(pos)}))
-    monkeypatch.setenv("AIRFLOW_CONN_POSSYNC_LEDGER", json.dumps({"conn_type": "sqlite", "host": str(ledger)}))
-    monkeypatch.setenv("AIRFLOW_CONN_JURNAL_DEMO", json.dumps({
-        "conn_type": "jurnal", "host": sandbox.url, "login": DEMO_CLIENT_ID, "password": DEMO_CLIENT_SECRET,
-        "extra": {"requests_per_minute": 100_000, "requests_per_hour": 1_000_000},
-    }))
-    yield {"pos": make_engine(f"sqlite:///{pos}"), "ledger": SyncLedger.from_url(f"sqlite:///{ledger}"),
-           "sandbox": sandbox}
-    sandbox.stop()
+    yield from jurnal_world(tmp_path, monkeypatch)
 
 
 def jurnal(resource: str) -> list[dict]:

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Iterator, Sequence
+from decimal import Decimal
 from email.utils import formatdate
 from typing import Any
 
@@ -22,6 +23,8 @@ from possync.targets.base.hook import BatchItemResult, TargetHttpHook
 from possync.targets.base.pacing import Limit
 
 API_PREFIX = "/public/jurnal/api/v1"
+#: Jurnal's supply-chain service (stock per warehouse) sits beside the core API on the same gateway
+SCM_PREFIX = "/public/jurnal/scm/public/lo/v1"
 BATCH_LIMIT = 100
 #: resource (URL segment) → the singular wrapper its bodies use
 WRAPPERS = {
@@ -31,6 +34,8 @@ WRAPPERS = {
     "sales_invoices": "sales_invoice",
     "receive_payments": "receive_payment",
     "sales_returns": "sales_return",
+    "warehouse_transfers": "warehouse_transfer",
+    "stock_adjustments": "stock_adjustment",
 }
 
 
@@ -156,6 +161,20 @@ class JurnalHook(TargetHttpHook):
             if page >= int(reply.get("total_pages") or 1):
                 return
             page += 1
+
+    def stock_per_warehouse(self, product_ids: Sequence[str | int], chunk: int = 50) -> dict[str, dict[str, Decimal]]:
+        """Product id → {warehouse name → quantity on hand}, from the supply-chain service (exact decimals)."""
+        stock: dict[str, dict[str, Decimal]] = {}
+        ids = [str(product_id) for product_id in product_ids]
+        for start in range(0, len(ids), chunk):
+            reply = self.call("GET", SCM_PREFIX + "/products/get_product_quantity_per_warehouse",
+                              params={"ids": ",".join(ids[start:start + chunk])})
+            for product in reply.get("data") or []:
+                stock[str(product["id"])] = {
+                    str(warehouse["name"]): Decimal(str(warehouse.get("quantity") or 0))
+                    for warehouse in product.get("warehouse_inventory") or []
+                }
+        return stock
 
     def test_connection(self) -> tuple[bool, str]:
         try:
