@@ -49,21 +49,23 @@ Data host: ``/accurate/api/<module>/<action>.do`` (GET or POST; DELETE and PUT a
 or account-host paths -> the same 404. Envelope ``{"s": bool, "d": ...}``; business and validation errors are
 HTTP 200 ``{"s": false, "d": ["<Indonesian message>", ...]}`` (every problem found in the failing phase).
 
-=================  ==========================================================  =================================
-module             actions                                                     detail.do key (besides ``id``)
-=================  ==========================================================  =================================
-``customer``       save, bulk-save, list, detail                               ``customerNo``
-``item``           save, bulk-save, list, detail, get-stock (``no``,           ``no``
-                   ``warehouseName``)
-``warehouse``      save, list, detail (no bulk-save, as the real one)          ``warehouseName`` / ``name``
-``branch``         save, bulk-save, list, detail                               ``name``
-``vendor``         save, bulk-save, list, detail                               ``vendorNo``
-``glaccount``      list, detail (read only)                                    ``no``
-``sales-invoice``  save, bulk-save, list, detail                               ``number``
-``sales-receipt``  save, bulk-save, list, detail                               ``number``
-``sales-return``   save, bulk-save, list, detail                               ``number``
-``receive-item``   save, bulk-save, list, detail, delete                       ``number``
-=================  ==========================================================  =================================
+===================  ====================================================  =================================
+module               actions                                               detail.do key (besides ``id``)
+===================  ====================================================  =================================
+``customer``         save, bulk-save, list, detail                         ``customerNo``
+``item``             save, bulk-save, list, detail, get-stock (``no``,     ``no``
+                     ``warehouseName``)
+``warehouse``        save, list, detail (no bulk-save, as the real one)    ``warehouseName`` / ``name``
+``branch``           save, bulk-save, list, detail                         ``name``
+``vendor``           save, bulk-save, list, detail                         ``vendorNo``
+``glaccount``        list, detail (read only)                              ``no``
+``sales-invoice``    save, bulk-save, list, detail                         ``number``
+``sales-receipt``    save, bulk-save, list, detail                         ``number``
+``sales-return``     save, bulk-save, list, detail                         ``number``
+``receive-item``     save, bulk-save, list, detail, delete                 ``number``
+``item-transfer``    save, bulk-save, list, detail, delete                 ``number``
+``item-adjustment``  save, bulk-save, list, detail, delete                 ``number``
+===================  ====================================================  =================================
 
 Bodies: JSON (numbers parsed as Decimal) or ``application/x-www-form-urlencoded`` with flattened keys
 (``detailItem[0].itemNo=...``, ``data[0].name=...``); query parameters are merged in (the body wins). Numbers are
@@ -76,12 +78,16 @@ none); vendor ``V.00001`` ``PT Pemasok Demo``; GL accounts ``1101.001`` Kas, ``1
 ``1102.002`` Bank Mandiri (CASH_BANK), ``1103.001`` Piutang Usaha, ``1104.001`` Persediaan Barang Dagang,
 ``2101.001`` Utang Usaha, ``2102.001`` PPN Keluaran, ``4101.001`` Penjualan, ``4102.001`` Retur Penjualan,
 ``4103.001`` Diskon Penjualan, ``4201.001`` Pendapatan Service Charge, ``5101.001`` Beban Pokok Penjualan,
-``6101.001`` Biaya Pengiriman, plus ``--account NO:NAME[:TYPE]``.
+``5102.001`` Beban Penyesuaian Persediaan (COGS; for item-adjustment ``adjustmentAccountNo``), ``6101.001``
+Biaya Pengiriman, ``6102.001`` Kerugian Selisih Barang dalam Perjalanan (OTHER_EXPENSE; for item-transfer
+``differenceItemTransferAccountNo``), plus ``--account NO:NAME[:TYPE]``. Seed accounts missing from an existing
+database file (one seeded by an older sandbox) are added on start.
 
 save.do -> ``{"s": true, "d": ["<Jenis> \"<key>\" berhasil disimpan"], "r": {<the saved record>}}`` where Jenis
 is Pelanggan, Barang & Jasa, Gudang, Cabang, Pemasok, Faktur Penjualan, Penerimaan Penjualan, Retur Penjualan,
-Penerimaan Barang and key is customerNo / no / name / vendorNo / number. ``id`` in save.do updates (customer,
-item, vendor, warehouse, branch; fields sent replace, others stay; the key stays unless a new one is sent).
+Penerimaan Barang, Pemindahan Barang, Penyesuaian Persediaan and key is customerNo / no / name / vendorNo /
+number. ``id`` in save.do updates (customer, item, vendor, warehouse, branch; fields sent replace, others stay; the
+key stays unless a new one is sent).
 
 Natural keys, unique, caller-chosen or auto-numbered when empty (the duplicate check runs FIRST, before any other
 validation, so a retried write always learns "already there"):
@@ -92,10 +98,13 @@ validation, so a retried write always learns "already there"):
 - warehouse / branch ``name`` (case-insensitive): ``Sudah ada data lain dengan Nama "<name>"``
 - sales-invoice ``number``: ``... Nomor Faktur "<n>"``, auto ``SI.<year of transDate>.00001``;
   sales-receipt ``... Nomor Penerimaan "<n>"``, auto ``CR.2026.00001``; sales-return ``... Nomor Retur "<n>"``,
-  auto ``SRT.2026.00001``; receive-item ``... Nomor Penerimaan Barang "<n>"``, auto ``RI.2026.00001``.
+  auto ``SRT.2026.00001``; receive-item ``... Nomor Penerimaan Barang "<n>"``, auto ``RI.2026.00001``;
+  item-transfer ``... Nomor Pemindahan Barang "<n>"``, auto ``IT.2026.00001`` (OUT and IN share the series);
+  item-adjustment ``... Nomor Penyesuaian Persediaan "<n>"``, auto ``IA.2026.00001``.
 
 References by key, unknown -> ``<Label> "<key>" tidak ditemukan`` (``Pelanggan``, ``Barang & Jasa``, ``Gudang``,
-``Cabang``, ``Pemasok``, ``Akun Perkiraan``, ``Faktur Penjualan``), line problems prefixed ``detailItem[<i>]: ``.
+``Cabang``, ``Pemasok``, ``Akun Perkiraan``, ``Faktur Penjualan``, ``Pemindahan Barang``), line problems prefixed
+``detailItem[<i>]: ``.
 Required fields missing -> ``<Label> (<field>) harus diisi``.
 
 Sales invoice (required ``customerNo``, ``transDate``, non-empty ``detailItem[]`` with ``itemNo``, ``quantity``
@@ -143,10 +152,72 @@ header ``vendorNo``, ``vendor {id, vendorNo, name}``, ``receiveNumber``, ``shipD
 ``totalAmount``; lines as the invoice's (``itemNo`` flat and ``item {id, no, name, itemType}`` nested, the
 shape of Accurate's detail responses). ``delete.do`` (``id`` or ``number``) removes it and its stock.
 
-Item detail adds ``detailWarehouseData[] {warehouseId, warehouseName, balance}`` (warehouses with stock rows),
-``balance`` and ``availableToSell`` (totals); ``get-stock.do?no=&warehouseName=`` -> ``{"s": true, "d":
-{"itemNo", "warehouseName", "availableStock", "balance"}}`` (one warehouse, or all when warehouseName is empty).
-``detailOpenBalance[]{quantity, warehouseName}`` on item creation adds opening stock.
+Item transfer (Pemindahan Barang), two steps as in Accurate. Required ``itemTransferType`` (``TRANSFER_OUT`` |
+``TRANSFER_IN``), ``transDate``, ``warehouseName`` and non-empty ``detailItem[]{itemNo, quantity > 0,
+itemUnitName?, detailName?, detailNotes?}``; optional ``number``, ``branchName``, ``description``,
+``saveAsStatusType``, ``differenceItemTransferAccountNo`` (an existing GL account when sent). Items must be
+INVENTORY (``detailItem[i]: Barang & Jasa "<no>" bukan barang persediaan (itemType SERVICE); hanya barang
+INVENTORY yang memiliki stok``). Stock may go negative, as elsewhere.
+
+- ``TRANSFER_OUT`` also requires ``referenceWarehouseName`` (the destination; ``Gudang Tujuan
+  (referenceWarehouseName) harus diisi untuk TRANSFER_OUT``), different from ``warehouseName`` (the source), and
+  refuses ``fromItemTransferNo``. Its quantities leave the source and go into the system warehouse ``Transit (AOL
+  System)`` (created on the first OUT). Record: ``itemTransferOutStatus`` ``SENDING`` -> ``FULL_RECEIVED`` or
+  ``PARTIAL_RECEIVED`` (the spec's enum of the list filter), ``itemTransferInNo`` / ``itemTransferIn {id,
+  number}`` (the IN that received it, else null), ``totalQuantity``, ``totalQuantityInTransit``, and per line
+  ``quantity`` (sent), ``quantityReceived``, ``quantityDifference`` (written off), ``quantityInTransit``.
+- ``TRANSFER_IN`` requires ``fromItemTransferNo`` (``Pemindahan Barang asal (fromItemTransferNo) harus diisi untuk
+  TRANSFER_IN``), an existing OUT (``Pemindahan Barang "<no>" tidak ditemukan``; an IN's number -> ``... bukan
+  pengiriman barang (TRANSFER_OUT) ...``) not yet received (``Pemindahan Barang "<out>" sudah diterima dengan
+  Pemindahan Barang "<in>"``). ``warehouseName`` must be the OUT's destination (``Gudang (warehouseName) "<w>" bukan
+  Gudang Tujuan Pemindahan Barang "<out>" (barang dikirim ke "<dest>")``); ``referenceWarehouseName`` is optional
+  and, when sent, must be the OUT's source; ``transDate`` may not precede the OUT's. Lines: only items the OUT sent
+  (``detailItem[i]: Barang "<no>" tidak ada di Pemindahan Barang "<out>"``), at most what it sent per item
+  (``Kuantitas terima Barang "<no>" (<q>) melebihi kuantitas kirim Pemindahan Barang "<out>" (<sent>)``); several
+  lines of one item add up. ONE IN receives and closes its OUT: everything the OUT sent leaves transit, what the IN
+  lists goes into its warehouse, the rest (items received short or not listed) is a difference written off to
+  ``differenceItemTransferAccountNo``, which is then required (``Akun Selisih Pemindahan Barang
+  (differenceItemTransferAccountNo) harus diisi: kuantitas terima lebih kecil dari kuantitas kirim Pemindahan
+  Barang "<out>" (Barang "<no>" kirim <s> terima <r>; ...)``); the OUT becomes ``FULL_RECEIVED`` (no difference) or
+  ``PARTIAL_RECEIVED``. The IN record: ``fromItemTransferNo``, ``fromItemTransfer {id, number}``,
+  ``referenceWarehouseName`` (the OUT's source), ``detailDifference[]{itemNo, quantitySent, quantityReceived,
+  quantityDifference}``, ``totalQuantity``, ``totalQuantityDifference``.
+- Both carry ``warehouseName``/``warehouseId``/``warehouse {id, name}``, ``referenceWarehouseName``/
+  ``referenceWarehouseId``/``referenceWarehouse``, ``branchName``/``branchId``, ``approvalStatus`` (APPROVED),
+  ``differenceItemTransferAccountNo``/``differenceItemTransferAccount``. List filters (the generic machinery):
+  ``filter.itemTransferType``, ``filter.itemTransferOutStatus`` (only OUTs have it: EQUAL selects OUTs; NOT_EQUAL
+  keeps the INs too, add ``filter.itemTransferType=TRANSFER_OUT``), ``filter.warehouseId`` (an OUT's source / an
+  IN's destination), ``filter.referenceWarehouseId``, ``filter.branchId``, ``filter.transDate``, keywords.
+- ``delete.do``: an OUT not yet received puts its goods back from transit into its source; a received OUT is
+  refused (``Pemindahan Barang "<out>" sudah diterima dengan Pemindahan Barang "<in>"; hapus penerimaan tersebut
+  terlebih dahulu``). Deleting an IN takes its goods out of its warehouse, puts everything the OUT sent back into
+  transit (the write-off is undone) and reopens the OUT (``SENDING``, ready to be received again).
+
+Item adjustment (Penyesuaian Persediaan). Required ``adjustmentAccountNo`` (an existing GL account, e.g. the seeded
+``5102.001``), ``transDate``, non-empty ``detailItem[]`` with, on EVERY line, ``itemNo`` (an INVENTORY item),
+``itemAdjustmentType`` (``ADJUSTMENT_IN`` | ``ADJUSTMENT_OUT``), ``quantity`` > 0 and ``unitCost`` >= 0 (the spec lists
+itemNo, itemAdjustmentType and unitCost as the lines' required fields; a missing one -> ``detailItem[i]: Biaya Satuan
+(unitCost) harus diisi``); optional ``warehouseName`` (default ``Utama``), ``itemUnitName``, ``detailName``,
+``detailNotes``, and header ``number``, ``branchName``, ``description``. ADJUSTMENT_IN adds the quantity to the line's
+warehouse, ADJUSTMENT_OUT takes it away (may go negative). unitCost is read for ADJUSTMENT_IN only (line ``unitCost``
+and ``totalCost`` = round2(quantity x unitCost)); on OUT lines both are null (Accurate values goods out at average cost,
+not emulated). Record: ``adjustmentAccountNo``, ``adjustmentAccount {id, no, name}``, ``branchName``/``branchId``, lines
+as above plus ``item {...}``, ``warehouse {id, name}``, ``id``. ``delete.do`` reverses every line.
+
+Item detail adds ``detailWarehouseData[] {warehouseId, warehouseName, balance}`` (warehouses with stock rows; the
+goods in transit appear as the row ``Transit (AOL System)``), ``balance`` (the total, transit included: a transfer
+does not change what is owned, a written-off difference does) and ``availableToSell`` (the total without
+transit); ``get-stock.do?no=&warehouseName=`` -> ``{"s": true, "d": {"itemNo", "warehouseName", "availableStock",
+"balance"}}``: one warehouse (``Transit (AOL System)`` allowed: its balance, availableStock 0), or all when
+warehouseName is empty (balance with transit, availableStock without). ``detailOpenBalance[]{quantity,
+warehouseName}`` on item creation adds opening stock.
+
+The transit warehouse ``Transit (AOL System)`` (``systemWarehouse: true`` in warehouse list/detail) is created by
+the first TRANSFER_OUT, holds exactly the quantities of the OUTs still ``SENDING``, and is the system's: naming it
+as any document's warehouse -> ``Gudang "Transit (AOL System)" adalah gudang sistem (barang dalam perjalanan) dan
+tidak dapat dipakai di transaksi``; warehouse/save.do with that name -> ``Nama Gudang "<name>" dipakai oleh
+sistem (gudang barang dalam perjalanan)``; updating it -> ``Gudang "Transit (AOL System)" adalah gudang sistem dan
+tidak dapat diubah``.
 
 detail.do: ``id`` or the module's key; a record that does not exist -> HTTP 200 ``{"s": false, "d": ["Data
 tidak ditemukan"]}`` (exactly).
@@ -177,24 +248,25 @@ beyond ``--in-flight`` (8) concurrent calls, is refused BEFORE any work with HTT
 and body are undocumented: this is the sandbox's choice. Refused and unauthenticated calls do not count.
 ``off`` disables a limit. Admin ``GET|POST /_sandbox/limits`` ``{"per_second", "in_flight"}``.
 
-Webhooks (the Developer Area, per application; here one subscription per sandbox): ``POST /_sandbox/webhooks
-{"url": "https://consumer/hook?token=<consumer secret>", "types": ["RECEIVE_ITEM"]}`` registers it, active
-for 7 days from registration or the last ``webhook-renew.do``; after that nothing is delivered, silently.
-``GET /_sandbox/webhooks`` -> ``{url, types, expires_at (epoch s), expires_at_wib, active}``; ``DELETE``
-removes it. Saving (save.do / bulk-save.do / simulate) a receive-item sends ``action: WRITE``, ``delete.do``
-sends ``DELETE``: one POST per API call, ``Content-Type: application/json``, body a JSON array of envelopes,
-one per type, e.g. ``[{"databaseId": 1742775, "type": "RECEIVE_ITEM", "timestamp": <epoch ms>, "uuid":
-"<uuid4>", "data": [{"receiveItemId": <id>, "receiveItemNo": "<number>", "action": "WRITE"}, ...]}]`` (a
-bulk-save lists every saved receive item in one envelope). Other subscribable types, same shape:
-SALES_INVOICE (salesInvoiceId/No), SALES_RECEIPT, SALES_RETURN, CUSTOMER (customerId/customerNo), ITEM,
-WAREHOUSE. Delivery is in a background thread (never blocks or fails the save); a non-2xx or a connection
-error is retried 3 times (0.2 s, 0.5 s, 1 s backoff) with the SAME body and uuid; every attempt is recorded
-at ``GET /_sandbox/webhook-deliveries`` ``[{uuid, url, attempt, time, types, status, error}]``. Proxies from the
-environment are not used. ``POST /_sandbox/clock {"offset_seconds": N}`` shifts the sandbox's "now" for the
-expiry only (auth keeps the real clock). ``POST /_sandbox/simulate/purchase {"vendorNo": "V.00001",
-"warehouseName": "Utama", "receiveNumber"? (default ``SJ-<epoch ms>``), "transDate"? (default today WIB),
-"number"?, "branchName"?, "description"?, "lines": [{"itemNo", "quantity", "unitPrice", "warehouseName"?}]}``
-creates a receive-item as if entered in Accurate's UI (same
+Webhooks (the Developer Area, per application; here one subscription per sandbox): ``POST /_sandbox/webhooks {"url":
+"https://consumer/hook?token=<consumer secret>", "types": ["RECEIVE_ITEM"]}`` registers it, active for 7 days from
+registration or the last ``webhook-renew.do``; after that nothing is delivered, silently. ``GET /_sandbox/webhooks`` ->
+``{url, types, expires_at (epoch s), expires_at_wib, active}``; ``DELETE`` removes it. Saving (save.do / bulk-save.do /
+simulate) a receive-item sends ``action: WRITE``, ``delete.do`` sends ``DELETE``: one POST per API call, ``Content-Type:
+application/json``, body a JSON array of envelopes, one per type, e.g. ``[{"databaseId": 1742775, "type":
+"RECEIVE_ITEM", "timestamp": <epoch ms>, "uuid": "<uuid4>", "data": [{"receiveItemId": <id>, "receiveItemNo":
+"<number>", "action": "WRITE"}, ...]}]`` (a bulk-save lists every saved receive item in one envelope). Other
+subscribable types, same shape: SALES_INVOICE (salesInvoiceId/No), SALES_RECEIPT, SALES_RETURN, CUSTOMER
+(customerId/customerNo), ITEM, WAREHOUSE, ITEM_TRANSFER (itemTransferId/itemTransferNo), ITEM_ADJUSTMENT
+(itemAdjustmentId/itemAdjustmentNo). A TRANSFER_IN's save/delete notifies the IN only (not the OUT whose status it
+changed); creating the transit warehouse sends no WAREHOUSE event; ITEM_QUANTITY / STOCK_MUTATION are not emulated.
+Delivery is in a background thread (never blocks or fails the save); a non-2xx or a connection error is retried 3 times
+(0.2 s, 0.5 s, 1 s backoff) with the SAME body and uuid; every attempt is recorded at ``GET
+/_sandbox/webhook-deliveries`` ``[{uuid, url, attempt, time, types, status, error}]``. Proxies from the environment are
+not used. ``POST /_sandbox/clock {"offset_seconds": N}`` shifts the sandbox's "now" for the expiry only (auth keeps the
+real clock). ``POST /_sandbox/simulate/purchase {"vendorNo": "V.00001", "warehouseName": "Utama", "receiveNumber"?
+(default ``SJ-<epoch ms>``), "transDate"? (default today WIB), "number"?, "branchName"?, "description"?, "lines":
+[{"itemNo", "quantity", "unitPrice", "warehouseName"?}]}`` creates a receive-item as if entered in Accurate's UI (same
 validation; answers the save.do reply) and fires the webhook.
 
 Other sandbox-only controls (both hosts, no auth, no rate limit)
@@ -240,12 +312,27 @@ Where the documentation is silent, the sandbox chose
   0.2/0.5/1 s (``SandboxConfig.webhook_retries`` / ``webhook_backoff_seconds``); timeout 5 s.
 - The ``r`` record and detail.d are the stored document: caller-sent top-level scalars are echoed (unknown ones
   too), computed fields override them.
+- Item transfer: ``warehouseName`` required on both types and ``referenceWarehouseName`` on an OUT (never
+  defaulted; the spec marks neither required); ``quantity`` required (> 0) on every line of both types (the spec
+  requires only itemNo); only INVENTORY items; one IN per OUT, which closes it (``PARTIAL_RECEIVED`` = closed with a
+  written-off difference, not "still partly in transit"); the difference account must be on the IN (the OUT's is
+  stored, not used); an IN may not precede its OUT; ``saveAsStatusType`` other than APPROVED (DRAFT, ...) refused
+  as not emulated; the record field names ``itemTransferInNo``, ``quantityReceived``, ``quantityDifference``,
+  ``quantityInTransit``, ``totalQuantity*``, ``detailDifference``, ``systemWarehouse``; the transit warehouse as a
+  warehouse record, created lazily, counted in an item's ``balance`` but not in ``availableToSell`` /
+  ``availableStock``; refusal wordings.
+- Item adjustment: ``unitCost`` required on every line, ADJUSTMENT_OUT lines included (the spec's required list;
+  its description says it is read only for additions, so it is ignored there); ``quantity`` required > 0; only
+  INVENTORY items; lines without ``warehouseName`` use ``Utama``; no cost/value bookkeeping beyond ``totalCost``.
 
 Deliberately not emulated
 =========================
 OAuth (``/oauth/*``, ``db-list.do``, ``open-db.do``, ``X-Session-ID``), scopes, ``webhook-history.do``, every
-module/action not in the table above (delete.do other than receive-item, ``pos/*``, purchase orders/invoices,
-item adjustments/transfers, ...), multi-currency, PPnBM/PPh (useTax2/3), serial numbers, units other than
+module/action not in the table above (delete.do other than receive-item / item-transfer / item-adjustment,
+``pos/*``, purchase orders/invoices, ``item-adjustment/save-target-quantity.do``, stock opname orders/results,
+``item/list-stock.do``, stock-mutation history, ...), updating transfers/adjustments (save.do with ``id``),
+transfers from sales orders (``salesOrderNumber``), approval workflows (``saveAsStatusType`` other than APPROVED),
+inventory valuation (average cost, journals), multi-currency, PPnBM/PPh (useTax2/3), serial numbers, units other than
 unit1, down payments, sales orders/deliveries, approvals, ``typeAutoNumber``, branch restrictions, customer
 credit limits, ``lastUpdate`` filters.
 """

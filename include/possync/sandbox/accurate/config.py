@@ -51,10 +51,15 @@ SEED_ACCOUNTS: tuple[tuple[str, str, str], ...] = (
     ("4103.001", "Diskon Penjualan", "REVENUE"),
     ("4201.001", "Pendapatan Service Charge", "OTHER_INCOME"),
     ("5101.001", "Beban Pokok Penjualan", "COGS"),
+    ("5102.001", "Beban Penyesuaian Persediaan", "COGS"),  # item-adjustment adjustmentAccountNo
     ("6101.001", "Biaya Pengiriman", "EXPENSE"),
+    ("6102.001", "Kerugian Selisih Barang dalam Perjalanan", "OTHER_EXPENSE"),  # differenceItemTransferAccountNo
 )
 SEED_BRANCH = "Kantor Pusat"
 SEED_WAREHOUSE = "Utama"
+# The system warehouse holding goods sent by an item-transfer TRANSFER_OUT and not yet received (the name Accurate
+# shows in its "Kuantitas Barang per Gudang" report). Created on the first TRANSFER_OUT; not usable in documents.
+TRANSIT_WAREHOUSE = "Transit (AOL System)"
 SEED_VENDOR_NO = "V.00001"
 SEED_VENDOR_NAME = "PT Pemasok Demo"
 

@@ -19,6 +19,7 @@ from .config import (
     SEED_VENDOR_NAME,
     SEED_VENDOR_NO,
     SEED_WAREHOUSE,
+    TRANSIT_WAREHOUSE,
     SandboxConfig,
 )
 from .db import Database, Repo
@@ -47,6 +48,10 @@ PAYMENT_METHODS = (
     "VIRTUAL_ACCOUNT",
 )
 RETURN_TYPES = ("DELIVERY", "INVOICE", "INVOICE_DP", "NO_INVOICE")
+TRANSFER_TYPES = ("TRANSFER_IN", "TRANSFER_OUT")  # item-transfer itemTransferType (the spec's enum)
+TRANSFER_OUT_STATUSES = ("FULL_RECEIVED", "PARTIAL_RECEIVED", "SENDING")  # list filter itemTransferOutStatus
+ADJUSTMENT_TYPES = ("ADJUSTMENT_IN", "ADJUSTMENT_OUT")  # item-adjustment detailItem[].itemAdjustmentType
+APPROVAL_STATUSES = ("APPROVED", "DRAFT", "NEXTUSER_TOAPPROVED", "REJECTED", "UNAPPROVED")  # saveAsStatusType
 DATE_FIELDS = {"transDate", "dueDate", "shipDate", "chequeDate", "taxDate", "asOf"}
 
 Event = tuple[str, dict[str, Any]]  # (webhook type, data entry)
@@ -173,6 +178,28 @@ MODULES: dict[str, Module] = {
             "RECEIVE_ITEM",
             "receiveItem",
         ),
+        Module(
+            "item-transfer",
+            "Pemindahan Barang",
+            "number",
+            "Nomor Pemindahan Barang",
+            _actions("save", "bulk-save", "list", "detail", "delete"),
+            ("number",),
+            {"no": "number"},
+            "ITEM_TRANSFER",
+            "itemTransfer",
+        ),
+        Module(
+            "item-adjustment",
+            "Penyesuaian Persediaan",
+            "number",
+            "Nomor Penyesuaian Persediaan",
+            _actions("save", "bulk-save", "list", "detail", "delete"),
+            ("number",),
+            {"no": "number"},
+            "ITEM_ADJUSTMENT",
+            "itemAdjustment",
+        ),
     )
 }
 
@@ -184,6 +211,8 @@ AUTO_NUMBER = {  # module -> (prefix, per-year)
     "sales-receipt": ("CR.", True),
     "sales-return": ("SRT.", True),
     "receive-item": ("RI.", True),
+    "item-transfer": ("IT.", True),
+    "item-adjustment": ("IA.", True),
 }
 
 REF_LABEL = {
@@ -194,6 +223,7 @@ REF_LABEL = {
     "vendor": "Pemasok",
     "glaccount": "Akun Perkiraan",
     "sales-invoice": "Faktur Penjualan",
+    "item-transfer": "Pemindahan Barang",
 }
 
 
@@ -253,6 +283,11 @@ def _discount_factor(percent: Any, field_name: str) -> Decimal:
     return 1 - remaining
 
 
+def _dec(value: Any) -> Decimal:
+    """A stored quantity (JSON ints load as int) as a Decimal."""
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
 def _pick(record: dict[str, Any], *fields: str) -> dict[str, Any]:
     return {name: record.get(name) for name in fields}
 
@@ -272,13 +307,14 @@ class AccurateService:
     # ------------------------------------------------------------ seeding
     def seed(self) -> None:
         with self.db.transaction() as repo:
-            if repo.get_meta("seeded"):
-                return
+            # accounts first and on every start, so a database file seeded by an older sandbox gains new seed accounts
             for no, name, account_type in (*SEED_ACCOUNTS, *self.config.extra_accounts):
                 if repo.by_key("glaccount", no) is None:
                     repo.insert(
                         "glaccount", no, {"no": no, "name": name, "accountType": account_type, "suspended": False}
                     )
+            if repo.get_meta("seeded"):
+                return
             repo.insert("branch", SEED_BRANCH.casefold(), {"name": SEED_BRANCH})
             repo.insert(
                 "warehouse",
@@ -329,9 +365,25 @@ class AccurateService:
         return record
 
     def _warehouse(self, repo: Repo, value: Any, errors: Errors, prefix: str) -> dict | None:
+        """The named warehouse (``Utama`` when blank); the transit system warehouse is refused."""
         if blank(value):
             return repo.by_key("warehouse", SEED_WAREHOUSE.casefold())
-        return self._ref(repo, "warehouse", value, errors, prefix)
+        record = self._ref(repo, "warehouse", value, errors, prefix)
+        if record is not None and record.get("systemWarehouse"):
+            errors.add(
+                f'{prefix}Gudang "{record["name"]}" adalah gudang sistem (barang dalam perjalanan) dan tidak dapat'
+                " dipakai di transaksi"
+            )
+            return None
+        return record
+
+    def _transit(self, repo: Repo) -> dict:
+        """The system warehouse of goods in transit (TRANSFER_OUT sent, not yet received), created when first needed."""
+        record = repo.by_key("warehouse", TRANSIT_WAREHOUSE.casefold())
+        if record is None:
+            record = {"name": TRANSIT_WAREHOUSE, "suspended": False, "scrapWarehouse": False, "systemWarehouse": True}
+            repo.insert("warehouse", TRANSIT_WAREHOUSE.casefold(), record)
+        return record
 
     def _unique_number(
         self, repo: Repo, module: Module, data: dict[str, Any], when: date | None, existing: dict | None = None
@@ -369,6 +421,10 @@ class AccurateService:
     def _branch(self, repo: Repo, data: dict[str, Any], errors: Errors) -> str | None:
         branch = self._ref(repo, "branch", data.get("branchName"), errors)
         return branch["name"] if branch else None
+
+    def _branch_fields(self, repo: Repo, data: dict[str, Any], errors: Errors) -> dict[str, Any]:
+        branch = self._ref(repo, "branch", data.get("branchName"), errors)
+        return {"branchName": branch["name"] if branch else None, "branchId": branch["id"] if branch else None}
 
     def _stock_add(self, repo: Repo, item: dict, warehouse: dict, delta: Decimal) -> None:
         if item.get("itemType") == "INVENTORY":
@@ -476,6 +532,12 @@ class AccurateService:
     def _save_named(self, repo: Repo, module: Module, data: dict) -> tuple[dict, bool]:
         existing = self._existing(repo, module, data)
         errors = Errors()
+        if module.name == "warehouse":
+            if existing is not None and existing.get("systemWarehouse"):
+                raise ApiError(f'Gudang "{existing["name"]}" adalah gudang sistem dan tidak dapat diubah')
+            name = text(data.get("name"))
+            if name is not None and name.casefold() == TRANSIT_WAREHOUSE.casefold():
+                raise ApiError(f'Nama Gudang "{name}" dipakai oleh sistem (gudang barang dalam perjalanan)')
         if existing is None:
             _required(errors, data, {"name": "Nama"})
         errors.raise_if_any()
@@ -957,16 +1019,415 @@ class AccurateService:
         }
         return self._store(repo, module, record, None, number)
 
+    # ------------------------------------------------------------ stock documents: shared line checks
+    def _stock_item(self, repo: Repo, line: dict, errors: Errors, where: str) -> dict | None:
+        """The line's item: required, existing, and an INVENTORY item (only those have stock to move)."""
+        if blank(line.get("itemNo")):
+            errors.add(f"{where}Barang (itemNo) harus diisi")
+            return None
+        item = self._ref(repo, "item", line.get("itemNo"), errors, where)
+        if item is not None and item.get("itemType") != "INVENTORY":
+            errors.add(
+                f'{where}Barang & Jasa "{item["no"]}" bukan barang persediaan (itemType {item.get("itemType")});'
+                " hanya barang INVENTORY yang memiliki stok"
+            )
+            return None
+        return item
+
+    def _quantity(self, line: dict, errors: Errors, where: str) -> Decimal | None:
+        if blank(line.get("quantity")):
+            errors.add(f"{where}Kuantitas (quantity) harus diisi")
+            return None
+        quantity = errors.guard(lambda: parse_number(line["quantity"], f"{where}quantity"))
+        if quantity is not None and quantity <= 0:
+            errors.add(f"{where}Kuantitas (quantity) harus lebih besar dari 0")
+            return None
+        return quantity
+
+    def _approval(self, data: dict, errors: Errors) -> str:
+        status = text(data.get("saveAsStatusType"))
+        if status is None or status == "APPROVED":
+            return "APPROVED"
+        if status not in APPROVAL_STATUSES:
+            errors.add(f'Status (saveAsStatusType) "{status}" tidak valid, gunakan {", ".join(APPROVAL_STATUSES)}')
+        else:
+            errors.add(f"Sandbox: saveAsStatusType {status} tidak diemulasikan (kosongkan atau gunakan APPROVED)")
+        return status
+
+    # ------------------------------------------------------------ item transfer
+    def _save_item_transfer(self, repo: Repo, module: Module, data: dict) -> tuple[dict, bool]:
+        """TRANSFER_OUT: warehouseName -> transit; TRANSFER_IN (fromItemTransferNo): transit -> warehouseName,
+        closing the OUT; what the IN does not receive is written off to differenceItemTransferAccountNo."""
+        errors = Errors()
+        fields = {"itemTransferType": "Tipe Pemindahan", "transDate": "Tanggal", "warehouseName": "Gudang"}
+        trans = self._header(repo, module, data, errors, fields)
+        kind = text(data.get("itemTransferType"))
+        if kind is not None and kind not in TRANSFER_TYPES:
+            errors.add(
+                f'Tipe Pemindahan (itemTransferType) "{kind}" tidak valid, gunakan TRANSFER_OUT atau TRANSFER_IN'
+            )
+            kind = None
+        self._approval(data, errors)
+        branch = self._branch_fields(repo, data, errors)
+        warehouse = (
+            self._warehouse(repo, data["warehouseName"], errors, "") if not blank(data.get("warehouseName")) else None
+        )
+        reference = (
+            self._warehouse(repo, data["referenceWarehouseName"], errors, "")
+            if not blank(data.get("referenceWarehouseName"))
+            else None
+        )
+        account = self._ref(repo, "glaccount", data.get("differenceItemTransferAccountNo"), errors)
+        out = None
+        if kind == "TRANSFER_OUT":
+            if blank(data.get("referenceWarehouseName")):
+                errors.add("Gudang Tujuan (referenceWarehouseName) harus diisi untuk TRANSFER_OUT")
+            if not blank(data.get("fromItemTransferNo")):
+                errors.add("Pemindahan Barang asal (fromItemTransferNo) hanya dipakai untuk TRANSFER_IN")
+        elif kind == "TRANSFER_IN":
+            if blank(data.get("fromItemTransferNo")):
+                errors.add("Pemindahan Barang asal (fromItemTransferNo) harus diisi untuk TRANSFER_IN")
+            else:
+                out = self._ref(repo, "item-transfer", data.get("fromItemTransferNo"), errors)
+        lines = self._transfer_lines(repo, data, errors)
+        errors.raise_if_any()
+        assert trans is not None and warehouse is not None
+        common = {
+            **_scalars(data, {"id", "detailItem"}),
+            "transDate": fmt_date(trans),
+            "warehouseName": warehouse["name"],
+            "warehouseId": warehouse["id"],
+            "warehouse": _pick(warehouse, "id", "name"),
+            **branch,
+            "description": text(data.get("description")),
+            "approvalStatus": "APPROVED",
+            "differenceItemTransferAccountNo": account["no"] if account else None,
+            "differenceItemTransferAccount": _pick(account, "id", "no", "name") if account else None,
+        }
+        if kind == "TRANSFER_OUT":
+            assert reference is not None
+            return self._transfer_out(repo, module, data, trans, common, warehouse, reference, lines)
+        assert out is not None
+        return self._transfer_in(repo, module, data, trans, common, warehouse, reference, account, out, lines)
+
+    def _transfer_lines(self, repo: Repo, data: dict, errors: Errors) -> list[tuple[dict, dict]]:
+        raw_lines = errors.guard(lambda: _lines(data, "detailItem"), []) or []
+        if not raw_lines:
+            errors.add("Rincian barang (detailItem) harus diisi")
+            return []
+        result = []
+        for index, line in enumerate(raw_lines):
+            where = f"detailItem[{index}]: "
+            item = self._stock_item(repo, line, errors, where)
+            quantity = self._quantity(line, errors, where)
+            if item is None or quantity is None:
+                continue
+            values = {
+                "itemNo": item["no"],
+                "item": _pick(item, "id", "no", "name", "itemType"),
+                "detailName": text(line.get("detailName")) or item["name"],
+                "quantity": quantity,
+                "itemUnitName": text(line.get("itemUnitName")) or item.get("unit1Name"),
+                "detailNotes": text(line.get("detailNotes")),
+            }
+            result.append((values, item))
+        return result
+
+    def _transfer_out(
+        self,
+        repo: Repo,
+        module: Module,
+        data: dict,
+        trans: date,
+        common: dict,
+        warehouse: dict,
+        reference: dict,
+        lines: list[tuple[dict, dict]],
+    ) -> tuple[dict, bool]:
+        if warehouse["id"] == reference["id"]:
+            raise ApiError(f'Gudang asal dan Gudang Tujuan tidak boleh sama ("{warehouse["name"]}")')
+        number = self._unique_number(repo, module, data, trans)
+        transit = self._transit(repo)
+        detail = []
+        for values, item in lines:
+            quantity = values["quantity"]
+            values.update(
+                {
+                    "id": repo.counter("line", 1),
+                    "quantityReceived": ZERO,
+                    "quantityDifference": ZERO,
+                    "quantityInTransit": quantity,
+                }
+            )
+            detail.append(values)
+            self._stock_add(repo, item, warehouse, -quantity)
+            self._stock_add(repo, item, transit, quantity)
+        total = sum((values["quantity"] for values in detail), ZERO)
+        record = {
+            **common,
+            "number": number,
+            "itemTransferType": "TRANSFER_OUT",
+            "referenceWarehouseName": reference["name"],
+            "referenceWarehouseId": reference["id"],
+            "referenceWarehouse": _pick(reference, "id", "name"),
+            "itemTransferOutStatus": "SENDING",
+            "itemTransferInNo": None,
+            "itemTransferIn": None,
+            "totalQuantity": total,
+            "totalQuantityInTransit": total,
+            "detailItem": detail,
+        }
+        return self._store(repo, module, record, None, number)
+
+    def _transfer_in(
+        self,
+        repo: Repo,
+        module: Module,
+        data: dict,
+        trans: date,
+        common: dict,
+        warehouse: dict,
+        reference: dict | None,
+        account: dict | None,
+        out: dict,
+        lines: list[tuple[dict, dict]],
+    ) -> tuple[dict, bool]:
+        out_no = out["number"]
+        if out["itemTransferType"] != "TRANSFER_OUT":
+            raise ApiError(
+                f'Pemindahan Barang "{out_no}" bukan pengiriman barang (TRANSFER_OUT); fromItemTransferNo harus'
+                " nomor Pemindahan Barang TRANSFER_OUT"
+            )
+        if out.get("itemTransferInNo"):
+            raise ApiError(
+                f'Pemindahan Barang "{out_no}" sudah diterima dengan Pemindahan Barang "{out["itemTransferInNo"]}"'
+            )
+        errors = Errors()
+        if warehouse["id"] != out["referenceWarehouseId"]:
+            errors.add(
+                f'Gudang (warehouseName) "{warehouse["name"]}" bukan Gudang Tujuan Pemindahan Barang "{out_no}"'
+                f' (barang dikirim ke "{out["referenceWarehouseName"]}")'
+            )
+        if reference is not None and reference["id"] != out["warehouseId"]:
+            errors.add(
+                f'Gudang Asal (referenceWarehouseName) "{reference["name"]}" bukan gudang asal Pemindahan Barang'
+                f' "{out_no}" ("{out["warehouseName"]}")'
+            )
+        if trans < parse_date(out["transDate"], "transDate"):
+            errors.add(
+                f'Tanggal terima ({fmt_date(trans)}) tidak boleh lebih kecil dari tanggal Pemindahan Barang "{out_no}"'
+                f" ({out['transDate']})"
+            )
+        sent: dict[str, Decimal] = {}
+        for line in out["detailItem"]:
+            sent[line["itemNo"]] = sent.get(line["itemNo"], ZERO) + _dec(line["quantity"])
+        received: dict[str, Decimal] = {}
+        for index, (values, _item) in enumerate(lines):
+            if values["itemNo"] not in sent:
+                errors.add(
+                    f'detailItem[{index}]: Barang "{values["itemNo"]}" tidak ada di Pemindahan Barang "{out_no}"'
+                )
+                continue
+            received[values["itemNo"]] = received.get(values["itemNo"], ZERO) + values["quantity"]
+        for item_no, quantity in received.items():
+            if quantity > sent[item_no]:
+                errors.add(
+                    f'Kuantitas terima Barang "{item_no}" ({quantity}) melebihi kuantitas kirim Pemindahan Barang'
+                    f' "{out_no}" ({sent[item_no]})'
+                )
+        errors.raise_if_any()
+        differences = [
+            {
+                "itemNo": item_no,
+                "quantitySent": quantity,
+                "quantityReceived": received.get(item_no, ZERO),
+                "quantityDifference": quantity - received.get(item_no, ZERO),
+            }
+            for item_no, quantity in sent.items()
+            if received.get(item_no, ZERO) < quantity
+        ]
+        if differences and account is None:
+            listed = "; ".join(
+                f'Barang "{d["itemNo"]}" kirim {d["quantitySent"]} terima {d["quantityReceived"]}' for d in differences
+            )
+            raise ApiError(
+                "Akun Selisih Pemindahan Barang (differenceItemTransferAccountNo) harus diisi: kuantitas terima lebih"
+                f' kecil dari kuantitas kirim Pemindahan Barang "{out_no}" ({listed})'
+            )
+        number = self._unique_number(repo, module, data, trans)
+        transit = self._transit(repo)
+        detail = []
+        for values, item in lines:
+            values["id"] = repo.counter("line", 1)
+            detail.append(values)
+            self._stock_add(repo, item, warehouse, values["quantity"])
+        left = dict(received)
+        for line in out["detailItem"]:
+            quantity = _dec(line["quantity"])
+            item = repo.by_id("item", line["item"]["id"])
+            if item is not None:  # everything sent leaves transit: received into the warehouse, the rest written off
+                self._stock_add(repo, item, transit, -quantity)
+            got = min(quantity, left.get(line["itemNo"], ZERO))
+            left[line["itemNo"]] = left.get(line["itemNo"], ZERO) - got
+            line.update({"quantityReceived": got, "quantityDifference": quantity - got, "quantityInTransit": ZERO})
+        record = {
+            **common,
+            "number": number,
+            "itemTransferType": "TRANSFER_IN",
+            "fromItemTransferNo": out_no,
+            "fromItemTransfer": _pick(out, "id", "number"),
+            "referenceWarehouseName": out["warehouseName"],
+            "referenceWarehouseId": out["warehouseId"],
+            "referenceWarehouse": out["warehouse"],
+            "totalQuantity": sum((values["quantity"] for values in detail), ZERO),
+            "totalQuantityDifference": sum((d["quantityDifference"] for d in differences), ZERO),
+            "detailDifference": differences,
+            "detailItem": detail,
+        }
+        stored, created = self._store(repo, module, record, None, number)
+        out.update(
+            {
+                "itemTransferOutStatus": "PARTIAL_RECEIVED" if differences else "FULL_RECEIVED",
+                "itemTransferInNo": number,
+                "itemTransferIn": {"id": stored["id"], "number": number},
+                "totalQuantityInTransit": ZERO,
+            }
+        )
+        repo.update(out["id"], out["number"], out)
+        return stored, created
+
+    def _delete_item_transfer(self, repo: Repo, record: dict) -> None:
+        """An OUT (not yet received) returns its goods from transit to its warehouse; an IN takes its goods out of
+        its warehouse, puts everything the OUT sent back into transit and reopens the OUT (SENDING)."""
+        transit = self._transit(repo)
+        if record["itemTransferType"] == "TRANSFER_OUT":
+            if record.get("itemTransferInNo"):
+                raise ApiError(
+                    f'Pemindahan Barang "{record["number"]}" sudah diterima dengan Pemindahan Barang'
+                    f' "{record["itemTransferInNo"]}"; hapus penerimaan tersebut terlebih dahulu'
+                )
+            for line in record["detailItem"]:
+                item = repo.by_id("item", line["item"]["id"])
+                if item is not None:
+                    self._stock_add(repo, item, transit, -_dec(line["quantity"]))
+                    self._stock_add(repo, item, record["warehouse"], _dec(line["quantity"]))
+            return
+        for line in record["detailItem"]:
+            item = repo.by_id("item", line["item"]["id"])
+            if item is not None:
+                self._stock_add(repo, item, record["warehouse"], -_dec(line["quantity"]))
+        out = repo.by_id("item-transfer", record["fromItemTransfer"]["id"])
+        if out is None:
+            return
+        for line in out["detailItem"]:
+            quantity = _dec(line["quantity"])
+            item = repo.by_id("item", line["item"]["id"])
+            if item is not None:
+                self._stock_add(repo, item, transit, quantity)
+            line.update({"quantityReceived": ZERO, "quantityDifference": ZERO, "quantityInTransit": quantity})
+        out.update(
+            {
+                "itemTransferOutStatus": "SENDING",
+                "itemTransferInNo": None,
+                "itemTransferIn": None,
+                "totalQuantityInTransit": out["totalQuantity"],
+            }
+        )
+        repo.update(out["id"], out["number"], out)
+
+    # ------------------------------------------------------------ item adjustment
+    def _save_item_adjustment(self, repo: Repo, module: Module, data: dict) -> tuple[dict, bool]:
+        """ADJUSTMENT_IN lines add to their warehouse, ADJUSTMENT_OUT lines take away."""
+        errors = Errors()
+        fields = {"adjustmentAccountNo": "Akun Penyesuaian", "transDate": "Tanggal"}
+        trans = self._header(repo, module, data, errors, fields)
+        account = self._ref(repo, "glaccount", data.get("adjustmentAccountNo"), errors)
+        branch = self._branch_fields(repo, data, errors)
+        raw_lines = errors.guard(lambda: _lines(data, "detailItem"), []) or []
+        if not raw_lines:
+            errors.add("Rincian barang (detailItem) harus diisi")
+        lines: list[tuple[dict, dict, dict]] = []
+        for index, line in enumerate(raw_lines):
+            where = f"detailItem[{index}]: "
+            item = self._stock_item(repo, line, errors, where)
+            kind = text(line.get("itemAdjustmentType"))
+            if kind is None:
+                errors.add(f"{where}Tipe Penyesuaian (itemAdjustmentType) harus diisi")
+            elif kind not in ADJUSTMENT_TYPES:
+                errors.add(
+                    f'{where}Tipe Penyesuaian (itemAdjustmentType) "{kind}" tidak valid, gunakan ADJUSTMENT_IN atau'
+                    " ADJUSTMENT_OUT"
+                )
+                kind = None
+            quantity = self._quantity(line, errors, where)
+            cost = None
+            if blank(line.get("unitCost")):
+                errors.add(f"{where}Biaya Satuan (unitCost) harus diisi")
+            else:
+                cost = errors.guard(lambda line=line, where=where: parse_number(line["unitCost"], f"{where}unitCost"))
+                if cost is not None and cost < 0:
+                    errors.add(f"{where}Biaya Satuan (unitCost) tidak boleh negatif")
+                    cost = None
+            warehouse = self._warehouse(repo, line.get("warehouseName"), errors, where)
+            if item is None or kind is None or quantity is None or cost is None or warehouse is None:
+                continue
+            adds = kind == "ADJUSTMENT_IN"
+            values = {
+                "itemNo": item["no"],
+                "item": _pick(item, "id", "no", "name", "itemType"),
+                "detailName": text(line.get("detailName")) or item["name"],
+                "itemAdjustmentType": kind,
+                "quantity": quantity,
+                "unitCost": cost if adds else None,  # read for ADJUSTMENT_IN only
+                "totalCost": round2(quantity * cost) if adds else None,
+                "itemUnitName": text(line.get("itemUnitName")) or item.get("unit1Name"),
+                "warehouseName": warehouse["name"],
+                "warehouse": _pick(warehouse, "id", "name"),
+                "detailNotes": text(line.get("detailNotes")),
+            }
+            lines.append((values, item, warehouse))
+        errors.raise_if_any()
+        assert trans is not None and account is not None
+        number = self._unique_number(repo, module, data, trans)
+        detail = []
+        for values, item, warehouse in lines:
+            values["id"] = repo.counter("line", 1)
+            detail.append(values)
+            sign = 1 if values["itemAdjustmentType"] == "ADJUSTMENT_IN" else -1
+            self._stock_add(repo, item, warehouse, sign * values["quantity"])
+        record = {
+            **_scalars(data, {"id", "detailItem"}),
+            "number": number,
+            "transDate": fmt_date(trans),
+            "adjustmentAccountNo": account["no"],
+            "adjustmentAccount": _pick(account, "id", "no", "name"),
+            **branch,
+            "description": text(data.get("description")),
+            "detailItem": detail,
+        }
+        return self._store(repo, module, record, None, number)
+
+    def _delete_item_adjustment(self, repo: Repo, record: dict) -> None:
+        for line in record["detailItem"]:
+            item = repo.by_id("item", line["item"]["id"])
+            if item is not None:
+                sign = -1 if line["itemAdjustmentType"] == "ADJUSTMENT_IN" else 1
+                self._stock_add(repo, item, line["warehouse"], sign * _dec(line["quantity"]))
+
     def delete(self, module_name: str, params: dict[str, Any]) -> tuple[dict[str, Any], list[Event]]:
         module = MODULES[module_name]
         with self.db.transaction() as repo:
             record = self._find(repo, module, params)
             if record is None:
                 raise ApiError(NOT_FOUND)
-            for line in record.get("detailItem", []):
-                item = repo.by_id("item", line["item"]["id"])
-                if item is not None:
-                    self._stock_add(repo, item, line["warehouse"], -line["quantity"])
+            remover = getattr(self, "_delete_" + module_name.replace("-", "_"), None)
+            if remover is not None:
+                remover(repo, record)
+            else:  # receive-item: its stock leaves the line warehouses again
+                for line in record.get("detailItem", []):
+                    item = repo.by_id("item", line["item"]["id"])
+                    if item is not None:
+                        self._stock_add(repo, item, line["warehouse"], -line["quantity"])
             repo.delete(record["id"])
         events = [(module.webhook, self._event_entry(module, record, "DELETE"))] if module.webhook else []
         return {"s": True, "d": [f'{module.label} "{record[module.key_field]}" berhasil dihapus']}, events
@@ -1006,8 +1467,10 @@ class AccurateService:
                 if wid in warehouses
             ]
             shown["detailWarehouseData"] = detail
-            shown["balance"] = sum((row["balance"] for row in detail), ZERO)
-            shown["availableToSell"] = shown["balance"]
+            shown["balance"] = sum((row["balance"] for row in detail), ZERO)  # goods in transit included
+            shown["availableToSell"] = sum(
+                (row["balance"] for row in detail if not warehouses[row["warehouseId"]].get("systemWarehouse")), ZERO
+            )
         return shown
 
     def get_stock(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -1019,17 +1482,20 @@ class AccurateService:
             if item is None:
                 raise ApiError(f'Barang & Jasa "{no}" tidak ditemukan')
             stock = repo.stock(item["id"])
+            system = {row["id"] for row in repo.all("warehouse") if row.get("systemWarehouse")}
             name = text(params.get("warehouseName"))
             if name is not None:
                 warehouse = repo.by_key("warehouse", name.casefold())
                 if warehouse is None:
                     raise ApiError(f'Gudang "{name}" tidak ditemukan')
                 quantity = stock.get(warehouse["id"], ZERO)
+                available = ZERO if warehouse["id"] in system else quantity
             else:
                 quantity = sum(stock.values(), ZERO)
+                available = sum((q for wid, q in stock.items() if wid not in system), ZERO)
             return {
                 "s": True,
-                "d": {"itemNo": item["no"], "warehouseName": name, "availableStock": quantity, "balance": quantity},
+                "d": {"itemNo": item["no"], "warehouseName": name, "availableStock": available, "balance": quantity},
             }
 
     def list(self, module_name: str, params: dict[str, Any]) -> dict[str, Any]:
