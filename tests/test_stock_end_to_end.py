@@ -7,7 +7,7 @@ failed ends with both synced once, and a manual sync moves exactly its date rang
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -115,3 +115,114 @@ def test_the_weeks_stock_moves_land_in_the_target(world) -> None:
     # a second run over the same range (a retry, an overlapping backfill) moves nothing again
     run_transfers(f"{name}__transfers", WEEK_DATES)
     assert stock_levels(world) == levels
+
+
+def target_transfer_numbers(world: dict[str, Any]) -> Counter:
+    """How many times each transfer number is in the target (read through its API)."""
+    settings = integration(world)
+    if world["target"] == "jurnal":
+        from possync.targets.jurnal.hook import JurnalHook
+
+        return Counter(t["transaction_no"] for t in JurnalHook(settings.conn_id).iterate("warehouse_transfers"))
+    from possync.targets.accurate.hook import AccurateHook
+
+    return Counter(t["number"] for t in AccurateHook(settings.conn_id).iterate("item-transfer", fields=["number"]))
+
+
+def test_a_transfer_in_waits_for_its_repaired_transfer_out_then_both_sync_once(world) -> None:
+    name = world["integration"]
+    run_transfers(f"{name}__transfers", WEEK_DATES)
+    transfers = records(world, "transfers")
+    assert transfers["transfer_in", "TO-0009"].reason == "transfer-out TO-0009 has not been synced yet; repair it first"
+    assert "TO-0009/IN" not in target_transfer_numbers(world)
+
+    # The repair: the sending till's record is restored in the POS (it left three hours before it arrived).
+    with world["pos"].begin() as conn:
+        received_at = conn.execute(select(schema.transfers.c.received_at)
+                                   .where(schema.transfers.c.number == "TO-0009")).scalar_one()
+        conn.execute(update(schema.transfers).where(schema.transfers.c.number == "TO-0009").values(
+            sent_at=received_at - timedelta(hours=3), committed_at=datetime.now(UTC)))
+
+    # The next run covers a later day only; earlier failures are retried, oldest first: the out, then the in.
+    states = run_transfers(f"{name}__transfers", {"from_date": "2026-11-13", "to_date": "2026-11-13"})
+    assert states["sync_transfers", 0] == "success"
+    transfers = records(world, "transfers")
+    assert transfers["transfer_out", "TO-0009"].status == transfers["transfer_in", "TO-0009"].status == "synced"
+    numbers = target_transfer_numbers(world)
+    assert numbers["TO-0009/OUT"] == numbers["TO-0009/IN"] == 1
+    assert set(numbers.values()) == {1}, "no transfer document twice"
+    assert stock_levels(world) == expected_levels(world)
+
+    run_transfers(f"{name}__transfers", WEEK_DATES)
+    assert target_transfer_numbers(world) == numbers, "nothing is sent again"
+
+
+@pytest.fixture
+def accurate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, airflow_db: Path):
+    yield from accurate_world(tmp_path, monkeypatch)
+
+
+def transfers_dag_as_triggered(dag_id: str) -> Any:
+    """The DAG as the API server holds it (serialised): its params validate a trigger's conf."""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    from demo_week import DAGS
+
+    return DagSerialization.from_dict(DagSerialization.to_dict(DagBag(dag_folder=str(DAGS)).get_dag(dag_id)))
+
+
+@pytest.mark.parametrize(("conf", "message"), [
+    ({}, "from_date"),
+    ({"from_date": "2026-11-10"}, "to_date"),
+    ({"from_date": "10/11/2026", "to_date": "2026-11-11"}, "'10/11/2026' is not a 'date'"),
+    ({"from_date": "2026-11-10", "to_date": "2026-02-30"}, "'2026-02-30' is not a 'date'"),
+    ({**WEEK_DATES, "outlets": ["XYZ99"]}, "'XYZ99' is not one of ['BDG01', 'JKT01', 'SBY01', 'WH01']"),
+])
+def test_a_manual_sync_rejects_bad_parameters_before_any_run(conf: dict, message: str, airflow_db: Path) -> None:
+    from airflow.exceptions import ParamValidationError
+
+    dag = transfers_dag_as_triggered("accurate_demo__transfers")
+    assert dag.timetable.summary == "None", "manual: nothing runs unless ops trigger it"
+    with pytest.raises(ParamValidationError) as error:
+        dag.params.deep_merge(conf).validate()  # what the API server's trigger endpoint does with the conf
+    assert message in str(error.value)
+    dag.params.deep_merge(WEEK_DATES).validate()
+
+
+def test_a_manual_sync_moves_exactly_its_date_range_and_outlets(accurate) -> None:
+    from zoneinfo import ZoneInfo
+
+    states = run_transfers("accurate_demo__transfers", {"from_date": "2026-11-12", "to_date": "2026-11-10"})
+    assert states["plan_stock_windows", -1] == "failed", "an inverted range fails before anything moves"
+    assert not records(accurate, "transfers") and not records(accurate, "stock")
+
+    chosen = {"JKT01", "BDG01"}
+    run_transfers("accurate_demo__transfers",
+                  {"from_date": "2026-11-10", "to_date": "2026-11-11", "outlets": sorted(chosen)})
+    jakarta = ZoneInfo("Asia/Jakarta")
+    first, last = datetime(2026, 11, 10, tzinfo=jakarta), datetime(2026, 11, 12, tzinfo=jakarta)
+    transfers, stock = records(accurate, "transfers"), records(accurate, "stock")
+    assert stock and all(r.outlet_code in chosen and first <= r.business_time < last for r in stock.values())
+    with accurate["pos"].connect() as conn:
+        s = schema
+        in_range = set(conn.execute(
+            select(s.stock_adjustments.c.number).join(s.outlets, s.outlets.c.id == s.stock_adjustments.c.outlet_id)
+            .where(s.outlets.c.code.in_(chosen), s.stock_adjustments.c.business_time >= first,
+                   s.stock_adjustments.c.business_time < last)).scalars())
+        source, destination = s.outlets.alias("source"), s.outlets.alias("destination")
+        sides = conn.execute(select(s.transfers.c.number, s.transfers.c.sent_at, s.transfers.c.received_at,
+                                    source.c.code, destination.c.code)
+                             .join(source, source.c.id == s.transfers.c.from_outlet_id)
+                             .join(destination, destination.c.id == s.transfers.c.to_outlet_id)).all()
+    assert {key for _kind, key in stock} == in_range, "every stock record of the range and outlets, no other"
+    expected_ins = {n for n, _sent, received, _f, to in sides
+                    if received and to in chosen and first <= received.replace(tzinfo=UTC) < last}
+    assert {key for kind, key in transfers if kind == "transfer_in"} == expected_ins
+    expected_outs = {n for n, sent, _r, source, _t in sides
+                     if sent and source in chosen and first <= sent.replace(tzinfo=UTC) < last}
+    outs = {key for kind, key in transfers if kind == "transfer_out"}
+    assert expected_outs <= outs, "every transfer sent in the range"
+    assert outs - expected_outs <= expected_ins, "others only as the out side of a transfer received in the range"
+    synced = sum(1 for r in transfers.values() if r.status == "synced")
+    assert sum(target_transfer_numbers(accurate).values()) == synced

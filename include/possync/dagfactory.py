@@ -8,6 +8,8 @@ I/O at parse time: the tasks import pandas, SQLAlchemy and the targets when they
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -56,18 +58,32 @@ last {integration.sales.lookback_hours} hours.
 """
 
 
+@contextmanager
+def _bad_parameters_fail_the_run() -> Generator[None]:
+    """A wrong window or date range is permanent: fail the task at once, without Airflow retries."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        yield
+    except ValueError as error:
+        raise AirflowFailException(str(error)) from None
+
+
 def _window_from_context(context: Any, params: dict[str, Any]) -> tuple[datetime, datetime]:
     start, end = params.get("window_start"), params.get("window_end")
     if start or end:
         if not (start and end):
             raise ValueError("set both window_start and window_end, or neither")
-        return datetime.fromisoformat(start), datetime.fromisoformat(end)
-    start, end = context.get("data_interval_start"), context.get("data_interval_end")
+        start, end = datetime.fromisoformat(start), datetime.fromisoformat(end)
+    else:
+        start, end = context.get("data_interval_start"), context.get("data_interval_end")
     if start is None or end is None:
         raise ValueError(
             "this run has no data interval (triggered without a logical date): "
             "trigger it from the UI form, or pass window_start and window_end in the conf"
         )
+    if start >= end:
+        raise ValueError(f"empty window: {start.isoformat()} → {end.isoformat()}")
     return start, end
 
 
@@ -167,9 +183,8 @@ def build_sales_dag(integration: Integration) -> DAG:
         def plan_sales_windows(**context: Any) -> list[dict[str, str]]:
             """One entry per outlet to sync in this run's window."""
             params = context["params"]
-            start, end = _window_from_context(context, params)
-            if start >= end:
-                raise ValueError(f"empty window: {start.isoformat()} → {end.isoformat()}")
+            with _bad_parameters_fail_the_run():
+                start, end = _window_from_context(context, params)
             chosen = params.get("outlets") or outlets
             return [
                 {"outlet_code": code, "window_start": start.isoformat(), "window_end": end.isoformat()}
@@ -275,12 +290,8 @@ def build_transfers_dag(integration: Integration) -> DAG:
         def plan_stock_windows(**context: Any) -> list[dict[str, str]]:
             """One entry per outlet to sync in this run's window (the date range, or the run's interval)."""
             params = context["params"]
-            window = _date_window(params, integration.timezone)
-            if window is None:
-                window = _window_from_context(context, {})
-            start, end = window
-            if start >= end:
-                raise ValueError(f"empty window: {start.isoformat()} → {end.isoformat()}")
+            with _bad_parameters_fail_the_run():
+                start, end = _date_window(params, integration.timezone) or _window_from_context(context, {})
             chosen = params.get("outlets") or outlets
             return [
                 {"outlet_code": code, "window_start": start.isoformat(), "window_end": end.isoformat()}
