@@ -5,6 +5,7 @@ Shared by the Jurnal and Accurate end-to-end tests, so both are judged against t
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -139,3 +140,11 @@ def counted_levels(pos: Any) -> dict[tuple[str, str], Decimal]:
             .where(s.stock_adjustments.c.kind == "stock_take")
         )
         return {(code, sku): counted for code, sku, counted in rows}
+
+
+def shorted(transfer_in: Any) -> Any:
+    """The same transfer-in with one unit lost on the road (of its first line of two or more)."""
+    lines = list(transfer_in.lines)
+    index = next(i for i, line in enumerate(lines) if line.quantity >= 2)
+    lines[index] = dataclasses.replace(lines[index], quantity=lines[index].quantity - 1)
+    return dataclasses.replace(transfer_in, lines=tuple(lines))

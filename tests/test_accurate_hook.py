@@ -17,12 +17,13 @@ import jsonschema
 import pytest
 import requests
 
+from demo_week import shorted
 from live_server import LiveServer
 from possync.config import load_config
 from possync.db import make_engine
 from possync.ledger import SyncLedger
 from possync.pos.demo import DemoSpec, generate
-from possync.pos.extract import Window, extract_customers, extract_products, extract_sales
+from possync.pos.extract import Window, extract_customers, extract_products, extract_sales, extract_stock
 from possync.sandbox.accurate import DEMO_API_TOKEN, DEMO_SIGNATURE_SECRET, SandboxConfig, create_apps
 from possync.sandbox.accurate.config import RateLimits
 from possync.targets.accurate import senders
@@ -32,6 +33,7 @@ from possync.targets.base.errors import RejectedError, TransientTargetError
 from possync.targets.base.hook import exact_json
 from possync.targets.base.loader import Loader
 from possync.transform.sales import transform_customers, transform_products, transform_sales
+from possync.transform.stock import transform_stock
 
 # a copy of shared/specs/accurate_openapi.json, so tests need nothing outside the repo
 OPENAPI = Path(__file__).resolve().parents[1] / "specs" / "accurate_openapi.json"
@@ -180,7 +182,9 @@ def test_every_body_sent_validates_against_the_openapi(monkeypatch, sandbox, tmp
     send = {s.record_type: s for s in (
         senders.CustomerSender(hook, integration, ledger), senders.ItemSender(hook, integration, ledger),
         senders.InvoiceSender(hook, integration, ledger), senders.ReceiptSender(hook, integration, ledger),
-        senders.ReturnSender(hook, integration, ledger),
+        senders.ReturnSender(hook, integration, ledger), senders.TransferOutSender(hook, integration, ledger),
+        senders.TransferInSender(hook, integration, ledger), senders.AdjustmentSender(hook, integration, ledger),
+        senders.StockTakeSender(hook, integration, ledger),
     )}
     from possync.targets.accurate.operators import AccurateTarget
 
@@ -197,9 +201,19 @@ def test_every_body_sent_validates_against_the_openapi(monkeypatch, sandbox, tmp
                                    ("return", batch.returns)):
         summary = loader.load(send[record_type], documents)
         assert summary.synced, record_type
+    stock = transform_stock(extract_stock(pos, Window(datetime(2026, 11, 8, tzinfo=UTC),
+                                                      datetime(2026, 11, 14, tzinfo=UTC))))
+    stock.transfer_ins[0] = shorted(stock.transfer_ins[0])  # a difference written off needs its account
+    for record_type, documents in (("transfer_out", stock.transfer_outs), ("transfer_in", stock.transfer_ins),
+                                   ("adjustment", stock.adjustments), ("stock_take", stock.stock_takes)):
+        summary = loader.load(send[record_type], documents)
+        assert summary.synced, f"{record_type}: {summary.failures[:3]}"
 
     modules = Counter(path.removeprefix("/accurate/api/").split("/")[0] for path, _ in sent)
-    assert {"customer", "item", "sales-invoice", "sales-receipt", "warehouse", "branch"} <= set(modules)
+    assert {"customer", "item", "sales-invoice", "sales-receipt", "warehouse", "branch", "item-transfer",
+            "item-adjustment"} <= set(modules)
+    assert any("differenceItemTransferAccountNo" in item for path, body in sent if "item-transfer" in path
+               for item in body.get("data", [body]))
     for path, body in sent:
         module, action = path.removeprefix("/accurate/api/").removesuffix(".do").split("/")
         items_sent = body["data"] if action == "bulk-save" else [body]

@@ -16,12 +16,13 @@ import jsonschema
 import pytest
 import requests
 
+from demo_week import shorted
 from live_server import LiveServer
 from possync.config import load_config
 from possync.db import make_engine
 from possync.ledger import SyncLedger
 from possync.pos.demo import DemoSpec, generate
-from possync.pos.extract import Window, extract_customers, extract_products, extract_sales
+from possync.pos.extract import Window, extract_customers, extract_products, extract_sales, extract_stock
 from possync.sandbox.jurnal import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SandboxConfig, create_app
 from possync.sandbox.jurnal.config import RateLimits
 from possync.targets.base.bookkeeping import helper_items, walk_in_customer
@@ -31,6 +32,7 @@ from possync.targets.base.loader import Loader
 from possync.targets.jurnal import senders
 from possync.targets.jurnal.hook import API_PREFIX, JurnalHook
 from possync.transform.sales import transform_customers, transform_products, transform_sales
+from possync.transform.stock import transform_stock
 
 # a copy of shared/specs/jurnal_swagger.json (Jurnal's published API), so tests need nothing outside the repo
 SWAGGER = Path(__file__).resolve().parents[1] / "specs" / "jurnal_swagger.json"
@@ -163,10 +165,12 @@ def test_every_body_sent_validates_against_the_swagger(monkeypatch, sandbox, tmp
     loader = Loader(ledger, integration.name, target="Jurnal", logger=logging.getLogger("t"))
     send = {s.record_type: s for s in (cls(hook, integration, ledger) for cls in (
         senders.CustomerSender, senders.ItemSender, senders.InvoiceSender, senders.PaymentSender,
-        senders.ReturnSender))}
+        senders.ReturnSender, senders.TransferOutSender, senders.TransferInSender, senders.AdjustmentSender,
+        senders.StockTakeSender))}
 
     for outlet in sorted(integration.outlets.values(), key=lambda o: o.warehouse):
         hook.create("warehouses", {"name": outlet.warehouse})
+    hook.create("warehouses", {"name": integration.bookkeeping.transit_warehouse})
     customers, _ = transform_customers(extract_customers(pos))
     loader.load(send["customer"], [walk_in_customer(integration.bookkeeping), *customers])
     items, _ = transform_products(extract_products(pos))
@@ -176,10 +180,16 @@ def test_every_body_sent_validates_against_the_swagger(monkeypatch, sandbox, tmp
     for record_type, documents in (("invoice", batch.invoices), ("payment", batch.payments), ("return", batch.returns)):
         summary = loader.load(send[record_type], documents)
         assert summary.synced, f"no {record_type} reached Jurnal: {summary.failures[:3]}"
+    stock = transform_stock(extract_stock(pos, window), until=window.end)
+    stock.transfer_ins[0] = shorted(stock.transfer_ins[0])  # goods lost in transit go out of transit
+    for record_type, documents in (("transfer_out", stock.transfer_outs), ("transfer_in", stock.transfer_ins),
+                                   ("adjustment", stock.adjustments), ("stock_take", stock.stock_takes)):
+        summary = loader.load(send[record_type], documents)
+        assert summary.synced, f"no {record_type} reached Jurnal: {summary.failures[:3]}"
 
     checked = set()
     for method, path, body in hook.sent:
         jsonschema.validate(body, body_schema(swagger, method, path))
         checked.add(path)
     assert {"/warehouses", "/customers/batch_create", "/products/batch_create", "/sales_invoices/batch_create",
-            "/receive_payments/batch_create", "/sales_returns"} <= checked
+            "/receive_payments/batch_create", "/sales_returns", "/warehouse_transfers", "/stock_adjustments"} <= checked

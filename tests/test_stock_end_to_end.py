@@ -226,3 +226,41 @@ def test_a_manual_sync_moves_exactly_its_date_range_and_outlets(accurate) -> Non
     assert outs - expected_outs <= expected_ins, "others only as the out side of a transfer received in the range"
     synced = sum(1 for r in transfers.values() if r.status == "synced")
     assert sum(target_transfer_numbers(accurate).values()) == synced
+
+
+def target_adjustment_numbers(world: dict[str, Any]) -> Counter:
+    settings = integration(world)
+    if world["target"] == "jurnal":
+        from possync.targets.jurnal.hook import JurnalHook
+
+        return Counter(a["transaction_no"] for a in JurnalHook(settings.conn_id).iterate("stock_adjustments"))
+    from possync.targets.accurate.hook import AccurateHook
+
+    return Counter(a["number"] for a in AccurateHook(settings.conn_id).iterate("item-adjustment", fields=["number"]))
+
+
+def test_lost_replies_are_found_again_not_posted_twice(world) -> None:
+    import requests
+
+    name = world["integration"]
+    admin = world["sandbox"].url if world["target"] == "jurnal" else world["data"].url
+    run_transfers(f"{name}__transfers", WEEK_DATES)  # products and warehouses first, without faults
+    with world["pos"].begin() as conn:  # a fresh week of moves: every document is new to the target
+        conn.execute(update(schema.transfers).values(number=schema.transfers.c.number + "B"))
+        conn.execute(update(schema.stock_adjustments).values(number=schema.stock_adjustments.c.number + "B"))
+    requests.post(f"{admin}/_sandbox/faults", json={"drop_after_commit_rate": 0.4, "seed": 5},
+                  timeout=10).raise_for_status()
+    run_transfers(f"{name}__transfers", WEEK_DATES)
+    requests.post(f"{admin}/_sandbox/faults", json={}, timeout=10).raise_for_status()
+    run_transfers(f"{name}__transfers", WEEK_DATES)
+
+    transfers, adjustments = target_transfer_numbers(world), target_adjustment_numbers(world)
+    assert set(transfers.values()) == {1} and set(adjustments.values()) == {1}, "nothing posted twice"
+    ledger = {**records(world, "transfers"), **records(world, "stock")}
+    synced = {(kind, key) for (kind, key), r in ledger.items() if r.status == "synced" and key.endswith("B")}
+    assert ("transfer_in", "TO-0001B") in synced and ("adjustment", "ADJ-BDG01-0001B") in synced
+    for kind, key in synced:  # every synced record is in the target, once, whether its reply was lost or not
+        if kind in ("transfer_out", "transfer_in"):
+            assert transfers[f"{key}/{'OUT' if kind == 'transfer_out' else 'IN'}"] == 1, key
+        elif kind == "adjustment":
+            assert adjustments[key] == 1, key
