@@ -89,16 +89,16 @@ def _status(args: argparse.Namespace) -> int:
         for i, flow, record_type, status, count in rows:
             if i == name:
                 table.setdefault((flow, record_type), {})[status] = count
-        print(f"  {'flow':<10} {'record':<10} {'synced':>7} {'skipped':>7} {'failed':>7} {'pending':>7}")
+        print(f"  {'flow':<10} {'record':<12} {'synced':>7} {'skipped':>7} {'failed':>7} {'pending':>7}")
         for (flow, record_type), counts in table.items():
-            print(f"  {flow:<10} {record_type:<10} " + " ".join(
+            print(f"  {flow:<10} {record_type:<12} " + " ".join(
                 f"{counts.get(status, 0):>7}" for status in ("synced", "skipped", "failed", "pending")
             ))
     for name, items in failures.items():
         if items:
             print(f"\n{name}: failed records (oldest first) and why:")
             for failure in items:
-                print(f"  {failure['record_type']:<9} {failure['key']:<28} {failure['reason']}")
+                print(f"  {failure['record_type']:<12} {failure['key']:<28} {failure['reason']}")
     return 0
 
 
