@@ -161,3 +161,22 @@ def test_a_received_quantity_above_what_was_sent_is_rejected(tmp_path) -> None:
     [rejection] = [r for r in batch.rejections if r.key == "TO-0001"]
     assert rejection.record_type == "transfer_in" and "but only" in rejection.reason and "were sent" in rejection.reason
     assert "TO-0001" in {d.key for d in batch.transfer_outs}, "the out side is still good"
+
+
+def test_staging_records_every_side_and_fails_transfers_with_an_unmapped_outlet(pos, tmp_path) -> None:
+    from possync.ledger import SyncLedger
+    from possync.pipeline import stage_stock
+
+    ledger = SyncLedger.from_url(f"sqlite:///{tmp_path / 'ledger.db'}", ensure_schema=True)
+    outlets = ["BDG01", "JKT01", "SBY01"]  # the warehouse WH01 is not mapped in this integration
+    summary, documents = stage_stock(pos, ledger, integration="it", flow="transfers", outlet_codes=outlets,
+                                     mapped_outlets=outlets, window=WEEK, lookback=timedelta(hours=48))
+    assert summary.read == summary.staged + summary.failed and summary.staged == len(documents)
+    records = {(r.record_type, r.key): r for r in ledger.unsynced("it", "transfers", statuses=["failed", "pending"])}
+    unmapped = "outlet WH01 is not mapped to a warehouse of it (integrations.yaml, outlets)"
+    from_warehouse = [key for key, record in records.items()
+                      if key[0] == "transfer_in" and record.status == "failed" and record.reason == unmapped]
+    assert from_warehouse, "a delivery from the unmapped warehouse cannot be placed in the target"
+    assert all(record.status == "pending" for key, record in records.items()
+               if key not in from_warehouse and key[1] != "TO-0009")
+    assert {d.record_type for d in documents} == {"transfer_out", "transfer_in"}

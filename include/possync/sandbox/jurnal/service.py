@@ -942,19 +942,7 @@ class JurnalService:
             lp = Payload(raw, line_errors, where=f" (line {index})")
             if lp.has("id"):
                 line_errors.add("transaction_lines", f"(id must not be sent on a new transaction (line {index}).)")
-            product = self._resolve_named(
-                repo,
-                lp,
-                kind="product",
-                label="Product",
-                attribute="product",
-                by_id="product_id",
-                by_custom_id="product_custom_id",
-                by_key="product_code",
-                by_name="product_name",
-                required=True,
-                id_wins=True,
-            )
+            product = self._line_product(repo, lp)
             quantity = lp.decimal("quantity", default=D(1), strictly_positive=True) or D(1)
             discount = lp.decimal("discount", default=ZERO, minimum=ZERO, maximum=D(100)) or ZERO
             rate = lp.decimal("rate", minimum=ZERO)
@@ -1604,9 +1592,9 @@ class JurnalService:
 
     # ------------------------------------------------------------------ stock: shared line reading
 
-    def _stock_product(self, repo: Repo, lp: Payload, index: int) -> Row | None:
-        """A line's product by the invoice-line rules (id / custom_id win over code / name); it must track stock."""
-        product = self._resolve_named(
+    def _line_product(self, repo: Repo, lp: Payload) -> Row | None:
+        """A transaction line's product: ``product_id`` / ``product_custom_id`` win over code / name."""
+        return self._resolve_named(
             repo,
             lp,
             kind="product",
@@ -1619,6 +1607,10 @@ class JurnalService:
             required=True,
             id_wins=True,
         )
+
+    def _stock_product(self, repo: Repo, lp: Payload, index: int) -> Row | None:
+        """A line's product by the invoice-line rules (id / custom_id win over code / name); it must track stock."""
+        product = self._line_product(repo, lp)
         if product is not None and not product.data.get("track_inventory"):
             lp.errors.add(
                 "product",
