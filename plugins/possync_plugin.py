@@ -4,13 +4,16 @@
 - the webhook receiver (``possync.webhooks_app``), a FastAPI app mounted on the API server at ``/possync``:
   ``POST /possync/webhooks/accurate/<integration>?token=<webhook_secret>``. It authenticates callers with the
   per-integration secret of the integration's connection, not with Airflow's JWT (Accurate has none), see
-  the module's docstring. The Sync Status pages join it later, behind Airflow's own auth.
+  the module's docstring;
+- the Sync Status pages (``possync.status_app``), mounted at ``/sync-status`` behind Airflow's own auth, and
+  shown in the navigation as "Sync Status" (Browse menu), rendered inside the Airflow UI.
 
-Plugins are loaded once: restart the API server after changing this file or the app.
+Plugins are loaded once: restart the API server after changing this file or the apps.
 """
 
 from airflow.plugins_manager import AirflowPlugin
 
+from possync.status_app import app as status_app
 from possync.timetables import ScheduledHoursTimetable
 from possync.webhooks_app import app as webhooks_app
 
@@ -18,4 +21,11 @@ from possync.webhooks_app import app as webhooks_app
 class PossyncPlugin(AirflowPlugin):
     name = "possync"
     timetables = [ScheduledHoursTimetable]
-    fastapi_apps = [{"app": webhooks_app, "url_prefix": "/possync", "name": "possync webhooks"}]
+    fastapi_apps = [
+        {"app": webhooks_app, "url_prefix": "/possync", "name": "possync webhooks"},
+        {"app": status_app, "url_prefix": "/sync-status", "name": "possync sync status"},
+    ]
+    external_views = [
+        {"name": "Sync Status", "href": "/sync-status/", "destination": "nav", "category": "browse",
+         "url_route": "sync-status"},
+    ]

@@ -110,3 +110,17 @@ def db_engine(db_url: str) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def airflow_with_dags(airflow_home: Path) -> Path:
+    """The metadata DB migrated and the DAG folder serialised into it, as the API server sees them."""
+    import os
+    import subprocess
+    import sys
+
+    for command in (["db", "migrate"], ["dags", "reserialize"]):
+        done = subprocess.run([sys.executable, "-m", "airflow", *command], capture_output=True, text=True,
+                              env=os.environ.copy(), timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+    return airflow_home

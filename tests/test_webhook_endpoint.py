@@ -189,20 +189,6 @@ def test_the_connection_form_has_a_masked_webhook_secret() -> None:
     assert should_hide_value_for_key("webhook_secret")  # Airflow masks the extra by its name
 
 
-@pytest.fixture(scope="module")
-def airflow_with_dags(airflow_home: Path) -> Path:
-    """The metadata DB migrated and the DAG folder serialised into it, as the API server sees them."""
-    import os
-    import subprocess
-    import sys
-
-    for command in (["db", "migrate"], ["dags", "reserialize"]):
-        done = subprocess.run([sys.executable, "-m", "airflow", *command], capture_output=True, text=True,
-                              env=os.environ.copy(), timeout=300)
-        assert done.returncode == 0, done.stderr[-2000:]
-    return airflow_home
-
-
 def test_the_api_server_trigger_queues_one_inbound_run(airflow_with_dags) -> None:
     """``trigger_dag`` from inside the API server's process: one queued run, not one per delivery."""
     from airflow.models.dagrun import DagRun

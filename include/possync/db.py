@@ -86,3 +86,17 @@ def sqlalchemy_url_for_conn(conn_id: str) -> URL:
 def engine_for_conn(conn_id: str) -> Engine:
     """An engine for the database behind an Airflow connection id."""
     return make_engine(sqlalchemy_url_for_conn(conn_id))
+
+
+_shared_engines: dict[str, Engine] = {}
+
+
+def shared_engine_for_conn(conn_id: str) -> Engine:
+    """An engine for a connection's database, one per database URL for the life of a long-running process
+    (the API server's plugin apps). The connection is read on every call, so a changed connection takes
+    effect without a restart."""
+    url = sqlalchemy_url_for_conn(conn_id)
+    key = url.render_as_string(hide_password=False)
+    if key not in _shared_engines:
+        _shared_engines[key] = make_engine(url)
+    return _shared_engines[key]

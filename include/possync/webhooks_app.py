@@ -104,19 +104,10 @@ def _webhook_secret(conn_id: str) -> str | None:
     return str(secret) if secret else None
 
 
-_engines: dict[str, Engine] = {}
-
-
 def _ledger_engine(conn_id: str) -> Engine:
-    """The ledger's engine, one per database URL for the life of the API server (the connection is read on
-    every request, so a changed connection takes effect without a restart)."""
-    from possync.db import make_engine, sqlalchemy_url_for_conn
+    from possync.db import shared_engine_for_conn
 
-    url = sqlalchemy_url_for_conn(conn_id)
-    key = url.render_as_string(hide_password=False)
-    if key not in _engines:
-        _engines[key] = make_engine(url)
-    return _engines[key]
+    return shared_engine_for_conn(conn_id)
 
 
 def trigger_inbound_run(dag_id: str, *, uuids: list[str]) -> str:

@@ -104,6 +104,10 @@ sync_records = Table(
     CheckConstraint("attempts >= 0", name="ck_sync_records_attempts"),
     Index("ix_sync_records_flow_status_time", "integration", "flow", "status", "business_time"),
     Index("ix_sync_records_status_attempt", "integration", "status", "last_attempt_at"),
+    # the Sync Status page: a flow's records by time whatever their status, a key prefix, what a task wrote
+    Index("ix_sync_records_flow_time", "integration", "flow", "business_time"),
+    Index("ix_sync_records_key_prefix", "integration", "business_key"),
+    Index("ix_sync_records_run", "dag_id", "run_id", "task_id", "map_index"),
 )
 
 sync_id_maps = Table(
@@ -173,6 +177,9 @@ def create_schema(engine: Engine) -> None:
         elif conn.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         metadata.create_all(conn, checkfirst=True)
+        for table in metadata.sorted_tables:  # indexes added since a ledger was created
+            for index in table.indexes:
+                index.create(conn, checkfirst=True)
 
 
 def drop_schema(engine: Engine) -> None:

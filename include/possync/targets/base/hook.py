@@ -145,6 +145,10 @@ class TargetHttpHook(HttpHook):
 
     # -- what a target defines ----------------------------------------------------------------------
 
+    def document_url(self, record_type: str, target_id: str | None) -> str | None:
+        """The page of a synced document in the target's web app; None where the target has no stable link."""
+        return None
+
     def pacing_limits(self) -> list[Limit]:
         raise NotImplementedError
 

@@ -23,6 +23,12 @@ from possync.targets.base.hook import BatchItemResult, TargetHttpHook
 from possync.targets.base.pacing import Limit
 
 API_PREFIX = "/public/jurnal/api/v1"
+#: record type → the web app's page of that document (my.jurnal.id/<page>/<id>)
+DOCUMENT_PAGES = {
+    "customer": "contacts", "item": "products", "invoice": "invoices", "payment": "receive_payments",
+    "return": "sales_returns", "transfer_out": "warehouse_transfers", "transfer_in": "warehouse_transfers",
+    "adjustment": "stock_adjustments", "stock_take": "stock_adjustments",
+}
 #: Jurnal's supply-chain service (stock per warehouse) sits beside the core API on the same gateway
 SCM_PREFIX = "/public/jurnal/scm/public/lo/v1"
 BATCH_LIMIT = 100
@@ -109,6 +115,11 @@ class JurnalHook(TargetHttpHook):
     def web_url(self) -> str:
         """Where people open documents in Jurnal's web app (for task links)."""
         return str(self.settings.get("web_url") or "https://my.jurnal.id").rstrip("/")
+
+    def document_url(self, record_type: str, target_id: str | None) -> str | None:
+        """The page of a synced document in Jurnal's web app, for the Sync Status page and task links."""
+        path = DOCUMENT_PAGES.get(record_type)
+        return f"{self.web_url}/{path}/{target_id}" if path and target_id else None
 
     # -- the API -------------------------------------------------------------------------------------
 

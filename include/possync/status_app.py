@@ -1,0 +1,502 @@
+"""The Sync Status pages: a FastAPI app the possync plugin mounts on Airflow's API server at ``/sync-status``.
+
+What the brief calls the Synchronization Status panel, inside Airflow: every record of the sync ledger with
+Success or Failed and the reason, across runs, and a way to re-sync after a repair.
+
+    GET  /sync-status/                  the page: counts per flow, a filtered, paged table of records
+    GET  /sync-status/webhooks          the webhook log of an integration
+    POST /sync-status/retry             "Retry failed" (a flow, or one record): triggers the owning DAG
+    GET  /sync-status/api/counts        the same as JSON, for scripts
+    GET  /sync-status/api/records
+    GET  /sync-status/api/webhooks
+    POST /sync-status/api/retry
+
+Every route requires an authenticated Airflow user allowed to see plugin views (anonymous: 401, not
+allowed: 403; the API server's JWT, as a bearer token or the UI's session cookie). A retry also requires
+the right to trigger the DAG it runs: it is refused with 403 for a user who may not (e.g. a viewer).
+
+A retry never invents a new way of syncing: it triggers the DAG that owns the flow with parameters its
+trigger form accepts (validated against the DAG's params like any trigger), chosen so the run re-syncs the
+failed records oldest first. Sales: a window at the latest failed record's business time, for the outlets
+with failures; every sales run retries its outlets' earlier unsynced records, oldest first. Transfers and
+stock: that record's day and outlets; every run retries the flow's unsynced records by number. Customers,
+products and inbound webhook events: a plain run, which syncs whatever is not synced yet.
+
+Nothing here shows a secret: the page reads the sync ledger and the webhook log, never connections beyond
+the public web address of a target's documents.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+log = logging.getLogger(__name__)
+
+FLOWS = ("sales", "customers", "products", "transfers", "stock")
+PAGE_SIZE = 50
+RETRY_LIMIT = 1000
+
+
+class RetryRefused(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Retry:
+    dag_id: str
+    conf: dict[str, Any]
+    records: int
+
+
+# ------------------------------------------------------------------------------------------ what a retry runs
+
+
+def plan_retry(integration: Any, ledger: Any, flow: str, key: str | None = None,
+               record_type: str | None = None) -> Retry:
+    """The DAG and conf that re-sync the failed records of ``flow`` (or one record), oldest first."""
+
+    if flow not in FLOWS:
+        raise RetryRefused(400, f"flow {flow!r} is not one of {', '.join(FLOWS)}")
+    if key is not None:
+        record = ledger.get(integration.name, record_type or "", key)
+        if record is None or record.flow != flow:
+            raise RetryRefused(404, f"{integration.name} has no {flow} record {record_type} {key!r}")
+        if record.status not in ("failed", "pending"):
+            raise RetryRefused(409, f"{record_type} {key} is {record.status}: there is nothing to retry")
+        failed = [record]
+    else:
+        failed = ledger.unsynced(integration.name, flow, statuses=("failed",), limit=RETRY_LIMIT)
+        if not failed:
+            raise RetryRefused(409, f"{integration.name} has no failed {flow} records to retry")
+    name = integration.name
+    if flow in ("customers", "products"):
+        return Retry(f"{name}__{flow}", {}, len(failed))
+    timed = [r for r in failed if r.business_time is not None]
+    if not timed:
+        raise RetryRefused(409, f"the failed {flow} records have no business time to place a run at")
+    latest = max(r.business_time for r in timed)  # type: ignore[type-var]
+    outlets = sorted({r.outlet_code for r in timed if r.outlet_code in integration.outlets})
+    if flow == "sales":
+        start = latest.astimezone(ZoneInfo(integration.timezone))
+        conf = {"window_start": start.isoformat(), "window_end": (start + timedelta(microseconds=1)).isoformat(),
+                "outlets": outlets}
+        return Retry(f"{name}__sales", conf, len(failed))
+    day = latest.astimezone(ZoneInfo(integration.timezone)).date().isoformat()
+    return Retry(f"{name}__transfers", {"from_date": day, "to_date": day, "outlets": outlets}, len(failed))
+
+
+def trigger_retry(dag_id: str, conf: dict[str, Any], user_name: str) -> str:
+    """Trigger ``dag_id`` with ``conf`` in the API server (which owns the metadata DB); the run id."""
+    from airflow.api.common.trigger_dag import trigger_dag
+    from airflow.utils.types import DagRunTriggeredByType
+
+    now = datetime.now(UTC)
+    run = trigger_dag(dag_id, triggered_by=DagRunTriggeredByType.UI, conf=conf,
+                      run_id=f"retry__{now.strftime('%Y%m%dT%H%M%S.%f')}",
+                      note=f"Retry failed, from Sync Status by {user_name}", triggering_user_name=user_name)
+    if run is None:
+        raise RetryRefused(409, f"{dag_id} did not create a run")
+    return run.run_id
+
+
+# ------------------------------------------------------------------------------------------------- settings
+
+
+def _integrations() -> dict[str, Any]:
+    from possync.config import load_config
+
+    return {i.name: i for i in load_config().enabled()}
+
+
+def _ledger(integration: Any) -> Any:
+    from possync.db import shared_engine_for_conn
+    from possync.ledger import SyncLedger
+
+    return SyncLedger(shared_engine_for_conn(integration.ledger_conn_id))
+
+
+def _document_links(integration: Any) -> Callable[[str, str | None], str | None]:
+    """record type, target id → the document's page in the target's web app (None where it has none)."""
+    try:
+        if integration.target == "jurnal":
+            from possync.targets.jurnal.hook import JurnalHook as Hook
+        else:
+            from possync.targets.accurate.hook import AccurateHook as Hook  # type: ignore[assignment]
+        return Hook(integration.conn_id).document_url  # a hook reads its connection only when asked
+    except Exception:
+        log.warning("sync status: no document links for %s", integration.name, exc_info=True)
+        return lambda _record_type, _target_id: None
+
+
+def _ui_base() -> str:
+    """The path the Airflow UI is served under (the API server's base_url), for links to task logs."""
+    from urllib.parse import urlsplit
+
+    from airflow.configuration import conf
+
+    return urlsplit(conf.get("api", "base_url", fallback="") or "/").path.rstrip("/")
+
+
+def task_log_url(record: Any, base: str = "") -> str | None:
+    """Airflow's page of the task attempt that last wrote ``record`` (its Logs tab), or None."""
+    if not (record.dag_id and record.run_id and record.task_id):
+        return None
+    url = f"{base}/dags/{quote(record.dag_id)}/runs/{quote(record.run_id, safe='')}/tasks/{quote(record.task_id)}"
+    if record.map_index is not None and record.map_index >= 0:
+        url += f"/mapped/{record.map_index}"
+    return url + f"?try_number={record.try_number or 1}"
+
+
+# -------------------------------------------------------------------------------------------- query strings
+
+
+def _local_day(value: str | None, timezone: str, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(value), time(), tzinfo=ZoneInfo(timezone))
+    except ValueError:
+        raise RetryRefused(400, f"{name} {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _record_query(params: dict[str, str], integration: Any) -> Any:
+    from possync.ledger.status import BadQuery, RecordQuery
+
+    flow = params.get("flow") or None
+    if flow is not None and flow not in FLOWS:
+        raise RetryRefused(400, f"flow {flow!r} is not one of {', '.join(FLOWS)}")
+    until = _local_day(params.get("date_to"), integration.timezone, "date_to")
+    map_index = params.get("map_index")
+    try:
+        return RecordQuery(
+            integration=integration.name, flow=flow, status=params.get("status") or None,
+            outlet=params.get("outlet") or None,
+            since=_local_day(params.get("date_from"), integration.timezone, "date_from"),
+            until=until + timedelta(days=1) if until else None,
+            key_prefix=(params.get("q") or "").strip() or None,
+            dag_id=params.get("dag_id") or None, run_id=params.get("run_id") or None,
+            task_id=params.get("task_id") or None, map_index=int(map_index) if map_index else None,
+        )
+    except BadQuery as error:
+        raise RetryRefused(400, str(error)) from None
+    except ValueError:
+        raise RetryRefused(400, f"map_index {map_index!r} is not a number") from None
+
+
+def _integration(params: dict[str, str], integrations: dict[str, Any]) -> Any:
+    if not integrations:
+        raise RetryRefused(404, "no integration is enabled in integrations.yaml")
+    name = params.get("integration") or next(iter(integrations))
+    if name not in integrations:
+        raise RetryRefused(404, f"no enabled integration {name!r}")
+    return integrations[name]
+
+
+# --------------------------------------------------------------------------------------------------- pages
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:1rem 1.5rem;color:#1a202c;font-size:14px}
+h1{font-size:1.4rem;margin:.2rem 0 .8rem} nav a{margin-right:1rem}
+form#filters{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end;margin:.8rem 0}
+form#filters label{display:flex;flex-direction:column;font-size:12px;color:#4a5568}
+table{border-collapse:collapse;margin:.5rem 0 1rem} th,td{border-bottom:1px solid #e2e8f0;padding:.3rem .5rem;
+text-align:left;vertical-align:top} th{background:#f7fafc}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+.s-failed{color:#c53030;font-weight:600}.s-synced{color:#2f855a}.s-pending{color:#b7791f}.s-skipped{color:#718096}
+#message{padding:.5rem .8rem;border-radius:4px;background:#ebf8ff;border:1px solid #90cdf4;margin:.5rem 0}
+#message.error{background:#fff5f5;border-color:#feb2b2}
+button{cursor:pointer} .reason{max-width:38rem}
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _page(title: str, body: str, message: str | None = None, error: bool = False) -> HTMLResponse:
+    note = f'<div id="message" class="{"error" if error else ""}">{_e(message)}</div>' if message else ""
+    return HTMLResponse(f"""<!doctype html><html><head><meta charset="utf-8"><title>{_e(title)}</title>
+<style>{_STYLE}</style></head><body><h1>{_e(title)}</h1>
+<nav><a href="./">Records</a><a href="webhooks">Webhook log</a></nav>{note}{body}</body></html>""")
+
+
+def _select(name: str, options: list[tuple[str, str]], chosen: str | None) -> str:
+    items = "".join(f'<option value="{_e(v)}"{" selected" if v == (chosen or "") else ""}>{_e(t)}</option>'
+                    for v, t in options)
+    return f'<label>{name.replace("_", " ").title()}<select name="{name}">{items}</select></label>'
+
+
+def _records_page(integrations: dict[str, Any], params: dict[str, str], message: str | None,
+                  error: bool) -> HTMLResponse:
+    from possync.ledger.schema import STATUSES
+    from possync.ledger.status import BadQuery, flow_counts, outlets, record_page
+
+    integration = _integration(params, integrations)
+    ledger = _ledger(integration)
+    query = _record_query(params, integration)
+    try:
+        page = record_page(ledger, query, cursor=params.get("cursor") or None, limit=PAGE_SIZE)
+    except BadQuery as bad:
+        raise RetryRefused(400, str(bad)) from None
+    counts = flow_counts(ledger, integration.name)
+    zone = ZoneInfo(integration.timezone)
+    links = _document_links(integration)
+    base = _ui_base()
+
+    filters = "".join([
+        _select("integration", [(n, n) for n in integrations], integration.name),
+        _select("flow", [("", "all flows"), *((f, f) for f in FLOWS)], query.flow),
+        _select("status", [("", "any status"), *((s, s) for s in STATUSES)], query.status),
+        _select("outlet", [("", "all outlets"), *((o, o) for o in outlets(ledger, integration.name))], query.outlet),
+        f'<label>From<input type="date" name="date_from" value="{_e(params.get("date_from"))}"></label>',
+        f'<label>To<input type="date" name="date_to" value="{_e(params.get("date_to"))}"></label>',
+        f'<label>Number starts with<input name="q" value="{_e(params.get("q"))}" placeholder="INV-JKT01-…"></label>',
+        *(f'<input type="hidden" name="{k}" value="{_e(params[k])}">'
+          for k in ("dag_id", "run_id", "task_id", "map_index") if params.get(k)),
+        '<button id="apply" type="submit">Filter</button>',
+    ])
+    count_rows = "".join(
+        f'<tr><td>{_e(flow)}</td>' + "".join(f'<td class="num">{n[s]}</td>' for s in STATUSES) + "</tr>"
+        for (_name, flow), n in counts.items()
+    ) or f'<tr><td colspan="{len(STATUSES) + 1}">no records yet</td></tr>'
+    failed_here = counts.get((integration.name, query.flow or ""), {}).get("failed", 0)
+    retry_flow = (f"""<form id="retry-flow" method="post" action="retry">
+<input type="hidden" name="integration" value="{_e(integration.name)}">
+<input type="hidden" name="flow" value="{_e(query.flow)}">
+<button id="retry-failed" type="submit">Retry failed</button> re-syncs the {failed_here} failed {_e(query.flow)}
+records of {_e(integration.name)}, oldest first (after you have repaired them in the POS)</form>"""
+                  if query.flow and failed_here else "")
+
+    rows = []
+    for record in page.records:
+        when = record.business_time.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if record.business_time else ""
+        number = _e(record.target_number or record.target_id)
+        url = links(record.record_type, record.target_id) if record.target_id else None
+        target = f'<a href="{_e(url)}" target="_blank" rel="noopener">{number}</a>' if url else number
+        log_url = task_log_url(record, base)
+        log_link = f'<a class="log-link" href="{_e(log_url)}" target="_top">log</a>' if log_url else ""
+        retry = (f'<form method="post" action="retry"><input type="hidden" name="integration" '
+                 f'value="{_e(record.integration)}"><input type="hidden" name="flow" value="{_e(record.flow)}">'
+                 f'<input type="hidden" name="key" value="{_e(record.key)}"><input type="hidden" '
+                 f'name="record_type" value="{_e(record.record_type)}"><button class="retry-record">Retry'
+                 '</button></form>' if record.status == "failed" else "")
+        last = record.last_attempt_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if record.last_attempt_at else ""
+        rows.append(
+            f'<tr class="record"><td class="key">{_e(record.key)}</td><td>{_e(record.record_type)}</td>'
+            f'<td>{_e(record.flow)}</td><td>{_e(record.outlet_code)}</td><td>{when}</td>'
+            f'<td class="status s-{_e(record.status)}">{_e(record.status)}</td><td>{target}</td>'
+            f'<td class="reason">{_e(record.reason)}</td><td class="num">{record.attempts}</td><td>{last}</td>'
+            f"<td>{log_link}</td><td>{retry}</td></tr>"
+        )
+    table = "".join(rows) or '<tr><td colspan="12">no records match these filters</td></tr>'
+    kept = {k: v for k, v in params.items() if v and k not in ("cursor", "message", "error")}
+    pager = (f'<a id="older" href="?{_e(urlencode({**kept, "cursor": page.next_cursor}))}">older →</a>'
+             if page.next_cursor else "")
+    newest = f'<a href="?{_e(urlencode(kept))}">newest</a> ' if params.get("cursor") else ""
+    body = f"""<form id="filters" method="get" action="./">{filters}</form>
+<table id="counts"><tr><th>flow</th>{"".join(f"<th>{s}</th>" for s in STATUSES)}</tr>{count_rows}</table>
+{retry_flow}
+<table id="records"><tr><th>number</th><th>record</th><th>flow</th><th>outlet</th>
+<th>business time ({_e(integration.timezone)})</th><th>status</th><th>{_e(integration.target)} document</th>
+<th>reason</th><th>attempts</th><th>last attempt</th><th>task log</th><th></th></tr>{table}</table>
+<p>{newest}{pager}</p>"""
+    return _page(f"Sync Status: {integration.name} → {integration.target}", body, message, error)
+
+
+def _webhooks_page(integrations: dict[str, Any], params: dict[str, str]) -> HTMLResponse:
+    from possync.ledger.webhooks import WEBHOOK_STATUSES, WebhookLog
+
+    integration = _integration(params, integrations)
+    status = params.get("status") or None
+    if status is not None and status not in WEBHOOK_STATUSES:
+        raise RetryRefused(400, f"status {status!r} is not one of {', '.join(WEBHOOK_STATUSES)}")
+    webhook_log = WebhookLog(_ledger(integration).engine)
+    events = webhook_log.events(integration.name, status, limit=200)
+    counts = webhook_log.counts(integration.name)
+    zone = ZoneInfo(integration.timezone)
+    rows = "".join(
+        f'<tr class="event"><td>{e.received_at.astimezone(zone):%Y-%m-%d %H:%M:%S}</td><td>{_e(e.event_type)}</td>'
+        f'<td>{_e(e.document_numbers)}</td><td class="status s-{_e(e.status)}">{_e(e.status)}</td>'
+        f'<td class="reason">{_e(e.reason)}</td><td class="num">{e.attempts}</td><td>{_e(e.uuid)}</td></tr>'
+        for e in events
+    ) or '<tr><td colspan="7">no webhook events</td></tr>'
+    body = f"""<form id="filters" method="get">{_select("integration", [(n, n) for n in integrations],
+    integration.name)}{_select("status", [("", "any status"), *((s, s) for s in WEBHOOK_STATUSES)], status)}
+<button id="apply" type="submit">Filter</button></form>
+<p>{", ".join(f"{n} {s}" for s, n in counts.items())} (newest 200 shown)</p>
+<table id="webhooks"><tr><th>received</th><th>event</th><th>documents</th><th>status</th><th>reason</th>
+<th>attempts</th><th>uuid</th></tr>{rows}</table>"""
+    return _page(f"Webhook log: {integration.name}", body)
+
+
+# ----------------------------------------------------------------------------------------------------- app
+
+
+def _guarded() -> list[Any]:
+    """Authenticated Airflow users allowed to see plugin views; anonymous 401, others 403."""
+    from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
+    from airflow.api_fastapi.core_api.security import requires_access_view
+
+    return [Depends(requires_access_view(AccessView.PLUGINS))]
+
+
+def _may_trigger(user: Any, dag_id: str) -> bool:
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
+
+    return get_auth_manager().is_authorized_dag(method="POST", access_entity=DagAccessEntity.RUN,
+                                                details=DagDetails(id=dag_id), user=user)
+
+
+def create_app(
+    *,
+    integrations: Callable[[], dict[str, Any]] = _integrations,
+    trigger: Callable[[str, dict[str, Any], str], str] = trigger_retry,
+) -> FastAPI:
+    """The Sync Status app; ``integrations`` and ``trigger`` are where it reads settings and starts runs."""
+    from airflow.api_fastapi.core_api.security import get_user
+
+    current_user = Depends(get_user)  # a default, not an annotation: this module's annotations are strings
+
+    api = FastAPI(title="possync sync status", dependencies=_guarded(), docs_url=None, redoc_url=None,
+                  openapi_url=None)
+
+    def refused(error: RetryRefused, as_json: bool) -> Response:
+        if as_json:
+            return JSONResponse({"detail": error.detail}, status_code=error.status)
+        return _page("Sync Status", "", error.detail, error=True) if error.status != 403 else HTMLResponse(
+            f"<p>{_e(error.detail)}</p>", status_code=403)
+
+    async def run(work: Callable[[], Response], as_json: bool) -> Response:
+        try:
+            return await run_in_threadpool(work)
+        except RetryRefused as error:
+            response = refused(error, as_json)
+            response.status_code = error.status
+            return response
+
+    @api.get("/", response_class=HTMLResponse)
+    async def records_page(request: Request) -> Response:
+        params = dict(request.query_params)
+        return await run(lambda: _records_page(integrations(), params, params.get("message"),
+                                               params.get("error") == "1"), as_json=False)
+
+    @api.get("/webhooks", response_class=HTMLResponse)
+    async def webhooks_page(request: Request) -> Response:
+        params = dict(request.query_params)
+        return await run(lambda: _webhooks_page(integrations(), params), as_json=False)
+
+    @api.get("/api/counts")
+    async def counts_api(request: Request) -> Response:
+        from possync.ledger.status import flow_counts
+
+        def work() -> Response:
+            integration = _integration(dict(request.query_params), integrations())
+            counts = flow_counts(_ledger(integration), integration.name)
+            return JSONResponse({"integration": integration.name,
+                                 "flows": {flow: n for (_i, flow), n in counts.items()}})
+        return await run(work, as_json=True)
+
+    @api.get("/api/records")
+    async def records_api(request: Request) -> Response:
+        from possync.ledger.status import BadQuery, describe, record_page
+
+        def work() -> Response:
+            params = dict(request.query_params)
+            integration = _integration(params, integrations())
+            try:
+                limit = int(params.get("limit") or PAGE_SIZE)
+                page = record_page(_ledger(integration), _record_query(params, integration),
+                                   cursor=params.get("cursor") or None, limit=limit)
+            except (BadQuery, ValueError) as error:
+                raise RetryRefused(400, str(error)) from None
+            return JSONResponse({"records": [describe(r) for r in page.records], "next_cursor": page.next_cursor})
+        return await run(work, as_json=True)
+
+    @api.get("/api/webhooks")
+    async def webhooks_api(request: Request) -> Response:
+        from possync.ledger.webhooks import WebhookLog
+
+        def work() -> Response:
+            integration = _integration(dict(request.query_params), integrations())
+            events = WebhookLog(_ledger(integration).engine).events(integration.name, limit=200)
+            return JSONResponse({"events": [
+                {"uuid": e.uuid, "event_type": e.event_type, "status": e.status, "reason": e.reason,
+                 "documents": e.document_numbers, "received_at": e.received_at.isoformat(),
+                 "attempts": e.attempts} for e in events]})
+        return await run(work, as_json=True)
+
+    def retry(fields: dict[str, Any], user: Any) -> Retry | tuple[Retry, str]:
+        known = integrations()
+        name = fields.get("integration")
+        if name not in known:
+            raise RetryRefused(404, f"no enabled integration {name!r}")
+        flow = str(fields.get("flow") or "")
+        if flow == "inbound":
+            plan = Retry(f"{name}__inbound", {}, 0)
+        else:
+            plan = plan_retry(known[name], _ledger(known[name]), flow, fields.get("key") or None,
+                              fields.get("record_type") or None)
+        if not _may_trigger(user, plan.dag_id):
+            raise RetryRefused(403, f"you may not trigger {plan.dag_id}, so you cannot retry its records")
+        try:
+            run_id = trigger(plan.dag_id, plan.conf, user.get_name())
+        except RetryRefused:
+            raise
+        except Exception as error:  # a conf the DAG's params refuse, a paused or unknown DAG
+            raise RetryRefused(400, f"{plan.dag_id} was not triggered: {error}") from None
+        log.info("sync status: %s retried %s %s → %s run %s", user.get_name(), name, flow, plan.dag_id, run_id)
+        return plan, run_id
+
+    @api.post("/api/retry")
+    async def retry_api(request: Request, user: Any = current_user) -> Response:
+        try:
+            fields = await request.json()
+        except ValueError:
+            return JSONResponse({"detail": "send a JSON object: integration, flow, and optionally key"}, 400)
+        if not isinstance(fields, dict):
+            return JSONResponse({"detail": "send a JSON object: integration, flow, and optionally key"}, 400)
+
+        def work() -> Response:
+            plan, run_id = retry(fields, user)  # type: ignore[misc]
+            return JSONResponse({"dag_id": plan.dag_id, "run_id": run_id, "conf": plan.conf,
+                                 "records": plan.records})
+        return await run(work, as_json=True)
+
+    @api.post("/retry")
+    async def retry_form(request: Request, user: Any = current_user) -> Response:
+        fields = dict(await request.form())
+
+        def work() -> Response:
+            back = {k: v for k, v in (("integration", fields.get("integration")), ("flow", fields.get("flow")),
+                                       ("status", "failed")) if v}
+            try:
+                plan, run_id = retry(fields, user)  # type: ignore[misc]
+            except RetryRefused as error:
+                if error.status == 403:
+                    raise
+                back.update(message=error.detail, error="1")
+                return RedirectResponse(f"./?{urlencode(back)}", status_code=303)
+            what = f"record {fields['key']}" if fields.get("key") else f"{plan.records} failed record(s)"
+            back["message"] = f"Triggered run {run_id} of {plan.dag_id} to re-sync {what}, oldest first."
+            return RedirectResponse(f"./?{urlencode(back)}", status_code=303)
+        return await run(work, as_json=False)
+
+    return api
+
+
+app = create_app()
