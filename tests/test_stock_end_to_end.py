@@ -79,6 +79,22 @@ def expected_levels(world: dict[str, Any]) -> dict[tuple[str, str], Decimal]:
     return expected
 
 
+def extra_links(dag_id: str) -> dict[tuple[str, int], dict[str, str]]:
+    """(task, map index) → {link name: URL} of the DAG's latest run, as the UI's task links show them."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    names = {"_link_SyncedRecordsLink": "Synced records", "_link_TargetDocumentLink": "Open in target"}
+    links: dict[tuple[str, int], dict[str, str]] = {}
+    with create_session() as session:
+        latest = session.query(XComModel.run_id).filter(XComModel.dag_id == dag_id).order_by(
+            XComModel.timestamp.desc()).first()
+        for xcom in session.query(XComModel).filter(XComModel.dag_id == dag_id, XComModel.run_id == latest[0],
+                                                    XComModel.key.in_(names)):
+            links.setdefault((xcom.task_id, xcom.map_index), {})[names[xcom.key]] = XComModel.deserialize_value(xcom)
+    return links
+
+
 def records(world: dict[str, Any], flow: str) -> dict[tuple[str, str], Any]:
     ledger, name = world["ledger"], world["integration"]
     statuses = ["synced", "failed", "pending", "skipped"]
@@ -107,6 +123,12 @@ def test_the_weeks_stock_moves_land_in_the_target(world) -> None:
         numbers = set(conn.execute(select(schema.stock_adjustments.c.number)).scalars())
     assert {key for _kind, key in stock} == numbers, "every adjustment and stock take of the week, once"
     assert sum(1 for (kind, _), r in transfers.items() if kind == "transfer_in" and r.status == "synced") >= 10
+
+    links = extra_links(f"{name}__transfers")
+    assert links["sync_transfers", 0]["Synced records"].startswith(f"/sync-status/?integration={name}&dag_id=")
+    opened = links["sync_transfers", 0]["Open in target"]
+    assert opened.startswith("https://my.jurnal.id/warehouse_transfers/" if world["target"] == "jurnal"
+                             else "https://accurate.id"), opened
 
     levels = stock_levels(world)
     assert any(outlet == TRANSIT for outlet, _sku in levels), "the week ends with goods on the road"

@@ -18,13 +18,53 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import BaseOperator, BaseOperatorLink
 from airflow.sdk.exceptions import AirflowFailException
 
 from possync.config import Integration, load_config
 from possync.documents import Rejection
 from possync.recordlog import log_record
 from possync.targets.base.loader import Loader, LoadSummary, Sender
+
+CREATED_XCOM = "created_documents"  # the target documents a task created: [[record type, id, number], ...]
+
+
+def _ui_base_url() -> str:
+    from airflow.configuration import conf
+
+    return (conf.get("api", "base_url", fallback="") or "").rstrip("/")
+
+
+class SyncedRecordsLink(BaseOperatorLink):
+    """The Sync Status page filtered to the records this task attempt wrote: each with its status, reason and a
+    link to its document in the target."""
+
+    name = "Synced records"
+
+    def get_link(self, operator: BaseOperator, *, ti_key: Any) -> str:
+        from urllib.parse import urlencode
+
+        query = {"integration": getattr(operator, "integration_name", ""), "dag_id": ti_key.dag_id,
+                 "run_id": ti_key.run_id, "task_id": ti_key.task_id, "map_index": ti_key.map_index}
+        return f"{_ui_base_url()}/sync-status/?{urlencode(query)}"
+
+
+class TargetDocumentLink(BaseOperatorLink):
+    """The first document this task created, in the target's web app (its address comes from the
+    connection's ``web_url``); the target's home page when it created none or has no document links."""
+
+    name = "Open in target"
+
+    def get_link(self, operator: BaseOperator, *, ti_key: Any) -> str:
+        from airflow.sdk.execution_time.xcom import XCom
+
+        hook = operator.make_hook(operator.integration)  # type: ignore[attr-defined]
+        created = XCom.get_value(ti_key=ti_key, key=CREATED_XCOM) or []
+        for record_type, target_id, _number in created:
+            url = hook.document_url(record_type, target_id)
+            if url:
+                return url
+        return hook.web_url
 
 
 class SyncOperator(BaseOperator):
@@ -36,6 +76,7 @@ class SyncOperator(BaseOperator):
     flow = ""
     target_label = ""
     ui_color = "#e8f4ea"
+    operator_extra_links = (SyncedRecordsLink(), TargetDocumentLink())
 
     def __init__(self, *, integration_name: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -99,6 +140,7 @@ class SyncOperator(BaseOperator):
         run = RunRef.from_context(context)
         loader = Loader(ledger, integration.name, target=self.target_label, run=run, logger=self.log)
         summary = self.run_flow(context, loader, self.senders(hook, integration, ledger), ledger)
+        context["ti"].xcom_push(key=CREATED_XCOM, value=[list(created) for created in summary.created[:100]])
         self.log.info(
             "%s %s: read %d = synced %d + skipped %d + failed %d",
             integration.name, self.flow, summary.read, summary.synced, summary.skipped, summary.failed,
