@@ -1,4 +1,4 @@
-"""Benchmark the sync ledger at production size: upsert throughput and the Sync Status page queries.
+"""Benchmark the sync ledger at production size: upsert throughput and the Sync Status page and its queries.
 
     .venv/bin/python bench/bench_ledger.py                      # 1,000,000 records, temp SQLite file
     .venv/bin/python bench/bench_ledger.py --records 200000
@@ -125,6 +125,48 @@ def _time(label: str, call: Callable[[], Any], repeat: int = 5) -> None:
     )
 
 
+def _time_status_page(ledger: SyncLedger, records: int) -> None:
+    """The Sync Status page's own queries (``possync.ledger.status``) and the whole page, built as the API server
+    builds it (HTML, every filter, links), minus HTTP."""
+    from types import SimpleNamespace
+
+    from sqlalchemy import select
+
+    from possync import status_app
+    from possync.ledger.schema import sync_records
+    from possync.ledger.status import RecordQuery, _encode, flow_counts, record_page
+
+    c = sync_records.c
+    with ledger.engine.connect() as conn:
+        middle = conn.execute(select(c.business_time, c.id).where(c.business_key == f"K{records // 2:09d}")).one()
+    deep = _encode(middle.business_time, middle.id)
+    run = {"dag_id": f"{INTEGRATION}__sales", "run_id": "bench__upsert (existing keys)", "task_id": "load",
+           "map_index": -1}
+    pages: list[tuple[str, RecordQuery, str | None]] = [
+        ("page: all records, newest", RecordQuery(INTEGRATION), None),
+        ("page: sales, failed", RecordQuery(INTEGRATION, flow="sales", status="failed"), None),
+        ("page: sales, any status, half-way down (cursor)", RecordQuery(INTEGRATION, flow="sales"), deep),
+        ("page: sales, OUT07, June", RecordQuery(INTEGRATION, flow="sales", outlet="OUT07",
+                                                  since=datetime(2026, 6, 1, tzinfo=UTC),
+                                                  until=datetime(2026, 7, 1, tzinfo=UTC)), None),
+        ("page: number starts with K0005", RecordQuery(INTEGRATION, key_prefix="K0005"), None),
+        ("page: what one task attempt wrote", RecordQuery(INTEGRATION, **run), None),
+        ("page: customers (no business time)", RecordQuery(INTEGRATION, flow="customers"), None),
+    ]
+    _time("flow_counts(integration)", lambda: flow_counts(ledger, INTEGRATION))
+    for label, query, cursor in pages:
+        _time(label, lambda q=query, k=cursor: record_page(ledger, q, cursor=k).records)
+
+    integration = SimpleNamespace(name=INTEGRATION, target="jurnal", timezone="Asia/Jakarta", conn_id="bench_none",
+                                  ledger_conn_id="bench_ledger", outlets={})
+    status_app._ledger = lambda _integration: ledger  # type: ignore[assignment]  # no Airflow connection here
+    status_app._document_links = lambda _integration: (lambda _t, _i: None)  # type: ignore[assignment]
+    status_app._ui_base = lambda: ""  # type: ignore[assignment]
+    for label, params in (("whole page: sales, failed", {"flow": "sales", "status": "failed"}),
+                          ("whole page: everything, newest 50", {})):
+        _time(label, lambda p=params: len(status_app._records_page({INTEGRATION: integration}, p, None, False).body))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=1_000_000, help="records to fill (default 1,000,000)")
@@ -187,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     _time("lookup(invoice, 500 keys)", lambda: ledger.lookup(INTEGRATION, "invoice", keys))
     known = min(ledger.lookup(INTEGRATION, "invoice", keys))
     _time("get(invoice, one key)", lambda: ledger.get(INTEGRATION, "invoice", known))
+    print()
+    _time_status_page(ledger, args.records)
 
     ledger.dispose()
     if tmp is not None:

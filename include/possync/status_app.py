@@ -243,7 +243,7 @@ def _select(name: str, options: list[tuple[str, str]], chosen: str | None) -> st
 def _records_page(integrations: dict[str, Any], params: dict[str, str], message: str | None,
                   error: bool) -> HTMLResponse:
     from possync.ledger.schema import STATUSES
-    from possync.ledger.status import BadQuery, flow_counts, outlets, record_page
+    from possync.ledger.status import BadQuery, flow_counts, record_page
 
     integration = _integration(params, integrations)
     ledger = _ledger(integration)
@@ -261,7 +261,7 @@ def _records_page(integrations: dict[str, Any], params: dict[str, str], message:
         _select("integration", [(n, n) for n in integrations], integration.name),
         _select("flow", [("", "all flows"), *((f, f) for f in FLOWS)], query.flow),
         _select("status", [("", "any status"), *((s, s) for s in STATUSES)], query.status),
-        _select("outlet", [("", "all outlets"), *((o, o) for o in outlets(ledger, integration.name))], query.outlet),
+        _select("outlet", [("", "all outlets"), *((o, o) for o in sorted(integration.outlets))], query.outlet),
         f'<label>From<input type="date" name="date_from" value="{_e(params.get("date_from"))}"></label>',
         f'<label>To<input type="date" name="date_to" value="{_e(params.get("date_to"))}"></label>',
         f'<label>Number starts with<input name="q" value="{_e(params.get("q"))}" placeholder="INV-JKT01-…"></label>',

@@ -105,9 +105,10 @@ sync_records = Table(
     Index("ix_sync_records_flow_status_time", "integration", "flow", "status", "business_time"),
     Index("ix_sync_records_status_attempt", "integration", "status", "last_attempt_at"),
     # the Sync Status page: a flow's records by time whatever their status, a key prefix, what a task wrote
+    Index("ix_sync_records_time", "integration", "business_time"),
     Index("ix_sync_records_flow_time", "integration", "flow", "business_time"),
     Index("ix_sync_records_key_prefix", "integration", "business_key"),
-    Index("ix_sync_records_run", "dag_id", "run_id", "task_id", "map_index"),
+    Index("ix_sync_records_run", "dag_id", "run_id", "task_id", "map_index", "business_time"),
 )
 
 sync_id_maps = Table(

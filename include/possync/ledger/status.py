@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from possync.ledger.schema import STATUSES, sync_records
 from possync.ledger.store import LedgerRecord, SyncLedger, _aware
@@ -104,7 +104,8 @@ def record_page(ledger: SyncLedger, query: RecordQuery, *, cursor: str | None = 
             where = [*conditions, c.business_time.is_not(None)]
             if after_time is not None:
                 moment = _aware(after_time, "cursor")
-                where.append(or_(c.business_time < moment, and_(c.business_time == moment, c.id < after_id)))
+                # "<=" first bounds the index range; the OR then only breaks ties on the cursor's own time
+                where += [c.business_time <= moment, or_(c.business_time < moment, c.id < after_id)]
             stmt = (select(*ledger._record_columns, c.id).where(*where)
                     .order_by(c.business_time.desc(), c.id.desc()).limit(limit + 1))
             rows = conn.execute(stmt).all()
@@ -140,14 +141,6 @@ def flow_counts(ledger: SyncLedger, integration: str | None = None) -> dict[tupl
         for name, flow, status, count in conn.execute(stmt):
             counts.setdefault((name, flow), dict.fromkeys(STATUSES, 0))[status] = count
     return dict(sorted(counts.items()))
-
-
-def outlets(ledger: SyncLedger, integration: str) -> list[str]:
-    """The outlet codes the ledger holds records of, for the page's outlet filter."""
-    c = sync_records.c
-    stmt = select(c.outlet_code).where(c.integration == integration, c.outlet_code.is_not(None)).distinct()
-    with ledger.engine.connect() as conn:
-        return sorted(conn.execute(stmt).scalars())
 
 
 def describe(record: LedgerRecord) -> dict[str, Any]:
