@@ -460,6 +460,7 @@ def main() -> int:
     example = sorted(logs.glob("run_id=backfill__*/task_id=sync_sales/map_index=0/attempt=*.log"))
     step("Airflow UI")
     say(f"  {AIRFLOW_URL}  user admin, password {api.password}")
+    say(f"  every record across runs, with retry: Browse → Sync Status ({AIRFLOW_URL}/sync-status/)")
     say(f"  per-record lines: DAG {SALES_DAGS[0]} (or {SALES_DAGS[1]}) → Grid → a run → a sync_sales box "
         "(one per outlet) → Logs")
     if example:
