@@ -29,7 +29,8 @@ def test_one_dag_per_integration_and_flow(dagbag) -> None:
     for integration in ("jurnal_demo", "accurate_demo"):
         flows = ("customers", "products", "sales", "transfers")
         assert {f"{integration}__{flow}" for flow in flows} <= set(dagbag.dag_ids)
-    assert all(dag_id.split("__")[0] in ("jurnal_demo", "accurate_demo") for dag_id in dagbag.dag_ids)
+    assert "ho_demo__exchange" in dagbag.dag_ids, "one exchange DAG per head office"
+    assert all(dag_id.split("__")[0] in ("jurnal_demo", "accurate_demo", "ho_demo") for dag_id in dagbag.dag_ids)
 
 
 def test_each_target_runs_in_its_own_pool(dagbag) -> None:
@@ -42,9 +43,13 @@ def test_each_target_runs_in_its_own_pool(dagbag) -> None:
 
 
 def test_dag_policies(dagbag) -> None:
+    from possync.config import load_config
+
+    config = load_config()
+    targets = {i.name: i.target for i in config.integrations} | {h.name: "headoffice" for h in config.headoffices}
     for dag_id, dag in dagbag.dags.items():
-        target, flow = dag_id.split("_demo__")[0], dag_id.split("__")[1]
-        assert {target, flow, dag_id.split("__")[0]} <= set(dag.tags), dag_id
+        name, flow = dag_id.split("__")
+        assert {targets[name], flow, name} <= set(dag.tags), dag_id
         assert dag.catchup is False
         assert dag.doc_md, f"{dag_id} tells ops nothing"
         for task in dag.tasks:

@@ -183,17 +183,63 @@ class Integration(_Strict):
         return self.pool or f"{self.target}_api"
 
 
+class HeadOffice(_Strict):
+    """A head office database the stores exchange documents with (receive masters and orders, send sales)."""
+
+    name: Annotated[str, Field(pattern=SLUG, max_length=60)]
+    conn_id: Annotated[str, Field(min_length=1)] = "possync_headoffice"
+    pos_conn_id: str = "possync_pos"
+    enabled: bool = True
+    timezone: str = "Asia/Jakarta"
+    start_date: date
+    #: POS outlet codes that exchange with this head office (its store codes)
+    stores: list[Annotated[str, Field(min_length=1)]]
+    #: the store whose run sends the chain's customers (POS customers belong to no outlet); the first store if unset
+    customers_store: str | None = None
+    every_minutes: Annotated[int, Field(ge=15, le=60)] = 15
+    #: the schema version this exchange speaks; HO's major version must match (``2.x`` or ``2.4.0``)
+    schema_version: Annotated[str, Field(pattern=r"^\d+(\.(\d+|x))*$")] = "2.x"
+    lookback_hours: Annotated[int, Field(ge=0, le=24 * 14)] = 48
+
+    _known_timezone = field_validator("timezone")(Integration._known_timezone.__func__)  # type: ignore[attr-defined]
+
+    @field_validator("every_minutes")
+    @classmethod
+    def _divides_the_hour(cls, value: int) -> int:
+        if 60 % value:
+            raise ValueError(f"{value} does not divide 60; the exchange runs every 15, 20, 30 or 60 minutes")
+        return value
+
+    @model_validator(mode="after")
+    def _stores(self) -> HeadOffice:
+        if not self.stores:
+            raise ValueError("list at least one store (a POS outlet code)")
+        if len(set(self.stores)) != len(self.stores):
+            raise ValueError("stores lists the same store twice")
+        if self.customers_store is not None and self.customers_store not in self.stores:
+            raise ValueError(f"customers_store {self.customers_store!r} is not one of stores {self.stores}")
+        return self
+
+    @property
+    def customer_sender(self) -> str:
+        return self.customers_store or self.stores[0]
+
+
 class PossyncConfig(_Strict):
     integrations: list[Integration]
+    headoffices: list[HeadOffice] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_names(self) -> PossyncConfig:
         seen: set[str] = set()
-        for integration in self.integrations:
-            if integration.name in seen:
-                raise ValueError(f"integration name {integration.name!r} is used twice")
-            seen.add(integration.name)
+        for item in [*self.integrations, *self.headoffices]:
+            if item.name in seen:
+                raise ValueError(f"name {item.name!r} is used twice (integrations and headoffices name DAGs)")
+            seen.add(item.name)
         return self
+
+    def enabled_headoffices(self) -> list[HeadOffice]:
+        return [h for h in self.headoffices if h.enabled]
 
     def enabled(self) -> list[Integration]:
         return [i for i in self.integrations if i.enabled]
@@ -211,7 +257,7 @@ def _field_path(loc: tuple[Any, ...], raw: Any) -> str:
             label = f"[{step}]"
             if isinstance(node, list) and step < len(node) and isinstance(node[step], dict):
                 name = node[step].get("name")
-                label += f" ({name})" if isinstance(name, str) and parts == ["integrations"] else ""
+                label += f" ({name})" if isinstance(name, str) and parts in (["integrations"], ["headoffices"]) else ""
             parts.append(label)
             node = node[step] if isinstance(node, list) and step < len(node) else None
         else:

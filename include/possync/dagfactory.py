@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from airflow.sdk import DAG, Param, TriggerRule, task
 
-from possync.config import Integration, PossyncConfig
+from possync.config import HeadOffice, Integration, PossyncConfig
 from possync.timetables import ScheduledHoursTimetable, windows_every
 
 DEFAULT_ARGS = {
@@ -435,6 +435,79 @@ def inbound_dags(integration: Integration) -> list[DAG]:
     return [build_inbound_dag(integration), build_webhook_renew_dag(integration)]
 
 
+def _exchange_doc(headoffice: HeadOffice) -> str:
+    return f"""
+### Head office exchange ({headoffice.name})
+
+Every {headoffice.every_minutes} minutes ({headoffice.timezone}), for each store ({", ".join(headoffice.stores)}):
+
+1. `check_headoffice` tests the connection `{headoffice.conn_id}` and compares HO's major schema version with
+   this exchange's ({headoffice.schema_version}). A mismatch or an unreachable HO stops the run here, naming
+   both versions or the database, and nothing moves.
+2. `receive` (one task per store) applies what HO published for the store, items first: item masters and
+   prices (POS products by SKU), promotions, transfer orders, sales orders and invoices, audit plans. Each
+   document is acknowledged `PROCESSED`, or `FAILED` with the reason (e.g. an unknown item); one failed
+   document does not stop the others.
+3. `send` (one task per store, after every receive) records the store's new or changed documents as
+   business events (the POS outbox), brings back HO's verdict on earlier uploads (`PROCESSED`, or `FAILED`
+   with HO's reason) and uploads the pending events: customers (with store
+   {headoffice.customer_sender}), sales, goods received and returned, each `UPLOADED` once.
+
+One log line per document (`APPLIED`, `UPLOADED`, `SKIPPED`, `PROCESSED`, `FAILED` with the reason) and a
+summary per task. A failed document turns its task red once, in the run that met it; the lists stay in
+`possync headoffice status` (Sent Data / Received Data).
+
+**Sync now**: Trigger, choose stores (empty = all stores).
+"""
+
+
+def build_exchange_dag(headoffice: HeadOffice) -> DAG:
+    """Store ↔ head office: check, then receive, then send, per store."""
+    from possync.targets.headoffice.operators import (
+        HeadOfficeCheckOperator,
+        HeadOfficeReceiveOperator,
+        HeadOfficeSendOperator,
+    )
+
+    name, stores = headoffice.name, list(headoffice.stores)
+    with DAG(
+        dag_id=f"{name}__exchange",
+        description=f"Stores ↔ head office database ({name})",
+        schedule=windows_every(headoffice.every_minutes, headoffice.timezone),
+        start_date=datetime.combine(headoffice.start_date, time(), tzinfo=ZoneInfo(headoffice.timezone)),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=["headoffice", "exchange", name],
+        doc_md=_exchange_doc(headoffice),
+        params={
+            "stores": Param(
+                [], type="array", items={"type": "string", "enum": stores}, uniqueItems=True,
+                title="Stores", description="Sync now: the stores to exchange for. Leave empty for every store.",
+            ),
+        },
+    ) as dag:
+        check = HeadOfficeCheckOperator(task_id="check_headoffice", headoffice_name=name)
+
+        @task(multiple_outputs=False)
+        def plan_stores(**context: Any) -> list[str]:
+            """The stores of this run: the ones chosen in the trigger form, else every configured store."""
+            return list(context["params"].get("stores") or stores)
+
+        planned = plan_stores()
+        receive = HeadOfficeReceiveOperator.partial(
+            task_id="receive", headoffice_name=name, map_index_template="{{ task.store_code }}",
+        ).expand(store_code=planned)
+        send = HeadOfficeSendOperator.partial(
+            task_id="send", headoffice_name=name, map_index_template="{{ task.store_code }}",
+            # a store whose received document failed still sends; after a failed check the store list was never
+            # planned, so nothing expands (and every task checks HO's version itself before touching anything)
+            trigger_rule=TriggerRule.ALL_DONE,
+        ).expand(store_code=planned)
+        check >> planned >> receive >> send
+    return dag
+
+
 def build_dags(config: PossyncConfig) -> dict[str, DAG]:
     """Every DAG of every enabled integration, keyed by dag_id."""
     dags: dict[str, DAG] = {}
@@ -447,4 +520,7 @@ def build_dags(config: PossyncConfig) -> dict[str, DAG]:
             *inbound_dags(integration),
         ):
             dags[dag.dag_id] = dag
+    for headoffice in config.enabled_headoffices():
+        dag = build_exchange_dag(headoffice)
+        dags[dag.dag_id] = dag
     return dags

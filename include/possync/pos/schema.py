@@ -307,6 +307,126 @@ goods_receipt_lines = Table(
 )
 
 
+# Goods a store sends back (to head office or a supplier): unsold consignment stock, damaged goods.
+goods_returns = Table(
+    "goods_returns",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String(40), nullable=False, unique=True),
+    Column("outlet_id", ForeignKey("outlets.id"), nullable=False),
+    Column("returned_to", String(160)),
+    Column("returned_at", UTCDateTime, nullable=False),
+    Column("committed_at", UTCDateTime, nullable=False),
+    Column("reason", Text),
+    Index("ix_goods_returns_committed_at", "committed_at"),
+)
+
+goods_return_lines = Table(
+    "goods_return_lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("return_id", ForeignKey("goods_returns.id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("product_id", ForeignKey("products.id"), nullable=False),
+    Column("quantity", Quantity(), nullable=False),
+    UniqueConstraint("return_id", "line_no", name="uq_goods_return_lines_line"),
+)
+
+# What a head office publishes to a store, as the store applied it. ``source_number`` is HO's document
+# number; applying the same HO document again updates the row instead of adding one.
+promotions = Table(
+    "promotions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(40), nullable=False, unique=True),
+    Column("name", String(160), nullable=False),
+    Column("outlet_id", ForeignKey("outlets.id")),  # NULL: every outlet
+    Column("product_id", ForeignKey("products.id"), nullable=False),
+    Column("discount_percent", Percent()),
+    Column("promo_price", Money()),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+SUPPLY_ORDER_KINDS = ("transfer_order", "sales_order", "invoice")
+
+# Orders and invoices a store is to receive goods against: transfer orders for consignment stores (the goods
+# stay HO's), sales orders and invoices for outright stores (the store buys them).
+supply_orders = Table(
+    "supply_orders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("number", String(40), nullable=False),
+    Column("outlet_id", ForeignKey("outlets.id"), nullable=False),
+    Column("ordered_at", UTCDateTime, nullable=False),
+    Column("expected_at", UTCDateTime),
+    Column("status", String(12), nullable=False, server_default="open"),
+    Column("note", Text),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("kind", "number", name="uq_supply_orders_kind_number"),
+    CheckConstraint(f"kind IN {SUPPLY_ORDER_KINDS!r}", name="ck_supply_orders_kind"),
+)
+
+supply_order_lines = Table(
+    "supply_order_lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", ForeignKey("supply_orders.id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("product_id", ForeignKey("products.id"), nullable=False),
+    Column("quantity", Quantity(), nullable=False),
+    Column("unit_price", Money()),
+    UniqueConstraint("order_id", "line_no", name="uq_supply_order_lines_line"),
+)
+
+# Item audit plans: which products a store must count, and when.
+audit_plans = Table(
+    "audit_plans",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String(40), nullable=False, unique=True),
+    Column("outlet_id", ForeignKey("outlets.id"), nullable=False),
+    Column("planned_for", String(10), nullable=False),  # ISO date, outlet time
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+audit_plan_items = Table(
+    "audit_plan_items",
+    metadata,
+    Column("plan_id", ForeignKey("audit_plans.id"), primary_key=True),
+    Column("product_id", ForeignKey("products.id"), primary_key=True),
+)
+
+EVENT_STATUSES = ("pending", "uploaded", "processed", "failed")
+
+# The outbox: every new or changed POS document another system (a head office) must receive, once per
+# version. A version is the document's content hash, so the same content is never recorded (or sent) twice
+# and a change is a new event. ``source_time`` is the document's commit/update time, the capture's watermark.
+business_events = Table(
+    "business_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("document_key", String(60), nullable=False),
+    Column("outlet_code", String(20), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("payload", Text, nullable=False),  # JSON
+    Column("source_time", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("status", String(10), nullable=False, server_default="pending"),
+    Column("sent_at", UTCDateTime),
+    Column("acknowledged_at", UTCDateTime),
+    Column("reason", Text),
+    UniqueConstraint("kind", "document_key", "content_hash", name="uq_business_events_version"),
+    CheckConstraint(f"status IN {EVENT_STATUSES!r}", name="ck_business_events_status"),
+    Index("ix_business_events_outlet_status", "outlet_code", "status", "id"),
+    Index("ix_business_events_kind_outlet_time", "kind", "outlet_code", "source_time"),
+)
+
+
 def create_schema(engine: Engine) -> None:
     """Create every POS table that does not exist yet (idempotent)."""
     metadata.create_all(engine)

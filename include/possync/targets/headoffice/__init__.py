@@ -1,0 +1,6 @@
+"""The head office target: a store ↔ head office exchange over SQL (a database HO and the stores share).
+
+``schema`` is the HO database, ``hook`` owns its connection (test, version), ``exchange`` receives what HO
+published for a store and sends the store's business events, ``operators`` are the thin Airflow operators,
+``simulator`` plays HO for tests and the demo (it imports only ``schema``).
+"""
