@@ -5,6 +5,7 @@
     possync ledger init --ledger-url sqlite:///var/data/ledger.db
     possync status --ledger-url sqlite:///var/data/ledger.db [--integration jurnal_demo] [--json]
     possync config check [--config include/config/integrations.yaml]
+    possync headoffice status --ho-url sqlite:///var/data/headoffice.db [--store JKT01] [--pos-url ...] [--json]
 """
 
 from __future__ import annotations
@@ -102,6 +103,36 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _headoffice_status(args: argparse.Namespace) -> int:
+    """Sent Data and Received Data: every document exchanged with the head office, its status and reason."""
+    from possync.db import make_engine
+    from possync.targets.headoffice.exchange import status_report
+
+    report = status_report(make_engine(args.ho_url), args.store or None, limit=args.limit)
+    if args.pos_url:
+        from sqlalchemy import func, select
+
+        from possync.pos.schema import business_events
+
+        query = select(business_events.c.status, func.count()).group_by(business_events.c.status)
+        if args.store:
+            query = query.where(business_events.c.outlet_code.in_(args.store))
+        with make_engine(args.pos_url).connect() as conn:
+            report["pos_outbox"] = dict(conn.execute(query).all())
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+        return 0
+    for side, title in (("sent", "Sent Data (store → head office)"), ("received", "Received Data (head office → store)")):
+        counts = report["counts"].get(side, {})
+        print(f"{title}: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing yet"))
+        for row in report[side]:
+            print(f"  {row['store']:<8} {row['type']:<15} {row['key']:<28} {row['status']:<10} {row['reason'] or ''}")
+    if "pos_outbox" in report:
+        print("POS outbox (business events): " + (", ".join(
+            f"{n} {status}" for status, n in sorted(report["pos_outbox"].items())) or "empty"))
+    return 0
+
+
 def _config_check(args: argparse.Namespace) -> int:
     from possync.config import ConfigError, load_config
 
@@ -149,6 +180,16 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--limit", type=int, default=200, help="failed records to list per flow")
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=_status)
+
+    headoffice = commands.add_parser("headoffice", help="the head office exchange").add_subparsers(
+        dest="action", required=True)
+    ho_status = headoffice.add_parser("status", help="Sent Data and Received Data with their statuses")
+    ho_status.add_argument("--ho-url", required=True, help="SQLAlchemy URL of the head office database")
+    ho_status.add_argument("--pos-url", default=None, help="also count the POS outbox's events by status")
+    ho_status.add_argument("--store", action="append", help="only this store (repeatable)")
+    ho_status.add_argument("--limit", type=int, default=500, help="documents to list, newest first")
+    ho_status.add_argument("--json", action="store_true")
+    ho_status.set_defaults(func=_headoffice_status)
 
     config = commands.add_parser("config", help="integration settings").add_subparsers(dest="action", required=True)
     check = config.add_parser("check", help="validate integrations.yaml")
