@@ -14,6 +14,8 @@ export POSSYNC_CONFIG := $(CURDIR)/include/config/integrations.yaml
 # The embedded defaults: SQLite files for the POS and the sync ledger, reached through Airflow connections.
 export AIRFLOW_CONN_POSSYNC_POS := {"conn_type": "sqlite", "host": "$(CURDIR)/var/data/pos.db"}
 export AIRFLOW_CONN_POSSYNC_LEDGER := {"conn_type": "sqlite", "host": "$(CURDIR)/var/data/ledger.db"}
+# The head office database the stores exchange with (the demo's HO simulator writes it; PostgreSQL in production).
+export AIRFLOW_CONN_POSSYNC_HEADOFFICE := {"conn_type": "sqlite", "host": "$(CURDIR)/var/data/headoffice.db"}
 # The Jurnal sandbox `make demo` starts. Fixed public demo credentials, not secrets. The sandbox runs with a
 # larger plan's limits (Jurnal's default is 30/min, 1,800/h) so the demo week syncs in minutes; the
 # connection paces at or below the sandbox's limits, so pacing means no 429.

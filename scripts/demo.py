@@ -45,6 +45,10 @@ AIRFLOW_HOME = Path(os.environ["AIRFLOW_HOME"])
 AIRFLOW_URL = os.environ["AIRFLOW__API__BASE_URL"].rstrip("/")
 POS_URL = f"sqlite:///{VAR / 'data' / 'pos.db'}"
 LEDGER_URL = f"sqlite:///{VAR / 'data' / 'ledger.db'}"
+HEADOFFICE_DB = VAR / "data" / "headoffice.db"
+HEADOFFICE_URL = f"sqlite:///{HEADOFFICE_DB}"
+EXCHANGE_DAG = "ho_demo__exchange"
+HO_STORES = ("JKT01", "BDG01", "SBY01")
 
 INTEGRATIONS = ("jurnal_demo", "accurate_demo")
 SALES_DAGS = [f"{name}__sales" for name in INTEGRATIONS]
@@ -254,6 +258,9 @@ class Airflow:
                           body={"logical_date": None, "conf": conf, "note": "make demo: the demo week's stock"})
         return reply["dag_run_id"]
 
+    def patch(self, path: str, body: dict) -> dict:
+        return http_json(f"{AIRFLOW_URL}/api/v2{path}", method="PATCH", body=body, token=self.token)
+
     def run_state(self, dag_id: str, run_id: str) -> str:
         return self.get(f"/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id)}")["state"]
 
@@ -334,6 +341,12 @@ def main() -> int:
         f"`.venv/bin/possync demo summary --pos-url {POS_URL}` lists them")
     say("  " + run(BIN / "possync", "ledger", "init", "--ledger-url", LEDGER_URL).strip()
         + " (kept across runs: it is what makes a re-run create nothing twice)")
+
+    step("Head office database (the HO simulator publishes to the stores)")
+    for leftover in VAR.joinpath("data").glob("headoffice.db*"):  # the POS was reseeded: start HO afresh too
+        leftover.unlink()
+    say("  " + run(BIN / "possync", "headoffice", "seed-demo", "--ho-url", HEADOFFICE_URL, "--pos-url", POS_URL,
+                   *[arg for store in HO_STORES for arg in ("--store", store)]).strip())
 
     step("Airflow: database, pool, DAGs, backfill of the demo week (before the scheduler starts)")
     airflow = BIN / "airflow"
@@ -423,6 +436,26 @@ def main() -> int:
     for line in webhook_log_lines():
         say(f"    {line}")
     accurate_after = accurate_document_counts()
+
+    step("One head office exchange cycle (ho_demo__exchange: check, receive, then send, per store)")
+    api.patch(f"/dags/{EXCHANGE_DAG}", {"is_paused": False})
+    exchange_run = api.trigger(EXCHANGE_DAG, {"stores": []})
+    say(f"  unpaused {EXCHANGE_DAG} (it runs every 15 minutes from now on) and triggered it for every store")
+    started = time.monotonic()
+    while any(r["state"] not in FINISHED for r in api.runs(EXCHANGE_DAG)):
+        if time.monotonic() - started > TIMEOUT_MINUTES * 60:
+            sys.exit(f"demo: {EXCHANGE_DAG} did not finish within {TIMEOUT_MINUTES} minutes; see {AIRFLOW_URL}")
+        time.sleep(POLL_SECONDS)
+    say(f"  {EXCHANGE_DAG} ({time.monotonic() - started:.0f} s): {api.run_state(EXCHANGE_DAG, exchange_run)}")
+    say("  " + run(BIN / "possync", "headoffice", "apply", "--ho-url", HEADOFFICE_URL).strip()
+        + " (a sale with the product without SKU is FAILED with that reason)")
+    report = json.loads(run(BIN / "possync", "headoffice", "status", "--ho-url", HEADOFFICE_URL,
+                            "--pos-url", POS_URL, "--json"))
+    for side in ("received", "sent"):
+        counts = sorted(report["counts"].get(side, {}).items())
+        say(f"  {side} documents: " + ", ".join(f"{n} {status}" for status, n in counts))
+    say(f"  every document with its status: .venv/bin/possync headoffice status --ho-url {HEADOFFICE_URL}")
+    say("  (the stores learn HO's verdicts, PROCESSED or FAILED, at their next exchange run)")
 
     step("Run states per DAG")
     for dag_id in DAGS:

@@ -84,7 +84,8 @@ def publish(hq: HeadOfficeSimulator) -> None:
         "code": "PROMO-11", "name": "11.11 Kopi", "sku": "KS-01", "promo_price": "20000.00",
         "starts_at": "2026-11-11T00:00:00+07:00", "ends_at": "2026-11-12T00:00:00+07:00"})
     hq.publish(STORE, "transfer_order", "TO-HO-0001", {
-        "number": "TO-HO-0001", "ordered_at": "2026-11-09T08:00:00+07:00", "lines": [{"sku": "CT-02", "quantity": "24"}]})
+        "number": "TO-HO-0001", "ordered_at": "2026-11-09T08:00:00+07:00",
+        "lines": [{"sku": "CT-02", "quantity": "24"}]})
 
 
 def test_store_and_head_office_exchange_through_airflow(world) -> None:

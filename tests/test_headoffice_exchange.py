@@ -4,11 +4,11 @@ FAILED with HO's reason; the hook refuses another major version and an unreachab
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from pos_builder import T0, Line, Pos
 from possync.db import make_engine

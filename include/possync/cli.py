@@ -6,6 +6,8 @@
     possync status --ledger-url sqlite:///var/data/ledger.db [--integration jurnal_demo] [--json]
     possync config check [--config include/config/integrations.yaml]
     possync headoffice status --ho-url sqlite:///var/data/headoffice.db [--store JKT01] [--pos-url ...] [--json]
+    possync headoffice seed-demo --ho-url ... --pos-url ... --store JKT01 [--store ...]   (the demo's HO)
+    possync headoffice apply --ho-url ...                                                (the demo's HO)
 """
 
 from __future__ import annotations
@@ -122,7 +124,8 @@ def _headoffice_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2, default=str))
         return 0
-    for side, title in (("sent", "Sent Data (store → head office)"), ("received", "Received Data (head office → store)")):
+    titles = (("sent", "Sent Data (store → head office)"), ("received", "Received Data (head office → store)"))
+    for side, title in titles:
         counts = report["counts"].get(side, {})
         print(f"{title}: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing yet"))
         for row in report[side]:
@@ -130,6 +133,37 @@ def _headoffice_status(args: argparse.Namespace) -> int:
     if "pos_outbox" in report:
         print("POS outbox (business events): " + (", ".join(
             f"{n} {status}" for status, n in sorted(report["pos_outbox"].items())) or "empty"))
+    return 0
+
+
+def _headoffice_seed_demo(args: argparse.Namespace) -> int:
+    """Play the demo head office: publish the POS's items (with SKUs), a promotion, a transfer order and an
+    audit plan to each store."""
+    from sqlalchemy import select
+
+    from possync.db import make_engine
+    from possync.pos.schema import products
+    from possync.targets.headoffice.simulator import HeadOfficeSimulator, seed_demo
+
+    with make_engine(args.pos_url).connect() as conn:
+        items = [(sku, name, str(price)) for sku, name, price in conn.execute(
+            select(products.c.sku, products.c.name, products.c.price).where(products.c.sku.is_not(None))
+            .order_by(products.c.id))]
+    engine = make_engine(args.ho_url)
+    HeadOfficeSimulator(engine, version=args.version)
+    published = seed_demo(engine, args.store, items)
+    print(f"head office {args.ho_url} (schema version {args.version}) published to {', '.join(args.store)}: "
+          + ", ".join(f"{n} {doc_type}" for doc_type, n in published.items()))
+    return 0
+
+
+def _headoffice_apply(args: argparse.Namespace) -> int:
+    """Play the demo head office: apply what stores uploaded (PROCESSED, or FAILED with the reason)."""
+    from possync.db import make_engine
+    from possync.targets.headoffice.simulator import HeadOfficeSimulator
+
+    outcome = HeadOfficeSimulator(make_engine(args.ho_url)).apply_uploads()
+    print("head office applied the stores' uploads: " + ", ".join(f"{n} {s}" for s, n in outcome.items()))
     return 0
 
 
@@ -190,6 +224,15 @@ def build_parser() -> argparse.ArgumentParser:
     ho_status.add_argument("--limit", type=int, default=500, help="documents to list, newest first")
     ho_status.add_argument("--json", action="store_true")
     ho_status.set_defaults(func=_headoffice_status)
+    ho_seed = headoffice.add_parser("seed-demo", help="demo head office: publish items, promotions, orders, plans")
+    ho_seed.add_argument("--ho-url", required=True)
+    ho_seed.add_argument("--pos-url", required=True, help="the POS whose SKUs become HO's item master")
+    ho_seed.add_argument("--store", action="append", required=True, help="a store code (repeatable)")
+    ho_seed.add_argument("--version", default="2.4.0", help="the schema version HO announces")
+    ho_seed.set_defaults(func=_headoffice_seed_demo)
+    ho_apply = headoffice.add_parser("apply", help="demo head office: apply the stores' uploads")
+    ho_apply.add_argument("--ho-url", required=True)
+    ho_apply.set_defaults(func=_headoffice_apply)
 
     config = commands.add_parser("config", help="integration settings").add_subparsers(dest="action", required=True)
     check = config.add_parser("check", help="validate integrations.yaml")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -84,10 +85,14 @@ class HeadOfficeSimulator:
                 query = query.where(d.c.store_code == store)
             for row in conn.execute(query).all():
                 payload = json.loads(row.payload)
-                unknown = sorted({str(line.get("sku")) for line in payload.get("lines", [])
-                                  if line.get("sku") not in known})
+                lines = payload.get("lines", [])
+                no_code = [line for line in lines if not line.get("sku")]
+                unknown = sorted({line["sku"] for line in lines if line.get("sku") and line["sku"] not in known})
                 reason = None
-                if unknown:
+                if no_code:
+                    line = no_code[0]
+                    reason = f"line {line.get('line_no')} ({line.get('name') or 'no name'}) has no item code"
+                elif unknown:
                     reason = "unknown item " + ", ".join(repr(sku) for sku in unknown) + " (not in HO's item master)"
                 elif row.doc_type == "customer":
                     conn.execute(delete(ho.ho_customers).where(ho.ho_customers.c.store_code == row.store_code,
@@ -109,3 +114,30 @@ class HeadOfficeSimulator:
             query = query.where(d.c.store_code == store)
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def seed_demo(engine: Engine, stores: list[str], items: list[tuple[str, str, str]]) -> dict[str, int]:
+    """What `make demo`'s head office publishes: the item master (``items``: SKU, name, price; the first one at a
+    new price), and for each store a promotion, a transfer order and an item audit plan. Counts by type."""
+    hq = HeadOfficeSimulator(engine)
+    published: dict[str, int] = {}
+
+    def count(doc_type: str, document_id: int | None) -> None:
+        published[doc_type] = published.get(doc_type, 0) + (document_id is not None)
+
+    for number, store in enumerate(stores, start=1):
+        hq.store(store)
+        for n, (sku, name, price) in enumerate(items):
+            new_price = Decimal(price) + (Decimal(1000) if n == 0 else 0)  # HO raises the first item's price
+            count("item", hq.publish(store, "item", sku, {"sku": sku, "name": name, "price": f"{new_price:.2f}"}))
+        sku, name, _ = items[min(1, len(items) - 1)]
+        count("promotion", hq.publish(store, "promotion", f"PROMO-{store}-1212", {
+            "code": f"PROMO-{store}-1212", "name": f"12.12 {name}", "sku": sku, "discount_percent": "12.00",
+            "starts_at": "2026-12-12T00:00:00+07:00", "ends_at": "2026-12-13T00:00:00+07:00"}))
+        count("transfer_order", hq.publish(store, "transfer_order", f"TO-HO-{number:04d}", {
+            "number": f"TO-HO-{number:04d}", "ordered_at": "2026-11-14T08:00:00+07:00",
+            "expected_at": "2026-11-15T08:00:00+07:00",
+            "lines": [{"sku": sku, "quantity": "12"} for sku, _, _ in items[:3]]}))
+        count("audit_plan", hq.publish(store, "audit_plan", f"AUD-{store}-2026W47", {
+            "number": f"AUD-{store}-2026W47", "planned_for": "2026-11-21", "skus": [sku for sku, _, _ in items[:5]]}))
+    return published
