@@ -109,3 +109,13 @@ def test_cli_check_reports_the_error(tmp_path: Path, capsys: pytest.CaptureFixtu
     path = write(tmp_path, broken(timezone="Mars/Olympus"))
     assert main(["config", "check", "--config", str(path)]) == 1
     assert "unknown timezone 'Mars/Olympus'" in capsys.readouterr().err
+
+
+def test_head_office_mistakes_are_readable(tmp_path: Path) -> None:
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "include/config/integrations.yaml").read_text())
+    config["headoffices"][0].update(every_minutes=5, customers_store="XX01")
+    bad = tmp_path / "integrations.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    with pytest.raises(ConfigError) as error:
+        load_config(bad)
+    assert "headoffices[0] (ho_demo).every_minutes: Input should be greater than or equal to 15" in str(error.value)

@@ -234,7 +234,8 @@ class PossyncConfig(_Strict):
         seen: set[str] = set()
         for item in [*self.integrations, *self.headoffices]:
             if item.name in seen:
-                raise ValueError(f"name {item.name!r} is used twice (integrations and headoffices name DAGs)")
+                kind = "integration" if isinstance(item, Integration) else "head office"
+                raise ValueError(f"{kind} name {item.name!r} is used twice (integrations and head offices name DAGs)")
             seen.add(item.name)
         return self
 
