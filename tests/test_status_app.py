@@ -61,7 +61,8 @@ def token(role: str) -> dict[str, str]:
     from airflow.api_fastapi.app import get_auth_manager
     from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 
-    return {"Authorization": f"Bearer {get_auth_manager().generate_jwt(SimpleAuthManagerUser(username=role, role=role))}"}
+    jwt = get_auth_manager().generate_jwt(SimpleAuthManagerUser(username=role, role=role))
+    return {"Authorization": f"Bearer {jwt}"}
 
 
 def records(server: TestClient, **params: object) -> list[dict]:
