@@ -6,7 +6,7 @@
   per-integration secret of the integration's connection, not with Airflow's JWT (Accurate has none), see
   the module's docstring;
 - the Sync Status pages (``possync.status_app``), mounted at ``/sync-status`` behind Airflow's own auth, and
-  shown in the navigation as "Sync Status" (Browse menu), rendered inside the Airflow UI.
+  linked from the navigation as "Sync Status" (Browse menu).
 
 Plugins are loaded once: restart the API server after changing this file or the apps.
 """
@@ -25,7 +25,8 @@ class PossyncPlugin(AirflowPlugin):
         {"app": webhooks_app, "url_prefix": "/possync", "name": "possync webhooks"},
         {"app": status_app, "url_prefix": "/sync-status", "name": "possync sync status"},
     ]
+    # No url_route: Airflow would render the page in an iframe sandboxed without top navigation, where the
+    # links to task logs could not open Airflow's own pages. It opens as a page of its own.
     external_views = [
-        {"name": "Sync Status", "href": "/sync-status/", "destination": "nav", "category": "browse",
-         "url_route": "sync-status"},
+        {"name": "Sync Status", "href": "/sync-status/", "destination": "nav", "category": "browse"},
     ]
