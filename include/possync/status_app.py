@@ -231,7 +231,8 @@ def _page(title: str, body: str, message: str | None = None, error: bool = False
     note = f'<div id="message" class="{"error" if error else ""}">{_e(message)}</div>' if message else ""
     return HTMLResponse(f"""<!doctype html><html><head><meta charset="utf-8"><title>{_e(title)}</title>
 <style>{_STYLE}</style></head><body><h1>{_e(title)}</h1>
-<nav><a href="/">← Airflow</a><a href="./">Records</a><a href="webhooks">Webhook log</a></nav>{note}{body}</body></html>""")
+<nav><a href="/">← Airflow</a><a href="./">Records</a><a href="webhooks">Webhook log</a></nav>{note}{body}
+</body></html>""")
 
 
 def _select(name: str, options: list[tuple[str, str]], chosen: str | None) -> str:
