@@ -1,0 +1,1 @@
+"""The browser test (a package, like tests/sandbox, so its conftest does not shadow tests/conftest.py)."""
