@@ -379,8 +379,7 @@ def create_app(
     def refused(error: RetryRefused, as_json: bool) -> Response:
         if as_json:
             return JSONResponse({"detail": error.detail}, status_code=error.status)
-        return _page("Sync Status", "", error.detail, error=True) if error.status != 403 else HTMLResponse(
-            f"<p>{_e(error.detail)}</p>", status_code=403)
+        return _page("Sync Status", '<p><a href="./">Back to the records</a></p>', error.detail, error=True)
 
     async def run(work: Callable[[], Response], as_json: bool) -> Response:
         try:
