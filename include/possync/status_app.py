@@ -48,7 +48,10 @@ PAGE_SIZE = 50
 RETRY_LIMIT = 1000
 
 
-class RetryRefused(Exception):
+class Refused(Exception):
+    """A request the page cannot carry out (a bad filter, an unknown record, no right to trigger): its HTTP
+    status and the reason shown to the user."""
+
     def __init__(self, status: int, detail: str) -> None:
         super().__init__(detail)
         self.status = status
@@ -70,24 +73,24 @@ def plan_retry(integration: Any, ledger: Any, flow: str, key: str | None = None,
     """The DAG and conf that re-sync the failed records of ``flow`` (or one record), oldest first."""
 
     if flow not in FLOWS:
-        raise RetryRefused(400, f"flow {flow!r} is not one of {', '.join(FLOWS)}")
+        raise Refused(400, f"flow {flow!r} is not one of {', '.join(FLOWS)}")
     if key is not None:
         record = ledger.get(integration.name, record_type or "", key)
         if record is None or record.flow != flow:
-            raise RetryRefused(404, f"{integration.name} has no {flow} record {record_type} {key!r}")
+            raise Refused(404, f"{integration.name} has no {flow} record {record_type} {key!r}")
         if record.status not in ("failed", "pending"):
-            raise RetryRefused(409, f"{record_type} {key} is {record.status}: there is nothing to retry")
+            raise Refused(409, f"{record_type} {key} is {record.status}: there is nothing to retry")
         failed = [record]
     else:
         failed = ledger.unsynced(integration.name, flow, statuses=("failed",), limit=RETRY_LIMIT)
         if not failed:
-            raise RetryRefused(409, f"{integration.name} has no failed {flow} records to retry")
+            raise Refused(409, f"{integration.name} has no failed {flow} records to retry")
     name = integration.name
     if flow in ("customers", "products"):
         return Retry(f"{name}__{flow}", {}, len(failed))
     timed = [r for r in failed if r.business_time is not None]
     if not timed:
-        raise RetryRefused(409, f"the failed {flow} records have no business time to place a run at")
+        raise Refused(409, f"the failed {flow} records have no business time to place a run at")
     latest = max(r.business_time for r in timed)  # type: ignore[type-var]
     outlets = sorted({r.outlet_code for r in timed if r.outlet_code in integration.outlets})
     if flow == "sales":
@@ -109,7 +112,7 @@ def trigger_retry(dag_id: str, conf: dict[str, Any], user_name: str) -> str:
                       run_id=f"retry__{now.strftime('%Y%m%dT%H%M%S.%f')}",
                       note=f"Retry failed, from Sync Status by {user_name}", triggering_user_name=user_name)
     if run is None:
-        raise RetryRefused(409, f"{dag_id} did not create a run")
+        raise Refused(409, f"{dag_id} did not create a run")
     return run.run_id
 
 
@@ -170,7 +173,7 @@ def _local_day(value: str | None, timezone: str, name: str) -> datetime | None:
     try:
         return datetime.combine(date.fromisoformat(value), time(), tzinfo=ZoneInfo(timezone))
     except ValueError:
-        raise RetryRefused(400, f"{name} {value!r} is not a date (YYYY-MM-DD)") from None
+        raise Refused(400, f"{name} {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _record_query(params: dict[str, str], integration: Any) -> Any:
@@ -178,7 +181,7 @@ def _record_query(params: dict[str, str], integration: Any) -> Any:
 
     flow = params.get("flow") or None
     if flow is not None and flow not in FLOWS:
-        raise RetryRefused(400, f"flow {flow!r} is not one of {', '.join(FLOWS)}")
+        raise Refused(400, f"flow {flow!r} is not one of {', '.join(FLOWS)}")
     until = _local_day(params.get("date_to"), integration.timezone, "date_to")
     map_index = params.get("map_index")
     try:
@@ -192,17 +195,17 @@ def _record_query(params: dict[str, str], integration: Any) -> Any:
             task_id=params.get("task_id") or None, map_index=int(map_index) if map_index else None,
         )
     except BadQuery as error:
-        raise RetryRefused(400, str(error)) from None
+        raise Refused(400, str(error)) from None
     except ValueError:
-        raise RetryRefused(400, f"map_index {map_index!r} is not a number") from None
+        raise Refused(400, f"map_index {map_index!r} is not a number") from None
 
 
 def _integration(params: dict[str, str], integrations: dict[str, Any]) -> Any:
     if not integrations:
-        raise RetryRefused(404, "no integration is enabled in integrations.yaml")
+        raise Refused(404, "no integration is enabled in integrations.yaml")
     name = params.get("integration") or next(iter(integrations))
     if name not in integrations:
-        raise RetryRefused(404, f"no enabled integration {name!r}")
+        raise Refused(404, f"no enabled integration {name!r}")
     return integrations[name]
 
 
@@ -252,7 +255,7 @@ def _records_page(integrations: dict[str, Any], params: dict[str, str], message:
     try:
         page = record_page(ledger, query, cursor=params.get("cursor") or None, limit=PAGE_SIZE)
     except BadQuery as bad:
-        raise RetryRefused(400, str(bad)) from None
+        raise Refused(400, str(bad)) from None
     counts = flow_counts(ledger, integration.name)
     zone = ZoneInfo(integration.timezone)
     links = _document_links(integration)
@@ -324,7 +327,7 @@ def _webhooks_page(integrations: dict[str, Any], params: dict[str, str]) -> HTML
     integration = _integration(params, integrations)
     status = params.get("status") or None
     if status is not None and status not in WEBHOOK_STATUSES:
-        raise RetryRefused(400, f"status {status!r} is not one of {', '.join(WEBHOOK_STATUSES)}")
+        raise Refused(400, f"status {status!r} is not one of {', '.join(WEBHOOK_STATUSES)}")
     webhook_log = WebhookLog(_ledger(integration).engine)
     events = webhook_log.events(integration.name, status, limit=200)
     counts = webhook_log.counts(integration.name)
@@ -376,7 +379,7 @@ def create_app(
     api = FastAPI(title="possync sync status", dependencies=_guarded(), docs_url=None, redoc_url=None,
                   openapi_url=None)
 
-    def refused(error: RetryRefused, as_json: bool) -> Response:
+    def refused(error: Refused, as_json: bool) -> Response:
         if as_json:
             return JSONResponse({"detail": error.detail}, status_code=error.status)
         return _page("Sync Status", '<p><a href="./">Back to the records</a></p>', error.detail, error=True)
@@ -384,7 +387,7 @@ def create_app(
     async def run(work: Callable[[], Response], as_json: bool) -> Response:
         try:
             return await run_in_threadpool(work)
-        except RetryRefused as error:
+        except Refused as error:
             response = refused(error, as_json)
             response.status_code = error.status
             return response
@@ -423,7 +426,7 @@ def create_app(
                 page = record_page(_ledger(integration), _record_query(params, integration),
                                    cursor=params.get("cursor") or None, limit=limit)
             except (BadQuery, ValueError) as error:
-                raise RetryRefused(400, str(error)) from None
+                raise Refused(400, str(error)) from None
             return JSONResponse({"records": [describe(r) for r in page.records], "next_cursor": page.next_cursor})
         return await run(work, as_json=True)
 
@@ -444,7 +447,7 @@ def create_app(
         known = integrations()
         name = fields.get("integration")
         if name not in known:
-            raise RetryRefused(404, f"no enabled integration {name!r}")
+            raise Refused(404, f"no enabled integration {name!r}")
         flow = str(fields.get("flow") or "")
         if flow == "inbound":
             plan = Retry(f"{name}__inbound", {}, 0)
@@ -452,13 +455,13 @@ def create_app(
             plan = plan_retry(known[name], _ledger(known[name]), flow, fields.get("key") or None,
                               fields.get("record_type") or None)
         if not _may_trigger(user, plan.dag_id):
-            raise RetryRefused(403, f"you may not trigger {plan.dag_id}, so you cannot retry its records")
+            raise Refused(403, f"you may not trigger {plan.dag_id}, so you cannot retry its records")
         try:
             run_id = trigger(plan.dag_id, plan.conf, user.get_name())
-        except RetryRefused:
+        except Refused:
             raise
         except Exception as error:  # a conf the DAG's params refuse, a paused or unknown DAG
-            raise RetryRefused(400, f"{plan.dag_id} was not triggered: {error}") from None
+            raise Refused(400, f"{plan.dag_id} was not triggered: {error}") from None
         log.info("sync status: %s retried %s %s → %s run %s", user.get_name(), name, flow, plan.dag_id, run_id)
         return plan, run_id
 
@@ -486,7 +489,7 @@ def create_app(
                                        ("status", "failed")) if v}
             try:
                 plan, run_id = retry(fields, user)  # type: ignore[misc]
-            except RetryRefused as error:
+            except Refused as error:
                 if error.status == 403:
                     raise
                 back.update(message=error.detail, error="1")
