@@ -31,11 +31,13 @@ import sys
 import time
 import urllib.error
 import urllib.parse
-import urllib.request
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from airflow_rest import AirflowAPI, http_json
+from demo_targets import accurate_document_counts, goods_receipt_in_pos, jurnal_document_counts, simulate_purchase
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
@@ -96,8 +98,9 @@ def demo_week() -> tuple[datetime, datetime, str]:
 def target_pools() -> dict[str, int]:
     """Each target's pool, sized as its integrations' ``target_concurrency`` (what each task paces its share by)."""
     from possync.config import load_config
+    from possync.deploy import target_pools as pools
 
-    return {i.target_pool: i.target_concurrency for i in load_config().integrations if i.name in INTEGRATIONS}
+    return {name: pool["slots"] for name, pool in pools(load_config()).items()}
 
 
 # -- background services ----------------------------------------------------------------------------------
@@ -134,16 +137,6 @@ def wait_for(name: str, process: subprocess.Popen, check, timeout: float) -> Non
     sys.exit(f"demo: {name} did not answer within {timeout:.0f} s; see var/logs/{name}.log")
 
 
-def http_json(url: str, *, method: str = "GET", body: object = None, token: str | None = None) -> object:
-    headers = {"Content-Type": "application/json", "Accept": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = json.dumps(body).encode() if body is not None else None
-    with urllib.request.urlopen(urllib.request.Request(url, data=data, headers=headers, method=method),
-                                timeout=30) as reply:
-        return json.loads(reply.read() or b"null")
-
-
 def jurnal_sandbox() -> tuple[str, int, int, int]:
     """Host, port and limits of the sandbox, read from the connection the DAGs use (AIRFLOW_CONN_JURNAL_DEMO),
     so the sandbox allows exactly what the hook paces to (pacing below the limit means no 429)."""
@@ -161,27 +154,6 @@ def accurate_sandbox() -> tuple[str, int, int]:
     return url.hostname, url.port, int(os.environ["DEMO_ACCURATE_DATA_PORT"])
 
 
-def accurate_document_counts() -> dict[str, int]:
-    """Documents in the Accurate sandbox, read through its API (signed list.do, the row count of ``sp``)."""
-    from possync.targets.accurate.hook import AccurateHook
-
-    # read as one more member of the accurate_api pool, so reads beside a running task stay within 8/s
-    hook = AccurateHook("accurate_demo", pacing_share=max(target_pools().values()) + 1)
-    modules = ["customer", "item", "warehouse", "sales-invoice", "sales-receipt", "sales-return", "item-transfer",
-               "item-adjustment", "receive-item"]
-    return {m: int(hook.api(m, "list", params={"sp.pageSize": 1})["sp"]["rowCount"]) for m in modules}
-
-
-def jurnal_document_counts() -> dict[str, int]:
-    """Documents in the sandbox, read through the Jurnal API (signed list requests, total_count)."""
-    from possync.targets.jurnal.hook import JurnalHook
-
-    hook = JurnalHook("jurnal_demo")  # the connection id in integrations.yaml
-    resources = ["customers", "products", "warehouses", "sales_invoices", "receive_payments", "sales_returns",
-                 "warehouse_transfers", "stock_adjustments"]
-    return {r: int(hook.api("GET", f"/{r}", params={"page": 1, "page_size": 1})["total_count"]) for r in resources}
-
-
 WEBHOOK_PATH = "/possync/webhooks/accurate/accurate_demo"
 
 
@@ -192,32 +164,6 @@ def register_accurate_webhook(data_url: str) -> str:
     url = f"{AIRFLOW_URL}{WEBHOOK_PATH}?token={urllib.parse.quote(secret)}"
     http_json(f"{data_url}/_sandbox/webhooks", method="POST", body={"url": url, "types": ["RECEIVE_ITEM"]})
     return url
-
-
-def simulate_purchase(data_url: str) -> dict:
-    """A purchase entered in Accurate: goods received from the supplier into the central warehouse, of the first
-    two products the products sync created there."""
-    from possync.config import load_config
-    from possync.db import make_engine
-    from possync.ledger import SyncLedger
-
-    integration = next(i for i in load_config().integrations if i.name == "accurate_demo")
-    skus = sorted(SyncLedger(make_engine(LEDGER_URL)).id_maps("accurate_demo", "product"))
-    skus = [sku for sku in skus if not sku.startswith("POS-")][:2]
-    lines = [{"itemNo": sku, "quantity": 24, "unitPrice": 15000} for sku in skus]
-    return http_json(f"{data_url}/_sandbox/simulate/purchase", method="POST",
-                     body={"warehouseName": integration.outlets["WH01"].warehouse, "lines": lines})
-
-
-def goods_receipt_in_pos(number: str) -> bool:
-    from sqlalchemy import select
-
-    from possync.db import make_engine
-    from possync.pos import schema
-
-    with make_engine(POS_URL).connect() as conn:
-        return conn.execute(select(schema.goods_receipts.c.id).where(
-            schema.goods_receipts.c.source_number == number)).first() is not None
 
 
 def webhook_log_lines() -> list[str]:
@@ -231,44 +177,10 @@ def webhook_log_lines() -> list[str]:
 
 # -- Airflow's REST API -----------------------------------------------------------------------------------
 
-class Airflow:
-    def __init__(self) -> None:
-        password_file = AIRFLOW_HOME / "simple_auth_manager_passwords.json.generated"
-        self.password = json.loads(password_file.read_text())["admin"]
-        reply = http_json(f"{AIRFLOW_URL}/auth/token", method="POST",
-                          body={"username": "admin", "password": self.password})
-        self.token = reply["access_token"]
-
-    def get(self, path: str, **params: object) -> dict:
-        query = urllib.parse.urlencode(params, doseq=True)
-        return http_json(f"{AIRFLOW_URL}/api/v2{path}" + (f"?{query}" if query else ""), token=self.token)
-
-    def every(self, path: str, key: str, **params: object) -> list[dict]:
-        """All items of a list endpoint (the API answers at most 100 per page)."""
-        items: list[dict] = []
-        while True:
-            page = self.get(path, limit=100, offset=len(items), **params)
-            items += page[key]
-            if not page[key] or len(items) >= page["total_entries"]:
-                return items
-
-    def trigger(self, dag_id: str, conf: dict) -> str:
-        """A manual run with ``conf`` (validated against the DAG's params, as the Trigger form does); its run id."""
-        reply = http_json(f"{AIRFLOW_URL}/api/v2/dags/{dag_id}/dagRuns", method="POST", token=self.token,
-                          body={"logical_date": None, "conf": conf, "note": "make demo: the demo week's stock"})
-        return reply["dag_run_id"]
-
-    def patch(self, path: str, body: dict) -> dict:
-        return http_json(f"{AIRFLOW_URL}/api/v2{path}", method="PATCH", body=body, token=self.token)
-
-    def run_state(self, dag_id: str, run_id: str) -> str:
-        return self.get(f"/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id)}")["state"]
-
-    def runs(self, dag_id: str) -> list[dict]:
-        return self.every(f"/dags/{dag_id}/dagRuns", "dag_runs", order_by="run_after")
-
-    def scheduler_healthy(self) -> bool:
-        return self.get("/monitor/health")["scheduler"]["status"] == "healthy"
+def sign_in() -> AirflowAPI:
+    """The REST API as the standalone's admin (its password is in the file the simple auth manager wrote)."""
+    password_file = AIRFLOW_HOME / "simple_auth_manager_passwords.json.generated"
+    return AirflowAPI(AIRFLOW_URL, "admin", json.loads(password_file.read_text())["admin"])
 
 
 def in_week(run: dict, week: tuple[datetime, datetime]) -> bool:
@@ -283,7 +195,7 @@ def describe(states: Counter) -> str:
     return text + (", " + ", ".join(waiting) if waiting else "")
 
 
-def progress(airflow: Airflow, started: float, week: tuple[datetime, datetime]) -> dict[str, list[dict]]:
+def progress(airflow: AirflowAPI, started: float, week: tuple[datetime, datetime]) -> dict[str, list[dict]]:
     """Print progress until the backfill and every other run of the demo DAGs have finished."""
     last_line, last_print, unhealthy_since = "", 0.0, None
     deadline = started + TIMEOUT_MINUTES * 60
@@ -391,10 +303,10 @@ def main() -> int:
         "(8 calls/s and 8 in flight, as documented)")
     webhook_url = register_accurate_webhook(data_url)
     say(f"  its RECEIVE_ITEM webhook posts to {webhook_url.split('?')[0]} (the token is the connection's secret)")
-    accurate_before = accurate_document_counts()
+    accurate_before = accurate_document_counts(pool_slots=target_pools()["accurate_api"])
     standalone = start_background("airflow-standalone", airflow, "standalone")
     wait_for("airflow-standalone", standalone, lambda: http_json(f"{AIRFLOW_URL}/api/v2/monitor/health"), 180)
-    api = Airflow()
+    api = sign_in()
     say(f"  Airflow API at {AIRFLOW_URL} (scheduler, DAG processor, API server, triggerer)")
 
     step(f"Syncing the demo week through the scheduler (every {POLL_SECONDS} s; at most {TIMEOUT_MINUTES} min)")
@@ -402,7 +314,8 @@ def main() -> int:
 
     step("Transfers, stock adjustments and the stock take of the week (after its sales: a count comes last)")
     dates = {"from_date": f"{week_start:%Y-%m-%d}", "to_date": f"{week_end - timedelta(days=1):%Y-%m-%d}"}
-    transfer_runs = {dag_id: api.trigger(dag_id, dates) for dag_id in TRANSFERS_DAGS}
+    transfer_runs = {dag_id: api.trigger(dag_id, dates, note="make demo: the demo week's stock")
+                     for dag_id in TRANSFERS_DAGS}
     say(f"  triggered {', '.join(TRANSFERS_DAGS)} with {json.dumps(dates)} (what ops type in the Trigger form; "
         "accurate_demo syncs transfers manually, jurnal_demo also at 23:45 every day)")
     started = time.monotonic()
@@ -411,7 +324,7 @@ def main() -> int:
             sys.exit(f"demo: the transfers runs did not finish within {TIMEOUT_MINUTES} minutes; see {AIRFLOW_URL}")
         time.sleep(POLL_SECONDS)
     for dag_id, run_id in transfer_runs.items():
-        tasks = api.every(f"/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id)}/taskInstances", "task_instances")
+        tasks = api.task_instances(dag_id, run_id)
         per_task = Counter((t["task_id"], t["state"]) for t in tasks if t["task_id"].startswith("sync_"))
         say(f"  {dag_id} ({time.monotonic() - started:.0f} s): {api.run_state(dag_id, run_id)}; "
             + ", ".join(f"{task} {n} {state}" for (task, state), n in sorted(per_task.items())))
@@ -420,13 +333,15 @@ def main() -> int:
     documents_after = jurnal_document_counts()
 
     step("A purchase entered in Accurate reaches the POS (webhook → accurate_demo__inbound → goods receipt)")
-    purchase = simulate_purchase(data_url)
-    record = purchase.get("r") or purchase
+    from possync.config import load_config
+
+    central = next(i for i in load_config().integrations if i.name == "accurate_demo").outlets["WH01"].warehouse
+    record = simulate_purchase(data_url, LEDGER_URL, central)
     number = record["number"]
     say(f"  Accurate receive-item {number} saved: "
         + ", ".join(f"{line['itemNo']} × {line['quantity']}" for line in record.get("detailItem", [])))
     started = time.monotonic()
-    while not goods_receipt_in_pos(number):
+    while not goods_receipt_in_pos(POS_URL, number):
         if time.monotonic() - started > 180:
             sys.exit("demo: the purchase did not reach the POS within 3 minutes; see the accurate_demo__inbound "
                      "runs and var/logs/accurate-sandbox.log")
@@ -435,7 +350,7 @@ def main() -> int:
     say("  webhook log (newest first):")
     for line in webhook_log_lines():
         say(f"    {line}")
-    accurate_after = accurate_document_counts()
+    accurate_after = accurate_document_counts(pool_slots=target_pools()["accurate_api"])
 
     step("One head office exchange cycle (ho_demo__exchange: check, receive, then send, per store)")
     api.patch(f"/dags/{EXCHANGE_DAG}", {"is_paused": False})
@@ -462,7 +377,7 @@ def main() -> int:
         by_type = Counter((r["run_type"], r["state"]) for r in runs[dag_id])
         say(f"  {dag_id:<24} " + ", ".join(f"{n} {kind} {state}" for (kind, state), n in sorted(by_type.items())))
     for sales_dag in SALES_DAGS:
-        tasks = api.every(f"/dags/{sales_dag}/dagRuns/~/taskInstances", "task_instances")
+        tasks = api.task_instances(sales_dag)
         per_task = Counter((t["task_id"], t["state"]) for t in tasks)
         say(f"  {sales_dag} tasks:")
         for task_id in ("sync_customers", "sync_products", "sync_sales"):

@@ -5,6 +5,8 @@
     possync ledger init --ledger-url sqlite:///var/data/ledger.db
     possync status --ledger-url sqlite:///var/data/ledger.db [--integration jurnal_demo] [--json]
     possync config check [--config include/config/integrations.yaml]
+    possync deploy pools           (the target pools, for `airflow pools import`)
+    possync deploy connections     (POSSYNC_CONN_<ID> variables, for `airflow connections import`)
     possync headoffice status --ho-url sqlite:///var/data/headoffice.db [--store JKT01] [--pos-url ...] [--json]
     possync headoffice seed-demo --ho-url ... --pos-url ... --store JKT01 [--store ...]   (the demo's HO)
     possync headoffice apply --ho-url ...                                                (the demo's HO)
@@ -32,6 +34,18 @@ def _demo_seed(args: argparse.Namespace) -> int:
         target_order_lines=args.order_lines,
     )
     engine = make_engine(args.pos_url)
+    if args.keep_existing and not args.replace:
+        from sqlalchemy import func, inspect, select
+
+        from possync.pos.schema import orders
+
+        if inspect(engine).has_table(orders.name):
+            with engine.connect() as conn:
+                held = conn.execute(select(func.count()).select_from(orders)).scalar_one()
+            if held:
+                print(f"kept the POS at {engine.url.render_as_string(hide_password=True)}: it already holds "
+                      f"{held} orders")
+                return 0
     stats = generate(engine, spec, replace=args.replace)
     print(
         f"seeded {args.pos_url}: "
@@ -180,6 +194,30 @@ def _config_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _deploy_pools(args: argparse.Namespace) -> int:
+    from possync.config import load_config
+    from possync.deploy import target_pools
+
+    print(json.dumps(target_pools(load_config(args.config)), indent=2))
+    return 0
+
+
+def _deploy_connections(args: argparse.Namespace) -> int:
+    import os
+
+    from possync.deploy import connections_from_env
+
+    try:
+        connections = connections_from_env(os.environ)
+    except ValueError as error:
+        print(f"possync deploy connections: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(connections, indent=2))
+    print(f"{len(connections)} connection(s) from the environment: {', '.join(connections) or 'none'}",
+          file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="possync", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -196,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--order-lines", type=int, default=None,
                       help="scale: generate about this many order lines in total (e.g. 1000000)")
     seed.add_argument("--replace", action="store_true", help="drop and recreate the POS tables first")
+    seed.add_argument("--keep-existing", action="store_true",
+                      help="leave a POS that already holds orders as it is (exit 0) instead of refusing it")
     seed.set_defaults(func=_demo_seed)
 
     summary = demo.add_parser("summary", help="print what the POS database holds, broken records included")
@@ -238,6 +278,15 @@ def build_parser() -> argparse.ArgumentParser:
     check = config.add_parser("check", help="validate integrations.yaml")
     check.add_argument("--config", default=None, help="path (default: $POSSYNC_CONFIG or the project's file)")
     check.set_defaults(func=_config_check)
+
+    deploy = commands.add_parser("deploy", help="what airflow-init writes into Airflow").add_subparsers(
+        dest="action", required=True)
+    pools = deploy.add_parser("pools", help="the target pools from integrations.yaml, as `airflow pools import` JSON")
+    pools.add_argument("--config", default=None, help="path (default: $POSSYNC_CONFIG or the project's file)")
+    pools.set_defaults(func=_deploy_pools)
+    connections = deploy.add_parser(
+        "connections", help="POSSYNC_CONN_<ID> variables as `airflow connections import` JSON (holds secrets)")
+    connections.set_defaults(func=_deploy_connections)
     return parser
 
 

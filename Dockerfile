@@ -1,0 +1,24 @@
+# The possync image: Airflow's official image of the pinned version, with possync's pinned requirements and
+# the project itself (package, DAGs, plugin, integration settings) under /opt/possync.
+#
+#   docker compose build            (docker-compose.yaml builds it as ${AIRFLOW_IMAGE_NAME})
+#
+# The Airflow version here, the image tag in docker-compose.yaml and apache-airflow in requirements.txt must
+# agree; tests/test_deploy.py checks that they do.
+ARG AIRFLOW_VERSION=3.3.2
+ARG PYTHON_VERSION=3.11
+FROM apache/airflow:${AIRFLOW_VERSION}-python${PYTHON_VERSION}
+
+ARG AIRFLOW_VERSION
+# Installing "apache-airflow==<version>" alongside keeps pip from up- or downgrading the image's Airflow.
+COPY --chown=airflow:0 requirements.txt /opt/possync/requirements.txt
+RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r /opt/possync/requirements.txt
+
+COPY --chown=airflow:0 pyproject.toml README.md /opt/possync/
+COPY --chown=airflow:0 include /opt/possync/include
+RUN pip install --no-cache-dir --no-deps /opt/possync
+COPY --chown=airflow:0 dags /opt/possync/dags
+COPY --chown=airflow:0 plugins /opt/possync/plugins
+COPY --chown=airflow:0 deploy /opt/possync/deploy
+
+WORKDIR /opt/possync

@@ -1,0 +1,70 @@
+"""What the demo drivers (scripts/demo.py, scripts/stack_demo.py) read from the targets and the POS, and the
+purchase they enter in Accurate. The targets are read through their APIs with possync's hooks, so the
+connections (jurnal_demo, accurate_demo) must resolve in the calling process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_rest import http_json
+
+JURNAL_RESOURCES = ("customers", "products", "warehouses", "sales_invoices", "receive_payments", "sales_returns",
+                    "warehouse_transfers", "stock_adjustments")
+ACCURATE_MODULES = ("customer", "item", "warehouse", "sales-invoice", "sales-receipt", "sales-return",
+                    "item-transfer", "item-adjustment", "receive-item")
+
+
+def jurnal_document_counts(conn_id: str = "jurnal_demo") -> dict[str, int]:
+    """Documents in Jurnal per resource (signed list requests, total_count)."""
+    from possync.targets.jurnal.hook import JurnalHook
+
+    hook = JurnalHook(conn_id)
+    return {r: int(hook.api("GET", f"/{r}", params={"page": 1, "page_size": 1})["total_count"])
+            for r in JURNAL_RESOURCES}
+
+
+def accurate_document_counts(conn_id: str = "accurate_demo", pool_slots: int = 2) -> dict[str, int]:
+    """Documents in Accurate per module (signed list.do, the row count of ``sp``); read as one more member of
+    the target's pool, so reads beside a running task stay within Accurate's 8 calls a second."""
+    from possync.targets.accurate.hook import AccurateHook
+
+    hook = AccurateHook(conn_id, pacing_share=pool_slots + 1)
+    return {m: int(hook.api(m, "list", params={"sp.pageSize": 1})["sp"]["rowCount"]) for m in ACCURATE_MODULES}
+
+
+def simulate_purchase(data_url: str, ledger_url: str, warehouse: str, integration: str = "accurate_demo") -> dict:
+    """A purchase entered in Accurate: goods received from a supplier into ``warehouse``, of the first two
+    products the products sync created there."""
+    from possync.db import make_engine
+    from possync.ledger import SyncLedger
+
+    skus = sorted(SyncLedger(make_engine(ledger_url)).id_maps(integration, "product"))
+    lines = [{"itemNo": sku, "quantity": 24, "unitPrice": 15000} for sku in skus if not sku.startswith("POS-")][:2]
+    reply = http_json(f"{data_url}/_sandbox/simulate/purchase", method="POST",
+                      body={"warehouseName": warehouse, "lines": lines})
+    return reply.get("r") or reply
+
+
+def goods_receipt_in_pos(pos_url: str, number: str) -> bool:
+    from sqlalchemy import select
+
+    from possync.db import make_engine
+    from possync.pos import schema
+
+    with make_engine(pos_url).connect() as conn:
+        return conn.execute(select(schema.goods_receipts.c.id).where(
+            schema.goods_receipts.c.source_number == number)).first() is not None
+
+
+def ledger_counts(ledger_url: str) -> list[dict[str, Any]]:
+    """The sync ledger's records per integration, flow, record type and status."""
+    from sqlalchemy import func, select
+
+    from possync.db import make_engine
+    from possync.ledger.schema import sync_records as r
+
+    with make_engine(ledger_url).connect() as conn:
+        rows = conn.execute(select(r.c.integration, r.c.flow, r.c.record_type, r.c.status, func.count())
+                            .group_by(r.c.integration, r.c.flow, r.c.record_type, r.c.status))
+        return [dict(zip(("integration", "flow", "record_type", "status", "count"), row, strict=True))
+                for row in rows]
