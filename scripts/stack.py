@@ -141,9 +141,25 @@ class Translator:
             return match.group(0)
 
         value = re.sub(r"\b([a-z][a-z0-9-]*|127\.0\.0\.1):(\d{2,5})\b", service_port, value)
+        value = self.connection_json(value)
         for container_path, host_path in sorted(own.volumes.items(), key=lambda item: -len(item[0])):
             value = re.sub(rf"(?<![\w/]){re.escape(container_path)}(?=/|\b|$)", str(host_path), value)
         return value
+
+    def connection_json(self, value: str) -> str:
+        """An Airflow connection in JSON names its server by separate ``host`` and ``port`` fields."""
+        if not value.startswith("{"):
+            return value
+        try:
+            connection = json.loads(value)
+        except json.JSONDecodeError:
+            return value
+        if not isinstance(connection, dict):
+            return value
+        server = (connection.get("host"), int(connection.get("port") or 0))
+        if server not in self.ports:
+            return value
+        return json.dumps({**connection, "host": "127.0.0.1", "port": self.ports[server]})
 
     def listening_port(self, value: str, own: Process) -> str:
         """A bare port number the process itself listens on."""
@@ -221,10 +237,11 @@ def healthcheck_argv(service: dict[str, Any]) -> list[str] | None:
 
 
 def plan(env_file: Path, stack_dir: Path, scale: dict[str, int], demo: bool,
-         ports: dict[str, int] | None = None) -> list[Process]:
+         started_ports: dict[str, int] | None = None) -> list[Process]:
     """The processes that stand in for the compose file's containers, in the order `up` starts them.
 
-    ``ports`` ("<process>:<container port>" -> loopback port) re-plans a running stack as it was started."""
+    ``started_ports`` ("<process>:<container port>" -> loopback port) re-plans a running stack as it was
+    started."""
     profiles = [DEMO_PROFILE] if demo else []
     services = active_services(resolve_compose(env_file, profiles), profiles)
     unknown = set(scale) - set(services)
@@ -242,7 +259,7 @@ def plan(env_file: Path, stack_dir: Path, scale: dict[str, int], demo: bool,
                 depends_on={d: c["condition"] for d, c in (service.get("depends_on") or {}).items()},
                 one_shot=service.get("restart") not in ("always", "unless-stopped"),
                 volumes=volume_mounts(service, stack_dir),
-                ports={port: (ports or {}).get(f"{name}-{instance}:{port}") or free_port()
+                ports={port: (started_ports or {}).get(f"{name}-{instance}:{port}") or free_port()
                        for port in container_ports(service, name)},
             )
             for port, local in process.ports.items():

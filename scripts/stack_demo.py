@@ -49,7 +49,7 @@ def connections_of(stack: Any, env_file: Path) -> dict[str, dict[str, Any]]:
 
     from possync.deploy import connections_from_env
 
-    processes = plan(env_file, stack.dir, {}, True, ports=stack.state()["ports"])
+    processes = plan(env_file, stack.dir, {}, True, started_ports=stack.state()["ports"])
     init = next(p for p in processes if p.service == "airflow-init")
     return connections_from_env(init.env)
 
