@@ -10,6 +10,12 @@ ARG PYTHON_VERSION=3.11
 FROM apache/airflow:${AIRFLOW_VERSION}-python${PYTHON_VERSION}
 
 ARG AIRFLOW_VERSION
+# Folders the compose file mounts named volumes on: a new volume takes their owner, so the airflow user can write.
+USER root
+RUN mkdir -p /opt/possync/var/sandbox /opt/airflow/auth \
+ && chown -R airflow:0 /opt/possync /opt/airflow/auth
+USER airflow
+
 # Installing "apache-airflow==<version>" alongside keeps pip from up- or downgrading the image's Airflow.
 COPY --chown=airflow:0 requirements.txt /opt/possync/requirements.txt
 RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r /opt/possync/requirements.txt

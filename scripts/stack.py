@@ -2,7 +2,7 @@
 run as local processes, because this machine has no Docker engine.
 
     scripts/stack.py up   [--dir var/stack] [--scale airflow-worker=2] [--env-file .env] [--no-demo]
-    scripts/stack.py demo [--dir var/stack] [--json]     sync the demo week through the running stack
+    scripts/stack.py demo [--dir var/stack] [--json FILE] sync the demo week through the running stack
     scripts/stack.py down [--dir var/stack]              stop everything `up` started
     scripts/stack.py plan [--scale ...] [--env-file ...] print the processes `up` would start (no secrets)
 
@@ -584,7 +584,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env-file", default=None, help="default: .env, else .env.example")
     parser.add_argument("--scale", action="append", default=["airflow-worker=2"], metavar="SERVICE=N")
     parser.add_argument("--no-demo", action="store_true", help="leave out the demo profile (sandboxes, demo POS)")
-    parser.add_argument("--json", action="store_true", help="demo: print the outcome as JSON")
+    parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="demo: also write the outcome as JSON")
     args = parser.parse_args(argv)
     stack_dir = args.dir.resolve()
     env_file = env_file_argument(args.env_file)
@@ -614,7 +614,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from stack_demo import run_demo
 
-    return run_demo(stack, Path(stack.state().get("env_file") or env_file), as_json=args.json)
+    return run_demo(stack, Path(stack.state().get("env_file") or env_file), json_file=args.json)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ workers), driven through Airflow's REST API as ops would drive it from the UI:
    server → accurate_demo__inbound on a worker);
 5. runs one head office exchange cycle;
 6. reports run states, which worker ran each sync task, the targets' document counts read through their
-   APIs, and the sync ledger's counts (``--json`` for the tests).
+   APIs, and the sync ledger's counts (``--json FILE`` also writes them as JSON, for the tests).
 """
 
 from __future__ import annotations
@@ -45,9 +45,8 @@ def log(text: str) -> None:
 def connections_of(stack: Any, env_file: Path) -> dict[str, dict[str, Any]]:
     """The connections airflow-init wrote, as this machine reaches them (the compose file re-planned with the
     stack's own ports)."""
-    from stack import plan
-
     from possync.deploy import connections_from_env
+    from stack import plan
 
     processes = plan(env_file, stack.dir, {}, True, started_ports=stack.state()["ports"])
     init = next(p for p in processes if p.service == "airflow-init")
@@ -87,7 +86,7 @@ def demo_week() -> tuple[datetime, datetime]:
     return start, start + timedelta(days=spec.days)
 
 
-def run_demo(stack: Any, env_file: Path, *, as_json: bool = False) -> int:
+def run_demo(stack: Any, env_file: Path, *, json_file: Path | None = None) -> int:
     from dotenv import dotenv_values
 
     from possync.config import load_config
@@ -176,9 +175,8 @@ def run_demo(stack: Any, env_file: Path, *, as_json: bool = False) -> int:
                 outcome["hosts"][ti["task_id"]][ti["hostname"]] += 1
     outcome["hosts"] = {task: dict(hosts) for task, hosts in outcome["hosts"].items()}
 
-    if as_json:
-        print(json.dumps(outcome, indent=2, default=str))
-        return 0
+    if json_file:
+        json_file.write_text(json.dumps(outcome, indent=2, default=str))
     print(f"demo through the stack in {outcome['seconds']['total']} s: " + json.dumps(outcome["seconds"]))
     for dag_id, states in outcome["runs"].items():
         print(f"  {dag_id:<28} " + ", ".join(f"{n} {s}" for s, n in sorted(states.items())))

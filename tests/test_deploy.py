@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,10 +23,12 @@ ROOT = Path(__file__).resolve().parents[1]
 ENV_EXAMPLE = ROOT / ".env.example"
 sys.path.insert(0, str(ROOT / "scripts"))
 
-import stack  # noqa: E402 - scripts/ is not a package
+import stack  # ruff: ignore[module-import-not-at-top-of-file] - scripts/ is not a package
 
 
 def compose_config(*args: str, env_file: Path = ENV_EXAMPLE) -> subprocess.CompletedProcess[str]:
+    """`docker-compose config` (Debian's docker-compose reads and validates a file without a Docker engine)."""
+    assert shutil.which("docker-compose"), "install Debian's docker-compose (apt-get install docker-compose)"
     return subprocess.run(
         ["docker-compose", "--project-directory", str(ROOT), "-f", str(ROOT / "docker-compose.yaml"),
          "--env-file", str(env_file), *args, "config"],
@@ -173,3 +176,21 @@ def test_airflow_records_the_containers_hostname(monkeypatch: pytest.MonkeyPatch
     assert container_hostname() == "airflow-worker-2"
     monkeypatch.delenv("HOSTNAME")
     assert container_hostname()
+
+
+@pytest.mark.parametrize(("scale", "message"), [
+    (["--scale", "airflow-wroker=2"], "--scale names no service of the compose file: airflow-wroker"),
+    (["--scale", "airflow-worker=0"], "--scale wants SERVICE=N with N >= 1, not 'airflow-worker=0'"),
+])
+def test_the_no_docker_stack_refuses_a_bad_scale(scale: list[str], message: str) -> None:
+    with pytest.raises(SystemExit) as refused:
+        stack.main(["plan", *scale])
+    assert message in str(refused.value)
+
+
+def test_the_no_docker_stack_refuses_an_env_file_without_a_secret(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(ENV_EXAMPLE.read_text().replace("AIRFLOW_FERNET_KEY=", "# AIRFLOW_FERNET_KEY="))
+    with pytest.raises(SystemExit) as refused:
+        stack.plan(env_file, tmp_path, {}, demo=True)
+    assert "set AIRFLOW_FERNET_KEY in .env" in str(refused.value)

@@ -53,16 +53,17 @@ def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def demo(stack_dir: Path) -> dict[str, Any]:
-    return json.loads(stack_command("demo", "--json", stack_dir=stack_dir))
+    stack_command("demo", "--json", str(stack_dir / "demo.json"), stack_dir=stack_dir)
+    return json.loads((stack_dir / "demo.json").read_text())
 
 
 @pytest.fixture(scope="module")
 def databases(stack_dir: Path) -> dict[str, Any]:
     """The stack's POS and ledger, reached as its connections say."""
-    from stack import Stack
     from stack_demo import connections_of, database_url
 
     from possync.db import make_engine
+    from stack import Stack
 
     stack = Stack(stack_dir)
     connections = connections_of(stack, Path(stack.state()["env_file"]))
@@ -72,7 +73,6 @@ def databases(stack_dir: Path) -> dict[str, Any]:
 def expected_invoices(pos: Any) -> set[str]:
     """Completed orders of the demo week at the outlets, not broken on purpose: one invoice each."""
     from demo_week import pos_orders
-
     from possync.pos.demo import DemoSpec, expected_broken_records
 
     spec = DemoSpec()  # what demo-seed generates
@@ -104,7 +104,8 @@ def test_every_demo_run_finished(demo: dict[str, Any]) -> None:
     for dag_id, states in demo["runs"].items():
         assert set(states) <= {"success", "failed"}, (dag_id, states)
     assert demo["runs"]["jurnal_demo__sales"].get("success"), "windows without a broken record succeed"
-    assert demo["runs"]["ho_demo__exchange"] == {"success": 1}
+    # unpausing also runs the exchange's latest slot, so one or two runs; every one succeeds
+    assert set(demo["runs"]["ho_demo__exchange"]) == {"success"}
 
 
 def test_both_targets_hold_each_invoice_of_the_week_once(demo: dict[str, Any], databases: dict[str, Any]) -> None:
