@@ -103,7 +103,10 @@ def test_tasks_ran_on_both_workers(demo: dict[str, Any]) -> None:
 def test_every_demo_run_finished(demo: dict[str, Any]) -> None:
     for dag_id, states in demo["runs"].items():
         assert set(states) <= {"success", "failed"}, (dag_id, states)
-    assert demo["runs"]["jurnal_demo__sales"].get("success"), "windows without a broken record succeed"
+    for integration in ("jurnal_demo", "accurate_demo"):
+        # the week's 21 windows (3 a day), plus the latest slot that unpausing runs; red by design (the demo's
+        # broken customer and product fail every run until repaired), but every one finished
+        assert sum(demo["runs"][f"{integration}__sales"].values()) >= 21, integration
     # unpausing also runs the exchange's latest slot, so one or two runs; every one succeeds
     assert set(demo["runs"]["ho_demo__exchange"]) == {"success"}
 
