@@ -376,19 +376,20 @@ def start_postgres(process: Process, stack_dir: Path) -> subprocess.Popen:
             "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync"]),
             check=True, capture_output=True)
         password_file.unlink()
-        with open(data / "pg_hba.conf", "a") as hba:
-            hba.write("host all all 127.0.0.1/32 scram-sha-256\n")
+    # TCP only, as clients in other containers reach it (a socket path under a deep stack dir can be too long)
     server = spawn(process, stack_dir, as_postgres_user([
-        pg_tool("postgres"), "-D", str(data), "-p", str(process.ports[5432]), "-k", str(data),
+        pg_tool("postgres"), "-D", str(data), "-p", str(process.ports[5432]), "-c", "unix_socket_directories=",
         "-c", "listen_addresses=127.0.0.1"]), env)
     if fresh:
         wait_until(lambda: subprocess.run([pg_tool("pg_isready"), "-h", "127.0.0.1", "-p", str(process.ports[5432])],
                                           capture_output=True).returncode == 0, 60, process, server, stack_dir)
-        local = {**env, "PGHOST": str(data), "PGPASSWORD": env["POSTGRES_PASSWORD"]}
+        local = {**env, "PGPASSWORD": env["POSTGRES_PASSWORD"]}  # PGHOST and PGPORT: the server's TCP port
         if env.get("POSTGRES_DB", env["POSTGRES_USER"]) != "postgres":
-            subprocess.run([pg_tool("createdb"), "-U", env["POSTGRES_USER"], "-h", str(data),
-                            env.get("POSTGRES_DB", env["POSTGRES_USER"])], env=local, check=True,
-                           capture_output=True)
+            created = subprocess.run([pg_tool("createdb"), "-U", env["POSTGRES_USER"], "--maintenance-db=postgres",
+                                      env.get("POSTGRES_DB", env["POSTGRES_USER"])], env=local, capture_output=True,
+                                     text=True)
+            if created.returncode != 0:
+                sys.exit(f"stack: creating POSTGRES_DB failed:\n{created.stderr}")
         init_dir = process.volumes.get("/docker-entrypoint-initdb.d")
         for script in sorted(init_dir.glob("*.sh")) if init_dir else []:
             result = subprocess.run(["bash", str(script)], env=local, capture_output=True, text=True)
@@ -453,10 +454,21 @@ class Stack:
         for sub in ("logs", "run", "volumes", "airflow-home"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
         state: dict[str, Any] = {"env_file": str(env_file), "processes": [], "ports": {}}
-        done: dict[str, str] = {}  # service -> started | healthy | completed
         by_service: dict[str, list[Process]] = {}
         for process in processes:
             by_service.setdefault(process.service, []).append(process)
+        try:
+            self._start_in_order(by_service, state)
+        except BaseException:
+            say("stack: stopping what was started")
+            self.down()
+            raise
+        self.save(state)
+
+    def _start_in_order(self, by_service: dict[str, list[Process]], state: dict[str, Any]) -> None:
+        """Each service after its dependencies have met their conditions, as Docker Compose starts them."""
+        done: dict[str, str] = {}  # service -> started | healthy | completed
+        popens: dict[str, subprocess.Popen] = {}
         started = time.monotonic()
         for service, instances in by_service.items():
             for dependency, condition in instances[0].depends_on.items():
@@ -465,7 +477,7 @@ class Stack:
                 if done.get(dependency) not in wanted:
                     sys.exit(f"stack: {service} needs {dependency} {condition}, but it is {done.get(dependency)}")
             for process in instances:
-                popen = self.start(process)
+                popen = popens[process.name] = self.start(process)
                 state["processes"].append({"name": process.name, "service": service, "pid": popen.pid,
                                            "kind": process.kind, "one_shot": process.one_shot})
                 state["ports"].update({f"{process.name}:{port}": local for port, local in process.ports.items()})
@@ -478,15 +490,13 @@ class Stack:
             for process in instances:
                 if process.one_shot:
                     continue
-                popen_pid = next(p["pid"] for p in state["processes"] if p["name"] == process.name)
                 if process.healthcheck:
-                    wait_until(lambda p=process: healthy(p, self.dir), 300, process, _Pid(popen_pid), self.dir)
+                    wait_until(lambda p=process: healthy(p, self.dir), 300, process, popens[process.name], self.dir)
                     done[service] = "healthy"
                 else:
                     done[service] = "started"
             say(f"  {service:<22} {done[service]:<10} ({len(instances)} process{'es' if len(instances) > 1 else ''}, "
                 f"{time.monotonic() - started:.0f} s)")
-        self.save(state)
 
     def start(self, process: Process) -> subprocess.Popen:
         if process.kind == "postgres":
@@ -502,23 +512,6 @@ class Stack:
                 stopped.append(entry["name"])
         self.state_file.unlink(missing_ok=True)
         return stopped
-
-
-class _Pid:
-    """A started process known by pid (the Popen may belong to an earlier call)."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid, self.returncode = pid, None
-
-    def poll(self) -> int | None:
-        try:
-            finished, status = os.waitpid(self.pid, os.WNOHANG)
-        except ChildProcessError:
-            return None if alive(self.pid) else 0
-        if finished:
-            self.returncode = os.waitstatus_to_exitcode(status)
-            return self.returncode
-        return None
 
 
 def alive(pid: int) -> bool:
@@ -602,12 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"stack in {stack_dir} from {COMPOSE_FILE.name} with {env_file.name} "
             f"({', '.join(f'{s}={n}' for s, n in scale.items())})")
         processes = plan(env_file, stack_dir, scale, not args.no_demo)
-        try:
-            stack.up(processes, env_file)
-        except BaseException:
-            say("stack: stopping what was started")
-            stack.down()
-            raise
+        stack.up(processes, env_file)
         api = next(p for p in processes if p.service == "airflow-apiserver")
         say(f"Airflow at http://127.0.0.1:{api.ports[8080]} (logs in {stack_dir / 'logs'}); "
             f"`scripts/stack.py down --dir {stack_dir}` stops it")

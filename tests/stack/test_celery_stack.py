@@ -142,3 +142,28 @@ def test_a_purchase_entered_in_accurate_reached_the_pos(demo: dict[str, Any]) ->
     assert demo["purchase"]
     assert demo["runs"]["accurate_demo__inbound"].get("success")
     assert demo["documents"]["accurate"]["receive-item"] == demo["documents_before"]["accurate"]["receive-item"] + 1
+
+
+def test_a_second_up_is_refused_and_leaves_the_running_stack_alone(stack_dir: Path, demo: dict[str, Any]) -> None:
+    result = subprocess.run([*STACK, "up", "--dir", str(stack_dir)], capture_output=True, text=True, cwd=ROOT,
+                            timeout=120)
+    assert result.returncode != 0
+    assert f"a stack already runs from {stack_dir}" in result.stderr
+    ports = json.loads((stack_dir / "run" / "state.json").read_text())["ports"]
+    assert listening(ports["airflow-apiserver-1:8080"]) and listening(ports["postgres-1:5432"])
+
+
+def test_a_failing_init_stops_what_was_started_and_says_why(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text((ROOT / ".env.example").read_text().replace("POS_DB_PORT=5432", "POS_DB_PORT=five"))
+    result = subprocess.run([*STACK, "up", "--dir", str(tmp_path / "stack"), "--env-file", str(env_file)],
+                            capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode != 0
+    assert "airflow-init-1 failed (exit 2)" in result.stderr
+    init_log = (tmp_path / "stack" / "logs" / "airflow-init-1.log").read_text()
+    assert "POSSYNC_CONN_POSSYNC_POS is not valid JSON" in init_log
+    assert "possync-demo-postgres" not in init_log, "the connection's password stays out of the log"
+    assert "stopping what was started" in result.stdout
+    assert not (tmp_path / "stack" / "run" / "state.json").exists()
+    assert subprocess.run(["pgrep", "-f", str(tmp_path / "stack")], capture_output=True).returncode == 1, \
+        "nothing of the half-started stack is left running"
