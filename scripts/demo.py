@@ -34,10 +34,15 @@ import urllib.parse
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from airflow_rest import AirflowAPI, http_json
-from demo_targets import accurate_document_counts, goods_receipt_in_pos, jurnal_document_counts, simulate_purchase
+from demo_targets import (
+    accurate_document_counts,
+    demo_week,
+    goods_receipt_in_pos,
+    jurnal_document_counts,
+    simulate_purchase,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
@@ -83,17 +88,6 @@ def run(*command: str | Path, log: str | None = None) -> str:
 
 
 # -- the demo week ----------------------------------------------------------------------------------------
-
-def demo_week() -> tuple[datetime, datetime, str]:
-    """The demo POS's business week in outlet time: [first day 00:00, day after the last 00:00)."""
-    from possync.config import load_config
-    from possync.pos.demo import DemoSpec
-
-    spec = DemoSpec()  # what `possync demo seed` generates by default
-    timezone = next(i.timezone for i in load_config().integrations if i.name == INTEGRATIONS[0])
-    start = datetime.combine(spec.start_date, datetime.min.time(), tzinfo=ZoneInfo(timezone))
-    return start, start + timedelta(days=spec.days), timezone
-
 
 def target_pools() -> dict[str, int]:
     """Each target's pool, sized as its integrations' ``target_concurrency`` (what each task paces its share by)."""
@@ -303,7 +297,7 @@ def main() -> int:
         "(8 calls/s and 8 in flight, as documented)")
     webhook_url = register_accurate_webhook(data_url)
     say(f"  its RECEIVE_ITEM webhook posts to {webhook_url.split('?')[0]} (the token is the connection's secret)")
-    accurate_before = accurate_document_counts(pool_slots=target_pools()["accurate_api"])
+    accurate_before = accurate_document_counts()
     standalone = start_background("airflow-standalone", airflow, "standalone")
     wait_for("airflow-standalone", standalone, lambda: http_json(f"{AIRFLOW_URL}/api/v2/monitor/health"), 180)
     api = sign_in()
@@ -350,7 +344,7 @@ def main() -> int:
     say("  webhook log (newest first):")
     for line in webhook_log_lines():
         say(f"    {line}")
-    accurate_after = accurate_document_counts(pool_slots=target_pools()["accurate_api"])
+    accurate_after = accurate_document_counts()
 
     step("One head office exchange cycle (ho_demo__exchange: check, receive, then send, per store)")
     api.patch(f"/dags/{EXCHANGE_DAG}", {"is_paused": False})

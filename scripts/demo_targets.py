@@ -1,10 +1,12 @@
-"""What the demo drivers (scripts/demo.py, scripts/stack_demo.py) read from the targets and the POS, and the
-purchase they enter in Accurate. The targets are read through their APIs with possync's hooks, so the
-connections (jurnal_demo, accurate_demo) must resolve in the calling process."""
+"""What the demo drivers (scripts/demo.py, scripts/stack_demo.py) share: the demo week, what they read from the
+targets and the POS, and the purchase they enter in Accurate. The targets are read through their APIs with
+possync's hooks, so the connections (jurnal_demo, accurate_demo) must resolve in the calling process."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from airflow_rest import http_json
 
@@ -12,6 +14,18 @@ JURNAL_RESOURCES = ("customers", "products", "warehouses", "sales_invoices", "re
                     "warehouse_transfers", "stock_adjustments")
 ACCURATE_MODULES = ("customer", "item", "warehouse", "sales-invoice", "sales-receipt", "sales-return",
                     "item-transfer", "item-adjustment", "receive-item")
+
+
+def demo_week(integration: str = "jurnal_demo") -> tuple[datetime, datetime, str]:
+    """The demo POS's business week in the integration's outlet time: [first day 00:00, day after the last 00:00),
+    and that time zone."""
+    from possync.config import load_config
+    from possync.pos.demo import DemoSpec
+
+    spec = DemoSpec()  # what `possync demo seed` generates by default
+    timezone = next(i.timezone for i in load_config().integrations if i.name == integration)
+    start = datetime.combine(spec.start_date, datetime.min.time(), tzinfo=ZoneInfo(timezone))
+    return start, start + timedelta(days=spec.days), timezone
 
 
 def jurnal_document_counts(conn_id: str = "jurnal_demo") -> dict[str, int]:
@@ -23,12 +37,14 @@ def jurnal_document_counts(conn_id: str = "jurnal_demo") -> dict[str, int]:
             for r in JURNAL_RESOURCES}
 
 
-def accurate_document_counts(conn_id: str = "accurate_demo", pool_slots: int = 2) -> dict[str, int]:
+def accurate_document_counts(integration: str = "accurate_demo") -> dict[str, int]:
     """Documents in Accurate per module (signed list.do, the row count of ``sp``); read as one more member of
-    the target's pool, so reads beside a running task stay within Accurate's 8 calls a second."""
+    the integration's pool, so reads beside a running task stay within Accurate's 8 calls a second."""
+    from possync.config import load_config
     from possync.targets.accurate.hook import AccurateHook
 
-    hook = AccurateHook(conn_id, pacing_share=pool_slots + 1)
+    config = next(i for i in load_config().integrations if i.name == integration)
+    hook = AccurateHook(config.conn_id, pacing_share=config.target_concurrency + 1)
     return {m: int(hook.api(m, "list", params={"sp.pageSize": 1})["sp"]["rowCount"]) for m in ACCURATE_MODULES}
 
 

@@ -21,11 +21,11 @@ from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from airflow_rest import AirflowAPI
 from demo_targets import (
     accurate_document_counts,
+    demo_week,
     goods_receipt_in_pos,
     jurnal_document_counts,
     ledger_counts,
@@ -59,14 +59,6 @@ def use_connections(connections: dict[str, dict[str, Any]]) -> None:
         os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(connection)
 
 
-def database_url(connection: dict[str, Any]) -> str:
-    from sqlalchemy.engine import URL
-
-    return URL.create("postgresql+psycopg2", username=connection.get("login"), password=connection.get("password"),
-                      host=connection.get("host"), port=connection.get("port"),
-                      database=connection.get("schema")).render_as_string(hide_password=False)
-
-
 def wait(what: str, done, timeout: float = TIMEOUT_SECONDS, every: float = 5) -> float:
     started = time.monotonic()
     while not done():
@@ -76,20 +68,11 @@ def wait(what: str, done, timeout: float = TIMEOUT_SECONDS, every: float = 5) ->
     return time.monotonic() - started
 
 
-def demo_week() -> tuple[datetime, datetime]:
-    from possync.config import load_config
-    from possync.pos.demo import DemoSpec
-
-    spec = DemoSpec()
-    timezone = next(i.timezone for i in load_config().integrations if i.name == INTEGRATIONS[0])
-    start = datetime.combine(spec.start_date, datetime.min.time(), tzinfo=ZoneInfo(timezone))
-    return start, start + timedelta(days=spec.days)
-
-
 def run_demo(stack: Any, env_file: Path, *, json_file: Path | None = None) -> int:
     from dotenv import dotenv_values
 
     from possync.config import load_config
+    from possync.db import sqlalchemy_url_for_conn
 
     state = stack.state()
     if not state["processes"]:
@@ -98,12 +81,10 @@ def run_demo(stack: Any, env_file: Path, *, json_file: Path | None = None) -> in
     settings = dotenv_values(env_file)
     api_url = f"http://127.0.0.1:{state['ports']['airflow-apiserver-1:8080']}"
     api = AirflowAPI(api_url, "admin", settings["AIRFLOW_ADMIN_PASSWORD"])
-    connections = connections_of(stack, env_file)
-    use_connections(connections)
-    pos_url = database_url(connections["possync_pos"])
-    ledger_url = database_url(connections["possync_ledger"])
+    use_connections(connections_of(stack, env_file))
+    pos_url = sqlalchemy_url_for_conn("possync_pos").render_as_string(hide_password=False)
+    ledger_url = sqlalchemy_url_for_conn("possync_ledger").render_as_string(hide_password=False)
     config = load_config()
-    pools = {i.target_pool: i.target_concurrency for i in config.integrations}
     wall = time.monotonic()
 
     dag_ids = [f"{name}__{flow}" for name in INTEGRATIONS for flow in ("customers", "products", "sales", "transfers")]
@@ -113,9 +94,9 @@ def run_demo(stack: Any, env_file: Path, *, json_file: Path | None = None) -> in
     for dag in api.every("/dags", "dags", dag_id_pattern="%_demo__%"):
         if dag["dag_id"].split("__")[0] in INTEGRATIONS and dag["is_paused"]:
             api.patch(f"/dags/{dag['dag_id']}", {"is_paused": False})
-    week_start, week_end = demo_week()
+    week_start, week_end, _ = demo_week()
     before = {"jurnal": jurnal_document_counts(),
-              "accurate": accurate_document_counts(pool_slots=pools["accurate_api"])}
+              "accurate": accurate_document_counts()}
 
     backfills = {}
     for name in INTEGRATIONS:
@@ -163,7 +144,7 @@ def run_demo(stack: Any, env_file: Path, *, json_file: Path | None = None) -> in
         "hosts": defaultdict(Counter),
         "documents_before": before,
         "documents": {"jurnal": jurnal_document_counts(),
-                      "accurate": accurate_document_counts(pool_slots=pools["accurate_api"])},
+                      "accurate": accurate_document_counts()},
         "ledger": ledger_counts(ledger_url),
         "purchase": purchase["number"],
     }

@@ -60,14 +60,14 @@ def demo(stack_dir: Path) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def databases(stack_dir: Path) -> dict[str, Any]:
     """The stack's POS and ledger, reached as its connections say."""
-    from stack_demo import connections_of, database_url
+    from stack_demo import connections_of, use_connections
 
-    from possync.db import make_engine
+    from possync.db import engine_for_conn
     from stack import Stack
 
     stack = Stack(stack_dir)
-    connections = connections_of(stack, Path(stack.state()["env_file"]))
-    return {name: make_engine(database_url(connections[f"possync_{name}"])) for name in ("pos", "ledger")}
+    use_connections(connections_of(stack, Path(stack.state()["env_file"])))
+    return {name: engine_for_conn(f"possync_{name}") for name in ("pos", "ledger")}
 
 
 def expected_invoices(pos: Any) -> set[str]:
