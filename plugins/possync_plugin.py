@@ -2,8 +2,9 @@
 
 - the scheduled-hours timetable (``possync.timetables.ScheduledHoursTimetable``);
 - the webhook receiver (``possync.webhooks_app``), a FastAPI app mounted on the API server at ``/possync``:
-  ``POST /possync/webhooks/accurate/<integration>?token=<webhook_secret>``. It authenticates callers with the
-  per-integration secret of the integration's connection, not with Airflow's JWT (Accurate has none), see
+  ``POST /possync/webhooks/<target>/<integration>?token=<webhook_secret>`` for targets with webhooks. It
+  authenticates callers with the per-integration secret of the integration's connection, not with Airflow's
+  JWT (targets have none), see
   the module's docstring;
 - the Sync Status pages (``possync.status_app``), mounted at ``/sync-status`` behind Airflow's own auth, and
   linked from the navigation as "Sync Status" (Browse menu).

@@ -26,7 +26,6 @@ from possync.pos.demo import DemoSpec, generate
 from possync.pos.extract import Window, extract_customers, extract_products, extract_sales, extract_stock
 from possync.sandbox.accurate import DEMO_API_TOKEN, DEMO_SIGNATURE_SECRET, SandboxConfig, create_apps
 from possync.sandbox.accurate.config import RateLimits
-from possync.targets.accurate import senders
 from possync.targets.accurate.hook import AccurateHook
 from possync.targets.base.bookkeeping import helper_items, walk_in_customer
 from possync.targets.base.errors import RejectedError, TransientTargetError
@@ -179,18 +178,10 @@ def test_every_body_sent_validates_against_the_openapi(monkeypatch, sandbox, tmp
     ledger = SyncLedger.from_url(f"sqlite:///{tmp_path / 'ledger.db'}", ensure_schema=True)
     hook = connect(monkeypatch, sandbox, conn_id="accurate_demo")
     loader = Loader(ledger, integration.name, target="Accurate")
-    send = {s.record_type: s for s in (
-        senders.CustomerSender(hook, integration, ledger), senders.ItemSender(hook, integration, ledger),
-        senders.InvoiceSender(hook, integration, ledger), senders.ReceiptSender(hook, integration, ledger),
-        senders.ReturnSender(hook, integration, ledger), senders.TransferOutSender(hook, integration, ledger),
-        senders.TransferInSender(hook, integration, ledger), senders.AdjustmentSender(hook, integration, ledger),
-        senders.StockTakeSender(hook, integration, ledger),
-    )}
-    from possync.targets.accurate.operators import AccurateTarget
+    from possync.targets.accurate import TARGET
 
-    target = AccurateTarget()
-    target.log = loader.log  # type: ignore[attr-defined]
-    target.prepare_target(hook, integration)
+    send = TARGET.senders_by_type(hook, integration, ledger)
+    TARGET.prepare(hook, integration, loader.log)
     customers, _ = transform_customers(extract_customers(pos))
     items, _ = transform_products(extract_products(pos))
     loader.load(send["customer"], [walk_in_customer(integration.bookkeeping), *customers])

@@ -76,7 +76,8 @@ def client(triggered):
     [entry] = [app for app in apps if app["name"] == "possync webhooks"]
     assert entry["url_prefix"] == "/possync" and isinstance(entry["app"], FastAPI)
 
-    def record_trigger(dag_id: str, *, uuids: list[str]) -> str:
+    def record_trigger(dag_id: str, *, uuids: list[str], source: str) -> str:
+        assert source == "a webhook from Accurate"
         triggered.append((dag_id, uuids))
         return f"triggered {dag_id}"
 

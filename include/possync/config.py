@@ -105,7 +105,7 @@ class TransferSync(_Strict):
 
 
 class OutletMapping(_Strict):
-    """Where an outlet's documents go in the target (a Jurnal warehouse, an Accurate branch and warehouse)."""
+    """Where an outlet's documents go in the target: its warehouse, and its branch where the target has them."""
 
     warehouse: str
     branch: str | None = None
@@ -136,7 +136,7 @@ class Bookkeeping(_Strict):
     stock_adjustment_account: str = "Beban Penyesuaian Persediaan"
     #: the account goods lost in transit (sent but never received) are written off to
     transit_loss_account: str = "Beban Penyesuaian Persediaan"
-    #: targets whose transfers are single-step (Jurnal) hold goods on the road in this warehouse
+    #: targets whose transfers are single-step hold goods on the road in this warehouse
     transit_warehouse: str = "Barang Dalam Perjalanan"
 
 
@@ -144,7 +144,8 @@ class Integration(_Strict):
     """One POS feeding one target. A POS may feed several targets through several integrations."""
 
     name: Annotated[str, Field(pattern=SLUG, max_length=60)]
-    target: Literal["jurnal", "accurate"]
+    #: a registered target's name (``possync.targets.base.registry``)
+    target: str
     conn_id: Annotated[str, Field(min_length=1)]
     pos_conn_id: str = "possync_pos"
     ledger_conn_id: str = "possync_ledger"
@@ -168,6 +169,17 @@ class Integration(_Strict):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown timezone {value!r} (use an IANA name such as 'Asia/Jakarta')") from None
+        return value
+
+    @field_validator("target")
+    @classmethod
+    def _known_target(cls, value: str) -> str:
+        from possync.targets.base.registry import UnknownTarget, get_target
+
+        try:
+            get_target(value)
+        except UnknownTarget as error:
+            raise ValueError(str(error)) from None
         return value
 
     @field_validator("outlets")

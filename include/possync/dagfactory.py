@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 from airflow.sdk import DAG, Param, TriggerRule, task
 
 from possync.config import HeadOffice, Integration, PossyncConfig
+from possync.targets.base.registry import get_target
+from possync.targets.base.target import Target
 from possync.timetables import ScheduledHoursTimetable, windows_every
 
 DEFAULT_ARGS = {
@@ -49,8 +51,8 @@ Runs {mode}, {integration.timezone} time. Each run syncs the completed orders, p
 business time falls in its data interval, per outlet, plus late sales from offline tills committed in the
 last {integration.sales.lookback_hours} hours.
 
-* **Per-record status**: the task log of each outlet has one line per record (`STAGED`, `SKIPPED`, `FAILED`
-  with the reason) and a summary `read = staged + skipped + failed`.
+* **Per-record status**: the task log of each outlet has one line per record (`SYNCED` with the target's
+  document, `SKIPPED` with why, `FAILED` with the reason) and a summary `read = synced + skipped + failed`.
 * **Failures** (e.g. a product without SKU) turn the outlet's task red without retries; repair the POS
   record, then clear the task to sync it again.
 * **Backfill**: Trigger → Backfill with a date range re-syncs exactly that range; nothing is duplicated.
@@ -87,46 +89,17 @@ def _window_from_context(context: Any, params: dict[str, Any]) -> tuple[datetime
     return start, end
 
 
-def target_operators(target: str) -> dict[str, type]:
-    """The sync operator classes of a target, imported only when a DAG of that target is built."""
-    if target == "jurnal":
-        from possync.targets.jurnal.operators import (
-            JurnalCustomersOperator,
-            JurnalProductsOperator,
-            JurnalSalesOperator,
-            JurnalStockOperator,
-            JurnalTransfersOperator,
-        )
-
-        return {
-            "customers": JurnalCustomersOperator,
-            "products": JurnalProductsOperator,
-            "sales": JurnalSalesOperator,
-            "transfers": JurnalTransfersOperator,
-            "stock": JurnalStockOperator,
-        }
-    if target == "accurate":
-        from possync.targets.accurate.operators import (
-            AccurateCustomersOperator,
-            AccurateProductsOperator,
-            AccurateSalesOperator,
-            AccurateStockOperator,
-            AccurateTransfersOperator,
-        )
-
-        return {
-            "customers": AccurateCustomersOperator,
-            "products": AccurateProductsOperator,
-            "sales": AccurateSalesOperator,
-            "transfers": AccurateTransfersOperator,
-            "stock": AccurateStockOperator,
-        }
-    raise ValueError(f"no sync operators for target {target!r} yet")
-
-
 def _sync_task(integration: Integration, flow: str) -> Any:
-    operator = target_operators(integration.target)[flow]
-    return operator(task_id=f"sync_{flow}", integration_name=integration.name, pool=integration.target_pool)
+    from possync.targets.base.operators import SYNC_OPERATORS
+
+    return SYNC_OPERATORS[flow](task_id=f"sync_{flow}", integration_name=integration.name,
+                                pool=integration.target_pool)
+
+
+def _sync_operator(flow: str) -> Any:
+    from possync.targets.base.operators import SYNC_OPERATORS
+
+    return SYNC_OPERATORS[flow]
 
 
 def build_master_dag(integration: Integration, flow: str) -> DAG:
@@ -149,7 +122,6 @@ def build_master_dag(integration: Integration, flow: str) -> DAG:
 
 def build_sales_dag(integration: Integration) -> DAG:
     name = integration.name
-    operators = target_operators(integration.target)
     outlets = sorted(integration.outlets)
     start_date = datetime.combine(integration.start_date, time(), tzinfo=ZoneInfo(integration.timezone))
 
@@ -192,7 +164,7 @@ def build_sales_dag(integration: Integration) -> DAG:
             ]
 
         customers, products = _sync_task(integration, "customers"), _sync_task(integration, "products")
-        sales = operators["sales"].partial(
+        sales = _sync_operator("sales").partial(
             task_id="sync_sales",
             integration_name=name,
             pool=integration.target_pool,
@@ -258,7 +230,6 @@ record, then clear the task (or wait for the next run): earlier failures are alw
 def build_transfers_dag(integration: Integration) -> DAG:
     """Transfers, stock adjustments and stock takes: automatic at the configured hours, or manual."""
     name = integration.name
-    operators = target_operators(integration.target)
     outlets = sorted(integration.outlets)
     manual = integration.transfers.mode == "manual"
     date_param: dict[str, Any] = {"type": "string", "format": "date"} if manual else {
@@ -307,12 +278,12 @@ def build_transfers_dag(integration: Integration) -> DAG:
                      "window_start": plan[0]["window_start"], "window_end": plan[0]["window_end"]}]
 
         products = _sync_task(integration, "products")
-        transfers = operators["transfers"].partial(
+        transfers = _sync_operator("transfers").partial(
             task_id="sync_transfers", integration_name=name, pool=integration.target_pool,
             # a product that failed fails only the documents that move it, with that reason
             map_index_template="{{ task.outlet_codes | join(',') }}", trigger_rule=TriggerRule.ALL_DONE,
         ).expand_kwargs(plan_transfers(windows))
-        stock = operators["stock"].partial(
+        stock = _sync_operator("stock").partial(
             task_id="sync_stock", integration_name=name, pool=integration.target_pool,
             map_index_template="{{ task.outlet_code }}", trigger_rule=TriggerRule.ALL_DONE,
         ).expand_kwargs(windows)
@@ -328,17 +299,19 @@ def _start_date(integration: Integration) -> datetime:
     return datetime.combine(integration.start_date, time(), tzinfo=ZoneInfo(integration.timezone))
 
 
-def build_inbound_dag(integration: Integration) -> DAG:
-    """Accurate → POS: processes the webhook log (goods received from suppliers become POS stock).
+def build_inbound_dag(integration: Integration, target: Target) -> DAG:
+    """Target → POS: processes the webhook log (e.g. goods received from suppliers become POS stock).
 
     Triggered by the webhook endpoint as each delivery arrives; the 5-minute schedule is the safety net
     for deliveries whose trigger failed and for retrying failed events after a repair.
     """
     name = integration.name
+    inbound = target.inbound
+    assert inbound is not None
 
     with DAG(
         dag_id=f"{name}__inbound",
-        description=f"{integration.target} webhooks → POS goods receipts ({name})",
+        description=f"{target.label} webhooks: {inbound.description} ({name})",
         schedule=windows_every(INBOUND_EVERY_MINUTES, integration.timezone),
         start_date=_start_date(integration),
         catchup=False,
@@ -346,19 +319,17 @@ def build_inbound_dag(integration: Integration) -> DAG:
         default_args=DEFAULT_ARGS,
         tags=[integration.target, "inbound", name],
         doc_md=f"""
-### Purchases from {integration.target} into the POS ({name})
+### {target.label} into the POS ({name}): {inbound.description}
+{inbound.doc_md}
+The endpoint is `/possync/webhooks/{integration.target}/{name}?token=…` on the API server. This DAG also runs
+every {INBOUND_EVERY_MINUTES} minutes, in case a trigger was lost.
 
-Goods received from suppliers (Accurate receive-items) reach the POS as stock coming in. Accurate posts a
-webhook to `/possync/webhooks/accurate/{name}?token=…` on the API server; the endpoint records it in the
-webhook log (sync ledger, table `webhook_events`) and triggers this DAG. It also runs every
-{INBOUND_EVERY_MINUTES} minutes, in case a trigger was lost.
-
-* **Per-record status**: `process_webhooks` logs one line per receive-item (`SYNCED`, `SKIPPED`, `FAILED` with
+* **Per-record status**: `process_webhooks` logs one line per document (`SYNCED`, `SKIPPED`, `FAILED` with
   the reason) and a summary `webhook events: n read = processed + ignored + failed`.
 * **Failures** (an item with no POS product of that SKU, an unmapped warehouse) turn the task red without
-  retries; the event stays in the log as `failed` and is retried by every later run, so once the POS product
-  is repaired the next run (or clearing this task) writes the receipt. Nothing is ever written twice.
-* **Accurate unreachable** (timeouts, 429, 5xx): the events stay pending and Airflow retries the task.
+  retries; the event stays in the log as `failed` and is retried by every later run, so once the POS is
+  repaired the next run (or clearing this task) writes it. Nothing is ever written twice.
+* **{target.label} unreachable** (timeouts, 429, 5xx): the events stay pending and Airflow retries the task.
 """,
     ) as dag:
 
@@ -369,16 +340,9 @@ webhook log (sync ledger, table `webhook_events`) and triggers this DAG. It also
 
             from airflow.sdk.exceptions import AirflowFailException
 
-            from possync.db import engine_for_conn
-            from possync.ledger.webhooks import WebhookLog
-            from possync.targets.accurate.hook import AccurateHook
-            from possync.targets.accurate.inbound import process_pending
+            from possync.pipeline import process_webhooks
 
-            webhook_log = WebhookLog(engine_for_conn(integration.ledger_conn_id), ensure_schema=True)
-            summary = process_pending(
-                webhook_log, AccurateHook(integration.conn_id), engine_for_conn(integration.pos_conn_id),
-                integration, logging.getLogger("possync.inbound"),
-            )
+            summary = process_webhooks(integration, target, logging.getLogger("possync.inbound"))
             if summary.failed:
                 raise AirflowFailException(
                     f"{summary.failed} webhook event(s) failed (reasons above and in the webhook log); "
@@ -390,27 +354,30 @@ webhook log (sync ledger, table `webhook_events`) and triggers this DAG. It also
     return dag
 
 
-def build_webhook_renew_dag(integration: Integration) -> DAG:
-    """Renews the Accurate webhook subscription daily (Accurate expires it after 7 days)."""
+def build_webhook_renew_dag(integration: Integration, target: Target) -> DAG:
+    """Renews the target's webhook subscription on its schedule (targets expire subscriptions)."""
     from airflow.sdk import CronTriggerTimetable
 
     name = integration.name
+    inbound = target.inbound
+    assert inbound is not None and inbound.renew_schedule is not None
     with DAG(
         dag_id=f"{name}__webhook_renew",
-        description=f"Renew the {integration.target} webhook subscription ({name})",
-        schedule=CronTriggerTimetable("0 6 * * *", timezone=integration.timezone, interval=timedelta(days=1)),
+        description=f"Renew the {target.label} webhook subscription ({name})",
+        schedule=CronTriggerTimetable(inbound.renew_schedule, timezone=integration.timezone,
+                                      interval=timedelta(days=1)),
         start_date=_start_date(integration),
         catchup=False,
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
         tags=[integration.target, "webhook_renew", name],
         doc_md=f"""
-### Keep the Accurate webhook alive ({name})
+### Keep the {target.label} webhook alive ({name})
 
-Accurate stops sending webhooks 7 days after they were last renewed. This DAG renews the subscription every
-morning (06:00 {integration.timezone}) and logs the new expiry date. If it is red for days, inbound purchases
-stop arriving in real time (the inbound DAG still runs, but has nothing to process): check the connection
-`{integration.conn_id}`.
+{target.label} stops sending webhooks some days after they were last renewed. This DAG renews the subscription
+(`{inbound.renew_schedule}`, {integration.timezone}) and logs the new expiry date. If it is red for days,
+inbound documents stop arriving in real time (the inbound DAG still runs, but has nothing to process): check
+the connection `{integration.conn_id}`.
 """,
     ) as dag:
 
@@ -418,10 +385,9 @@ stop arriving in real time (the inbound DAG still runs, but has nothing to proce
         def renew_webhook() -> str:
             import logging
 
-            from possync.targets.accurate.hook import AccurateHook
-
-            expiry = AccurateHook(integration.conn_id).renew_webhook()
-            logging.getLogger("possync.inbound").info("Accurate webhook renewed; it now expires on %s", expiry)
+            expiry = inbound.renew(target.hook(integration))
+            logging.getLogger("possync.inbound").info("%s webhook renewed; it now expires on %s", target.label,
+                                                      expiry)
             return expiry
 
         renew_webhook()
@@ -429,10 +395,14 @@ stop arriving in real time (the inbound DAG still runs, but has nothing to proce
 
 
 def inbound_dags(integration: Integration) -> list[DAG]:
-    """The DAGs of a target's inbound flow (Accurate's webhooks); none for targets without one."""
-    if integration.target != "accurate":
+    """The DAGs of a target's webhooks; none for targets without them."""
+    target = get_target(integration.target)
+    if target.inbound is None:
         return []
-    return [build_inbound_dag(integration), build_webhook_renew_dag(integration)]
+    dags = [build_inbound_dag(integration, target)]
+    if target.inbound.renew_schedule:
+        dags.append(build_webhook_renew_dag(integration, target))
+    return dags
 
 
 def _exchange_doc(headoffice: HeadOffice) -> str:

@@ -1,10 +1,16 @@
-"""The steps a sync task runs, as plain functions: testable without Airflow, called by the DAG tasks.
+"""Every sync as a plain function, extract → transform → load: testable without Airflow, called by the
+operators (``targets/base/operators.py``), which only resolve the integration, its target and hook.
 
-``stage_sales`` is the first half of a sales sync for one outlet and window (``stage_stock`` the same for
-transfers and stock documents): extract from the POS, transform into documents, and record every record's
-state in the ledger: ``failed`` with the reason for records that cannot become documents, ``skipped`` for
-voided orders, ``pending`` for documents waiting to be loaded. Loading into the target is the target's
-operator's job (targets/<name>/operators.py)."""
+``sync_customers``, ``sync_products``, ``sync_sales``, ``sync_transfers`` and ``sync_stock`` take a
+``SyncJob`` (the integration, the POS and ledger databases, the target and its hook) and return a
+``LoadSummary`` whose counts add up: ``read = synced + skipped + failed``.
+
+Each windowed sync stages first (``stage_sales``, ``stage_stock``): extract from the POS, transform into
+documents, and record every record's state in the ledger: ``failed`` with the reason for records that cannot
+become documents, ``skipped`` for voided orders, ``pending`` for documents waiting to be loaded. The
+``Loader`` then sends the documents through the target's senders, oldest first, each kind after the kinds it
+depends on.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +18,18 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Literal
+from functools import cached_property
+from typing import Any, Literal
 
 from sqlalchemy.engine import Engine
 
+from possync.config import Integration
 from possync.documents import Document, Rejection
 from possync.ledger import RecordOutcome, RunRef, SyncLedger, content_hash
 from possync.pos.extract import Window, WindowOn, extract_sales, extract_stock
 from possync.recordlog import log_record
+from possync.targets.base.loader import Loader, LoadSummary, Sender
+from possync.targets.base.target import Target
 from possync.transform.sales import SalesBatch, transform_sales
 from possync.transform.stock import transform_stock
 
@@ -220,3 +230,140 @@ def failures_text(summaries: Iterable[StageSummary], limit: int = 5) -> str:
     shown = "; ".join(failures[:limit])
     more = f" (and {len(failures) - limit} more, see the log)" if len(failures) > limit else ""
     return f"{len(failures)} record(s) failed: {shown}{more}"
+
+
+# --------------------------------------------------------------------------------------- the syncs, whole
+
+
+Logger = logging.Logger | logging.LoggerAdapter
+
+#: the record types of each windowed flow, in load order (a payment needs its invoice, an in its out)
+LOAD_ORDER: dict[str, tuple[str, ...]] = {
+    "sales": ("invoice", "payment", "return"),
+    "transfers": ("transfer_out", "transfer_in"),
+    "stock": ("adjustment", "stock_take"),
+}
+
+
+@dataclass
+class SyncJob:
+    """What one sync works with: the integration, its POS and ledger, its target and the target's hook."""
+
+    integration: Integration
+    pos: Engine
+    ledger: SyncLedger
+    target: Target
+    hook: Any
+    run: RunRef | None = None
+    logger: Logger = log
+
+    @classmethod
+    def connect(cls, integration: Integration, target: Target, hook: Any, *, run: RunRef | None = None,
+                logger: Logger = log) -> SyncJob:
+        """A job on the integration's POS and ledger connections (the ledger's tables created if missing)."""
+        from possync.db import engine_for_conn
+
+        ledger = SyncLedger(engine_for_conn(integration.ledger_conn_id))
+        ledger.create_schema()
+        return cls(integration, engine_for_conn(integration.pos_conn_id), ledger, target, hook, run, logger)
+
+    @cached_property
+    def loader(self) -> Loader:
+        return Loader(self.ledger, self.integration.name, target=self.target.label, run=self.run,
+                      logger=self.logger)
+
+    @cached_property
+    def senders(self) -> dict[str, Sender]:
+        return self.target.senders_by_type(self.hook, self.integration, self.ledger)
+
+    def load_in_order(self, flow: str, documents: Sequence[Document], summary: LoadSummary) -> LoadSummary:
+        for record_type in LOAD_ORDER[flow]:
+            kind = [document for document in documents if document.record_type == record_type]
+            summary.add(self.loader.load(self.senders[record_type], kind))
+        return summary
+
+    def reject(self, flow: str, rejections: Sequence[Rejection]) -> LoadSummary:
+        """Fail the records the POS cannot turn into documents, with their reasons (ledger and log)."""
+        self.ledger.record(self.integration.name, [_rejection_outcome(r, "failed", flow) for r in rejections],
+                           self.run)
+        for r in rejections:
+            log_record(self.logger, "FAILED", r.record_type, r.key, r.reason)
+        return LoadSummary(failed=len(rejections),
+                           failures=[f"{r.record_type} {r.key}: {r.reason}" for r in rejections])
+
+
+def sync_customers(job: SyncJob) -> LoadSummary:
+    """Every POS customer, plus the walk-in customer invoices without a customer are booked to."""
+    from possync.pos.extract import extract_customers
+    from possync.targets.base.bookkeeping import walk_in_customer
+    from possync.transform.sales import transform_customers
+
+    customers, rejections = transform_customers(extract_customers(job.pos))
+    summary = job.reject("customers", rejections)
+    summary.add(job.loader.load(job.senders["customer"],
+                                [walk_in_customer(job.integration.bookkeeping), *customers]))
+    return summary
+
+
+def sync_products(job: SyncJob) -> LoadSummary:
+    """The target's warehouses first (``Target.prepare``), then POS products matched by SKU (created when
+    missing), plus the helper items invoices use."""
+    from possync.pos.extract import extract_products
+    from possync.targets.base.bookkeeping import helper_items
+    from possync.transform.sales import transform_products
+
+    job.target.prepare(job.hook, job.integration, job.logger)
+    items, rejections = transform_products(extract_products(job.pos))
+    summary = job.reject("products", rejections)
+    summary.add(job.loader.load(job.senders["item"], [*helper_items(job.integration.bookkeeping), *items]))
+    return summary
+
+
+def sync_sales(job: SyncJob, *, outlet_code: str, window: Window) -> LoadSummary:
+    """One outlet's sales of one window (plus late ones and earlier failures): invoices, payments, returns."""
+    integration = job.integration
+    staged, documents = stage_sales(
+        job.pos, job.ledger, integration=integration.name, outlet_code=outlet_code, window=window,
+        lookback=timedelta(hours=integration.sales.lookback_hours),
+        window_on="shift_close" if integration.sales.mode == "shift_close" else "business_time",
+        run=job.run, logger=job.logger,
+    )
+    summary = LoadSummary(skipped=staged.skipped, failed=staged.failed, failures=list(staged.failures))
+    return job.load_in_order("sales", documents, summary)
+
+
+def _sync_stock_flow(job: SyncJob, flow: Literal["transfers", "stock"], outlet_codes: Sequence[str],
+                     window: Window) -> LoadSummary:
+    integration = job.integration
+    staged, documents = stage_stock(
+        job.pos, job.ledger, integration=integration.name, flow=flow, outlet_codes=outlet_codes,
+        mapped_outlets=integration.outlets, window=window,
+        lookback=timedelta(hours=integration.transfers.lookback_hours), run=job.run, logger=job.logger,
+    )
+    return job.load_in_order(flow, documents, LoadSummary(failed=staged.failed, failures=list(staged.failures)))
+
+
+def sync_transfers(job: SyncJob, *, outlet_codes: Sequence[str], window: Window) -> LoadSummary:
+    """Every transfer sent or received at ``outlet_codes`` in the window: transfer-outs, then transfer-ins.
+
+    All outlets in one call, because a transfer-in waits for another outlet's transfer-out: oldest first,
+    the out is always loaded before the in that needs it."""
+    return _sync_stock_flow(job, "transfers", outlet_codes, window)
+
+
+def sync_stock(job: SyncJob, *, outlet_code: str, window: Window) -> LoadSummary:
+    """One outlet's stock adjustments, then its stock takes, of the window."""
+    return _sync_stock_flow(job, "stock", [outlet_code], window)
+
+
+def process_webhooks(integration: Integration, target: Target, logger: Logger = log) -> Any:
+    """The integration's pending webhook events, processed by its target's ``Inbound`` with a hook that paces
+    to the integration's share of the target pool (the inbound task runs in that pool beside the syncs)."""
+    from possync.db import engine_for_conn
+    from possync.ledger.webhooks import WebhookLog
+
+    if target.inbound is None:
+        raise ValueError(f"target {target.name!r} has no webhooks")
+    webhook_log = WebhookLog(engine_for_conn(integration.ledger_conn_id), ensure_schema=True)
+    return target.inbound.process_pending(webhook_log, target.hook(integration),
+                                          engine_for_conn(integration.pos_conn_id), integration, logger)

@@ -134,12 +134,10 @@ def _ledger(integration: Any) -> Any:
 
 def _document_links(integration: Any) -> Callable[[str, str | None], str | None]:
     """record type, target id → the document's page in the target's web app (None where it has none)."""
+    from possync.targets.base.registry import get_target
+
     try:
-        if integration.target == "jurnal":
-            from possync.targets.jurnal.hook import JurnalHook as Hook
-        else:
-            from possync.targets.accurate.hook import AccurateHook as Hook  # type: ignore[assignment]
-        return Hook(integration.conn_id).document_url  # a hook reads its connection only when asked
+        return get_target(integration.target).hook(integration).document_url  # reads its connection when asked
     except Exception:
         log.warning("sync status: no document links for %s", integration.name, exc_info=True)
         return lambda _record_type, _target_id: None

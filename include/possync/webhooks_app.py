@@ -1,22 +1,21 @@
 """The webhook receiver: a FastAPI app the possync plugin mounts on Airflow's API server at ``/possync``.
 
-    POST /possync/webhooks/accurate/{integration}?token=<secret>     (or header X-Possync-Webhook-Token)
+    POST /possync/webhooks/{target}/{integration}?token=<secret>     (or header X-Possync-Webhook-Token)
 
-Register that URL in Accurate (Pengaturan → Webhook) for the integration's database. Accurate posts a JSON
-array of envelopes ``{"databaseId", "type", "timestamp", "uuid", "data": [...]}`` and redelivers until it
-gets a 2xx, so the endpoint
+for every integration whose target has webhooks (``Target.inbound``). Register that URL in the target for
+the integration's account. Targets redeliver until they get a 2xx, so the endpoint
 
-1. authenticates the caller: Accurate does not sign webhooks, so the URL carries a per-integration secret,
-   compared in constant time (``hmac.compare_digest``) with the ``webhook_secret`` extra of the
-   integration's Airflow connection (``conn_id`` in integrations.yaml). No token: 401. A wrong token, an
-   unknown integration, a non-Accurate one or one without a ``webhook_secret``: 403, the same answer for
-   all, so a caller learns nothing about which integrations exist. The API server's JWT auth does not
-   apply (plugin apps are mounted without it, and Accurate has no Airflow token); the secret replaces it.
-2. validates the body (JSON array of envelopes with ``uuid``, ``type`` and ``data``): anything else is a
-   400 naming what is wrong, never a 500;
+1. authenticates the caller: the URL carries a per-integration secret, compared in constant time
+   (``hmac.compare_digest``) with the ``webhook_secret`` extra of the integration's Airflow connection
+   (``conn_id`` in integrations.yaml). No token: 401. A wrong token, an unknown integration, one of another
+   target or one without a ``webhook_secret``: 403, the same answer for all, so a caller learns nothing about
+   which integrations exist. The API server's JWT auth does not apply (plugin apps are mounted without it,
+   and targets have no Airflow token); the secret replaces it.
+2. validates the body with the target's ``parse_delivery`` (events with a ``uuid``): anything else is a 400
+   naming what is wrong, never a 500;
 3. records the events in the webhook log of the integration's sync ledger, once per ``uuid``, and answers
-   200 ``{"received": new, "duplicates": m}``. If the ledger cannot be reached the answer is 503, so
-   Accurate retries the delivery later;
+   200 ``{"received": new, "duplicates": m}``. If the ledger cannot be reached the answer is 503, so the
+   target retries the delivery later;
 4. triggers a run of ``<integration>__inbound`` right away (``airflow.api.common.trigger_dag.trigger_dag``,
    which the API server may call: it owns the metadata DB). A run already queued is not duplicated: it
    will pick up the new events when it starts. If triggering fails (DAG not parsed yet, paused, metadata
@@ -30,7 +29,6 @@ value of every secret-looking parameter, ``token`` included, replaced by ``***``
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -39,7 +37,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from possync.config import ConfigError
+from possync.targets.base.registry import get_target
+from possync.targets.base.target import BadDelivery, Inbound
 
 log = logging.getLogger(__name__)
 
@@ -47,38 +51,6 @@ TOKEN_QUERY = "token"
 TOKEN_HEADER = "X-Possync-Webhook-Token"
 SECRET_EXTRA = "webhook_secret"
 MAX_BODY_BYTES = 1_000_000
-
-
-class BadDelivery(ValueError):
-    """The body is not a webhook delivery; the message says why (answered 400)."""
-
-
-def validate_envelopes(body: bytes) -> list[dict[str, Any]]:
-    """The envelopes of an Accurate delivery, or ``BadDelivery`` naming what is wrong."""
-    if len(body) > MAX_BODY_BYTES:
-        raise BadDelivery(f"body is larger than {MAX_BODY_BYTES} bytes")
-    try:
-        parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise BadDelivery(f"body is not JSON ({error})") from None
-    if isinstance(parsed, dict) and "uuid" in parsed:
-        parsed = [parsed]  # tolerate a single envelope not wrapped in an array
-    if not isinstance(parsed, list):
-        raise BadDelivery(f"expected a JSON array of webhook envelopes, got a JSON {type(parsed).__name__}")
-    if not parsed:
-        raise BadDelivery("the array of webhook envelopes is empty")
-    for index, envelope in enumerate(parsed):
-        if not isinstance(envelope, dict):
-            raise BadDelivery(f"envelope [{index}] is not an object")
-        for field in ("uuid", "type"):
-            value = envelope.get(field)
-            if not isinstance(value, str) or not value.strip():
-                raise BadDelivery(f"envelope [{index}] has no {field!r} (a non-empty string)")
-        if len(envelope["uuid"]) > 64:
-            raise BadDelivery(f"envelope [{index}]: 'uuid' is longer than 64 characters")
-        if not isinstance(envelope.get("data"), list | dict):
-            raise BadDelivery(f"envelope [{index}] has no 'data' (an array of entries)")
-    return parsed
 
 
 # ---------------------------------------------------------------------------------------------- the defaults
@@ -110,7 +82,7 @@ def _ledger_engine(conn_id: str) -> Engine:
     return shared_engine_for_conn(conn_id)
 
 
-def trigger_inbound_run(dag_id: str, *, uuids: list[str]) -> str:
+def trigger_inbound_run(dag_id: str, *, uuids: list[str], source: str = "a webhook") -> str:
     """Queue a run of the inbound DAG unless one is already queued; returns what happened (for the log)."""
     from airflow.api.common.trigger_dag import trigger_dag
     from airflow.models.dagrun import DagRun
@@ -132,7 +104,7 @@ def trigger_inbound_run(dag_id: str, *, uuids: list[str]) -> str:
             triggered_by=DagRunTriggeredByType.REST_API,
             run_id=f"webhook__{now.strftime('%Y%m%dT%H%M%S.%f')}",
             conf={"webhook_uuids": uuids[:20]},
-            note="triggered by an Accurate webhook",
+            note=f"triggered by {source}",
             session=session,
         )
         return f"triggered {dag_id} run {run.run_id if run else '?'}"
@@ -158,38 +130,41 @@ def create_app(
     """
     api = FastAPI(
         title="possync webhooks",
-        description="Receives Accurate Online webhooks into the possync webhook log.",
+        description="Receives the accounting targets' webhooks into the possync webhook log.",
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
     )
 
-    @api.post("/webhooks/accurate/{integration}")
-    async def accurate_webhook(integration: str, request: Request) -> JSONResponse:
+    @api.post("/webhooks/{target_name}/{integration}")
+    async def receive_webhook(target_name: str, integration: str, request: Request) -> JSONResponse:
         token = request.query_params.get(TOKEN_QUERY) or request.headers.get(TOKEN_HEADER)
         if not token:
             return _error(401, f"missing webhook token: add ?{TOKEN_QUERY}=<secret> to the webhook URL")
         try:
             settings = await run_in_threadpool(load_integration, integration)
-            secret = (await run_in_threadpool(webhook_secret, settings.conn_id)
-                      if settings is not None and settings.target == "accurate" else None)
-        except Exception:
+            inbound = _inbound_of(settings, target_name)
+            secret = await run_in_threadpool(webhook_secret, settings.conn_id) if inbound is not None else None
+        except ConfigError:
             log.exception("webhook for %r: could not read the integration settings", integration)
             return _error(503, "webhook receiver unavailable; retry later")
         if not secret or not hmac.compare_digest(token.encode(), secret.encode()):
-            log.warning("webhook for %r refused: wrong token, or no such Accurate integration with a "
-                        "webhook_secret", integration)
+            log.warning("webhook for %r refused: wrong token, or no such %s integration with a webhook_secret",
+                        integration, target_name)
             return _error(403, "forbidden")
 
+        body = await request.body()
         try:
-            envelopes = validate_envelopes(await request.body())
+            if len(body) > MAX_BODY_BYTES:
+                raise BadDelivery(f"body is larger than {MAX_BODY_BYTES} bytes")
+            envelopes = inbound.parse_delivery(body)
         except BadDelivery as error:
             log.warning("webhook for %s: bad delivery: %s", integration, error)
             return _error(400, str(error))
 
         try:
             new, duplicates = await run_in_threadpool(_record, ledger_engine, settings, envelopes)
-        except Exception:
+        except (SQLAlchemyError, OSError):  # the ledger's database (or its file) cannot be reached
             log.exception("webhook for %s: could not record %d events in the webhook log", integration,
                           len(envelopes))
             return _error(503, "webhook log unavailable; retry later")
@@ -199,10 +174,11 @@ def create_app(
             dag_id = f"{integration}__inbound"
             try:
                 outcome = await run_in_threadpool(
-                    lambda: trigger(dag_id, uuids=[str(e["uuid"]) for e in envelopes])
+                    lambda: trigger(dag_id, uuids=[str(e["uuid"]) for e in envelopes],
+                                    source=f"a webhook from {get_target(target_name).label}")
                 )
                 log.info("webhook for %s: %s", integration, outcome)
-            except Exception as error:
+            except Exception as error:  # any failure to trigger: the schedule processes the recorded events
                 log.warning("webhook for %s: could not trigger %s (%s: %s); its schedule will process the "
                             "events", integration, dag_id, type(error).__name__, error)
         return JSONResponse({"received": new, "duplicates": duplicates})
@@ -210,17 +186,22 @@ def create_app(
     return api
 
 
+def _inbound_of(settings: Any, target_name: str) -> Inbound | None:
+    """The webhooks of the integration's target, if the integration exists, is of ``target_name`` and its
+    target has webhooks; None otherwise (all answered 403 alike)."""
+    if settings is None or settings.target != target_name:
+        return None
+    return get_target(target_name).inbound
+
+
 def _record(ledger_engine: Callable[[str], Engine], settings: Any, envelopes: list[dict[str, Any]]) -> tuple[int, int]:
-    from possync.ledger.schema import create_schema
+    from possync.ledger.schema import create_schema, webhook_events
     from possync.ledger.webhooks import WebhookLog
 
     engine = ledger_engine(settings.ledger_conn_id)
-    try:
-        return WebhookLog(engine).receive(settings.name, envelopes)
-    except Exception:
-        # a fresh ledger may not have the table yet: create it (idempotent, under a lock) and try once more
-        create_schema(engine)
-        return WebhookLog(engine).receive(settings.name, envelopes)
+    if not inspect(engine).has_table(webhook_events.name):
+        create_schema(engine)  # a fresh ledger: create it (idempotent, under a lock); other errors are answered 503
+    return WebhookLog(engine).receive(settings.name, envelopes)
 
 
 app = create_app()

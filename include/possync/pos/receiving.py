@@ -26,8 +26,6 @@ from sqlalchemy.engine import Connection, Engine
 
 from possync.pos.schema import goods_receipt_lines, goods_receipts, outlets, products, stock_levels
 
-SOURCE_LABELS = {"accurate": "Accurate", "jurnal": "Jurnal", "head_office": "Head office"}
-
 
 class GoodsReceiptError(ValueError):
     """The receipt cannot be written as it is (a product to repair, an unknown outlet); nothing was written.
@@ -60,6 +58,8 @@ class GoodsReceipt:
     lines: Sequence[ReceiptLine]
     supplier: str | None = None
     source_document_id: str | None = None
+    #: how messages name the source ("Accurate item 'KOP-001'"); ``source`` itself when unset
+    source_label: str | None = None
 
     def __post_init__(self) -> None:
         if self.received_at.tzinfo is None:
@@ -67,7 +67,7 @@ class GoodsReceipt:
 
 
 def _label(receipt: GoodsReceipt, line: ReceiptLine) -> str:
-    source = SOURCE_LABELS.get(receipt.source, receipt.source)
+    source = receipt.source_label or receipt.source
     name = f" ({line.item_name})" if line.item_name else ""
     return f"{source} item '{line.sku or ''}'{name}"
 

@@ -20,6 +20,7 @@ One log line per receive-item (``SYNCED`` / ``SKIPPED`` / ``FAILED``), then a su
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, time
@@ -40,6 +41,7 @@ from possync.pos.receiving import (
 )
 from possync.recordlog import log_record
 from possync.targets.base.errors import RejectedError, TransientTargetError
+from possync.targets.base.target import BadDelivery
 
 RECORD_TYPE = "goods_receipt"
 RECEIVE_ITEM = "RECEIVE_ITEM"
@@ -169,6 +171,7 @@ def receipt_from_detail(detail: dict[str, Any], integration: Integration, *, rec
         )
     return GoodsReceipt(
         source="accurate",
+        source_label="Accurate",
         source_number=number,
         integration=integration.name,
         outlet_code=outlet_code,
@@ -267,6 +270,33 @@ def _process_event(event: WebhookEvent, hook: DetailReader, pos_engine: Engine, 
     if ignored and len(ignored) == len(entries):
         return "ignored", "; ".join(ignored)
     return "processed", "; ".join(ignored) or None
+
+
+def parse_delivery(body: bytes) -> list[dict[str, Any]]:
+    """The envelopes of an Accurate delivery (``{"databaseId", "type", "timestamp", "uuid", "data": [...]}``),
+    or ``BadDelivery`` naming what is wrong."""
+    try:
+        parsed = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadDelivery(f"body is not JSON ({error})") from None
+    if isinstance(parsed, dict) and "uuid" in parsed:
+        parsed = [parsed]  # tolerate a single envelope not wrapped in an array
+    if not isinstance(parsed, list):
+        raise BadDelivery(f"expected a JSON array of webhook envelopes, got a JSON {type(parsed).__name__}")
+    if not parsed:
+        raise BadDelivery("the array of webhook envelopes is empty")
+    for index, envelope in enumerate(parsed):
+        if not isinstance(envelope, dict):
+            raise BadDelivery(f"envelope [{index}] is not an object")
+        for field in ("uuid", "type"):
+            value = envelope.get(field)
+            if not isinstance(value, str) or not value.strip():
+                raise BadDelivery(f"envelope [{index}] has no {field!r} (a non-empty string)")
+        if len(envelope["uuid"]) > 64:
+            raise BadDelivery(f"envelope [{index}]: 'uuid' is longer than 64 characters")
+        if not isinstance(envelope.get("data"), list | dict):
+            raise BadDelivery(f"envelope [{index}] has no 'data' (an array of entries)")
+    return parsed
 
 
 def process_pending(webhook_log: WebhookLog, hook: DetailReader, pos_engine: Engine, integration: Integration,

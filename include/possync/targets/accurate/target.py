@@ -1,0 +1,125 @@
+"""Accurate Online as a possync target: its connection form, hook, senders, branches and warehouses, and its
+webhooks (goods received from suppliers come back to the POS)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from possync.targets.base.target import Inbound, Logger, Target
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from possync.config import Integration
+    from possync.ledger.webhooks import WebhookLog
+    from possync.targets.base.loader import Sender
+
+
+class AccurateInbound(Inbound):
+    description = "receive-items (goods received from suppliers) → POS goods receipts"
+    renew_schedule = "0 6 * * *"  # Accurate drops a subscription 7 days after its last renewal
+    doc_md = """
+Goods received from suppliers (Accurate receive-items) reach the POS as stock coming in. Accurate posts a
+webhook to `/possync/webhooks/accurate/<integration>?token=…` on the API server (register it in Accurate's
+Developer Area, with the `webhook_secret` of the integration's connection as the token); the endpoint records
+it in the webhook log (sync ledger, table `webhook_events`) and triggers this DAG.
+Accurate stops sending webhooks 7 days after the subscription was last renewed: the `__webhook_renew` DAG
+renews it every morning.
+"""
+
+    def parse_delivery(self, body: bytes) -> list[dict[str, Any]]:
+        from possync.targets.accurate.inbound import parse_delivery
+
+        return parse_delivery(body)
+
+    def process_pending(self, webhook_log: WebhookLog, hook: Any, pos: Engine, integration: Integration,
+                        logger: Logger) -> Any:
+        from possync.targets.accurate.inbound import process_pending
+
+        return process_pending(webhook_log, hook, pos, integration, logger)
+
+    def renew(self, hook: Any) -> str:
+        return hook.renew_webhook()
+
+
+class AccurateTarget(Target):
+    name = "accurate"
+    label = "Accurate"
+    inbound = AccurateInbound()
+    connection_type = {
+        "connection-type": "accurate",
+        "hook-class-name": "possync.targets.accurate.hook.AccurateHook",
+        "hook-name": "Accurate Online",
+        "ui-field-behaviour": {
+            "hidden-fields": ["schema", "port", "login"],
+            "relabeling": {"host": "Account API URL", "password": "API token"},
+            "placeholders": {
+                "host": "https://account.accurate.id",
+                "password": "aat.…  (the API token of the Accurate database)",
+            },
+        },
+        "conn-fields": {
+            "signature_secret": {
+                "label": "Signature secret",
+                "description": "Signs X-Api-Signature (HMAC-SHA256 of X-Api-Timestamp).",
+                "schema": {"type": ["string", "null"], "format": "password"},
+            },
+            "timeout": {
+                "label": "Request timeout (seconds)",
+                "schema": {"type": ["integer", "null"], "minimum": 1, "default": 30},
+            },
+            "requests_per_second": {
+                "label": "Requests per second",
+                "description": "Accurate allows 8 per second and 8 in flight; requests are paced below it.",
+                "schema": {"type": ["integer", "null"], "minimum": 1, "maximum": 8, "default": 8},
+            },
+            "webhook_secret": {
+                "label": "Webhook secret",
+                "description": "Accurate does not sign webhooks: register the URL "
+                               "<API server>/possync/webhooks/accurate/<integration>?token=<this secret> "
+                               "in Accurate; deliveries with any other token are refused (403).",
+                "schema": {"type": ["string", "null"], "format": "password"},
+            },
+        },
+    }
+
+    def hook_class(self) -> type:
+        from possync.targets.accurate.hook import AccurateHook
+
+        return AccurateHook
+
+    def senders(self, hook: Any, integration: Integration, ledger: Any) -> Iterable[Sender]:
+        from possync.targets.accurate import senders
+
+        kinds = (senders.CustomerSender, senders.ItemSender, senders.InvoiceSender, senders.ReceiptSender,
+                 senders.ReturnSender, senders.TransferOutSender, senders.TransferInSender,
+                 senders.AdjustmentSender, senders.StockTakeSender)
+        return [kind(hook, integration, ledger) for kind in kinds]
+
+    def prepare(self, hook: Any, integration: Integration, logger: Logger) -> None:
+        """Create the branches and warehouses the outlets map to, when Accurate lacks them."""
+        from possync.recordlog import log_record
+        from possync.targets.accurate.senders import DUPLICATE_MARKER
+        from possync.targets.base.errors import RejectedError
+
+        wanted = {
+            "warehouse": {outlet.warehouse for outlet in integration.outlets.values()},
+            "branch": {outlet.branch for outlet in integration.outlets.values() if outlet.branch},
+        }
+        for module, names in wanted.items():
+            listed = hook.iterate(module, fields=["id", "name"])
+            existing = {str(record.get("name", "")).casefold() for record in listed}
+            for name in sorted(names):
+                if name.casefold() in existing:
+                    continue
+                try:
+                    created = hook.save(module, {"name": name})
+                except RejectedError as error:
+                    if DUPLICATE_MARKER not in error.message.casefold():
+                        raise
+                    continue  # created by a request whose reply was lost
+                log_record(logger, "CREATED", module, name, f"→ Accurate #{created.get('id')}")
+
+
+TARGET = AccurateTarget()

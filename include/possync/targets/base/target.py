@@ -1,0 +1,94 @@
+"""What a target is to the rest of possync: one ``Target`` object per ``targets/<name>/`` folder.
+
+The DAG factory, the operators, the Sync Status and webhook apps, config validation and the provider
+metadata know a target only through this interface, looked up by name in ``possync.targets.base.registry``.
+Adding a target is one new folder whose ``__init__.py`` sets ``TARGET = MyTarget()`` (see the README's
+"Adding a target").
+
+A target's module is imported when DAGs are parsed, so it must stay light: import hooks, senders and
+mappings inside the methods, when a task runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from possync.config import Integration
+    from possync.ledger import SyncLedger
+    from possync.ledger.webhooks import WebhookLog
+    from possync.targets.base.hook import TargetHttpHook
+    from possync.targets.base.loader import Sender
+
+Logger = logging.Logger | logging.LoggerAdapter
+
+
+class BadDelivery(ValueError):
+    """A webhook body that is not a delivery of the target; the message says why (answered 400)."""
+
+
+class Inbound:
+    """What a target pushes back to the POS through webhooks (e.g. goods received from suppliers).
+
+    A target with an ``Inbound`` gets an ``<integration>__inbound`` DAG that processes the webhook log, a
+    receiver at ``/possync/webhooks/<target>/<integration>`` and, when ``renew_schedule`` is set, an
+    ``<integration>__webhook_renew`` DAG.
+    """
+
+    #: what the events become in the POS, for DAG docs and logs ("purchases → POS goods receipts")
+    description: ClassVar[str] = ""
+    #: cron (in the integration's timezone) of the subscription renewal; None when subscriptions never expire
+    renew_schedule: ClassVar[str | None] = None
+    #: the inbound DAG's own doc (Markdown), shown in the Airflow UI
+    doc_md: ClassVar[str] = ""
+
+    def parse_delivery(self, body: bytes) -> list[dict[str, Any]]:
+        """The events of one webhook delivery, each with a unique ``uuid``; ``BadDelivery`` if malformed."""
+        raise NotImplementedError
+
+    def process_pending(self, webhook_log: WebhookLog, hook: Any, pos: Engine, integration: Integration,
+                        logger: Logger) -> Any:
+        """Process the integration's pending events, oldest first; a summary with ``failed`` and ``as_dict()``."""
+        raise NotImplementedError
+
+    def renew(self, hook: Any) -> str:
+        """Renew the webhook subscription; the new expiry, for the log."""
+        raise NotImplementedError
+
+
+class Target:
+    """An accounting target: its connection type, its hook, its senders and how to prepare it."""
+
+    #: the name integrations.yaml uses (``target: <name>``), also the connection type and the pool prefix
+    name: ClassVar[str] = ""
+    #: how log lines and pages name it (short: "→ <label> #1203")
+    label: ClassVar[str] = ""
+    #: the Airflow provider's connection-type entry (hook class, form fields), see ``possync.provider``
+    connection_type: ClassVar[dict[str, Any]] = {}
+    #: the target's webhooks, if it has any
+    inbound: ClassVar[Inbound | None] = None
+
+    def hook_class(self) -> type[TargetHttpHook]:
+        raise NotImplementedError
+
+    def hook(self, integration: Integration) -> Any:
+        """The integration's hook, pacing to its share of the target pool: every task in the pool
+        (sync or inbound) gets the same share, so together they stay under the target's limit."""
+        return self.hook_class()(integration.conn_id, pacing_share=integration.target_concurrency)
+
+    def senders(self, hook: Any, integration: Integration, ledger: SyncLedger) -> Iterable[Sender]:
+        """One sender per record type the target accepts (customer, item, invoice, payment, ...)."""
+        raise NotImplementedError
+
+    def prepare(self, hook: Any, integration: Integration, logger: Logger) -> None:
+        """Create what documents point at by name and the target may lack (warehouses, branches).
+
+        Runs before products are synced; must be idempotent (a create whose reply was lost is found again).
+        """
+
+    def senders_by_type(self, hook: Any, integration: Integration, ledger: SyncLedger) -> dict[str, Sender]:
+        return {sender.record_type: sender for sender in self.senders(hook, integration, ledger)}

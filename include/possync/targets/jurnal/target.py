@@ -1,0 +1,88 @@
+"""Mekari Jurnal as a possync target: its connection form, hook, senders and warehouses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from possync.targets.base.target import Logger, Target
+
+if TYPE_CHECKING:
+    from possync.config import Integration
+    from possync.targets.base.loader import Sender
+
+
+class JurnalTarget(Target):
+    name = "jurnal"
+    label = "Jurnal"
+    connection_type = {
+        "connection-type": "jurnal",
+        "hook-class-name": "possync.targets.jurnal.hook.JurnalHook",
+        "hook-name": "Mekari Jurnal",
+        "ui-field-behaviour": {
+            "hidden-fields": ["schema", "port"],
+            "relabeling": {
+                "host": "API base URL",
+                "login": "HMAC client ID",
+                "password": "HMAC client secret",
+            },
+            "placeholders": {
+                "host": "https://api.mekari.com",
+                "login": "Client ID of the Mekari HMAC credential",
+                "password": "Client secret of the Mekari HMAC credential",
+            },
+        },
+        "conn-fields": {
+            "web_url": {
+                "label": "Jurnal web app URL",
+                "description": "Used for links from tasks to the documents they created.",
+                "schema": {"type": ["string", "null"], "default": "https://my.jurnal.id"},
+            },
+            "timeout": {
+                "label": "Request timeout (seconds)",
+                "schema": {"type": ["integer", "null"], "minimum": 1, "default": 30},
+            },
+            "requests_per_minute": {
+                "label": "Requests per minute",
+                "description": "The API consumer's limit (Jurnal documents 30/min); requests stay below it.",
+                "schema": {"type": ["integer", "null"], "minimum": 1, "default": 30},
+            },
+        },
+    }
+
+    def hook_class(self) -> type:
+        from possync.targets.jurnal.hook import JurnalHook
+
+        return JurnalHook
+
+    def senders(self, hook: Any, integration: Integration, ledger: Any) -> Iterable[Sender]:
+        from possync.targets.jurnal import senders
+
+        kinds = (senders.CustomerSender, senders.ItemSender, senders.InvoiceSender, senders.PaymentSender,
+                 senders.ReturnSender, senders.TransferOutSender, senders.TransferInSender,
+                 senders.AdjustmentSender, senders.StockTakeSender)
+        return [kind(hook, integration, ledger) for kind in kinds]
+
+    def prepare(self, hook: Any, integration: Integration, logger: Logger) -> None:
+        """Create the warehouses the outlets map to, and the transit warehouse, when Jurnal lacks them."""
+        from possync.recordlog import log_record
+        from possync.targets.base.errors import RejectedError
+        from possync.targets.jurnal.senders import is_duplicate
+
+        existing = {str(w.get("name", "")).casefold() for w in hook.iterate("warehouses")}
+        wanted = {code: outlet.warehouse for code, outlet in integration.outlets.items()}
+        wanted["TRANSIT"] = integration.bookkeeping.transit_warehouse  # goods between two outlets
+        for code, name in sorted(wanted.items()):
+            if name.casefold() in existing:
+                continue
+            try:
+                created = hook.create("warehouses", {"name": name, "code": code})
+            except RejectedError as error:
+                if not is_duplicate(error.message):
+                    raise
+                continue  # created by a request whose reply was lost
+            existing.add(name.casefold())
+            log_record(logger, "CREATED", "warehouse", name, f"→ Jurnal #{created.get('id')}")
+
+
+TARGET = JurnalTarget()
