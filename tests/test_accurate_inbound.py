@@ -277,7 +277,7 @@ def world(tmp_path, monkeypatch):
 
     triggered: list[str] = []
 
-    def trigger(dag_id: str, *, uuids: list[str]) -> str:  # the scheduler's part: tests run the task below
+    def trigger(dag_id: str, *, uuids: list[str], source: str) -> str:  # the scheduler's part: tests run the task below
         triggered.append(dag_id)
         return f"triggered {dag_id}"
 

@@ -18,7 +18,6 @@ from airflow.sdk import DAG, Param, TriggerRule, task
 
 from possync.config import HeadOffice, Integration, PossyncConfig
 from possync.targets.base.registry import get_target
-from possync.targets.base.target import Target
 from possync.timetables import ScheduledHoursTimetable, windows_every
 
 DEFAULT_ARGS = {
@@ -299,15 +298,17 @@ def _start_date(integration: Integration) -> datetime:
     return datetime.combine(integration.start_date, time(), tzinfo=ZoneInfo(integration.timezone))
 
 
-def build_inbound_dag(integration: Integration, target: Target) -> DAG:
+def build_inbound_dag(integration: Integration) -> DAG:
     """Target → POS: processes the webhook log (e.g. goods received from suppliers become POS stock).
 
     Triggered by the webhook endpoint as each delivery arrives; the 5-minute schedule is the safety net
     for deliveries whose trigger failed and for retrying failed events after a repair.
     """
     name = integration.name
+    target = get_target(integration.target)
     inbound = target.inbound
-    assert inbound is not None
+    if inbound is None:
+        raise ValueError(f"target {target.name!r} has no webhooks")
 
     with DAG(
         dag_id=f"{name}__inbound",
@@ -354,13 +355,15 @@ every {INBOUND_EVERY_MINUTES} minutes, in case a trigger was lost.
     return dag
 
 
-def build_webhook_renew_dag(integration: Integration, target: Target) -> DAG:
+def build_webhook_renew_dag(integration: Integration) -> DAG:
     """Renews the target's webhook subscription on its schedule (targets expire subscriptions)."""
     from airflow.sdk import CronTriggerTimetable
 
     name = integration.name
+    target = get_target(integration.target)
     inbound = target.inbound
-    assert inbound is not None and inbound.renew_schedule is not None
+    if inbound is None or inbound.renew_schedule is None:
+        raise ValueError(f"target {target.name!r} has no webhook subscription to renew")
     with DAG(
         dag_id=f"{name}__webhook_renew",
         description=f"Renew the {target.label} webhook subscription ({name})",
@@ -399,9 +402,9 @@ def inbound_dags(integration: Integration) -> list[DAG]:
     target = get_target(integration.target)
     if target.inbound is None:
         return []
-    dags = [build_inbound_dag(integration, target)]
+    dags = [build_inbound_dag(integration)]
     if target.inbound.renew_schedule:
-        dags.append(build_webhook_renew_dag(integration, target))
+        dags.append(build_webhook_renew_dag(integration))
     return dags
 
 
