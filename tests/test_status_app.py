@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from possync.ledger import RecordOutcome, RunRef, SyncLedger
+from support.airflow_api import api_server, token
 
 J = "jurnal_demo"
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -51,18 +52,8 @@ def ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SyncLedger:
 
 
 @pytest.fixture
-def server(airflow_with_dags: Path, ledger: SyncLedger):
-    from airflow.api_fastapi.app import create_app as create_api_server
-
-    return TestClient(create_api_server())
-
-
-def token(role: str) -> dict[str, str]:
-    from airflow.api_fastapi.app import get_auth_manager
-    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
-
-    jwt = get_auth_manager().generate_jwt(SimpleAuthManagerUser(username=role, role=role))
-    return {"Authorization": f"Bearer {jwt}"}
+def server(airflow_with_dags: Path, ledger: SyncLedger) -> TestClient:
+    return api_server()
 
 
 def records(server: TestClient, **params: object) -> list[dict]:
