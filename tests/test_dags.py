@@ -90,6 +90,19 @@ def test_dags_serialise_with_the_plugin_timetable(dagbag) -> None:
         assert restored.timetable.periodic, "backfills need a periodic timetable"
 
 
+def test_dag_docs_name_the_outcomes_the_task_logs_really_contain(dagbag) -> None:
+    """Ops read the doc to know what to look for in a log: only the loader's and the inbound's outcomes."""
+    import re
+
+    from possync.recordlog import OUTCOMES
+
+    for dag in dagbag.dags.values():
+        named = set(re.findall(r"`([A-Z]{4,})`", dag.doc_md or ""))
+        assert named <= set(OUTCOMES), f"{dag.dag_id} names {sorted(named - set(OUTCOMES))}"
+    sales_doc = next(dag.doc_md for dag_id, dag in dagbag.dags.items() if dag_id.endswith("__sales"))
+    assert {"SYNCED", "SKIPPED", "FAILED"} <= set(re.findall(r"`([A-Z]{4,})`", sales_doc))
+
+
 def test_parsing_does_no_heavy_imports_or_io() -> None:
     probe = (
         "import sys, runpy; runpy.run_path(sys.argv[1]);"

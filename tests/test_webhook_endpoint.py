@@ -229,3 +229,25 @@ def test_airflows_api_server_serves_the_endpoint_without_its_jwt(airflow_with_da
     assert (response.status_code, response.json()) == (200, {"received": 1, "duplicates": 0})
     [event] = WebhookLog(make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")).pending("accurate_demo")
     assert event.uuid == first["uuid"]
+
+
+def test_only_a_missing_table_creates_the_ledger_schema(setup, client, tmp_path, monkeypatch) -> None:
+    """A fresh ledger gets its tables; a ledger that cannot be reached is a 503 without any schema DDL tried
+    (the receiver used to answer every error by creating the schema and trying again)."""
+    import possync.ledger.schema
+
+    created: list[str] = []
+    real_create = possync.ledger.schema.create_schema
+    monkeypatch.setattr(possync.ledger.schema, "create_schema",
+                        lambda engine: created.append(str(engine.url)) or real_create(engine))
+    names, _ = setup
+    assert client.post(url(names["down"]), json=[envelope()]).status_code == 503
+    assert created == []
+
+    fresh = tmp_path / "fresh-ledger.db"
+    monkeypatch.setenv(f"AIRFLOW_CONN_L_{names['acc'].split('_')[1].upper()}",
+                       json.dumps({"conn_type": "sqlite", "host": str(fresh)}))
+    response = client.post(url(names["acc"]), json=[envelope()])
+    assert (response.status_code, response.json()) == (200, {"received": 1, "duplicates": 0})
+    assert created == [f"sqlite:///{fresh}"]
+    assert len(WebhookLog(make_engine(f"sqlite:///{fresh}")).events(names["acc"])) == 1

@@ -9,7 +9,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+#: every outcome a log line can have; DAG docs tell ops to look for these and no others
+OUTCOMES = ("SYNCED", "SKIPPED", "FAILED", "CREATED", "APPLIED", "UPLOADED", "PROCESSED")
+
 
 def log_record(logger: logging.Logger | logging.LoggerAdapter | Any, outcome: str, record_type: str, key: str,
                detail: str) -> None:
+    if outcome not in OUTCOMES:
+        raise ValueError(f"log outcome {outcome!r} is not one of {OUTCOMES}")
     logger.info("%-8s %-9s %-28s %s", outcome, record_type, key, detail)
