@@ -13,7 +13,6 @@ if TYPE_CHECKING:
 
     from possync.config import Integration
     from possync.ledger.webhooks import WebhookLog
-    from possync.targets.base.loader import Sender
 
 
 class AccurateInbound(Inbound):
@@ -89,13 +88,12 @@ class AccurateTarget(Target):
 
         return AccurateHook
 
-    def senders(self, hook: Any, integration: Integration, ledger: Any) -> Iterable[Sender]:
+    def sender_classes(self) -> Iterable[type]:
         from possync.targets.accurate import senders
 
-        kinds = (senders.CustomerSender, senders.ItemSender, senders.InvoiceSender, senders.ReceiptSender,
-                 senders.ReturnSender, senders.TransferOutSender, senders.TransferInSender,
-                 senders.AdjustmentSender, senders.StockTakeSender)
-        return [kind(hook, integration, ledger) for kind in kinds]
+        return (senders.CustomerSender, senders.ItemSender, senders.InvoiceSender, senders.ReceiptSender,
+                senders.ReturnSender, senders.TransferOutSender, senders.TransferInSender,
+                senders.AdjustmentSender, senders.StockTakeSender)
 
     def prepare(self, hook: Any, integration: Integration, logger: Logger) -> None:
         """Create the branches and warehouses the outlets map to, when Accurate lacks them."""

@@ -80,9 +80,13 @@ class Target:
         (sync or inbound) gets the same share, so together they stay under the target's limit."""
         return self.hook_class()(integration.conn_id, pacing_share=integration.target_concurrency)
 
-    def senders(self, hook: Any, integration: Integration, ledger: SyncLedger) -> Iterable[Sender]:
-        """One sender per record type the target accepts (customer, item, invoice, payment, ...)."""
+    def sender_classes(self) -> Iterable[type]:
+        """The target's sender classes, one per record type it accepts (customer, item, invoice, payment, ...),
+        each built as ``Sender(hook, integration, ledger)``; imported inside the method."""
         raise NotImplementedError
+
+    def senders(self, hook: Any, integration: Integration, ledger: SyncLedger) -> Iterable[Sender]:
+        return [kind(hook, integration, ledger) for kind in self.sender_classes()]
 
     def prepare(self, hook: Any, integration: Integration, logger: Logger) -> None:
         """Create what documents point at by name and the target may lack (warehouses, branches).

@@ -9,7 +9,6 @@ from possync.targets.base.target import Logger, Target
 
 if TYPE_CHECKING:
     from possync.config import Integration
-    from possync.targets.base.loader import Sender
 
 
 class JurnalTarget(Target):
@@ -55,13 +54,12 @@ class JurnalTarget(Target):
 
         return JurnalHook
 
-    def senders(self, hook: Any, integration: Integration, ledger: Any) -> Iterable[Sender]:
+    def sender_classes(self) -> Iterable[type]:
         from possync.targets.jurnal import senders
 
-        kinds = (senders.CustomerSender, senders.ItemSender, senders.InvoiceSender, senders.PaymentSender,
-                 senders.ReturnSender, senders.TransferOutSender, senders.TransferInSender,
-                 senders.AdjustmentSender, senders.StockTakeSender)
-        return [kind(hook, integration, ledger) for kind in kinds]
+        return (senders.CustomerSender, senders.ItemSender, senders.InvoiceSender, senders.PaymentSender,
+                senders.ReturnSender, senders.TransferOutSender, senders.TransferInSender,
+                senders.AdjustmentSender, senders.StockTakeSender)
 
     def prepare(self, hook: Any, integration: Integration, logger: Logger) -> None:
         """Create the warehouses the outlets map to, and the transit warehouse, when Jurnal lacks them."""
