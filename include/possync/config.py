@@ -175,6 +175,13 @@ class Integration(_Strict):
             raise ValueError(f"unknown timezone {value!r} (use an IANA name such as 'Asia/Jakarta')") from None
         return value
 
+    @field_validator("outlets")
+    @classmethod
+    def _some_outlets(cls, value: dict[str, OutletMapping]) -> dict[str, OutletMapping]:
+        if not value:
+            raise ValueError("map at least one POS outlet code to the target")
+        return value
+
     @field_validator("batch_size")
     @classmethod
     def _batch_size_the_targets_take(cls, value: int) -> int:
@@ -183,13 +190,6 @@ class Integration(_Strict):
                 f"batch_size must be 1 to {MAX_BATCH_SIZE} (documents per create call; Jurnal's batch_create and "
                 f"Accurate's bulk-save.do take {MAX_BATCH_SIZE} at most), got {value}"
             )
-        return value
-
-    @field_validator("outlets")
-    @classmethod
-    def _some_outlets(cls, value: dict[str, OutletMapping]) -> dict[str, OutletMapping]:
-        if not value:
-            raise ValueError("map at least one POS outlet code to the target")
         return value
 
     @property
