@@ -80,6 +80,8 @@ def test_unquoted_yaml_times_are_read_as_times(tmp_path: Path) -> None:
         ({"integrations": [GOOD["integrations"][0], GOOD["integrations"][0]]},
          "integration name 'jurnal_test' is used twice"),
         ({"integration": []}, "integrations: Field required"),
+        (broken(batch_size=0), "integrations[0] (jurnal_test).batch_size: batch_size must be 1 to 100"),
+        (broken(batch_size=101), "integrations[0] (jurnal_test).batch_size: batch_size must be 1 to 100"),
     ],
 )
 def test_mistakes_name_the_file_and_field(tmp_path: Path, data: dict, expected: str) -> None:
@@ -119,3 +121,8 @@ def test_head_office_mistakes_are_readable(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as error:
         load_config(bad)
     assert "headoffices[0] (ho_demo).every_minutes: Input should be greater than or equal to 15" in str(error.value)
+
+
+def test_batch_size_is_read(tmp_path: Path) -> None:
+    path = write(tmp_path, {"integrations": [{**GOOD["integrations"][0], "batch_size": 7}]})
+    assert load_config(path).integrations[0].batch_size == 7

@@ -193,3 +193,47 @@ def test_every_body_sent_validates_against_the_swagger(monkeypatch, sandbox, tmp
         checked.add(path)
     assert {"/warehouses", "/customers/batch_create", "/products/batch_create", "/sales_invoices/batch_create",
             "/receive_payments/batch_create", "/sales_returns", "/warehouse_transfers", "/stock_adjustments"} <= checked
+
+
+def test_the_integrations_batch_size_sizes_the_create_batches(monkeypatch, sandbox, tmp_path) -> None:
+    """``batch_size: 7`` in integrations.yaml: 20 invoices go to Jurnal in 3 ``batch_create`` calls (7, 7, 6)."""
+    connect(monkeypatch, sandbox)
+    hook = JurnalHook("jurnal_t")
+    pos = make_engine(f"sqlite:///{tmp_path / 'pos.db'}")
+    generate(pos, DemoSpec(start_date=date(2026, 11, 9), days=1, orders_per_day=30))
+    ledger = SyncLedger.from_url(f"sqlite:///{tmp_path / 'ledger.db'}", ensure_schema=True)
+    integration = load_config().integrations[0].model_copy(update={"batch_size": 7})
+    loader = Loader(ledger, integration.name, target="Jurnal", logger=logging.getLogger("t"))
+    for outlet in sorted(integration.outlets.values(), key=lambda o: o.warehouse):
+        hook.create("warehouses", {"name": outlet.warehouse})
+    customers, _ = transform_customers(extract_customers(pos))
+    loader.load(senders.CustomerSender(hook, integration, ledger),
+                [walk_in_customer(integration.bookkeeping), *customers])
+    items, _ = transform_products(extract_products(pos))
+    loader.load(senders.ItemSender(hook, integration, ledger), [*helper_items(integration.bookkeeping), *items])
+    window = Window(datetime(2026, 11, 8, tzinfo=UTC), datetime(2026, 11, 13, tzinfo=UTC))
+    invoices = transform_sales(extract_sales(pos, window)).invoices[:20]
+    assert len(invoices) == 20
+
+    def batch_calls() -> int:
+        return admin(sandbox, "stats")["by_endpoint"].get("POST /sales_invoices/batch_create", 0)
+
+    before = batch_calls()
+    summary = loader.load(senders.InvoiceSender(hook, integration, ledger), invoices)
+    assert summary.synced == 20, summary.failures[:3]
+    assert batch_calls() - before == 3
+
+
+@pytest.mark.parametrize("configured, expected", [(7, 7), (100, 100), (1, 1)])
+def test_every_sender_batches_at_most_the_configured_size(configured: int, expected: int) -> None:
+    from possync.targets.accurate import senders as accurate_senders
+
+    integration = load_config().integrations[0].model_copy(update={"batch_size": configured})
+    batching = [senders.CustomerSender, senders.ItemSender, senders.InvoiceSender, senders.PaymentSender,
+                accurate_senders.CustomerSender, accurate_senders.InvoiceSender, accurate_senders.ReceiptSender,
+                accurate_senders.ReturnSender, accurate_senders.TransferOutSender]
+    for cls in batching:
+        assert cls(None, integration, None).batch_size == expected, cls
+    # one request per document anyway: the ledger is written every 20 at most
+    for cls in (senders.ReturnSender, senders.TransferOutSender, senders.AdjustmentSender):
+        assert cls(None, integration, None).batch_size == min(configured, 20), cls

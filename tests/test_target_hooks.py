@@ -64,3 +64,65 @@ def test_requests_always_carry_a_timeout(monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(RuntimeError):
         hook.run("/x")
     assert seen["timeout"] == 30
+
+
+# -- replies are decoded exactly -----------------------------------------------------------------------
+
+REPLY_TEXT = (
+    '{"s": true, "d": {"database": {"id": 1, "host": "%(url)s"}},'
+    ' "sales_invoice": {"id": 42, "original_amount": 1234567.89, "tax": 0.1, "qty": 3, "big": 1e2},'
+    ' "r": {"id": 7, "totalAmount": 0.1}, "items": [0.1, 0.2]}'
+)
+
+
+def _raw_json_app(text: str):
+    """An ASGI app answering every request with the same raw JSON text (numbers exactly as written)."""
+    async def app(scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        host = dict(scope["headers"]).get(b"host", b"").decode()
+        body = (text % {"url": f"http://{host}"}).encode()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
+    return app
+
+
+@pytest.fixture
+def raw_json_server():
+    from live_server import LiveServer
+
+    server = LiveServer(_raw_json_app(REPLY_TEXT)).start()
+    yield server
+    server.stop()
+
+
+def test_reply_amounts_decode_as_exact_decimals(monkeypatch: pytest.MonkeyPatch, raw_json_server) -> None:
+    from decimal import Decimal
+
+    monkeypatch.setenv("AIRFLOW_CONN_JURNAL_EXACT", json.dumps({
+        "conn_type": "jurnal", "host": raw_json_server.url, "login": "c", "password": "s",
+        "extra": {"requests_per_minute": 100_000, "requests_per_hour": 1_000_000}}))
+    record = JurnalHook("jurnal_exact").get("sales_invoices", 42)
+    assert record is not None
+    assert record["original_amount"] == Decimal("1234567.89")
+    assert isinstance(record["original_amount"], Decimal)
+    assert record["tax"] == Decimal("0.1") and str(record["tax"]) == "0.1"
+    assert record["qty"] == 3 and type(record["qty"]) is int and type(record["id"]) is int
+    assert record["big"] == Decimal("1e2") and isinstance(record["big"], Decimal)
+
+    monkeypatch.setenv("AIRFLOW_CONN_ACCURATE_EXACT", json.dumps({
+        "conn_type": "accurate", "host": raw_json_server.url, "password": "aat.x",
+        "extra": {"signature_secret": "sig", "requests_per_second": 1000}}))
+    hook = AccurateHook("accurate_exact")
+    reply = hook.api("sales-invoice", "detail", params={"id": 7})
+    assert reply["r"]["totalAmount"] == Decimal("0.1") and str(reply["r"]["totalAmount"]) == "0.1"
+    assert reply["items"] == [Decimal("0.1"), Decimal("0.2")]
+    assert sum(reply["items"], Decimal(0)) == Decimal("0.3")
+    assert hook.save("sales-invoice", {"x": Decimal("1.10")})["totalAmount"] == Decimal("0.1")

@@ -140,6 +140,10 @@ class Bookkeeping(_Strict):
     transit_warehouse: str = "Barang Dalam Perjalanan"
 
 
+#: the most documents one batch create call takes (Jurnal ``batch_create`` and Accurate ``bulk-save.do``)
+MAX_BATCH_SIZE = 100
+
+
 class Integration(_Strict):
     """One POS feeding one target. A POS may feed several targets through several integrations."""
 
@@ -154,7 +158,8 @@ class Integration(_Strict):
     start_date: date
     use_pos_customer_id: bool = True
     pool: Annotated[str | None, Field(pattern=SLUG)] = None
-    batch_size: Annotated[int, Field(ge=1, le=100)] = 100
+    #: documents per create call (Jurnal ``batch_create``, Accurate ``bulk-save.do``); both take 100 at most
+    batch_size: int = MAX_BATCH_SIZE
     #: tasks that may call the target at once (the size of its Airflow pool); each paces to its share
     target_concurrency: Annotated[int, Field(ge=1, le=8)] = 1
     sales: SalesSync
@@ -187,6 +192,16 @@ class Integration(_Strict):
     def _some_outlets(cls, value: dict[str, OutletMapping]) -> dict[str, OutletMapping]:
         if not value:
             raise ValueError("map at least one POS outlet code to the target")
+        return value
+
+    @field_validator("batch_size")
+    @classmethod
+    def _batch_size_the_targets_take(cls, value: int) -> int:
+        if not 1 <= value <= MAX_BATCH_SIZE:
+            raise ValueError(
+                f"batch_size must be 1 to {MAX_BATCH_SIZE} (documents per create call; Jurnal's batch_create and "
+                f"Accurate's bulk-save.do take {MAX_BATCH_SIZE} at most), got {value}"
+            )
         return value
 
     @property

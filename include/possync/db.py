@@ -61,23 +61,44 @@ def _switch_to_wal(cursor: Any) -> None:
             time.sleep(0.05 + 0.01 * attempt)
 
 
+#: the SQLAlchemy driver possync's PostgreSQL engines use (psycopg2), unless the connection's extras name
+#: another ``sqlalchemy_scheme``
+POSTGRES_DRIVER = "postgresql+psycopg2"
+
+
 def sqlalchemy_url_for_conn(conn_id: str) -> URL:
-    """The SQLAlchemy URL of an Airflow database connection (sqlite or postgres)."""
+    """The SQLAlchemy URL of an Airflow database connection (sqlite or postgres), built by the connection's
+    provider hook (``PostgresHook``, ``SqliteHook``: what ``conn.get_hook()`` returns) as Airflow's SQL hooks
+    build it.
+
+    PostgreSQL: ``PostgresHook.sqlalchemy_url`` (login, password, host, port, schema, ``sqlalchemy_query``,
+    IAM tokens; any password characters) plus every connection extra that ``PostgresHook.get_conn`` hands
+    to the driver (``sslmode``, ``sslrootcert``, ``application_name``, ``options``, ``connect_timeout``, ...),
+    as URL query parameters, which SQLAlchemy's psycopg2 dialect passes to ``connect``. The provider's
+    URL alone would drop them. SQLite: ``SqliteHook.get_uri()`` (the file path is the connection's host).
+    """
     from airflow.sdk import BaseHook
 
     conn = BaseHook.get_connection(conn_id)
     if conn.conn_type == "sqlite":
-        # Airflow's sqlite connections keep the file path in ``host``.
-        return make_url(f"sqlite:///{conn.host}")
+        from airflow.providers.sqlite.hooks.sqlite import SqliteHook
+
+        return make_url(SqliteHook(sqlite_conn_id=conn_id).get_uri())
     if conn.conn_type in ("postgres", "postgresql"):
-        return URL.create(
-            "postgresql+psycopg2",
-            username=conn.login or None,
-            password=conn.password or None,
-            host=conn.host or None,
-            port=conn.port or None,
-            database=conn.schema or None,
+        from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+        extras = conn.extra_dejson
+        # the hook directly rather than conn.get_hook(), which knows the type only as 'postgres'
+        hook = PostgresHook(
+            postgres_conn_id=conn_id, sqlalchemy_scheme=extras.get("sqlalchemy_scheme") or POSTGRES_DRIVER
         )
+        url = hook.sqlalchemy_url
+        driver_args = {
+            key: str(value)
+            for key, value in extras.items()
+            if key not in hook.ignored_extra_options and value is not None
+        }
+        return url.update_query_dict({**driver_args, **url.query})
     raise ValueError(
         f"connection {conn_id!r} has type {conn.conn_type!r}; possync databases must be 'sqlite' or 'postgres'"
     )

@@ -52,7 +52,7 @@ class AccurateSender(TargetSender):
     target_label = "Accurate"
     module = ""
     number_field = "number"  # how detail.do is asked for a record by its number
-    batch_size = BULK_LIMIT
+    max_batch_size = BULK_LIMIT
     hook: AccurateHook
 
     def create_batch(self, bodies: list[dict[str, Any]]) -> list[BatchItemResult]:

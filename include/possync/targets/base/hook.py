@@ -5,6 +5,7 @@
 - Every request carries a timeout (``HttpHook`` defaults to none).
 - Secrets are registered with Airflow's masker as soon as the connection is read.
 - One keep-alive session per hook, requests paced ahead of the target's limits (``Pacer``).
+- Replies are decoded with exact ``Decimal`` amounts (``decode_json``), never floats.
 - Transient failures (connection errors, timeouts, 429, 5xx) are retried here with backoff, honouring
   Retry-After; anything else the target refuses becomes a ``RejectedError`` carrying the target's own
   message. Callers never see a status code.
@@ -223,7 +224,7 @@ class TargetHttpHook(HttpHook):
                 wait = self._backoff(attempt)
             else:
                 if response.status_code < 400:
-                    return response.json() if response.content else {}
+                    return decode_json(response) if response.content else {}
                 body_json = _json_or_none(response)
                 if response.status_code == 429:
                     self.throttled += 1
@@ -264,8 +265,18 @@ def exact_json(value: Any) -> str:
     return re.sub(r'"\\u0000decimal:(-?[0-9.E+-]+)"', r"\1", text)
 
 
+def decode_json(response: Response) -> Any:
+    """A reply's JSON body with every fractional number as an exact ``Decimal`` (``0.1`` stays ``0.1``,
+    ``1234567.89`` stays ``1234567.89``) and whole numbers as ``int``: reads are as exact as writes.
+
+    Decoded from the raw bytes (JSON is UTF-8; ``json`` detects UTF-16/32 and a BOM itself) with the
+    standard library, never through ``Response.json()``, which may hand the text to ``simplejson``.
+    """
+    return json.loads(response.content, parse_float=Decimal)
+
+
 def _json_or_none(response: Response) -> Any:
     try:
-        return response.json()
+        return decode_json(response)
     except ValueError:
         return None

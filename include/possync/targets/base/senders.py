@@ -29,12 +29,19 @@ class TargetSender:
     record_type = ""
     flow = ""
     target_label = ""
-    batch_size = 100
+    #: the most documents the target takes in one create call (or, for targets that create one document per
+    #: request, how many are sent between ledger writes)
+    max_batch_size = 100
 
     def __init__(self, hook: Any, integration: Integration, ledger: SyncLedger) -> None:
         self.hook = hook
         self.integration = integration
         self.ledger = ledger
+
+    @property
+    def batch_size(self) -> int:
+        """Documents per batch: the integration's ``batch_size``, within what the target takes."""
+        return max(1, min(self.integration.batch_size, self.max_batch_size))
 
     def prerequisites(self, document: Any) -> list[Prerequisite]:
         return []

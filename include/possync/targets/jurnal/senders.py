@@ -57,7 +57,7 @@ class JurnalSender(TargetSender):
 
     target_label = "Jurnal"
     resource = ""
-    batch_size = BATCH_LIMIT
+    max_batch_size = BATCH_LIMIT
     hook: JurnalHook
 
     def result(self, document: Any, record: dict[str, Any], note: str | None = None) -> SendResult:
@@ -181,7 +181,7 @@ class ReturnSender(JurnalSender):
     """Jurnal has no batch endpoint for sales returns: one request each."""
 
     record_type, flow, resource = "return", "sales", "sales_returns"
-    batch_size = 20  # ledger bookkeeping granularity; each return is still its own request
+    max_batch_size = 20  # ledger bookkeeping granularity; each return is still its own request
 
     def prerequisites(self, sales_return: SalesReturn) -> list[Prerequisite]:
         return invoice_prerequisite(sales_return)
@@ -200,7 +200,7 @@ class _StockSender(JurnalSender):
     """Warehouse transfers and stock adjustments: no batch endpoint, one request each; lines name products
     by the Jurnal id the products sync recorded."""
 
-    batch_size = 20  # ledger bookkeeping granularity; each document is still its own request
+    max_batch_size = 20  # ledger bookkeeping granularity; each document is still its own request
 
     def prerequisites(self, document: Any) -> list[Prerequisite]:
         return stock_prerequisites(document)
