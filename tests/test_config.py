@@ -74,7 +74,8 @@ def test_unquoted_yaml_times_are_read_as_times(tmp_path: Path) -> None:
         (broken(timezone="Asia/Jakarat"),
          "integrations[0] (jurnal_test).timezone: unknown timezone 'Asia/Jakarat'"),
         (broken(outlets={}), "integrations[0] (jurnal_test).outlets: map at least one POS outlet code"),
-        (broken(target="quickbooks"), "integrations[0] (jurnal_test).target: unknown target 'quickbooks' (known targets: accurate, jurnal)"),
+        (broken(target="quickbooks"), "integrations[0] (jurnal_test).target: unknown target 'quickbooks' "
+         "(known targets: accurate, jurnal)"),
         (broken(name="Jurnal Demo"), "integrations[0] (Jurnal Demo).name: String should match pattern"),
         (broken(conn_idd="typo"), "integrations[0] (jurnal_test).conn_idd: Extra inputs are not permitted"),
         ({"integrations": [GOOD["integrations"][0], GOOD["integrations"][0]]},

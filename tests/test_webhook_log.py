@@ -96,7 +96,8 @@ def shop(db_engine) -> Pos:
 
 def receipt(number: str = "RI-0001", lines=None, *, outlet: str = "JKT01") -> GoodsReceipt:
     return GoodsReceipt(
-        source="accurate", source_label="Accurate", source_number=number, integration="acc", outlet_code=outlet, received_at=T,
+        source="accurate", source_label="Accurate", source_number=number, integration="acc", outlet_code=outlet,
+        received_at=T,
         supplier="V-001 PT Kopi Nusantara", source_document_id="7",
         lines=lines or [ReceiptLine("KOP-001", Decimal("12"), Decimal("51000.00"), "Kopi Toraja 250g"),
                         ReceiptLine("GUL-001", Decimal("2.5"), Decimal("30000.00"), "Gula Aren 1kg")],

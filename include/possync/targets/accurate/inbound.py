@@ -276,7 +276,7 @@ def parse_delivery(body: bytes) -> list[dict[str, Any]]:
     """The envelopes of an Accurate delivery (``{"databaseId", "type", "timestamp", "uuid", "data": [...]}``),
     or ``BadDelivery`` naming what is wrong."""
     try:
-        parsed = json.loads(body)
+        parsed = json.loads(body, parse_float=Decimal)  # amounts exact, as in the hooks
     except (ValueError, UnicodeDecodeError) as error:
         raise BadDelivery(f"body is not JSON ({error})") from None
     if isinstance(parsed, dict) and "uuid" in parsed:
