@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 import requests
 
-from possync.sandbox.accurate.service import (
+from possync_devkit.sandbox.accurate.service import (
     ADJUSTMENT_TYPES,
     APPROVAL_STATUSES,
     TRANSFER_OUT_STATUSES,

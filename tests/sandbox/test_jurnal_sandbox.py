@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from possync.sandbox.jurnal import (
+from possync_devkit.sandbox.jurnal import (
     API_PREFIX,
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,

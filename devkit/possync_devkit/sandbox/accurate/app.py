@@ -28,7 +28,7 @@ from .runtime import Clock, FaultState, RateLimiter, Stats, WebhookSender, envel
 from .service import MODULES, AccurateService, Event
 from .wire import BAD_URL, WIB, ApiError, dumps, fmt_date, parse_body, unflatten
 
-log = logging.getLogger("possync.sandbox.accurate")
+log = logging.getLogger("possync_devkit.sandbox.accurate")
 
 DATA_PATH = re.compile(r"^/accurate/api/([a-z0-9-]+)/([a-z0-9-]+)\.do$")
 ACCOUNT_PATH = re.compile(r"^/api/([a-z0-9-]+)\.do$")
@@ -152,7 +152,7 @@ def _build(state: SandboxState, host: str) -> FastAPI:
 
     app = FastAPI(
         title=f"Accurate Online sandbox, {host} host (possync)",
-        description="A local emulator of the Accurate Online API; see possync.sandbox.accurate's docstring.",
+        description="A local emulator of the Accurate Online API; see possync_devkit.sandbox.accurate's docstring.",
         lifespan=lifespan,
         default_response_class=AccurateJSON,
     )

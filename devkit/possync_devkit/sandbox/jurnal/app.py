@@ -25,7 +25,7 @@ from .errors import ApiError, parameter_missing, unprocessable
 from .runtime import FaultState, RateLimiter, Stats
 from .service import RESOURCES, JurnalService, Resource
 
-log = logging.getLogger("possync.sandbox.jurnal")
+log = logging.getLogger("possync_devkit.sandbox.jurnal")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -282,7 +282,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
 
     app = FastAPI(
         title="Mekari Jurnal sandbox (possync)",
-        description="A local emulator of the Mekari Jurnal API; see possync.sandbox.jurnal's docstring.",
+        description="A local emulator of the Mekari Jurnal API; see possync_devkit.sandbox.jurnal's docstring.",
         lifespan=lifespan,
         default_response_class=JurnalJSONResponse,
     )

@@ -16,7 +16,7 @@ from typing import Any
 
 from .config import FaultConfig, RateLimits
 
-log = logging.getLogger("possync.sandbox.accurate")
+log = logging.getLogger("possync_devkit.sandbox.accurate")
 
 
 class RateLimiter:

@@ -8,7 +8,7 @@ Start it
 ========
 ::
 
-    python -m possync.sandbox.accurate --host 127.0.0.1 --account-port 8602 --data-port 8603 \\
+    python -m possync_devkit.sandbox.accurate --host 127.0.0.1 --account-port 8602 --data-port 8603 \\
         --db var/sandbox/accurate.db [--data-host-url http://127.0.0.1:8603] [--token TOKEN:SECRET ...] \\
         [--per-second 8|off --in-flight 8|off] [--timestamp-skew 300] [--tax-rate 11] \\
         [--error-rate 0.2 --error-status 503 --latency-ms 200 --drop-after-commit-rate 0.1 \\

@@ -7,7 +7,7 @@ Start it
 ========
 ::
 
-    python -m possync.sandbox.jurnal --host 127.0.0.1 --port 8601 --db var/sandbox/jurnal.db \\
+    python -m possync_devkit.sandbox.jurnal --host 127.0.0.1 --port 8601 --db var/sandbox/jurnal.db \\
         [--per-minute 30 --per-hour 1800 --per-ip-minute 40 --per-ip-hour 2500] \\
         [--error-rate 0.2 --error-status 503 --latency-ms 200 --drop-after-commit-rate 0.1 --seed 1] \\
         [--client ID:SECRET ...] [--account "Kas Outlet Senayan" ...] [--no-key-filters] [--not-found-status 422]
