@@ -107,8 +107,8 @@ class Sandbox:
         self.admin.post(f"{self.url}/_sandbox/limits", json=limits, timeout=10).raise_for_status()
 
     def reset_stats(self) -> None:
-        flags = {"data": False, "stats": True, "rate_limits": True, "faults": False}
-        self.admin.post(f"{self.url}/_sandbox/reset", json=flags, timeout=10).raise_for_status()
+        # set_limits already forgot the counted windows; this zeroes the counters only
+        self.admin.post(f"{self.url}/_sandbox/stats/reset", timeout=10).raise_for_status()
 
     def stats(self) -> dict[str, Any]:
         reply = self.admin.get(f"{self.url}/_sandbox/stats", timeout=10)

@@ -101,7 +101,7 @@ def test_no_production_module_imports_the_devkit(production: Built) -> None:
 def test_the_devkit_distribution_holds_the_sandboxes_the_generator_and_the_simulator(devkit: Built) -> None:
     assert all(f.startswith("possync_devkit/") for f in devkit.files), sorted(devkit.files)
     for expected in ("possync_devkit/cli.py", "possync_devkit/__main__.py", "possync_devkit/demo_pos.py",
-                     "possync_devkit/headoffice_simulator.py",
+                     "possync_devkit/headoffice_simulator.py", "possync_devkit/sandbox/harness.py",
                      "possync_devkit/sandbox/jurnal/__main__.py", "possync_devkit/sandbox/jurnal/service.py",
                      "possync_devkit/sandbox/accurate/__main__.py", "possync_devkit/sandbox/accurate/service.py"):
         assert expected in devkit.files, expected

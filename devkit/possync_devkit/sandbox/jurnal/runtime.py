@@ -1,19 +1,17 @@
-"""In-process state that is not documents: rate-limit counters, fault dice, request statistics.
+"""Jurnal's rate limiter (in-process state that is not documents; the fault dice and the counters are the
+shared harness's, ``..harness``).
 
-The ASGI middleware touches these from the event loop and the admin routes from the thread pool, so each
-object guards itself with a lock.
+The ASGI middleware touches it from the event loop and the admin routes from the thread pool, so it guards
+itself with a lock.
 """
 
 from __future__ import annotations
 
 import math
-import random
 import threading
-from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-from .config import FaultConfig, RateLimits
+from .config import RateLimits
 
 
 @dataclass
@@ -47,10 +45,6 @@ class RateLimiter:
     def configure(self, limits: RateLimits) -> None:
         with self._lock:
             self._limits = limits
-            self._windows.clear()
-
-    def reset(self) -> None:
-        with self._lock:
             self._windows.clear()
 
     def _state(self, scope: str, key: str, length: int, now: float) -> _Window:
@@ -92,91 +86,3 @@ class RateLimiter:
             retry_after = max(max(blocked), 1)
             return RateDecision(False, {**headers, "Retry-After": str(retry_after)}, retry_after)
         return RateDecision(True, headers)
-
-
-class FaultState:
-    def __init__(self, faults: FaultConfig) -> None:
-        self._lock = threading.Lock()
-        self._apply(faults)
-
-    def _apply(self, faults: FaultConfig) -> None:
-        self._faults = faults
-        self._rng = random.Random(faults.seed)
-        self._drops_left = faults.drop_after_commit_next
-
-    def configure(self, faults: FaultConfig) -> None:
-        with self._lock:
-            self._apply(faults)
-
-    @property
-    def config(self) -> FaultConfig:
-        return self._faults
-
-    def snapshot(self) -> dict[str, Any]:
-        with self._lock:
-            return {**self._faults.model_dump(), "drops_left": self._drops_left}
-
-    @property
-    def latency_seconds(self) -> float:
-        return self._faults.latency_ms / 1000
-
-    def error_status(self) -> int | None:
-        """A status to fail this request with, or None to let it through."""
-        with self._lock:
-            faults = self._faults
-            if faults.error_rate <= 0 or self._rng.random() >= faults.error_rate:
-                return None
-            statuses = faults.error_status if isinstance(faults.error_status, list) else [faults.error_status]
-            return self._rng.choice(statuses)
-
-    def should_drop(self) -> bool:
-        with self._lock:
-            if self._drops_left > 0:
-                self._drops_left -= 1
-                return True
-            rate = self._faults.drop_after_commit_rate
-            return rate > 0 and self._rng.random() < rate
-
-
-@dataclass
-class Stats:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    requests: int = 0
-    by_status: Counter[int] = field(default_factory=Counter)
-    by_endpoint: Counter[str] = field(default_factory=Counter)
-    rate_limited: int = 0
-    unauthorized: int = 0
-    faults_injected: int = 0
-    drops: int = 0
-
-    def record(self, endpoint: str, status: int) -> None:
-        with self.lock:
-            self.requests += 1
-            self.by_status[status] += 1
-            self.by_endpoint[endpoint] += 1
-            if status == 429:
-                self.rate_limited += 1
-            elif status == 401:
-                self.unauthorized += 1
-
-    def bump(self, name: str) -> None:
-        with self.lock:
-            setattr(self, name, getattr(self, name) + 1)
-
-    def reset(self) -> None:
-        with self.lock:
-            self.requests = self.rate_limited = self.unauthorized = self.faults_injected = self.drops = 0
-            self.by_status.clear()
-            self.by_endpoint.clear()
-
-    def snapshot(self) -> dict[str, Any]:
-        with self.lock:
-            return {
-                "requests": self.requests,
-                "rate_limited": self.rate_limited,
-                "unauthorized": self.unauthorized,
-                "faults_injected": self.faults_injected,
-                "drops": self.drops,
-                "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
-                "by_endpoint": dict(sorted(self.by_endpoint.items())),
-            }
