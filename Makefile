@@ -34,10 +34,13 @@ export AIRFLOW_CONN_ACCURATE_DEMO := {"conn_type": "accurate", "host": "http://1
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+# possync, and the development kit (devkit/: sandboxes, demo generator, HO simulator) that the demo, the tests
+# and the benchmarks use; production installs possync alone (the Dockerfile's production stage).
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml devkit/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e devkit
 	touch $(STAMP)
 
 test: venv

@@ -4,11 +4,11 @@
     .venv/bin/python bench/bench_accurate_load.py --invoices 8000 --workers 4
     .venv/bin/python bench/bench_accurate_load.py --profile            # also cProfile the hook's requests
 
-Starts the Accurate sandbox (``python -m possync.sandbox.accurate``: account host and data host) in a child
+Starts the Accurate sandbox (``python -m possync_devkit.sandbox.accurate``: account host and data host) in a child
 process on two free ports, so the server does not share the client's interpreter lock, and creates in it
 what the demo integration's invoices reference: the outlets' branches and warehouses (``accurate_demo`` in
 ``include/config/integrations.yaml``), the demo POS's products and the helper items, and its customers. The
-invoices are the demo POS's sales (``possync.pos.demo`` → extract → transform → ``mapping.invoice_body``),
+invoices are the demo POS's sales (``possync_devkit.demo_pos`` → extract → transform → ``mapping.invoice_body``),
 cycled to ``--invoices`` with a fresh ``number`` each, so every call creates documents. Then three runs,
 each posting ``sales-invoice/bulk-save.do`` of ``--batch`` invoices:
 
@@ -65,9 +65,9 @@ import requests
 import loadkit
 from possync.config import Integration, load_config
 from possync.db import make_engine
-from possync.pos.demo import DemoSpec, generate
 from possync.pos.extract import Window, extract_customers, extract_products, extract_sales
 from possync.transform.sales import transform_customers, transform_products, transform_sales
+from possync_devkit.demo_pos import DemoSpec, generate
 
 API_TOKEN = "aat.possync-demo-token"
 SIGNATURE_SECRET = "possync-demo-signature-secret"
@@ -95,7 +95,7 @@ class Sandbox:
     @classmethod
     def start(cls, account_port: int, data_port: int, db_path: Path, log_path: Path) -> Sandbox:
         command = [
-            sys.executable, "-m", "possync.sandbox.accurate", "--host", "127.0.0.1",
+            sys.executable, "-m", "possync_devkit.sandbox.accurate", "--host", "127.0.0.1",
             "--account-port", str(account_port), "--data-port", str(data_port), "--db", str(db_path),
             "--per-second", "off", "--in-flight", "off", "--log-level", "warning",
         ]

@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from possync.db import make_engine
-from possync.pos.demo import DemoSpec, generate
+from possync_devkit.demo_pos import DemoSpec, generate
 
 
 def _peak_rss_mb() -> float:

@@ -4,9 +4,9 @@
     .venv/bin/python bench/bench_jurnal_load.py --invoices 5000 --per-minute 25
     .venv/bin/python bench/bench_jurnal_load.py --profile              # also cProfile the hook's requests
 
-Starts the Jurnal sandbox (``python -m possync.sandbox.jurnal``) in a child process on a free port, so the
+Starts the Jurnal sandbox (``python -m possync_devkit.sandbox.jurnal``) in a child process on a free port, so the
 server does not share the client's interpreter lock, and seeds it with the demo POS's products, customers
-and warehouses. The invoices are the demo POS's sales (``possync.pos.demo`` → extract → transform →
+and warehouses. The invoices are the demo POS's sales (``possync_devkit.demo_pos`` → extract → transform →
 ``mapping.invoice_body``), cycled to ``--invoices`` with a fresh ``transaction_no`` each, so every request
 creates documents. Then three runs, each posting ``batch_create`` of ``--batch`` invoices:
 
@@ -57,9 +57,9 @@ import requests
 import loadkit
 from possync.config import Bookkeeping
 from possync.db import make_engine
-from possync.pos.demo import DemoSpec, generate
 from possync.pos.extract import Window, extract_customers, extract_products, extract_sales
 from possync.transform.sales import transform_customers, transform_products, transform_sales
+from possync_devkit.demo_pos import DemoSpec, generate
 
 API_PREFIX = "/public/jurnal/api/v1"
 CLIENT_ID = "possync-demo"
@@ -83,7 +83,7 @@ class Sandbox:
     @classmethod
     def start(cls, port: int, db_path: Path, log_path: Path) -> Sandbox:
         command = [
-            sys.executable, "-m", "possync.sandbox.jurnal", "--host", "127.0.0.1", "--port", str(port),
+            sys.executable, "-m", "possync_devkit.sandbox.jurnal", "--host", "127.0.0.1", "--port", str(port),
             "--db", str(db_path), "--per-minute", "off", "--per-hour", "off", "--per-ip-minute", "off",
             "--per-ip-hour", "off", "--log-level", "warning",
         ]
@@ -107,8 +107,8 @@ class Sandbox:
         self.admin.post(f"{self.url}/_sandbox/limits", json=limits, timeout=10).raise_for_status()
 
     def reset_stats(self) -> None:
-        flags = {"data": False, "stats": True, "rate_limits": True, "faults": False}
-        self.admin.post(f"{self.url}/_sandbox/reset", json=flags, timeout=10).raise_for_status()
+        # set_limits already forgot the counted windows; this zeroes the counters only
+        self.admin.post(f"{self.url}/_sandbox/stats/reset", timeout=10).raise_for_status()
 
     def stats(self) -> dict[str, Any]:
         reply = self.admin.get(f"{self.url}/_sandbox/stats", timeout=10)

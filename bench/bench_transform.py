@@ -4,7 +4,7 @@
     .venv/bin/python bench/bench_transform.py --lines 200000
     .venv/bin/python bench/bench_transform.py --pos-url postgresql+psycopg2://user:pw@host/pos_bench
 
-Generates the demo POS (``possync.pos.demo``) scaled to ``--lines`` order lines, or reuses the database
+Generates the demo POS (``possync_devkit.demo_pos``) scaled to ``--lines`` order lines, or reuses the database
 when it already holds that many (``--regenerate`` forces a fresh one). Generation runs in a child process,
 so the memory figures below are the extract's and the transform's own. Then it extracts the whole week
 in one window and transforms it, timing each separately, and prints rows per second and the peak resident
@@ -27,10 +27,10 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import Engine, make_url
 
 from possync.db import make_engine
-from possync.pos.demo import DemoSpec, generate
 from possync.pos.extract import Window, extract_sales
 from possync.pos.schema import order_lines, orders
 from possync.transform.sales import transform_sales
+from possync_devkit.demo_pos import DemoSpec, generate
 
 DAYS = 7
 OUTLETS = 3

@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
 LOGS, RUN = VAR / "logs", VAR / "run"
 BIN = Path(sys.executable).parent  # the project's .venv/bin
+DEVKIT = (BIN / "python", "-m", "possync_devkit")  # the demo POS and HO commands (devkit/, not production's)
 AIRFLOW_HOME = Path(os.environ["AIRFLOW_HOME"])
 AIRFLOW_URL = os.environ["AIRFLOW__API__BASE_URL"].rstrip("/")
 POS_URL = f"sqlite:///{VAR / 'data' / 'pos.db'}"
@@ -241,17 +242,17 @@ def main() -> int:
     subprocess.run([ROOT / "scripts" / "stop.sh"], check=True)
 
     step("Demo POS and sync ledger")
-    say("  " + run(BIN / "possync", "demo", "seed", "--pos-url", POS_URL, "--replace").strip())
-    broken = json.loads(run(BIN / "possync", "demo", "summary", "--pos-url", POS_URL, "--json"))["broken_records"]
+    say("  " + run(*DEVKIT, "demo", "seed", "--pos-url", POS_URL, "--replace").strip())
+    broken = json.loads(run(*DEVKIT, "demo", "summary", "--pos-url", POS_URL, "--json"))["broken_records"]
     say(f"  {len(broken)} records are broken on purpose (the sync must report them, not choke on them); "
-        f"`.venv/bin/possync demo summary --pos-url {POS_URL}` lists them")
+        f"`.venv/bin/possync-devkit demo summary --pos-url {POS_URL}` lists them")
     say("  " + run(BIN / "possync", "ledger", "init", "--ledger-url", LEDGER_URL).strip()
         + " (kept across runs: it is what makes a re-run create nothing twice)")
 
     step("Head office database (the HO simulator publishes to the stores)")
     for leftover in VAR.joinpath("data").glob("headoffice.db*"):  # the POS was reseeded: start HO afresh too
         leftover.unlink()
-    say("  " + run(BIN / "possync", "headoffice", "seed-demo", "--ho-url", HEADOFFICE_URL, "--pos-url", POS_URL,
+    say("  " + run(*DEVKIT, "headoffice", "seed-demo", "--ho-url", HEADOFFICE_URL, "--pos-url", POS_URL,
                    *[arg for store in HO_STORES for arg in ("--store", store)]).strip())
 
     step("Airflow: database, pool, DAGs, backfill of the demo week (before the scheduler starts)")
@@ -281,7 +282,7 @@ def main() -> int:
     port_free(accurate_host, account_port)
     port_free(accurate_host, data_port)
     port_free(airflow_url.hostname, airflow_url.port)
-    sandbox = start_background("jurnal-sandbox", BIN / "python", "-m", "possync.sandbox.jurnal", "--host", host,
+    sandbox = start_background("jurnal-sandbox", BIN / "python", "-m", "possync_devkit.sandbox.jurnal", "--host", host,
                                "--port", str(port), "--db", VAR / "sandbox" / "jurnal.db",
                                "--per-minute", str(per_minute), "--per-hour", str(per_hour),
                                "--per-ip-minute", str(per_minute), "--per-ip-hour", str(per_hour))
@@ -289,7 +290,7 @@ def main() -> int:
     say(f"  Jurnal sandbox at http://{host}:{port}, limits {per_minute}/min and {per_hour}/h per client "
         f"(a larger plan's limits; the Jurnal default is {JURNAL_DEFAULT_PER_MINUTE}/min)")
     documents_before = jurnal_document_counts()
-    accurate = start_background("accurate-sandbox", BIN / "python", "-m", "possync.sandbox.accurate",
+    accurate = start_background("accurate-sandbox", BIN / "python", "-m", "possync_devkit.sandbox.accurate",
                                 "--host", accurate_host, "--account-port", str(account_port),
                                 "--data-port", str(data_port), "--db", VAR / "sandbox" / "accurate.db")
     wait_for("accurate-sandbox", accurate, lambda: http_json(f"{data_url}/_sandbox/stats") is not None, 60)
@@ -356,7 +357,7 @@ def main() -> int:
             sys.exit(f"demo: {EXCHANGE_DAG} did not finish within {TIMEOUT_MINUTES} minutes; see {AIRFLOW_URL}")
         time.sleep(POLL_SECONDS)
     say(f"  {EXCHANGE_DAG} ({time.monotonic() - started:.0f} s): {api.run_state(EXCHANGE_DAG, exchange_run)}")
-    say("  " + run(BIN / "possync", "headoffice", "apply", "--ho-url", HEADOFFICE_URL).strip()
+    say("  " + run(*DEVKIT, "headoffice", "apply", "--ho-url", HEADOFFICE_URL).strip()
         + " (a sale with the product without SKU is FAILED with that reason)")
     report = json.loads(run(BIN / "possync", "headoffice", "status", "--ho-url", HEADOFFICE_URL,
                             "--pos-url", POS_URL, "--json"))

@@ -20,9 +20,9 @@ def demo_week(integration: str = "jurnal_demo") -> tuple[datetime, datetime, str
     """The demo POS's business week in the integration's outlet time: [first day 00:00, day after the last 00:00),
     and that time zone."""
     from possync.config import load_config
-    from possync.pos.demo import DemoSpec
+    from possync_devkit.demo_pos import DemoSpec
 
-    spec = DemoSpec()  # what `possync demo seed` generates by default
+    spec = DemoSpec()  # what `possync-devkit demo seed` generates by default
     timezone = next(i.timezone for i in load_config().integrations if i.name == integration)
     start = datetime.combine(spec.start_date, datetime.min.time(), tzinfo=ZoneInfo(timezone))
     return start, start + timedelta(days=spec.days), timezone

@@ -15,7 +15,8 @@ check, completed successfully) as Docker Compose does. Images are stood in for b
   superuser with POSTGRES_PASSWORD, password authentication over TCP, POSTGRES_DB created) and then the
   scripts mounted at /docker-entrypoint-initdb.d run once;
 - redis:7.2: Debian's redis-server with the service's command;
-- the possync image (Dockerfile): the project's venv, with the official image's entrypoint rule (a command
+- the possync image (Dockerfile, its production and demo stages alike): the project's venv, which has the
+  devkit the demo stage adds (`make venv` installs both), with the official image's entrypoint rule (a command
   that is not `bash` or `python` is an `airflow` subcommand).
 
 What a container gives each process is given the same way and nothing else changes:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from possync.pos import schema
-from possync.pos.demo import DemoSpec, expected_broken_records
+from possync_devkit.demo_pos import DemoSpec, expected_broken_records
 
 SPEC = DemoSpec(start_date=date(2026, 11, 9), days=5, orders_per_day=32)
 WINDOW = {"window_start": "2026-11-09T00:00:00+07:00", "window_end": "2026-11-14T00:00:00+07:00"}

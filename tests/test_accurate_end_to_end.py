@@ -115,11 +115,11 @@ def test_lost_replies_are_found_again_not_posted_twice(world) -> None:
 
 
 def test_one_pos_feeds_jurnal_and_accurate_without_either_disturbing_the_other(world, monkeypatch) -> None:
-    from possync.sandbox.jurnal import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-    from possync.sandbox.jurnal import SandboxConfig as JurnalConfig
-    from possync.sandbox.jurnal import create_app as jurnal_app
-    from possync.sandbox.jurnal.config import RateLimits as JurnalLimits
     from possync.targets.jurnal.hook import JurnalHook
+    from possync_devkit.sandbox.jurnal import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+    from possync_devkit.sandbox.jurnal import SandboxConfig as JurnalConfig
+    from possync_devkit.sandbox.jurnal import create_app as jurnal_app
+    from possync_devkit.sandbox.jurnal.config import RateLimits as JurnalLimits
 
     limits = JurnalLimits(per_minute=100_000, per_hour=1_000_000, per_ip_minute=100_000, per_ip_hour=1_000_000)
     jurnal = LiveServer(jurnal_app(JurnalConfig(db_path=str(world["tmp"] / "jurnal.db"), limits=limits))).start()

@@ -22,10 +22,7 @@ from live_server import LiveServer
 from possync.config import load_config
 from possync.db import make_engine
 from possync.ledger import SyncLedger
-from possync.pos.demo import DemoSpec, generate
 from possync.pos.extract import Window, extract_customers, extract_products, extract_sales, extract_stock
-from possync.sandbox.accurate import DEMO_API_TOKEN, DEMO_SIGNATURE_SECRET, SandboxConfig, create_apps
-from possync.sandbox.accurate.config import RateLimits
 from possync.targets.accurate.hook import AccurateHook
 from possync.targets.base.bookkeeping import helper_items, walk_in_customer
 from possync.targets.base.errors import RejectedError, TransientTargetError
@@ -33,6 +30,9 @@ from possync.targets.base.hook import exact_json
 from possync.targets.base.loader import Loader
 from possync.transform.sales import transform_customers, transform_products, transform_sales
 from possync.transform.stock import transform_stock
+from possync_devkit.demo_pos import DemoSpec, generate
+from possync_devkit.sandbox.accurate import DEMO_API_TOKEN, DEMO_SIGNATURE_SECRET, SandboxConfig, create_apps
+from possync_devkit.sandbox.accurate.config import RateLimits
 
 # a copy of shared/specs/accurate_openapi.json, so tests need nothing outside the repo
 OPENAPI = Path(__file__).resolve().parents[1] / "specs" / "accurate_openapi.json"

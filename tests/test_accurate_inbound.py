@@ -257,9 +257,9 @@ def world(tmp_path, monkeypatch):
     from fastapi import FastAPI
 
     from live_server import LiveServer
-    from possync.sandbox.accurate import DEMO_API_TOKEN, DEMO_SIGNATURE_SECRET, SandboxConfig, create_apps
     from possync.targets.accurate.hook import AccurateHook
     from possync.webhooks_app import create_app
+    from possync_devkit.sandbox.accurate import DEMO_API_TOKEN, DEMO_SIGNATURE_SECRET, SandboxConfig, create_apps
 
     config = {"integrations": [{
         "name": E2E, "target": "accurate", "conn_id": f"{E2E}_acc", "pos_conn_id": f"{E2E}_pos",

@@ -15,21 +15,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
-from possync.cli import main as cli_main
 from possync.db import make_engine
-from possync.pos import demo
-from possync.pos.demo import (
-    BROKEN_RECORDS,
-    DemoSpec,
-    LineInput,
-    allocate,
-    expected_broken_records,
-    format_summary,
-    generate,
-    opening_stock,
-    price_order,
-    summarize,
-)
 from possync.pos.schema import (
     customers,
     order_lines,
@@ -46,6 +32,20 @@ from possync.pos.schema import (
     stock_levels,
     transfer_lines,
     transfers,
+)
+from possync_devkit import demo_pos as demo
+from possync_devkit.cli import main as cli_main
+from possync_devkit.demo_pos import (
+    BROKEN_RECORDS,
+    DemoSpec,
+    LineInput,
+    allocate,
+    expected_broken_records,
+    format_summary,
+    generate,
+    opening_stock,
+    price_order,
+    summarize,
 )
 
 D = Decimal

@@ -74,14 +74,46 @@ def test_image_tag_dockerfile_and_pins_agree_on_airflow() -> None:
     pinned = re.search(r"^apache-airflow==(\S+)$", (ROOT / "requirements.txt").read_text(), re.M).group(1)
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^ARG AIRFLOW_VERSION=(\S+)$", dockerfile, re.M).group(1) == pinned
-    assert "FROM apache/airflow:${AIRFLOW_VERSION}-python${PYTHON_VERSION}" in dockerfile
+    assert "FROM apache/airflow:${AIRFLOW_VERSION}-python${PYTHON_VERSION} AS production" in dockerfile
     python = re.search(r"^ARG PYTHON_VERSION=(\S+)$", dockerfile, re.M).group(1)
     assert python == f"{sys.version_info.major}.{sys.version_info.minor}", "the pins were resolved on this Python"
-    services = yaml.safe_load(compose_config().stdout)["services"]
-    images = {s["image"] for s in services.values() if "build" in s}
+    services = yaml.safe_load(compose_config("--profile", "demo").stdout)["services"]
+    images = {s["image"] for s in services.values() if "build" in s and not s.get("profiles")}
     assert images == {f"possync-airflow:{pinned}"}
+    demo_images = {s["image"] for s in services.values() if "build" in s and s.get("profiles") == ["demo"]}
+    assert demo_images == {f"possync-airflow:{pinned}-demo"}
     example_image = re.search(r"^AIRFLOW_IMAGE_NAME=(\S+)$", ENV_EXAMPLE.read_text(), re.M).group(1)
     assert example_image.endswith(f":{pinned}")
+
+
+DEMO_SERVICES = {"jurnal-sandbox", "accurate-sandbox", "demo-seed"}
+
+
+def test_only_the_demo_profile_runs_the_image_with_the_devkit() -> None:
+    """The production stage installs possync alone; the demo stage adds the devkit (sandboxes, demo generator,
+    HO simulator), and only the demo profile's services build and run it."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    stages = re.findall(r"^FROM (\S+) AS (\S+)$", dockerfile, re.M)
+    assert stages == [("apache/airflow:${AIRFLOW_VERSION}-python${PYTHON_VERSION}", "production"),
+                      ("production", "demo")]
+    production, demo = dockerfile.split("FROM production AS demo")
+    assert "devkit" not in "\n".join(line for line in production.splitlines() if not line.startswith("#"))
+    assert "COPY --chown=airflow:0 devkit /opt/possync/devkit" in demo
+    assert "pip install --no-cache-dir --no-deps /opt/possync/devkit" in demo
+
+    services = yaml.safe_load(compose_config("--profile", "demo").stdout)["services"]
+    built = {name: service for name, service in services.items() if "build" in service}
+    assert set(built) >= DEMO_SERVICES
+    for name, service in built.items():
+        expected = "demo" if name in DEMO_SERVICES else "production"
+        assert service["build"]["target"] == expected, name
+        assert service["image"].endswith("-demo") == (name in DEMO_SERVICES), name
+    # what the demo services run is the devkit's, never possync's (which no longer has it)
+    sandboxes = [" ".join(services[name]["command"]) for name in ("jurnal-sandbox", "accurate-sandbox")]
+    assert all("-m possync_devkit.sandbox." in command for command in sandboxes)
+    seed = (ROOT / "deploy" / "demo-seed.sh").read_text()
+    assert "python -m possync_devkit demo seed" in seed
+    assert "python -m possync_devkit headoffice seed-demo" in seed
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from possync.db import make_engine
 from possync.pos import schema as ps
 from possync.pos.receiving import GoodsReceipt, ReceiptLine, record_goods_receipt
 from possync.targets.headoffice import schema as ho
-from possync.targets.headoffice.simulator import HeadOfficeSimulator
+from possync_devkit.headoffice_simulator import HeadOfficeSimulator
 
 DAGS = Path(__file__).resolve().parents[1] / "dags"
 DAG_ID = "ho_demo__exchange"

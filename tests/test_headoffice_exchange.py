@@ -17,7 +17,7 @@ from possync.pos.receiving import GoodsReceipt, ReceiptLine, record_goods_receip
 from possync.targets.headoffice import schema as ho
 from possync.targets.headoffice.exchange import receive, send, status_report
 from possync.targets.headoffice.hook import HeadOfficeHook, HeadOfficeUnreachable, VersionMismatch
-from possync.targets.headoffice.simulator import HeadOfficeSimulator
+from possync_devkit.headoffice_simulator import HeadOfficeSimulator
 
 STORE = "JKT01"
 

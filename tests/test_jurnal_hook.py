@@ -21,10 +21,7 @@ from live_server import LiveServer
 from possync.config import load_config
 from possync.db import make_engine
 from possync.ledger import SyncLedger
-from possync.pos.demo import DemoSpec, generate
 from possync.pos.extract import Window, extract_customers, extract_products, extract_sales, extract_stock
-from possync.sandbox.jurnal import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SandboxConfig, create_app
-from possync.sandbox.jurnal.config import RateLimits
 from possync.targets.base.bookkeeping import helper_items, walk_in_customer
 from possync.targets.base.errors import RejectedError, TransientTargetError
 from possync.targets.base.hook import exact_json
@@ -33,6 +30,9 @@ from possync.targets.jurnal import senders
 from possync.targets.jurnal.hook import API_PREFIX, JurnalHook
 from possync.transform.sales import transform_customers, transform_products, transform_sales
 from possync.transform.stock import transform_stock
+from possync_devkit.demo_pos import DemoSpec, generate
+from possync_devkit.sandbox.jurnal import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SandboxConfig, create_app
+from possync_devkit.sandbox.jurnal.config import RateLimits
 
 # a copy of shared/specs/jurnal_swagger.json (Jurnal's published API), so tests need nothing outside the repo
 SWAGGER = Path(__file__).resolve().parents[1] / "specs" / "jurnal_swagger.json"

@@ -10,11 +10,11 @@ import pytest
 
 from possync.config import load_config
 from possync.db import make_engine
-from possync.pos.demo import DemoSpec, generate
 from possync.pos.extract import Window, extract_sales
 from possync.targets.base.hook import exact_json
 from possync.targets.jurnal import mapping
 from possync.transform.sales import transform_sales
+from possync_devkit.demo_pos import DemoSpec, generate
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ from sqlalchemy import func, select, update
 
 from possync.db import make_engine
 from possync.pos import schema
-from possync.pos.demo import DemoSpec, generate
 from possync.pos.extract import Window, extract_stock
 from possync.transform.stock import transform_stock
+from possync_devkit.demo_pos import DemoSpec, generate
 
 SPEC = DemoSpec(start_date=date(2026, 11, 9), days=5, orders_per_day=12)
 WEEK = Window(datetime(2026, 11, 8, 17, tzinfo=UTC), datetime(2026, 11, 13, 17, tzinfo=UTC))  # Jakarta days

@@ -15,8 +15,8 @@ from possync.db import make_engine
 from possync.ledger import SyncLedger
 from possync.pipeline import stage_sales
 from possync.pos import schema
-from possync.pos.demo import DemoSpec, generate
 from possync.pos.extract import Window
+from possync_devkit.demo_pos import DemoSpec, generate
 
 SPEC = DemoSpec(start_date=date(2026, 11, 9), days=2, orders_per_day=20)
 

@@ -15,7 +15,7 @@ from demo_week import SPEC
 from live_server import LiveServer
 from possync.db import make_engine
 from possync.ledger import SyncLedger
-from possync.pos.demo import generate
+from possync_devkit.demo_pos import generate
 
 
 def _pos_and_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
@@ -29,8 +29,8 @@ def _pos_and_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str
 
 def jurnal_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """The Jurnal sandbox with limits out of the way (pacing has its own tests), found the real API's way."""
-    from possync.sandbox.jurnal import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SandboxConfig, create_app
-    from possync.sandbox.jurnal.config import RateLimits
+    from possync_devkit.sandbox.jurnal import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SandboxConfig, create_app
+    from possync_devkit.sandbox.jurnal.config import RateLimits
 
     world = _pos_and_ledger(tmp_path, monkeypatch)
     limits = RateLimits(per_minute=100_000, per_hour=1_000_000, per_ip_minute=100_000, per_ip_hour=1_000_000)
@@ -49,8 +49,8 @@ def jurnal_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[di
 
 def accurate_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """The Accurate sandbox's account and data hosts, with Accurate's documented limits (8/s, 8 in flight)."""
-    from possync.sandbox.accurate import DEMO_API_TOKEN, DEMO_SIGNATURE_SECRET, SandboxConfig, create_apps
-    from possync.sandbox.accurate.config import RateLimits
+    from possync_devkit.sandbox.accurate import DEMO_API_TOKEN, DEMO_SIGNATURE_SECRET, SandboxConfig, create_apps
+    from possync_devkit.sandbox.accurate.config import RateLimits
 
     world = _pos_and_ledger(tmp_path, monkeypatch)
     config = SandboxConfig(db_path=str(tmp_path / "accurate.db"), limits=RateLimits(per_second=8, in_flight=8))

@@ -1,15 +1,14 @@
 """The ``possync`` command line (also ``python -m possync``).
 
-    possync demo seed --pos-url sqlite:///var/data/pos.db [--seed 42] [--days 7] [--replace]
-    possync demo summary --pos-url sqlite:///var/data/pos.db [--json]
     possync ledger init --ledger-url sqlite:///var/data/ledger.db
     possync status --ledger-url sqlite:///var/data/ledger.db [--integration jurnal_demo] [--json]
     possync config check [--config include/config/integrations.yaml]
     possync deploy pools           (the target pools, for `airflow pools import`)
     possync deploy connections     (POSSYNC_CONN_<ID> variables, for `airflow connections import`)
     possync headoffice status --ho-url sqlite:///var/data/headoffice.db [--store JKT01] [--pos-url ...] [--json]
-    possync headoffice seed-demo --ho-url ... --pos-url ... --store JKT01 [--store ...]   (the demo's HO)
-    possync headoffice apply --ho-url ...                                                (the demo's HO)
+
+The demo's commands (seeding the demo POS, playing the head office) are the development kit's:
+``possync-devkit`` (devkit/), which production does not install.
 """
 
 from __future__ import annotations
@@ -18,50 +17,6 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import date
-
-
-def _demo_seed(args: argparse.Namespace) -> int:
-    from possync.db import make_engine
-    from possync.pos.demo import DemoSpec, generate
-
-    spec = DemoSpec(
-        seed=args.seed,
-        start_date=args.start_date,
-        days=args.days,
-        outlets=args.outlets,
-        orders_per_day=args.orders_per_day,
-        target_order_lines=args.order_lines,
-    )
-    engine = make_engine(args.pos_url)
-    if args.keep_existing and not args.replace:
-        from sqlalchemy import func, inspect, select
-
-        from possync.pos.schema import orders
-
-        if inspect(engine).has_table(orders.name):
-            with engine.connect() as conn:
-                held = conn.execute(select(func.count()).select_from(orders)).scalar_one()
-            if held:
-                print(f"kept the POS at {engine.url.render_as_string(hide_password=True)}: it already holds "
-                      f"{held} orders")
-                return 0
-    stats = generate(engine, spec, replace=args.replace)
-    print(
-        f"seeded {args.pos_url}: "
-        + ", ".join(f"{count} {name}" for name, count in stats.items())
-        + f" (seed {spec.seed})"
-    )
-    return 0
-
-
-def _demo_summary(args: argparse.Namespace) -> int:
-    from possync.db import make_engine
-    from possync.pos.demo import format_summary, summarize
-
-    summary = summarize(make_engine(args.pos_url))
-    print(json.dumps(summary, indent=2, default=str) if args.json else format_summary(summary))
-    return 0
 
 
 def _ledger_init(args: argparse.Namespace) -> int:
@@ -150,37 +105,6 @@ def _headoffice_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _headoffice_seed_demo(args: argparse.Namespace) -> int:
-    """Play the demo head office: publish the POS's items (with SKUs), a promotion, a transfer order and an
-    audit plan to each store."""
-    from sqlalchemy import select
-
-    from possync.db import make_engine
-    from possync.pos.schema import products
-    from possync.targets.headoffice.simulator import HeadOfficeSimulator, seed_demo
-
-    with make_engine(args.pos_url).connect() as conn:
-        items = [(sku, name, str(price)) for sku, name, price in conn.execute(
-            select(products.c.sku, products.c.name, products.c.price).where(products.c.sku.is_not(None))
-            .order_by(products.c.id))]
-    engine = make_engine(args.ho_url)
-    HeadOfficeSimulator(engine, version=args.version)
-    published = seed_demo(engine, args.store, items)
-    print(f"head office {args.ho_url} (schema version {args.version}) published to {', '.join(args.store)}: "
-          + ", ".join(f"{n} {doc_type}" for doc_type, n in published.items()))
-    return 0
-
-
-def _headoffice_apply(args: argparse.Namespace) -> int:
-    """Play the demo head office: apply what stores uploaded (PROCESSED, or FAILED with the reason)."""
-    from possync.db import make_engine
-    from possync.targets.headoffice.simulator import HeadOfficeSimulator
-
-    outcome = HeadOfficeSimulator(make_engine(args.ho_url)).apply_uploads()
-    print("head office applied the stores' uploads: " + ", ".join(f"{n} {s}" for s, n in outcome.items()))
-    return 0
-
-
 def _config_check(args: argparse.Namespace) -> int:
     from possync.config import ConfigError, load_config
 
@@ -222,27 +146,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="possync", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    demo = commands.add_parser("demo", help="the demo POS database").add_subparsers(dest="action", required=True)
-    seed = demo.add_parser("seed", help="generate a deterministic demo POS database")
-    seed.add_argument("--pos-url", required=True, help="SQLAlchemy URL of the POS database")
-    seed.add_argument("--seed", type=int, default=42, help="random seed: same seed, same data")
-    seed.add_argument("--start-date", type=date.fromisoformat, default=date(2026, 11, 9),
-                      help="first business day (outlet time), default 2026-11-09")
-    seed.add_argument("--days", type=int, default=7, help="business days of sales (default 7)")
-    seed.add_argument("--outlets", type=int, default=3, help="number of outlets, besides one warehouse")
-    seed.add_argument("--orders-per-day", type=int, default=60, help="orders per outlet per day")
-    seed.add_argument("--order-lines", type=int, default=None,
-                      help="scale: generate about this many order lines in total (e.g. 1000000)")
-    seed.add_argument("--replace", action="store_true", help="drop and recreate the POS tables first")
-    seed.add_argument("--keep-existing", action="store_true",
-                      help="leave a POS that already holds orders as it is (exit 0) instead of refusing it")
-    seed.set_defaults(func=_demo_seed)
-
-    summary = demo.add_parser("summary", help="print what the POS database holds, broken records included")
-    summary.add_argument("--pos-url", required=True)
-    summary.add_argument("--json", action="store_true")
-    summary.set_defaults(func=_demo_summary)
-
     ledger = commands.add_parser("ledger", help="the sync ledger").add_subparsers(dest="action", required=True)
     init = ledger.add_parser("init", help="create the ledger tables")
     init.add_argument("--ledger-url", required=True)
@@ -264,15 +167,6 @@ def build_parser() -> argparse.ArgumentParser:
     ho_status.add_argument("--limit", type=int, default=500, help="documents to list, newest first")
     ho_status.add_argument("--json", action="store_true")
     ho_status.set_defaults(func=_headoffice_status)
-    ho_seed = headoffice.add_parser("seed-demo", help="demo head office: publish items, promotions, orders, plans")
-    ho_seed.add_argument("--ho-url", required=True)
-    ho_seed.add_argument("--pos-url", required=True, help="the POS whose SKUs become HO's item master")
-    ho_seed.add_argument("--store", action="append", required=True, help="a store code (repeatable)")
-    ho_seed.add_argument("--version", default="2.4.0", help="the schema version HO announces")
-    ho_seed.set_defaults(func=_headoffice_seed_demo)
-    ho_apply = headoffice.add_parser("apply", help="demo head office: apply the stores' uploads")
-    ho_apply.add_argument("--ho-url", required=True)
-    ho_apply.set_defaults(func=_headoffice_apply)
 
     config = commands.add_parser("config", help="integration settings").add_subparsers(dest="action", required=True)
     check = config.add_parser("check", help="validate integrations.yaml")

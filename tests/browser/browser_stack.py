@@ -6,7 +6,7 @@ drives ``/usr/bin/chromium``: nothing is downloaded at run time).
 
 1. generates a small demo POS (3 days from 2026-11-09, 20 orders a day, so the invoice without SKU
    ``INV-JKT01-20261111-0017`` is in it) and creates the sync ledger;
-2. starts the Jurnal sandbox (``python -m possync.sandbox.jurnal``) with its limits off;
+2. starts the Jurnal sandbox (``python -m possync_devkit.sandbox.jurnal``) with its limits off;
 3. migrates Airflow's SQLite database, creates the ``jurnal_api`` pool, writes the simple auth manager's
    passwords (users ``admin`` and ``viewer``), starts ``airflow standalone`` (its own AIRFLOW_HOME, the
    project's dags/ and plugins/, scheduled runs off so only the runs the test triggers exist), waits for
@@ -230,7 +230,7 @@ def _run_cli(env: dict[str, str], log: Path, *args: str) -> None:
 def _seed(work: Path) -> tuple[Path, Path]:
     from possync.db import make_engine
     from possync.ledger import SyncLedger
-    from possync.pos.demo import DemoSpec, expected_broken_records, generate
+    from possync_devkit.demo_pos import DemoSpec, expected_broken_records, generate
 
     spec = DemoSpec(start_date=date(2026, 11, 9), days=3, orders_per_day=20)
     assert BROKEN_INVOICE in {key for _, key, _ in expected_broken_records(spec)}, (
@@ -278,7 +278,7 @@ def running_stack(work: Path) -> Generator[AirflowStack]:
     CURRENT["log"] = stack_log
     try:
         processes.append(Process("jurnal sandbox", [
-            sys.executable, "-m", "possync.sandbox.jurnal", "--host", "127.0.0.1", "--port", str(jurnal_port),
+            sys.executable, "-m", "possync_devkit.sandbox.jurnal", "--host", "127.0.0.1", "--port", str(jurnal_port),
             "--db", str(work / "jurnal.db"), "--log-level", "warning",
             "--per-minute", "off", "--per-hour", "off", "--per-ip-minute", "off", "--per-ip-hour", "off",
         ], env, logs / "jurnal-sandbox.log"))

@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 import requests
 
-from possync.sandbox.accurate.service import (
+from possync_devkit.sandbox.accurate.service import (
     ADJUSTMENT_TYPES,
     APPROVAL_STATUSES,
     TRANSFER_OUT_STATUSES,
@@ -709,7 +709,7 @@ def test_dropped_reply_then_retry_learns_already_there(box: Sandbox) -> None:
     assert failed.status_code == 503 and failed.json()["s"] is False
     box.admin("faults", {})
     stats = box.admin("stats")
-    assert stats["by_action"]["item-transfer/save"] == 2 and stats["drops"] == 1
+    assert stats["by_endpoint"]["item-transfer/save"] == 2 and stats["drops"] == 1
 
 
 def test_seeded_accounts_and_enums_match_the_spec(box: Sandbox) -> None:

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from possync.sandbox.jurnal import (
+from possync_devkit.sandbox.jurnal import (
     API_PREFIX,
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -748,8 +748,8 @@ def test_reset_empties_the_sandbox_but_keeps_the_seed(faulty: Jurnal) -> None:
     assert requests.post(faulty.base_url + "/_sandbox/reset", timeout=5).json()["reset"] == [
         "data",
         "stats",
-        "rate_limits",
         "faults",
+        "limits",
     ]
     assert faulty.get("/customers").json()["total_count"] == 0
     assert faulty.get("/warehouses/-1").status_code == 200

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from possync.sandbox.jurnal import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, RateLimits, SandboxConfig, create_app
+from possync_devkit.sandbox.jurnal import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, RateLimits, SandboxConfig, create_app
 
 from .conftest import LiveServer
 from .test_jurnal_sandbox import NO_LIMITS, Jurnal, http_date, sign

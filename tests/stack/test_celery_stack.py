@@ -73,7 +73,7 @@ def databases(stack_dir: Path) -> dict[str, Any]:
 def expected_invoices(pos: Any) -> set[str]:
     """Completed orders of the demo week at the outlets, not broken on purpose: one invoice each."""
     from demo_week import pos_orders
-    from possync.pos.demo import DemoSpec, expected_broken_records
+    from possync_devkit.demo_pos import DemoSpec, expected_broken_records
 
     spec = DemoSpec()  # what demo-seed generates
     broken = {key for _, key, _ in expected_broken_records(spec)}

@@ -2,5 +2,5 @@
 
 ``schema`` is the HO database, ``hook`` owns its connection (test, version), ``exchange`` receives what HO
 published for a store and sends the store's business events, ``operators`` are the thin Airflow operators,
-``simulator`` plays HO for tests and the demo (it imports only ``schema``).
+and HO itself is played for tests and the demo by ``possync_devkit.headoffice_simulator`` (not shipped here).
 """

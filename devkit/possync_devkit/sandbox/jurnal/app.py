@@ -17,15 +17,16 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from ..harness import Admin, DroppedAfterCommit, FaultState, Stats, add_admin_routes, install_quiet_drops
 from . import auth
-from .config import ADMIN_PREFIX, API_PREFIX, GATEWAY_PREFIXES, SCM_PREFIX, FaultConfig, RateLimits, SandboxConfig
+from .config import API_PREFIX, GATEWAY_PREFIXES, SCM_PREFIX, RateLimits, SandboxConfig
 from .dates import now_utc
 from .db import Database
 from .errors import ApiError, parameter_missing, unprocessable
-from .runtime import FaultState, RateLimiter, Stats
+from .runtime import RateLimiter
 from .service import RESOURCES, JurnalService, Resource
 
-log = logging.getLogger("possync.sandbox.jurnal")
+log = logging.getLogger("possync_devkit.sandbox.jurnal")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -44,10 +45,6 @@ SINGULAR = {
     "warehouse_transfers": "warehouse_transfer",
     "stock_adjustments": "stock_adjustment",
 }
-
-
-class DroppedAfterCommit(Exception):
-    """Raised after a committed write's response has started, so the server closes the connection mid-body."""
 
 
 @dataclass
@@ -224,22 +221,6 @@ async def _send_json(send: Send, status: int, body: Any, headers: dict[str, str]
     await send({"type": "http.response.body", "body": payload, "more_body": False})
 
 
-class _QuietDrops(logging.Filter):
-    """uvicorn logs a traceback for every exception after a response started; a planned drop gets one line."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], DroppedAfterCommit):
-            log.warning("%s", record.exc_info[1])
-            return False
-        return True
-
-
-def _install_quiet_drops() -> None:
-    logger = logging.getLogger("uvicorn.error")
-    if not any(isinstance(existing, _QuietDrops) for existing in logger.filters):
-        logger.addFilter(_QuietDrops())
-
-
 def _parse_body(body: bytes, envelope: str) -> Any:
     if not body.strip():
         raise parameter_missing(envelope)
@@ -282,13 +263,13 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
 
     app = FastAPI(
         title="Mekari Jurnal sandbox (possync)",
-        description="A local emulator of the Mekari Jurnal API; see possync.sandbox.jurnal's docstring.",
+        description="A local emulator of the Mekari Jurnal API; see possync_devkit.sandbox.jurnal's docstring.",
         lifespan=lifespan,
         default_response_class=JurnalJSONResponse,
     )
     app.state.sandbox = state
     app.add_middleware(JurnalGateway, state=state)
-    _install_quiet_drops()
+    install_quiet_drops()
     service = state.service
 
     def add_resource_routes(resource: Resource) -> None:
@@ -375,7 +356,15 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         status, body = await run_in_threadpool(service.product_quantities, dict(request.query_params))
         return JurnalJSONResponse(body, status_code=status)
 
-    add_admin_routes(app, state)
+    add_admin_routes(app, Admin(
+        faults=state.faults,
+        stats=state.stats,
+        limiter=state.limiter,
+        limits_model=RateLimits,
+        initial_limits=config.limits,
+        reset_data=state.service.reset,
+        health=lambda: {"db_path": config.db_path},
+    ))
     return app
 
 
@@ -391,57 +380,3 @@ def _run_batch(service: JurnalService, resource: Resource, singular: str, items:
         except ApiError as error:
             results.append({singular: {"status": error.status, "content": error.body}})
     return results
-
-
-def add_admin_routes(app: FastAPI, state: SandboxState) -> None:
-    """Sandbox-only controls: no HMAC, no rate limit, never part of the Jurnal wire contract."""
-
-    @app.get(f"{ADMIN_PREFIX}/health", tags=["sandbox"])
-    async def health() -> dict[str, Any]:
-        return {"ok": True, "db_path": state.config.db_path}
-
-    @app.get(f"{ADMIN_PREFIX}/faults", tags=["sandbox"])
-    async def get_faults() -> dict[str, Any]:
-        return state.faults.snapshot()
-
-    @app.post(f"{ADMIN_PREFIX}/faults", tags=["sandbox"])
-    async def set_faults(faults: FaultConfig) -> dict[str, Any]:
-        """Replaces the whole fault setting: fields left out go back to 'no fault'."""
-        state.faults.configure(faults)
-        return state.faults.snapshot()
-
-    @app.get(f"{ADMIN_PREFIX}/limits", tags=["sandbox"])
-    async def get_limits() -> dict[str, Any]:
-        return state.limiter.limits.model_dump()
-
-    @app.post(f"{ADMIN_PREFIX}/limits", tags=["sandbox"])
-    async def set_limits(limits: RateLimits) -> dict[str, Any]:
-        state.limiter.configure(limits)
-        return state.limiter.limits.model_dump()
-
-    @app.get(f"{ADMIN_PREFIX}/stats", tags=["sandbox"])
-    async def stats() -> dict[str, Any]:
-        return state.stats.snapshot()
-
-    @app.post(f"{ADMIN_PREFIX}/reset", tags=["sandbox"])
-    async def reset(request: Request) -> dict[str, Any]:
-        """Body (optional) chooses what to reset: ``{"data": true, "stats": true, "rate_limits": true,
-        "faults": true}``; everything by default."""
-        raw = await request.body()
-        wanted = json.loads(raw) if raw.strip() else {}
-        if not isinstance(wanted, dict):
-            wanted = {}
-        done = []
-        if wanted.get("data", True):
-            await run_in_threadpool(state.service.reset)
-            done.append("data")
-        if wanted.get("stats", True):
-            state.stats.reset()
-            done.append("stats")
-        if wanted.get("rate_limits", True):
-            state.limiter.reset()
-            done.append("rate_limits")
-        if wanted.get("faults", True):
-            state.faults.configure(FaultConfig())
-            done.append("faults")
-        return {"reset": done}

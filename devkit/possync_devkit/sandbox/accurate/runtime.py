@@ -1,22 +1,21 @@
-"""In-process state that is not documents: rate limiter, fault dice, statistics, webhook deliveries, clock."""
+"""In-process state that is not documents: rate limiter, webhook deliveries, clock (the fault dice and the
+counters are the shared harness's, ``..harness``)."""
 
 from __future__ import annotations
 
 import json
 import logging
-import random
 import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
 from collections import Counter, deque
-from dataclasses import dataclass, field
 from typing import Any
 
-from .config import FaultConfig, RateLimits
+from .config import RateLimits
 
-log = logging.getLogger("possync.sandbox.accurate")
+log = logging.getLogger("possync_devkit.sandbox.accurate")
 
 
 class RateLimiter:
@@ -58,80 +57,6 @@ class RateLimiter:
     def release(self, token: str) -> None:
         with self._lock:
             self._in_flight[token] -= 1
-
-
-class FaultState:
-    def __init__(self, faults: FaultConfig) -> None:
-        self._lock = threading.Lock()
-        self.configure(faults)
-
-    def configure(self, faults: FaultConfig) -> None:
-        with self._lock:
-            self.faults = faults
-            self._rng = random.Random(faults.seed)
-            self._drops_left = faults.drop_after_commit_next
-
-    def snapshot(self) -> dict[str, Any]:
-        with self._lock:
-            return {**self.faults.model_dump(), "drops_left": self._drops_left}
-
-    def error_status(self) -> int | None:
-        with self._lock:
-            faults = self.faults
-            if faults.error_rate <= 0 or self._rng.random() >= faults.error_rate:
-                return None
-            statuses = faults.error_status if isinstance(faults.error_status, list) else [faults.error_status]
-            return self._rng.choice(statuses)
-
-    def should_drop(self) -> bool:
-        with self._lock:
-            if self._drops_left > 0:
-                self._drops_left -= 1
-                return True
-            rate = self.faults.drop_after_commit_rate
-            return rate > 0 and self._rng.random() < rate
-
-
-@dataclass
-class Stats:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    accepted: int = 0
-    refused_rate: int = 0
-    refused_in_flight: int = 0
-    unauthorized: int = 0
-    faults_injected: int = 0
-    drops: int = 0
-    max_in_flight_seen: int = 0
-    by_action: Counter[str] = field(default_factory=Counter)
-
-    def bump(self, name: str, action: str | None = None) -> None:
-        with self.lock:
-            setattr(self, name, getattr(self, name) + 1)
-            if action is not None:
-                self.by_action[action] += 1
-
-    def saw_in_flight(self, count: int) -> None:
-        with self.lock:
-            self.max_in_flight_seen = max(self.max_in_flight_seen, count)
-
-    def reset(self) -> None:
-        with self.lock:
-            self.accepted = self.refused_rate = self.refused_in_flight = self.unauthorized = 0
-            self.faults_injected = self.drops = self.max_in_flight_seen = 0
-            self.by_action.clear()
-
-    def snapshot(self) -> dict[str, Any]:
-        with self.lock:
-            return {
-                "accepted": self.accepted,
-                "refused_rate": self.refused_rate,
-                "refused_in_flight": self.refused_in_flight,
-                "unauthorized": self.unauthorized,
-                "faults_injected": self.faults_injected,
-                "drops": self.drops,
-                "max_in_flight_seen": self.max_in_flight_seen,
-                "by_action": dict(sorted(self.by_action.items())),
-            }
 
 
 class Clock:

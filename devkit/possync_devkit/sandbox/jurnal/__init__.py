@@ -7,7 +7,7 @@ Start it
 ========
 ::
 
-    python -m possync.sandbox.jurnal --host 127.0.0.1 --port 8601 --db var/sandbox/jurnal.db \\
+    python -m possync_devkit.sandbox.jurnal --host 127.0.0.1 --port 8601 --db var/sandbox/jurnal.db \\
         [--per-minute 30 --per-hour 1800 --per-ip-minute 40 --per-ip-hour 2500] \\
         [--error-rate 0.2 --error-status 503 --latency-ms 200 --drop-after-commit-rate 0.1 --seed 1] \\
         [--client ID:SECRET ...] [--account "Kas Outlet Senayan" ...] [--no-key-filters] [--not-found-status 422]
@@ -192,11 +192,14 @@ other -> 400 ``{"error": "search_by and transaction_type must be sent together"}
 
 Sandbox-only controls (outside the Jurnal prefix, no HMAC, no rate limit)
 ========================================================================
-``GET /_sandbox/health``; ``GET|POST /_sandbox/faults`` (body :class:`FaultConfig`, replaces the whole setting:
-``{"error_rate": 0.2, "error_status": 503, "latency_ms": 200, "drop_after_commit_rate": 0.0,
-"drop_after_commit_next": 2, "seed": 1}``); ``GET|POST /_sandbox/limits`` (:class:`RateLimits`);
-``GET /_sandbox/stats`` (requests, per-status and per-endpoint counts, 401s, 429s, faults, drops);
-``POST /_sandbox/reset`` (optional ``{"data", "stats", "rate_limits", "faults"}`` flags, all by default).
+The shared admin API of every sandbox (``possync_devkit.sandbox.harness``): ``GET /_sandbox/health``;
+``GET|POST /_sandbox/faults`` (body :class:`FaultConfig`, replaces the whole setting: ``{"error_rate": 0.2,
+"error_status": 503, "latency_ms": 200, "drop_after_commit_rate": 0.0, "drop_after_commit_next": 2, "seed": 1}``);
+``GET|POST /_sandbox/limits`` (:class:`RateLimits`; a POST replaces them and forgets the counted windows);
+``GET /_sandbox/stats`` (``requests``, ``unauthorized``, ``rate_limited``, ``faults_injected``, ``drops``,
+``by_status``, ``by_endpoint`` {"POST /sales_invoices/batch_create": n, ...}) and ``POST /_sandbox/stats/reset``;
+``POST /_sandbox/reset`` (optional ``{"data", "stats", "faults", "limits"}`` flags, all true by default; ``limits``
+restores the start-up limits with nothing counted; an unknown flag is refused with 422).
 Error faults answer 5xx ``{"error": "Service Unavailable", "message": "... injected ..."}`` after auth and rate
 limiting and before the route runs (nothing is written). A drop commits the write, sends the status line and
 headers and half of the body, then closes the connection: clients see ``ChunkedEncodingError`` /

@@ -1,4 +1,4 @@
-"""``python -m possync.sandbox.jurnal``: run the Jurnal sandbox with uvicorn (see the package docstring)."""
+"""``python -m possync_devkit.sandbox.jurnal``: run the Jurnal sandbox with uvicorn (see the package docstring)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def _limit(value: str) -> int | None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m possync.sandbox.jurnal",
+        prog="python -m possync_devkit.sandbox.jurnal",
         description="Local emulator of the Mekari Jurnal API (HMAC auth, rate limits, batch endpoints, faults).",
     )
     parser.add_argument("--host", default=DEMO_HOST)

@@ -21,14 +21,23 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from ..harness import (
+    ADMIN_PREFIX,
+    Admin,
+    DroppedAfterCommit,
+    FaultState,
+    Stats,
+    add_admin_routes,
+    install_quiet_drops,
+)
 from . import auth
-from .config import ADMIN_PREFIX, SEED_VENDOR_NO, SEED_WAREHOUSE, FaultConfig, RateLimits, SandboxConfig
+from .config import SEED_VENDOR_NO, SEED_WAREHOUSE, RateLimits, SandboxConfig
 from .db import Database
-from .runtime import Clock, FaultState, RateLimiter, Stats, WebhookSender, envelope
+from .runtime import Clock, RateLimiter, WebhookSender, envelope
 from .service import MODULES, AccurateService, Event
 from .wire import BAD_URL, WIB, ApiError, dumps, fmt_date, parse_body, unflatten
 
-log = logging.getLogger("possync.sandbox.accurate")
+log = logging.getLogger("possync_devkit.sandbox.accurate")
 
 DATA_PATH = re.compile(r"^/accurate/api/([a-z0-9-]+)/([a-z0-9-]+)\.do$")
 ACCOUNT_PATH = re.compile(r"^/api/([a-z0-9-]+)\.do$")
@@ -43,10 +52,6 @@ class AccurateJSON(Response):
 
     def render(self, content: Any) -> bytes:
         return dumps(content)
-
-
-class DroppedAfterCommit(Exception):
-    """Raised after the status line and headers of a committed write went out: the server closes the socket."""
 
 
 class DropResponse(AccurateJSON):
@@ -107,7 +112,8 @@ def create_state(config: SandboxConfig | None = None) -> SandboxState:
         service=AccurateService(db, config),
         limiter=RateLimiter(config.limits),
         faults=FaultState(config.faults),
-        stats=Stats(),
+        # Accurate's own counters: calls past auth and the limits, refusals by cause, the most ever in flight
+        stats=Stats(extra=("accepted", "refused_rate", "refused_in_flight", "max_in_flight_seen")),
         clock=Clock(),
         webhooks=WebhookSender(config.webhook_retries, config.webhook_backoff_seconds, config.webhook_timeout_seconds),
     )
@@ -152,13 +158,13 @@ def _build(state: SandboxState, host: str) -> FastAPI:
 
     app = FastAPI(
         title=f"Accurate Online sandbox, {host} host (possync)",
-        description="A local emulator of the Accurate Online API; see possync.sandbox.accurate's docstring.",
+        description="A local emulator of the Accurate Online API; see possync_devkit.sandbox.accurate's docstring.",
         lifespan=lifespan,
         default_response_class=AccurateJSON,
     )
     app.state.sandbox = state
-    _install_quiet_drops()
-    add_admin_routes(app, state)
+    install_quiet_drops()
+    add_sandbox_routes(app, state)
 
     async def api(request: Request, path: str) -> Response:
         return await _handle(state, host, request)
@@ -180,12 +186,24 @@ def _route(host: str, path: str) -> tuple[str, str] | None:
 
 
 async def _handle(state: SandboxState, host: str, request: Request) -> Response:
+    """Answer one API call and count it (route label and status) in the shared stats."""
+    route = _route(host, request.url.path)
+    label = f"{route[0]}/{route[1]}" if route else "unknown"
+    try:
+        response = await _answer(state, route, request)
+    except Exception:
+        state.stats.record(label, 500)
+        raise
+    state.stats.record(label, response.status_code)
+    return response
+
+
+async def _answer(state: SandboxState, route: tuple[str, str] | None, request: Request) -> Response:
     headers = {key.lower(): value for key, value in request.headers.items()}
     config = state.config
     try:
         token = auth.verify(headers, config.tokens, config.timestamp_skew_seconds, datetime.now(WIB))
     except auth.AuthError as error:
-        state.stats.bump("unauthorized")
         return _reply(error.body, 401)
     refusal = state.limiter.acquire(token, time.monotonic())
     if refusal is not None:
@@ -194,13 +212,10 @@ async def _handle(state: SandboxState, host: str, request: Request) -> Response:
         message = RATE_MESSAGE.format(per_second=limits.per_second or "-", in_flight=limits.in_flight or "-")
         return _reply({"s": False, "d": [message]}, 429, {"Retry-After": "1"})
     try:
-        route = _route(host, request.url.path)
-        label = f"{route[0]}/{route[1]}" if route else "unknown"
-        state.stats.bump("accepted", label)
-        state.stats.saw_in_flight(state.limiter.in_flight(token))
-        latency = state.faults.faults.latency_ms
-        if latency:
-            await asyncio.sleep(latency / 1000)
+        state.stats.bump("accepted")
+        state.stats.peak("max_in_flight_seen", state.limiter.in_flight(token))
+        if state.faults.latency_seconds:
+            await asyncio.sleep(state.faults.latency_seconds)
         fault = state.faults.error_status()
         if fault is not None:
             state.stats.bump("faults_injected")
@@ -267,90 +282,29 @@ async def _run(state: SandboxState, module: str, action: str, request: Request, 
     raise ApiError(BAD_URL, 404)
 
 
-class _QuietDrops(logging.Filter):
-    """uvicorn logs a traceback for an exception after a response started; a planned drop gets one line."""
+def add_sandbox_routes(app: FastAPI, state: SandboxState) -> None:
+    """Sandbox-only controls (no auth, no rate limit), served by both hosts: the harness's shared admin routes
+    (health, faults, limits, stats, reset) and Accurate's own (data host, clock, webhooks, a simulated purchase)."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], DroppedAfterCommit):
-            log.warning("%s", record.exc_info[1])
-            return False
-        return True
+    def reset_clock() -> None:
+        state.clock.offset_seconds = 0
 
-
-def _install_quiet_drops() -> None:
-    logger = logging.getLogger("uvicorn.error")
-    if not any(isinstance(existing, _QuietDrops) for existing in logger.filters):
-        logger.addFilter(_QuietDrops())
-
-
-def add_admin_routes(app: FastAPI, state: SandboxState) -> None:
-    """Sandbox-only controls (no auth, no rate limit), served by both hosts."""
-
-    @app.get(f"{ADMIN_PREFIX}/health", tags=["sandbox"])
-    async def health() -> dict[str, Any]:
-        return {"ok": True, "db_path": state.config.db_path, "data_host_url": state.config.data_host_url}
+    add_admin_routes(app, Admin(
+        faults=state.faults,
+        stats=state.stats,
+        limiter=state.limiter,
+        limits_model=RateLimits,
+        initial_limits=state.config.limits,
+        reset_data=state.service.reset,
+        health=lambda: {"db_path": state.config.db_path, "data_host_url": state.config.data_host_url},
+        resets={"webhooks": state.webhooks.reset, "clock": reset_clock},
+    ))
 
     @app.post(f"{ADMIN_PREFIX}/data-host", tags=["sandbox"])
     async def set_data_host(body: dict[str, Any]) -> dict[str, Any]:
         """``{"url": "http://127.0.0.1:8603"}``: what api-token.do answers as database.host."""
         state.config.data_host_url = str(body["url"]).rstrip("/")
         return {"data_host_url": state.config.data_host_url}
-
-    @app.get(f"{ADMIN_PREFIX}/faults", tags=["sandbox"])
-    async def get_faults() -> dict[str, Any]:
-        return state.faults.snapshot()
-
-    @app.post(f"{ADMIN_PREFIX}/faults", tags=["sandbox"])
-    async def set_faults(faults: FaultConfig) -> dict[str, Any]:
-        """Replaces the whole fault setting: fields left out go back to 'no fault'."""
-        state.faults.configure(faults)
-        return state.faults.snapshot()
-
-    @app.get(f"{ADMIN_PREFIX}/limits", tags=["sandbox"])
-    async def get_limits() -> dict[str, Any]:
-        return state.limiter.limits.model_dump()
-
-    @app.post(f"{ADMIN_PREFIX}/limits", tags=["sandbox"])
-    async def set_limits(limits: RateLimits) -> dict[str, Any]:
-        state.limiter.configure(limits)
-        return state.limiter.limits.model_dump()
-
-    @app.get(f"{ADMIN_PREFIX}/stats", tags=["sandbox"])
-    async def stats() -> dict[str, Any]:
-        return state.stats.snapshot()
-
-    @app.post(f"{ADMIN_PREFIX}/stats/reset", tags=["sandbox"])
-    async def stats_reset() -> dict[str, Any]:
-        state.stats.reset()
-        return state.stats.snapshot()
-
-    @app.post(f"{ADMIN_PREFIX}/reset", tags=["sandbox"])
-    async def reset(request: Request) -> dict[str, Any]:
-        """Optional body ``{"data", "stats", "faults", "limits", "webhooks", "clock"}`` (booleans, all true by default).
-        ``data`` wipes every document and re-seeds (also forgets the webhook subscription)."""
-        raw = await request.body()
-        wanted = await run_in_threadpool(lambda: parse_body(raw, "application/json")[0]) if raw.strip() else {}
-        wanted = wanted if isinstance(wanted, dict) else {}
-        done = []
-        if wanted.get("data", True):
-            await run_in_threadpool(state.service.reset)
-            done.append("data")
-        if wanted.get("stats", True):
-            state.stats.reset()
-            done.append("stats")
-        if wanted.get("faults", True):
-            state.faults.configure(FaultConfig())
-            done.append("faults")
-        if wanted.get("limits", True):
-            state.limiter.configure(state.config.limits)
-            done.append("limits")
-        if wanted.get("webhooks", True):
-            state.webhooks.reset()
-            done.append("webhooks")
-        if wanted.get("clock", True):
-            state.clock.offset_seconds = 0
-            done.append("clock")
-        return {"reset": done}
 
     @app.get(f"{ADMIN_PREFIX}/clock", tags=["sandbox"])
     async def get_clock() -> dict[str, Any]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, field_validator
 
+from ..harness import FaultConfig
+
 DEMO_CLIENT_ID = "possync-demo"
 DEMO_CLIENT_SECRET = "possync-demo-secret"
 DEMO_HOST = "127.0.0.1"
@@ -14,26 +16,6 @@ API_PREFIX = "/public/jurnal/api/v1"
 # The SCM service behind the same gateway (get_product_quantity_per_warehouse); HMAC, limits and faults apply.
 SCM_PREFIX = "/public/jurnal/scm/public/lo/v1"
 GATEWAY_PREFIXES = (API_PREFIX, SCM_PREFIX)
-ADMIN_PREFIX = "/_sandbox"
-
-
-class FaultConfig(BaseModel):
-    """Faults for tests. Error faults answer before any write; drops happen after the write committed."""
-
-    error_rate: float = Field(0.0, ge=0.0, le=1.0, description="share of API requests answered with an error")
-    error_status: int | list[int] = Field(503, description="status (or statuses, picked at random) for error faults")
-    latency_ms: int = Field(0, ge=0, description="added to every API request before it is handled")
-    drop_after_commit_rate: float = Field(0.0, ge=0.0, le=1.0, description="share of successful writes dropped")
-    drop_after_commit_next: int = Field(0, ge=0, description="drop the next N successful writes, then stop")
-    seed: int | None = Field(None, description="seed for the fault dice, for repeatable runs")
-
-    @field_validator("error_status")
-    @classmethod
-    def _statuses_are_errors(cls, value: int | list[int]) -> int | list[int]:
-        statuses = value if isinstance(value, list) else [value]
-        if not statuses or any(not 400 <= status <= 599 for status in statuses):
-            raise ValueError("error_status must be 4xx/5xx")
-        return value
 
 
 class RateLimits(BaseModel):

@@ -1,4 +1,4 @@
-"""``python -m possync.sandbox.accurate``: both Accurate sandbox hosts in one process (see the package docstring)."""
+"""``python -m possync_devkit.sandbox.accurate``: both Accurate sandbox hosts in one process (see the package doc)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def _limit(value: str) -> int | None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m possync.sandbox.accurate",
+        prog="python -m possync_devkit.sandbox.accurate",
         description="Local emulator of the Accurate Online API (account host + data host, API-token auth).",
     )
     parser.add_argument("--host", default=DEMO_HOST)

@@ -8,7 +8,7 @@ Start it
 ========
 ::
 
-    python -m possync.sandbox.accurate --host 127.0.0.1 --account-port 8602 --data-port 8603 \\
+    python -m possync_devkit.sandbox.accurate --host 127.0.0.1 --account-port 8602 --data-port 8603 \\
         --db var/sandbox/accurate.db [--data-host-url http://127.0.0.1:8603] [--token TOKEN:SECRET ...] \\
         [--per-second 8|off --in-flight 8|off] [--timestamp-skew 300] [--tax-rate 11] \\
         [--error-rate 0.2 --error-status 503 --latency-ms 200 --drop-after-commit-rate 0.1 \\
@@ -271,13 +271,16 @@ validation; answers the save.do reply) and fires the webhook.
 
 Other sandbox-only controls (both hosts, no auth, no rate limit)
 ===============================================================
-``GET /_sandbox/health``; ``POST /_sandbox/data-host {"url"}``; ``GET|POST /_sandbox/faults`` (body
-:class:`FaultConfig`, replaces the whole setting: ``{"error_rate", "error_status" (int or list, default 503),
-"latency_ms", "drop_after_commit_rate", "drop_after_commit_next", "seed"}``); ``GET /_sandbox/stats``
-(``accepted``, ``refused_rate``, ``refused_in_flight``, ``unauthorized``, ``faults_injected``, ``drops``,
-``max_in_flight_seen``, ``by_action`` {"sales-invoice/save": n, "account/api-token": n, ...}) and ``POST
-/_sandbox/stats/reset``; ``POST /_sandbox/reset`` (optional ``{"data", "stats", "faults", "limits", "webhooks",
-"clock"}`` flags, all by default; data re-seeds and forgets the subscription). Latency is added after the rate
+The shared admin API of every sandbox (``possync_devkit.sandbox.harness``): ``GET /_sandbox/health`` (with
+``data_host_url``); ``GET|POST /_sandbox/faults`` (body :class:`FaultConfig`, replaces the whole setting:
+``{"error_rate", "error_status" (int or list, default 503), "latency_ms", "drop_after_commit_rate",
+"drop_after_commit_next", "seed"}``); ``GET|POST /_sandbox/limits`` (:class:`RateLimits`); ``GET /_sandbox/stats``
+(the shared ``requests``, ``unauthorized``, ``rate_limited``, ``faults_injected``, ``drops``, ``by_status``,
+``by_endpoint`` {"sales-invoice/save": n, "account/api-token": n, ...}, every call counted, refused ones too; and
+Accurate's own ``accepted``, ``refused_rate``, ``refused_in_flight``, ``max_in_flight_seen``) and ``POST
+/_sandbox/stats/reset``; ``POST /_sandbox/reset`` (optional ``{"data", "stats", "faults", "limits"}`` flags plus
+Accurate's ``"webhooks"`` and ``"clock"``, all true by default; data re-seeds and forgets the subscription; an
+unknown flag is refused with 422). Accurate's own: ``POST /_sandbox/data-host {"url"}``. Latency is added after the rate
 limit (so slow calls count as in flight); error faults answer ``{"s": false, "d": ["Service Unavailable
 (injected ...)"]}`` with the chosen status before the route runs (nothing written). A drop happens only after a
 committed write (save/delete with s:true, bulk-save with at least one item saved): the status line and headers

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
+
+from ..harness import FaultConfig
 
 DEMO_API_TOKEN = "aat.possync-demo-token"
 DEMO_SIGNATURE_SECRET = "possync-demo-signature-secret"
@@ -15,7 +17,6 @@ DEMO_DB_PATH = "var/sandbox/accurate.db"
 
 DATA_PREFIX = "/accurate/api/"
 ACCOUNT_PREFIX = "/api/"
-ADMIN_PREFIX = "/_sandbox"
 
 # glaccount accountType values (the spec's enum of glaccount/save.do).
 ACCOUNT_TYPES = (
@@ -62,25 +63,6 @@ SEED_WAREHOUSE = "Utama"
 TRANSIT_WAREHOUSE = "Transit (AOL System)"
 SEED_VENDOR_NO = "V.00001"
 SEED_VENDOR_NAME = "PT Pemasok Demo"
-
-
-class FaultConfig(BaseModel):
-    """Faults for tests. Error faults answer before any work; drops happen after the write committed."""
-
-    error_rate: float = Field(0.0, ge=0.0, le=1.0, description="share of API calls answered with an error status")
-    error_status: int | list[int] = Field(503, description="status (or statuses, picked at random) of error faults")
-    latency_ms: int = Field(0, ge=0, description="added to every accepted API call (counts as in flight)")
-    drop_after_commit_rate: float = Field(0.0, ge=0.0, le=1.0, description="share of committed writes dropped")
-    drop_after_commit_next: int = Field(0, ge=0, description="drop the next N committed writes, then stop")
-    seed: int | None = Field(None, description="seed for the fault dice")
-
-    @field_validator("error_status")
-    @classmethod
-    def _statuses_are_errors(cls, value: int | list[int]) -> int | list[int]:
-        statuses = value if isinstance(value, list) else [value]
-        if not statuses or any(not 400 <= status <= 599 for status in statuses):
-            raise ValueError("error_status must be 4xx/5xx")
-        return value
 
 
 class RateLimits(BaseModel):

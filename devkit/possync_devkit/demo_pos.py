@@ -1651,7 +1651,7 @@ def summarize(engine: Engine) -> dict[str, Any]:
     if missing:
         raise ValueError(
             f"{engine.url.render_as_string(hide_password=True)} is not a POS database: missing tables "
-            f"{', '.join(missing)} (create one with `possync demo seed`)"
+            f"{', '.join(missing)} (create one with `possync-devkit demo seed`)"
         )
     with engine.connect() as conn:
         counts = {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in TABLES}

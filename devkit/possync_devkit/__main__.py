@@ -1,0 +1,3 @@
+from possync_devkit.cli import main
+
+raise SystemExit(main())
