@@ -199,8 +199,8 @@ class Integration(_Strict):
     def _batch_size_the_targets_take(cls, value: int) -> int:
         if not 1 <= value <= MAX_BATCH_SIZE:
             raise ValueError(
-                f"batch_size must be 1 to {MAX_BATCH_SIZE} (documents per create call; Jurnal's batch_create and "
-                f"Accurate's bulk-save.do take {MAX_BATCH_SIZE} at most), got {value}"
+                f"batch_size must be 1 to {MAX_BATCH_SIZE} (documents per create call; the targets' batch "
+                f"endpoints take {MAX_BATCH_SIZE} at most), got {value}"
             )
         return value
 
