@@ -302,3 +302,24 @@ async def _json_body(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ValueError("the body must be a JSON object")
     return body
+
+
+# -- command-line arguments both sandboxes take ---------------------------------------------------------------
+
+
+def limit_arg(value: str) -> int | None:
+    """A rate limit on the command line: a number, or ``off`` / ``none`` / ``0`` for no limit."""
+    return None if value.lower() in ("off", "none", "0") else int(value)
+
+
+def pair_arg(first: str, second: str) -> Callable[[str], tuple[str, str]]:
+    """An argparse type for ``FIRST:SECOND`` credentials (client id and secret, token and signature secret)."""
+    import argparse
+
+    def parse(value: str) -> tuple[str, str]:
+        left, sep, right = value.partition(":")
+        if not sep or not left or not right:
+            raise argparse.ArgumentTypeError(f"expected {first}:{second}")
+        return left, right
+
+    return parse

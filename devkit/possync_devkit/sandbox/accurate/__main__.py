@@ -9,6 +9,7 @@ from typing import Any
 
 import uvicorn
 
+from ..harness import limit_arg, pair_arg
 from .app import create_apps, create_state
 from .config import (
     ACCOUNT_TYPES,
@@ -23,12 +24,7 @@ from .config import (
     SandboxConfig,
 )
 
-
-def _token(value: str) -> tuple[str, str]:
-    token, sep, secret = value.partition(":")
-    if not sep or not token or not secret:
-        raise argparse.ArgumentTypeError("expected TOKEN:SECRET")
-    return token, secret
+_token = pair_arg("TOKEN", "SECRET")
 
 
 def _account(value: str) -> tuple[str, str, str]:
@@ -41,8 +37,7 @@ def _account(value: str) -> tuple[str, str, str]:
     return parts[0], parts[1], account_type
 
 
-def _limit(value: str) -> int | None:
-    return None if value.lower() in ("off", "none", "0") else int(value)
+_limit = limit_arg
 
 
 def build_parser() -> argparse.ArgumentParser:

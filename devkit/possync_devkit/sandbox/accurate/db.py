@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Generator
-from contextlib import contextmanager
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
+from ..storage import SqliteStore
 from .wire import dumps as wire_dumps
 
 SCHEMA = """
@@ -116,38 +113,6 @@ class Repo:
         )
 
 
-class Database:
+class Database(SqliteStore[Repo]):
     def __init__(self, path: str) -> None:
-        self.path = path
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        if path != ":memory:":
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(SCHEMA)
-        self.lock = threading.RLock()
-
-    @contextmanager
-    def transaction(self) -> Generator[Repo]:
-        with self.lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield Repo(self._conn)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-
-    @contextmanager
-    def read(self) -> Generator[Repo]:
-        with self.lock:
-            yield Repo(self._conn)
-
-    def wipe(self) -> None:
-        with self.lock:
-            self._conn.executescript("DELETE FROM records; DELETE FROM stock; DELETE FROM counters; DELETE FROM meta;")
-
-    def close(self) -> None:
-        with self.lock:
-            self._conn.close()
+        super().__init__(path, schema=SCHEMA, repo=Repo, tables=("records", "stock", "counters", "meta"))

@@ -7,6 +7,7 @@ import logging
 
 import uvicorn
 
+from ..harness import limit_arg, pair_arg
 from .app import create_app
 from .config import (
     DEMO_CLIENT_ID,
@@ -19,16 +20,8 @@ from .config import (
     SandboxConfig,
 )
 
-
-def _client(value: str) -> tuple[str, str]:
-    client_id, sep, secret = value.partition(":")
-    if not sep or not client_id or not secret:
-        raise argparse.ArgumentTypeError("expected CLIENT_ID:CLIENT_SECRET")
-    return client_id, secret
-
-
-def _limit(value: str) -> int | None:
-    return None if value.lower() in ("off", "none", "0") else int(value)
+_client = pair_arg("CLIENT_ID", "CLIENT_SECRET")
+_limit = limit_arg
 
 
 def build_parser() -> argparse.ArgumentParser:

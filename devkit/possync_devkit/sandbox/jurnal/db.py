@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Generator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
+
+from ..storage import SqliteStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -271,35 +269,7 @@ class Repo:
         return self.conn.execute(sql + " ORDER BY tx_date, source_id, rowid", tuple(params)).fetchall()
 
 
-class Database:
+class Database(SqliteStore[Repo]):
     def __init__(self, path: str) -> None:
-        self.path = path
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        if path != ":memory:":
-            self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.executescript(SCHEMA)
-        self.lock = threading.RLock()
-
-    @contextmanager
-    def transaction(self) -> Generator[Repo]:
-        with self.lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield Repo(self._conn)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-
-    def wipe(self) -> None:
-        with self.lock:
-            self._conn.executescript(
-                "DELETE FROM records; DELETE FROM links; DELETE FROM counters; DELETE FROM stock_moves;"
-            )
-
-    def close(self) -> None:
-        with self.lock:
-            self._conn.close()
+        super().__init__(path, schema=SCHEMA, repo=Repo, tables=("records", "links", "counters", "stock_moves"),
+                         row_factory=sqlite3.Row)
