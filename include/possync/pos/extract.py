@@ -288,6 +288,24 @@ def _selection(
 
 WindowOn = Literal["business_time", "shift_close"]
 
+#: A business time this far after the record's commit is a wrong clock (``possync.transform.sales`` fails it).
+FUTURE_TOLERANCE = timedelta(hours=24)
+
+
+def _unplaceable(
+    business_time: Any, committed_at: Any, window: Window, committed_since: datetime | None, sqlite: bool
+) -> ColumnElement[bool]:
+    """Records no window would ever read, found by their commit instead: committed in ``[committed_since or
+    window.start, window.end)`` (adjacent windows find each once) with no business time, one that is no time
+    (SQLite keeps any text), or one so far ahead that it is a wrong clock. The transform fails them."""
+    no_time = or_(business_time.is_(None), func.datetime(business_time).is_(None)) if sqlite else (
+        business_time.is_(None))
+    return and_(
+        committed_at >= (committed_since or window.start),
+        committed_at < window.end,
+        or_(no_time, business_time >= window.end + FUTURE_TOLERANCE),
+    )
+
 
 def _selection_time(business_time: Any, shift_id: Any, shift: Any, window_on: WindowOn) -> Any:
     """The time a record is windowed on: its business time, or its shift's close (NULL while open)."""
@@ -459,6 +477,7 @@ def extract_sales(
         raise ValueError(f"window_on must be 'business_time' or 'shift_close', not {window_on!r}")
     order_shift, refund_shift = shifts.alias("order_selection_shift"), shifts.alias("refund_selection_shift")
     order_time = _selection_time(orders.c.business_time, orders.c.shift_id, order_shift, window_on)
+    sqlite = engine.dialect.name == "sqlite"
     refund_time = _selection_time(refunds.c.business_time, refunds.c.shift_id, refund_shift, window_on)
 
     order_ids = (
@@ -469,6 +488,7 @@ def extract_sales(
             or_(
                 _selection(order_time, orders.c.committed_at, window, lookback, committed_since),
                 orders.c.number.in_(sorted(set(retry_order_numbers))),
+                _unplaceable(orders.c.business_time, orders.c.committed_at, window, committed_since, sqlite),
             ),
             *_outlet_filter(outlets.c.code, outlet_codes),
         )
@@ -481,6 +501,7 @@ def extract_sales(
             or_(
                 _selection(refund_time, refunds.c.committed_at, window, lookback, committed_since),
                 refunds.c.number.in_(sorted(set(retry_refund_numbers))),
+                _unplaceable(refunds.c.business_time, refunds.c.committed_at, window, committed_since, sqlite),
             ),
             *_outlet_filter(outlets.c.code, outlet_codes),
         )
