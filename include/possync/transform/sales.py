@@ -1058,6 +1058,11 @@ def transform_customers(frame: pd.DataFrame) -> tuple[list[Customer], list[Rejec
     frame = frame.sort_values("customer_id")
     for row in frame.itertuples(index=False):
         key = customer_key(row.customer_id)
+        unreadable = _optional(getattr(row, UNREADABLE, None))
+        if unreadable:
+            reason = "; ".join(str(value) for value in unreadable)
+            rejections.append(Rejection(record_type="customer", key=key, reason=reason))
+            continue
         code = _optional(row.customer_code)
         code = code.strip() or None if isinstance(code, str) else None
         owner = _optional(getattr(row, "code_owner_id", None))
@@ -1084,6 +1089,15 @@ def transform_products(frame: pd.DataFrame) -> tuple[list[Item], list[Rejection]
     for row in frame.sort_values("product_id").itertuples(index=False):
         sku = _optional(row.sku)
         sku = sku.strip() if isinstance(sku, str) else ""
+        unreadable = _optional(getattr(row, UNREADABLE, None))
+        missing = [name for name in ("price", "cost", "tax_rate") if _optional(getattr(row, name)) is None]
+        if unreadable or missing:
+            reasons = [str(value) for value in unreadable or ()]
+            reasons += [f"products.{name} is empty (NULL)" for name in missing
+                        if not any(str(value.column) == f"products.{name}" for value in unreadable or ())]
+            rejections.append(Rejection(record_type="item", key=sku or f"PROD-{row.product_id}",
+                                        reason="; ".join(reasons)))
+            continue
         if not sku:
             rejections.append(
                 Rejection(
