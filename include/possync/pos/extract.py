@@ -288,6 +288,24 @@ def _selection(
 
 WindowOn = Literal["business_time", "shift_close"]
 
+#: A business time this far after the record's commit is a wrong clock (``possync.transform.sales`` fails it).
+FUTURE_TOLERANCE = timedelta(hours=24)
+
+
+def _unplaceable(
+    business_time: Any, committed_at: Any, window: Window, committed_since: datetime | None, sqlite: bool
+) -> ColumnElement[bool]:
+    """Records no window would ever read, found by their commit instead: committed in ``[committed_since or
+    window.start, window.end)`` (adjacent windows find each once) with no business time, one that is no time
+    (SQLite keeps any text), or one so far ahead that it is a wrong clock. The transform fails them."""
+    no_time = or_(business_time.is_(None), func.datetime(business_time).is_(None)) if sqlite else (
+        business_time.is_(None))
+    return and_(
+        committed_at >= (committed_since or window.start),
+        committed_at < window.end,
+        or_(no_time, business_time >= window.end + FUTURE_TOLERANCE),
+    )
+
 
 def _selection_time(business_time: Any, shift_id: Any, shift: Any, window_on: WindowOn) -> Any:
     """The time a record is windowed on: its business time, or its shift's close (NULL while open)."""
@@ -314,22 +332,68 @@ def _outlet_filter(code_column: Any, outlet_codes: Iterable[str] | None) -> list
     return [code_column.in_(codes)]
 
 
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A stored value its column's type cannot read (text in a money column, a float where exact sen are kept,
+    a time that is no time), kept as stored so the transform fails the record it belongs to, naming it."""
+
+    column: str  # where it is stored, e.g. "orders.total_amount"
+    value: Any  # as the driver returned it
+    expected: str  # "an amount", "a quantity", "a rate", "a time"
+
+    def __str__(self) -> str:
+        if self.value is None or (isinstance(self.value, str) and not self.value.strip()):
+            return f"{self.column} is empty ({self.value!r})"
+        return f"{self.column} = {self.value!r} is not {self.expected}"
+
+
+#: The column every extracted frame carries: ``None``, or the ``Unreadable`` values of that row (their cells
+#: hold ``None`` / ``NaT``). A transform fails the row's record with them.
+UNREADABLE = "unreadable"
+
+
+def _source_name(expression: Any, label: str) -> str:
+    """``table.column`` as the POS stores it (through aliases), or the label for a computed expression."""
+    table = getattr(expression, "table", None)
+    name = getattr(expression, "name", None)
+    if table is None or name is None:
+        return label
+    original = getattr(table, "element", table)
+    return f"{getattr(original, 'name', None) or table.name}.{name}"
+
+
+def _expected(expression: Any, kind: Kind) -> str:
+    if kind == "time":
+        return "a time"
+    scale, precision = getattr(expression.type, "scale", 2), getattr(expression.type, "precision", 18)
+    return "a quantity" if scale == 3 else "a rate" if precision < 18 else "an amount"
+
+
 def _frame(conn: Connection, stmt: Select[Any], columns: Sequence[tuple[str, Any, Kind]]) -> pd.DataFrame:
-    """Run ``stmt`` streamed and build a frame column by column, with stable dtypes also when empty."""
+    """Run ``stmt`` streamed and build a frame column by column, with stable dtypes also when empty.
+
+    A value that cannot be read leaves its cell empty and is named in the row's ``unreadable`` column: one
+    bad value fails its record, never the extract."""
     result = conn.execute(stmt.execution_options(yield_per=STREAM_ROWS))
     data: list[list[Any]] = [[] for _ in columns]
     for rows in result.partitions():
         for values, column in zip(data, zip(*rows, strict=True), strict=True):
             values.extend(column)
-    return pd.DataFrame(
-        {
-            label: _column(values, expression, kind, conn.dialect)
-            for values, (label, expression, kind) in zip(data, columns, strict=True)
-        }
-    )
+    built: dict[str, Any] = {}
+    unreadable: list[Any] = [None] * (len(data[0]) if data else 0)
+    for values, (label, expression, kind) in zip(data, columns, strict=True):
+        bad: dict[int, Any] = {}
+        built[label] = _column(values, expression, kind, conn.dialect, bad)
+        if bad:
+            source, expected = _source_name(expression, label), _expected(expression, kind)
+            for row, raw in bad.items():
+                unreadable[row] = (*(unreadable[row] or ()), Unreadable(source, raw, expected))
+    built[UNREADABLE] = pd.Series(unreadable, dtype=object)
+    return pd.DataFrame(built)
 
 
-def _column(values: list[Any], expression: Any, kind: Kind, dialect: Dialect) -> Any:
+def _column(values: list[Any], expression: Any, kind: Kind, dialect: Dialect, bad: dict[int, Any]) -> Any:
+    """The column's values converted; positions (and raw values) that cannot be converted go to ``bad``."""
     if kind in ("id", "int"):
         return np.array(values, dtype=np.int64)
     if kind == "nullable_int":
@@ -340,18 +404,37 @@ def _column(values: list[Any], expression: Any, kind: Kind, dialect: Dialect) ->
         return pd.Series(values, dtype="str")
     if kind == "time":
         # What UTCDateTime does per value (naive means UTC, aware is converted), for the whole column.
-        return pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601").astype(
-            "datetime64[us, UTC]"
-        )
+        raw = pd.Series(values, dtype=object)
+        try:
+            times = pd.to_datetime(raw, utc=True, format="ISO8601")
+        except (ValueError, TypeError, OverflowError):
+            times = pd.to_datetime(raw, utc=True, format="ISO8601", errors="coerce")
+        # Blank text parses as NaT: it is a value that is no time, not a NULL.
+        lost = times.isna().to_numpy() & raw.notna().to_numpy()
+        if lost.any():
+            bad.update((int(row), values[row]) for row in np.flatnonzero(lost))
+        return times.astype("datetime64[us, UTC]")
     # Exact values: the column type's own conversion, once per distinct value (prices, rates and quantities
     # repeat all through a sales window). Object dtype keeps pandas from inferring floats.
     process = expression.type.process_result_value
+    # SQLite keeps exact values as integers of the smallest unit; anything else there (text, a float: an
+    # integer beyond 64 bits becomes one) is not an exact value.
+    integers_only = dialect.name == "sqlite"
     memo: dict[Any, Decimal] = {}
     exact: list[Decimal | None] = []
-    for value in values:
-        converted = memo.get(value)
+    for row, value in enumerate(values):
+        converted = memo.get(value) if type(value) is not float else None
         if converted is None and value is not None:
-            converted = process(value, dialect)
+            try:
+                if integers_only and type(value) is not int:
+                    raise ValueError(value)
+                converted = process(value, dialect)
+                if not converted.is_finite():
+                    raise ValueError(value)
+            except (ValueError, TypeError, ArithmeticError):
+                bad[row] = value
+                exact.append(None)
+                continue
             if len(memo) < _MEMO_LIMIT:
                 memo[value] = converted
         exact.append(converted)
@@ -394,6 +477,7 @@ def extract_sales(
         raise ValueError(f"window_on must be 'business_time' or 'shift_close', not {window_on!r}")
     order_shift, refund_shift = shifts.alias("order_selection_shift"), shifts.alias("refund_selection_shift")
     order_time = _selection_time(orders.c.business_time, orders.c.shift_id, order_shift, window_on)
+    sqlite = engine.dialect.name == "sqlite"
     refund_time = _selection_time(refunds.c.business_time, refunds.c.shift_id, refund_shift, window_on)
 
     order_ids = (
@@ -404,6 +488,7 @@ def extract_sales(
             or_(
                 _selection(order_time, orders.c.committed_at, window, lookback, committed_since),
                 orders.c.number.in_(sorted(set(retry_order_numbers))),
+                _unplaceable(orders.c.business_time, orders.c.committed_at, window, committed_since, sqlite),
             ),
             *_outlet_filter(outlets.c.code, outlet_codes),
         )
@@ -416,6 +501,7 @@ def extract_sales(
             or_(
                 _selection(refund_time, refunds.c.committed_at, window, lookback, committed_since),
                 refunds.c.number.in_(sorted(set(retry_refund_numbers))),
+                _unplaceable(refunds.c.business_time, refunds.c.committed_at, window, committed_since, sqlite),
             ),
             *_outlet_filter(outlets.c.code, outlet_codes),
         )
@@ -518,7 +604,8 @@ def _refunded_before(
     for line_id, quantity in zip(
         pairs.loc[earlier, "refund_line_id"], pairs.loc[earlier, "quantity"], strict=True
     ):
-        totals[line_id] = totals.get(line_id, _ZERO_QTY) + quantity
+        if quantity is not None:  # unreadable: that refund fails on its own and returned nothing
+            totals[line_id] = totals.get(line_id, _ZERO_QTY) + quantity
     refunded = [totals.get(line_id, _ZERO_QTY) for line_id in lines["refund_line_id"]]
     return pd.Series(refunded, index=lines.index, dtype=object)
 

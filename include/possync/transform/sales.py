@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol, cast, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -261,6 +261,7 @@ def _local(times: pd.Series, zone_names: pd.Series, zones: dict[str, ZoneInfo]) 
         rows = names == name
         converted = times[rows].dt.tz_convert(zones.get(name, UTC)).dt.to_pydatetime()
         local[rows] = np.asarray(converted, dtype=object)
+    local[times.isna().to_numpy()] = None  # no time (or none that could be read): the rejection has none
     # Object dtype, so the column keeps plain ``datetime`` objects instead of becoming datetime64 again.
     return pd.Series(local, index=times.index, dtype=object)
 
@@ -268,6 +269,125 @@ def _local(times: pd.Series, zone_names: pd.Series, zones: dict[str, ZoneInfo]) 
 def _texts(series: pd.Series) -> list[str | None]:
     """A text column as Python values, ``None`` where missing."""
     return series.astype(object).where(series.notna(), None).tolist()
+
+
+# ----------------------------------------------------------------------------------- unreadable values
+
+#: Exact values beyond this many minor units are refused: more than PostgreSQL's NUMERIC(18, 2) holds, and
+#: room enough that sums of them stay within 64 bits.
+MAX_MINOR = 10**18
+#: A business time this far after the record reached the POS server is a wrong clock, not a sale to come.
+FUTURE_TOLERANCE = timedelta(hours=24)
+#: The column the extract (``possync.pos.extract.UNREADABLE``) names unreadable values of a row in.
+UNREADABLE = "unreadable"
+
+
+def _value_reasons(
+    frame: pd.DataFrame,
+    id_column: str,
+    reasons: _Reasons,
+    prefix: Callable[[Any], str] = lambda row: "",
+    times: Callable[[Any, Any], str] | None = None,
+    unused: frozenset[str] = frozenset(),
+) -> np.ndarray:
+    """Fail each row's record with the values the extract could not read; True for those rows.
+
+    ``times(row, value)`` words an unreadable business time (the record's own time, not just a column)."""
+    if UNREADABLE not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    found = frame[UNREADABLE].notna().to_numpy()
+    if not found.any():
+        return found
+    for row in frame.loc[found].itertuples(index=False):
+        for value in getattr(row, UNREADABLE):
+            if value.column in unused:
+                continue
+            if times is not None and str(value.column).endswith(".business_time"):
+                reason = times(row, value.value)
+            else:
+                reason = f"{prefix(row)}{value}"
+            reasons.add([getattr(row, id_column)], [reason])
+    return found
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _minor(
+    frame: pd.DataFrame,
+    column: str,
+    places: int,
+    source: str,
+    id_column: str,
+    reasons: _Reasons,
+    prefix: Callable[[Any], str] = lambda row: "",
+) -> np.ndarray:
+    """``to_minor`` of one column; a value that is missing, not exact or too large fails its record (naming
+    ``source``, the column as stored) and counts as 0. Rows whose values the extract could not read are failed
+    already and are not named again. Vectorised; values are looked at one by one only when the column fails."""
+    values = frame[column]
+    try:
+        minor = to_minor(values, places, source)
+        if minor.size == 0 or int(np.abs(minor).max()) < MAX_MINOR:
+            return minor
+    except ValueError:
+        pass
+    already = frame[UNREADABLE].notna().to_numpy() if UNREADABLE in frame.columns else None
+    out = np.zeros(len(frame), dtype=np.int64)
+    for position, (value, row) in enumerate(zip(values.tolist(), frame.itertuples(index=False), strict=True)):
+        reason = None
+        if value is None or (not isinstance(value, (Decimal, int)) and pd.isna(value)):
+            reason = f"{source} is empty (NULL)"
+        elif type(value) not in (Decimal, int) or not Decimal(value).is_finite():
+            reason = f"{source} = {value!r} is not an exact value"
+        else:
+            scaled = Decimal(value).scaleb(places)
+            if scaled != scaled.to_integral_value():
+                reason = f"{source} = {value} has more than {places} decimal places"
+            elif abs(scaled) >= MAX_MINOR:
+                reason = f"{source} = {value} is too large (more than {MAX_MINOR:,} units of {places} places)"
+            else:
+                out[position] = int(scaled)
+        if reason is not None and not (already is not None and already[position]):
+            reasons.add([getattr(row, id_column)], [f"{prefix(row)}{reason}"])
+    return out
+
+
+def _local_text(moment: Any, zone: ZoneInfo | None) -> str:
+    return pd.Timestamp(moment).tz_convert(zone or UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _time_reasons(
+    frame: pd.DataFrame, what: str, id_column: str, zones: dict[str, ZoneInfo], reasons: _Reasons
+) -> np.ndarray:
+    """A record with no business time, or one dated after it reached the server (beyond a clock's error),
+    cannot be windowed: it fails with that reason. True for those rows (beside the extract's unreadable)."""
+    missing = frame["business_time"].isna().to_numpy()
+    if UNREADABLE in frame.columns:
+        missing = missing & frame[UNREADABLE].isna().to_numpy()
+    reasons.add_where(missing, frame, id_column, lambda row: f"{what} {row.number} has no business time")
+    future = (frame["business_time"] > frame["committed_at"] + FUTURE_TOLERANCE).to_numpy()
+    reasons.add_where(
+        future,
+        frame,
+        id_column,
+        lambda row: (
+            f"{what} {row.number} business time "
+            f"{_local_text(row.business_time, zones.get(row.outlet_timezone))} is in the future (it reached "
+            f"the POS server at {_local_text(row.committed_at, zones.get(row.outlet_timezone))})"
+        ),
+    )
+    return missing | future
+
+
+def _time_words(what: str) -> Callable[[Any, Any], str]:
+    def words(row: Any, value: Any) -> str:
+        if _blank(value):
+            return f"{what} {row.number} has no business time"
+        return f"{what} {row.number} business time {value!r} is not a time"
+
+    return words
 
 
 # ------------------------------------------------------------------------------------------- sales
@@ -286,7 +406,7 @@ def transform_sales(frames: SalesFramesLike) -> SalesBatch:
     batch = SalesBatch()
     order_reasons = _Reasons()
     invoice_rows, invoice_lines = _check_orders(
-        orders, frames.lines, frames.payments, order_reasons, unknown_zones
+        orders, frames.lines, frames.payments, order_reasons, zones, unknown_zones
     )
     rejected_orders = order_reasons.joined()
 
@@ -328,6 +448,7 @@ def _check_orders(
     lines: pd.DataFrame,
     payments: pd.DataFrame,
     reasons: _Reasons,
+    zones: dict[str, ZoneInfo],
     unknown_zones: set[str],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Validate completed orders; return the valid ones and their lines with the invoice amounts in sen."""
@@ -339,18 +460,38 @@ def _check_orders(
         lambda row: f"order status '{row.status}' is neither completed nor voided",
     )
 
-    completed["discount"] = to_minor(completed["discount_amount"], MONEY_PLACES, "order discount")
-    completed["service_charge"] = to_minor(completed["service_charge_amount"], MONEY_PLACES, "service charge")
-    completed["tax"] = to_minor(completed["tax_amount"], MONEY_PLACES, "order tax")
-    completed["rounding"] = to_minor(completed["rounding_amount"], MONEY_PLACES, "rounding")
-    completed["total"] = to_minor(completed["total_amount"], MONEY_PLACES, "order total")
+    # --- values that cannot be read (or are missing, or too large): the order fails naming them, and
+    # nothing that follows from them is reported. Its lines' and payments' values count for the order.
+    unread = _Reasons()
+    _value_reasons(completed, "order_id", unread, times=_time_words("order"))
+    _time_reasons(completed, "order", "order_id", zones, unread)
+    for column, name in (
+        ("discount_amount", "discount"),
+        ("service_charge_amount", "service_charge"),
+        ("tax_amount", "tax"),
+        ("rounding_amount", "rounding"),
+        ("total_amount", "total"),
+    ):
+        completed[name] = _minor(completed, column, MONEY_PLACES, f"orders.{column}", "order_id", unread)
 
     lines = lines.loc[lines["order_id"].isin(completed["order_id"])].sort_values(["order_id", "line_no"])
     lines = lines.reset_index(drop=True)
-    lines = _line_amounts(lines, completed)
+    _value_reasons(lines, "order_id", unread, _line_prefix)
+    lines = _line_amounts(lines, completed, unread)
+    numbers = completed.set_index("order_id")["number"]
+    payments = payments.loc[payments["order_id"].isin(completed["order_id"])]
+    payments = payments.assign(number=payments["order_id"].map(numbers))
+    _value_reasons(payments, "order_id", unread, _payment_prefix, unused=frozenset({"payments.tendered"}))
+    payments = payments.assign(
+        minor=_minor(payments, "amount", MONEY_PLACES, "payments.amount", "order_id", unread, _payment_prefix)
+    )
+    reasons.extend(unread)
 
     # --- problems that make the arithmetic meaningless: report them and nothing that follows from them.
     structural = _Reasons()
+    all_lines, all_completed = lines, completed
+    lines = lines.loc[~lines["order_id"].isin(list(unread.ids()))]
+    completed = completed.loc[~completed["order_id"].isin(list(unread.ids()))]
     structural.add_where(
         completed["outlet_kind"] != "outlet",
         completed,
@@ -430,7 +571,8 @@ def _check_orders(
             f"({format_rupiah(_money(row.base_sum))})"
         ),
     )
-    broken = structural.ids()
+    broken = structural.ids() | unread.ids()
+    lines, completed = all_lines, all_completed
 
     # --- products the targets cannot match: reported alongside everything else.
     no_sku = _missing_text(lines["sku"])
@@ -471,18 +613,42 @@ def _check_orders(
     return valid, lines.loc[lines["order_id"].isin(valid["order_id"])]
 
 
-def _line_amounts(lines: pd.DataFrame, completed: pd.DataFrame) -> pd.DataFrame:
-    """Add the POS arithmetic per line (sen) and the sums per order (onto ``completed``)."""
-    lines = lines.copy()
-    lines["qty"] = to_minor(lines["quantity"], QUANTITY_PLACES, "line quantity")
-    lines["price"] = to_minor(lines["unit_price"], MONEY_PLACES, "line unit price")
-    lines["line_discount"] = to_minor(lines["discount_amount"], MONEY_PLACES, "line discount")
-    lines["rate"] = to_minor(lines["tax_rate"], RATE_PLACES, "line tax rate")
-    lines["line_tax"] = to_minor(lines["tax_amount"], MONEY_PLACES, "line tax")
+def _line_prefix(row: Any) -> str:
+    return f"line {row.line_no} ('{row.product_name}'): "
 
-    lines["gross"] = _div_half_up(
-        _product(lines["qty"].to_numpy(), lines["price"].to_numpy()), 10**QUANTITY_PLACES
-    )
+
+def _payment_prefix(row: Any) -> str:
+    return f"payment {row.number}/P{row.seq}: "
+
+
+def _line_amounts(lines: pd.DataFrame, completed: pd.DataFrame, unread: _Reasons) -> pd.DataFrame:
+    """Add the POS arithmetic per line (sen) and the sums per order (onto ``completed``).
+
+    A value that cannot be used fails its order in ``unread`` and counts as 0 here."""
+    lines = lines.copy()
+    for column, name, places in (
+        ("quantity", "qty", QUANTITY_PLACES),
+        ("unit_price", "price", MONEY_PLACES),
+        ("discount_amount", "line_discount", MONEY_PLACES),
+        ("tax_rate", "rate", RATE_PLACES),
+        ("tax_amount", "line_tax", MONEY_PLACES),
+    ):
+        lines[name] = _minor(lines, column, places, f"order_lines.{column}", "order_id", unread, _line_prefix)
+
+    gross = _div_half_up(_product(lines["qty"].to_numpy(), lines["price"].to_numpy()), 10**QUANTITY_PLACES)
+    if gross.dtype == object:  # beyond int64 on the way: fine if the line itself is within bounds
+        huge = np.abs(gross) >= MAX_MINOR
+        unread.add_where(
+            huge,
+            lines,
+            "order_id",
+            lambda row: (
+                f"{_line_prefix(row)}order_lines.quantity × order_lines.unit_price = {row.quantity} × "
+                f"{row.unit_price} is too large (more than {MAX_MINOR:,} sen)"
+            ),
+        )
+        gross = np.where(huge, 0, gross).astype(np.int64)
+    lines["gross"] = gross
     lines["base"] = lines["gross"] - lines["line_discount"]
 
     by_order = lines.groupby("order_id")
@@ -544,11 +710,7 @@ def _check_payments(
     completed: pd.DataFrame, sound: pd.DataFrame, payments: pd.DataFrame, reasons: _Reasons
 ) -> None:
     """Payments must use a known method and, on orders whose lines are sound, settle the total."""
-    payments = payments.loc[payments["order_id"].isin(completed["order_id"])]
-    numbers = completed.set_index("order_id")["number"]
-    payments = payments.assign(
-        number=payments["order_id"].map(numbers), minor=to_minor(payments["amount"], MONEY_PLACES, "payment")
-    )
+    # ``payments`` are the completed orders' own, with ``number`` and ``minor`` (the amount in sen) added.
     reasons.add_where(
         ~payments["method"].isin(list(PAYMENT_METHODS)),
         payments,
@@ -713,11 +875,23 @@ def _build_returns(
         how="left",
         validate="many_to_one",
     )
-    lines["qty"] = to_minor(lines["quantity"], QUANTITY_PLACES, "refund quantity")
-    lines["sold"] = to_minor(lines["quantity_sold"], QUANTITY_PLACES, "quantity sold")
-    lines["before"] = to_minor(lines["quantity_refunded_before"], QUANTITY_PLACES, "quantity refunded before")
-    lines["amount_minor"] = to_minor(lines["amount"], MONEY_PLACES, "refund amount")
-    lines["tax_minor"] = to_minor(lines["tax_amount"], MONEY_PLACES, "refund tax")
+    # Values that cannot be read (or are missing, or too large) fail their refund, and nothing that follows
+    # from them is reported.
+    reasons = _Reasons()
+    _value_reasons(refunds, "refund_id", reasons, times=_time_words("refund"))
+    _time_reasons(refunds, "refund", "refund_id", zones, reasons)
+    refunds["total"] = _minor(refunds, "total_amount", MONEY_PLACES, "refunds.total_amount", "refund_id", reasons)
+    _value_reasons(lines, "refund_id", reasons, _line_prefix)
+    for column, name, places, source in (
+        ("quantity", "qty", QUANTITY_PLACES, "refund_lines.quantity"),
+        ("quantity_sold", "sold", QUANTITY_PLACES, "order_lines.quantity"),
+        ("quantity_refunded_before", "before", QUANTITY_PLACES, "refund_lines.quantity (earlier refunds)"),
+        ("amount", "amount_minor", MONEY_PLACES, "refund_lines.amount"),
+        ("tax_amount", "tax_minor", MONEY_PLACES, "refund_lines.tax_amount"),
+    ):
+        lines[name] = _minor(lines, column, places, source, "refund_id", reasons, _line_prefix)
+    unreadable = list(reasons.ids())
+    readable, readable_lines = ~refunds["refund_id"].isin(unreadable), ~lines["refund_id"].isin(unreadable)
     # Refund amounts are priced like the order: tax-inclusive orders refund amount (tax inside it),
     # exclusive orders refund amount + tax.
     lines["net"] = np.where(
@@ -725,12 +899,10 @@ def _build_returns(
     )
     lines["refunded"] = lines["net"] + lines["tax_minor"]
 
-    refunds["total"] = to_minor(refunds["total_amount"], MONEY_PLACES, "refund total")
     refunds["lines_total"] = (
         refunds["refund_id"].map(lines.groupby("refund_id")["refunded"].sum()).fillna(0).astype("int64")
     )
 
-    reasons = _Reasons()
     reasons.add_where(
         refunds["order_status"] == "voided",
         refunds,
@@ -771,7 +943,7 @@ def _build_returns(
         lambda row: f"product '{row.catalog_name}' has no SKU",
     )
     reasons.add_where(
-        lines["qty"] <= 0,
+        readable_lines & (lines["qty"] <= 0),
         lines,
         "refund_id",
         lambda row: (
@@ -779,16 +951,16 @@ def _build_returns(
             "not a positive quantity"
         ),
     )
-    over = (lines["qty"] > 0) & (lines["qty"] > lines["sold"] - lines["before"])
+    over = readable_lines & (lines["qty"] > 0) & (lines["qty"] > lines["sold"] - lines["before"])
     reasons.add_where(over, lines, "refund_id", _over_refund_reason)
     reasons.add_where(
-        (lines["amount_minor"] < 0) | (lines["tax_minor"] < 0),
+        readable_lines & ((lines["amount_minor"] < 0) | (lines["tax_minor"] < 0)),
         lines,
         "refund_id",
         lambda row: f"refund {row.number} line for '{row.product_name}' has a negative amount or tax",
     )
     reasons.add_where(
-        (refunds["total"] != refunds["lines_total"]) & refunds["refund_id"].isin(lines["refund_id"]),
+        readable & (refunds["total"] != refunds["lines_total"]) & refunds["refund_id"].isin(lines["refund_id"]),
         refunds,
         "refund_id",
         lambda row: (
@@ -886,6 +1058,11 @@ def transform_customers(frame: pd.DataFrame) -> tuple[list[Customer], list[Rejec
     frame = frame.sort_values("customer_id")
     for row in frame.itertuples(index=False):
         key = customer_key(row.customer_id)
+        unreadable = _optional(getattr(row, UNREADABLE, None))
+        if unreadable:
+            reason = "; ".join(str(value) for value in unreadable)
+            rejections.append(Rejection(record_type="customer", key=key, reason=reason))
+            continue
         code = _optional(row.customer_code)
         code = code.strip() or None if isinstance(code, str) else None
         owner = _optional(getattr(row, "code_owner_id", None))
@@ -912,6 +1089,15 @@ def transform_products(frame: pd.DataFrame) -> tuple[list[Item], list[Rejection]
     for row in frame.sort_values("product_id").itertuples(index=False):
         sku = _optional(row.sku)
         sku = sku.strip() if isinstance(sku, str) else ""
+        unreadable = _optional(getattr(row, UNREADABLE, None))
+        missing = [name for name in ("price", "cost", "tax_rate") if _optional(getattr(row, name)) is None]
+        if unreadable or missing:
+            reasons = [str(value) for value in unreadable or ()]
+            reasons += [f"products.{name} is empty (NULL)" for name in missing
+                        if not any(str(value.column) == f"products.{name}" for value in unreadable or ())]
+            rejections.append(Rejection(record_type="item", key=sku or f"PROD-{row.product_id}",
+                                        reason="; ".join(reasons)))
+            continue
         if not sku:
             rejections.append(
                 Rejection(

@@ -61,6 +61,13 @@ def _no_sku(lines: Iterable[Any]) -> str | None:
     return None
 
 
+def _unreadable(lines: Iterable[Any]) -> str | None:
+    """The values of a document's lines the extract could not read, naming each line, or None."""
+    reasons = [f"line {line.line_no} ('{line.product_name}'): {value}"
+               for line in lines for value in (getattr(line, "unreadable", None) or ())]
+    return "; ".join(reasons) or None
+
+
 def _lines_by(frame: pd.DataFrame, key: str) -> dict[int, list[Any]]:
     grouped: dict[int, list[Any]] = {}
     for line in frame.itertuples(index=False):
@@ -75,7 +82,7 @@ def _transfers(frames: StockFrames, outlets: set[str] | None, until: datetime | 
         sent_at = _local(transfer.sent_at, transfer.from_timezone)
         received_at = _local(transfer.received_at, transfer.to_timezone)
         note = _text(transfer.note)
-        missing_sku = _no_sku(transfer_lines)
+        missing_sku = _unreadable(transfer_lines) or _no_sku(transfer_lines)
         if until is not None:  # a side that happens after the window is the next window's
             sent_at = sent_at if sent_at is None or sent_at < until else None
             received_at = received_at if received_at is None or received_at < until else None
@@ -129,7 +136,8 @@ def _adjustments(frames: StockFrames, batch: StockBatch) -> None:
         record_type = "stock_take" if adjustment.kind == "stock_take" else "adjustment"
         when = _local(adjustment.business_time, adjustment.outlet_timezone)
         adjustment_lines = lines.get(int(adjustment.adjustment_id), [])
-        reason = _no_sku(adjustment_lines) or (None if adjustment_lines else "it has no lines")
+        reason = (_unreadable(adjustment_lines) or _no_sku(adjustment_lines)
+                  or (None if adjustment_lines else "it has no lines"))
         if reason is None and record_type == "stock_take":
             uncounted = next((line for line in adjustment_lines if line.counted_quantity is None), None)
             if uncounted is not None:
