@@ -66,6 +66,10 @@ class SalesSync(_Strict):
     every_minutes: Annotated[int, Field(ge=1, le=60)] = 5  # a divisor of 60, so windows tile the hour
     hours: list[TimeOfDay] = Field(default_factory=list)
     lookback_hours: Annotated[int, Field(ge=0, le=24 * 14)] = 48
+    #: how far back (days of POS commit time before its window end) an outlet's first scheduled run reads
+    first_run_lookback_days: Annotated[int, Field(ge=0, le=366)] = 7
+    #: at most this many earlier records (orders + refunds) one run catches up per outlet, oldest first
+    catch_up_limit: Annotated[int, Field(ge=1)] = 20_000
 
     @field_validator("every_minutes")
     @classmethod

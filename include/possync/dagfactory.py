@@ -88,6 +88,35 @@ def _window_from_context(context: Any, params: dict[str, Any]) -> tuple[datetime
     return start, end
 
 
+def _catches_up(context: Any, params: dict[str, Any]) -> bool:
+    """Whether a sales run also catches up on what is due and unread (``pipeline.stage_sales``): scheduled
+    and plain manual runs do; a backfill or a run with a window override syncs exactly its range."""
+    if params.get("window_start") or params.get("window_end"):
+        return False
+    dag_run = context.get("dag_run")
+    run_type = str(getattr(getattr(dag_run, "run_type", None), "value", getattr(dag_run, "run_type", "")) or "")
+    return run_type != "backfill"
+
+
+def _report_unmapped_outlets(integration: Integration, context: Any) -> None:
+    """Warn (plan task log, ledger note for the Sync Status page) about POS outlets with sales but no mapping.
+    Never fails the run: the mapped outlets still sync."""
+    import logging
+
+    logger = logging.getLogger("possync.plan")
+    try:
+        from possync.db import engine_for_conn
+        from possync.ledger import RunRef, SyncLedger
+        from possync.pipeline import report_unmapped_outlets
+
+        ledger = SyncLedger(engine_for_conn(integration.ledger_conn_id))
+        ledger.create_schema()
+        report_unmapped_outlets(engine_for_conn(integration.pos_conn_id), ledger, integration,
+                                run=RunRef.from_context(context), logger=logger)
+    except Exception as error:  # a check only: the sync tasks log the warning too
+        logger.warning("could not check the POS for unmapped outlets: %s", error)
+
+
 def _sync_task(integration: Integration, flow: str) -> Any:
     from possync.targets.base.operators import SYNC_OPERATORS
 
@@ -157,8 +186,11 @@ def build_sales_dag(integration: Integration) -> DAG:
             with _bad_parameters_fail_the_run():
                 start, end = _window_from_context(context, params)
             chosen = params.get("outlets") or outlets
+            catch_up = _catches_up(context, params)
+            _report_unmapped_outlets(integration, context)
             return [
-                {"outlet_code": code, "window_start": start.isoformat(), "window_end": end.isoformat()}
+                {"outlet_code": code, "window_start": start.isoformat(), "window_end": end.isoformat(),
+                 "catch_up": catch_up}
                 for code in chosen
             ]
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, Literal
 
@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from possync.config import Integration
 from possync.documents import Document, Rejection
 from possync.ledger import RecordOutcome, RunRef, SyncLedger, content_hash
-from possync.pos.extract import Window, WindowOn, extract_sales, extract_stock
+from possync.pos.extract import CatchUpPlan, Window, WindowOn, extract_sales, extract_stock, plan_catch_up
 from possync.recordlog import log_record
 from possync.targets.base.loader import Loader, LoadSummary, Sender
 from possync.targets.base.target import Target
@@ -115,6 +115,34 @@ def _earlier_unsynced(
     return sorted(orders), sorted(refunds)
 
 
+def watermark_name(outlet_code: str) -> str:
+    """The watermark's name in ``sync_watermarks`` for one outlet: the POS commit time read up to."""
+    return f"committed_at:{outlet_code}"
+
+
+#: how long before "now" a commit must be to count as read: a POS transaction stamped a moment before it
+#: commits is still invisible to the extract, so the watermark stays that far behind the clock
+COMMIT_SETTLE = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class CatchUpSettings:
+    """How a scheduled run catches up on everything due and not yet read (see ``stage_sales``).
+
+    :param first_run_reach: how far back (in commit time, from the window end) the first run of an outlet
+        reads, when no watermark is stored yet.
+    :param limit: at most this many due records caught up per run and outlet, oldest commits first.
+    :param now: the clock (tests pin it); the watermark never passes ``now - COMMIT_SETTLE``.
+    """
+
+    first_run_reach: timedelta = timedelta(days=7)
+    limit: int | None = 20_000
+    now: datetime | None = None
+
+    def until(self) -> datetime:
+        return (self.now or datetime.now(UTC)).astimezone(UTC) - COMMIT_SETTLE
+
+
 def stage_sales(
     pos: Engine,
     ledger: SyncLedger,
@@ -125,23 +153,68 @@ def stage_sales(
     lookback: timedelta,
     window_on: WindowOn = "business_time",
     retry_failed: bool = True,
+    catch_up: CatchUpSettings | None = None,
     run: RunRef | None = None,
     logger: logging.Logger | logging.LoggerAdapter | None = None,
 ) -> tuple[StageSummary, list[Document]]:
-    """Extract, transform and record one outlet's sales for ``window``; return the summary and documents."""
+    """Extract, transform and record one outlet's sales for ``window``; return the summary and documents.
+
+    With ``catch_up`` (scheduled runs), the run also reads every record of the outlet committed after the
+    outlet's commit-time watermark that is due by the window end (its business time, or its shift's close,
+    before it), whatever window it belongs to: what an outage, a paused DAG, a late shift close or a killed
+    task left unread. The watermark moves only once everything read is in the ledger, so a task killed
+    before that reads it all again. Without it (a backfill, a manual window), exactly the window is read
+    (plus the lookback sweep and earlier unsynced records) and the watermark stays where it is.
+    """
     logger = logger or log
     retry_orders, retry_refunds = (
         _earlier_unsynced(ledger, integration, outlet_code, window) if retry_failed else ([], [])
     )
+    plan = None
+    if catch_up is not None:
+        plan = _plan_catch_up(pos, ledger, integration, outlet_code, window, window_on, catch_up, logger)
     frames = extract_sales(
         pos, window, [outlet_code], lookback=lookback, window_on=window_on,
         retry_order_numbers=retry_orders, retry_refund_numbers=retry_refunds,
+        catch_up=None if plan is None else plan.catch_up,
     )
     batch = transform_sales(frames)
     summary = StageSummary(outlet_code=outlet_code, window=window)
     documents = documents_in_load_order(batch)
     _record_staged(ledger, integration, "sales", summary, batch.rejections, batch.skipped, documents, run, logger)
+    if plan is not None:
+        # only now: every record read is in the ledger (pending, skipped or failed), so later runs retry it
+        ledger.advance_watermark(integration, "sales", watermark_name(outlet_code), plan.advance_to)
     return summary, documents
+
+
+def _plan_catch_up(
+    pos: Engine, ledger: SyncLedger, integration: str, outlet_code: str, window: Window, window_on: WindowOn,
+    settings: CatchUpSettings, logger: logging.Logger | logging.LoggerAdapter,
+) -> CatchUpPlan:
+    stored = ledger.watermark(integration, "sales", watermark_name(outlet_code))
+    first = stored is None
+    after = window.end - settings.first_run_reach if stored is None else stored
+    until = settings.until()
+    plan = plan_catch_up(
+        pos, outlet_code, after=after, until=until, due_before=window.end, window_on=window_on,
+        limit=settings.limit, hold_since=until - max(settings.first_run_reach, timedelta(days=1)),
+    )
+    logger.info(
+        "outlet %s: catching up on sales committed %s %s → %s and due by %s (%s): %d record(s)",
+        outlet_code, "since" if not first else "in the first run's reach,", plan.catch_up.after.isoformat(),
+        plan.catch_up.until.isoformat(), window.end.isoformat(),
+        "watermark" if not first else "no watermark yet", plan.due,
+    )
+    if plan.left:
+        logger.warning(
+            "outlet %s: catch-up capped at %d record(s); %d more committed after %s are left for the next "
+            "run(s), oldest first", outlet_code, settings.limit, plan.left, plan.catch_up.until.isoformat(),
+        )
+    if plan.held_by:
+        logger.info("outlet %s: %d record(s) not due yet (sold after the window end or in a shift still open) "
+                    "hold the watermark at %s", outlet_code, plan.held_by, plan.advance_to.isoformat())
+    return plan
 
 
 def _record_staged(
@@ -319,13 +392,73 @@ def sync_products(job: SyncJob) -> LoadSummary:
     return summary
 
 
-def sync_sales(job: SyncJob, *, outlet_code: str, window: Window) -> LoadSummary:
-    """One outlet's sales of one window (plus late ones and earlier failures): invoices, payments, returns."""
+def sales_catch_up(integration: Integration, now: datetime | None = None) -> CatchUpSettings:
+    """The catch-up settings of an integration's sales (``sales.first_run_lookback_days``,
+    ``sales.catch_up_limit``)."""
+    return CatchUpSettings(first_run_reach=timedelta(days=integration.sales.first_run_lookback_days),
+                           limit=integration.sales.catch_up_limit, now=now)
+
+
+def unmapped_outlets(pos: Engine, mapped: Iterable[str]) -> list[str]:
+    """Codes of the POS outlets that have sales (orders or refunds) but are not in ``mapped``."""
+    from sqlalchemy import exists, select
+
+    from possync.pos.schema import orders, outlets, refunds
+
+    has_sales = exists().where(orders.c.outlet_id == outlets.c.id) | exists().where(
+        refunds.c.outlet_id == outlets.c.id)
+    stmt = select(outlets.c.code).where(has_sales, outlets.c.code.not_in(sorted(set(mapped)))).order_by(outlets.c.code)
+    with pos.connect() as conn:
+        return list(conn.scalars(stmt))
+
+
+def unmapped_outlets_warning(pos: Engine, integration: Integration) -> str | None:
+    """The warning line for outlets with sales but no mapping, or ``None`` when every such outlet is mapped."""
+    codes = unmapped_outlets(pos, integration.outlets)
+    if not codes:
+        return None
+    return (f"{integration.name}: POS outlet(s) {', '.join(codes)} have sales but no mapping in integrations.yaml "
+            f"(integrations → {integration.name} → outlets): their sales are NOT synced")
+
+
+UNMAPPED_OUTLET = "outlet"  # the ledger record type of the note an unmapped outlet leaves
+
+
+def report_unmapped_outlets(pos: Engine, ledger: SyncLedger, integration: Integration, *,
+                            run: RunRef | None = None, logger: Logger = log) -> list[str]:
+    """Warn about outlets with sales but no mapping (log), and note each in the ledger as a failed
+    ``outlet`` record of the sales flow so the Sync Status page shows it; an outlet mapped since has its note
+    closed (``skipped``). Returns the unmapped codes."""
+    codes = unmapped_outlets(pos, integration.outlets)
+    warning = unmapped_outlets_warning(pos, integration) if codes else None
+    if warning:
+        logger.warning(warning)
+    reason = ("has sales in the POS but no mapping in integrations.yaml (outlets): its sales are not synced; "
+              "map it to a warehouse")
+    outcomes = [RecordOutcome(UNMAPPED_OUTLET, code, "sales", "failed", outlet_code=code, reason=reason)
+                for code in codes]
+    noted = ledger.lookup(integration.name, UNMAPPED_OUTLET, integration.outlets)
+    outcomes += [RecordOutcome(UNMAPPED_OUTLET, code, "sales", "skipped", outlet_code=code,
+                               reason="mapped in integrations.yaml since; its sales are synced")
+                 for code, record in noted.items() if record.status == "failed"]
+    if outcomes:
+        ledger.record(integration.name, outcomes, run)
+    return codes
+
+
+def sync_sales(job: SyncJob, *, outlet_code: str, window: Window, catch_up: bool = False,
+               now: datetime | None = None) -> LoadSummary:
+    """One outlet's sales of one window (plus late ones and earlier failures): invoices, payments, returns.
+
+    ``catch_up`` (scheduled runs): also everything of the outlet due by the window end and committed after
+    its watermark (``stage_sales``); off for backfills and manual windows, which sync exactly their range.
+    """
     integration = job.integration
     staged, documents = stage_sales(
         job.pos, job.ledger, integration=integration.name, outlet_code=outlet_code, window=window,
         lookback=timedelta(hours=integration.sales.lookback_hours),
         window_on="shift_close" if integration.sales.mode == "shift_close" else "business_time",
+        catch_up=sales_catch_up(integration, now) if catch_up else None,
         run=job.run, logger=job.logger,
     )
     summary = LoadSummary(skipped=staged.skipped, failed=staged.failed, failures=list(staged.failures))

@@ -24,7 +24,19 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select, true, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    false,
+    func,
+    or_,
+    select,
+    true,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.types import NullType
 
@@ -314,6 +326,134 @@ def _selection_time(business_time: Any, shift_id: Any, shift: Any, window_on: Wi
     return case((shift_id.is_(None), business_time), else_=shift.c.closed_at)
 
 
+@dataclass(frozen=True, slots=True)
+class CatchUp:
+    """The commit-time range a scheduled run catches up on, besides its own window: records committed in
+    ``(after, until]`` that are *due* (their selection time, business time or shift close, is before the
+    window end), whatever their business time. Outages, paused DAGs, late shift closes and killed tasks all
+    leave records there; see ``plan_catch_up``.
+    """
+
+    after: datetime
+    until: datetime
+
+    def __post_init__(self) -> None:
+        for name in ("after", "until"):
+            value = getattr(self, name)
+            if value.tzinfo is None or value.utcoffset() is None:
+                raise ValueError(f"catch-up {name} {value.isoformat()} is naive: give it a timezone")
+            object.__setattr__(self, name, value.astimezone(UTC))
+
+
+@dataclass(frozen=True, slots=True)
+class CatchUpPlan:
+    """What a catch-up will read, and how far the commit-time watermark may move once it is staged.
+
+    :ivar catch_up: the range to read (``until`` capped so a run reads at most the limit, oldest first).
+    :ivar advance_to: the new watermark: ``until``, held back to just before the earliest record committed
+        in the range that is not due yet (sold after the window end, or its shift still open), so a later
+        run reads it when it becomes due, however late its shift closes.
+    :ivar due: due records (orders + refunds) in the capped range; ``left``: due ones committed after it.
+    """
+
+    catch_up: CatchUp
+    advance_to: datetime
+    due: int
+    left: int
+    held_by: int
+
+
+def _sales_selection(window_on: WindowOn) -> list[tuple[Any, Any, Any, Any]]:
+    """(table, selection time, its shift alias, outlet column) for orders and refunds."""
+    result = []
+    for table, alias in ((orders, "order_catch_up_shift"), (refunds, "refund_catch_up_shift")):
+        shift = shifts.alias(alias)
+        result.append((table, _selection_time(table.c.business_time, table.c.shift_id, shift, window_on), shift,
+                       table.c.outlet_id))
+    return result
+
+
+def plan_catch_up(
+    engine: Engine,
+    outlet_code: str,
+    *,
+    after: datetime,
+    until: datetime,
+    due_before: datetime,
+    window_on: WindowOn = "business_time",
+    limit: int | None = None,
+    hold_since: datetime | None = None,
+) -> CatchUpPlan:
+    """Plan the catch-up of one outlet's sales committed in ``(after, until]`` and due before ``due_before``.
+
+    At most ``limit`` due records are read, the oldest commits first; ``left`` counts the rest (the next run
+    goes on from there). Records committed in the range that are not due yet but have happened (business
+    time at or before ``until``: sold after the window, or in a shift still open) hold the watermark back
+    to just before their commit, unless committed before ``hold_since`` (a shift left open for longer than
+    that no longer holds the outlet back).
+    """
+    after, until = after.astimezone(UTC), until.astimezone(UTC)
+    tick = timedelta(microseconds=1)
+    if until <= after:
+        return CatchUpPlan(CatchUp(after, after), after, 0, 0, 0)
+    due_times, waiting = [], []
+    for table, selection_time, shift, outlet_id in _sales_selection(window_on):
+        base = (
+            select(table.c.committed_at.label("committed_at"))
+            .select_from(
+                table.join(outlets, outlets.c.id == outlet_id).outerjoin(shift, shift.c.id == table.c.shift_id)
+            )
+            .where(outlets.c.code == outlet_code, table.c.committed_at > after, table.c.committed_at <= until)
+        )
+        due_times.append(base.where(selection_time < due_before))
+        not_due = or_(selection_time.is_(None), selection_time >= due_before)
+        held = base.where(not_due, table.c.business_time <= until)
+        if hold_since is not None:
+            held = held.where(table.c.committed_at >= hold_since)
+        waiting.append(held)
+    due = union_all(*due_times).subquery("due")
+    held = union_all(*waiting).subquery("held")
+    with engine.connect() as conn:
+        capped_until = until
+        if limit is not None:
+            boundary = conn.execute(
+                select(due.c.committed_at).order_by(due.c.committed_at).offset(limit).limit(1)
+            ).scalar_one_or_none()
+            if boundary is not None:
+                boundary = _aware_utc(boundary)
+                # everything committed before the first record past the limit (or, if the limit is all one
+                # instant, that instant whole: a run always moves on)
+                capped_until = boundary - tick if boundary - tick > after else boundary
+        in_range = conn.execute(
+            select(func.count()).select_from(due).where(due.c.committed_at <= capped_until)
+        ).scalar_one()
+        left = conn.execute(
+            select(func.count()).select_from(due).where(due.c.committed_at > capped_until)
+        ).scalar_one()
+        earliest_held, held_count = conn.execute(
+            select(func.min(held.c.committed_at), func.count()).select_from(held)
+            .where(held.c.committed_at <= capped_until)
+        ).one()
+    advance_to = capped_until
+    if earliest_held is not None:
+        advance_to = max(after, min(advance_to, _aware_utc(earliest_held) - tick))
+    return CatchUpPlan(CatchUp(after, capped_until), advance_to, int(in_range), int(left), int(held_count))
+
+
+def _aware_utc(value: Any) -> datetime:
+    """A time read back from an aggregate (SQLite returns text, naive when it was stored as naive UTC)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _caught_up(selection_time: Any, committed_at: Any, window: Window, catch_up: CatchUp | None) -> Any:
+    """Due records (selected before the window end) committed in the catch-up range."""
+    if catch_up is None or catch_up.until <= catch_up.after:
+        return false()
+    return and_(committed_at > catch_up.after, committed_at <= catch_up.until, selection_time < window.end)
+
+
 def _check_sweep(lookback: timedelta | None, committed_since: datetime | None) -> None:
     if lookback is not None and lookback < timedelta(0):
         raise ValueError(f"lookback must not be negative, got {lookback}")
@@ -454,6 +594,7 @@ def extract_sales(
     window_on: WindowOn = "business_time",
     retry_order_numbers: Iterable[str] = (),
     retry_refund_numbers: Iterable[str] = (),
+    catch_up: CatchUp | None = None,
 ) -> SalesFrames:
     """Read the orders and refunds of ``window`` (and late ones the lookback sweeps) with their children.
 
@@ -471,6 +612,8 @@ def extract_sales(
     :param window_on: ``"business_time"`` reads sales made in the window; ``"shift_close"`` reads the
         sales of register shifts that closed in the window (sales of a still-open shift wait for its
         close; a sale with no shift falls back to its business time).
+    :param catch_up: also read the due records (selected before the window end) committed in this range,
+        whatever their business time: what a scheduled run catches up on (``plan_catch_up``).
     """
     _check_sweep(lookback, committed_since)
     if window_on not in ("business_time", "shift_close"):
@@ -487,6 +630,7 @@ def extract_sales(
         .where(
             or_(
                 _selection(order_time, orders.c.committed_at, window, lookback, committed_since),
+                _caught_up(order_time, orders.c.committed_at, window, catch_up),
                 orders.c.number.in_(sorted(set(retry_order_numbers))),
                 _unplaceable(orders.c.business_time, orders.c.committed_at, window, committed_since, sqlite),
             ),
@@ -500,6 +644,7 @@ def extract_sales(
         .where(
             or_(
                 _selection(refund_time, refunds.c.committed_at, window, lookback, committed_since),
+                _caught_up(refund_time, refunds.c.committed_at, window, catch_up),
                 refunds.c.number.in_(sorted(set(retry_refund_numbers))),
                 _unplaceable(refunds.c.business_time, refunds.c.committed_at, window, committed_since, sqlite),
             ),

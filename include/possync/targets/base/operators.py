@@ -98,6 +98,10 @@ class SyncOperator(BaseOperator):
     def sync(self, job: SyncJob) -> LoadSummary:
         raise NotImplementedError
 
+    def warnings(self, job: SyncJob) -> list[str]:
+        """Lines the task's summary adds after its counts (e.g. outlets with sales that nothing syncs)."""
+        return []
+
     def execute(self, context: Any) -> dict[str, Any]:
         from possync.ledger import RunRef
         from possync.pipeline import SyncJob
@@ -110,6 +114,8 @@ class SyncOperator(BaseOperator):
             "%s %s: read %d = synced %d + skipped %d + failed %d",
             self.integration.name, self.flow, summary.read, summary.synced, summary.skipped, summary.failed,
         )
+        for warning in self.warnings(job):
+            self.log.warning("WARNING %s", warning)
         if summary.failed:
             shown = "; ".join(summary.failures[:5])
             more = f" (and {len(summary.failures) - 5} more in the log)" if len(summary.failures) > 5 else ""
@@ -154,21 +160,32 @@ class SyncSalesOperator(SyncOperator):
     :param outlet_code: the POS outlet.
     :param window_start: ISO start of the window (inclusive).
     :param window_end: ISO end of the window (exclusive).
+    :param catch_up: also sync everything of the outlet due by the window end and committed since its
+        watermark (scheduled runs); False syncs exactly the window (backfills, manual windows).
     """
 
     flow = "sales"
     template_fields = ("outlet_code", "window_start", "window_end")
 
-    def __init__(self, *, outlet_code: str, window_start: str, window_end: str, **kwargs: Any) -> None:
+    def __init__(self, *, outlet_code: str, window_start: str, window_end: str, catch_up: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.outlet_code = outlet_code
         self.window_start = window_start
         self.window_end = window_end
+        self.catch_up = catch_up
 
     def sync(self, job: SyncJob) -> LoadSummary:
         from possync.pipeline import sync_sales
 
-        return sync_sales(job, outlet_code=self.outlet_code, window=_window(self.window_start, self.window_end))
+        return sync_sales(job, outlet_code=self.outlet_code, catch_up=self.catch_up,
+                          window=_window(self.window_start, self.window_end))
+
+    def warnings(self, job: SyncJob) -> list[str]:
+        from possync.pipeline import unmapped_outlets_warning
+
+        warning = unmapped_outlets_warning(job.pos, self.integration)
+        return [warning] if warning else []
 
 
 class SyncTransfersOperator(SyncOperator):
