@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from demo_week import broken_keys, expected_invoices, pos_orders, run_sales
-from live_server import LiveServer
 from possync.targets.accurate.hook import AccurateHook
-from worlds import accurate_world
+from support.demo_week import broken_keys, expected_invoices, pos_orders, run_sales
+from support.live_server import LiveServer
+from support.worlds import accurate_world
 
 FIELDS = {
     "sales-invoice": ["id", "number", "totalAmount", "customer", "customerNo", "primeOwing"],

@@ -1,7 +1,7 @@
 """AccurateHook against a live Accurate sandbox (account host + data host): host discovery and signed calls,
-``s:false`` refusals permanent and never retried, only transient failures retried, Retry-After honoured,
 pacing keeps a pool of hooks under 8 calls a second and 8 in flight, and every body the senders produce
-validates against Accurate's published OpenAPI description for its endpoint."""
+validates against Accurate's published OpenAPI description for its endpoint. Retries, ``s:false`` refusals
+and Retry-After, the same for every target: test_target_hooks_live.py."""
 
 from __future__ import annotations
 
@@ -15,24 +15,20 @@ from typing import Any
 
 import jsonschema
 import pytest
-import requests
 
-from demo_week import shorted
-from live_server import LiveServer
 from possync.config import load_config
 from possync.db import make_engine
 from possync.ledger import SyncLedger
 from possync.pos.extract import Window, extract_customers, extract_products, extract_sales, extract_stock
 from possync.targets.accurate.hook import AccurateHook
 from possync.targets.base.bookkeeping import helper_items, walk_in_customer
-from possync.targets.base.errors import RejectedError, TransientTargetError
 from possync.targets.base.hook import exact_json
 from possync.targets.base.loader import Loader
 from possync.transform.sales import transform_customers, transform_products, transform_sales
 from possync.transform.stock import transform_stock
 from possync_devkit.demo_pos import DemoSpec, generate
-from possync_devkit.sandbox.accurate import DEMO_API_TOKEN, DEMO_SIGNATURE_SECRET, SandboxConfig, create_apps
-from possync_devkit.sandbox.accurate.config import RateLimits
+from support.demo_week import shorted
+from support.live_targets import AccurateLive
 
 # a copy of shared/specs/accurate_openapi.json, so tests need nothing outside the repo
 OPENAPI = Path(__file__).resolve().parents[1] / "specs" / "accurate_openapi.json"
@@ -42,82 +38,26 @@ SPEC_ARTEFACT_REQUIRED = {"detailDownPayment", "detailExpense", "taxDate", "taxN
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[dict[str, LiveServer]]:
-    config = SandboxConfig(db_path=str(tmp_path / "accurate.db"), limits=RateLimits(per_second=8, in_flight=8))
-    account_app, data_app = create_apps(config)
-    data = LiveServer(data_app).start()
-    config.data_host_url = data.url
-    account = LiveServer(account_app).start()
-    yield {"account": account, "data": data}
-    account.stop()
-    data.stop()
-
-
-def connect(monkeypatch: pytest.MonkeyPatch, sandbox: dict[str, LiveServer], *, conn_id: str = "accurate_t",
-            secret: str = DEMO_SIGNATURE_SECRET, per_second: int = 8, share: int = 1) -> AccurateHook:
-    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({
-        "conn_type": "accurate", "host": sandbox["account"].url, "password": DEMO_API_TOKEN,
-        "extra": {"signature_secret": secret, "requests_per_second": per_second, "timeout": 10},
-    }))
-    return AccurateHook(conn_id, max_attempts=3, pacing_share=share)
-
-
-def admin(sandbox: dict[str, LiveServer], path: str, body: dict | None = None) -> dict:
-    url = f"{sandbox['data'].url}/_sandbox/{path}"
-    response = requests.post(url, json=body, timeout=10) if body is not None else requests.get(url, timeout=10)
-    response.raise_for_status()
-    return response.json()
-
-
-@pytest.fixture
-def no_waiting(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    waits: list[float] = []
-    monkeypatch.setattr("possync.targets.base.hook.time.sleep", waits.append)
-    return waits
+def sandbox(tmp_path: Path) -> Iterator[AccurateLive]:
+    live = AccurateLive(tmp_path)
+    yield live
+    live.stop()
 
 
 def test_the_data_host_is_discovered_and_test_connection_reports(monkeypatch, sandbox) -> None:
-    hook = connect(monkeypatch, sandbox)
+    hook = sandbox.connect(monkeypatch)
     ok, message = hook.test_connection()
-    assert ok and sandbox["data"].url in message, message
-    assert hook.data_host == sandbox["data"].url
-    ok, message = connect(monkeypatch, sandbox, secret="wrong", conn_id="accurate_bad").test_connection()
+    assert ok and sandbox.data.url in message, message
+    assert hook.data_host == sandbox.data.url
+    ok, message = sandbox.connect(monkeypatch, secret="wrong", conn_id="accurate_bad").test_connection()
     assert not ok and "X-Api-Signature" in message, message
 
 
-def test_a_refusal_is_permanent_and_not_retried(monkeypatch, sandbox) -> None:
-    hook = connect(monkeypatch, sandbox)
-    hook.database  # ruff: ignore[useless-expression] - discovery first, so the count below is the save alone
-    before = admin(sandbox, "stats")["accepted"]
-    with pytest.raises(RejectedError) as refused:
-        hook.save("sales-invoice", {"customerNo": "NOBODY", "transDate": "09/11/2026",
-                                    "detailItem": [{"itemNo": "X", "quantity": 1, "unitPrice": 1000}]})
-    assert "NOBODY" in refused.value.message, "Accurate's own words name what is wrong"
-    assert admin(sandbox, "stats")["accepted"] == before + 1 and hook.retried == 0
-
-
-def test_server_errors_are_retried_then_reported_as_transient(monkeypatch, sandbox, no_waiting) -> None:
-    hook = connect(monkeypatch, sandbox)
-    hook.database  # ruff: ignore[useless-expression]
-    admin(sandbox, "faults", {"error_rate": 1.0, "error_status": 503})
-    with pytest.raises(TransientTargetError, match="3 attempts"):
-        hook.iterate("customer", fields=["id"]).__next__()
-    assert hook.retried == 2 and len(no_waiting) == 2
-
-
-def test_429_waits_what_retry_after_says(monkeypatch, sandbox, no_waiting) -> None:
-    admin(sandbox, "limits", {"per_second": 1, "in_flight": 8})
-    hook = connect(monkeypatch, sandbox, per_second=100)  # a hook paced wrongly, to make the sandbox refuse
-    hook.database  # ruff: ignore[useless-expression]
-    assert list(hook.iterate("glaccount", fields=["id", "no"]))
-    assert hook.throttled >= 1 and hook.pacer.waited_seconds > 0.9, "Retry-After: 1 paused the pacer"
-
-
 def test_a_pool_of_hooks_stays_under_8_per_second_and_8_in_flight(monkeypatch, sandbox) -> None:
-    admin(sandbox, "faults", {"latency_ms": 150})  # slow replies, so in-flight calls overlap
-    admin(sandbox, "stats/reset", {})
+    sandbox.admin.faults({"latency_ms": 150})  # slow replies, so in-flight calls overlap
+    sandbox.admin.reset_stats()
     pool = 3
-    hooks = [connect(monkeypatch, sandbox, conn_id=f"accurate_p{n}", share=pool) for n in range(pool)]
+    hooks = [sandbox.connect(monkeypatch, conn_id=f"accurate_p{n}", share=pool) for n in range(pool)]
     errors: list[BaseException] = []
 
     def work(hook: AccurateHook) -> None:
@@ -132,7 +72,7 @@ def test_a_pool_of_hooks_stays_under_8_per_second_and_8_in_flight(monkeypatch, s
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    stats = admin(sandbox, "stats")
+    stats = sandbox.admin.stats()
     assert not errors, errors
     assert stats["refused_rate"] == 0 and stats["refused_in_flight"] == 0
     assert 1 < stats["max_in_flight_seen"] <= pool
@@ -176,7 +116,7 @@ def test_every_body_sent_validates_against_the_openapi(monkeypatch, sandbox, tmp
     pos = make_engine(f"sqlite:///{tmp_path / 'pos.db'}")
     generate(pos, DemoSpec(start_date=date(2026, 11, 9), days=4, orders_per_day=30))
     ledger = SyncLedger.from_url(f"sqlite:///{tmp_path / 'ledger.db'}", ensure_schema=True)
-    hook = connect(monkeypatch, sandbox, conn_id="accurate_demo")
+    hook = sandbox.connect(monkeypatch, conn_id="accurate_demo")
     loader = Loader(ledger, integration.name, target="Accurate")
     from possync.targets.accurate import TARGET
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from demo_week import broken_keys, expected_invoices, pos_orders, run_sales
 from possync.targets.jurnal.hook import JurnalHook
-from worlds import jurnal_world
+from support.demo_week import broken_keys, expected_invoices, pos_orders, run_sales
+from support.worlds import jurnal_world
 
 
 @pytest.fixture

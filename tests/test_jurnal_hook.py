@@ -1,6 +1,6 @@
-"""JurnalHook against a live Jurnal sandbox: signed requests accepted, only transient failures retried,
-Retry-After honoured, pacing keeps the sandbox from ever answering 429, and every body the senders
-produce validates against Jurnal's published swagger for its endpoint."""
+"""JurnalHook against a live Jurnal sandbox: signed requests accepted, pacing keeps the sandbox from ever
+answering 429, and every body the senders produce validates against Jurnal's published swagger for its
+endpoint. Retries, refusals and Retry-After, the same for every target: test_target_hooks_live.py."""
 
 from __future__ import annotations
 
@@ -14,16 +14,12 @@ from typing import Any
 
 import jsonschema
 import pytest
-import requests
 
-from demo_week import shorted
-from live_server import LiveServer
 from possync.config import load_config
 from possync.db import make_engine
 from possync.ledger import SyncLedger
 from possync.pos.extract import Window, extract_customers, extract_products, extract_sales, extract_stock
 from possync.targets.base.bookkeeping import helper_items, walk_in_customer
-from possync.targets.base.errors import RejectedError, TransientTargetError
 from possync.targets.base.hook import exact_json
 from possync.targets.base.loader import Loader
 from possync.targets.jurnal import senders
@@ -31,91 +27,34 @@ from possync.targets.jurnal.hook import API_PREFIX, JurnalHook
 from possync.transform.sales import transform_customers, transform_products, transform_sales
 from possync.transform.stock import transform_stock
 from possync_devkit.demo_pos import DemoSpec, generate
-from possync_devkit.sandbox.jurnal import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SandboxConfig, create_app
-from possync_devkit.sandbox.jurnal.config import RateLimits
+from support.demo_week import shorted
+from support.live_targets import JurnalLive
 
 # a copy of shared/specs/jurnal_swagger.json (Jurnal's published API), so tests need nothing outside the repo
 SWAGGER = Path(__file__).resolve().parents[1] / "specs" / "jurnal_swagger.json"
-UNLIMITED = RateLimits(per_minute=100_000, per_hour=1_000_000, per_ip_minute=100_000, per_ip_hour=1_000_000)
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[LiveServer]:
-    server = LiveServer(create_app(SandboxConfig(db_path=str(tmp_path / "jurnal.db"), limits=UNLIMITED))).start()
-    yield server
-    server.stop()
-
-
-def connect(monkeypatch: pytest.MonkeyPatch, server: LiveServer, *, secret: str = DEMO_CLIENT_SECRET,
-            per_minute: int = 100_000, conn_id: str = "jurnal_t") -> JurnalHook:
-    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({
-        "conn_type": "jurnal", "host": server.url, "login": DEMO_CLIENT_ID, "password": secret,
-        "extra": {"requests_per_minute": per_minute, "requests_per_hour": 1_000_000, "timeout": 10},
-    }))
-    return JurnalHook(conn_id, max_attempts=3)
-
-
-def admin(server: LiveServer, path: str, body: dict | None = None) -> dict:
-    response = requests.post(f"{server.url}/_sandbox/{path}", json=body, timeout=10) if body is not None \
-        else requests.get(f"{server.url}/_sandbox/{path}", timeout=10)
-    response.raise_for_status()
-    return response.json()
-
-
-@pytest.fixture
-def no_waiting(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    waits: list[float] = []
-    monkeypatch.setattr("possync.targets.base.hook.time.sleep", waits.append)
-    return waits
+def sandbox(tmp_path: Path) -> Iterator[JurnalLive]:
+    live = JurnalLive(tmp_path)
+    yield live
+    live.stop()
 
 
 def test_signed_requests_are_accepted_and_test_connection_reports(monkeypatch, sandbox) -> None:
-    assert connect(monkeypatch, sandbox).test_connection() == (True, f"Connected to Jurnal at {sandbox.url}")
-    ok, message = connect(monkeypatch, sandbox, secret="wrong", conn_id="jurnal_bad").test_connection()
+    assert sandbox.connect(monkeypatch).test_connection() == (True, f"Connected to Jurnal at {sandbox.url}")
+    ok, message = sandbox.connect(monkeypatch, secret="wrong", conn_id="jurnal_bad").test_connection()
     assert not ok and "401" not in message and message, message
-
-
-def test_server_errors_are_retried_then_reported_as_transient(monkeypatch, sandbox, no_waiting) -> None:
-    hook = connect(monkeypatch, sandbox)
-    admin(sandbox, "faults", {"error_rate": 1.0, "error_status": 503})
-    before = admin(sandbox, "stats")["requests"]
-    with pytest.raises(TransientTargetError, match="after 3 attempts"):
-        hook.create("warehouses", {"name": "Kemang"})
-    assert admin(sandbox, "stats")["requests"] - before == 3
-    assert no_waiting == [1.0, 2.0], "exponential backoff between attempts"
-
-
-def test_a_rejection_is_not_retried_and_carries_jurnals_words(monkeypatch, sandbox, no_waiting) -> None:
-    hook = connect(monkeypatch, sandbox)
-    hook.create("warehouses", {"name": "Kemang", "custom_id": "WH-K"})
-    before = admin(sandbox, "stats")["requests"]
-    with pytest.raises(RejectedError) as rejected:
-        hook.create("warehouses", {"name": "Dago", "custom_id": "WH-K"})
-    assert admin(sandbox, "stats")["requests"] - before == 1
-    assert rejected.value.status == 422 and "already been used" in rejected.value.message
-    assert no_waiting == []
-
-
-def test_rate_limited_requests_wait_for_retry_after(monkeypatch, sandbox, no_waiting) -> None:
-    """Takes up to a minute: the server's Retry-After runs to the end of its minute window."""
-    admin(sandbox, "limits", {"per_minute": 2, "per_hour": 1000, "per_ip_minute": 1000, "per_ip_hour": 10000})
-    hook = connect(monkeypatch, sandbox, per_minute=100)  # deliberately above the server's limit
-    hook.api("GET", "/warehouses")
-    hook.api("GET", "/warehouses")
-    hook.api("GET", "/warehouses")  # 429, then the pacer holds everything until Retry-After has passed
-    assert hook.throttled == 1
-    assert admin(sandbox, "stats")["rate_limited"] == 1
-    assert hook.pacer.waited_seconds == pytest.approx(no_waiting[0], abs=1.0), "waited what Retry-After said"
 
 
 def test_pacing_means_the_sandbox_never_says_429(monkeypatch, sandbox) -> None:
     """Takes about a minute: the sixth request must wait for the first to leave the window."""
     limits = {"per_minute": 5, "per_hour": 1000, "per_ip_minute": 1000, "per_ip_hour": 10000}
-    admin(sandbox, "limits", limits)
-    hook = connect(monkeypatch, sandbox, per_minute=5)
+    sandbox.admin.limits(limits)
+    hook = sandbox.connect(monkeypatch, per_minute=5)
     for _ in range(6):
         hook.api("GET", "/warehouses")
-    assert hook.throttled == 0 and admin(sandbox, "stats")["rate_limited"] == 0
+    assert hook.throttled == 0 and sandbox.admin.stats()["rate_limited"] == 0
     assert hook.pacer.waited_seconds > 50
 
 
@@ -156,7 +95,7 @@ class RecordingHook(JurnalHook):
 
 def test_every_body_sent_validates_against_the_swagger(monkeypatch, sandbox, tmp_path) -> None:
     swagger = json.loads(SWAGGER.read_text())
-    connect(monkeypatch, sandbox)
+    sandbox.connect(monkeypatch)
     hook = RecordingHook("jurnal_t")
     pos = make_engine(f"sqlite:///{tmp_path / 'pos.db'}")
     generate(pos, DemoSpec(start_date=date(2026, 11, 9), days=3, orders_per_day=40))
@@ -197,7 +136,7 @@ def test_every_body_sent_validates_against_the_swagger(monkeypatch, sandbox, tmp
 
 def test_the_integrations_batch_size_sizes_the_create_batches(monkeypatch, sandbox, tmp_path) -> None:
     """``batch_size: 7`` in integrations.yaml: 20 invoices go to Jurnal in 3 ``batch_create`` calls (7, 7, 6)."""
-    connect(monkeypatch, sandbox)
+    sandbox.connect(monkeypatch)
     hook = JurnalHook("jurnal_t")
     pos = make_engine(f"sqlite:///{tmp_path / 'pos.db'}")
     generate(pos, DemoSpec(start_date=date(2026, 11, 9), days=1, orders_per_day=30))
@@ -216,7 +155,7 @@ def test_the_integrations_batch_size_sizes_the_create_batches(monkeypatch, sandb
     assert len(invoices) == 20
 
     def batch_calls() -> int:
-        return admin(sandbox, "stats")["by_endpoint"].get("POST /sales_invoices/batch_create", 0)
+        return sandbox.admin.stats()["by_endpoint"].get("POST /sales_invoices/batch_create", 0)
 
     before = batch_calls()
     summary = loader.load(senders.InvoiceSender(hook, integration, ledger), invoices)

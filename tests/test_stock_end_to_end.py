@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from demo_week import WEEK_DATES, counted_levels, run_sales, run_transfers, stock_movements
 from possync.config import load_config
 from possync.pos import schema
-from worlds import accurate_world, jurnal_world
+from support.demo_week import WEEK_DATES, counted_levels, run_sales, run_transfers, stock_movements
+from support.worlds import accurate_world, jurnal_world
 
 WORLDS = {"jurnal": jurnal_world, "accurate": accurate_world}
 TRANSIT = "transit"  # the key stock_levels() files goods on the road under
@@ -189,7 +189,7 @@ def transfers_dag_as_triggered(dag_id: str) -> Any:
     from airflow.dag_processing.dagbag import DagBag
     from airflow.serialization.serialized_objects import DagSerialization
 
-    from demo_week import DAGS
+    from support.demo_week import DAGS
 
     return DagSerialization.from_dict(DagSerialization.to_dict(DagBag(dag_folder=str(DAGS)).get_dag(dag_id)))
 
@@ -262,18 +262,14 @@ def target_adjustment_numbers(world: dict[str, Any]) -> Counter:
 
 
 def test_lost_replies_are_found_again_not_posted_twice(world) -> None:
-    import requests
-
     name = world["integration"]
-    admin = world["sandbox"].url if world["target"] == "jurnal" else world["data"].url
     run_transfers(f"{name}__transfers", WEEK_DATES)  # products and warehouses first, without faults
     with world["pos"].begin() as conn:  # a fresh week of moves: every document is new to the target
         conn.execute(update(schema.transfers).values(number=schema.transfers.c.number + "B"))
         conn.execute(update(schema.stock_adjustments).values(number=schema.stock_adjustments.c.number + "B"))
-    requests.post(f"{admin}/_sandbox/faults", json={"drop_after_commit_rate": 0.4, "seed": 5},
-                  timeout=10).raise_for_status()
+    world["admin"].faults({"drop_after_commit_rate": 0.4, "seed": 5})
     run_transfers(f"{name}__transfers", WEEK_DATES)
-    requests.post(f"{admin}/_sandbox/faults", json={}, timeout=10).raise_for_status()
+    world["admin"].faults({})
     run_transfers(f"{name}__transfers", WEEK_DATES)
 
     transfers, adjustments = target_transfer_numbers(world), target_adjustment_numbers(world)
