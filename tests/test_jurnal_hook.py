@@ -1,44 +1,32 @@
 """JurnalHook against a live Jurnal sandbox: signed requests accepted, pacing keeps the sandbox from ever
-answering 429, and every body the senders produce validates against Jurnal's published swagger for its
-endpoint. Retries, refusals and Retry-After, the same for every target: test_target_hooks_live.py."""
+answering 429, and the integration's batch_size sizes the batch_create calls. Retries, refusals, Retry-After
+and bodies validated against the swagger, the same for every target: test_target_hooks_live.py."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
-import jsonschema
 import pytest
 
 from possync.config import load_config
 from possync.db import make_engine
 from possync.ledger import SyncLedger
-from possync.pos.extract import Window, extract_customers, extract_products, extract_sales, extract_stock
+from possync.pos.extract import Window, extract_customers, extract_products, extract_sales
 from possync.targets.base.bookkeeping import helper_items, walk_in_customer
-from possync.targets.base.hook import exact_json
 from possync.targets.base.loader import Loader
 from possync.targets.jurnal import senders
-from possync.targets.jurnal.hook import API_PREFIX, JurnalHook
+from possync.targets.jurnal.hook import JurnalHook
 from possync.transform.sales import transform_customers, transform_products, transform_sales
-from possync.transform.stock import transform_stock
 from possync_devkit.demo_pos import DemoSpec, generate
-from support.demo_week import shorted
-from support.live_targets import JurnalLive
-
-# a copy of shared/specs/jurnal_swagger.json (Jurnal's published API), so tests need nothing outside the repo
-SWAGGER = Path(__file__).resolve().parents[1] / "specs" / "jurnal_swagger.json"
+from support.live_targets import JurnalLive, running
 
 
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[JurnalLive]:
-    live = JurnalLive(tmp_path)
-    yield live
-    live.stop()
+    yield from running(JurnalLive, tmp_path)
 
 
 def test_signed_requests_are_accepted_and_test_connection_reports(monkeypatch, sandbox) -> None:
@@ -56,82 +44,6 @@ def test_pacing_means_the_sandbox_never_says_429(monkeypatch, sandbox) -> None:
         hook.api("GET", "/warehouses")
     assert hook.throttled == 0 and sandbox.admin.stats()["rate_limited"] == 0
     assert hook.pacer.waited_seconds > 50
-
-
-# ---------------------------------------------------------------------------------- swagger
-
-
-def _relaxed(schema: Any) -> Any:
-    """The swagger is a dump of a Rails API typed from examples: every number is "integer" there although
-    the API takes decimals (quantities of 0.25 kg, amounts with sen). Accept any number where it says
-    integer; everything else is checked as published."""
-    if isinstance(schema, dict):
-        relaxed = {key: _relaxed(value) for key, value in schema.items()}
-        if relaxed.get("type") == "integer":
-            relaxed["type"] = "number"
-        return relaxed
-    if isinstance(schema, list):
-        return [_relaxed(item) for item in schema]
-    return schema
-
-
-def body_schema(swagger: dict, method: str, path: str) -> dict:
-    operation = swagger["paths"][API_PREFIX + path][method.lower()]
-    [parameter] = [p for p in operation["parameters"] if p.get("in") == "body"]
-    return _relaxed(parameter["schema"])
-
-
-class RecordingHook(JurnalHook):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.sent: list[tuple[str, str, Any]] = []
-
-    def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        if kwargs.get("body") is not None:
-            body = json.loads(exact_json(kwargs["body"]), parse_float=Decimal)  # as it goes on the wire
-            self.sent.append((method, path.removeprefix(API_PREFIX), body))
-        return super().call(method, path, **kwargs)
-
-
-def test_every_body_sent_validates_against_the_swagger(monkeypatch, sandbox, tmp_path) -> None:
-    swagger = json.loads(SWAGGER.read_text())
-    sandbox.connect(monkeypatch)
-    hook = RecordingHook("jurnal_t")
-    pos = make_engine(f"sqlite:///{tmp_path / 'pos.db'}")
-    generate(pos, DemoSpec(start_date=date(2026, 11, 9), days=3, orders_per_day=40))
-    ledger = SyncLedger.from_url(f"sqlite:///{tmp_path / 'ledger.db'}", ensure_schema=True)
-    integration = load_config().integrations[0]
-    loader = Loader(ledger, integration.name, target="Jurnal", logger=logging.getLogger("t"))
-    send = {s.record_type: s for s in (cls(hook, integration, ledger) for cls in (
-        senders.CustomerSender, senders.ItemSender, senders.InvoiceSender, senders.PaymentSender,
-        senders.ReturnSender, senders.TransferOutSender, senders.TransferInSender, senders.AdjustmentSender,
-        senders.StockTakeSender))}
-
-    for outlet in sorted(integration.outlets.values(), key=lambda o: o.warehouse):
-        hook.create("warehouses", {"name": outlet.warehouse})
-    hook.create("warehouses", {"name": integration.bookkeeping.transit_warehouse})
-    customers, _ = transform_customers(extract_customers(pos))
-    loader.load(send["customer"], [walk_in_customer(integration.bookkeeping), *customers])
-    items, _ = transform_products(extract_products(pos))
-    loader.load(send["item"], [*helper_items(integration.bookkeeping), *items])
-    window = Window(datetime(2026, 11, 8, tzinfo=UTC), datetime(2026, 11, 13, tzinfo=UTC))
-    batch = transform_sales(extract_sales(pos, window))
-    for record_type, documents in (("invoice", batch.invoices), ("payment", batch.payments), ("return", batch.returns)):
-        summary = loader.load(send[record_type], documents)
-        assert summary.synced, f"no {record_type} reached Jurnal: {summary.failures[:3]}"
-    stock = transform_stock(extract_stock(pos, window), until=window.end)
-    stock.transfer_ins[0] = shorted(stock.transfer_ins[0])  # goods lost in transit go out of transit
-    for record_type, documents in (("transfer_out", stock.transfer_outs), ("transfer_in", stock.transfer_ins),
-                                   ("adjustment", stock.adjustments), ("stock_take", stock.stock_takes)):
-        summary = loader.load(send[record_type], documents)
-        assert summary.synced, f"no {record_type} reached Jurnal: {summary.failures[:3]}"
-
-    checked = set()
-    for method, path, body in hook.sent:
-        jsonschema.validate(body, body_schema(swagger, method, path))
-        checked.add(path)
-    assert {"/warehouses", "/customers/batch_create", "/products/batch_create", "/sales_invoices/batch_create",
-            "/receive_payments/batch_create", "/sales_returns", "/warehouse_transfers", "/stock_adjustments"} <= checked
 
 
 def test_the_integrations_batch_size_sizes_the_create_batches(monkeypatch, sandbox, tmp_path) -> None:

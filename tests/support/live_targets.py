@@ -5,8 +5,9 @@ vendor's own (``test_jurnal_hook.py``, ``test_accurate_hook.py``)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import pytest
 
@@ -91,4 +92,15 @@ class AccurateLive(LiveTarget):
         self.data.stop()
 
 
+Live = TypeVar("Live", bound=LiveTarget)
+
 LIVE_TARGETS: dict[str, type[LiveTarget]] = {"jurnal": JurnalLive, "accurate": AccurateLive}
+
+
+def running(kind: type[Live], tmp_path: Path) -> Iterator[Live]:
+    """For a fixture: a sandbox of ``kind``, running while the test runs, stopped after it."""
+    live = kind(tmp_path)
+    try:
+        yield live
+    finally:
+        live.stop()
