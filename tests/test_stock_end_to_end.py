@@ -16,14 +16,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from possync.config import load_config
 from possync.pos import schema
+from support.books import Books, integration_of
 from support.demo_week import WEEK_DATES, counted_levels, run_sales, run_transfers, stock_movements
 from support.worlds import accurate_world, jurnal_world
 
 WORLDS = {"jurnal": jurnal_world, "accurate": accurate_world}
 TRANSIT = "transit"  # the key stock_levels() files goods on the road under
-ACCURATE_TRANSIT = "Transit (AOL System)"  # where Accurate shows goods between a TRANSFER_OUT and its IN
 
 
 @pytest.fixture(params=["jurnal", "accurate"])
@@ -31,37 +30,15 @@ def world(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
     yield from WORLDS[request.param](tmp_path, monkeypatch)
 
 
-def integration(world: dict[str, Any]) -> Any:
-    return next(i for i in load_config().integrations if i.name == world["integration"])
-
-
 def stock_levels(world: dict[str, Any]) -> dict[tuple[str, str], Decimal]:
     """(POS outlet code or TRANSIT, SKU) → the quantity the target reports, read through its API."""
-    settings = integration(world)
+    settings = integration_of(world)
+    books = Books.for_world(world)
     outlet_of = {outlet.warehouse: code for code, outlet in settings.outlets.items()}
+    outlet_of[books.transit_warehouse] = TRANSIT
     products = world["ledger"].id_maps(settings.name, "product")
-    levels: dict[tuple[str, str], Decimal] = {}
-    if world["target"] == "jurnal":
-        from possync.targets.jurnal.hook import JurnalHook
-
-        outlet_of[settings.bookkeeping.transit_warehouse] = TRANSIT
-        sku_of = {target_id: sku for sku, (target_id, _n) in products.items()}
-        for product_id, warehouses in JurnalHook(settings.conn_id).stock_per_warehouse(list(sku_of)).items():
-            for warehouse, quantity in warehouses.items():
-                if quantity and warehouse in outlet_of:
-                    levels[outlet_of[warehouse], sku_of[product_id]] = quantity
-        return levels
-    from possync.targets.accurate.hook import AccurateHook
-
-    hook = AccurateHook(settings.conn_id)
-    outlet_of[ACCURATE_TRANSIT] = TRANSIT
-    for sku in products:
-        item = hook.detail("item", no=sku) or {}
-        for row in item.get("detailWarehouseData") or []:
-            quantity = Decimal(str(row.get("balance") or 0))
-            if quantity and row.get("warehouseName") in outlet_of:
-                levels[outlet_of[row["warehouseName"]], sku] = quantity
-    return levels
+    return {(outlet_of[warehouse], sku): quantity for (warehouse, sku), quantity in books.stock(products).items()
+            if warehouse in outlet_of}
 
 
 def expected_levels(world: dict[str, Any]) -> dict[tuple[str, str], Decimal]:
@@ -141,14 +118,7 @@ def test_the_weeks_stock_moves_land_in_the_target(world) -> None:
 
 def target_transfer_numbers(world: dict[str, Any]) -> Counter:
     """How many times each transfer number is in the target (read through its API)."""
-    settings = integration(world)
-    if world["target"] == "jurnal":
-        from possync.targets.jurnal.hook import JurnalHook
-
-        return Counter(t["transaction_no"] for t in JurnalHook(settings.conn_id).iterate("warehouse_transfers"))
-    from possync.targets.accurate.hook import AccurateHook
-
-    return Counter(t["number"] for t in AccurateHook(settings.conn_id).iterate("item-transfer", fields=["number"]))
+    return Books.for_world(world).transfer_numbers()
 
 
 def test_a_transfer_in_waits_for_its_repaired_transfer_out_then_both_sync_once(world) -> None:
@@ -251,14 +221,7 @@ def test_a_manual_sync_moves_exactly_its_date_range_and_outlets(accurate) -> Non
 
 
 def target_adjustment_numbers(world: dict[str, Any]) -> Counter:
-    settings = integration(world)
-    if world["target"] == "jurnal":
-        from possync.targets.jurnal.hook import JurnalHook
-
-        return Counter(a["transaction_no"] for a in JurnalHook(settings.conn_id).iterate("stock_adjustments"))
-    from possync.targets.accurate.hook import AccurateHook
-
-    return Counter(a["number"] for a in AccurateHook(settings.conn_id).iterate("item-adjustment", fields=["number"]))
+    return Books.for_world(world).adjustment_numbers()
 
 
 def test_lost_replies_are_found_again_not_posted_twice(world) -> None:
