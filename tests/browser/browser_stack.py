@@ -38,6 +38,7 @@ import httpx
 
 from support.airflow_api import AirflowApi
 from support.net import free_port
+from support.sandbox_admin import SandboxAdmin
 
 PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -251,7 +252,7 @@ def running_stack(work: Path) -> Generator[AirflowStack]:
         processes.append(Process("airflow standalone", [BIN / "airflow", "standalone"], env, stack_log))
         url = env["AIRFLOW__API__BASE_URL"]
         wait_until(f"the Jurnal sandbox answers on :{jurnal_port}",
-                   lambda: httpx.get(f"http://127.0.0.1:{jurnal_port}/_sandbox/health", timeout=5).is_success,
+                   lambda: SandboxAdmin(f"http://127.0.0.1:{jurnal_port}", timeout=5).health()["ok"],
                    60, alive=processes, on_timeout=lambda: tail(logs / "jurnal-sandbox.log"))
         wait_until(f"airflow standalone answers {url}/api/v2/monitor/health",
                    lambda: httpx.get(f"{url}/api/v2/monitor/health", timeout=5).is_success, START_TIMEOUT,
