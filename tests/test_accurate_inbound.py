@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from pos_builder import Pos
 from possync.config import Integration
 from possync.db import make_engine
 from possync.ledger.webhooks import WebhookLog
@@ -20,6 +19,7 @@ from possync.pos import schema as pos
 from possync.pos.receiving import stock_level
 from possync.targets.accurate.inbound import ReceiveItemError, process_pending, receipt_from_detail
 from possync.targets.base.errors import RejectedError, TransientTargetError
+from support.pos_builder import Pos
 
 INTEGRATION = Integration.model_validate({
     "name": "accurate_t", "target": "accurate", "conn_id": "accurate_t", "start_date": "2026-11-09",
@@ -252,14 +252,14 @@ def world(tmp_path, monkeypatch):
     at /possync as the API server mounts it) → webhook log → the inbound task → a POS SQLite."""
     import json
 
-    import requests
     import yaml
     from fastapi import FastAPI
 
-    from live_server import LiveServer
     from possync.targets.accurate.hook import AccurateHook
     from possync.webhooks_app import create_app
     from possync_devkit.sandbox.accurate import DEMO_API_TOKEN, DEMO_SIGNATURE_SECRET, SandboxConfig, create_apps
+    from support.live_server import LiveServer
+    from support.sandbox_admin import SandboxAdmin
 
     config = {"integrations": [{
         "name": E2E, "target": "accurate", "conn_id": f"{E2E}_acc", "pos_conn_id": f"{E2E}_pos",
@@ -305,11 +305,11 @@ def world(tmp_path, monkeypatch):
     for no, name in (("KOP-001", "Kopi Toraja 250g"), ("GUL-001", "Gula Aren 1kg"), ("KOP-009", "Kopi Gayo 250g")):
         accurate.save("item", {"no": no, "name": name, "itemType": "INVENTORY"})
     endpoint = f"{hooks.url}/possync/webhooks/accurate/{E2E}"
-    requests.post(f"{data.url}/_sandbox/webhooks", json={"url": f"{endpoint}?token={SECRET}"},
-                  timeout=10).raise_for_status()
+    admin = SandboxAdmin(data.url)
+    admin.post("webhooks", {"url": f"{endpoint}?token={SECRET}"})
 
     log = WebhookLog(make_engine(f"sqlite:///{tmp_path / 'ledger.db'}"), ensure_schema=True)
-    yield {"data": data, "endpoint": endpoint, "shop": shop, "log": log, "triggered": triggered}
+    yield {"data": data, "admin": admin, "endpoint": endpoint, "shop": shop, "log": log, "triggered": triggered}
     for server in (hooks, account, data):
         server.stop()
 
@@ -318,23 +318,21 @@ def purchase(world, warehouse: str, *lines: tuple[str, str, int]) -> dict:
     """A receive-item entered in Accurate; waits until its webhook is in the log and returns that event."""
     import time
 
-    import requests
-
     before = {e.uuid for e in world["log"].events(E2E, limit=1000)}
-    reply = requests.post(f"{world['data'].url}/_sandbox/simulate/purchase", timeout=10, json={
+    reply = world["admin"].post("simulate/purchase", {
         "warehouseName": warehouse,
         "lines": [{"itemNo": no, "quantity": qty, "unitPrice": price} for no, qty, price in lines],
     })
-    assert reply.status_code == 200 and reply.json()["s"] is True, reply.text
+    assert reply["s"] is True, reply
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         new = [e for e in world["log"].events(E2E, limit=1000) if e.uuid not in before]
         if new:
             [event] = new
-            return {"event": event, "number": reply.json()["r"]["number"]}
+            return {"event": event, "number": reply["r"]["number"]}
         time.sleep(0.05)
     raise AssertionError(f"no webhook arrived; sandbox deliveries: "
-                         f"{requests.get(world['data'].url + '/_sandbox/webhook-deliveries', timeout=5).json()}")
+                         f"{world['admin'].get('webhook-deliveries')}")
 
 
 def run_inbound_task() -> dict:
@@ -374,7 +372,7 @@ def test_a_purchase_in_accurate_reaches_pos_stock_once(world) -> None:
     assert run_inbound_task()["receipts_unchanged"] == 1
     assert stock_level(shop.engine, "JKT01", "KOP-001") == Decimal("12.000")
     assert receipts(shop.engine) == 1
-    deliveries = requests.get(f"{world['data'].url}/_sandbox/webhook-deliveries", timeout=5).json()
+    deliveries = world["admin"].get("webhook-deliveries")
     assert [d["status"] for d in deliveries] == [200]
 
 
@@ -398,13 +396,11 @@ def test_a_purchase_of_an_unknown_sku_fails_until_the_pos_product_exists(world) 
 def test_the_renew_dag_extends_the_webhook_and_returns_the_new_expiry(world) -> None:
     import re
 
-    import requests
-
     from possync.config import load_config
     from possync.dagfactory import build_webhook_renew_dag
 
     [integration] = load_config().integrations
     expiry = build_webhook_renew_dag(integration).get_task("renew_webhook").python_callable()
     assert re.fullmatch(r"\d{2}/\d{2}/\d{4}", expiry), expiry
-    subscription = requests.get(f"{world['data'].url}/_sandbox/webhooks", timeout=5).json()
+    subscription = world["admin"].get("webhooks")
     assert subscription["active"] and subscription["expires_at_wib"].startswith(expiry)

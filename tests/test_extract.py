@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from pos_builder import T0, D, Line, Pos
 from possync.pos.extract import SalesFrames, Window, extract_customers, extract_products, extract_sales
+from support.pos_builder import T0, D, Line, Pos
 
 START = T0
 END = T0 + timedelta(hours=1)

@@ -7,7 +7,6 @@ unreachable HO fail the check task with a clear message and touch nothing."""
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -19,12 +18,13 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from conftest import _drop_pg_database, _new_pg_database
-from pos_builder import T0, Line, Pos
 from possync.db import make_engine
 from possync.pos import schema as ps
 from possync.pos.receiving import GoodsReceipt, ReceiptLine, record_goods_receipt
 from possync.targets.headoffice import schema as ho
 from possync_devkit.headoffice_simulator import HeadOfficeSimulator
+from support.net import free_port
+from support.pos_builder import T0, Line, Pos
 
 DAGS = Path(__file__).resolve().parents[1] / "dags"
 DAG_ID = "ho_demo__exchange"
@@ -168,9 +168,7 @@ def test_a_version_mismatch_stops_the_run_naming_both_versions(world, capsys) ->
 def test_an_unreachable_head_office_stops_the_run(world, capsys, monkeypatch) -> None:
     publish(world["hq"])
     world["shop"].order("INV-JKT01-20261109-0001", [Line("Kopi Susu", 1)], outlet=STORE, at=T0)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # nothing listens there
     monkeypatch.setenv("AIRFLOW_CONN_POSSYNC_HEADOFFICE", json.dumps(
         {"conn_type": "postgres", "host": "127.0.0.1", "port": port, "login": "ho", "schema": "ho"}))
     check_fails_touching_nothing(world, capsys, f"cannot reach the head office database at 127.0.0.1:{port}/ho")

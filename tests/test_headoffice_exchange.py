@@ -10,7 +10,6 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, update
 
-from pos_builder import T0, Line, Pos
 from possync.db import make_engine
 from possync.pos import schema as ps
 from possync.pos.receiving import GoodsReceipt, ReceiptLine, record_goods_receipt
@@ -18,6 +17,8 @@ from possync.targets.headoffice import schema as ho
 from possync.targets.headoffice.exchange import receive, send, status_report
 from possync.targets.headoffice.hook import HeadOfficeHook, HeadOfficeUnreachable, VersionMismatch
 from possync_devkit.headoffice_simulator import HeadOfficeSimulator
+from support.net import free_port
+from support.pos_builder import T0, Line, Pos
 
 STORE = "JKT01"
 
@@ -179,11 +180,7 @@ def test_hook_reads_the_version_and_refuses_another_major(world) -> None:
 
 
 def test_hook_says_clearly_when_ho_is_unreachable(tmp_path) -> None:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # nothing listens there
     with pytest.raises(HeadOfficeUnreachable, match=rf"cannot reach the head office database at 127.0.0.1:{port}"):
         HeadOfficeHook(url=f"postgresql+psycopg2://possync@127.0.0.1:{port}/ho").check("2.x")
     with pytest.raises(HeadOfficeUnreachable, match="no such file"):

@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pos_builder import T0, D, Line, Pos, allocate
 from possync.db import make_engine
 from possync.pos.extract import SalesFrames, Window, extract_customers, extract_products, extract_sales
 from possync.transform.sales import (
@@ -27,6 +26,7 @@ from possync.transform.sales import (
     transform_sales,
 )
 from possync_devkit.demo_pos import BROKEN_RECORDS, DemoSpec, expected_broken_records, generate
+from support.pos_builder import T0, D, Line, Pos, allocate
 
 DAY = Window(T0 - timedelta(hours=3), T0 + timedelta(hours=21))  # 9 Nov 2026, Jakarta
 

@@ -16,14 +16,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from demo_week import WEEK_DATES, counted_levels, run_sales, run_transfers, stock_movements
-from possync.config import load_config
 from possync.pos import schema
-from worlds import accurate_world, jurnal_world
+from support.books import Books, integration_of
+from support.demo_week import WEEK_DATES, counted_levels, run_sales, run_transfers, stock_movements
+from support.worlds import accurate_world, jurnal_world
 
 WORLDS = {"jurnal": jurnal_world, "accurate": accurate_world}
 TRANSIT = "transit"  # the key stock_levels() files goods on the road under
-ACCURATE_TRANSIT = "Transit (AOL System)"  # where Accurate shows goods between a TRANSFER_OUT and its IN
 
 
 @pytest.fixture(params=["jurnal", "accurate"])
@@ -31,37 +30,15 @@ def world(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
     yield from WORLDS[request.param](tmp_path, monkeypatch)
 
 
-def integration(world: dict[str, Any]) -> Any:
-    return next(i for i in load_config().integrations if i.name == world["integration"])
-
-
 def stock_levels(world: dict[str, Any]) -> dict[tuple[str, str], Decimal]:
     """(POS outlet code or TRANSIT, SKU) → the quantity the target reports, read through its API."""
-    settings = integration(world)
+    settings = integration_of(world)
+    books = Books.for_world(world)
     outlet_of = {outlet.warehouse: code for code, outlet in settings.outlets.items()}
+    outlet_of[books.transit_warehouse] = TRANSIT
     products = world["ledger"].id_maps(settings.name, "product")
-    levels: dict[tuple[str, str], Decimal] = {}
-    if world["target"] == "jurnal":
-        from possync.targets.jurnal.hook import JurnalHook
-
-        outlet_of[settings.bookkeeping.transit_warehouse] = TRANSIT
-        sku_of = {target_id: sku for sku, (target_id, _n) in products.items()}
-        for product_id, warehouses in JurnalHook(settings.conn_id).stock_per_warehouse(list(sku_of)).items():
-            for warehouse, quantity in warehouses.items():
-                if quantity and warehouse in outlet_of:
-                    levels[outlet_of[warehouse], sku_of[product_id]] = quantity
-        return levels
-    from possync.targets.accurate.hook import AccurateHook
-
-    hook = AccurateHook(settings.conn_id)
-    outlet_of[ACCURATE_TRANSIT] = TRANSIT
-    for sku in products:
-        item = hook.detail("item", no=sku) or {}
-        for row in item.get("detailWarehouseData") or []:
-            quantity = Decimal(str(row.get("balance") or 0))
-            if quantity and row.get("warehouseName") in outlet_of:
-                levels[outlet_of[row["warehouseName"]], sku] = quantity
-    return levels
+    return {(outlet_of[warehouse], sku): quantity for (warehouse, sku), quantity in books.stock(products).items()
+            if warehouse in outlet_of}
 
 
 def expected_levels(world: dict[str, Any]) -> dict[tuple[str, str], Decimal]:
@@ -141,14 +118,7 @@ def test_the_weeks_stock_moves_land_in_the_target(world) -> None:
 
 def target_transfer_numbers(world: dict[str, Any]) -> Counter:
     """How many times each transfer number is in the target (read through its API)."""
-    settings = integration(world)
-    if world["target"] == "jurnal":
-        from possync.targets.jurnal.hook import JurnalHook
-
-        return Counter(t["transaction_no"] for t in JurnalHook(settings.conn_id).iterate("warehouse_transfers"))
-    from possync.targets.accurate.hook import AccurateHook
-
-    return Counter(t["number"] for t in AccurateHook(settings.conn_id).iterate("item-transfer", fields=["number"]))
+    return Books.for_world(world).transfer_numbers()
 
 
 def test_a_transfer_in_waits_for_its_repaired_transfer_out_then_both_sync_once(world) -> None:
@@ -189,7 +159,7 @@ def transfers_dag_as_triggered(dag_id: str) -> Any:
     from airflow.dag_processing.dagbag import DagBag
     from airflow.serialization.serialized_objects import DagSerialization
 
-    from demo_week import DAGS
+    from support.demo_week import DAGS
 
     return DagSerialization.from_dict(DagSerialization.to_dict(DagBag(dag_folder=str(DAGS)).get_dag(dag_id)))
 
@@ -251,29 +221,18 @@ def test_a_manual_sync_moves_exactly_its_date_range_and_outlets(accurate) -> Non
 
 
 def target_adjustment_numbers(world: dict[str, Any]) -> Counter:
-    settings = integration(world)
-    if world["target"] == "jurnal":
-        from possync.targets.jurnal.hook import JurnalHook
-
-        return Counter(a["transaction_no"] for a in JurnalHook(settings.conn_id).iterate("stock_adjustments"))
-    from possync.targets.accurate.hook import AccurateHook
-
-    return Counter(a["number"] for a in AccurateHook(settings.conn_id).iterate("item-adjustment", fields=["number"]))
+    return Books.for_world(world).adjustment_numbers()
 
 
 def test_lost_replies_are_found_again_not_posted_twice(world) -> None:
-    import requests
-
     name = world["integration"]
-    admin = world["sandbox"].url if world["target"] == "jurnal" else world["data"].url
     run_transfers(f"{name}__transfers", WEEK_DATES)  # products and warehouses first, without faults
     with world["pos"].begin() as conn:  # a fresh week of moves: every document is new to the target
         conn.execute(update(schema.transfers).values(number=schema.transfers.c.number + "B"))
         conn.execute(update(schema.stock_adjustments).values(number=schema.stock_adjustments.c.number + "B"))
-    requests.post(f"{admin}/_sandbox/faults", json={"drop_after_commit_rate": 0.4, "seed": 5},
-                  timeout=10).raise_for_status()
+    world["admin"].faults({"drop_after_commit_rate": 0.4, "seed": 5})
     run_transfers(f"{name}__transfers", WEEK_DATES)
-    requests.post(f"{admin}/_sandbox/faults", json={}, timeout=10).raise_for_status()
+    world["admin"].faults({})
     run_transfers(f"{name}__transfers", WEEK_DATES)
 
     transfers, adjustments = target_transfer_numbers(world), target_adjustment_numbers(world)

@@ -96,7 +96,7 @@ def _raw_json_app(text: str):
 
 @pytest.fixture
 def raw_json_server():
-    from live_server import LiveServer
+    from support.live_server import LiveServer
 
     server = LiveServer(_raw_json_app(REPLY_TEXT)).start()
     yield server

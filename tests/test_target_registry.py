@@ -16,12 +16,12 @@ import yaml
 
 from fake_target import TARGET as LEDGERBOOK
 from fake_target.api import TOKEN, create_app
-from live_server import LiveServer
-from pos_builder import T0, Line, Pos
 from possync.db import make_engine
 from possync.ledger import SyncLedger
 from possync.targets.base import registry
 from support.airflow_api import api_server, token
+from support.live_server import LiveServer
+from support.pos_builder import T0, Line, Pos
 
 PROJECT = Path(__file__).resolve().parents[1]
 NAME = "ledgerbook_it"

@@ -214,14 +214,14 @@ def test_the_api_server_trigger_queues_one_inbound_run(airflow_with_dags) -> Non
 def test_airflows_api_server_serves_the_endpoint_without_its_jwt(airflow_with_dags, tmp_path, monkeypatch) -> None:
     """The real API server app (plugins loaded from plugins/): the webhook route answers Accurate without an
     Airflow token, checked by the webhook secret, while Airflow's own API still demands one."""
-    from airflow.api_fastapi.app import create_app as create_api_server
+    from support.airflow_api import api_server
 
     monkeypatch.setenv("AIRFLOW_CONN_ACCURATE_DEMO", json.dumps({
         "conn_type": "accurate", "host": "http://127.0.0.1:9", "password": "aat.x",
         "extra": {"signature_secret": "s", "webhook_secret": SECRET}}))
     monkeypatch.setenv("AIRFLOW_CONN_POSSYNC_LEDGER", json.dumps({"conn_type": "sqlite",
                                                                  "host": str(tmp_path / "ledger.db")}))
-    api = TestClient(create_api_server())
+    api = api_server()
     assert api.get("/api/v2/plugins").status_code == 401
     assert api.post(url("accurate_demo", token="wrong"), json=[envelope()]).status_code == 403
     first = envelope()

@@ -11,12 +11,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from pos_builder import Pos
 from possync.db import make_engine
 from possync.ledger.schema import create_schema
 from possync.ledger.webhooks import WebhookLog
 from possync.pos import schema as pos
 from possync.pos.receiving import GoodsReceipt, GoodsReceiptError, ReceiptLine, record_goods_receipt, stock_level
+from support.pos_builder import Pos
 
 T = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
 

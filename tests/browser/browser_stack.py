@@ -24,11 +24,9 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.parse
 from collections.abc import Callable, Generator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,6 +35,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from support.airflow_api import AirflowApi
+from support.net import free_port
+from support.sandbox_admin import SandboxAdmin
 
 PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -58,12 +60,6 @@ START_TIMEOUT = 240  # standalone answering its health check
 PARSE_TIMEOUT = 180  # the DAG processor has parsed the DAG
 RUN_TIMEOUT = 420  # the first run has finished
 POLL = 1.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def tail(path: Path, lines: int = 60, width: int = 300) -> str:
@@ -129,38 +125,6 @@ def wait_until(what: str, check: Callable[[], Any], timeout: float, *, alive: Se
         time.sleep(POLL)
 
 
-class AirflowApi:
-    """Airflow's REST API with a JWT from ``POST /auth/token``."""
-
-    def __init__(self, base_url: str, username: str, password: str) -> None:
-        self.base_url = base_url
-        reply = httpx.post(f"{base_url}/auth/token", json={"username": username, "password": password}, timeout=30)
-        reply.raise_for_status()
-        self.client = httpx.Client(base_url=f"{base_url}/api/v2", timeout=30,
-                                   headers={"Authorization": f"Bearer {reply.json()['access_token']}"})
-
-    def get(self, path: str, **params: Any) -> Any:
-        reply = self.client.get(path, params=params)
-        reply.raise_for_status()
-        return reply.json()
-
-    def send(self, method: str, path: str, body: Any) -> Any:
-        reply = self.client.request(method, path, json=body)
-        if reply.is_error:
-            raise AssertionError(f"{method} {path} answered {reply.status_code}: {reply.text}")
-        return reply.json()
-
-    def runs(self, dag_id: str) -> list[dict[str, Any]]:
-        return self.get(f"/dags/{dag_id}/dagRuns", order_by="run_after", limit=100)["dag_runs"]
-
-    def run(self, dag_id: str, run_id: str) -> dict[str, Any]:
-        return self.get(f"/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}")
-
-    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-        return self.get(f"/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}/taskInstances",
-                        limit=100)["task_instances"]
-
-
 @dataclass
 class AirflowStack:
     url: str
@@ -198,8 +162,8 @@ def _stack_env(home: Path, port: int, pos: Path, ledger: Path, jurnal_port: int)
         "AIRFLOW__API__BASE_URL": url,
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{url}/execution/",
         # Free ports for the log servers too: a `make demo` on this machine holds the default 8793 / 8794.
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
-        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
         # Only the runs the test triggers (and the page's retries): no scheduled run of "today" on unpause.
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
         "POSSYNC_CONFIG": str(PROJECT / "include" / "config" / "integrations.yaml"),
@@ -211,7 +175,7 @@ def _stack_env(home: Path, port: int, pos: Path, ledger: Path, jurnal_port: int)
             "extra": {"requests_per_minute": 100_000, "requests_per_hour": 1_000_000}}),
         # Not used by this test (no Accurate DAG runs), but the integration's connection must exist.
         "AIRFLOW_CONN_ACCURATE_DEMO": json.dumps({
-            "conn_type": "accurate", "host": f"http://127.0.0.1:{_free_port()}", "password": "aat.possync-demo-token",
+            "conn_type": "accurate", "host": f"http://127.0.0.1:{free_port()}", "password": "aat.possync-demo-token",
             "extra": {"signature_secret": "possync-demo-signature-secret",
                       "webhook_secret": "possync-demo-webhook-secret", "requests_per_second": 8}}),
     })
@@ -270,7 +234,7 @@ def running_stack(work: Path) -> Generator[AirflowStack]:
     started = time.monotonic()
     pos, ledger = _seed(work)
 
-    jurnal_port, port = _free_port(), _free_port()
+    jurnal_port, port = free_port(), free_port()
     env = _stack_env(home, port, pos, ledger, jurnal_port)
     (home / "passwords.json").write_text(json.dumps(PASSWORDS))
     processes: list[Process] = []
@@ -288,7 +252,7 @@ def running_stack(work: Path) -> Generator[AirflowStack]:
         processes.append(Process("airflow standalone", [BIN / "airflow", "standalone"], env, stack_log))
         url = env["AIRFLOW__API__BASE_URL"]
         wait_until(f"the Jurnal sandbox answers on :{jurnal_port}",
-                   lambda: httpx.get(f"http://127.0.0.1:{jurnal_port}/_sandbox/health", timeout=5).is_success,
+                   lambda: SandboxAdmin(f"http://127.0.0.1:{jurnal_port}", timeout=5).health()["ok"],
                    60, alive=processes, on_timeout=lambda: tail(logs / "jurnal-sandbox.log"))
         wait_until(f"airflow standalone answers {url}/api/v2/monitor/health",
                    lambda: httpx.get(f"{url}/api/v2/monitor/health", timeout=5).is_success, START_TIMEOUT,

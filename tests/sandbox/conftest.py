@@ -10,34 +10,30 @@ from typing import Any
 
 import pytest
 
-from live_server import LiveServer
+from support.live_server import LiveServer
+
+
+def _servers() -> Iterator[Callable[[Any], LiveServer]]:
+    """``start(app)`` starts ``app`` and returns the running server; all are stopped, newest first, after."""
+    started: list[LiveServer] = []
+
+    def start(app: Any) -> LiveServer:
+        server = LiveServer(app).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in reversed(started):
+        server.stop()
 
 
 @pytest.fixture
 def live_server() -> Iterator[Callable[[Any], LiveServer]]:
     """``live_server(app)`` starts ``app`` and returns the running server; all are stopped after the test."""
-    started: list[LiveServer] = []
-
-    def start(app: Any) -> LiveServer:
-        server = LiveServer(app).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in reversed(started):
-        server.stop()
+    yield from _servers()
 
 
 @pytest.fixture(scope="module")
 def module_live_server() -> Iterator[Callable[[Any], LiveServer]]:
     """Like ``live_server`` but shared by a test module, for the fixtures that build one sandbox per module."""
-    started: list[LiveServer] = []
-
-    def start(app: Any) -> LiveServer:
-        server = LiveServer(app).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in reversed(started):
-        server.stop()
+    yield from _servers()

@@ -32,6 +32,8 @@ from possync_devkit.sandbox.accurate import (
     create_state,
 )
 from possync_devkit.sandbox.accurate.service import MODULES
+from support.net import free_port
+from support.sandbox_admin import SandboxAdmin
 
 SPEC = Path(__file__).resolve().parents[2] / "specs" / "accurate_openapi.json"
 WIB = timezone(timedelta(hours=7))
@@ -92,14 +94,11 @@ class Sandbox:
         self.state.config.data_host_url = self.data_url
         self.account = Client(self.account_url)
         self.data = Client(self.data_url)
+        self._admin = SandboxAdmin(self.data_url, parse_float=Decimal)
 
     def admin(self, path: str, body: Any = None) -> Any:
-        if body is None:
-            response = requests.get(self.data_url + "/_sandbox/" + path, timeout=10)
-        else:
-            response = requests.post(self.data_url + "/_sandbox/" + path, json=body, timeout=10)
-        assert response.status_code == 200, response.text
-        return response.json(parse_float=Decimal)
+        """``GET /_sandbox/<path>``, or ``POST`` with ``body``; amounts as Decimal."""
+        return self._admin.get(path) if body is None else self._admin.post(path, body)
 
 
 NO_LIMITS = RateLimits(per_second=None, in_flight=None)
@@ -828,7 +827,6 @@ def test_state_persists_in_the_sqlite_file(tmp_path: Path) -> None:
 
 def test_cli_runs_both_hosts(tmp_path: Path) -> None:
     import os
-    import socket
     import subprocess
     import sys
 
@@ -854,11 +852,7 @@ def test_cli_runs_both_hosts(tmp_path: Path) -> None:
     assert config.limits.per_second is None
     assert config.limits.in_flight == 8 and config.extra_accounts == [("1101.009", "Kas Outlet", "CASH_BANK")]
 
-    ports = []
-    for _ in range(2):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            ports.append(sock.getsockname()[1])
+    ports = [free_port(), free_port()]
     include = str(Path(__file__).resolve().parents[2] / "include")
     env = {**os.environ, "PYTHONPATH": include + os.pathsep + os.environ.get("PYTHONPATH", "")}
     args = [

@@ -30,6 +30,7 @@ from possync_devkit.sandbox.jurnal import (
     SandboxConfig,
     create_app,
 )
+from support.sandbox_admin import SandboxAdmin
 
 from .conftest import LiveServer
 
@@ -53,6 +54,7 @@ class Jurnal:
         self.client_id = client_id
         self.secret = secret
         self.session = requests.Session()
+        self.admin = SandboxAdmin(base_url, timeout=5)
 
     def request(
         self,
@@ -347,6 +349,19 @@ def test_batch_over_100_items_is_refused_whole(jurnal: Jurnal) -> None:
 # ---------------------------------------------------------------------------------------------- business rules
 
 
+def number_and_custom_id_taken(existing_id: int) -> dict[str, Any]:
+    """Jurnal's 422 body for a document whose transaction number and custom_id are both taken by ``existing_id``."""
+    return {
+        "transaction_no": "(Transaction number had already been used)",
+        "custom_id": "(Custom id attribute had already been used.)",
+        "id": existing_id,
+        "error_full_messages": [
+            "Transaction no (Transaction number had already been used)",
+            "Custom (Custom id attribute had already been used.)",
+        ],
+    }
+
+
 def test_duplicate_transaction_no_and_custom_id_name_the_existing_record(
     jurnal: Jurnal, catalog: dict[str, Any]
 ) -> None:
@@ -354,15 +369,7 @@ def test_duplicate_transaction_no_and_custom_id_name_the_existing_record(
     first = jurnal.created("/sales_invoices", "sales_invoice", doc)
     again = jurnal.post("/sales_invoices", {"sales_invoice": doc})
     assert again.status_code == 422
-    assert again.json() == {
-        "transaction_no": "(Transaction number had already been used)",
-        "custom_id": "(Custom id attribute had already been used.)",
-        "id": first["id"],
-        "error_full_messages": [
-            "Transaction no (Transaction number had already been used)",
-            "Custom (Custom id attribute had already been used.)",
-        ],
-    }
+    assert again.json() == number_and_custom_id_taken(first["id"])
     product = jurnal.post("/products", {"product": {"name": "Kopi Lagi", "product_code": "KOPI-1", "unit_name": "Pcs"}})
     assert product.status_code == 422
     assert product.json()["product_code"] == "(Product code had already been used.)"
@@ -653,7 +660,7 @@ def test_rate_limit_per_minute(live_server: Callable[[Any], LiveServer]) -> None
     assert 1 <= int(sixth.headers["Retry-After"]) <= 60
     assert sixth.headers["x-ratelimit-remaining-minute"] == "0"
     assert sixth.headers["x-ratelimit-remaining-hour"] == "995"
-    stats = requests.get(jurnal.base_url + "/_sandbox/stats", timeout=5).json()
+    stats = jurnal.admin.stats()
     assert stats["rate_limited"] == 1 and stats["by_endpoint"]["GET /customers"] == 5
 
 
@@ -703,19 +710,14 @@ def faulty(live_server: Callable[[Any], LiveServer]) -> Iterator[Jurnal]:
     yield Jurnal(live_server(create_app(SandboxConfig(limits=NO_LIMITS))).url)
 
 
-def _faults(jurnal: Jurnal, **settings: Any) -> None:
-    response = requests.post(jurnal.base_url + "/_sandbox/faults", json=settings, timeout=5)
-    assert response.status_code == 200, response.text
-
-
 def test_error_faults_answer_before_writing(faulty: Jurnal) -> None:
-    _faults(faulty, error_rate=1.0, error_status=503, seed=1)
+    faulty.admin.faults({"error_rate": 1.0, "error_status": 503, "seed": 1})
     response = faulty.post("/customers", {"customer": {"display_name": "Never"}})
     assert response.status_code == 503
     assert response.json()["error"] == "Service Unavailable"
-    _faults(faulty)
+    faulty.admin.faults({})
     assert faulty.get("/customers").json()["total_count"] == 0
-    stats = requests.get(faulty.base_url + "/_sandbox/stats", timeout=5).json()
+    stats = faulty.admin.stats()
     assert stats["faults_injected"] == 1
 
 
@@ -728,7 +730,7 @@ def test_some_requests_fail_at_the_configured_rate(live_server: Callable[[Any], 
 
 
 def test_drop_after_commit_loses_the_reply_but_keeps_the_document(faulty: Jurnal) -> None:
-    _faults(faulty, drop_after_commit_next=1)
+    faulty.admin.faults({"drop_after_commit_next": 1})
     body = {"customer": {"display_name": "Dewi", "custom_id": "POS-C-77"}}
     with pytest.raises((requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)):
         faulty.post("/customers", body)
@@ -739,13 +741,13 @@ def test_drop_after_commit_loses_the_reply_but_keeps_the_document(faulty: Jurnal
     created = faulty.get(f"/customers/{retry.json()['id']}")
     assert created.status_code == 200 and created.json()["customer"]["custom_id"] == "POS-C-77"
     assert faulty.get("/customers").json()["total_count"] == 1
-    stats = requests.get(faulty.base_url + "/_sandbox/stats", timeout=5).json()
+    stats = faulty.admin.stats()
     assert stats["drops"] == 1
 
 
 def test_reset_empties_the_sandbox_but_keeps_the_seed(faulty: Jurnal) -> None:
     faulty.created("/customers", "customer", {"display_name": "Temporary"})
-    assert requests.post(faulty.base_url + "/_sandbox/reset", timeout=5).json()["reset"] == [
+    assert faulty.admin.reset()["reset"] == [
         "data",
         "stats",
         "faults",

@@ -19,7 +19,7 @@ import requests
 from possync_devkit.sandbox.jurnal import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, RateLimits, SandboxConfig, create_app
 
 from .conftest import LiveServer
-from .test_jurnal_sandbox import NO_LIMITS, Jurnal, http_date, sign
+from .test_jurnal_sandbox import NO_LIMITS, Jurnal, http_date, number_and_custom_id_taken, sign
 
 SCM_QUANTITY_PATH = "/public/jurnal/scm/public/lo/v1/products/get_product_quantity_per_warehouse"
 
@@ -197,15 +197,7 @@ def test_transfer_numbers_and_custom_ids_are_unique_and_name_the_holder(jurnal: 
     first = jurnal.created("/warehouse_transfers", "warehouse_transfer", doc)
     again = jurnal.post("/warehouse_transfers", {"warehouse_transfer": doc})
     assert again.status_code == 422
-    assert again.json() == {
-        "transaction_no": "(Transaction number had already been used)",
-        "custom_id": "(Custom id attribute had already been used.)",
-        "id": first["id"],
-        "error_full_messages": [
-            "Transaction no (Transaction number had already been used)",
-            "Custom (Custom id attribute had already been used.)",
-        ],
-    }
+    assert again.json() == number_and_custom_id_taken(first["id"])
     # Unique per transaction type: an invoice may carry the same number.
     invoice = jurnal.post(
         "/sales_invoices",
@@ -587,7 +579,6 @@ def test_quantity_per_warehouse_endpoint(jurnal: StockJurnal) -> None:
 def test_new_routes_go_through_the_gateway(live_server: Callable[[Any], LiveServer]) -> None:
     limits = RateLimits(per_minute=1000, per_hour=1000, per_ip_minute=None, per_ip_hour=None)
     jurnal = StockJurnal(live_server(create_app(SandboxConfig(limits=limits))).url, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
-    base = jurnal.base_url
     product = jurnal.product()
     warehouse = jurnal.warehouse()
     doc = transfer_doc(
@@ -596,15 +587,15 @@ def test_new_routes_go_through_the_gateway(live_server: Callable[[Any], LiveServ
         warehouse_transfer_lines_attributes=[{"product_id": product["id"], "quantity": 3}],
     )
 
-    assert requests.post(base + "/_sandbox/faults", json={"error_rate": 1.0, "error_status": 503}, timeout=5).ok
+    jurnal.admin.faults({"error_rate": 1.0, "error_status": 503})
     faulted = jurnal.post("/warehouse_transfers", {"warehouse_transfer": doc})
     assert faulted.status_code == 503 and "injected" in faulted.json()["message"]
     assert jurnal.scm_get({"ids": product["id"]}).status_code == 503
-    assert requests.post(base + "/_sandbox/faults", json={}, timeout=5).ok
+    jurnal.admin.faults({})
     assert jurnal.get("/warehouse_transfers").json()["total_count"] == 0
 
     # A dropped reply after commit: the transfer exists, the retry is a conflict naming it.
-    assert requests.post(base + "/_sandbox/faults", json={"drop_after_commit_next": 1}, timeout=5).ok
+    jurnal.admin.faults({"drop_after_commit_next": 1})
     keyed = {**doc, "custom_id": "pos-transfer-77"}
     with pytest.raises((requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)):
         jurnal.post("/warehouse_transfers", {"warehouse_transfer": keyed})
@@ -618,7 +609,7 @@ def test_new_routes_go_through_the_gateway(live_server: Callable[[Any], LiveServ
     response = jurnal.get("/stock_adjustments")
     assert response.headers["x-ratelimit-limit-minute"] == "1000"
 
-    stats = requests.get(base + "/_sandbox/stats", timeout=5).json()
+    stats = jurnal.admin.stats()
     by_endpoint = stats["by_endpoint"]
     assert by_endpoint["DELETE /warehouse_transfers/{id}"] >= 2
     assert by_endpoint["GET /scm/public/lo/v1/products/get_product_quantity_per_warehouse"] >= 2

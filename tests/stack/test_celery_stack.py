@@ -8,7 +8,6 @@ Run by `make stack-test` (CI runs it after `make test`); it takes about five min
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,6 +22,8 @@ STACK = [sys.executable, str(ROOT / "scripts" / "stack.py")]
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from support.net import listening  # ruff: ignore[module-import-not-at-top-of-file] - after the sys.path lines
+
 pytestmark = pytest.mark.stack
 
 
@@ -31,11 +32,6 @@ def stack_command(*args: str, stack_dir: Path, timeout: float = 1800) -> str:
                             timeout=timeout, cwd=ROOT)
     assert result.returncode == 0, f"stack.py {args[0]} failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
     return result.stdout
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +68,8 @@ def databases(stack_dir: Path) -> dict[str, Any]:
 
 def expected_invoices(pos: Any) -> set[str]:
     """Completed orders of the demo week at the outlets, not broken on purpose: one invoice each."""
-    from demo_week import pos_orders
     from possync_devkit.demo_pos import DemoSpec, expected_broken_records
+    from support.demo_week import pos_orders
 
     spec = DemoSpec()  # what demo-seed generates
     broken = {key for _, key, _ in expected_broken_records(spec)}

@@ -18,7 +18,7 @@ from possync_devkit.demo_pos import DemoSpec, expected_broken_records
 
 SPEC = DemoSpec(start_date=date(2026, 11, 9), days=5, orders_per_day=32)
 WINDOW = {"window_start": "2026-11-09T00:00:00+07:00", "window_end": "2026-11-14T00:00:00+07:00"}
-DAGS = Path(__file__).resolve().parents[1] / "dags"
+DAGS = Path(__file__).resolve().parents[2] / "dags"
 
 
 def run_sales(dag_id: str) -> dict[tuple[str, int], str]:
@@ -148,3 +148,18 @@ def shorted(transfer_in: Any) -> Any:
     index = next(i for i, line in enumerate(lines) if line.quantity >= 2)
     lines[index] = dataclasses.replace(lines[index], quantity=lines[index].quantity - 1)
     return dataclasses.replace(transfer_in, lines=tuple(lines))
+
+
+def transformed_demo_sales(folder: Path) -> Any:
+    """The sales of a three-day demo POS (in ``folder``), transformed: the documents the mapping tests map."""
+    from datetime import UTC, datetime
+
+    from possync.db import make_engine
+    from possync.pos.extract import Window, extract_sales
+    from possync.transform.sales import transform_sales
+    from possync_devkit.demo_pos import generate
+
+    engine = make_engine(f"sqlite:///{folder / 'pos.db'}")
+    generate(engine, DemoSpec(start_date=date(2026, 11, 9), days=3, orders_per_day=40))
+    window = Window(datetime(2026, 11, 8, tzinfo=UTC), datetime(2026, 11, 13, tzinfo=UTC))
+    return transform_sales(extract_sales(engine, window))
