@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from pos_builder import T0, Line, Pos
 from possync.db import make_engine
 from possync.pos.extract import Window, extract_customers, extract_products, extract_sales, extract_stock
 from possync.transform.sales import SalesBatch, transform_customers, transform_products, transform_sales
 from possync.transform.stock import transform_stock
+from support.pos_builder import T0, Line, Pos
 
 DAY = Window(T0 - timedelta(hours=3), T0 + timedelta(hours=21))  # 9 Nov 2026, Jakarta
 

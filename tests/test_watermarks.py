@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from pos_builder import T0, Line, Pos
 from possync.config import Integration
 from possync.dagfactory import _catches_up
 from possync.db import make_engine
@@ -32,6 +31,7 @@ from possync.pipeline import (
 )
 from possync.pos import schema
 from possync.pos.extract import Window
+from support.pos_builder import T0, Line, Pos
 
 HOUR = timedelta(hours=1)
 INTEGRATION = "t"
@@ -261,7 +261,7 @@ def test_the_sales_task_summary_warns_about_unmapped_outlets(pos: Pos, ledger: S
 
 @pytest.fixture
 def jurnal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from worlds import jurnal_world
+    from support.worlds import jurnal_world
 
     yield from jurnal_world(tmp_path, monkeypatch)
 
