@@ -23,7 +23,7 @@ from possync.db import make_engine
 from possync.ledger import SyncLedger
 from possync.pos.extract import Window, extract_customers, extract_products, extract_sales, extract_stock
 from possync.targets.base.bookkeeping import helper_items, walk_in_customer
-from possync.targets.base.errors import RejectedError, TransientTargetError
+from possync.targets.base.errors import OutcomeUnknownError, RejectedError, TransientTargetError
 from possync.targets.base.hook import exact_json
 from possync.targets.base.loader import Loader
 from possync.targets.jurnal import senders
@@ -80,9 +80,22 @@ def test_server_errors_are_retried_then_reported_as_transient(monkeypatch, sandb
     admin(sandbox, "faults", {"error_rate": 1.0, "error_status": 503})
     before = admin(sandbox, "stats")["requests"]
     with pytest.raises(TransientTargetError, match="after 3 attempts"):
-        hook.create("warehouses", {"name": "Kemang"})
+        hook.get("warehouses", 1)
     assert admin(sandbox, "stats")["requests"] - before == 3
     assert no_waiting == [1.0, 2.0], "exponential backoff between attempts"
+
+
+def test_a_write_that_may_have_been_committed_is_not_repeated(monkeypatch, sandbox, no_waiting) -> None:
+    """A 5xx or a dropped connection after a create: the sender looks up what it created, never the hook
+    sending it again blindly (issue 15, problem 10)."""
+    hook = connect(monkeypatch, sandbox)
+    for fault in ({"error_rate": 1.0, "error_status": 503}, {"drop_after_commit_next": 1}):
+        admin(sandbox, "faults", fault)
+        before = admin(sandbox, "stats")["requests"]
+        with pytest.raises(OutcomeUnknownError, match="may have committed"):
+            hook.create("warehouses", {"name": f"Kemang {len(no_waiting)}-{before}"})
+        assert admin(sandbox, "stats")["requests"] - before == 1, fault
+        assert no_waiting == [] and hook.retried == 0
 
 
 def test_a_rejection_is_not_retried_and_carries_jurnals_words(monkeypatch, sandbox, no_waiting) -> None:

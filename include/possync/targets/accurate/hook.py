@@ -98,7 +98,7 @@ class AccurateHook(TargetHttpHook):
     @cached_property
     def database(self) -> dict[str, Any]:
         """The database the token is bound to (``id``, ``alias``, ``host``), from the account host."""
-        reply = self._envelope(self.call("POST", "/api/api-token.do"), "api-token.do")
+        reply = self._envelope(self.call("POST", "/api/api-token.do", idempotent=True), "api-token.do")
         data = reply.get("d") or {}
         database = data.get("database") or data.get("data usaha") or {}
         if not database.get("host"):
@@ -174,7 +174,8 @@ class AccurateHook(TargetHttpHook):
 
     def renew_webhook(self) -> str:
         """Extend the application's webhook subscription (Accurate drops it after 7 days); the new expiry."""
-        return str(self._envelope(self.call("POST", "/api/webhook-renew.do"), "webhook-renew.do").get("d"))
+        reply = self.call("POST", "/api/webhook-renew.do", idempotent=True)
+        return str(self._envelope(reply, "webhook-renew.do").get("d"))
 
     def test_connection(self) -> tuple[bool, str]:
         try:
