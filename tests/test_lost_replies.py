@@ -7,7 +7,6 @@ till ID) are the hard case: they have no number of ours to find them by."""
 
 from __future__ import annotations
 
-import contextlib
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,14 +15,10 @@ from typing import Any
 import pytest
 import requests
 
-from possync.config import load_config
-from possync.pos.extract import Window, extract_customers, extract_products, extract_sales
-from possync.targets.base.bookkeeping import helper_items, walk_in_customer
-from possync.targets.base.errors import TransientTargetError
-from possync.targets.base.loader import Loader
-from possync.targets.base.registry import get_target
-from possync.transform.sales import transform_customers, transform_products, transform_sales
-from worlds import accurate_world, jurnal_world
+from possync.pos.extract import Window, extract_products, extract_sales
+from possync.targets.base.bookkeeping import helper_items
+from possync.transform.sales import transform_products, transform_sales
+from worlds import Sync, accurate_world, jurnal_world
 
 WORLDS = {"jurnal": jurnal_world, "accurate": accurate_world}
 WEEK = Window(datetime(2026, 11, 8, tzinfo=UTC), datetime(2026, 11, 14, tzinfo=UTC))
@@ -41,43 +36,6 @@ def sandbox_url(world: dict[str, Any]) -> str:
 
 def faults(world: dict[str, Any], **settings: Any) -> None:
     requests.post(sandbox_url(world) + "/_sandbox/faults", json=settings, timeout=10).raise_for_status()
-
-
-class Sync:
-    """The senders of one world's integration, loading through the ledger as the sync tasks do."""
-
-    def __init__(self, world: dict[str, Any]) -> None:
-        self.world = world
-        self.integration = next(i for i in load_config().integrations if i.name == world["integration"])
-        self.target = get_target(world["target"])
-        self.hook = self.target.hook(self.integration)
-        self.ledger = world["ledger"]
-        self.ledger.create_schema()
-        self.loader = Loader(self.ledger, self.integration.name, target=world["target"])
-        self.send = self.target.senders_by_type(self.hook, self.integration, self.ledger)
-
-    def load(self, record_type: str, documents: list[Any]) -> None:
-        # a load still failing is a failed task, retried: the next load must find what this one created
-        with contextlib.suppress(TransientTargetError):
-            self.loader.load(self.send[record_type], documents)
-
-    def customers(self) -> list[Any]:
-        customers, _ = transform_customers(extract_customers(self.world["pos"]))
-        return [walk_in_customer(self.integration.bookkeeping), *customers]
-
-    def target_customers(self) -> list[dict[str, Any]]:
-        if self.world["target"] == "jurnal":
-            return list(self.hook.iterate("customers"))
-        return list(self.hook.iterate("customer", fields=["id", "customerNo", "name"]))
-
-    def target_invoices(self) -> list[dict[str, Any]]:
-        if self.world["target"] == "jurnal":
-            return [{"id": r["id"], "number": r["transaction_no"]} for r in self.hook.iterate("sales_invoices")]
-        return list(self.hook.iterate("sales-invoice", fields=["id", "number"]))
-
-    def synced_ids(self, record_type: str, keys: list[str]) -> dict[str, str]:
-        records = self.ledger.lookup(self.integration.name, record_type, keys)
-        return {key: record.target_id for key, record in records.items() if record.status == "synced"}
 
 
 def test_lost_customer_replies_leave_one_customer_per_pos_customer(world) -> None:

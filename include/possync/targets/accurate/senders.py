@@ -55,6 +55,10 @@ class AccurateSender(TargetSender):
     max_batch_size = BULK_LIMIT
     hook: AccurateHook
 
+    @property
+    def key_fields(self) -> tuple[str, ...]:  # type: ignore[override]
+        return (self.number_field,)
+
     def create_batch(self, bodies: list[dict[str, Any]]) -> list[BatchItemResult]:
         return self.hook.bulk_save(self.module, bodies)
 

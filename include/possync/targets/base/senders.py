@@ -32,10 +32,22 @@ DIFFERENT_DOCUMENT = "already has a different document"
 LOST_REPLY = "a reply was lost"
 
 
+def loose_match(ours: str, theirs: str) -> str | None:
+    """How two different keys would still match a target that trims or ignores case, or None."""
+    if ours.strip() == theirs.strip():
+        return "only once spaces are trimmed"
+    if ours.strip().casefold() == theirs.strip().casefold():
+        return "only when case is ignored"
+    return None
+
+
 class TargetSender:
     record_type = ""
     flow = ""
     target_label = ""
+    #: body fields holding the document's keys (number, custom id): a record found for the document must hold
+    #: each exactly as the body does
+    key_fields: tuple[str, ...] = ()
     #: the most documents the target takes in one create call (or, for targets that create one document per
     #: request, how many are sent between ledger writes)
     max_batch_size = 100
@@ -152,10 +164,30 @@ class TargetSender:
             result.key: (str(result.target_id), result.target_number) for result in results if result.status == "synced"
         })
 
+    def key_mismatch(self, document: Any, record: dict[str, Any]) -> tuple[str, str | None] | None:
+        """How the keys of a record found for ``document`` differ from its own, or None when each is the same:
+        (a description, and how they would still match loosely, or None when they do not)."""
+        body = self.body(document)
+        for field in self.key_fields:
+            ours = body.get(field)
+            if ours is None:
+                continue
+            theirs = record.get(field)
+            if theirs is not None and str(theirs) != str(ours):  # a reply without the field says nothing
+                how = loose_match(str(ours), str(theirs))
+                return f"{field} {theirs!r}, not {ours!r}", how
+        return None
+
     def refused(self, document: Any, message: str | None, body: Any = None) -> SendResult:
         if self.is_duplicate(message):
             existing = self.find_existing(document, body)
-            if existing is not None and self.same_document(document, existing):
+            mismatch = self.key_mismatch(document, existing) if existing is not None else None
+            if existing is not None and mismatch is not None and mismatch[1] is not None:
+                described, how = mismatch
+                reason = (f"{self.target_label} #{existing.get('id')} holds {described}, which matches {how}:"
+                          f" keys are compared exactly, so it is not taken as this record ({message})")
+                return SendResult(document.key, "failed", reason=reason)
+            if existing is not None and mismatch is None and self.same_document(document, existing):
                 return self.result(
                     document, existing, note=f"already in {self.target_label} (a reply was lost); not created twice"
                 )
