@@ -119,15 +119,16 @@ class AccurateHook(TargetHttpHook):
         return reply
 
     def api(self, module: str, action: str, *, params: dict[str, Any] | None = None, body: Any = None,
-            method: str | None = None) -> dict[str, Any]:
+            method: str | None = None, idempotent: bool | None = None) -> dict[str, Any]:
         """Call ``/accurate/api/<module>/<action>.do``; return the envelope of a successful reply."""
         verb = method or ("POST" if body is not None else "GET")
-        reply = self.call(verb, f"/accurate/api/{module}/{action}.do", params=params, body=body)
+        reply = self.call(verb, f"/accurate/api/{module}/{action}.do", params=params, body=body, idempotent=idempotent)
         return self._envelope(reply, f"{module}/{action}.do")
 
-    def save(self, module: str, fields: dict[str, Any]) -> dict[str, Any]:
-        """Create (or, with ``id``, update) one record; return the saved record (``r``)."""
-        return self.api(module, "save", body=fields).get("r") or {}
+    def save(self, module: str, fields: dict[str, Any], *, idempotent: bool = False) -> dict[str, Any]:
+        """Create (or, with ``id``, update) one record; return the saved record (``r``). ``idempotent``:
+        repeating it is safe (its number or name is unique), and the hook may retry it blindly."""
+        return self.api(module, "save", body=fields, idempotent=idempotent).get("r") or {}
 
     def bulk_save(self, module: str, items: Sequence[dict[str, Any]]) -> list[BatchItemResult]:
         """Save up to 100 records in one call; one result per item, in order (Accurate commits each item
