@@ -50,6 +50,7 @@ def test_customer_number_follows_the_switch(accurate) -> None:
     customer = Customer(key="CUST-1", name=" Sari ", customer_code="M-001", email="s@x.id")
     assert mapping.customer_body(customer, use_pos_customer_id=True, since=date(2026, 11, 9)) == {
         "name": "Sari", "transDate": "09/11/2026", "customerNo": "M-001", "email": "s@x.id",
+        "notes": "possync POS customer [CUST-1]",  # how a customer whose create reply was lost is found again
     }
     assert "customerNo" not in mapping.customer_body(customer, use_pos_customer_id=False, since=date(2026, 11, 9))
 

@@ -16,6 +16,7 @@ from possync.db import make_engine
 from possync.ledger import SyncLedger
 from possync.pos.extract import Window, extract_customers, extract_products, extract_sales
 from possync.targets.base.bookkeeping import helper_items, walk_in_customer
+from possync.targets.base.errors import OutcomeUnknownError
 from possync.targets.base.loader import Loader
 from possync.targets.jurnal import senders
 from possync.targets.jurnal.hook import JurnalHook
@@ -33,6 +34,27 @@ def test_signed_requests_are_accepted_and_test_connection_reports(monkeypatch, s
     assert sandbox.connect(monkeypatch).test_connection() == (True, f"Connected to Jurnal at {sandbox.url}")
     ok, message = sandbox.connect(monkeypatch, secret="wrong", conn_id="jurnal_bad").test_connection()
     assert not ok and "401" not in message and message, message
+
+
+@pytest.fixture
+def no_waiting(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The hook's backoff sleeps, recorded instead of slept."""
+    waits: list[float] = []
+    monkeypatch.setattr("possync.targets.base.hook.time.sleep", waits.append)
+    return waits
+
+
+def test_a_write_that_may_have_been_committed_is_not_repeated(monkeypatch, sandbox, no_waiting) -> None:
+    """A 5xx or a dropped connection after a create: the sender looks up what it created, never the hook
+    sending it again blindly (issue 15, problem 10)."""
+    hook = sandbox.connect(monkeypatch)
+    for fault in ({"error_rate": 1.0, "error_status": 503}, {"drop_after_commit_next": 1}):
+        sandbox.admin.faults(fault)
+        before = sandbox.admin.stats()["requests"]
+        with pytest.raises(OutcomeUnknownError, match="may have committed"):
+            hook.create("customers", {"display_name": f"Budi {len(no_waiting)}-{before}"})
+        assert sandbox.admin.stats()["requests"] - before == 1, fault
+        assert no_waiting == [] and hook.retried == 0
 
 
 def test_pacing_means_the_sandbox_never_says_429(monkeypatch, sandbox) -> None:

@@ -886,3 +886,16 @@ def test_cli_runs_both_hosts(tmp_path: Path) -> None:
         process.terminate()
         returncode = process.wait(timeout=10)
     assert returncode == 0  # SIGTERM stops both hosts gracefully
+
+
+@pytest.mark.parametrize("mode", ["exact", "trimmed", "casefold"])
+def test_number_match_picks_how_numbers_are_kept_and_matched(live_server: Any, mode: str) -> None:
+    """The docs do not say whether Accurate trims numbers or ignores their case: each reading is a switch."""
+    api = Sandbox(live_server, limits=NO_LIMITS, number_match=mode).data.api
+    assert api("customer/save", {"customerNo": "C-1", "name": "Ani", "transDate": "01/03/2026"})["s"]
+    spaced = api("customer/save", {"customerNo": "C-1 ", "name": "Ani 2", "transDate": "01/03/2026"})
+    lower = api("customer/save", {"customerNo": "c-1", "name": "Ani 3", "transDate": "01/03/2026"})
+    assert spaced["s"] is (mode == "exact"), spaced
+    assert lower["s"] is (mode != "casefold"), lower
+    if mode == "casefold":
+        assert "Sudah ada data lain" in lower["d"][0]

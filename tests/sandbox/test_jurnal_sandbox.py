@@ -768,3 +768,21 @@ def test_reset_empties_the_sandbox_but_keeps_the_seed(faulty: Jurnal) -> None:
         },
     )
     assert invoice["original_amount"] == "11100.0"
+
+
+@pytest.mark.parametrize("mode", ["exact", "trimmed", "casefold"])
+def test_number_match_picks_how_keys_are_kept_and_matched(live_server: Callable[[Any], LiveServer],
+                                                          mode: str) -> None:
+    """The docs do not say whether Jurnal trims keys or ignores their case: each reading is a switch."""
+    jurnal = Jurnal(live_server(create_app(SandboxConfig(limits=NO_LIMITS, number_match=mode))).url)
+    first = jurnal.created("/customers", "customer", {"display_name": "Ani", "custom_id": "POS-1"})
+    spaced = jurnal.post("/customers", {"customer": {"display_name": "Ani 2", "custom_id": "POS-1 "}})
+    lower = jurnal.post("/customers", {"customer": {"display_name": "Ani 3", "custom_id": "pos-1"}})
+    if mode == "exact":
+        assert spaced.status_code == 201 and spaced.json()["customer"]["custom_id"] == "POS-1 "
+    else:
+        assert spaced.status_code == 422 and spaced.json()["id"] == first["id"]
+    if mode == "casefold":
+        assert lower.status_code == 422 and lower.json()["id"] == first["id"]
+    else:
+        assert lower.status_code == 201 and lower.json()["customer"]["custom_id"] == "pos-1"

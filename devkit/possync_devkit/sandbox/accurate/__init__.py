@@ -219,6 +219,11 @@ tidak dapat dipakai di transaksi``; warehouse/save.do with that name -> ``Nama G
 sistem (gudang barang dalam perjalanan)``; updating it -> ``Gudang "Transit (AOL System)" adalah gudang sistem dan
 tidak dapat diubah``.
 
+Numbers (``number``, ``customerNo``, item ``no``): whether Accurate trims them or ignores their case is
+undocumented. ``--number-match`` (``SandboxConfig.number_match``) picks one reading: ``exact`` (kept and matched
+as sent), ``trimmed`` (default: stripped, then matched exactly) or ``casefold`` (stripped, and a number that
+differs only by case is taken: "Sudah ada data lain dengan ...", and found by detail.do).
+
 detail.do: ``id`` or the module's key; a record that does not exist -> HTTP 200 ``{"s": false, "d": ["Data
 tidak ditemukan"]}`` (exactly).
 

@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--in-flight", type=_limit, default=8, help="concurrent calls per token ('off')")
     parser.add_argument("--timestamp-skew", type=int, default=300, help="allowed X-Api-Timestamp skew, seconds")
     parser.add_argument("--tax-rate", default="11", help="PPN (useTax1) rate in percent")
+    parser.add_argument("--number-match", choices=("exact", "trimmed", "casefold"), default="trimmed",
+                        help="how numbers are kept and matched (the docs are silent): as sent, trimmed, or"
+                        " trimmed and case-insensitive")
     parser.add_argument("--error-rate", type=float, default=0.0)
     parser.add_argument("--error-status", type=int, action="append", help="repeatable; default 503")
     parser.add_argument("--latency-ms", type=int, default=0)
@@ -99,6 +102,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         ),
         tax1_rate_percent=args.tax_rate,
         extra_accounts=args.account,
+        number_match=args.number_match,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from ..harness import FaultConfig
@@ -86,6 +88,11 @@ class SandboxConfig(BaseModel):
     timestamp_skew_seconds: int = Field(300, ge=0, description="allowed |now - X-Api-Timestamp|")
     limits: RateLimits = Field(default_factory=RateLimits)
     faults: FaultConfig = Field(default_factory=FaultConfig)
+    number_match: Literal["exact", "trimmed", "casefold"] = Field(
+        "trimmed",
+        description="how numbers (number, customerNo, item no) are kept and matched, which the docs leave open:"
+        " 'exact' keeps spaces and case; 'trimmed' strips spaces; 'casefold' also ignores case",
+    )
     page_size_default: int = 20
     page_size_max: int = 1000
     bulk_max: int = 100

@@ -248,8 +248,10 @@ class Errors:
             raise ApiError(self.messages)
 
 
-def _key(module: Module, value: str) -> str:
-    return value.casefold() if module.case_insensitive_key else value
+def _key(module: Module, value: str, number_match: str = "trimmed") -> str:
+    """The stored key of a record's number: as kept (``number_match``), case-folded where the module or the
+    sandbox ignores case."""
+    return value.casefold() if module.case_insensitive_key or number_match == "casefold" else value
 
 
 def _required(errors: Errors, data: dict[str, Any], fields: dict[str, str], prefix: str = "") -> None:
@@ -341,6 +343,13 @@ class AccurateService:
         self.seed()
 
     # ------------------------------------------------------------ helpers
+    def _kept(self, value: Any) -> str | None:
+        """A number as this sandbox keeps it (``number_match``): as sent with 'exact', else stripped."""
+        kept = text(value)
+        if kept is not None and self.config.number_match == "exact" and isinstance(value, str):
+            return value
+        return kept
+
     def _auto_number(self, repo: Repo, module: Module, when: date | None) -> str:
         prefix, per_year = AUTO_NUMBER[module.name]
         year = (when or date.today()).year
@@ -359,7 +368,7 @@ class AccurateService:
         if key is None:
             return None
         module = MODULES[module_name]
-        record = repo.by_key(module_name, _key(module, key))
+        record = repo.by_key(module_name, _key(module, self._kept(value) or key, self.config.number_match))
         if record is None:
             errors.add(f'{prefix}{REF_LABEL[module_name]} "{key}" tidak ditemukan')
         return record
@@ -390,14 +399,14 @@ class AccurateService:
     ) -> str:
         """The caller's number (unique, else "Sudah ada data lain ..."), the record's own on update, or a new one."""
         existing_id = existing["id"] if existing else None
-        number = text(data.get(module.key_field))
+        number = self._kept(data.get(module.key_field))
         if number is None and existing is not None:
             return existing[module.key_field]
         if number is None:
             return self._auto_number(repo, module, when)
         if len(number) > 50:
             raise ApiError(f"{module.key_label} ({module.key_field}) terlalu besar. Maksimal 50 karakter")
-        other = repo.by_key(module.name, _key(module, number))
+        other = repo.by_key(module.name, _key(module, number, self.config.number_match))
         if other is not None and other["id"] != existing_id:
             raise ApiError(f'Sudah ada data lain dengan {module.key_label} "{number}"')
         return number
@@ -554,9 +563,9 @@ class AccurateService:
 
     def _store(self, repo: Repo, module: Module, record: dict, existing: dict | None, key: str) -> tuple[dict, bool]:
         if existing is None:
-            repo.insert(module.name, _key(module, key), record)
+            repo.insert(module.name, _key(module, key, self.config.number_match), record)
             return record, True
-        repo.update(existing["id"], _key(module, key), record)
+        repo.update(existing["id"], _key(module, key, self.config.number_match), record)
         return record, False
 
     # ------------------------------------------------------------ amounts
@@ -1440,9 +1449,9 @@ class AccurateService:
             except ValueError:
                 return None
         for name in module.detail_params:
-            value = text(params.get(name))
+            value = self._kept(params.get(name))
             if value is not None:
-                return repo.by_key(module.name, _key(module, value))
+                return repo.by_key(module.name, _key(module, value, self.config.number_match))
         raise ApiError(f"Parameter id atau {' / '.join(module.detail_params)} harus diisi")
 
     def detail(self, module_name: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -220,6 +220,10 @@ Where the documentation is silent, the sandbox chose
   ``display_name`` (customers), ``code`` / ``name`` (warehouses) are a SANDBOX CONVENIENCE: the swagger documents
   no such parameters, and the real API would ignore them and return the unfiltered list. ``--no-key-filters``
   (``SandboxConfig.key_filters=False``) makes the sandbox ignore them too; clients must not depend on them.
+- Keys (``transaction_no``, ``custom_id``, ``product_code``): whether Jurnal trims them or ignores their case
+  is undocumented. ``--number-match`` (``SandboxConfig.number_match``) picks one reading: ``exact`` (kept and
+  matched as sent), ``trimmed`` (default: stripped, then matched exactly) or ``casefold`` (stripped, and a key
+  differing only by case is the same key: "already been used", found by ``GET /{resource}/{key}``).
 - 401 body: ``{"error": "Unauthorized", "message": ...}`` with a message saying which check failed.
 - Not found: 404 ``{"error": "<Resource> not found"}``; ``--not-found-status 422`` switches to the other
   documented shape, 422 ``{"errors": "Data not found."}``.

@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--account", action="append", default=[], help="extra Cash & Bank account name (repeatable)")
     parser.add_argument("--no-key-filters", action="store_true", help="ignore the sandbox-only list filters")
     parser.add_argument("--not-found-status", type=int, choices=(404, 422), default=404)
+    parser.add_argument("--number-match", choices=("exact", "trimmed", "casefold"), default="trimmed",
+                        help="how numbers are kept and matched (the docs are silent): as sent, trimmed, or"
+                        " trimmed and case-insensitive")
     parser.add_argument("--log-level", default="info")
     return parser
 
@@ -78,6 +81,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         accounts=args.account,
         key_filters=not args.no_key_filters,
         not_found_status=args.not_found_status,
+        number_match=args.number_match,
     )
 
 

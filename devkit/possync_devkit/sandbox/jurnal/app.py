@@ -244,7 +244,7 @@ def _page_url(request: Request) -> Callable[[int], str]:
 def create_app(config: SandboxConfig | None = None) -> FastAPI:
     """A Jurnal sandbox app. Its state lives in ``app.state.sandbox`` (a :class:`SandboxState`)."""
     config = config or SandboxConfig()
-    db = Database(config.db_path)
+    db = Database(config.db_path, config.number_match)
     state = SandboxState(
         config=config,
         db=db,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field, field_validator
 
 from ..harness import FaultConfig
@@ -43,6 +45,11 @@ class SandboxConfig(BaseModel):
         True,
         description="sandbox-only list filters (custom_id, transaction_no, product_code, display_name, code);"
         " when False they are ignored, as the real API would ignore an undocumented parameter",
+    )
+    number_match: Literal["exact", "trimmed", "casefold"] = Field(
+        "trimmed",
+        description="how keys (transaction_no, custom_id, product_code) are kept and matched, which the docs leave"
+        " open: 'exact' keeps spaces and case; 'trimmed' strips spaces; 'casefold' also ignores case",
     )
     not_found_status: int = Field(404, description="404 {'error': ...} or 422 {'errors': 'Data not found.'}")
     taxes: dict[str, str] = Field(default_factory=lambda: {"PPN": "11"}, description="tax name -> rate in percent")

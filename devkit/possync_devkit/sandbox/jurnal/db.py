@@ -106,10 +106,12 @@ def norm(name: str | None) -> str | None:
 
 
 class Repo:
-    """Queries on one connection inside one transaction."""
+    """Queries on one connection inside one transaction. With ``number_match='casefold'`` keys and custom ids
+    match whatever their case (SQLite's NOCASE: ASCII letters)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, number_match: str = "trimmed") -> None:
         self.conn = conn
+        self.collate = " COLLATE NOCASE" if number_match == "casefold" else ""
 
     def _counter(self, name: str, first: int) -> int:
         row = self.conn.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
@@ -184,10 +186,11 @@ class Repo:
         return self._one("SELECT * FROM records WHERE kind = ? AND id = ?", (kind, record_id))
 
     def by_custom_id(self, kind: str, custom_id: str) -> Row | None:
-        return self._one("SELECT * FROM records WHERE kind = ? AND custom_id = ?", (kind, custom_id))
+        return self._one(f"SELECT * FROM records WHERE kind = ? AND custom_id = ?{self.collate} ORDER BY id",
+                         (kind, custom_id))
 
     def by_key(self, kind: str, key: str) -> Row | None:
-        return self._one("SELECT * FROM records WHERE kind = ? AND key = ?", (kind, key))
+        return self._one(f"SELECT * FROM records WHERE kind = ? AND key = ?{self.collate} ORDER BY id", (kind, key))
 
     def by_name(self, kind: str, name: str) -> list[Row]:
         rows = self.conn.execute(
@@ -270,6 +273,6 @@ class Repo:
 
 
 class Database(SqliteStore[Repo]):
-    def __init__(self, path: str) -> None:
-        super().__init__(path, schema=SCHEMA, repo=Repo, tables=("records", "links", "counters", "stock_moves"),
-                         row_factory=sqlite3.Row)
+    def __init__(self, path: str, number_match: str = "trimmed") -> None:
+        super().__init__(path, schema=SCHEMA, repo=lambda conn: Repo(conn, number_match),
+                         tables=("records", "links", "counters", "stock_moves"), row_factory=sqlite3.Row)

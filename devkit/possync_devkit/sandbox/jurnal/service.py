@@ -293,8 +293,16 @@ class JurnalService:
             return ApiError(422, {"errors": "Data not found."})
         return ApiError(404, {"error": f"{resource.label} not found"})
 
+    def _number(self, p: Payload, key: str, *, required: bool = False) -> str | None:
+        """A key as this sandbox keeps it (``number_match``): as sent with 'exact', else stripped."""
+        value = p.required_text(key) if required else p.text(key)
+        raw = p.data.get(key)
+        if value is not None and self.config.number_match == "exact" and isinstance(raw, str):
+            return raw
+        return value
+
     def _find(self, repo: Repo, resource: Resource, ident: str, params: Mapping[str, str] | None = None) -> Row:
-        ident = ident.strip()
+        ident = ident if self.config.number_match == "exact" else ident.strip()
         row = None
         if (
             resource.kind == "stock_adjustment"
@@ -437,7 +445,7 @@ class JurnalService:
         p = Payload(body, errors)
         name = p.required_text("name")
         code = p.text("code")
-        custom_id = p.text("custom_id")
+        custom_id = self._number(p, "custom_id")
         if name is not None and (same := repo.by_name("warehouse", name)):
             errors.conflict("name", "(Warehouse name had already been used.)", same[0].id)
         if code is not None and (same_code := repo.by_key("warehouse", code)) is not None:
@@ -555,8 +563,8 @@ class JurnalService:
         p = Payload(body, errors)
         name = p.required_text("name")
         unit_name = p.required_text("unit_name")
-        product_code = p.required_text("product_code")
-        custom_id = p.text("custom_id")
+        product_code = self._number(p, "product_code", required=True)
+        custom_id = self._number(p, "custom_id")
         if product_code is not None and (same := repo.by_key("product", product_code)) is not None:
             errors.conflict("product_code", "(Product code had already been used.)", same.id)
         self._check_custom_id(repo, "product", custom_id, errors)
@@ -687,7 +695,7 @@ class JurnalService:
         errors = Errors()
         p = Payload(body, errors)
         display_name = p.required_text("display_name")
-        custom_id = p.text("custom_id")
+        custom_id = self._number(p, "custom_id")
         if (
             display_name is not None
             and self.config.unique_customer_display_name
@@ -776,8 +784,8 @@ class JurnalService:
         shipping_date = p.date("shipping_date", required=False)
         person = self._resolve_customer(repo, p, required=True)
         warehouse = self._resolve_warehouse(repo, p)
-        transaction_no = p.text("transaction_no")
-        custom_id = p.text("custom_id")
+        transaction_no = self._number(p, "transaction_no")
+        custom_id = self._number(p, "custom_id")
         self._check_transaction_no(repo, "sales_invoice", transaction_no, errors)
         self._check_custom_id(repo, "sales_invoice", custom_id, errors)
         if p.has("selected_po_id") or p.has("selected_pq_id"):
@@ -970,7 +978,7 @@ class JurnalService:
                     "rate": rate,
                     "discount": discount,
                     "tax_id": tax.id if tax else None,
-                    "custom_id": lp.text("custom_id"),
+                    "custom_id": self._number(lp, "custom_id"),
                     "unit_id": product.data.get("unit_id"),
                 }
             )
@@ -1141,8 +1149,8 @@ class JurnalService:
         errors = Errors()
         p = Payload(body, errors)
         transaction_date = p.date("transaction_date", required=True)
-        transaction_no = p.text("transaction_no")
-        custom_id = p.text("custom_id")
+        transaction_no = self._number(p, "transaction_no")
+        custom_id = self._number(p, "custom_id")
         self._check_transaction_no(repo, "receive_payment", transaction_no, errors)
         self._check_custom_id(repo, "receive_payment", custom_id, errors)
         is_draft = p.boolean("is_draft", False)
@@ -1339,8 +1347,8 @@ class JurnalService:
         errors = Errors()
         p = Payload(body, errors)
         transaction_date = p.date("transaction_date", required=True)
-        transaction_no = p.text("transaction_no")
-        custom_id = p.text("custom_id")
+        transaction_no = self._number(p, "transaction_no")
+        custom_id = self._number(p, "custom_id")
         self._check_transaction_no(repo, "sales_return", transaction_no, errors)
         self._check_custom_id(repo, "sales_return", custom_id, errors)
         invoice = self._resolve_named(
@@ -1695,8 +1703,8 @@ class JurnalService:
                 "to_warehouse",
                 f"(The destination warehouse must be different from the source warehouse {source.data['name']!r}.)",
             )
-        transaction_no = p.text("transaction_no")
-        custom_id = p.text("custom_id")
+        transaction_no = self._number(p, "transaction_no")
+        custom_id = self._number(p, "custom_id")
         self._check_transaction_no(repo, "warehouse_transfer", transaction_no, errors)
         self._check_custom_id(repo, "warehouse_transfer", custom_id, errors)
 
@@ -1807,8 +1815,8 @@ class JurnalService:
                     f" adjustment; use an account of category {', '.join(STOCK_ADJUSTMENT_ACCOUNT_CATEGORIES)}.)",
                 )
                 account = None
-        transaction_no = p.text("transaction_no")
-        custom_id = p.text("custom_id")
+        transaction_no = self._number(p, "transaction_no")
+        custom_id = self._number(p, "custom_id")
         if transaction_no is not None and (existing := repo.by_key("stock_adjustment", f"{series}:{transaction_no}")):
             errors.conflict("transaction_no", TRANSACTION_NO_TAKEN, existing.id)
         self._check_custom_id(repo, "stock_adjustment", custom_id, errors)

@@ -98,7 +98,7 @@ class AccurateHook(TargetHttpHook):
     @cached_property
     def database(self) -> dict[str, Any]:
         """The database the token is bound to (``id``, ``alias``, ``host``), from the account host."""
-        reply = self._envelope(self.call("POST", "/api/api-token.do"), "api-token.do")
+        reply = self._envelope(self.call("POST", "/api/api-token.do", idempotent=True), "api-token.do")
         data = reply.get("d") or {}
         database = data.get("database") or data.get("data usaha") or {}
         if not database.get("host"):
@@ -119,15 +119,16 @@ class AccurateHook(TargetHttpHook):
         return reply
 
     def api(self, module: str, action: str, *, params: dict[str, Any] | None = None, body: Any = None,
-            method: str | None = None) -> dict[str, Any]:
+            method: str | None = None, idempotent: bool | None = None) -> dict[str, Any]:
         """Call ``/accurate/api/<module>/<action>.do``; return the envelope of a successful reply."""
         verb = method or ("POST" if body is not None else "GET")
-        reply = self.call(verb, f"/accurate/api/{module}/{action}.do", params=params, body=body)
+        reply = self.call(verb, f"/accurate/api/{module}/{action}.do", params=params, body=body, idempotent=idempotent)
         return self._envelope(reply, f"{module}/{action}.do")
 
-    def save(self, module: str, fields: dict[str, Any]) -> dict[str, Any]:
-        """Create (or, with ``id``, update) one record; return the saved record (``r``)."""
-        return self.api(module, "save", body=fields).get("r") or {}
+    def save(self, module: str, fields: dict[str, Any], *, idempotent: bool = False) -> dict[str, Any]:
+        """Create (or, with ``id``, update) one record; return the saved record (``r``). ``idempotent``:
+        repeating it is safe (its number or name is unique), and the hook may retry it blindly."""
+        return self.api(module, "save", body=fields, idempotent=idempotent).get("r") or {}
 
     def bulk_save(self, module: str, items: Sequence[dict[str, Any]]) -> list[BatchItemResult]:
         """Save up to 100 records in one call; one result per item, in order (Accurate commits each item
@@ -174,7 +175,8 @@ class AccurateHook(TargetHttpHook):
 
     def renew_webhook(self) -> str:
         """Extend the application's webhook subscription (Accurate drops it after 7 days); the new expiry."""
-        return str(self._envelope(self.call("POST", "/api/webhook-renew.do"), "webhook-renew.do").get("d"))
+        reply = self.call("POST", "/api/webhook-renew.do", idempotent=True)
+        return str(self._envelope(reply, "webhook-renew.do").get("d"))
 
     def test_connection(self) -> tuple[bool, str]:
         try:

@@ -69,10 +69,18 @@ def accurate_date(moment: date | datetime) -> str:
     return moment.strftime("%d/%m/%Y")
 
 
+def pos_key_note(key: str) -> str:
+    """The customer's ``notes``: its POS key, how possync finds a customer Accurate numbered itself again
+    when the reply of its create was lost (brackets keep a key's own spaces from being trimmed away)."""
+    return f"possync POS customer [{key}]"
+
+
 def customer_body(customer: Customer, *, use_pos_customer_id: bool, since: date) -> dict[str, Any]:
     """``customerNo`` is the till's customer ID when that option is on and an ID exists; otherwise Accurate
-    numbers the customer and possync remembers the mapping by the POS key."""
-    body: dict[str, Any] = {"name": customer.name.strip(), "transDate": accurate_date(since)}
+    numbers the customer and possync remembers the mapping by the POS key, which the customer also keeps in
+    its ``notes`` (``pos_key_note``)."""
+    body: dict[str, Any] = {"name": customer.name.strip(), "transDate": accurate_date(since),
+                            "notes": pos_key_note(customer.key)}
     if use_pos_customer_id and customer.customer_code:
         body["customerNo"] = customer.customer_code
     if customer.email:

@@ -55,6 +55,10 @@ class AccurateSender(TargetSender):
     max_batch_size = BULK_LIMIT
     hook: AccurateHook
 
+    @property
+    def key_fields(self) -> tuple[str, ...]:  # type: ignore[override]
+        return (self.number_field,)
+
     def create_batch(self, bodies: list[dict[str, Any]]) -> list[BatchItemResult]:
         return self.hook.bulk_save(self.module, bodies)
 
@@ -86,7 +90,12 @@ class AccurateSender(TargetSender):
 
 
 class CustomerSender(AccurateSender):
+    """Customers with a till ID are numbered by it (``customerNo``). The others Accurate numbers itself; each
+    keeps its POS key in ``notes`` (``mapping.pos_key_note``), by which a customer whose create reply was lost
+    is found again, before the first attempt of a later run and before every retry of this one."""
+
     record_type, flow, module, number_field = "customer", "customers", "customer", "customerNo"
+    LIST_FIELDS = ("id", "customerNo", "name", "email", "mobilePhone", "notes")
 
     def body(self, customer: Customer) -> dict[str, Any]:
         return mapping.customer_body(customer, use_pos_customer_id=self.integration.use_pos_customer_id,
@@ -99,18 +108,42 @@ class CustomerSender(AccurateSender):
     def same_document(self, customer: Customer, record: dict[str, Any]) -> bool:
         return self._identity(record)[0] == self._identity(self.body(customer))[0]
 
+    def _unnumbered(self, documents: Sequence[Customer]) -> list[Customer]:
+        return [document for document in documents if "customerNo" not in self.body(document)]
+
+    def find_created(self, documents: Sequence[Customer]) -> dict[str, dict[str, Any]]:
+        """Customers Accurate numbered itself, found by the POS key in their ``notes`` (exactly)."""
+        wanted = {mapping.pos_key_note(document.key): document.key for document in self._unnumbered(documents)}
+        if not wanted:
+            return {}
+        found: dict[str, dict[str, Any]] = {}
+        for record in self.hook.iterate("customer", fields=list(self.LIST_FIELDS)):
+            key = wanted.get(str(record.get("notes") or ""))
+            if key is not None and key not in found:
+                found[key] = record
+        return found
+
     def _adoptable(self, documents: Sequence[Customer]) -> dict[str, dict[str, Any]]:
-        """Accurate-numbered customers that already exist, identical and mapped to no other POS customer."""
-        unnumbered = {self._identity(self.body(d)): d for d in documents if "customerNo" not in self.body(d)}
+        """Accurate-numbered customers that already exist: the one keeping the POS key in its notes, else (for
+        customers created before possync kept that note) an identical one without a note of ours, mapped to
+        no other POS customer."""
+        unnumbered = self._unnumbered(documents)
         if not unnumbered:
             return {}
+        by_note = {mapping.pos_key_note(d.key): d for d in unnumbered}
+        by_identity = {self._identity(self.body(d)): d for d in unnumbered}
         mapped = {target_id for target_id, _n in self.ledger.id_maps(self.integration.name, "customer").values()}
         adopt: dict[str, dict[str, Any]] = {}
-        for record in self.hook.iterate("customer", fields=["id", "customerNo", "name", "email", "mobilePhone"]):
-            document = unnumbered.get(self._identity(record))
-            if document is not None and str(record.get("id")) not in mapped and document.key not in adopt:
-                adopt[document.key] = record
-        return adopt
+        legacy: dict[str, dict[str, Any]] = {}
+        for record in self.hook.iterate("customer", fields=list(self.LIST_FIELDS)):
+            note = str(record.get("notes") or "")
+            if note in by_note:
+                adopt.setdefault(by_note[note].key, record)
+            elif not note.startswith("possync POS customer"):
+                document = by_identity.get(self._identity(record))
+                if document is not None and str(record.get("id")) not in mapped:
+                    legacy.setdefault(document.key, record)
+        return {**legacy, **adopt}
 
     def send(self, documents: Sequence[Customer]) -> list[SendResult]:
         results = self.create_unless_found(documents, self._adoptable(documents),

@@ -112,7 +112,7 @@ class AccurateTarget(Target):
                 if name.casefold() in existing:
                     continue
                 try:
-                    created = hook.save(module, {"name": name})
+                    created = hook.save(module, {"name": name}, idempotent=True)  # names are unique
                 except RejectedError as error:
                     if DUPLICATE_MARKER not in error.message.casefold():
                         raise

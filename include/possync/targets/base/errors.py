@@ -15,6 +15,12 @@ class TransientTargetError(TargetError):
     look the document up by its key before sending it again."""
 
 
+class OutcomeUnknownError(TransientTargetError):
+    """A write whose connection broke or whose server failed (5xx) after it was sent: the target may have
+    committed it. The hook never repeats such a write blindly; the sender looks up what the lost attempt
+    may have created (by the document's key, or by the POS key it stores) before sending it again."""
+
+
 class RejectedError(TargetError):
     """The target refused the request for good (a 4xx other than 429): retrying the same request cannot
     help. ``message`` is the target's own wording, for the record's failure reason."""

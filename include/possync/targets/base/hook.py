@@ -6,9 +6,14 @@
 - Secrets are registered with Airflow's masker as soon as the connection is read.
 - One keep-alive session per hook, requests paced ahead of the target's limits (``Pacer``).
 - Replies are decoded with exact ``Decimal`` amounts (``decode_json``), never floats.
-- Transient failures (connection errors, timeouts, 429, 5xx) are retried here with backoff, honouring
+- Transient failures (connection errors, timeouts, 429, 5xx) of reads are retried here with backoff, honouring
   Retry-After; anything else the target refuses becomes a ``RejectedError`` carrying the target's own
   message. Callers never see a status code.
+- A write (POST, PUT, PATCH, DELETE) is retried here only after a 429, which the target answers before doing
+  anything. A write whose connection broke or that got a 5xx may have been committed: it raises
+  ``OutcomeUnknownError`` at once, and the sender looks up what the lost attempt created before sending the
+  document again (``targets/base/senders.py``). Repeating it blindly would create every document the target
+  numbers itself (customers without a number of ours) twice.
 
 A target's hook adds how requests are signed (``sign``), how its error bodies read (``error_message``)
 and its limits (``pacing_limits``).
@@ -32,11 +37,13 @@ import requests
 from airflow.providers.http.hooks.http import HttpHook
 from requests import Response, Session
 
-from possync.targets.base.errors import RejectedError, TransientTargetError
+from possync.targets.base.errors import OutcomeUnknownError, RejectedError, TransientTargetError
 from possync.targets.base.pacing import Limit, Pacer
 
 DEFAULT_TIMEOUT_SECONDS = 30
 DEFAULT_MAX_ATTEMPTS = 5
+#: methods whose repetition may apply a change twice: never repeated blindly after an unknown outcome
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 TRANSPORT_EXTRAS = ("verify", "cert", "proxies", "trust_env")
 # The connection failed or broke mid-reply: the request may or may not have been applied.
 TRANSPORT_ERRORS = (
@@ -185,6 +192,14 @@ class TargetHttpHook(HttpHook):
     def _backoff(self, attempt: int) -> float:
         return min(60.0, 2.0 ** (attempt - 1))
 
+    def pause_before_retry(self, attempt: int, what: str, problem: str) -> None:
+        """Wait before a caller's own retry number ``attempt`` (a sender re-sending after a lost reply)."""
+        wait = self._backoff(attempt)
+        self.retried += 1
+        self.log.warning("%s failed (%s); looking up what it created, then retry %d of %d in %.1f s",
+                         what, problem, attempt, self.max_attempts - 1, wait)
+        time.sleep(wait)
+
     @staticmethod
     def _retry_after(response: Response) -> float | None:
         value = response.headers.get("Retry-After")
@@ -200,12 +215,17 @@ class TargetHttpHook(HttpHook):
         *,
         params: Mapping[str, Any] | None = None,
         body: Any = None,
+        idempotent: bool | None = None,
     ) -> Any:
         """Send one request and return its decoded JSON body.
 
         Raises ``RejectedError`` when the target refuses it for good and ``TransientTargetError`` when
-        it still fails after ``max_attempts`` (connection errors, timeouts, 429, 5xx).
+        it still fails after ``max_attempts`` (connection errors, timeouts, 429, 5xx). A write (unless the
+        caller says it is ``idempotent``, e.g. a POST that only reads) raises ``OutcomeUnknownError`` at the
+        first broken connection or 5xx instead of being repeated: it may have been committed.
         """
+        if idempotent is None:
+            idempotent = method.upper() not in WRITE_METHODS
         query = urlencode({k: v for k, v in (params or {}).items() if v is not None}, doseq=True)
         path_with_query = f"{path}?{query}" if query else path
         payload = exact_json(body).encode() if body is not None else None
@@ -221,6 +241,9 @@ class TargetHttpHook(HttpHook):
                 )
             except TRANSPORT_ERRORS as error:
                 last_problem = f"{type(error).__name__}: {error}"
+                if not idempotent:
+                    raise OutcomeUnknownError(
+                        f"{method} {path}: {last_problem}; the target may have committed it") from error
                 wait = self._backoff(attempt)
             else:
                 if response.status_code < 400:
@@ -231,6 +254,10 @@ class TargetHttpHook(HttpHook):
                     wait = self._retry_after(response) or self._backoff(attempt)
                     self.pacer.pause_until(wait)
                 elif response.status_code >= 500:
+                    if not idempotent:
+                        raise OutcomeUnknownError(
+                            f"{method} {path}: HTTP {response.status_code}: {self.error_message(body_json, response)};"
+                            " the target may have committed it")
                     wait = self._retry_after(response) or self._backoff(attempt)
                 else:
                     raise RejectedError(

@@ -3,9 +3,11 @@
 The ``Loader`` owns what does not depend on the target: documents go oldest first; one already synced
 with the same content is skipped; one whose prerequisite (its customer, its products, its invoice) is not
 synced fails with a reason naming it, and is retried on a later run once the prerequisite is synced;
-the rest go to the target in batches; every outcome is written to the ledger after each batch (so a
-crash loses at most one batch's bookkeeping, which the target's uniqueness rules then recover) and
-logged as one line per record; the summary always adds up (read = synced + skipped + failed).
+a key with leading or trailing spaces (the document's or the till's customer ID) fails with that reason,
+since a target that trims keys would take it for another record's; the rest go to the target in batches;
+every outcome is written to the ledger after each batch (so a crash loses at most one batch's bookkeeping,
+which the target's uniqueness rules then recover) and logged as one line per record; the summary always
+adds up (read = synced + skipped + failed).
 
 A target supplies a ``Sender`` per record type: how a batch of documents is sent, and what each needs
 first. A transient failure (``TransientTargetError``) stops the load after recording what is known: the
@@ -76,6 +78,16 @@ class LoadSummary:
 
     def as_dict(self) -> dict[str, int]:
         return {"read": self.read, "synced": self.synced, "skipped": self.skipped, "failed": self.failed}
+
+
+def key_problem(document: Any) -> str | None:
+    """Why a document's business key cannot be sent as it is: spaces around it. Keys are compared exactly,
+    and a target that trims them would match (or refuse) it as the record holding the trimmed key."""
+    for label, value in (("key", document.key), ("till customer ID", getattr(document, "customer_code", None))):
+        if isinstance(value, str) and value != value.strip():
+            return (f"its {label} {value!r} has leading or trailing spaces: a target that trims keys would take it"
+                    f" for {value.strip()!r}; fix it in the POS")
+    return None
 
 
 class Loader:
@@ -150,8 +162,9 @@ class Loader:
                 self._line("SKIPPED", sender.record_type, document.key,
                            detail + ("; changed in the POS since, not pushed again" if changed else ""))
                 continue
-            if unmet[document.key]:
-                reason = self._waiting_reason(unmet[document.key], failed_prerequisites)
+            problem = key_problem(document)
+            if unmet[document.key] or problem:
+                reason = problem or self._waiting_reason(unmet[document.key], failed_prerequisites)
                 outcomes.append(self._outcome(sender, document, hashes, "failed", reason=reason))
                 summary.failed += 1
                 summary.failures.append(f"{sender.record_type} {document.key}: {reason}")

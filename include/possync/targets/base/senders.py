@@ -5,30 +5,49 @@ reply was lost (a timeout, a dropped connection, a crash before the ledger was w
 the holder of the key up and, if it is the same document (same total, same name), records it as synced
 instead of creating it twice. A key taken by a *different* document fails with a reason saying so.
 
+A create whose outcome is unknown (the connection broke after sending, a 5xx: ``OutcomeUnknownError``) is
+never repeated blindly by the hook. The sender first looks up what the lost attempt may have created
+(``find_created``: by default nothing, since re-sending a document with a key of ours is refused as "key
+taken" and recovered as above; a target that numbers a document itself must find it by a POS key the
+document carries), adopts what it finds and sends only the rest again.
+
 A target's sender says how a batch is created (``create_batch``), how one is (``create_one``), how its
 "key taken" refusals read (``is_duplicate``) and how the holder is found (``find_existing``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from possync.config import Bookkeeping, Integration
 from possync.documents import SalesInvoice
 from possync.ledger import SyncLedger
 from possync.targets.base.bookkeeping import WALK_IN_KEY
-from possync.targets.base.errors import RejectedError
+from possync.targets.base.errors import OutcomeUnknownError, RejectedError
 from possync.targets.base.hook import BatchItemResult
 from possync.targets.base.loader import Prerequisite, SendResult
 
 DIFFERENT_DOCUMENT = "already has a different document"
+LOST_REPLY = "a reply was lost"
+
+
+def loose_match(ours: str, theirs: str) -> str | None:
+    """How two different keys would still match a target that trims or ignores case, or None."""
+    if ours.strip() == theirs.strip():
+        return "only once spaces are trimmed"
+    if ours.strip().casefold() == theirs.strip().casefold():
+        return "only when case is ignored"
+    return None
 
 
 class TargetSender:
     record_type = ""
     flow = ""
     target_label = ""
+    #: body fields holding the document's keys (number, custom id): a record found for the document must hold
+    #: each exactly as the body does
+    key_fields: tuple[str, ...] = ()
     #: the most documents the target takes in one create call (or, for targets that create one document per
     #: request, how many are sent between ledger writes)
     max_batch_size = 100
@@ -72,6 +91,12 @@ class TargetSender:
         """The target's record already holding this document's key, or None."""
         raise NotImplementedError
 
+    def find_created(self, documents: Sequence[Any]) -> dict[str, dict[str, Any]]:
+        """POS key → the target's record, for documents an attempt whose reply was lost may have created and
+        that re-sending would not find by itself (the target numbers them). By default none: a document
+        carrying a key of ours is refused as "key taken" when sent again and found by ``find_existing``."""
+        return {}
+
     # -- sending -------------------------------------------------------------------------------------
 
     def send(self, documents: Sequence[Any]) -> list[SendResult]:
@@ -79,20 +104,49 @@ class TargetSender:
 
     def create(self, documents: Sequence[Any]) -> list[SendResult]:
         """Create ``documents`` in one batch; a refused one whose key is taken is looked up (see above)."""
-        items = self.create_batch([self.body(document) for document in documents])
-        return [
-            self.result(document, item.content) if item.created else self.refused(document, item.error, item.content)
-            for document, item in zip(documents, items, strict=True)
-        ]
+        return self._create_recovering(documents, self.create_batch)
 
     def send_one_by_one(self, documents: Sequence[Any]) -> list[SendResult]:
         results = []
         for document in documents:
-            try:
-                results.append(self.result(document, self.create_one(self.body(document))))
-            except RejectedError as error:
-                results.append(self.refused(document, error.message, error.body))
+            results.extend(self._create_recovering([document], self._create_single))
         return results
+
+    def _create_single(self, bodies: list[dict[str, Any]]) -> list[BatchItemResult]:
+        try:
+            return [BatchItemResult(True, self.create_one(bodies[0]))]
+        except RejectedError as error:
+            return [BatchItemResult(False, error.body if isinstance(error.body, dict) else {}, error.message)]
+
+    def _create_recovering(self, documents: Sequence[Any],
+                           create: Callable[[list[dict[str, Any]]], list[BatchItemResult]]) -> list[SendResult]:
+        """Create ``documents``; when the outcome of a create is unknown, adopt what it created
+        (``find_created``) and send the rest again, up to the hook's ``max_attempts``."""
+        results: dict[str, SendResult] = {}
+        pending = list(documents)
+        attempts = max(1, int(getattr(self.hook, "max_attempts", 1)))
+        for attempt in range(1, attempts + 1):
+            if attempt > 1:
+                note = f"already in {self.target_label} ({LOST_REPLY}); not created twice"
+                found = self.find_created(pending)
+                results.update({d.key: self.result(d, found[d.key], note=note) for d in pending if d.key in found})
+                pending = [document for document in pending if document.key not in results]
+                if not pending:
+                    break
+            try:
+                items = create([self.body(document) for document in pending])
+            except OutcomeUnknownError as error:
+                if attempt == attempts:
+                    raise
+                self.hook.pause_before_retry(attempt, f"creating {len(pending)} {self.record_type}(s)", str(error))
+                continue
+            results.update({
+                document.key: self.result(document, item.content) if item.created
+                else self.refused(document, item.error, item.content)
+                for document, item in zip(pending, items, strict=True)
+            })
+            break
+        return [results[document.key] for document in documents]
 
     def create_unless_found(self, documents: Sequence[Any], found: dict[str, dict[str, Any]],
                             note: str) -> list[SendResult]:
@@ -110,10 +164,30 @@ class TargetSender:
             result.key: (str(result.target_id), result.target_number) for result in results if result.status == "synced"
         })
 
+    def key_mismatch(self, document: Any, record: dict[str, Any]) -> tuple[str, str | None] | None:
+        """How the keys of a record found for ``document`` differ from its own, or None when each is the same:
+        (a description, and how they would still match loosely, or None when they do not)."""
+        body = self.body(document)
+        for field in self.key_fields:
+            ours = body.get(field)
+            if ours is None:
+                continue
+            theirs = record.get(field)
+            if theirs is not None and str(theirs) != str(ours):  # a reply without the field says nothing
+                how = loose_match(str(ours), str(theirs))
+                return f"{field} {theirs!r}, not {ours!r}", how
+        return None
+
     def refused(self, document: Any, message: str | None, body: Any = None) -> SendResult:
         if self.is_duplicate(message):
             existing = self.find_existing(document, body)
-            if existing is not None and self.same_document(document, existing):
+            mismatch = self.key_mismatch(document, existing) if existing is not None else None
+            if existing is not None and mismatch is not None and mismatch[1] is not None:
+                described, how = mismatch
+                reason = (f"{self.target_label} #{existing.get('id')} holds {described}, which matches {how}:"
+                          f" keys are compared exactly, so it is not taken as this record ({message})")
+                return SendResult(document.key, "failed", reason=reason)
+            if existing is not None and mismatch is None and self.same_document(document, existing):
                 return self.result(
                     document, existing, note=f"already in {self.target_label} (a reply was lost); not created twice"
                 )

@@ -126,10 +126,11 @@ class JurnalHook(TargetHttpHook):
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.call(method, API_PREFIX + path, **kwargs)
 
-    def create(self, resource: str, fields: dict[str, Any]) -> dict[str, Any]:
-        """Create one record; return the created record (unwrapped)."""
+    def create(self, resource: str, fields: dict[str, Any], *, idempotent: bool = False) -> dict[str, Any]:
+        """Create one record; return the created record (unwrapped). ``idempotent``: repeating the create is
+        safe (the record's name is unique, so a second one is refused), and the hook may retry it blindly."""
         wrapper = WRAPPERS[resource]
-        reply = self.api("POST", f"/{resource}", body={wrapper: fields})
+        reply = self.api("POST", f"/{resource}", body={wrapper: fields}, idempotent=idempotent)
         return reply.get(wrapper, reply)
 
     def batch_create(self, resource: str, items: Sequence[dict[str, Any]]) -> list[BatchItemResult]:

@@ -57,7 +57,9 @@ def customer_display_name(customer: Customer) -> str:
 
 def customer_body(customer: Customer, *, use_pos_customer_id: bool, bookkeeping: Bookkeeping) -> dict[str, Any]:
     """The customer keeps the till's customer ID as ``custom_id`` when that option is on and an ID exists;
-    otherwise Jurnal numbers it and possync remembers the mapping by the POS key."""
+    otherwise its ``custom_id`` is its POS key (``pos_custom_id``): Jurnal's ``custom_id`` is unique, so a
+    customer whose create reply was lost is refused ("already been used") and found again when sent a second
+    time, even where display names are not unique."""
     body: dict[str, Any] = {
         "display_name": customer_display_name(customer),
         "source": "possync",
@@ -70,7 +72,14 @@ def customer_body(customer: Customer, *, use_pos_customer_id: bool, bookkeeping:
         body["mobile"] = customer.phone
     if use_pos_customer_id and customer.customer_code:
         body["custom_id"] = customer.customer_code
+    else:
+        body["custom_id"] = pos_custom_id(customer.key)
     return body
+
+
+def pos_custom_id(key: str) -> str:
+    """The ``custom_id`` of a customer without a till ID of ours: its POS key, marked as possync's."""
+    return f"possync:{key}"
 
 
 def product_body(item: Item, bookkeeping: Bookkeeping) -> dict[str, Any]:

@@ -57,6 +57,7 @@ class JurnalSender(TargetSender):
 
     target_label = "Jurnal"
     resource = ""
+    key_fields = ("transaction_no", "custom_id")
     max_batch_size = BATCH_LIMIT
     hook: JurnalHook
 
@@ -83,6 +84,7 @@ class CustomerSender(JurnalSender):
     is taken by a *different* customer, the newcomer is created as "<name> (<customer ID or key>)"."""
 
     record_type, flow, resource = "customer", "customers", "customers"
+    key_fields = ("custom_id",)
 
     def __init__(self, hook: JurnalHook, integration: Integration, ledger: SyncLedger) -> None:
         super().__init__(hook, integration, ledger)
@@ -123,6 +125,7 @@ class ItemSender(SkuMatchedItemSender, JurnalSender):
     """Jurnal's SKU is the product's ``product_code``."""
 
     resource = "products"
+    key_fields = ("product_code", "custom_id")
 
     def existing_by_sku(self) -> dict[str, dict[str, Any]]:
         products = self.hook.iterate("products")

@@ -74,7 +74,7 @@ class JurnalTarget(Target):
             if name.casefold() in existing:
                 continue
             try:
-                created = hook.create("warehouses", {"name": name, "code": code})
+                created = hook.create("warehouses", {"name": name, "code": code}, idempotent=True)  # names are unique
             except RejectedError as error:
                 if not is_duplicate(error.message):
                     raise
