@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from worlds import Sync, accurate_world, jurnal_world
 
 from possync.documents import Customer
 from possync.pos.extract import Window, extract_products, extract_sales
 from possync.targets.base.bookkeeping import helper_items
 from possync.transform.sales import transform_products, transform_sales
+from support.worlds import Sync, accurate_world, jurnal_world
 
 WORLDS = {"jurnal": jurnal_world, "accurate": accurate_world}
 WEEK = Window(datetime(2026, 11, 8, tzinfo=UTC), datetime(2026, 11, 14, tzinfo=UTC))

@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
-from worlds import Sync, accurate_world, jurnal_world
 
 from possync.pos.extract import Window, extract_products, extract_sales
 from possync.targets.base.bookkeeping import helper_items
 from possync.transform.sales import transform_products, transform_sales
+from support.worlds import Sync, accurate_world, jurnal_world
 
 WORLDS = {"jurnal": jurnal_world, "accurate": accurate_world}
 WEEK = Window(datetime(2026, 11, 8, tzinfo=UTC), datetime(2026, 11, 14, tzinfo=UTC))
@@ -35,12 +34,8 @@ def world(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
     yield from WORLDS[request.param.split("-")[0]](tmp_path, monkeypatch, **SETTINGS[request.param])
 
 
-def sandbox_url(world: dict[str, Any]) -> str:
-    return (world["sandbox"] if world["target"] == "jurnal" else world["data"]).url
-
-
 def faults(world: dict[str, Any], **settings: Any) -> None:
-    requests.post(sandbox_url(world) + "/_sandbox/faults", json=settings, timeout=10).raise_for_status()
+    world["admin"].faults(settings)
 
 
 def test_lost_customer_replies_leave_one_customer_per_pos_customer(world) -> None:
