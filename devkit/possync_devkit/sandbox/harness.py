@@ -323,3 +323,29 @@ def pair_arg(first: str, second: str) -> Callable[[str], tuple[str, str]]:
         return left, right
 
     return parse
+
+
+def add_shared_arguments(parser: Any) -> None:
+    """The options both sandboxes take: fault injection (the fields of ``POST /_sandbox/faults``) and the
+    reading of what the vendors leave undocumented (how numbers match)."""
+    parser.add_argument("--error-rate", type=float, default=0.0)
+    parser.add_argument("--error-status", type=int, action="append", help="repeatable; default 503")
+    parser.add_argument("--latency-ms", type=int, default=0)
+    parser.add_argument("--drop-after-commit-rate", type=float, default=0.0)
+    parser.add_argument("--drop-after-commit-next", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=None, help="seed for the fault dice")
+    parser.add_argument("--number-match", choices=("exact", "trimmed", "casefold"), default="trimmed",
+                        help="how numbers are kept and matched (the docs are silent): as sent, trimmed, or"
+                        " trimmed and case-insensitive")
+
+
+def faults_from_args(args: Any) -> FaultConfig:
+    statuses = args.error_status or [503]
+    return FaultConfig(
+        error_rate=args.error_rate,
+        error_status=statuses[0] if len(statuses) == 1 else statuses,
+        latency_ms=args.latency_ms,
+        drop_after_commit_rate=args.drop_after_commit_rate,
+        drop_after_commit_next=args.drop_after_commit_next,
+        seed=args.seed,
+    )

@@ -9,7 +9,7 @@ from typing import Any
 
 import uvicorn
 
-from ..harness import limit_arg, pair_arg
+from ..harness import add_shared_arguments, faults_from_args, limit_arg, pair_arg
 from .app import create_apps, create_state
 from .config import (
     ACCOUNT_TYPES,
@@ -19,7 +19,6 @@ from .config import (
     DEMO_DB_PATH,
     DEMO_HOST,
     DEMO_SIGNATURE_SECRET,
-    FaultConfig,
     RateLimits,
     SandboxConfig,
 )
@@ -63,15 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--in-flight", type=_limit, default=8, help="concurrent calls per token ('off')")
     parser.add_argument("--timestamp-skew", type=int, default=300, help="allowed X-Api-Timestamp skew, seconds")
     parser.add_argument("--tax-rate", default="11", help="PPN (useTax1) rate in percent")
-    parser.add_argument("--number-match", choices=("exact", "trimmed", "casefold"), default="trimmed",
-                        help="how numbers are kept and matched (the docs are silent): as sent, trimmed, or"
-                        " trimmed and case-insensitive")
-    parser.add_argument("--error-rate", type=float, default=0.0)
-    parser.add_argument("--error-status", type=int, action="append", help="repeatable; default 503")
-    parser.add_argument("--latency-ms", type=int, default=0)
-    parser.add_argument("--drop-after-commit-rate", type=float, default=0.0)
-    parser.add_argument("--drop-after-commit-next", type=int, default=0)
-    parser.add_argument("--seed", type=int, default=None, help="seed for the fault dice")
+    add_shared_arguments(parser)
     parser.add_argument(
         "--account",
         action="append",
@@ -85,21 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
-    statuses = args.error_status or [503]
     return SandboxConfig(
         db_path=args.db,
         tokens={DEMO_API_TOKEN: DEMO_SIGNATURE_SECRET, **dict(args.token or [])},
         data_host_url=(args.data_host_url or f"http://{args.host}:{args.data_port}").rstrip("/"),
         timestamp_skew_seconds=args.timestamp_skew,
         limits=RateLimits(per_second=args.per_second, in_flight=args.in_flight),
-        faults=FaultConfig(
-            error_rate=args.error_rate,
-            error_status=statuses[0] if len(statuses) == 1 else statuses,
-            latency_ms=args.latency_ms,
-            drop_after_commit_rate=args.drop_after_commit_rate,
-            drop_after_commit_next=args.drop_after_commit_next,
-            seed=args.seed,
-        ),
+        faults=faults_from_args(args),
         tax1_rate_percent=args.tax_rate,
         extra_accounts=args.account,
         number_match=args.number_match,

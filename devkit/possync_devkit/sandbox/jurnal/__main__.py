@@ -7,7 +7,7 @@ import logging
 
 import uvicorn
 
-from ..harness import limit_arg, pair_arg
+from ..harness import add_shared_arguments, faults_from_args, limit_arg, pair_arg
 from .app import create_app
 from .config import (
     DEMO_CLIENT_ID,
@@ -15,7 +15,6 @@ from .config import (
     DEMO_DB_PATH,
     DEMO_HOST,
     DEMO_PORT,
-    FaultConfig,
     RateLimits,
     SandboxConfig,
 )
@@ -43,24 +42,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--per-hour", type=_limit, default=1800, help="requests per hour per consumer ('off')")
     parser.add_argument("--per-ip-minute", type=_limit, default=40, help="requests per minute per IP ('off')")
     parser.add_argument("--per-ip-hour", type=_limit, default=2500, help="requests per hour per IP ('off')")
-    parser.add_argument("--error-rate", type=float, default=0.0)
-    parser.add_argument("--error-status", type=int, action="append", help="repeatable; default 503")
-    parser.add_argument("--latency-ms", type=int, default=0)
-    parser.add_argument("--drop-after-commit-rate", type=float, default=0.0)
-    parser.add_argument("--drop-after-commit-next", type=int, default=0)
-    parser.add_argument("--seed", type=int, default=None, help="seed for the fault dice")
+    add_shared_arguments(parser)
     parser.add_argument("--account", action="append", default=[], help="extra Cash & Bank account name (repeatable)")
     parser.add_argument("--no-key-filters", action="store_true", help="ignore the sandbox-only list filters")
     parser.add_argument("--not-found-status", type=int, choices=(404, 422), default=404)
-    parser.add_argument("--number-match", choices=("exact", "trimmed", "casefold"), default="trimmed",
-                        help="how numbers are kept and matched (the docs are silent): as sent, trimmed, or"
-                        " trimmed and case-insensitive")
     parser.add_argument("--log-level", default="info")
     return parser
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
-    statuses = args.error_status or [503]
     return SandboxConfig(
         db_path=args.db,
         clients=dict(args.client) if args.client else {DEMO_CLIENT_ID: DEMO_CLIENT_SECRET},
@@ -70,14 +60,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
             per_ip_minute=args.per_ip_minute,
             per_ip_hour=args.per_ip_hour,
         ),
-        faults=FaultConfig(
-            error_rate=args.error_rate,
-            error_status=statuses[0] if len(statuses) == 1 else statuses,
-            latency_ms=args.latency_ms,
-            drop_after_commit_rate=args.drop_after_commit_rate,
-            drop_after_commit_next=args.drop_after_commit_next,
-            seed=args.seed,
-        ),
+        faults=faults_from_args(args),
         accounts=args.account,
         key_filters=not args.no_key_filters,
         not_found_status=args.not_found_status,
