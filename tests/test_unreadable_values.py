@@ -321,7 +321,6 @@ def test_unreadable_stock_times_fail_their_document(pos: Pos) -> None:
     assert [d.key for d in batch.transfer_outs] == ["TO-1", "TO-2"]
 
 
-@pytest.mark.xfail(strict=True, reason="left open: extract_stock inner-joins the outlets")
 def test_a_transfer_to_an_outlet_not_in_the_pos_fails_its_out_side(pos: Pos) -> None:
     stock_shop(pos)
     with pos.engine.begin() as conn:
@@ -334,3 +333,18 @@ def test_a_transfer_to_an_outlet_not_in_the_pos_fails_its_out_side(pos: Pos) -> 
         ("transfer_out", "TO-1"): "transfer TO-1 goes to outlet id 999, which is not in the POS",
     }
     assert [d.key for d in batch.transfer_outs] == ["TO-2"]
+
+
+def test_a_transfer_from_an_outlet_not_in_the_pos_fails_its_in_side(pos: Pos) -> None:
+    stock_shop(pos)
+    with pos.engine.begin() as conn:
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        conn.exec_driver_sql("UPDATE transfers SET from_outlet_id = 998 WHERE number = 'TO-2'")
+
+    batch = stock_batch(pos)
+
+    assert {(r.record_type, r.key): r.reason for r in batch.rejections} == {
+        ("transfer_in", "TO-2"): "transfer TO-2 comes from outlet id 998, which is not in the POS",
+    }
+    assert [d.key for d in batch.transfer_ins] == ["TO-1"]
+    assert [d.key for d in batch.transfer_outs] == ["TO-1"]

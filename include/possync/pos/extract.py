@@ -785,6 +785,10 @@ _destination = outlets.alias("transfer_destination")
 _TRANSFER_COLUMNS: list[tuple[str, Any, Kind]] = [
     ("transfer_id", transfers.c.id, "id"),
     ("number", transfers.c.number, "str"),
+    # the outlet ids too: an outlet missing from the POS (foreign keys off) leaves its code empty, and the
+    # transform fails the side that needs it, naming the id
+    ("from_outlet_id", transfers.c.from_outlet_id, "nullable_int"),
+    ("to_outlet_id", transfers.c.to_outlet_id, "nullable_int"),
     ("from_code", _source.c.code, "str"),
     ("from_timezone", _source.c.timezone, "str"),
     ("to_code", _destination.c.code, "str"),
@@ -878,7 +882,8 @@ def extract_stock(
                  if codes is not None else True),
         ),
     )
-    transfer_from = transfers.join(_source, _source.c.id == transfers.c.from_outlet_id).join(
+    # outer joins: a transfer whose other outlet is missing from the POS is read, and fails with that reason
+    transfer_from = transfers.outerjoin(_source, _source.c.id == transfers.c.from_outlet_id).outerjoin(
         _destination, _destination.c.id == transfers.c.to_outlet_id
     )
     transfer_ids = select(transfers.c.id).select_from(transfer_from).where(transfer_where)

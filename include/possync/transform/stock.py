@@ -79,8 +79,11 @@ def _transfers(frames: StockFrames, outlets: set[str] | None, until: datetime | 
     lines = _lines_by(frames.transfer_lines, "transfer_id")
     for transfer in frames.transfers.itertuples(index=False):
         transfer_lines = lines.get(int(transfer.transfer_id), [])
-        sent_at = _local(transfer.sent_at, transfer.from_timezone)
-        received_at = _local(transfer.received_at, transfer.to_timezone)
+        from_code, to_code = _text(transfer.from_code), _text(transfer.to_code)
+        # an outlet missing from the POS has no timezone: its side's time is read in the other outlet's
+        sent_at = _local(transfer.sent_at, _text(transfer.from_timezone) or _text(transfer.to_timezone) or "UTC")
+        received_at = _local(transfer.received_at,
+                             _text(transfer.to_timezone) or _text(transfer.from_timezone) or "UTC")
         note = _text(transfer.note)
         missing_sku = _unreadable(transfer_lines) or _no_sku(transfer_lines)
         if until is not None:  # a side that happens after the window is the next window's
@@ -88,9 +91,12 @@ def _transfers(frames: StockFrames, outlets: set[str] | None, until: datetime | 
             received_at = received_at if received_at is None or received_at < until else None
             if sent_at is None and received_at is None:
                 continue
-        if outlets is None or transfer.from_code in outlets:
+        if from_code is not None and (outlets is None or from_code in outlets):
             reason = missing_sku or (None if transfer_lines else "it has no lines")
-            if sent_at is None:
+            if to_code is None:
+                reason = (f"transfer {transfer.number} goes to outlet id {transfer.to_outlet_id}, which is not in "
+                          "the POS")
+            elif sent_at is None:
                 reason = (
                     f"transfer {transfer.number} was received at {transfer.to_code} but never recorded as sent "
                     f"at {transfer.from_code} (no sent time); repair it in the POS"
@@ -106,9 +112,12 @@ def _transfers(frames: StockFrames, outlets: set[str] | None, until: datetime | 
                                           line.quantity_sent, line.unit_cost) for line in transfer_lines),
                     note=note,
                 ))
-        if received_at is None or not (outlets is None or transfer.to_code in outlets):
+        if received_at is None or to_code is None or not (outlets is None or to_code in outlets):
             continue
         reason = missing_sku or (None if transfer_lines else "it has no lines")
+        if from_code is None:
+            reason = (f"transfer {transfer.number} comes from outlet id {transfer.from_outlet_id}, which is not in "
+                      "the POS")
         for line in transfer_lines:
             received = line.quantity_received if line.quantity_received is not None else ZERO
             if reason is None and received > line.quantity_sent:
