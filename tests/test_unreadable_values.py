@@ -305,7 +305,6 @@ def test_unreadable_stock_values_fail_their_document_alone(pos: Pos) -> None:
     assert [d.key for d in batch.adjustments] == ["ADJ-2"]
 
 
-@pytest.mark.xfail(strict=True, reason="left open: extract_stock has no sweep for unreadable times")
 def test_unreadable_stock_times_fail_their_document(pos: Pos) -> None:
     stock_shop(pos)
     store(pos, "UPDATE transfers SET received_at = 'x' WHERE number = 'TO-1'")

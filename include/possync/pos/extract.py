@@ -867,16 +867,27 @@ def extract_stock(
     ``include_transfers`` / ``include_adjustments`` = False leave that half out (its frames come back empty)."""
     _check_sweep(lookback, None)
     codes = None if outlet_codes is None else sorted(set(outlet_codes))
+    sqlite = engine.dialect.name == "sqlite"
 
     def moved(column: Any, code_column: Any) -> ColumnElement[bool]:
         at_outlet = _outlet_filter(code_column, codes)
         return and_(_selection(column, transfers.c.committed_at, window, lookback, None), *at_outlet)
+
+    def unreadable_time(column: Any, code_column: Any) -> ColumnElement[bool]:
+        """A sent or received time that is stored but is no time (SQLite keeps any text): no window would read
+        it, so it is found by its commit in the window, and the transform fails its side."""
+        if not sqlite:
+            return false()
+        return and_(column.isnot(None), func.datetime(column).is_(None), transfers.c.committed_at >= window.start,
+                    transfers.c.committed_at < window.end, *_outlet_filter(code_column, codes))
 
     transfer_where = and_(
         transfers.c.status != "cancelled" if include_transfers else false(),
         or_(
             moved(transfers.c.sent_at, _source.c.code),
             moved(transfers.c.received_at, _destination.c.code),
+            unreadable_time(transfers.c.sent_at, _source.c.code),
+            unreadable_time(transfers.c.received_at, _destination.c.code),
             and_(transfers.c.number.in_(sorted(set(retry_transfer_numbers))),
                  or_(*_outlet_filter(_source.c.code, codes), *_outlet_filter(_destination.c.code, codes))
                  if codes is not None else True),
@@ -903,6 +914,7 @@ def extract_stock(
         or_(
             _selection(stock_adjustments.c.business_time, stock_adjustments.c.committed_at, window, lookback, None),
             stock_adjustments.c.number.in_(sorted(set(retry_adjustment_numbers))),
+            _unplaceable(stock_adjustments.c.business_time, stock_adjustments.c.committed_at, window, None, sqlite),
         ),
         *_outlet_filter(outlets.c.code, codes),
     )

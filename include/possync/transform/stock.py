@@ -86,16 +86,20 @@ def _transfers(frames: StockFrames, outlets: set[str] | None, until: datetime | 
                              _text(transfer.to_timezone) or _text(transfer.from_timezone) or "UTC")
         note = _text(transfer.note)
         missing_sku = _unreadable(transfer_lines) or _no_sku(transfer_lines)
+        sent_problem = _time_reason("transfer", transfer, "transfers.sent_at", "sent time")
+        received_problem = _time_reason("transfer", transfer, "transfers.received_at", "received time")
         if until is not None:  # a side that happens after the window is the next window's
             sent_at = sent_at if sent_at is None or sent_at < until else None
             received_at = received_at if received_at is None or received_at < until else None
-            if sent_at is None and received_at is None:
+            if sent_at is None and received_at is None and not (sent_problem or received_problem):
                 continue
         if from_code is not None and (outlets is None or from_code in outlets):
             reason = missing_sku or (None if transfer_lines else "it has no lines")
             if to_code is None:
                 reason = (f"transfer {transfer.number} goes to outlet id {transfer.to_outlet_id}, which is not in "
                           "the POS")
+            elif sent_problem:
+                reason = sent_problem
             elif sent_at is None:
                 reason = (
                     f"transfer {transfer.number} was received at {transfer.to_code} but never recorded as sent "
@@ -112,9 +116,10 @@ def _transfers(frames: StockFrames, outlets: set[str] | None, until: datetime | 
                                           line.quantity_sent, line.unit_cost) for line in transfer_lines),
                     note=note,
                 ))
-        if received_at is None or to_code is None or not (outlets is None or to_code in outlets):
+        if (received_at is None and not received_problem) or to_code is None or not (
+                outlets is None or to_code in outlets):
             continue
-        reason = missing_sku or (None if transfer_lines else "it has no lines")
+        reason = received_problem or missing_sku or (None if transfer_lines else "it has no lines")
         if from_code is None:
             reason = (f"transfer {transfer.number} comes from outlet id {transfer.from_outlet_id}, which is not in "
                       "the POS")
@@ -139,13 +144,32 @@ def _transfers(frames: StockFrames, outlets: set[str] | None, until: datetime | 
         ))
 
 
+def _bad_time(row: Any, column: str) -> Any | None:
+    """The extract's ``Unreadable`` for ``column`` of this row, if its stored time could not be read."""
+    return next((value for value in (getattr(row, "unreadable", None) or ()) if str(value.column) == column), None)
+
+
+def _time_reason(what: str, row: Any, column: str, label: str) -> str | None:
+    """Why a record's own time cannot be used: it is empty, or it is no time."""
+    bad = _bad_time(row, column)
+    if bad is None:
+        return None
+    if bad.value is None or (isinstance(bad.value, str) and not bad.value.strip()):
+        return f"{what} {row.number} has no {label}"
+    return f"{what} {row.number} {label} {bad.value!r} is not a time"
+
+
 def _adjustments(frames: StockFrames, batch: StockBatch) -> None:
     lines = _lines_by(frames.adjustment_lines, "adjustment_id")
     for adjustment in frames.adjustments.itertuples(index=False):
         record_type = "stock_take" if adjustment.kind == "stock_take" else "adjustment"
         when = _local(adjustment.business_time, adjustment.outlet_timezone)
         adjustment_lines = lines.get(int(adjustment.adjustment_id), [])
-        reason = (_unreadable(adjustment_lines) or _no_sku(adjustment_lines)
+        reason = (_time_reason(record_type.replace("_", " "), adjustment, "stock_adjustments.business_time",
+                               "business time")
+                  or (f"{record_type.replace('_', ' ')} {adjustment.number} has no business time" if when is None
+                      else None)
+                  or _unreadable(adjustment_lines) or _no_sku(adjustment_lines)
                   or (None if adjustment_lines else "it has no lines"))
         if reason is None and record_type == "stock_take":
             uncounted = next((line for line in adjustment_lines if line.counted_quantity is None), None)
