@@ -144,7 +144,7 @@ class Bookkeeping(_Strict):
     transit_warehouse: str = "Barang Dalam Perjalanan"
 
 
-#: the most documents one batch create call takes (Jurnal ``batch_create`` and Accurate ``bulk-save.do``)
+#: the most documents one batch create call takes on any target (each sender caps at its own maximum too)
 MAX_BATCH_SIZE = 100
 
 
@@ -162,7 +162,7 @@ class Integration(_Strict):
     start_date: date
     use_pos_customer_id: bool = True
     pool: Annotated[str | None, Field(pattern=SLUG)] = None
-    #: documents per create call (Jurnal ``batch_create``, Accurate ``bulk-save.do``); both take 100 at most
+    #: documents per batch create call, at most MAX_BATCH_SIZE
     batch_size: int = MAX_BATCH_SIZE
     #: tasks that may call the target at once (the size of its Airflow pool); each paces to its share
     target_concurrency: Annotated[int, Field(ge=1, le=8)] = 1

@@ -103,6 +103,8 @@ def _report_unmapped_outlets(integration: Integration, context: Any) -> None:
     Never fails the run: the mapped outlets still sync."""
     import logging
 
+    from sqlalchemy.exc import SQLAlchemyError
+
     logger = logging.getLogger("possync.plan")
     try:
         from possync.db import engine_for_conn
@@ -113,7 +115,7 @@ def _report_unmapped_outlets(integration: Integration, context: Any) -> None:
         ledger.create_schema()
         report_unmapped_outlets(engine_for_conn(integration.pos_conn_id), ledger, integration,
                                 run=RunRef.from_context(context), logger=logger)
-    except Exception as error:  # a check only: the sync tasks log the warning too
+    except (SQLAlchemyError, OSError) as error:  # a check only: the sync tasks log the warning too
         logger.warning("could not check the POS for unmapped outlets: %s", error)
 
 

@@ -298,13 +298,6 @@ def stage_stock(
     return summary, documents
 
 
-def failures_text(summaries: Iterable[StageSummary], limit: int = 5) -> str:
-    failures = [line for summary in summaries for line in summary.failures]
-    shown = "; ".join(failures[:limit])
-    more = f" (and {len(failures) - limit} more, see the log)" if len(failures) > limit else ""
-    return f"{len(failures)} record(s) failed: {shown}{more}"
-
-
 # --------------------------------------------------------------------------------------- the syncs, whole
 
 
@@ -412,9 +405,11 @@ def unmapped_outlets(pos: Engine, mapped: Iterable[str]) -> list[str]:
         return list(conn.scalars(stmt))
 
 
-def unmapped_outlets_warning(pos: Engine, integration: Integration) -> str | None:
-    """The warning line for outlets with sales but no mapping, or ``None`` when every such outlet is mapped."""
-    codes = unmapped_outlets(pos, integration.outlets)
+def unmapped_outlets_warning(pos: Engine, integration: Integration,
+                             codes: Sequence[str] | None = None) -> str | None:
+    """The warning line for outlets with sales but no mapping (``codes``, read from the POS when not given), or
+    ``None`` when every such outlet is mapped."""
+    codes = unmapped_outlets(pos, integration.outlets) if codes is None else codes
     if not codes:
         return None
     return (f"{integration.name}: POS outlet(s) {', '.join(codes)} have sales but no mapping in integrations.yaml "
@@ -430,7 +425,7 @@ def report_unmapped_outlets(pos: Engine, ledger: SyncLedger, integration: Integr
     ``outlet`` record of the sales flow so the Sync Status page shows it; an outlet mapped since has its note
     closed (``skipped``). Returns the unmapped codes."""
     codes = unmapped_outlets(pos, integration.outlets)
-    warning = unmapped_outlets_warning(pos, integration) if codes else None
+    warning = unmapped_outlets_warning(pos, integration, codes)
     if warning:
         logger.warning(warning)
     reason = ("has sales in the POS but no mapping in integrations.yaml (outlets): its sales are not synced; "

@@ -6,6 +6,7 @@ end-to-end tests assert the same facts about Jurnal and Accurate.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import Counter
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -19,7 +20,7 @@ def integration_of(world: dict[str, Any]) -> Integration:
     return next(i for i in load_config().integrations if i.name == world["integration"])
 
 
-class Books:
+class Books(ABC):
     """One target's documents, each list in the target's own order and with any duplicates it holds (so a
     test can tell "posted twice" from "posted once")."""
 
@@ -40,39 +41,39 @@ class Books:
     def for_world(cls, world: dict[str, Any]) -> Books:
         return cls.readers[world["target"]](integration_of(world))
 
+    @abstractmethod
     def invoices(self) -> list[tuple[str, Decimal]]:
         """(number, total) of every sales invoice."""
-        raise NotImplementedError
 
+    @abstractmethod
     def payments(self) -> list[str]:
         """The number of every payment received against an invoice (``<invoice>/P<n>``)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def returns(self) -> list[str]:
         """The number of every sales return."""
-        raise NotImplementedError
 
+    @abstractmethod
     def customers(self) -> list[str]:
         """What the target knows each customer by, as the ledger's id map keeps it (Jurnal: the display name,
         Accurate: the customer number)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def transfer_numbers(self) -> Counter[str]:
         """How many times each warehouse-transfer number (``<transfer>/OUT``, ``<transfer>/IN``) is there."""
-        raise NotImplementedError
 
+    @abstractmethod
     def adjustment_numbers(self) -> Counter[str]:
         """How many times each stock-adjustment number is there."""
-        raise NotImplementedError
 
+    @abstractmethod
     def stock(self, products: dict[str, tuple[str, str]]) -> dict[tuple[str, str], Decimal]:
         """(warehouse name, SKU) → the quantity the target reports, for ``products`` as the ledger's id map
         holds them (SKU → (target id, name)); quantities of zero are left out."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _transit_warehouse(self) -> str:
         """The warehouse the target shows goods on the road in (between a transfer's out and its in)."""
-        raise NotImplementedError
 
 
 class JurnalBooks(Books):

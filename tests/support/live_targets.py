@@ -5,6 +5,7 @@ vendor's own (``test_jurnal_hook.py``, ``test_accurate_hook.py``)."""
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -16,17 +17,19 @@ from support.live_server import LiveServer
 from support.sandbox_admin import SandboxAdmin
 
 
-class LiveTarget:
+class LiveTarget(ABC):
     """A target's sandbox, its admin API, and ``connect()`` for hooks pointing at it."""
 
     name: ClassVar[str] = ""
     admin: SandboxAdmin
 
+    @abstractmethod
     def connect(self, monkeypatch: pytest.MonkeyPatch, **options: Any) -> TargetHttpHook:
-        raise NotImplementedError
+        """A hook of the target's connection, pointed at this sandbox (``options``: credentials, pace)."""
 
+    @abstractmethod
     def stop(self) -> None:
-        raise NotImplementedError
+        """Stop the sandbox's servers."""
 
 
 class JurnalLive(LiveTarget):

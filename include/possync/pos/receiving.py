@@ -58,7 +58,7 @@ class GoodsReceipt:
     lines: Sequence[ReceiptLine]
     supplier: str | None = None
     source_document_id: str | None = None
-    #: how messages name the source ("Accurate item 'KOP-001'"); ``source`` itself when unset
+    #: how messages name the source (``<label> item 'KOP-001'``); ``source`` itself when unset
     source_label: str | None = None
 
     def __post_init__(self) -> None:

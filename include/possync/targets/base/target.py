@@ -12,6 +12,7 @@ mappings inside the methods, when a task runs.
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -31,7 +32,7 @@ class BadDelivery(ValueError):
     """A webhook body that is not a delivery of the target; the message says why (answered 400)."""
 
 
-class Inbound:
+class Inbound(ABC):
     """What a target pushes back to the POS through webhooks (e.g. goods received from suppliers).
 
     A target with an ``Inbound`` gets an ``<integration>__inbound`` DAG that processes the webhook log, a
@@ -46,21 +47,21 @@ class Inbound:
     #: the inbound DAG's own doc (Markdown), shown in the Airflow UI
     doc_md: ClassVar[str] = ""
 
+    @abstractmethod
     def parse_delivery(self, body: bytes) -> list[dict[str, Any]]:
         """The events of one webhook delivery, each with a unique ``uuid``; ``BadDelivery`` if malformed."""
-        raise NotImplementedError
 
+    @abstractmethod
     def process_pending(self, webhook_log: WebhookLog, hook: Any, pos: Engine, integration: Integration,
                         logger: Logger) -> Any:
         """Process the integration's pending events, oldest first; a summary with ``failed`` and ``as_dict()``."""
-        raise NotImplementedError
 
     def renew(self, hook: Any) -> str:
-        """Renew the webhook subscription; the new expiry, for the log."""
-        raise NotImplementedError
+        """Renew the webhook subscription; the new expiry, for the log. Needed only with ``renew_schedule``."""
+        raise NotImplementedError(f"{type(self).__name__} sets renew_schedule but does not renew")
 
 
-class Target:
+class Target(ABC):
     """An accounting target: its connection type, its hook, its senders and how to prepare it."""
 
     #: the name integrations.yaml uses (``target: <name>``), also the connection type and the pool prefix
@@ -72,24 +73,27 @@ class Target:
     #: the target's webhooks, if it has any
     inbound: ClassVar[Inbound | None] = None
 
+    @abstractmethod
     def hook_class(self) -> type[TargetHttpHook]:
-        raise NotImplementedError
+        """The hook class, imported inside the method (this module is imported at DAG-parse time)."""
 
     def hook(self, integration: Integration) -> Any:
         """The integration's hook, pacing to its share of the target pool: every task in the pool
         (sync or inbound) gets the same share, so together they stay under the target's limit."""
         return self.hook_class()(integration.conn_id, pacing_share=integration.target_concurrency)
 
+    @abstractmethod
     def sender_classes(self) -> Iterable[type]:
         """The target's sender classes, one per record type it accepts (customer, item, invoice, payment, ...),
         each built as ``Sender(hook, integration, ledger)``; imported inside the method."""
-        raise NotImplementedError
 
     def senders(self, hook: Any, integration: Integration, ledger: SyncLedger) -> Iterable[Sender]:
         return [kind(hook, integration, ledger) for kind in self.sender_classes()]
 
+    @abstractmethod
     def prepare(self, hook: Any, integration: Integration, logger: Logger) -> None:
-        """Create what documents point at by name and the target may lack (warehouses, branches).
+        """Create what documents point at by name and the target may lack (warehouses, branches); a target
+        with nothing to create does nothing.
 
         Runs before products are synced; must be idempotent (a create whose reply was lost is found again).
         """
