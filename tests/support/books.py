@@ -9,10 +9,22 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import Counter
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from possync.config import Integration, load_config
 from possync.targets.base.registry import get_target
+
+#: the kinds of document ``Books.documents`` reads, each a list the target keeps
+KINDS = ("invoice", "payment", "return", "customer", "product", "transfer", "adjustment")
+
+
+class TargetDocument(NamedTuple):
+    """One document as the target lists it: its number (what the target knows it by: the POS key, the transfer
+    number with its side, the customer's number or name), the target's id, and its total where it has one."""
+
+    number: str
+    id: str
+    total: Decimal | None = None
 
 
 def integration_of(world: dict[str, Any]) -> Integration:
@@ -75,6 +87,12 @@ class Books(ABC):
     def _transit_warehouse(self) -> str:
         """The warehouse the target shows goods on the road in (between a transfer's out and its in)."""
 
+    @abstractmethod
+    def documents(self, kind: str) -> list[TargetDocument]:
+        """Every document of ``kind`` (one of ``KINDS``), duplicates included: invoices, payments and returns
+        with their totals; customers, products, warehouse transfers (both sides) and stock adjustments (Jurnal's
+        stock takes and transit losses among them) with their number and id only."""
+
 
 class JurnalBooks(Books):
     target = "jurnal"
@@ -108,6 +126,22 @@ class JurnalBooks(Books):
 
     def _transit_warehouse(self) -> str:
         return self.integration.bookkeeping.transit_warehouse  # possync creates it (JurnalTarget.prepare)
+
+    #: kind → (list resource, number field, total field or None)
+    LISTS: ClassVar[dict[str, tuple[str, str, str | None]]] = {
+        "invoice": ("sales_invoices", "transaction_no", "original_amount"),
+        "payment": ("receive_payments", "custom_id", "total"),
+        "return": ("sales_returns", "transaction_no", "return_amount"),
+        "customer": ("customers", "display_name", None),
+        "product": ("products", "product_code", None),
+        "transfer": ("warehouse_transfers", "transaction_no", None),
+        "adjustment": ("stock_adjustments", "transaction_no", None),
+    }
+
+    def documents(self, kind: str) -> list[TargetDocument]:
+        resource, number, total = self.LISTS[kind]
+        return [TargetDocument(str(r[number]), str(r["id"]), None if total is None else Decimal(str(r[total])))
+                for r in self._all(resource)]
 
 
 class AccurateBooks(Books):
@@ -155,3 +189,20 @@ class AccurateBooks(Books):
 
     def _transit_warehouse(self) -> str:
         return "Transit (AOL System)"  # Accurate's own, not configurable
+
+    #: kind → (module, number field, total field or None)
+    LISTS: ClassVar[dict[str, tuple[str, str, str | None]]] = {
+        "invoice": ("sales-invoice", "number", "totalAmount"),
+        "payment": ("sales-receipt", "number", "totalPayment"),
+        "return": ("sales-return", "number", "totalAmount"),
+        "customer": ("customer", "customerNo", None),
+        "product": ("item", "no", None),
+        "transfer": ("item-transfer", "number", None),
+        "adjustment": ("item-adjustment", "number", None),
+    }
+
+    def documents(self, kind: str) -> list[TargetDocument]:
+        module, number, total = self.LISTS[kind]
+        fields = ["id", number, *([total] if total else [])]
+        return [TargetDocument(str(r[number]), str(r["id"]), None if total is None else Decimal(str(r[total])))
+                for r in self.hook.iterate(module, fields=fields)]

@@ -1,0 +1,93 @@
+"""Rounds of a sync under faults, each SIGKILLed mid-load: what the fault test and the fault bench share.
+
+A round sets the sandbox's faults, starts ``support.sync_runner`` as a process of its own, waits until the
+runner has begun the task it is to die in (its ``TASK`` line) and the sandbox has answered ``after`` more API
+calls since, then SIGKILLs it: whatever it was doing (a request in flight, a reply half read, a ledger write)
+stops there, as when a worker is OOM-killed or its node is lost. A round whose runner ends before that, or
+leaves the task first, is reported as not killed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+TESTS = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class KillAt:
+    """Kill the runner in the first task whose label starts with ``task``, once the sandbox has answered
+    ``after`` calls since the task began (and the runner is still in it)."""
+
+    task: str
+    after: int
+
+
+@dataclass
+class RoundResult:
+    killed: bool
+    task: str  # the task the runner was in when it was killed, or "" when it was not
+    calls: int  # API calls the sandbox answered during the round
+    seconds: float
+    returncode: int | None
+    log: str
+
+
+def runner_env() -> dict[str, str]:
+    """The environment of a runner: this one (Airflow connections, AIRFLOW_HOME, POSSYNC_CONFIG), with
+    ``tests/`` on the path after whatever PYTHONPATH already puts first (a worktree's own sources)."""
+    env = dict(os.environ)
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join([*paths, str(TESTS)])
+    return env
+
+
+def _last_task(log: Path) -> str:
+    try:
+        lines = log.read_text().splitlines()
+    except FileNotFoundError:
+        return ""
+    tasks = [line[5:] for line in lines if line.startswith("TASK ")]
+    return tasks[-1] if tasks else ""
+
+
+def run_round(admin: Any, integration: str, start: date, days: int, log: Path, *,
+              kill_at: KillAt | None = None, timeout: float = 600, poll: float = 0.02) -> RoundResult:
+    """One run of every task of the period, killed at ``kill_at`` (or left to finish)."""
+    command = [sys.executable, "-m", "support.sync_runner", "--integration", integration,
+               "--start", start.isoformat(), "--days", str(days)]
+    before = admin.stats()["requests"]
+    started = time.monotonic()
+    with log.open("w") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=runner_env(), cwd=TESTS)
+    killed, task, baseline = False, "", 0
+    try:
+        while process.poll() is None:
+            if time.monotonic() - started > timeout:
+                raise AssertionError(f"the runner did not finish in {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+            if kill_at is not None:
+                current = _last_task(log)
+                if task and current != task:
+                    kill_at = None  # it left the task before enough calls: this round is not killed
+                elif not task and current.startswith(kill_at.task):
+                    task, baseline = current, admin.stats()["requests"]
+                elif task and admin.stats()["requests"] - baseline >= kill_at.after:
+                    os.kill(process.pid, signal.SIGKILL)
+                    killed = True
+                    process.wait(timeout=30)
+                    break
+            time.sleep(poll)
+    finally:
+        if process.poll() is None:  # the test failed while it ran
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+    return RoundResult(killed, task if killed else "", admin.stats()["requests"] - before, time.monotonic() - started,
+                       process.returncode, log.read_text())

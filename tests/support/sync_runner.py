@@ -1,0 +1,96 @@
+"""Every sync of one integration, run the way the DAGs' tasks run it, as a process of its own that a fault test
+can SIGKILL mid-load: ``python -m support.sync_runner --integration jurnal_demo --start 2026-11-09 --days 5``.
+
+The tasks run in the order a day's DAG runs give them: customers, products, then each day's sales per outlet
+(scheduled runs: ``catch_up`` with the clock pinned an hour after the window), then the transfers of the whole
+period (all outlets in one task, as ``SyncTransfersOperator`` does) and each outlet's stock. Each is the
+pipeline function its operator calls, on a ``SyncJob`` of the integration's own connections (Airflow
+connections from the environment, as the operators get them).
+
+A task that still fails after the hook's retries (``TransientTargetError``) is what Airflow would retry: it
+is reported and the runner goes on with the next task; the next run retries it. Anything else (a bug) ends the
+process with its traceback. Each task's start is printed (``TASK <flow> ...``) and flushed, so whoever kills the
+process can tell what it was doing; ``DONE`` ends a run that was not killed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+HOUR = timedelta(hours=1)
+
+
+def day_windows(start: date, days: int, timezone: str) -> Iterator[Any]:
+    """One window per business day in the integration's timezone, oldest first."""
+    from possync.pos.extract import Window
+
+    zone = ZoneInfo(timezone)
+    for n in range(days):
+        begin = datetime.combine(start + timedelta(days=n), time(), zone)
+        yield Window(begin, begin + timedelta(days=1))
+
+
+def tasks(job: Any, start: date, days: int) -> Iterator[tuple[str, Callable[[], Any]]]:
+    """(label, call) of every task of the period, in the order the DAGs run them."""
+    from possync.pipeline import sync_customers, sync_products, sync_sales, sync_stock, sync_transfers
+    from possync.pos.extract import Window
+
+    integration = job.integration
+    outlets = list(integration.outlets)
+    windows = list(day_windows(start, days, integration.timezone))
+    days_of = [start + timedelta(days=n) for n in range(days)]
+    yield "customers", lambda: sync_customers(job)
+    yield "products", lambda: sync_products(job)
+    for business_day, window in zip(days_of, windows, strict=True):
+        for outlet in outlets:
+            yield (f"sales {outlet} {business_day}",
+                   lambda o=outlet, w=window: sync_sales(job, outlet_code=o, window=w, catch_up=True,
+                                                         now=w.end + HOUR))
+    period = Window(windows[0].start, windows[-1].end)
+    yield "transfers", lambda: sync_transfers(job, outlet_codes=outlets, window=period)
+    for outlet in outlets:
+        yield f"stock {outlet}", lambda o=outlet: sync_stock(job, outlet_code=o, window=period)
+
+
+def run(integration_name: str, start: date, days: int, out: Any = sys.stdout) -> int:
+    """Run every task once; the number of tasks that ended with a transient failure."""
+    from possync.config import load_config
+    from possync.pipeline import SyncJob
+    from possync.targets.base.errors import TransientTargetError
+    from possync.targets.base.registry import get_target
+
+    integration = next(i for i in load_config().integrations if i.name == integration_name)
+    target = get_target(integration.target)
+    job = SyncJob.connect(integration, target, target.hook(integration))
+    transient = 0
+    for label, call in tasks(job, start, days):
+        print(f"TASK {label}", file=out, flush=True)
+        try:
+            summary = call()
+        except TransientTargetError as error:  # Airflow retries the task; here the next run does
+            transient += 1
+            print(f"RETRY {label}: {error}", file=out, flush=True)
+            continue
+        print(f"  {label}: read {summary.read} = synced {summary.synced} + skipped {summary.skipped}"
+              f" + failed {summary.failed}", file=out, flush=True)
+    print(f"DONE transient={transient}", file=out, flush=True)
+    return transient
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--integration", required=True)
+    parser.add_argument("--start", required=True, type=date.fromisoformat, help="first business day")
+    parser.add_argument("--days", required=True, type=int)
+    args = parser.parse_args(argv)
+    run(args.integration, args.start, args.days)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
