@@ -38,7 +38,7 @@ def day(n: int) -> str:
 
 # where each round's process dies (a task label prefix, and the sandbox calls answered in that task before the
 # kill): mid customers, mid the first day's sales, mid a later day's sales, mid the transfers, mid the stock
-KILLS = [KillAt("customers", 1), KillAt(f"sales JKT01 {day(0)}", 3), KillAt(f"sales BDG01 {day(3)}", 2),
+KILLS = [KillAt("customers", 1), KillAt(f"sales JKT01 {day(0)}", 1), KillAt(f"sales BDG01 {day(3)}", 2),
          KillAt("transfers", 1), KillAt("stock", 1)]
 THROTTLED_ROUND = 2  # Accurate's limit is set below the hook's pace in this round (each 429 costs a second)
 

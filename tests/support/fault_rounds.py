@@ -3,8 +3,9 @@
 A round sets the sandbox's faults, starts ``support.sync_runner`` as a process of its own, waits until the
 runner has begun the task it is to die in (its ``TASK`` line) and the sandbox has answered ``after`` more API
 calls since, then SIGKILLs it: whatever it was doing (a request in flight, a reply half read, a ledger write)
-stops there, as when a worker is OOM-killed or its node is lost. A round whose runner ends before that, or
-leaves the task first, is reported as not killed.
+stops there, as when a worker is OOM-killed or its node is lost. The calls are counted from the task on, so a task
+that makes fewer has the process killed in one of the next; the result names the task it died in. A round whose
+runner ends before that is reported as not killed.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ TESTS = Path(__file__).resolve().parents[1]
 
 @dataclass(frozen=True)
 class KillAt:
-    """Kill the runner in the first task whose label starts with ``task``, once the sandbox has answered
-    ``after`` calls since the task began (and the runner is still in it)."""
+    """Kill the runner once the sandbox has answered ``after`` calls since it began the first task whose label
+    starts with ``task``."""
 
     task: str
     after: int
@@ -50,13 +51,23 @@ def runner_env() -> dict[str, str]:
     return env
 
 
-def _last_task(log: Path) -> str:
-    try:
-        lines = log.read_text().splitlines()
-    except FileNotFoundError:
-        return ""
-    tasks = [line[5:] for line in lines if line.startswith("TASK ")]
-    return tasks[-1] if tasks else ""
+class _TaskWatch:
+    """The runner's latest ``TASK`` line, read from its log as it grows."""
+
+    def __init__(self, log: Path) -> None:
+        self.log, self.offset, self.partial, self.task = log, 0, "", ""
+
+    def current(self) -> str:
+        with self.log.open() as text:
+            text.seek(self.offset)
+            chunk = text.read()
+            self.offset = text.tell()
+        lines = (self.partial + chunk).split("\n")
+        self.partial = lines.pop()
+        for line in lines:
+            if line.startswith("TASK "):
+                self.task = line[5:]
+        return self.task
 
 
 def run_round(admin: Any, integration: str, start: date, days: int, log: Path, *,
@@ -68,20 +79,17 @@ def run_round(admin: Any, integration: str, start: date, days: int, log: Path, *
     started = time.monotonic()
     with log.open("w") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=runner_env(), cwd=TESTS)
-    killed, task, baseline = False, "", 0
+    killed, task, baseline, watch = False, "", None, _TaskWatch(log)
     try:
         while process.poll() is None:
             if time.monotonic() - started > timeout:
                 raise AssertionError(f"the runner did not finish in {timeout:.0f} s:\n{log.read_text()[-3000:]}")
             if kill_at is not None:
-                current = _last_task(log)
-                if task and current != task:
-                    kill_at = None  # it left the task before enough calls: this round is not killed
-                elif not task and current.startswith(kill_at.task):
-                    task, baseline = current, admin.stats()["requests"]
-                elif task and admin.stats()["requests"] - baseline >= kill_at.after:
+                if baseline is None and watch.current().startswith(kill_at.task):
+                    baseline = admin.stats()["requests"]
+                elif baseline is not None and admin.stats()["requests"] - baseline >= kill_at.after:
                     os.kill(process.pid, signal.SIGKILL)
-                    killed = True
+                    killed, task = True, watch.current()
                     process.wait(timeout=30)
                     break
             time.sleep(poll)
@@ -89,5 +97,5 @@ def run_round(admin: Any, integration: str, start: date, days: int, log: Path, *
         if process.poll() is None:  # the test failed while it ran
             os.kill(process.pid, signal.SIGKILL)
             process.wait(timeout=30)
-    return RoundResult(killed, task if killed else "", admin.stats()["requests"] - before, time.monotonic() - started,
+    return RoundResult(killed, task, admin.stats()["requests"] - before, time.monotonic() - started,
                        process.returncode, log.read_text())

@@ -35,6 +35,12 @@ def day_windows(start: date, days: int, timezone: str) -> Iterator[Any]:
         yield Window(begin, begin + timedelta(days=1))
 
 
+def task_labels(outlets: list[str], start: date, days: int) -> list[str]:
+    """The label of every task ``tasks`` runs, in its order (what a kill can aim at)."""
+    sales = [f"sales {outlet} {start + timedelta(days=n)}" for n in range(days) for outlet in outlets]
+    return ["customers", "products", *sales, "transfers", *(f"stock {outlet}" for outlet in outlets)]
+
+
 def tasks(job: Any, start: date, days: int) -> Iterator[tuple[str, Callable[[], Any]]]:
     """(label, call) of every task of the period, in the order the DAGs run them."""
     from possync.pipeline import sync_customers, sync_products, sync_sales, sync_stock, sync_transfers
