@@ -1,11 +1,11 @@
 """Nothing lost, doubled or wrong under faults (issue 15, "What to build" 8), on both targets.
 
 The demo week syncs into each target's sandbox with faults on (5xx and 429 answers before any work, writes
-committed and then their connection dropped, added latency; Accurate also throttled by a limit below the
-hook's pace), round after round, and each round's sync process is SIGKILLed mid-load, in a different task each
-time: customers, invoices, later sales, transfers, stock. A last run with the faults off finishes the job.
-Then every document is read back from the sandbox (``support.books``) and compared with the POS
-(``support.reconcile``): none missing, none twice, every total the POS's, every stock level what the synced
+committed and then their connection dropped, added latency; in one round Accurate is also throttled by a limit
+below the hook's pace), round after round, and each round's sync process is SIGKILLed mid-load, in a different
+task each time: customers, the first day's sales, a later day's sales, transfers, stock. A last run with the
+faults off finishes the job. Then every document is read back from the sandbox (``support.books``) and compared
+with the POS (``support.reconcile``): none missing, none twice, every total the POS's, every stock level what the synced
 documents move; the ledger agrees with the target both ways; and the records the demo breaks on purpose are
 failed with their reason and absent from the target.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,6 @@ WORLDS = {"jurnal": jurnal_world, "accurate": accurate_world}
 
 def day(n: int) -> str:
     """The n-th business day of the demo week (0-based), as the runner's task labels name it."""
-    from datetime import timedelta
-
     return (SPEC.start_date + timedelta(days=n)).isoformat()
 
 

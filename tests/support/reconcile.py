@@ -203,6 +203,11 @@ def by_design(records: dict[tuple[str, str], Any], broken: dict[str, str]
     return must, absent
 
 
+def target_number(record_type: str, key: str) -> str:
+    """The number the target knows a record's document by (customers aside: the target may number them)."""
+    return {"transfer_out": f"{key}/OUT", "transfer_in": f"{key}/IN"}.get(record_type, key)
+
+
 def _synced(records: dict[tuple[str, str], Any], record_type: str, key: str) -> bool:
     record = records.get((record_type, key))
     return record is not None and record.status == "synced"
@@ -247,17 +252,21 @@ def reconcile(pos: Any, ledger: SyncLedger, books: Books, integration: Integrati
             if want.total is not None and found[0].total != want.total:
                 count.wrong.append(f"{want.number}: target {found[0].total}, POS {want.total}")
         # the ledger against the target: each synced record points at a document the target holds, and back
-        ids = set(by_id)
+        held = dict(by_id)
         if kind == "transfer" and books.target == "jurnal":  # a transfer-in with nothing received: only its loss
-            ids |= {d.id for d in in_target["adjustment"]}
+            held.update({d.id: d for d in in_target["adjustment"]})
         for (record_type, key), record in records.items():
             if record_type not in RECORD_TYPES[kind] or record.status != "synced" or not record.target_id:
                 continue
             if kind == "adjustment" and record_type == "transfer_in":
                 continue  # a transfer-in points at its warehouse transfer; its loss is matched by number below
-            if record.target_id not in ids:
+            document = held.get(record.target_id)
+            if document is None:
                 count.ledger_vs_target.append(
                     f"ledger {record_type} {key} synced as #{record.target_id}, which {books.target} does not hold")
+            elif kind != "customer" and document.number != target_number(record_type, key):
+                count.ledger_vs_target.append(f"ledger {record_type} {key} synced as #{record.target_id}, which is "
+                                              f"{books.target}'s {document.number}")
         pointed = set().union(*(synced_ids[t] for t in RECORD_TYPES[kind]))
         if kind == "adjustment" and books.target == "jurnal":  # transit losses: the adjustment <number>/IN
             pointed |= {d.id for d in documents
