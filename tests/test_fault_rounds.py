@@ -5,9 +5,9 @@ committed and then their connection dropped, added latency; in one round Accurat
 below the hook's pace), round after round, and each round's sync process is SIGKILLed mid-load, in a different
 task each time: customers, the first day's sales, a later day's sales, transfers, stock. A last run with the
 faults off finishes the job. Then every document is read back from the sandbox (``support.books``) and compared
-with the POS (``support.reconcile``): none missing, none twice, every total the POS's, every stock level what the synced
-documents move; the ledger agrees with the target both ways; and the records the demo breaks on purpose are
-failed with their reason and absent from the target.
+with the POS (``support.reconcile``): none missing, none twice, every total the POS's, every stock level what
+the synced documents move; the ledger agrees with the target both ways; and the records the demo breaks on
+purpose are failed with their reason and absent from the target.
 """
 
 from __future__ import annotations
