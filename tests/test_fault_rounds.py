@@ -35,10 +35,11 @@ def day(n: int) -> str:
     return (SPEC.start_date + timedelta(days=n)).isoformat()
 
 
-# where each round's process dies (a task label prefix, and the sandbox calls answered in that task before the
-# kill): mid customers, mid the first day's sales, mid a later day's sales, mid the transfers, mid the stock
+# where each round's process dies (a task label prefix, and the sandbox calls answered from that task on before
+# the kill): in the master data, in the first day's sales, in two later days' sales, in the transfers or the stock
+# after them. A task with fewer calls (a busy machine polls late) has the process die in the next one.
 KILLS = [KillAt("customers", 1), KillAt(f"sales JKT01 {day(0)}", 1), KillAt(f"sales BDG01 {day(3)}", 2),
-         KillAt("transfers", 1), KillAt("stock", 1)]
+         KillAt(f"sales SBY01 {day(4)}", 1), KillAt("transfers", 1)]
 THROTTLED_ROUND = 2  # Accurate's limit is set below the hook's pace in this round (each 429 costs a second)
 
 
@@ -98,8 +99,10 @@ def synced_under_faults(world: dict[str, Any], tmp_path: Path) -> Outcome:
 
 
 def test_every_round_was_killed_mid_load_under_faults(outcome: Outcome) -> None:
-    assert len(outcome.kills) == len(KILLS), f"each round dies mid-load, none finishes: {outcome.kills}"
-    assert {task.split()[0] for task in outcome.kills} == {"customers", "sales", "transfers", "stock"}
+    flows = [task.split()[0] for task in outcome.kills]
+    assert len(flows) == len(KILLS), f"each round dies mid-load, none finishes: {outcome.kills}"
+    assert flows[0] in ("customers", "products") and flows[-1] in ("transfers", "stock"), outcome.kills
+    assert flows.count("sales") >= 2, outcome.kills
     assert outcome.injected["faults_injected"] > 0 and outcome.injected["drops"] > 0
     assert outcome.injected["rate_limited"] > 0
 
