@@ -95,6 +95,7 @@ def synced_under_faults(world: dict[str, Any], tmp_path: Path) -> Outcome:
     stock = stock_compared(world["pos"], world["ledger"], books, integration)
     report = reconcile(world["pos"], world["ledger"], books, integration, broken, stock)
     print(f"\n{world['target']}: killed in {kills}; sandbox counted {injected}\n{report.table()}")
+    print("\n".join(f"  failed by design: {record}: {reason}" for record, reason in sorted(report.by_design.items())))
     return Outcome(world, kills, injected, report)
 
 
