@@ -71,10 +71,14 @@ class _TaskWatch:
 
 
 def run_round(admin: Any, integration: str, start: date, days: int, log: Path, *,
-              kill_at: KillAt | None = None, timeout: float = 600, poll: float = 0.02) -> RoundResult:
-    """One run of every task of the period, killed at ``kill_at`` (or left to finish)."""
+              kill_at: KillAt | None = None, sales_days: range | None = None, timeout: float = 600,
+              poll: float = 0.02) -> RoundResult:
+    """One run of every task of the period (the sales of ``sales_days`` only, when given), killed at ``kill_at``
+    (or left to finish)."""
     command = [sys.executable, "-m", "support.sync_runner", "--integration", integration,
                "--start", start.isoformat(), "--days", str(days)]
+    if sales_days is not None:
+        command += ["--sales-days", f"{sales_days.start}:{sales_days.stop}"]
     before = admin.stats()["requests"]
     started = time.monotonic()
     with log.open("w") as out:

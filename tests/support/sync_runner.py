@@ -25,45 +25,46 @@ from zoneinfo import ZoneInfo
 HOUR = timedelta(hours=1)
 
 
-def day_windows(start: date, days: int, timezone: str) -> Iterator[Any]:
-    """One window per business day in the integration's timezone, oldest first."""
+def day_window(start: date, n: int, timezone: str) -> Any:
+    """The window of business day ``n`` (0-based) from ``start``, in the integration's timezone."""
     from possync.pos.extract import Window
 
-    zone = ZoneInfo(timezone)
-    for n in range(days):
-        begin = datetime.combine(start + timedelta(days=n), time(), zone)
-        yield Window(begin, begin + timedelta(days=1))
+    begin = datetime.combine(start + timedelta(days=n), time(), ZoneInfo(timezone))
+    return Window(begin, begin + timedelta(days=1))
 
 
-def task_labels(outlets: list[str], start: date, days: int) -> list[str]:
+def task_labels(outlets: list[str], start: date, days: int, sales_days: range | None = None) -> list[str]:
     """The label of every task ``tasks`` runs, in its order (what a kill can aim at)."""
-    sales = [f"sales {outlet} {start + timedelta(days=n)}" for n in range(days) for outlet in outlets]
+    sales = [f"sales {outlet} {start + timedelta(days=n)}" for n in sales_days or range(days) for outlet in outlets]
     return ["customers", "products", *sales, "transfers", *(f"stock {outlet}" for outlet in outlets)]
 
 
-def tasks(job: Any, start: date, days: int) -> Iterator[tuple[str, Callable[[], Any]]]:
-    """(label, call) of every task of the period, in the order the DAGs run them."""
+def tasks(job: Any, start: date, days: int, sales_days: range | None = None
+          ) -> Iterator[tuple[str, Callable[[], Any]]]:
+    """(label, call) of every task, in the order the DAGs run them: the sales of each of ``sales_days`` (day
+    indices from ``start``; all ``days`` by default), the transfers and stock of the whole period."""
     from possync.pipeline import sync_customers, sync_products, sync_sales, sync_stock, sync_transfers
     from possync.pos.extract import Window
 
     integration = job.integration
     outlets = list(integration.outlets)
-    windows = list(day_windows(start, days, integration.timezone))
-    days_of = [start + timedelta(days=n) for n in range(days)]
     yield "customers", lambda: sync_customers(job)
     yield "products", lambda: sync_products(job)
-    for business_day, window in zip(days_of, windows, strict=True):
+    for n in sales_days or range(days):
+        window = day_window(start, n, integration.timezone)
         for outlet in outlets:
-            yield (f"sales {outlet} {business_day}",
+            yield (f"sales {outlet} {start + timedelta(days=n)}",
                    lambda o=outlet, w=window: sync_sales(job, outlet_code=o, window=w, catch_up=True,
                                                          now=w.end + HOUR))
-    period = Window(windows[0].start, windows[-1].end)
+    period = Window(day_window(start, 0, integration.timezone).start,
+                    day_window(start, days - 1, integration.timezone).end)
     yield "transfers", lambda: sync_transfers(job, outlet_codes=outlets, window=period)
     for outlet in outlets:
         yield f"stock {outlet}", lambda o=outlet: sync_stock(job, outlet_code=o, window=period)
 
 
-def run(integration_name: str, start: date, days: int, out: Any = sys.stdout) -> int:
+def run(integration_name: str, start: date, days: int, sales_days: range | None = None,
+        out: Any = sys.stdout) -> int:
     """Run every task once; the number of tasks that ended with a transient failure."""
     from possync.config import load_config
     from possync.pipeline import SyncJob
@@ -74,7 +75,7 @@ def run(integration_name: str, start: date, days: int, out: Any = sys.stdout) ->
     target = get_target(integration.target)
     job = SyncJob.connect(integration, target, target.hook(integration))
     transient = 0
-    for label, call in tasks(job, start, days):
+    for label, call in tasks(job, start, days, sales_days):
         print(f"TASK {label}", file=out, flush=True)
         try:
             summary = call()
@@ -92,9 +93,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--integration", required=True)
     parser.add_argument("--start", required=True, type=date.fromisoformat, help="first business day")
-    parser.add_argument("--days", required=True, type=int)
+    parser.add_argument("--days", required=True, type=int, help="business days of the period")
+    parser.add_argument("--sales-days", default=None, metavar="FROM:TO",
+                        help="the day indices whose sales windows run (TO exclusive, may pass the period: a run of"
+                        " a later window, which only catches up and retries); default: every day of the period")
     args = parser.parse_args(argv)
-    run(args.integration, args.start, args.days)
+    sales_days = None
+    if args.sales_days:
+        first, last = (int(part) for part in args.sales_days.split(":"))
+        sales_days = range(first, last)
+    run(args.integration, args.start, args.days, sales_days)
     return 0
 
 
