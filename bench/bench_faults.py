@@ -10,8 +10,11 @@ the way, Accurate's documented 8 calls/s), faults on (``--error-rate`` of calls 
 any work, ``--drop-rate`` of committed writes whose connection is dropped before the reply, ``--latency-ms``;
 Accurate's limit lowered to ``--throttle`` calls/s, below the hook's pace), and ``--rounds`` runs of every sync
 task (``support.sync_runner``, a process of its own), each SIGKILLed a few calls into a task spread over the
-whole run (customers, products, the sales of each day and outlet, transfers, stock). Then one run with the
-faults off, and the books read back (``support.reconcile``).
+whole run (customers, products, the sales of each day and outlet, transfers, stock). The rounds go through the
+week as a schedule does: one runs every day's sales window again (Airflow retrying every task), the next only
+from the window the last kill hit (retrying it), the next past it (its retries exhausted). Then one run with the
+faults off, of the day after the week only, which must find what the kills left by catching up and retrying;
+and the books read back (``support.reconcile``).
 
 Prints, per kind of document, how many the POS expects, how many the target holds, and how many are missing,
 twice, of a wrong total or where the ledger and the target disagree; stock levels that differ; the records
@@ -124,32 +127,45 @@ def faulted_rounds(args: argparse.Namespace, world: dict[str, Any], spec: Any, r
     from support.sync_runner import task_labels
 
     admin = world["admin"]
-    labels = task_labels(list(integration_of(world).outlets), spec.start_date, spec.days)
-    # kill points spread over the whole run, each a few calls into its task
-    points = [labels[min(len(labels) - 1, int((n + rng.random()) * len(labels) / args.rounds))]
-              for n in range(args.rounds)]
+    outlets = list(integration_of(world).outlets)
     admin.reset_stats()
     loaded = time.perf_counter()
-    for number, label in enumerate(points, 1):
+    killed_day, kills = 0, 0
+    for number in range(1, args.rounds + 1):
+        # as a schedule goes: every window again (Airflow retrying all), from the killed one (retrying it), or
+        # past it (its retries exhausted: later windows must catch up what it left)
+        mode = ("every window", "from the killed window", "past the killed window")[(number - 1) % 3]
+        first = {"every window": 0, "from the killed window": killed_day}.get(mode, killed_day + 1)
+        sales_days = range(first, spec.days) if first < spec.days else range(spec.days, spec.days + 1)
+        labels = task_labels(outlets, spec.start_date, spec.days, sales_days)
+        # kill points spread over the run, each a few calls into its task
+        aim = labels[min(len(labels) - 1, int((number - 1 + rng.random()) * len(labels) / args.rounds))]
         admin.faults({"error_rate": args.error_rate, "error_status": [500, 502, 503, 429],
                       "drop_after_commit_rate": args.drop_rate, "latency_ms": args.latency_ms,
                       "seed": args.seed * 1000 + number})
         if world["target"] == "accurate":
             admin.limits({"per_second": args.throttle, "in_flight": 8})
-        kill_at = KillAt(label, rng.randint(1, args.kill_after))
-        result = run_round(admin, world["integration"], spec.start_date, spec.days,
-                           tmp / f"round{number}.log", kill_at=kill_at, timeout=3600)
+        kill_at = KillAt(aim, rng.randint(1, args.kill_after))
+        result = run_round(admin, world["integration"], spec.start_date, spec.days, tmp / f"round{number}.log",
+                           kill_at=kill_at, sales_days=sales_days, timeout=3600)
         what = f"killed in '{result.task}' after {kill_at.after} call(s)" if result.killed else (
-            f"not killed (aimed at '{label}'), exit {result.returncode}")
-        print(f"round {number}: {what}; {result.calls:,} calls in {result.seconds:.1f} s", flush=True)
+            f"not killed (aimed at '{aim}'), exit {result.returncode}")
+        print(f"round {number} (sales of days {sales_days.start}-{sales_days.stop - 1}, {mode}): {what}; "
+              f"{result.calls:,} calls in {result.seconds:.1f} s", flush=True)
         if not result.killed and result.returncode != 0:
             print(result.log[-3000:])
             return 1
+        if result.killed:
+            kills += 1
+            if result.task.startswith("sales "):
+                killed_day = (date.fromisoformat(result.task.split()[2]) - spec.start_date).days
     stats = admin.stats()
     admin.reset({"data": False, "stats": False})  # faults off, the vendor's limits back
     final = run_round(admin, world["integration"], spec.start_date, spec.days, tmp / "final.log",
-                      timeout=3600)
-    print(f"clean run: exit {final.returncode}, {final.calls:,} calls in {final.seconds:.1f} s; "
+                      sales_days=range(spec.days, spec.days + 1), timeout=3600)
+    print(f"{kills} of {args.rounds} rounds killed mid-load")
+    print(f"clean run (the next day's window: it catches up and retries what the kills left): exit "
+          f"{final.returncode}, {final.calls:,} calls in {final.seconds:.1f} s; "
           f"{final.log.splitlines()[-1] if final.log else ''}")
     print(f"sandbox over the faulted rounds: {stats['requests']:,} calls, {stats['faults_injected']:,} answered "
           f"with an injected error, {stats['drops']:,} committed and dropped, {stats['rate_limited']:,} answered 429; "
