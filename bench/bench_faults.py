@@ -91,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
                 world = {**world, "pos": pos}
                 with pos.connect() as conn:
                     orders = conn.exec_driver_sql("SELECT count(*) FROM orders").scalar()
-                print(f"{args.target}: {orders:,} POS orders over {args.days} days at {OUTLETS} outlets "
-                      f"(generated in {generated:.1f} s); {args.rounds} faulted rounds, each killed, then a clean run",
+                print(f"{args.target}: {orders:,} POS orders over {args.days} days at {OUTLETS} outlets (generated in "
+                      f"{generated:.1f} s); {args.rounds} faulted rounds, each to be killed, then a clean run",
                       flush=True)
                 code = faulted_rounds(args, world, spec, rng, tmp)
                 books = Books.for_world(world)
@@ -138,8 +138,9 @@ def faulted_rounds(args: argparse.Namespace, world: dict[str, Any], spec: Any, r
         first = {"every window": 0, "from the killed window": killed_day}.get(mode, killed_day + 1)
         sales_days = range(first, spec.days) if first < spec.days else range(spec.days, spec.days + 1)
         labels = task_labels(outlets, spec.start_date, spec.days, sales_days)
-        # kill points spread over the run, each a few calls into its task
-        aim = labels[min(len(labels) - 1, int((number - 1 + rng.random()) * len(labels) / args.rounds))]
+        # kill points spread over the run, each a few calls into its task, the last short of the end (so the clean
+        # run has work left, and a last task with no calls of its own is not aimed at)
+        aim = labels[min(len(labels) - 2, int((number - 1 + rng.random()) * len(labels) / (args.rounds + 1)))]
         admin.faults({"error_rate": args.error_rate, "error_status": [500, 502, 503, 429],
                       "drop_after_commit_rate": args.drop_rate, "latency_ms": args.latency_ms,
                       "seed": args.seed * 1000 + number})
