@@ -327,7 +327,7 @@ def pair_arg(first: str, second: str) -> Callable[[str], tuple[str, str]]:
 
 def add_shared_arguments(parser: Any) -> None:
     """The options both sandboxes take: fault injection (the fields of ``POST /_sandbox/faults``) and the
-    reading of what the vendors leave undocumented (how numbers match)."""
+    reading of what the vendors leave undocumented (how numbers match, how a batch with a bad item fails)."""
     parser.add_argument("--error-rate", type=float, default=0.0)
     parser.add_argument("--error-status", type=int, action="append", help="repeatable; default 503")
     parser.add_argument("--latency-ms", type=int, default=0)
@@ -337,6 +337,9 @@ def add_shared_arguments(parser: Any) -> None:
     parser.add_argument("--number-match", choices=("exact", "trimmed", "casefold"), default="trimmed",
                         help="how numbers are kept and matched (the docs are silent): as sent, trimmed, or"
                         " trimmed and case-insensitive")
+    parser.add_argument("--batch-failure", choices=("partial", "whole"), default="partial",
+                        help="a batch with a bad item (the docs are silent): the others are still created (partial)"
+                        " or the whole call is refused and nothing is written (whole)")
 
 
 def faults_from_args(args: Any) -> FaultConfig:

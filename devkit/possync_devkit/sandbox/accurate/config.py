@@ -93,6 +93,16 @@ class SandboxConfig(BaseModel):
         description="how numbers (number, customerNo, item no) are kept and matched, which the docs leave open:"
         " 'exact' keeps spaces and case; 'trimmed' strips spaces; 'casefold' also ignores case",
     )
+    batch_failure: Literal["partial", "whole"] = Field(
+        "partial",
+        description="what bulk-save.do does with an invalid item, which the docs leave open: 'partial' commits each"
+        " item on its own; 'whole' saves nothing when any item is refused (per-item replies, all s:false)",
+    )
+    throttle_response: Literal["429", "200"] = Field(
+        "429",
+        description="the undocumented answer beyond the rate limit: HTTP 429 with Retry-After: 1, or HTTP 200 with"
+        " s:false and the throttle message (no Retry-After), the shape of Accurate's business errors",
+    )
     page_size_default: int = 20
     page_size_max: int = 1000
     bulk_max: int = 100

@@ -227,6 +227,14 @@ REF_LABEL = {
 }
 
 
+# Every valid item of a bulk-save refused as a whole (``batch_failure='whole'``).
+NOT_SAVED = "Data tidak disimpan karena {refused} gagal; tidak ada data dalam request ini yang disimpan"
+
+
+class _WholeBulkRefused(Exception):
+    """Raised inside an all-or-nothing bulk-save's transaction to roll every item back."""
+
+
 class Errors:
     """Collects messages so one reply names every problem found in a phase."""
 
@@ -441,20 +449,26 @@ class AccurateService:
 
     # ------------------------------------------------------------ dispatch
     def save(self, module_name: str, data: Any) -> tuple[dict[str, Any], list[Event]]:
+        with self.db.transaction() as repo:
+            return self._save_in(repo, module_name, data)
+
+    def _save_in(self, repo: Repo, module_name: str, data: Any) -> tuple[dict[str, Any], list[Event]]:
+        """One save.do inside the caller's transaction: its reply and webhook events."""
         module = MODULES[module_name]
         if not isinstance(data, dict):
             raise ApiError("Isi request harus berupa objek")
         saver = getattr(self, "_save_" + module_name.replace("-", "_"))
-        with self.db.transaction() as repo:
-            record, _created = saver(repo, module, data)
+        record, _created = saver(repo, module, data)
         events = [(module.webhook, self._event_entry(module, record, "WRITE"))] if module.webhook else []
         shown = record.get(module.key_field)
         message = f'{module.label} "{shown}" berhasil disimpan'
-        return {"s": True, "d": [message], "r": self.render(module, record)}, events
+        return {"s": True, "d": [message], "r": self.render(module, record, repo)}, events
 
     def bulk_save(self, module_name: str, items: Any) -> tuple[dict[str, Any], list[Event]]:
         if not isinstance(items, list) or not items or len(items) > self.config.bulk_max:
             raise ApiError(f"Max: {self.config.bulk_max} data dalam 1 kali request")
+        if self.config.batch_failure == "whole":
+            return self._bulk_save_all_or_nothing(module_name, items)
         results: list[dict[str, Any]] = []
         events: list[Event] = []
         for item in items:
@@ -466,6 +480,35 @@ class AccurateService:
             results.append(body)
             events.extend(item_events)
         return {"s": all(result["s"] for result in results), "d": results}, events
+
+    def _bulk_save_all_or_nothing(self, module_name: str, items: list[Any]) -> tuple[dict[str, Any], list[Event]]:
+        """``batch_failure='whole'``: every item in one transaction, in order (later items see earlier ones). When
+        any is refused nothing is saved: the reply keeps its per-item shape, ``s`` false everywhere, a refused item
+        with its own messages and every other item with :data:`NOT_SAVED` naming the refused ones."""
+        results: list[dict[str, Any]] = []
+        events: list[Event] = []
+        refused: list[int] = []
+        try:
+            with self.db.transaction() as repo:
+                for index, item in enumerate(items):
+                    try:
+                        with self.db.savepoint():
+                            body, item_events = self._save_in(repo, module_name, item)
+                    except ApiError as error:
+                        refused.append(index)
+                        results.append(error.body)
+                        continue
+                    results.append(body)
+                    events.extend(item_events)
+                if refused:
+                    raise _WholeBulkRefused
+        except _WholeBulkRefused:
+            named = ", ".join(f"data[{index}]" for index in refused)
+            return {"s": False, "d": [
+                result if index in refused else {"s": False, "d": [NOT_SAVED.format(refused=named)]}
+                for index, result in enumerate(results)
+            ]}, []
+        return {"s": True, "d": results}, events
 
     def _event_entry(self, module: Module, record: dict[str, Any], action: str) -> dict[str, Any]:
         prefix = module.webhook_prefix

@@ -51,6 +51,16 @@ class SandboxConfig(BaseModel):
         description="how keys (transaction_no, custom_id, product_code) are kept and matched, which the docs leave"
         " open: 'exact' keeps spaces and case; 'trimmed' strips spaces; 'casefold' also ignores case",
     )
+    batch_failure: Literal["partial", "whole"] = Field(
+        "partial",
+        description="what batch_create does with an invalid item, which the docs leave open: 'partial' refuses that"
+        " item and creates the others; 'whole' refuses the whole call (422 naming each bad item) and writes nothing",
+    )
+    conflict_id: Literal["existing", "null"] = Field(
+        "existing",
+        description="the 'id' of an 'already been used' 422, which the docs leave open: 'existing' = the id of the"
+        " record holding the key; 'null' = null, as in every other 422",
+    )
     not_found_status: int = Field(404, description="404 {'error': ...} or 422 {'errors': 'Data not found.'}")
     taxes: dict[str, str] = Field(default_factory=lambda: {"PPN": "11"}, description="tax name -> rate in percent")
     accounts: list[str] = Field(

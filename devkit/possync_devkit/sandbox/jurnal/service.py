@@ -20,7 +20,14 @@ from .amounts import PERCENT, VALUE, LineInput, invoice_totals, return_totals
 from .config import SandboxConfig
 from .dates import company_date, fmt_date, fmt_timestamp, now_utc, parse_filter_date, parse_timestamp
 from .db import Database, Repo, Row, norm
-from .errors import CUSTOM_ID_TAKEN, TRANSACTION_NO_TAKEN, ApiError, Errors
+from .errors import (
+    CUSTOM_ID_TAKEN,
+    TRANSACTION_NO_TAKEN,
+    ApiError,
+    Errors,
+    parameter_missing,
+    whole_batch_refusal,
+)
 from .money import ZERO, fmt_amount, fmt_currency, json_number, parse_decimal, q2
 from .payload import Payload
 from .reference import (
@@ -86,6 +93,10 @@ RESOURCES: dict[str, Resource] = {
 COUNT_SERIES = "adjustment"
 MOVEMENT_SERIES = "movement"
 STOCK_MOVES_BACKFILLED = "stock_moves:backfilled"
+
+
+class _WholeBatchRefused(Exception):
+    """Raised inside an all-or-nothing batch's transaction to roll every item back."""
 
 
 @dataclass
@@ -200,9 +211,42 @@ class JurnalService:
 
     def create(self, resource: Resource, body: dict[str, Any]) -> dict[str, Any]:
         creator: Callable[[Repo, dict[str, Any], str], Row] = getattr(self, f"_create_{resource.kind}")
-        with self.db.transaction() as repo:
-            row = creator(repo, body, fmt_timestamp(now_utc()))
-            return self.render(repo, row)
+        try:
+            with self.db.transaction() as repo:
+                row = creator(repo, body, fmt_timestamp(now_utc()))
+                return self.render(repo, row)
+        except ApiError as error:
+            raise self._as_answered(error) from None
+
+    def create_all_or_nothing(self, resource: Resource, singular: str, items: list[Any]) -> list[dict[str, Any]]:
+        """``batch_failure='whole'``: every item in one transaction, in order (later items see earlier ones); when
+        any is refused the whole call is a 422 naming each refused item, and nothing is written."""
+        creator: Callable[[Repo, dict[str, Any], str], Row] = getattr(self, f"_create_{resource.kind}")
+        refused: list[tuple[int, ApiError]] = []
+        rendered: list[dict[str, Any]] = []
+        try:
+            with self.db.transaction() as repo:
+                now = fmt_timestamp(now_utc())
+                for index, item in enumerate(items):
+                    inner = item.get(singular) if isinstance(item, dict) else None
+                    try:
+                        if not isinstance(inner, dict):
+                            raise parameter_missing(singular)
+                        with self.db.savepoint():
+                            rendered.append(self.render(repo, creator(repo, inner, now)))
+                    except ApiError as error:
+                        refused.append((index, self._as_answered(error)))
+                if refused:
+                    raise _WholeBatchRefused
+        except _WholeBatchRefused:
+            raise whole_batch_refusal(resource.path, len(items), refused) from None
+        return rendered
+
+    def _as_answered(self, error: ApiError) -> ApiError:
+        """The error as this sandbox answers it: with ``conflict_id='null'`` a conflict names no holder."""
+        if self.config.conflict_id == "null" and isinstance(error.body, dict) and error.body.get("id") is not None:
+            return ApiError(error.status, {**error.body, "id": None})
+        return error
 
     def get(self, resource: Resource, ident: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
         with self.db.transaction() as repo:

@@ -3,13 +3,15 @@
 Every create uses ``batch_create`` where Jurnal has one (customers, products, invoices, payments; sales
 returns, warehouse transfers and stock adjustments have none and go one by one). A create Jurnal refuses
 because the key is taken ("had already been used" / "has already been taken") is the trace of an earlier
-attempt whose reply was lost: Jurnal's conflict reply carries the ``id`` of the record holding the key, the
-sender reads it and, if it is the same document (same total, same name), records it as synced instead of
-creating it twice. A key taken by a *different* document fails with a reason saying so."""
+attempt whose reply was lost: the sender finds the record holding the key (by the ``id`` of Jurnal's conflict
+reply, or, when that is null, by the key itself: ``find_holder``) and, if it is the same document (same total,
+same name), records it as synced instead of creating it twice. A key taken by a *different* document fails
+with a reason saying so."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -35,6 +37,7 @@ from possync.targets.base.senders import (
     invoice_prerequisite,
     invoice_prerequisites,
     is_clash,
+    loose_match,
     stock_prerequisites,
     transfer_number,
 )
@@ -42,6 +45,8 @@ from possync.targets.jurnal import mapping
 from possync.targets.jurnal.hook import BATCH_LIMIT, JurnalHook
 
 DUPLICATE_MARKERS = ("already been used", "already been taken", "has already")
+# How a record found by ``find_holder`` holds a document's key, best last.
+LOOSE, BY_NAME, EXACT = 0, 1, 2
 
 
 def is_duplicate(message: str | None) -> bool:
@@ -75,8 +80,62 @@ class JurnalSender(TargetSender):
         return is_duplicate(message)
 
     def find_existing(self, document: Any, conflict: Any) -> dict[str, Any] | None:
+        """The holder of the document's key: the record the conflict reply's ``id`` names, else (what that ``id``
+        means is undocumented, and it may be null as in every other 422) the record found by the key itself."""
         existing_id = conflict.get("id") if isinstance(conflict, dict) else None
-        return self.hook.get(self.resource, existing_id) if existing_id is not None else None
+        if existing_id is not None:
+            return self.hook.get(self.resource, existing_id)
+        return self.find_holder(self.body(document))
+
+    #: ``GET /{resource}/{custom_id}`` works: the swagger's path parameter says "ID or Custom ID"
+    custom_id_readable = False
+
+    def find_holder(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The record holding one of ``body``'s keys, found the ways Jurnal documents: by custom_id where the
+        resource is readable by it, else in its paged list (narrowed by the documented date filters, then
+        whole). A record whose key equals ours wins; one that matches only loosely (spaces, case) is returned
+        too, for ``refused`` to fail the document saying so."""
+        custom_id = body.get("custom_id")
+        if self.custom_id_readable and custom_id:
+            record = self.hook.get(self.resource, custom_id)
+            if record is not None and self.holds(record, body) is not None:
+                return record
+        narrowed = self.list_filters(body)
+        for filters in ([narrowed, {}] if narrowed else [{}]):
+            best: tuple[int, dict[str, Any]] | None = None
+            for record in self.hook.iterate(self.resource, **filters):
+                rank = self.holds(record, body)
+                if rank == EXACT:
+                    return record
+                if rank is not None and (best is None or rank > best[0]):
+                    best = (rank, record)
+            if best is not None:
+                return best[1]
+        return None
+
+    def holds(self, record: dict[str, Any], body: dict[str, Any]) -> int | None:
+        """How ``record`` holds one of ``body``'s keys: ``EXACT``, ``LOOSE`` (only once spaces are trimmed or
+        case ignored), or None."""
+        found = None
+        for field in self.key_fields:
+            ours, theirs = body.get(field), record.get(field)
+            if ours is None or theirs is None:
+                continue
+            if str(ours) == str(theirs):
+                return EXACT
+            if loose_match(str(ours), str(theirs)) is not None:
+                found = LOOSE
+        return found
+
+    def list_filters(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Documented list filters that narrow the search for the holder of ``body``'s keys: a transaction's
+        date (``start_date`` / ``end_date``, dd/mm/yyyy)."""
+        day = body.get("transaction_date")
+        try:
+            when = datetime.strptime(str(day), "%Y-%m-%d") if day else None
+        except ValueError:
+            return {}
+        return {"start_date": when.strftime("%d/%m/%Y"), "end_date": when.strftime("%d/%m/%Y")} if when else {}
 
 
 class CustomerSender(JurnalSender):
@@ -96,6 +155,15 @@ class CustomerSender(JurnalSender):
         if document.key in self._disambiguate:
             body["display_name"] = f"{body['display_name']} ({document.customer_code or document.key})"
         return body
+
+    def holds(self, record: dict[str, Any], body: dict[str, Any]) -> int | None:
+        """By custom_id; else by display name, unique in Jurnal whatever its case (§1.3): the holder when the
+        name, not the custom_id, is what "had already been used"."""
+        by_key = super().holds(record, body)
+        if by_key is None and str(record.get("display_name") or "").strip().casefold() == str(
+                body.get("display_name") or "").strip().casefold():
+            return BY_NAME
+        return by_key
 
     def same_document(self, document: Customer, record: dict[str, Any]) -> bool:
         body = self.body(document)
@@ -166,6 +234,7 @@ class InvoiceSender(JurnalSender):
 
 class PaymentSender(JurnalSender):
     record_type, flow, resource = "payment", "sales", "receive_payments"
+    custom_id_readable = True
 
     def prerequisites(self, payment: Payment) -> list[Prerequisite]:
         return invoice_prerequisite(payment)
