@@ -10,7 +10,8 @@ Start it
 
     python -m possync_devkit.sandbox.accurate --host 127.0.0.1 --account-port 8602 --data-port 8603 \\
         --db var/sandbox/accurate.db [--data-host-url http://127.0.0.1:8603] [--token TOKEN:SECRET ...] \\
-        [--per-second 8|off --in-flight 8|off] [--timestamp-skew 300] [--tax-rate 11] \\
+        [--per-second 8|off --in-flight 8|off] [--throttle-response 429|200] [--timestamp-skew 300] [--tax-rate 11] \\
+        [--number-match exact|trimmed|casefold] [--batch-failure partial|whole] \\
         [--error-rate 0.2 --error-status 503 --latency-ms 200 --drop-after-commit-rate 0.1 \\
          --drop-after-commit-next 2 --seed 1] [--account 1101.002:Kas Outlet Senayan[:CASH_BANK] ...]
 
@@ -242,15 +243,18 @@ as numbers. A filter on a field no record of the module has (``lastUpdate``, ``b
 
 bulk-save.do: ``{"data": [...]}`` (or form ``data[n].field``; a bare JSON array is accepted too), 1 to 100
 items, else ``{"s": false, "d": ["Max: 100 data dalam 1 kali request"]}`` and nothing is written. Items run in
-order, each in its own transaction (PARTIAL COMMIT: a bad item never blocks the others; later items see earlier
-ones). Reply ``{"s": <true only if all ok>, "d": [<per item, in order: the save.do reply {"s", "d", "r"} or
-{"s": false, "d": [...]}>]}``. A bulk-save is ONE call for the rate limit.
+order (later items see earlier ones). Reply ``{"s": <true only if all ok>, "d": [<per item, in order: the
+save.do reply {"s", "d", "r"} or {"s": false, "d": [...]}>]}``. With ``batch_failure`` ``partial`` (the default)
+each item commits on its own (PARTIAL COMMIT: a bad item never blocks the others); with ``whole`` one refused
+item saves nothing (see "Where the documentation is silent"). A bulk-save is ONE call for the rate limit.
 
 Rate limit (accurate.id "Batasan Pemanggilan API": 8 calls per second and 8 in flight; per token here, shared
 by both hosts): a call beyond ``--per-second`` (8) accepted starts within the last second (sliding window), or
-beyond ``--in-flight`` (8) concurrent calls, is refused BEFORE any work with HTTP 429, ``Retry-After: 1``,
-``{"s": false, "d": ["Terlalu banyak request, batas 8 panggilan per detik dan 8 bersamaan"]}``. The real status
-and body are undocumented: this is the sandbox's choice. Refused and unauthenticated calls do not count.
+beyond ``--in-flight`` (8) concurrent calls, is refused BEFORE any work (nothing is written, so a client may
+send it again) with HTTP 429, ``Retry-After: 1``, ``{"s": false, "d": ["Terlalu banyak request, batas 8
+panggilan per detik dan 8 bersamaan"]}``; with ``--throttle-response 200`` the same body comes with HTTP 200 and
+no ``Retry-After``. The real status and body are undocumented: these are the sandbox's two readings. Refused and
+unauthenticated calls do not count.
 ``off`` disables a limit. Admin ``GET|POST /_sandbox/limits`` ``{"per_second", "in_flight"}``.
 
 Webhooks (the Developer Area, per application; here one subscription per sandbox): ``POST /_sandbox/webhooks {"url":
@@ -296,8 +300,19 @@ Where the documentation is silent, the sandbox chose
 ====================================================
 - Timestamp format ``dd/MM/yyyy HH:mm:ss`` WIB only (no unix seconds, no ISO); base64 digest only; skew 300 s;
   the check order token -> timestamp -> signature; the 401 wording. WIB is a fixed UTC+7.
-- The 429 status, body, ``Retry-After: 1``, per-token scope, sliding window, and "refused calls do not count".
-- Bulk-save partial commit per item; the whole call refused for 0 or > 100 items.
+- The answer beyond the rate limit (§2.6: "not documented"), ``--throttle-response`` /
+  ``SandboxConfig.throttle_response``: ``429`` (default) = HTTP 429, ``Retry-After: 1``, ``{"s": false, "d":
+  ["Terlalu banyak request, batas 8 panggilan per detik dan 8 bersamaan"]}``; ``200`` = the same body with HTTP
+  200 and no ``Retry-After``, the shape of Accurate's business errors (a client must not take it for one). Either
+  way the call is refused before any work. Also chosen: the per-token scope, the sliding window, and "refused
+  calls do not count".
+- Bulk-save failures (§2.5/§3.6: partial commit or all-or-nothing is unverified), ``--batch-failure`` /
+  ``SandboxConfig.batch_failure``: ``partial`` (default) commits each item on its own; ``whole`` runs all items in
+  one transaction and, when any is refused, saves NOTHING and answers ``{"s": false, "d": [...]}`` still per item:
+  a refused item with its own ``{"s": false, "d": [<its messages>]}``, every other item ``{"s": false, "d":
+  ["Data tidak disimpan karena data[1] gagal; tidak ada data dalam request ini yang disimpan"]}`` (no ``r``), no
+  webhook sent. Clients must not take those items' ``s: false`` for their own refusal. The whole call is refused
+  for 0 or > 100 items in both readings.
 - ``sp.pageSize`` max 1000 (clamped); default order by id; text filters case-insensitive; unknown ``fields``
   ignored; filters on fields no record has ignored (see list.do).
 - Ids come from one sequence shared by all modules (starting at 100); line ids from another.

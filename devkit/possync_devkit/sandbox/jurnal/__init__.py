@@ -10,7 +10,8 @@ Start it
     python -m possync_devkit.sandbox.jurnal --host 127.0.0.1 --port 8601 --db var/sandbox/jurnal.db \\
         [--per-minute 30 --per-hour 1800 --per-ip-minute 40 --per-ip-hour 2500] \\
         [--error-rate 0.2 --error-status 503 --latency-ms 200 --drop-after-commit-rate 0.1 --seed 1] \\
-        [--client ID:SECRET ...] [--account "Kas Outlet Senayan" ...] [--no-key-filters] [--not-found-status 422]
+        [--client ID:SECRET ...] [--account "Kas Outlet Senayan" ...] [--no-key-filters] [--not-found-status 422] \\
+        [--number-match exact|trimmed|casefold] [--batch-failure partial|whole] [--conflict-id existing|null]
 
 or in-process: ``create_app(SandboxConfig(db_path=":memory:"))`` and serve it with uvicorn.
 
@@ -81,7 +82,7 @@ Rules enforced (422 in the Rails shape ``{"<attribute>": "<message>", "id": null
   product_code 'SKU-9' was not found (line 2).)", "transaction_lines": "is not valid", ...}``,
   ``{"person": "(Customer with person_name 'Budi' was not found.)"}``, ``{"warehouse": "(Warehouse with
   warehouse_name 'X' was not found.)"}``, ``{"line_tax": ...}``, ``{"deposit_to": ...}``.
-- uniqueness, answered with the existing record's ``id``: ``custom_id`` per resource ->
+- uniqueness, answered with the existing record's ``id`` (or null: ``conflict_id``): ``custom_id`` per resource ->
   ``"(Custom id attribute had already been used.)"``; ``transaction_no`` per transaction type ->
   ``"(Transaction number had already been used)"`` (both texts from create_conflicted_response.json);
   ``product_code`` -> ``"(Product code had already been used.)"``; customer ``display_name`` (case-insensitive)
@@ -183,7 +184,8 @@ resetting on the minute and the hour; a batch call counts once; a refused call d
 ``x-ratelimit-remaining-hour`` (the consumer's windows).
 
 Finding a record by its key (the idempotency path, §1.8): re-POSTing a document whose ``custom_id`` or
-``transaction_no`` exists answers 422 with ``"id": <existing id>``; then ``GET /<resource>/{id}``. Products,
+``transaction_no`` exists answers 422 with ``"id": <existing id>`` (``null`` with ``conflict_id='null'``); then
+``GET /<resource>/{id}``. Products,
 warehouses, receive payments and sales returns are also readable by ``GET /<resource>/{custom_id}``; warehouse
 transfers by ``GET /warehouse_transfers/{transaction_no}`` (the swagger's "id/transaction_no") or
 ``{custom_id}``; stock adjustments by ``GET /stock_adjustments/{transaction_no}?search_by=transaction_no&
@@ -207,10 +209,25 @@ headers and half of the body, then closes the connection: clients see ``ChunkedE
 
 Where the documentation is silent, the sandbox chose
 ====================================================
-- Batch failures: partial success. Items run in order, each in its own transaction; an invalid item gets
-  ``{"status": 422, "content": <the same error body a single POST would get>}`` (400 for an item without its
-  envelope) and the others are still created; later items see earlier ones (a duplicate inside one batch is a
-  conflict naming the first). Over 100 items (or none) the whole call is a 422 and nothing is written.
+- Batch failures (``--batch-failure``, ``SandboxConfig.batch_failure``; §1.5: "partial success or
+  all-or-nothing ... is not documented"). Items run in order and later items see earlier ones (a duplicate inside
+  one batch is a conflict naming the first). Over 100 items (or none) the whole call is a 422 and nothing is
+  written, in both readings.
+
+  - ``partial`` (default): each item in its own transaction; an invalid item gets ``{"status": 422, "content":
+    <the same error body a single POST would get>}`` (400 for an item without its envelope) and the others are
+    still created.
+  - ``whole``: all items in one transaction; one invalid item makes the call a 422 and NOTHING is written. The
+    body is Rails-shaped: ``{"<plural>": "(1 of 5 <plural> are not valid; none was created.)", "id": null,
+    "errors": [{"index": <0-based>, "status": 422, "content": <the item's single-POST error body>}, ...],
+    "error_full_messages": ["<Plural> (1 of 5 ...)", "Item 2: Product (Product with product_code 'X' was not
+    found (line 1).)", ...]}``. Clients must not rely on this body's shape (only that nothing was written).
+- The ``id`` of a conflict 422 (``--conflict-id``, ``SandboxConfig.conflict_id``; §1.7: "It may be the
+  conflicting record (unconfirmed)"): ``existing`` (default) answers the id of the record holding the key, as the
+  fixture's non-null ``id`` suggests; ``null`` answers ``"id": null`` as every other 422 does, so a client must
+  find the holder itself: ``GET /<resource>/{custom_id}`` where the swagger's path parameter says "ID or Custom
+  ID" (products, receive payments, ...), else the paged list (customers and sales invoices are readable by id
+  only; the list's key filters are a sandbox convenience, off with ``--no-key-filters``).
 - ``Retry-After`` on 429 (seconds to the reset of the window that is full): the reference documents no such
   header. Per-IP limits are enforced but not reported in headers.
 - ``x-ratelimit-remaining-*`` are "likely" per the reference (Kong naming); they are sent.
