@@ -298,3 +298,63 @@ def test_lost_replies_are_found_again_when_a_batch_with_a_taken_key_is_refused_w
     lose_replies(whole_world, sync, "invoice", invoices)
     assert len(sync.target_invoices()) == len(invoices)
     assert_one_each(sync, "invoice", invoices, sync.target_invoices())
+
+
+# -- the recognisers, on the shapes no sandbox setting sends -------------------------------------------------------
+
+
+def test_a_business_refusal_is_never_taken_for_a_throttle() -> None:
+    from possync.targets.accurate.hook import is_throttle_reply
+
+    assert is_throttle_reply({"s": False, "d": ["Terlalu banyak request, batas 8 panggilan per detik"]})
+    assert is_throttle_reply({"s": False, "d": ["Too many requests: rate limit exceeded"]})
+    for business in ('Nilai pembayaran Faktur "SI.1" (100) melebihi sisa piutang (50)',
+                     "Piutang pelanggan melebihi batas kredit", 'Sudah ada data lain dengan Nomor "X"'):
+        assert not is_throttle_reply({"s": False, "d": [business]}), business
+    # per-item results of a bulk-save are never a throttle, whatever an item says
+    assert not is_throttle_reply({"s": False, "d": [{"s": False, "d": ["Terlalu banyak request"]}]})
+
+
+class _AllOrNothing:
+    """A target refusing any batch holding a bad body with one error for the call (Accurate's other plausible
+    shape, ``{"s": false, "d": ["..."]}`` without per-item results), counting what it creates."""
+
+    def __init__(self) -> None:
+        self.created: list[str] = []
+        self.calls = 0
+
+    def create(self, bodies: list[dict[str, Any]]):
+        from possync.targets.base.hook import BatchItemResult
+
+        self.calls += 1
+        bad = [b["key"] for b in bodies if b["bad"]]
+        if bad:
+            raise RejectedError(f"data {bad[0]} tidak valid", status=200)
+        self.created.extend(b["key"] for b in bodies)
+        return [BatchItemResult(True, {"id": b["key"]}) for b in bodies]
+
+    def create_one(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.calls += 1
+        if body["bad"]:
+            raise RejectedError(f"{body['key']}: Barang & Jasa tidak ditemukan", status=200)
+        self.created.append(body["key"])
+        return {"id": body["key"]}
+
+
+def test_a_batch_refused_with_one_error_for_the_call_is_split_until_each_document_has_its_own_answer() -> None:
+    from possync.targets.base.senders import TargetSender
+
+    target = _AllOrNothing()
+    sender = TargetSender.__new__(TargetSender)
+    sender.create_batch = target.create  # type: ignore[method-assign]
+    sender.create_one = target.create_one  # type: ignore[method-assign]
+    sender.is_duplicate = lambda message: False  # type: ignore[method-assign]
+    bodies = [{"key": f"D{i}", "bad": i in (3, 41)} for i in range(64)]
+
+    results = sender.create_batch_surviving(bodies)
+
+    assert [r.created for r in results] == [not b["bad"] for b in bodies]
+    assert sorted(target.created) == sorted(b["key"] for b in bodies if not b["bad"]), "each good one once"
+    assert [r.error for r in results if not r.created] == ["D3: Barang & Jasa tidak ditemukan",
+                                                           "D41: Barang & Jasa tidak ditemukan"]
+    assert target.calls < len(bodies) / 2, f"{target.calls} calls: halves, not one call per document"
