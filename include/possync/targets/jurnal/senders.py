@@ -70,11 +70,26 @@ class JurnalSender(TargetSender):
         number = record.get("transaction_no") or record.get("custom_id") or record.get("display_name")
         return SendResult(document.key, "synced", str(record.get("id")), number, note=note)
 
+    def __init__(self, hook: JurnalHook, integration: Integration, ledger: SyncLedger) -> None:
+        super().__init__(hook, integration, ledger)
+        # list filters → the resource's records, read since the last create: the holders of every key one
+        # batch found taken are looked up in one reading of the list, not one reading each
+        self._listings: dict[tuple[tuple[str, Any], ...], list[dict[str, Any]]] = {}
+
     def create_batch(self, bodies: list[dict[str, Any]]) -> list[BatchItemResult]:
+        self._listings.clear()
         return self.hook.batch_create(self.resource, bodies)
 
     def create_one(self, body: dict[str, Any]) -> dict[str, Any]:
+        self._listings.clear()
         return self.hook.create(self.resource, body)
+
+    def listing(self, **filters: Any) -> list[dict[str, Any]]:
+        """Every record of the resource's list (with documented ``filters``), read once between creates."""
+        key = tuple(sorted(filters.items()))
+        if key not in self._listings:
+            self._listings[key] = list(self.hook.iterate(self.resource, **filters))
+        return self._listings[key]
 
     def is_duplicate(self, message: str | None) -> bool:
         return is_duplicate(message)
@@ -103,7 +118,7 @@ class JurnalSender(TargetSender):
         narrowed = self.list_filters(body)
         for filters in ([narrowed, {}] if narrowed else [{}]):
             best: tuple[int, dict[str, Any]] | None = None
-            for record in self.hook.iterate(self.resource, **filters):
+            for record in self.listing(**filters):
                 rank = self.holds(record, body)
                 if rank == EXACT:
                     return record
