@@ -302,6 +302,36 @@ def test_lost_replies_are_found_again_when_a_batch_with_a_taken_key_is_refused_w
     assert_one_each(sync, "invoice", invoices, sync.target_invoices())
 
 
+@pytest.fixture(params=[(b, c) for b in ("partial", "whole") for c in ("existing", "null")],
+                ids=lambda p: f"jurnal-{p[0]}-conflict-id-{p[1]}")
+def jurnal_readings(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    no_sleep(monkeypatch)
+    batch_failure, conflict_id = request.param
+    yield from jurnal_world(tmp_path, monkeypatch, batch_failure=batch_failure, conflict_id=conflict_id)
+
+
+def test_a_customer_whose_name_is_taken_by_another_is_created_under_a_distinct_name(jurnal_readings) -> None:
+    """Jurnal wants display names unique: a second POS customer of the same name is refused ("already been
+    used"), its holder is found (by the reply's id, or by the name when the id is null) and seen to be another
+    customer, and the newcomer is created as "<name> (<customer ID>)", in a batch refused whole or not."""
+    from possync.documents import Customer
+
+    sync = Sync(jurnal_readings)
+    sync.target.prepare(sync.hook, sync.integration, sync.loader.log)
+    first = Customer(key="CUST-801", name="Sari Dewi", customer_code="TILL-801")
+    sync.load("customer", [first])
+    others = [Customer(key="CUST-802", name="Rudi Hartono", customer_code="TILL-802"),
+              Customer(key="CUST-803", name="Sari Dewi", customer_code="TILL-803"),
+              Customer(key="CUST-804", name="Wati", customer_code="TILL-804")]
+    sync.load("customer", others)
+
+    records = sync.records("customer", [c.key for c in [first, *others]])
+    assert {k: r.reason for k, r in records.items() if r.status != "synced"} == {}
+    names = sorted(r["display_name"] for r in sync.hook.iterate("customers"))
+    assert names == ["Rudi Hartono", "Sari Dewi", "Sari Dewi (TILL-803)", "Wati"]
+    assert len({r.target_id for r in records.values()}) == 4
+
+
 # -- the recognisers, on the shapes no sandbox setting sends -------------------------------------------------------
 
 
