@@ -128,6 +128,34 @@ def test_a_batch_with_a_payment_the_target_refuses_syncs_the_others_once(batch_w
         assert batch_world["admin"].stats()["by_status"].get("422"), "the sandbox did refuse a whole batch"
 
 
+def test_a_batch_with_an_invoice_of_a_product_the_target_lacks_syncs_the_others_once(batch_world) -> None:
+    from possync.ledger import RecordOutcome
+
+    sync = Sync(batch_world)
+    synced_masters(sync)
+    # a product the ledger holds as synced but the target has never heard of (deleted there by hand, say)
+    sync.ledger.record(sync.integration.name, [RecordOutcome(
+        record_type="item", key="GHOST-1", flow="products", status="synced", target_id="999999",
+        target_number="GHOST-1")], None)
+    invoices = transform_sales(extract_sales(batch_world["pos"], WEEK)).invoices[:10]
+    bad = invoices[6]
+    invoices[6] = bad = dataclasses.replace(bad, lines=[dataclasses.replace(bad.lines[0], sku="GHOST-1"),
+                                                        *bad.lines[1:]])
+
+    sync.load("invoice", invoices)
+
+    records = sync.records("invoice", [i.key for i in invoices])
+    assert records[bad.key].status == "failed"
+    assert "GHOST-1" in records[bad.key].reason, records[bad.key].reason
+    assert records[bad.key].reason.startswith(("Jurnal: ", "Accurate: ")), records[bad.key].reason
+    good = [i.key for i in invoices if i.key != bad.key]
+    assert [k for k in good if records[k].status != "synced"] == [], {k: records[k].reason for k in good}
+    in_target = sync.target_invoices()
+    assert doubled(in_target) == []
+    assert sorted(r["number"] for r in in_target) == sorted(good)
+    assert sorted(sync.synced_ids("invoice", good).values()) == sorted(str(r["id"]) for r in in_target)
+
+
 def test_a_product_the_target_refuses_fails_alone_with_its_reason(batch_world) -> None:
     sync = Sync(batch_world)
     sync.target.prepare(sync.hook, sync.integration, sync.loader.log)
