@@ -360,6 +360,22 @@ def test_a_customer_whose_name_is_taken_by_another_is_created_under_a_distinct_n
     assert len({r.target_id for r in records.values()}) == 4
 
 
+@pytest.mark.parametrize("not_found_status", [404, 422])
+def test_a_record_jurnal_does_not_have_reads_as_none_in_either_not_found_shape(
+        not_found_status: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Looking a holder up by custom_id may ask for one that is not there: 404 or 422 "Data not found."."""
+    from possync.targets.jurnal.hook import JurnalHook
+    from support.worlds import start_jurnal_sandbox
+
+    sandbox = start_jurnal_sandbox(tmp_path, monkeypatch, not_found_status=not_found_status)
+    try:
+        hook = JurnalHook("jurnal_demo")
+        assert hook.get("receive_payments", "NO-SUCH-PAYMENT") is None
+        assert hook.get("sales_invoices", 999999) is None
+    finally:
+        sandbox.stop()
+
+
 # -- the recognisers, on the shapes no sandbox setting sends -------------------------------------------------------
 
 

@@ -58,23 +58,26 @@ def _amount(value: Any) -> Decimal:
 
 
 class JurnalSender(TargetSender):
-    """Jurnal's transport: ``batch_create`` per resource; conflict replies name the holder's ``id``."""
+    """Jurnal's transport: ``batch_create`` per resource; a conflict's holder is read by the ``id`` the reply
+    names, or found by the document's key when the reply names none."""
 
     target_label = "Jurnal"
     resource = ""
     key_fields = ("transaction_no", "custom_id")
     max_batch_size = BATCH_LIMIT
+    #: ``GET /{resource}/{custom_id}`` works: the swagger's path parameter says "ID or Custom ID"
+    custom_id_readable = False
     hook: JurnalHook
-
-    def result(self, document: Any, record: dict[str, Any], note: str | None = None) -> SendResult:
-        number = record.get("transaction_no") or record.get("custom_id") or record.get("display_name")
-        return SendResult(document.key, "synced", str(record.get("id")), number, note=note)
 
     def __init__(self, hook: JurnalHook, integration: Integration, ledger: SyncLedger) -> None:
         super().__init__(hook, integration, ledger)
         # list filters → the resource's records, read since the last create: the holders of every key one
         # batch found taken are looked up in one reading of the list, not one reading each
         self._listings: dict[tuple[tuple[str, Any], ...], list[dict[str, Any]]] = {}
+
+    def result(self, document: Any, record: dict[str, Any], note: str | None = None) -> SendResult:
+        number = record.get("transaction_no") or record.get("custom_id") or record.get("display_name")
+        return SendResult(document.key, "synced", str(record.get("id")), number, note=note)
 
     def create_batch(self, bodies: list[dict[str, Any]]) -> list[BatchItemResult]:
         self._listings.clear()
@@ -101,9 +104,6 @@ class JurnalSender(TargetSender):
         if existing_id is not None:
             return self.hook.get(self.resource, existing_id)
         return self.find_holder(self.body(document))
-
-    #: ``GET /{resource}/{custom_id}`` works: the swagger's path parameter says "ID or Custom ID"
-    custom_id_readable = False
 
     def find_holder(self, body: dict[str, Any]) -> dict[str, Any] | None:
         """The record holding one of ``body``'s keys, found the ways Jurnal documents: by custom_id where the
