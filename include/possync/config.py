@@ -166,6 +166,9 @@ class Integration(_Strict):
     batch_size: int = MAX_BATCH_SIZE
     #: tasks that may call the target at once (the size of its Airflow pool); each paces to its share
     target_concurrency: Annotated[int, Field(ge=1, le=8)] = 1
+    #: a sale edited or voided in the POS after it was synced: ``apply`` reverses its documents in the target and
+    #: posts them again as they now are; ``report`` only fails the records with what changed (possync.changes)
+    changes_after_sync: Literal["apply", "report"] = "apply"
     sales: SalesSync
     transfers: TransferSync = TransferSync()
     bookkeeping: Bookkeeping = Bookkeeping()

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from sqlalchemy.engine import Engine
 
+from possync.changes import apply_changes
 from possync.config import Integration
 from possync.documents import Document, Rejection
 from possync.ledger import RecordOutcome, RunRef, SyncLedger, content_hash
@@ -46,6 +47,7 @@ class StageSummary:
     skipped: int = 0
     failed: int = 0
     failures: list[str] = field(default_factory=list)
+    skipped_records: list[Rejection] = field(default_factory=list)  # voided orders and their payments, ...
 
     @property
     def read(self) -> int:
@@ -238,6 +240,7 @@ def _record_staged(
     for record in skipped:
         outcomes.append(_rejection_outcome(record, "skipped", flow))
         summary.skipped += 1
+        summary.skipped_records.append(record)
         log_record(logger, "SKIPPED", record.record_type, record.key, record.reason)
     for document in documents:
         outcomes.append(_outcome(document, "pending", flow))
@@ -445,6 +448,9 @@ def sync_sales(job: SyncJob, *, outlet_code: str, window: Window, catch_up: bool
                now: datetime | None = None) -> LoadSummary:
     """One outlet's sales of one window (plus late ones and earlier failures): invoices, payments, returns.
 
+    Sales changed or voided in the POS after they were synced are applied to the target (or reported) first,
+    according to ``changes_after_sync`` (``possync.changes``).
+
     ``catch_up`` (scheduled runs): also everything of the outlet due by the window end and committed after
     its watermark (``stage_sales``); off for backfills and manual windows, which sync exactly their range.
     """
@@ -456,7 +462,9 @@ def sync_sales(job: SyncJob, *, outlet_code: str, window: Window, catch_up: bool
         catch_up=sales_catch_up(integration, now) if catch_up else None,
         run=job.run, logger=job.logger,
     )
-    summary = LoadSummary(skipped=staged.skipped, failed=staged.failed, failures=list(staged.failures))
+    documents, changes = apply_changes(job, documents, staged.skipped_records)
+    summary = LoadSummary(skipped=staged.skipped + changes.skipped, failed=staged.failed + changes.failed,
+                          failures=[*staged.failures, *changes.failures], reversed=changes.reversed)
     return job.load_in_order("sales", documents, summary)
 
 

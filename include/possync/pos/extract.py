@@ -755,6 +755,19 @@ def _refunded_before(
     return pd.Series(refunded, index=lines.index, dtype=object)
 
 
+def refunds_of_orders(engine: Engine, order_numbers: Iterable[str]) -> dict[str, list[str]]:
+    """Order number → the numbers of its refunds, for the orders given (those with none are absent)."""
+    wanted = sorted(set(order_numbers))
+    found: dict[str, list[str]] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(wanted), 500):
+            stmt = (select(orders.c.number, refunds.c.number).join(refunds, refunds.c.order_id == orders.c.id)
+                    .where(orders.c.number.in_(wanted[start:start + 500])).order_by(refunds.c.number))
+            for order_number, refund_number in conn.execute(stmt):
+                found.setdefault(order_number, []).append(refund_number)
+    return found
+
+
 def extract_customers(engine: Engine, updated_since: datetime | None = None) -> pd.DataFrame:
     """Customers (all, or those updated at or after ``updated_since``), with who first used each code."""
     stmt = _select(_CUSTOMER_COLUMNS).select_from(

@@ -111,8 +111,10 @@ class SyncOperator(BaseOperator):
         summary = self.sync(job)
         context["ti"].xcom_push(key=CREATED_XCOM, value=[list(created) for created in summary.created[:100]])
         self.log.info(
-            "%s %s: read %d = synced %d + skipped %d + failed %d",
+            "%s %s: read %d = synced %d + skipped %d + failed %d%s",
             self.integration.name, self.flow, summary.read, summary.synced, summary.skipped, summary.failed,
+            f"; {summary.reversed} target document(s) reversed (changed or voided in the POS after sync)"
+            if summary.reversed else "",
         )
         for warning in self.warnings(job):
             self.log.warning("WARNING %s", warning)
