@@ -68,7 +68,8 @@ def target_payments(world: dict[str, Any]) -> dict[str, tuple[Decimal, str]]:
 
 
 def pick_orders(world: dict[str, Any]) -> list[tuple[str, Decimal, str, Decimal]]:
-    """(number, total, method, unit price of line 1) of the day's plain orders: completed, one payment, no refund, no order discount, service charge or rounding, not broken on purpose."""
+    """(number, total, method, unit price of line 1) of the day's plain orders: completed, one payment, no
+    refund, no order discount, service charge or rounding, not broken on purpose."""
     o, p, r, ln = schema.orders, schema.payments, schema.refunds, schema.order_lines
     one_payment = select(p.c.order_id).group_by(p.c.order_id).having(func.count() == 1)
     stmt = (select(o.c.number, o.c.total_amount, p.c.method, ln.c.unit_price)
