@@ -19,12 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
 
 from possync.pipeline import SyncJob, sync_customers, sync_products, sync_sales
-from possync.pos import schema
 from possync.pos.extract import Window
 from possync.targets.base.registry import get_target
+from possync_devkit.till_changes import add_unit, plain_orders, switch_payment_method, void_order
 from support.books import Books, integration_of
 from support.demo_week import broken_keys
 from support.worlds import accurate_world, jurnal_world
@@ -67,53 +66,15 @@ def target_payments(world: dict[str, Any]) -> dict[str, tuple[Decimal, str]]:
     return found
 
 
-def pick_orders(world: dict[str, Any]) -> list[tuple[str, Decimal, str, Decimal]]:
-    """(number, total, method, unit price of line 1) of the day's plain orders: completed, one payment, no
-    refund, no order discount, service charge or rounding, not broken on purpose."""
-    o, p, r, ln = schema.orders, schema.payments, schema.refunds, schema.order_lines
-    one_payment = select(p.c.order_id).group_by(p.c.order_id).having(func.count() == 1)
-    stmt = (select(o.c.number, o.c.total_amount, p.c.method, ln.c.unit_price)
-            .join(p, p.c.order_id == o.c.id).join(ln, (ln.c.order_id == o.c.id) & (ln.c.line_no == 1))
-            .join(schema.outlets, schema.outlets.c.id == o.c.outlet_id)
-            .where(schema.outlets.c.code == OUTLET, o.c.status == "completed",
-                   o.c.business_time >= DAY.start, o.c.business_time < DAY.end, o.c.discount_amount == 0,
-                   o.c.service_charge_amount == 0, o.c.rounding_amount == 0, ln.c.discount_amount == 0,
-                   o.c.id.in_(one_payment), ~o.c.id.in_(select(r.c.order_id)))
-            .order_by(o.c.business_time))
-    broken = broken_keys()
-    with world["pos"].connect() as conn:
-        rows = [row for row in conn.execute(stmt) if row[0] not in broken]
-    assert len(rows) >= 3, "the demo day has plain orders to change"
-    return [tuple(row) for row in rows]  # type: ignore[misc]
-
-
 def change_the_pos(world: dict[str, Any]) -> tuple[str, str, str, Decimal]:
     """Void one order, switch one payment's method, add a unit to one order's first line; returns the three
     order numbers and the edited order's new total."""
-    (voided, *_), (switched, _, method, _), (edited, total, _, price) = pick_orders(world)[:3]
-    o, p, ln = schema.orders, schema.payments, schema.order_lines
-    now = datetime.now(UTC)
-    order_id = select(o.c.id).where(o.c.number == edited).scalar_subquery()
-    with world["pos"].begin() as conn:
-        conn.execute(update(o).where(o.c.number == voided).values(
-            status="voided", voided_at=now, void_reason="customer changed their mind", committed_at=now))
-        conn.execute(update(p).where(p.c.order_id == select(o.c.id).where(o.c.number == switched).scalar_subquery())
-                     .values(method="qris" if method == "cash" else "cash"))
-        conn.execute(update(o).where(o.c.number == switched).values(committed_at=now))
-        line = conn.execute(select(ln.c.quantity, ln.c.tax_rate, ln.c.tax_amount, o.c.tax_inclusive)
-                            .join(o, o.c.id == ln.c.order_id)
-                            .where(ln.c.order_id == order_id, ln.c.line_no == 1)).one()
-        quantity = line.quantity + 1
-        # the till's line tax: inside the price when tax-inclusive, on top of it when not
-        base = 100 + line.tax_rate if line.tax_inclusive else Decimal(100)
-        tax = (quantity * price * line.tax_rate / base).quantize(Decimal("0.01"))
-        new_total = total + price + (0 if line.tax_inclusive else tax - line.tax_amount)
-        conn.execute(update(ln).where(ln.c.order_id == order_id, ln.c.line_no == 1)
-                     .values(quantity=quantity, tax_amount=tax))
-        conn.execute(update(o).where(o.c.number == edited).values(
-            total_amount=new_total, tax_amount=o.c.tax_amount - line.tax_amount + tax, committed_at=now))
-        conn.execute(update(p).where(p.c.order_id == order_id).values(amount=new_total))
-    return voided, switched, edited, new_total
+    orders = plain_orders(world["pos"], OUTLET, DAY.start, DAY.end, exclude=set(broken_keys()))
+    assert len(orders) >= 3, "the demo day has plain orders to change"
+    voided, switched, edited = (order.number for order in orders[:3])
+    void_order(world["pos"], voided, "customer changed their mind")
+    switch_payment_method(world["pos"], switched)
+    return voided, switched, edited, add_unit(world["pos"], edited)
 
 
 def setup_and_first_sync(world: dict[str, Any]) -> set[str]:

@@ -52,6 +52,9 @@ last {integration.sales.lookback_hours} hours.
 
 * **Per-record status**: the task log of each outlet has one line per record (`SYNCED` with the target's
   document, `SKIPPED` with why, `FAILED` with the reason) and a summary `read = synced + skipped + failed`.
+* **Changes after sync**: a sale edited or voided at the till after it was synced is reversed in the target
+  (a `REVERSED` line per deleted document) and posted again as it now is
+  (`changes_after_sync: {integration.changes_after_sync}`; `report` only fails the changed records).
 * **Failures** (e.g. a product without SKU) turn the outlet's task red without retries; repair the POS
   record, then clear the task to sync it again.
 * **Backfill**: Trigger → Backfill with a date range re-syncs exactly that range; nothing is duplicated.
