@@ -96,6 +96,8 @@ class TransferSync(_Strict):
     hours: list[TimeOfDay] = Field(default_factory=list)
     #: transfers and stock documents committed late (offline tills) are still caught for this long
     lookback_hours: Annotated[int, Field(ge=0, le=24 * 14)] = 48
+    #: how far back (days of POS commit time before its window end) the first scheduled run of an outlet reads
+    first_run_lookback_days: Annotated[int, Field(ge=0, le=366)] = 7
 
     @model_validator(mode="after")
     def _hours_for_automatic(self) -> TransferSync:
