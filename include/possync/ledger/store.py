@@ -22,6 +22,11 @@ Merge rules for ``SyncLedger.record`` (the row in the ledger is *old*, the outco
 - ``synced`` clears ``reason`` and sets ``synced_at`` (kept from the first sync when the content is
   unchanged); other outcomes store their own ``reason``. ``first_seen_at`` is set on insert only;
   ``target_id``/``target_number`` are ``coalesce(new, old)``.
+- ``target_hash`` (the content of the version the target holds) becomes the outcome's ``content_hash`` on
+  ``synced`` and is kept otherwise: staging a changed record replaces its content and status but not what the
+  target holds, so the change is found (``possync.changes``) until ``SyncLedger.reverse`` records that the
+  target's document was deleted. Every ``synced`` outcome and every reversal also appends a row to
+  ``sync_record_versions``.
 """
 
 from __future__ import annotations
