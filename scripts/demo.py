@@ -432,14 +432,14 @@ def main() -> int:
     step("Documents in the Jurnal sandbox (read through its API)")
     for resource, after in documents_after.items():
         added = after - documents_before[resource]
-        say(f"  {resource:<18} {after:>6}   " + (f"+{added} in this run" if added else "unchanged"))
+        say(f"  {resource:<18} {after:>6}   " + (f"{added:+d} in this run" if added else "unchanged"))
     if documents_before["sales_invoices"] and documents_after == documents_before:
         say("  Nothing new: the week was already synced, and re-running it duplicated nothing.")
 
     step("Documents in the Accurate sandbox (read through its API)")
     for module, after in accurate_after.items():
         added = after - accurate_before[module]
-        say(f"  {module:<18} {after:>6}   " + (f"+{added} in this run" if added else "unchanged"))
+        say(f"  {module:<18} {after:>6}   " + (f"{added:+d} in this run" if added else "unchanged"))
     if accurate_before["sales-invoice"] and accurate_after["sales-invoice"] == accurate_before["sales-invoice"]:
         say("  No new sales documents: the week was already synced (the receive-item is this run's purchase).")
 
