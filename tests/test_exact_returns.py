@@ -154,6 +154,21 @@ def _created_before_the_ledger_knew(sync: Sync, document: SalesReturn) -> None:
         sync.hook.save("sales-return", sync.send["return"].body(document))
 
 
+def _one_return_and_one_refund_each(sync: Sync, documents: list[SalesReturn]) -> None:
+    records = sync.records("return", [d.key for d in documents])
+    assert {key: r.reason for key, r in records.items() if r.status != "synced"} == {}
+    if sync.world["target"] == "jurnal":
+        returns, withdrawals = _jurnal_books(sync)
+        assert {k: len(v) for k, v in returns.items() if len(v) != 1} == {}, "no return twice"
+        assert {k: len(v) for k, v in withdrawals.items() if len(v) != 1} == {}, "no refund paid twice"
+        assert sorted(returns) == sorted(withdrawals) == sorted(d.key for d in documents)
+        assert sorted(r.target_id for r in records.values()) == sorted(str(v[0]["id"]) for v in returns.values())
+    else:
+        numbers = Counter(r["number"] for r in sync.hook.iterate("sales-return", fields=["id", "number"]))
+        paid = Counter(r["number"] for r in sync.hook.iterate("other-payment", fields=["id", "number"]))
+        assert numbers == paid == Counter(d.key for d in documents)
+
+
 def test_lost_replies_double_neither_a_return_nor_its_refund(world) -> None:
     sync, documents = _sales_synced(world)
     _created_before_the_ledger_knew(sync, documents[0])
@@ -167,19 +182,29 @@ def test_lost_replies_double_neither_a_return_nor_its_refund(world) -> None:
     world["admin"].faults({})
     sync.load("return", documents)
 
-    records = sync.records("return", [d.key for d in documents])
-    assert {key: r.reason for key, r in records.items() if r.status != "synced"} == {}
-    if world["target"] == "jurnal":
-        returns, withdrawals = _jurnal_books(sync)
-        assert {k: len(v) for k, v in returns.items() if len(v) != 1} == {}, "no return twice"
-        assert {k: len(v) for k, v in withdrawals.items() if len(v) != 1} == {}, "no refund paid twice"
-        assert sorted(returns) == sorted(withdrawals) == sorted(d.key for d in documents)
-        assert sorted(r.target_id for r in records.values()) == sorted(str(v[0]["id"]) for v in returns.values())
-    else:
-        numbers = Counter(r["number"] for r in sync.hook.iterate("sales-return", fields=["id", "number"]))
-        paid = Counter(r["number"] for r in sync.hook.iterate("other-payment", fields=["id", "number"]))
-        assert numbers == paid == Counter(d.key for d in documents)
+    _one_return_and_one_refund_each(sync, documents)
     held = _held(sync, documents)
     for document in documents:
         total, tax = _pos_refund(document)
         assert held[document.key] == (total, tax, _expected_account(sync, document), total), document.key
+
+
+def test_a_return_posted_whose_money_was_not_fails_saying_so_and_the_retry_posts_only_the_money(
+        world, monkeypatch: pytest.MonkeyPatch) -> None:
+    sync, documents = _sales_synced(world)
+    money = sync.send["return"].money
+    real_body = type(money).body
+    account = "refund_from_name" if world["target"] == "jurnal" else "bankNo"
+    monkeypatch.setattr(type(money), "body", lambda self, d: {**real_body(self, d), account: "No Such Account"})
+    sync.load("return", documents[:2])
+
+    records = sync.records("return", [d.key for d in documents[:2]])
+    for record in records.values():
+        assert record.status == "failed"
+        assert record.reason.startswith("returned as ") and "but the money paid back was not posted" in record.reason
+
+    monkeypatch.setattr(type(money), "body", real_body)
+    sync.load("return", documents)
+    _one_return_and_one_refund_each(sync, documents)
+    held = _held(sync, documents)
+    assert all(held[d.key][3] == d.total for d in documents)
