@@ -48,6 +48,23 @@ def accurate_document_counts(integration: str = "accurate_demo") -> dict[str, in
     return {m: int(hook.api(m, "list", params={"sp.pageSize": 1})["sp"]["rowCount"]) for m in ACCURATE_MODULES}
 
 
+def invoice_totals(integration: str, numbers: list[str]) -> dict[str, Any]:
+    """Invoice number → its total in the integration's target, or None when the target holds no such invoice."""
+    from decimal import Decimal
+
+    from possync.config import load_config
+    from possync.targets.base.registry import get_target
+
+    config = next(i for i in load_config().integrations if i.name == integration)
+    hook = get_target(config.target).hook_class()(config.conn_id, pacing_share=config.target_concurrency + 1)
+    if config.target == "jurnal":
+        held = {r["transaction_no"]: r["original_amount"] for r in hook.iterate("sales_invoices")
+                if r["transaction_no"] in numbers}
+    else:
+        held = {n: (hook.detail("sales-invoice", number=n) or {}).get("totalAmount") for n in numbers}
+    return {n: None if held.get(n) is None else Decimal(str(held[n])).quantize(Decimal("0.01")) for n in numbers}
+
+
 def simulate_purchase(data_url: str, ledger_url: str, warehouse: str, integration: str = "accurate_demo") -> dict:
     """A purchase entered in Accurate: goods received from a supplier into ``warehouse``, of the first two
     products the products sync created there."""

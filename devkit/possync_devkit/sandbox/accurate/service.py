@@ -139,7 +139,7 @@ MODULES: dict[str, Module] = {
             "Faktur Penjualan",
             "number",
             "Nomor Faktur",
-            _actions("save", "bulk-save", "list", "detail"),
+            _actions("save", "bulk-save", "list", "detail", "delete"),
             ("number",),
             {"no": "number"},
             "SALES_INVOICE",
@@ -150,7 +150,7 @@ MODULES: dict[str, Module] = {
             "Penerimaan Penjualan",
             "number",
             "Nomor Penerimaan",
-            _actions("save", "bulk-save", "list", "detail"),
+            _actions("save", "bulk-save", "list", "detail", "delete"),
             ("number",),
             {"no": "number"},
             "SALES_RECEIPT",
@@ -161,7 +161,7 @@ MODULES: dict[str, Module] = {
             "Retur Penjualan",
             "number",
             "Nomor Retur",
-            _actions("save", "bulk-save", "list", "detail"),
+            _actions("save", "bulk-save", "list", "detail", "delete"),
             ("number",),
             {"no": "number"},
             "SALES_RETURN",
@@ -1487,6 +1487,45 @@ class AccurateService:
             if item is not None:
                 sign = -1 if line["itemAdjustmentType"] == "ADJUSTMENT_IN" else 1
                 self._stock_add(repo, item, line["warehouse"], sign * _dec(line["quantity"]))
+
+    def _delete_sales_invoice(self, repo: Repo, record: dict) -> None:
+        used_by = [label for label, amount in (("Penerimaan Penjualan", record["receiptAmount"]),
+                                               ("Retur Penjualan", record["returnAmount"])) if _dec(amount)]
+        if used_by or record.get("returnedQuantity"):
+            raise ApiError(f'Faktur Penjualan "{record["number"]}" tidak bisa dihapus karena sudah digunakan di '
+                           f'{" dan ".join(used_by or ["Retur Penjualan"])}')
+        for line in record["detailItem"]:
+            item = repo.by_id("item", line["item"]["id"])
+            if item is not None:
+                self._stock_add(repo, item, line["warehouse"], _dec(line["quantity"]))
+
+    def _delete_sales_receipt(self, repo: Repo, record: dict) -> None:
+        for line in record["detailInvoice"]:
+            invoice = repo.by_id("sales-invoice", line["invoice"]["id"])
+            if invoice is not None:
+                invoice["receiptAmount"] = _dec(invoice["receiptAmount"]) - _dec(line["paymentAmount"]) - _dec(
+                    line.get("discountAmount") or 0)
+                self._settle(invoice)
+                repo.update(invoice["id"], invoice["number"], invoice)
+
+    def _delete_sales_return(self, repo: Repo, record: dict) -> None:
+        invoice = repo.by_id("sales-invoice", record["invoice"]["id"]) if record.get("invoice") else None
+        for line in record["detailItem"]:
+            item = repo.by_id("item", line["item"]["id"])
+            if item is not None:
+                self._stock_add(repo, item, line["warehouse"], -_dec(line["quantity"]))
+            if invoice is not None:
+                returned = invoice.get("returnedQuantity", {})
+                left = _dec(returned.get(line["itemNo"], 0)) - _dec(line["quantity"])
+                if left:
+                    returned[line["itemNo"]] = left
+                else:
+                    returned.pop(line["itemNo"], None)
+                invoice["returnedQuantity"] = returned
+        if invoice is not None:
+            invoice["returnAmount"] = _dec(invoice["returnAmount"]) - _dec(record.get("appliedToInvoiceAmount") or 0)
+            self._settle(invoice)
+            repo.update(invoice["id"], invoice["number"], invoice)
 
     def delete(self, module_name: str, params: dict[str, Any]) -> tuple[dict[str, Any], list[Event]]:
         module = MODULES[module_name]

@@ -20,7 +20,7 @@ from .amounts import PERCENT, VALUE, LineInput, invoice_totals, return_totals
 from .config import SandboxConfig
 from .dates import company_date, fmt_date, fmt_timestamp, now_utc, parse_filter_date, parse_timestamp
 from .db import Database, Repo, Row, norm
-from .errors import CUSTOM_ID_TAKEN, TRANSACTION_NO_TAKEN, ApiError, Errors
+from .errors import CUSTOM_ID_TAKEN, TRANSACTION_NO_TAKEN, ApiError, Errors, unprocessable
 from .money import ZERO, fmt_amount, fmt_currency, json_number, parse_decimal, q2
 from .payload import Payload
 from .reference import (
@@ -61,9 +61,9 @@ RESOURCES: dict[str, Resource] = {
         Resource("products", "product", "Product", True, False, 200),
         Resource("customers", "customer", "Customer", False, False, 200),
         # The swagger's batch examples answer 201 for sales invoices and 200 for the others.
-        Resource("sales_invoices", "sales_invoice", "Sales invoice", False, True, 201),
-        Resource("receive_payments", "receive_payment", "Receive payment", True, True, 200),
-        Resource("sales_returns", "sales_return", "Sales return", True, True, None),
+        Resource("sales_invoices", "sales_invoice", "Sales invoice", False, True, 201, deletable=True),
+        Resource("receive_payments", "receive_payment", "Receive payment", True, True, 200, deletable=True),
+        Resource("sales_returns", "sales_return", "Sales return", True, True, None, deletable=True),
         # Path parameter "Bank Withdrawal ID or Custom ID" (swagger). Its batch_create is not emulated.
         Resource("bank_withdrawals", "bank_withdrawal", "Bank withdrawal", True, True, None),
         Resource("accounts", "account", "Account", False, False, None),
@@ -211,9 +211,16 @@ class JurnalService:
             return self.render(repo, self._find(repo, resource, ident, params or {}))
 
     def delete(self, resource: Resource, ident: str) -> None:
-        """Removes the document and its effect on stock (its moves)."""
+        """Removes the document, its effect on stock (its moves) and on invoices (its payment and return links).
+        An invoice that still has payments or returns is refused: they must be deleted first."""
         with self.db.transaction() as repo:
             row = self._find(repo, resource, ident)
+            if resource.kind == "sales_invoice":
+                used = [label for kind, label in (("payment", "payments"), ("return_applied", "returns"))
+                        if repo.links(kind, invoice_id=row.id)]
+                if used:
+                    raise unprocessable("sales_invoice", f"(Sales invoice {row.data.get('transaction_no')} has "
+                                        f"{' and '.join(used)}; delete them before deleting the invoice.)")
             repo.delete(row.id)
 
     def product_quantities(self, params: Mapping[str, str]) -> tuple[int, dict[str, Any]]:

@@ -35,6 +35,7 @@ from possync.targets.base.senders import (
     TargetSender,
     invoice_prerequisite,
     invoice_prerequisites,
+    same_lines,
     stock_prerequisites,
     transfer_number,
 )
@@ -67,6 +68,9 @@ class AccurateSender(TargetSender):
 
     def is_duplicate(self, message: str | None) -> bool:
         return bool(message) and DUPLICATE_MARKER in message.casefold()  # type: ignore[union-attr]
+
+    def delete_document(self, target_id: str) -> bool:
+        return self.hook.delete(self.module, target_id)
 
     def find_existing(self, document: Any, conflict: Any) -> dict[str, Any] | None:
         number = self.body(document).get(self.number_field)
@@ -190,7 +194,14 @@ class InvoiceSender(AccurateSender):
                                     bookkeeping=self.integration.bookkeeping)
 
     def same_document(self, invoice: SalesInvoice, record: dict[str, Any]) -> bool:
-        return _amount(record.get("totalAmount")) == invoice.total
+        """Same total and the same items in the same quantities."""
+        if _amount(record.get("totalAmount")) != invoice.total:
+            return False
+        found = record.get("detailItem")
+        if found is None:  # a reply without lines says nothing about them
+            return True
+        ours = [(line.get("itemNo"), line.get("quantity")) for line in self.body(invoice)["detailItem"]]
+        return same_lines(ours, [(line.get("itemNo"), line.get("quantity")) for line in found])
 
 
 class _InvoicePartSender(AccurateSender):
@@ -212,7 +223,11 @@ class ReceiptSender(_InvoicePartSender):
                                     outlet=self.outlet(payment), bookkeeping=self.integration.bookkeeping)
 
     def same_document(self, payment: Payment, record: dict[str, Any]) -> bool:
-        return _amount(record.get("chequeAmount") or record.get("totalPayment")) == payment.amount
+        """Same amount, method and cash/bank account (a method changed at the till is a change, not a match)."""
+        if _amount(record.get("chequeAmount") or record.get("totalPayment")) != payment.amount:
+            return False
+        body = self.body(payment)
+        return all(record.get(field) in (None, body[field]) for field in ("paymentMethod", "bankNo"))
 
 
 class _RefundMoneySender(_InvoicePartSender):

@@ -35,6 +35,7 @@ from possync.targets.base.senders import (
     invoice_prerequisite,
     invoice_prerequisites,
     is_clash,
+    same_lines,
     stock_prerequisites,
     transfer_number,
 )
@@ -73,6 +74,9 @@ class JurnalSender(TargetSender):
 
     def is_duplicate(self, message: str | None) -> bool:
         return is_duplicate(message)
+
+    def delete_document(self, target_id: str) -> bool:
+        return self.hook.delete(self.resource, target_id)
 
     def find_existing(self, document: Any, conflict: Any) -> dict[str, Any] | None:
         existing_id = conflict.get("id") if isinstance(conflict, dict) else None
@@ -161,7 +165,15 @@ class InvoiceSender(JurnalSender):
         )
 
     def same_document(self, invoice: SalesInvoice, record: dict[str, Any]) -> bool:
-        return _amount(record.get("original_amount")) == invoice.total
+        """Same total and the same products in the same quantities."""
+        if _amount(record.get("original_amount")) != invoice.total:
+            return False
+        found = record.get("transaction_lines_attributes")
+        if found is None:  # a reply without lines says nothing about them
+            return True
+        ours = [(line.get("product_code"), line.get("quantity"))
+                for line in self.body(invoice)["transaction_lines_attributes"]]
+        return same_lines(ours, [((line.get("product") or {}).get("code"), line.get("quantity")) for line in found])
 
 
 class PaymentSender(JurnalSender):
@@ -174,7 +186,11 @@ class PaymentSender(JurnalSender):
         return mapping.payment_body(payment, self.integration.bookkeeping)
 
     def same_document(self, payment: Payment, record: dict[str, Any]) -> bool:
-        return _amount(record.get("original_amount") or record.get("total")) in (payment.amount, Decimal("0.00"))
+        """Same amount and the same payment method (a method changed at the till is a change, not a match)."""
+        if _amount(record.get("original_amount") or record.get("total")) not in (payment.amount, Decimal("0.00")):
+            return False
+        method = (record.get("payment_method") or {}).get("name")
+        return method is None or str(method).casefold() == str(self.body(payment)["payment_method_name"]).casefold()
 
     def result(self, payment: Payment, record: dict[str, Any], note: str | None = None) -> SendResult:
         return SendResult(payment.key, "synced", str(record.get("id")), record.get("transaction_no"), note=note)
