@@ -208,3 +208,24 @@ def test_a_return_posted_whose_money_was_not_fails_saying_so_and_the_retry_posts
     _one_return_and_one_refund_each(sync, documents)
     held = _held(sync, documents)
     assert all(held[d.key][3] == d.total for d in documents)
+
+
+def test_reversing_a_return_deletes_the_money_paid_back_with_it(world) -> None:
+    """What a change after sync does to a return (``possync.changes``): its refund money goes first."""
+    sync, documents = _sales_synced(world)
+    sync.load("return", documents)
+    gone, kept = documents[0], documents[1:]
+    sender = sync.send["return"]
+    target_id = sync.records("return", [gone.key])[gone.key].target_id
+    assert sender.delete_document(target_id) is True
+    assert sender.delete_document(target_id) is False, "a repeated delete finds it gone"
+
+    if world["target"] == "jurnal":
+        returns, withdrawals = _jurnal_books(sync)
+        assert gone.key not in returns and gone.key not in withdrawals
+        assert sorted(returns) == sorted(withdrawals) == sorted(d.key for d in kept)
+    else:
+        assert sync.hook.detail("sales-return", number=gone.key) is None
+        assert sync.hook.detail("other-payment", number=gone.key) is None
+        paid = Counter(r["number"] for r in sync.hook.iterate("other-payment", fields=["id", "number"]))
+        assert paid == Counter(d.key for d in kept)

@@ -62,7 +62,7 @@ module               actions                                               detai
 ``sales-invoice``    save, bulk-save, list, detail                         ``number``
 ``sales-receipt``    save, bulk-save, list, detail                         ``number``
 ``sales-return``     save, bulk-save, list, detail                         ``number``
-``other-payment``    save, bulk-save, list, detail                         ``number``
+``other-payment``    save, bulk-save, list, detail, delete                 ``number``
 ``receive-item``     save, bulk-save, list, detail, delete                 ``number``
 ``item-transfer``    save, bulk-save, list, detail, delete                 ``number``
 ``item-adjustment``  save, bulk-save, list, detail, delete                 ``number``

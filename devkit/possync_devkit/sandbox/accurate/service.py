@@ -172,7 +172,7 @@ MODULES: dict[str, Module] = {
             "Pembayaran",
             "number",
             "Nomor Pembayaran",
-            _actions("save", "bulk-save", "list", "detail"),
+            _actions("save", "bulk-save", "list", "detail", "delete"),
             ("number",),
             {"no": "number"},
         ),
@@ -1056,6 +1056,9 @@ class AccurateService:
             "amount": total,
         }
         return self._store(repo, module, record, None, number)
+
+    def _delete_other_payment(self, repo: Repo, record: dict) -> None:
+        """An other payment settles nothing and moves no stock: deleting it only removes it."""
 
     # ------------------------------------------------------------ receive item
     def _save_receive_item(self, repo: Repo, module: Module, data: dict) -> tuple[dict, bool]:

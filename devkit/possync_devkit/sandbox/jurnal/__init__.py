@@ -45,8 +45,8 @@ parameter says "ID or Custom ID" the custom_id is accepted too, the numeric id w
 ``GET /receive_payments``, ``GET /receive_payments/{id}``
 ``POST /sales_returns``, ``GET /sales_returns``,         ``{"sales_return": {...}}``; GET by id or custom_id
 ``GET /sales_returns/{id}``
-``POST /bank_withdrawals``, ``GET /bank_withdrawals``,   ``{"bank_withdrawal": {...}}``; GET by id or custom_id
-``GET /bank_withdrawals/{id}``
+``POST /bank_withdrawals``, ``GET /bank_withdrawals``,   ``{"bank_withdrawal": {...}}``; GET/DELETE by id or
+``GET|DELETE /bank_withdrawals/{id}``                     custom_id ("Bank Withdrawal ID or Custom ID")
 ``GET /accounts``, ``GET /accounts/{id}``                the seeded chart of accounts (read only)
 ``POST /warehouse_transfers``,                           ``{"warehouse_transfer": {...}}``; GET/DELETE by id,
 ``GET /warehouse_transfers``,                            transaction_no or custom_id (no batch, no PATCH)

@@ -65,7 +65,7 @@ RESOURCES: dict[str, Resource] = {
         Resource("receive_payments", "receive_payment", "Receive payment", True, True, 200, deletable=True),
         Resource("sales_returns", "sales_return", "Sales return", True, True, None, deletable=True),
         # Path parameter "Bank Withdrawal ID or Custom ID" (swagger). Its batch_create is not emulated.
-        Resource("bank_withdrawals", "bank_withdrawal", "Bank withdrawal", True, True, None),
+        Resource("bank_withdrawals", "bank_withdrawal", "Bank withdrawal", True, True, None, deletable=True),
         Resource("accounts", "account", "Account", False, False, None),
         # Path parameter "id/transaction_no" (swagger); custom_id is accepted too.
         Resource(

@@ -262,6 +262,17 @@ class ReturnSender(_InvoicePartSender):
     def same_document(self, sales_return: SalesReturn, record: dict[str, Any]) -> bool:
         return _amount(record.get("totalAmount")) == sales_return.total
 
+    def delete_document(self, target_id: str) -> bool:
+        """A change after sync reverses the refund: its other payment first (the same number), then the sales
+        return; False when the return is gone already."""
+        record = self.hook.detail(self.module, id=target_id)
+        if record is None:
+            return False
+        paid = self.hook.detail(self.money.module, number=record.get("number"))
+        if paid is not None:
+            self.hook.delete(self.money.module, paid["id"])
+        return self.hook.delete(self.module, target_id)
+
     def send(self, documents: Sequence[SalesReturn]) -> list[SendResult]:
         returned = super().send(documents)
         posted = [d for d, result in zip(documents, returned, strict=True) if result.status == "synced"]

@@ -168,10 +168,13 @@ def payment_body(payment: Payment, bookkeeping: Bookkeeping) -> dict[str, Any]:
     }
 
 
+RETURN_MEMO = "POS refund "
+
+
 def return_memo(sales_return: SalesReturn) -> str:
     """The sales return's memo: the POS refund number, by which a return whose reply was lost is found again
     (the swagger's sales-return body documents no ``transaction_no`` and no ``custom_id``)."""
-    return f"POS refund {sales_return.key}" + (f": {sales_return.reason}" if sales_return.reason else "")
+    return f"{RETURN_MEMO}{sales_return.key}" + (f": {sales_return.reason}" if sales_return.reason else "")
 
 
 def return_body(sales_return: SalesReturn, product_ids: dict[str, str]) -> dict[str, Any]:

@@ -281,6 +281,17 @@ class ReturnSender(JurnalSender):
                     break
         return found
 
+    def delete_document(self, target_id: str) -> bool:
+        """A change after sync reverses the refund: its bank withdrawal first (by ``custom_id``, the refund number
+        the return's memo names), then the sales return; False when the return is gone already."""
+        record = self.hook.get(self.resource, target_id)
+        if record is None:
+            return False
+        memo = str(record.get("memo") or "")
+        if memo.startswith(mapping.RETURN_MEMO):
+            self.hook.delete(self.money.resource, memo.removeprefix(mapping.RETURN_MEMO).split(":", 1)[0])
+        return self.hook.delete(self.resource, target_id)
+
     def _pay_back(self, sales_return: SalesReturn, returned: SendResult) -> SendResult:
         paid = self.money.send_one_by_one([sales_return])[0]
         if paid.status == "failed":
