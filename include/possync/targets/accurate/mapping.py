@@ -15,6 +15,15 @@ whatever rounding Accurate applies to tax (the same choices as for Jurnal, in Ac
 
 Every line names the outlet's warehouse and the header its branch. Amounts stay ``Decimal``.
 
+A POS refund is an Accurate sales return equal to it to the sen, because Accurate's return lines take amounts
+(``unitPrice``, ``itemCashDiscount``, ``useTax1``; the openapi's sales-return ``detailItem``): each line is the
+receipt's price less a cash discount down to what the till paid back for it net of tax, and the refund's own
+VAT is a ``detailExpense`` on ``bookkeeping.output_vat_account``, the return not ``taxable``, so Accurate
+neither extracts a VAT of its own (its rounding over the whole return differs from the till's per line) nor
+adds one. The money paid back is an other payment (``other-payment``, "Pembayaran") of the same number out of
+the refund method's ``bookkeeping.payment_accounts``, against ``bookkeeping.receivable_account``, where the
+return of a paid invoice left the customer's credit.
+
 Stock moves:
 
 * a transfer is two item transfers, as Accurate keeps goods on the road in transit: ``TRANSFER_OUT`` from

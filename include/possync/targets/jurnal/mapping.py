@@ -20,6 +20,25 @@ whatever rounding Jurnal applies to tax:
 * a service charge is a line of the service item; positive cash rounding a line of the rounding item,
   negative rounding part of the discount (Jurnal lines cannot be negative).
 
+How a POS refund becomes Jurnal documents equal to it to the sen, tax and discounts included:
+
+* Jurnal's sales return takes quantities only (its swagger body: the invoice, lines with ``return_quantity``, a
+  memo) and prices them from the invoice line: its rate, less a pro-rata share of the invoice's ``Value``
+  discount (spread over every line, the VAT, service and rounding lines too), plus its line tax. The VAT of a
+  tax-exclusive receipt is an item line of the invoice, which a quantity return of the products does not carry.
+  So the return rarely equals the refund (the refund is what the till paid back; the return is Jurnal's
+  pro-rata arithmetic), and no shaping of the invoice makes it exact: a per-line percentage cannot carry an
+  amount to the sen, and Jurnal's own tax rounding would put the invoice total off the POS total.
+* Instead the refund's money carries the difference: a **bank withdrawal** (documented with ``transaction_no``
+  and ``custom_id``) out of the refund method's account (``bookkeeping.payment_accounts``) that totals the POS
+  refund and books Jurnal's return amount against receivables (clearing exactly the customer's credit the
+  return of a paid invoice left), the refund's VAT that the return did not carry against output VAT, and what
+  is left (discount cents; a line the return overshot is a credit) against ``bookkeeping.sales_return_account``.
+  The return plus the withdrawal's non-receivable lines equal the refund; its VAT lines its VAT. Not a credit
+  memo: the difference has either sign, and a credit memo (a customer credit) cannot be negative.
+* The sales-return body has no key of ours, so the return is found again by its memo (``return_memo``, the
+  POS refund number), which works whether or not Jurnal keeps the ``transaction_no`` it is also sent.
+
 Amounts stay ``Decimal``; the hook writes them as exact JSON numbers.
 """
 
