@@ -40,6 +40,7 @@ WRAPPERS = {
     "sales_invoices": "sales_invoice",
     "receive_payments": "receive_payment",
     "sales_returns": "sales_return",
+    "bank_withdrawals": "bank_withdrawal",
     "warehouse_transfers": "warehouse_transfer",
     "stock_adjustments": "stock_adjustment",
 }
