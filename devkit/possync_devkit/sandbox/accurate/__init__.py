@@ -63,6 +63,7 @@ module               actions                                               detai
 ``sales-invoice``    save, bulk-save, list, detail                         ``number``
 ``sales-receipt``    save, bulk-save, list, detail                         ``number``
 ``sales-return``     save, bulk-save, list, detail                         ``number``
+``other-payment``    save, bulk-save, list, detail, delete                 ``number``
 ``receive-item``     save, bulk-save, list, detail, delete                 ``number``
 ``item-transfer``    save, bulk-save, list, detail, delete                 ``number``
 ``item-adjustment``  save, bulk-save, list, detail, delete                 ``number``
@@ -86,7 +87,7 @@ database file (one seeded by an older sandbox) are added on start.
 
 save.do -> ``{"s": true, "d": ["<Jenis> \"<key>\" berhasil disimpan"], "r": {<the saved record>}}`` where Jenis
 is Pelanggan, Barang & Jasa, Gudang, Cabang, Pemasok, Faktur Penjualan, Penerimaan Penjualan, Retur Penjualan,
-Penerimaan Barang, Pemindahan Barang, Penyesuaian Persediaan and key is customerNo / no / name / vendorNo /
+Pembayaran, Penerimaan Barang, Pemindahan Barang, Penyesuaian Persediaan and key is customerNo / no / name / vendorNo /
 number. ``id`` in save.do updates (customer, item, vendor, warehouse, branch; fields sent replace, others stay; the
 key stays unless a new one is sent).
 
@@ -99,7 +100,8 @@ validation, so a retried write always learns "already there"):
 - warehouse / branch ``name`` (case-insensitive): ``Sudah ada data lain dengan Nama "<name>"``
 - sales-invoice ``number``: ``... Nomor Faktur "<n>"``, auto ``SI.<year of transDate>.00001``;
   sales-receipt ``... Nomor Penerimaan "<n>"``, auto ``CR.2026.00001``; sales-return ``... Nomor Retur "<n>"``,
-  auto ``SRT.2026.00001``; receive-item ``... Nomor Penerimaan Barang "<n>"``, auto ``RI.2026.00001``;
+  auto ``SRT.2026.00001``; other-payment ``... Nomor Pembayaran "<n>"``, auto ``OP.2026.00001``;
+  receive-item ``... Nomor Penerimaan Barang "<n>"``, auto ``RI.2026.00001``;
   item-transfer ``... Nomor Pemindahan Barang "<n>"``, auto ``IT.2026.00001`` (OUT and IN share the series);
   item-adjustment ``... Nomor Penyesuaian Persediaan "<n>"``, auto ``IA.2026.00001``.
 
@@ -146,6 +148,13 @@ sisa yang dapat diretur ...``). Totals use the invoice formulas; ``totalAmount``
 not below 0 (``appliedToInvoiceAmount``; any excess would be a customer credit in Accurate, not emulated); stock
 goes back into the line's warehouse. The spec's required ``taxDate``, ``taxNumber`` and ``detailExpense`` are
 treated as optional (spec artefacts, as for the invoice's ``detailDownPayment``/``detailExpense``).
+
+Other payment ("Pembayaran", money paid out of a cash/bank account; required ``bankNo`` (a CASH_BANK account),
+``payee``, ``transDate``, non-empty ``detailAccount[]{accountNo, amount, expenseName}`` (all three required, as
+the openapi says; ``memo`` optional)): every account must exist; ``amount`` is the sum of the lines and must be
+> 0 (``Jumlah pembayaran (<x>) harus lebih besar dari 0``); a line may be negative (the openapi sets no sign,
+and a payment booked partly against an account it credits is ordinary bookkeeping). Nothing is settled: it books
+money out of ``bankNo`` against the lines' accounts. The openapi documents no webhook type for it; none is sent.
 
 Receive item (required ``vendorNo``, ``receiveNumber``, ``transDate``, ``detailItem[]{itemNo, quantity,
 unitPrice, warehouseName}``, warehouse defaulting to ``Utama``): adds INVENTORY stock to the warehouse. Detail:

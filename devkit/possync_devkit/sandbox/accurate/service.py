@@ -139,7 +139,7 @@ MODULES: dict[str, Module] = {
             "Faktur Penjualan",
             "number",
             "Nomor Faktur",
-            _actions("save", "bulk-save", "list", "detail"),
+            _actions("save", "bulk-save", "list", "detail", "delete"),
             ("number",),
             {"no": "number"},
             "SALES_INVOICE",
@@ -150,7 +150,7 @@ MODULES: dict[str, Module] = {
             "Penerimaan Penjualan",
             "number",
             "Nomor Penerimaan",
-            _actions("save", "bulk-save", "list", "detail"),
+            _actions("save", "bulk-save", "list", "detail", "delete"),
             ("number",),
             {"no": "number"},
             "SALES_RECEIPT",
@@ -161,11 +161,20 @@ MODULES: dict[str, Module] = {
             "Retur Penjualan",
             "number",
             "Nomor Retur",
-            _actions("save", "bulk-save", "list", "detail"),
+            _actions("save", "bulk-save", "list", "detail", "delete"),
             ("number",),
             {"no": "number"},
             "SALES_RETURN",
             "salesReturn",
+        ),
+        Module(
+            "other-payment",
+            "Pembayaran",
+            "number",
+            "Nomor Pembayaran",
+            _actions("save", "bulk-save", "list", "detail", "delete"),
+            ("number",),
+            {"no": "number"},
         ),
         Module(
             "receive-item",
@@ -210,6 +219,7 @@ AUTO_NUMBER = {  # module -> (prefix, per-year)
     "sales-invoice": ("SI.", True),
     "sales-receipt": ("CR.", True),
     "sales-return": ("SRT.", True),
+    "other-payment": ("OP.", True),
     "receive-item": ("RI.", True),
     "item-transfer": ("IT.", True),
     "item-adjustment": ("IA.", True),
@@ -1035,6 +1045,64 @@ class AccurateService:
         }
         return self._store(repo, module, record, None, number)
 
+    # ------------------------------------------------------------ other payment
+    def _save_other_payment(self, repo: Repo, module: Module, data: dict) -> tuple[dict, bool]:
+        """Money paid out of a cash/bank account (``bankNo``) to a payee, booked to the accounts of its
+        ``detailAccount`` lines (``accountNo``, ``amount``, ``expenseName`` required, as the openapi says)."""
+        errors = Errors()
+        fields = {"bankNo": "Akun Kas/Bank", "payee": "Penerima", "transDate": "Tanggal"}
+        trans = self._header(repo, module, data, errors, fields)
+        bank = self._ref(repo, "glaccount", data.get("bankNo"), errors)
+        if bank is not None and bank["accountType"] != "CASH_BANK":
+            errors.add(f'Akun Perkiraan "{bank["no"]}" bukan akun Kas/Bank')
+        branch = self._branch(repo, data, errors)
+        raw = errors.guard(lambda: _lines(data, "detailAccount"), []) or []
+        if not raw:
+            errors.add("Rincian akun (detailAccount) harus diisi")
+        detail = []
+        for index, line in enumerate(raw):
+            where = f"detailAccount[{index}]: "
+            for name, label in (("accountNo", "Akun"), ("amount", "Jumlah"), ("expenseName", "Nama")):
+                if blank(line.get(name)):
+                    errors.add(f"{where}{label} ({name}) harus diisi")
+            if blank(line.get("accountNo")) or blank(line.get("amount")):
+                continue
+            account = self._ref(repo, "glaccount", line.get("accountNo"), errors, where)
+            amount = errors.guard(lambda line=line, where=where: parse_number(line.get("amount"), f"{where}amount"))
+            if account is None or amount is None:
+                continue
+            detail.append({
+                "accountNo": account["no"],
+                "account": _pick(account, "id", "no", "name"),
+                "amount": round2(amount),
+                "expenseName": text(line.get("expenseName")),
+                "memo": text(line.get("memo")),
+            })
+        errors.raise_if_any()
+        total = sum((line["amount"] for line in detail), ZERO)
+        if total <= 0:
+            raise ApiError(f"Jumlah pembayaran ({total}) harus lebih besar dari 0")
+        assert trans is not None and bank is not None
+        number = self._unique_number(repo, module, data, trans)
+        for line in detail:
+            line["id"] = repo.counter("line", 1)
+        record = {
+            **_scalars(data, {"id", "detailAccount"}),
+            "number": number,
+            "transDate": fmt_date(trans),
+            "bankNo": bank["no"],
+            "bank": _pick(bank, "id", "no", "name"),
+            "payee": text(data.get("payee")),
+            "branchName": branch,
+            "description": text(data.get("description")),
+            "detailAccount": detail,
+            "amount": total,
+        }
+        return self._store(repo, module, record, None, number)
+
+    def _delete_other_payment(self, repo: Repo, record: dict) -> None:
+        """An other payment settles nothing and moves no stock: deleting it only removes it."""
+
     # ------------------------------------------------------------ receive item
     def _save_receive_item(self, repo: Repo, module: Module, data: dict) -> tuple[dict, bool]:
         errors = Errors()
@@ -1465,6 +1533,45 @@ class AccurateService:
             if item is not None:
                 sign = -1 if line["itemAdjustmentType"] == "ADJUSTMENT_IN" else 1
                 self._stock_add(repo, item, line["warehouse"], sign * _dec(line["quantity"]))
+
+    def _delete_sales_invoice(self, repo: Repo, record: dict) -> None:
+        used_by = [label for label, amount in (("Penerimaan Penjualan", record["receiptAmount"]),
+                                               ("Retur Penjualan", record["returnAmount"])) if _dec(amount)]
+        if used_by or record.get("returnedQuantity"):
+            raise ApiError(f'Faktur Penjualan "{record["number"]}" tidak bisa dihapus karena sudah digunakan di '
+                           f'{" dan ".join(used_by or ["Retur Penjualan"])}')
+        for line in record["detailItem"]:
+            item = repo.by_id("item", line["item"]["id"])
+            if item is not None:
+                self._stock_add(repo, item, line["warehouse"], _dec(line["quantity"]))
+
+    def _delete_sales_receipt(self, repo: Repo, record: dict) -> None:
+        for line in record["detailInvoice"]:
+            invoice = repo.by_id("sales-invoice", line["invoice"]["id"])
+            if invoice is not None:
+                invoice["receiptAmount"] = _dec(invoice["receiptAmount"]) - _dec(line["paymentAmount"]) - _dec(
+                    line.get("discountAmount") or 0)
+                self._settle(invoice)
+                repo.update(invoice["id"], invoice["number"], invoice)
+
+    def _delete_sales_return(self, repo: Repo, record: dict) -> None:
+        invoice = repo.by_id("sales-invoice", record["invoice"]["id"]) if record.get("invoice") else None
+        for line in record["detailItem"]:
+            item = repo.by_id("item", line["item"]["id"])
+            if item is not None:
+                self._stock_add(repo, item, line["warehouse"], -_dec(line["quantity"]))
+            if invoice is not None:
+                returned = invoice.get("returnedQuantity", {})
+                left = _dec(returned.get(line["itemNo"], 0)) - _dec(line["quantity"])
+                if left:
+                    returned[line["itemNo"]] = left
+                else:
+                    returned.pop(line["itemNo"], None)
+                invoice["returnedQuantity"] = returned
+        if invoice is not None:
+            invoice["returnAmount"] = _dec(invoice["returnAmount"]) - _dec(record.get("appliedToInvoiceAmount") or 0)
+            self._settle(invoice)
+            repo.update(invoice["id"], invoice["number"], invoice)
 
     def delete(self, module_name: str, params: dict[str, Any]) -> tuple[dict[str, Any], list[Event]]:
         module = MODULES[module_name]

@@ -46,6 +46,8 @@ parameter says "ID or Custom ID" the custom_id is accepted too, the numeric id w
 ``GET /receive_payments``, ``GET /receive_payments/{id}``
 ``POST /sales_returns``, ``GET /sales_returns``,         ``{"sales_return": {...}}``; GET by id or custom_id
 ``GET /sales_returns/{id}``
+``POST /bank_withdrawals``, ``GET /bank_withdrawals``,   ``{"bank_withdrawal": {...}}``; GET/DELETE by id or
+``GET|DELETE /bank_withdrawals/{id}``                     custom_id ("Bank Withdrawal ID or Custom ID")
 ``GET /accounts``, ``GET /accounts/{id}``                the seeded chart of accounts (read only)
 ``POST /warehouse_transfers``,                           ``{"warehouse_transfer": {...}}``; GET/DELETE by id,
 ``GET /warehouse_transfers``,                            transaction_no or custom_id (no batch, no PATCH)
@@ -95,6 +97,15 @@ Rules enforced (422 in the Rails shape ``{"<attribute>": "<message>", "id": null
   line by ``transaction_line_id`` and/or ``product_id`` / ``product_name``; ``return_quantity`` <= sold - already
   returned -> else ``{"return_quantity": "(Return quantity 3.0 of 'Kopi' is greater than the quantity that
   can still be returned: 2.0 (sold 2.0, already returned 0.0) (return line 1).)"}``.
+- bank withdrawals (wrapper ``bank_withdrawal``, money paid out, e.g. back to a customer): required
+  ``transaction_date``, ``refund_from_id`` / ``refund_from_name`` / ``refund_from_number`` (a Cash & Bank account,
+  else ``{"refund_from": "(Account 'X' is not a Cash & Bank account.)"}``), non-empty
+  ``transaction_account_lines_attributes`` of ``{account_id | account_name | account_number, debit | credit,
+  description}``; optional ``person_id`` / ``person_name`` (a customer), ``transaction_no``, ``custom_id``,
+  ``memo``, ``tags``. Reply as the swagger example: ``{"id", "transaction_no", "custom_id", "memo",
+  "transaction_date": "dd/mm/yyyy", "person": {"id", "name", "is_customer", "is_vendor"}, "refund_from": {"id",
+  "name", "number", "category"}, "original_amount", "transaction_account_lines": [{"id", "description", "debit",
+  "credit", "account": {...}, "line_tax"}], ...}``. No tax is computed (``line_tax_*`` is not read).
 - warehouse transfers (wrapper ``warehouse_transfer``): required ``transaction_date``, ``from_warehouse_id`` /
   ``from_warehouse_name`` and ``to_warehouse_id`` / ``to_warehouse_name`` (-1 = "Unassigned"; the swagger has no
   ``*_warehouse_code`` for transfers, so none is read), non-empty ``warehouse_transfer_lines_attributes`` of
@@ -262,6 +273,13 @@ Where the documentation is silent, the sandbox chose
   (company time zone UTC+7), else Open. ``due_date`` defaults to ``transaction_date``.
 - A sales return reduces the invoice's remaining balance by up to the return amount; any excess (a return of a
   paid invoice) would become a credit memo in Jurnal and is not emulated.
+- Sales-return keys (``SandboxConfig.return_dedup``, ``--return-dedup``): the swagger's sales-return body has no
+  ``transaction_no`` and no ``custom_id`` (accounting_apis.md §3 item 13), so how a return whose reply was lost is
+  refused when sent again is undocumented. ``transaction_no`` (default): a sent ``transaction_no`` / ``custom_id``
+  is kept and unique, a repeat is a 422 naming the existing return; ``none``: both are ignored, as the real API
+  ignores undocumented attributes, and every return is numbered 10001, ... (a repeat is a second return).
+- Bank withdrawals: the swagger's request lines document ``debit`` only; the reply's lines show ``debit`` and
+  ``credit``, so a line may carry either (not both) and the withdrawal totals debits - credits, which must be > 0.
 - Accounts (``deposit_to_name``, ``*_account_name``/``_number``/``_id``) resolve against a seeded default chart
   (English names, Indonesian aliases, see ``reference.py``) plus ``--account`` extras; an unknown account is 422.
   For stock adjustments the chart has: Inventory (1-10200, "Persediaan Barang"), Cost of Sales (5-50000, "Beban
@@ -294,7 +312,8 @@ deliveries, ...), the stock adjustment / transfer approvals, comments, ``/stock_
 (``warehouse_stock_quantity``, valuations), inventory costing, the legacy ``api.jurnal.id`` prefixes, webhooks,
 sales orders / quotes
 (``selected_po_id`` / ``selected_pq_id`` -> 422), bundles, product categories, terms (``term_name`` is echoed),
-attachments, multi-currency (always IDR), credit memos, draft payment approval (a draft settles nothing),
+attachments, multi-currency (always IDR), credit memos (and their refunds and applications), bank withdrawals'
+``batch_create`` and their line taxes, draft payment approval (a draft settles nothing),
 witholding on payments (echoed, not booked), archived records (``include_archive`` is accepted and ignored),
 the legacy 503-as-rate-limit behaviour, and the ``.pdf`` previews.
 """

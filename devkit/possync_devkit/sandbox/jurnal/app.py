@@ -41,6 +41,7 @@ SINGULAR = {
     "sales_invoices": "sales_invoice",
     "receive_payments": "receive_payment",
     "sales_returns": "sales_return",
+    "bank_withdrawals": "bank_withdrawal",
     "accounts": "account",
     "warehouse_transfers": "warehouse_transfer",
     "stock_adjustments": "stock_adjustment",

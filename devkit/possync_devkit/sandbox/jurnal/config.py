@@ -61,6 +61,13 @@ class SandboxConfig(BaseModel):
         description="the 'id' of an 'already been used' 422, which the docs leave open: 'existing' = the id of the"
         " record holding the key; 'null' = null, as in every other 422",
     )
+    return_dedup: Literal["transaction_no", "none"] = Field(
+        "transaction_no",
+        description="how a sales return whose reply was lost is refused when sent again, which the docs leave open"
+        " (the swagger's sales-return body has no transaction_no and no custom_id): 'transaction_no' keeps a sent"
+        " transaction_no / custom_id unique (422 'already been used' naming the return); 'none' ignores both, as"
+        " the real API would ignore undocumented attributes, and numbers every return itself",
+    )
     not_found_status: int = Field(404, description="404 {'error': ...} or 422 {'errors': 'Data not found.'}")
     taxes: dict[str, str] = Field(default_factory=lambda: {"PPN": "11"}, description="tax name -> rate in percent")
     accounts: list[str] = Field(

@@ -189,6 +189,17 @@ class AccurateHook(TargetHttpHook):
                 return None
             raise
 
+    def delete(self, module: str, record_id: str | int) -> bool:
+        """Delete one record by id (``delete.do``); False when Accurate has none (a delete whose reply was lost
+        already did it, so repeating a delete is safe and the hook retries it like a read)."""
+        try:
+            self.api(module, "delete", params={"id": record_id}, method="DELETE", idempotent=True)
+        except RejectedError as error:
+            if error.status == 200 and NOT_FOUND.casefold() in error.message.casefold():
+                return False
+            raise
+        return True
+
     def iterate(self, module: str, *, fields: Sequence[str], page_size: int = 100,
                 **filters: Any) -> Iterator[dict[str, Any]]:
         """Every record of ``list.do`` with the given fields (Accurate returns only ``id`` otherwise)."""

@@ -21,7 +21,8 @@ A target's sender says how a batch is created (``create_batch``), how one is (``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from possync.config import Bookkeeping, Integration
@@ -96,6 +97,11 @@ class TargetSender:
 
     def find_existing(self, document: Any, conflict: Any) -> dict[str, Any] | None:
         """The target's record already holding this document's key, or None."""
+        raise NotImplementedError
+
+    def delete_document(self, target_id: str) -> bool:
+        """Delete the target's document ``target_id`` (a change after sync reverses it); False when the target
+        has no such document any more (an earlier delete whose reply was lost)."""
         raise NotImplementedError
 
     def find_created(self, documents: Sequence[Any]) -> dict[str, dict[str, Any]]:
@@ -257,6 +263,18 @@ class SkuMatchedItemSender(TargetSender):
         results = self.create_unless_found(documents, self._existing, note="matched by SKU")
         self.remember("product", results)
         return results
+
+
+def same_lines(ours: Iterable[tuple[Any, Any]], theirs: Iterable[tuple[Any, Any]]) -> bool:
+    """Two documents' lines hold the same products in the same quantities, whatever their order: the lines of
+    a document found under our key must be ours before it counts as ours (an order edited after a lost reply
+    keeps its number and total more often than its lines)."""
+    def tally(lines: Iterable[tuple[Any, Any]]) -> dict[str, Decimal]:
+        counts: dict[str, Decimal] = {}
+        for product, quantity in lines:
+            counts[str(product)] = counts.get(str(product), Decimal(0)) + Decimal(str(quantity or 0))
+        return {product: quantity for product, quantity in counts.items() if quantity}
+    return tally(ours) == tally(theirs)
 
 
 def is_clash(result: SendResult) -> bool:

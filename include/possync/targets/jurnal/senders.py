@@ -38,6 +38,7 @@ from possync.targets.base.senders import (
     invoice_prerequisites,
     is_clash,
     loose_match,
+    same_lines,
     stock_prerequisites,
     transfer_number,
 )
@@ -96,6 +97,9 @@ class JurnalSender(TargetSender):
 
     def is_duplicate(self, message: str | None) -> bool:
         return is_duplicate(message)
+
+    def delete_document(self, target_id: str) -> bool:
+        return self.hook.delete(self.resource, target_id)
 
     def find_existing(self, document: Any, conflict: Any) -> dict[str, Any] | None:
         """The holder of the document's key: the record the conflict reply's ``id`` names, else (what that ``id``
@@ -244,7 +248,15 @@ class InvoiceSender(JurnalSender):
         )
 
     def same_document(self, invoice: SalesInvoice, record: dict[str, Any]) -> bool:
-        return _amount(record.get("original_amount")) == invoice.total
+        """Same total and the same products in the same quantities."""
+        if _amount(record.get("original_amount")) != invoice.total:
+            return False
+        found = record.get("transaction_lines_attributes")
+        if found is None:  # a reply without lines says nothing about them
+            return True
+        ours = [(line.get("product_code"), line.get("quantity"))
+                for line in self.body(invoice)["transaction_lines_attributes"]]
+        return same_lines(ours, [((line.get("product") or {}).get("code"), line.get("quantity")) for line in found])
 
 
 class PaymentSender(JurnalSender):
@@ -258,29 +270,120 @@ class PaymentSender(JurnalSender):
         return mapping.payment_body(payment, self.integration.bookkeeping)
 
     def same_document(self, payment: Payment, record: dict[str, Any]) -> bool:
-        return _amount(record.get("original_amount") or record.get("total")) in (payment.amount, Decimal("0.00"))
+        """Same amount and the same payment method (a method changed at the till is a change, not a match)."""
+        if _amount(record.get("original_amount") or record.get("total")) not in (payment.amount, Decimal("0.00")):
+            return False
+        method = (record.get("payment_method") or {}).get("name")
+        return method is None or str(method).casefold() == str(self.body(payment)["payment_method_name"]).casefold()
 
     def result(self, payment: Payment, record: dict[str, Any], note: str | None = None) -> SendResult:
         return SendResult(payment.key, "synced", str(record.get("id")), record.get("transaction_no"), note=note)
 
 
+class _RefundWithdrawalSender(JurnalSender):
+    """The money a POS refund paid back: a bank withdrawal out of the refund method's account, keyed by the
+    refund number (``transaction_no`` and ``custom_id``, both documented for bank withdrawals), so a lost reply
+    is refused as a duplicate when sent again and found by the conflict's id."""
+
+    record_type, flow, resource = "return", "sales", "bank_withdrawals"
+    max_batch_size = 20
+
+    def __init__(self, hook: JurnalHook, integration: Integration, ledger: SyncLedger) -> None:
+        super().__init__(hook, integration, ledger)
+        self.returns: dict[str, dict[str, Any]] = {}  # refund key → its sales return as Jurnal answered it
+
+    def body(self, sales_return: SalesReturn) -> dict[str, Any]:
+        record = self.returns[sales_return.key]
+        person = record.get("person") or {}
+        return mapping.refund_withdrawal_body(
+            sales_return, returned=_amount(record.get("return_amount")),
+            returned_tax=_amount(record.get("returned_tax")),
+            customer_name=person.get("name") or person.get("display_name"),
+            bookkeeping=self.integration.bookkeeping)
+
+    def same_document(self, sales_return: SalesReturn, record: dict[str, Any]) -> bool:
+        return _amount(record.get("original_amount")) == sales_return.total
+
+
 class ReturnSender(JurnalSender):
-    """Jurnal has no batch endpoint for sales returns: one request each."""
+    """One ledger record per POS refund: the sales return, then the money paid back.
+
+    Jurnal's sales return takes quantities only and prices them from the invoice, so it rarely equals the POS
+    refund (see ``mapping.refund_withdrawal_body``): the bank withdrawal paying the refund back books the rest, and
+    the two together equal the refund to the sen. A return posted whose money was not fails its record saying so;
+    the next attempt finds the return and posts only the money.
+
+    The swagger's sales-return body has no key of ours, so before a return is sent (and before every retry of a
+    send whose outcome is unknown) the invoice's returns are read and one whose memo is this refund's
+    (``mapping.return_memo``) is taken as it: nothing is doubled whether or not Jurnal keeps the
+    ``transaction_no`` it is sent. Jurnal has no batch endpoint for sales returns: one request each."""
 
     record_type, flow, resource = "return", "sales", "sales_returns"
     max_batch_size = 20  # ledger bookkeeping granularity; each return is still its own request
+
+    def __init__(self, hook: JurnalHook, integration: Integration, ledger: SyncLedger) -> None:
+        super().__init__(hook, integration, ledger)
+        self.money = _RefundWithdrawalSender(hook, integration, ledger)
 
     def prerequisites(self, sales_return: SalesReturn) -> list[Prerequisite]:
         return invoice_prerequisite(sales_return)
 
     def send(self, documents: Sequence[SalesReturn]) -> list[SendResult]:
-        self._products = {
-            sku: target_id for sku, (target_id, _n) in self.ledger.id_maps(self.integration.name, "product").items()
-        }
-        return self.send_one_by_one(documents)
+        name = self.integration.name
+        self._products = {sku: target_id for sku, (target_id, _n) in self.ledger.id_maps(name, "product").items()}
+        invoices = self.ledger.lookup(name, "invoice", sorted({d.invoice_key for d in documents}))
+        self._invoice_ids = {key: record.target_id for key, record in invoices.items() if record.target_id}
+        results = []
+        for document in documents:
+            found = self.find_created([document])
+            if document.key in found:
+                returned = self.result(document, found[document.key],
+                                       note="already in Jurnal (a reply was lost); not created twice")
+            else:
+                returned = self.send_one_by_one([document])[0]
+            results.append(self._pay_back(document, returned) if returned.status == "synced" else returned)
+        return results
 
     def body(self, sales_return: SalesReturn) -> dict[str, Any]:
         return mapping.return_body(sales_return, self._products)
+
+    def result(self, document: SalesReturn, record: dict[str, Any], note: str | None = None) -> SendResult:
+        self.money.returns[document.key] = record
+        return super().result(document, record, note)
+
+    def find_created(self, documents: Sequence[SalesReturn]) -> dict[str, dict[str, Any]]:
+        """Returns already on their invoice whose memo is the refund's own (exactly)."""
+        found: dict[str, dict[str, Any]] = {}
+        for document in documents:
+            invoice_id = self._invoice_ids.get(document.invoice_key)
+            invoice = self.hook.get("sales_invoices", invoice_id) if invoice_id else None
+            memo = mapping.return_memo(document)
+            for listed in (invoice or {}).get("sales_returns") or []:
+                record = self.hook.get("sales_returns", listed["id"])
+                if record is not None and record.get("memo") == memo:
+                    found[document.key] = record
+                    break
+        return found
+
+    def delete_document(self, target_id: str) -> bool:
+        """A change after sync reverses the refund: its bank withdrawal first (by ``custom_id``, the refund number
+        the return's memo names), then the sales return; False when the return is gone already."""
+        record = self.hook.get(self.resource, target_id)
+        if record is None:
+            return False
+        memo = str(record.get("memo") or "")
+        if memo.startswith(mapping.RETURN_MEMO):
+            self.hook.delete(self.money.resource, memo.removeprefix(mapping.RETURN_MEMO).split(":", 1)[0])
+        return self.hook.delete(self.resource, target_id)
+
+    def _pay_back(self, sales_return: SalesReturn, returned: SendResult) -> SendResult:
+        paid = self.money.send_one_by_one([sales_return])[0]
+        if paid.status == "failed":
+            return SendResult(sales_return.key, "failed", reason=(
+                f"returned as Jurnal #{returned.target_id}, but the money paid back was not posted: {paid.reason}"))
+        note = f"paid back as Jurnal bank withdrawal #{paid.target_id}"
+        return SendResult(returned.key, "synced", returned.target_id, returned.target_number,
+                          note="; ".join(n for n in (returned.note, note) if n))
 
 
 class _StockSender(JurnalSender):
