@@ -11,7 +11,8 @@ Start it
         [--per-minute 30 --per-hour 1800 --per-ip-minute 40 --per-ip-hour 2500] \\
         [--error-rate 0.2 --error-status 503 --latency-ms 200 --drop-after-commit-rate 0.1 --seed 1] \\
         [--client ID:SECRET ...] [--account "Kas Outlet Senayan" ...] [--no-key-filters] [--not-found-status 422] \\
-        [--number-match exact|trimmed|casefold] [--batch-failure partial|whole] [--conflict-id existing|null]
+        [--number-match exact|trimmed|casefold] [--batch-failure partial|whole] [--conflict-id existing|null] \\
+        [--return-dedup transaction_no|none]
 
 or in-process: ``create_app(SandboxConfig(db_path=":memory:"))`` and serve it with uvicorn.
 
