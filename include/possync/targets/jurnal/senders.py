@@ -287,6 +287,7 @@ class _RefundWithdrawalSender(JurnalSender):
 
     record_type, flow, resource = "return", "sales", "bank_withdrawals"
     max_batch_size = 20
+    custom_id_readable = True  # GET /bank_withdrawals/{custom_id}: a conflict without an id is found directly
 
     def __init__(self, hook: JurnalHook, integration: Integration, ledger: SyncLedger) -> None:
         super().__init__(hook, integration, ledger)
