@@ -340,6 +340,9 @@ def add_shared_arguments(parser: Any) -> None:
     parser.add_argument("--batch-failure", choices=("partial", "whole"), default="partial",
                         help="a batch with a bad item (the docs are silent): the others are still created (partial)"
                         " or the whole call is refused and nothing is written (whole)")
+    parser.add_argument("--deleted-numbers", choices=("free", "kept"), default="free",
+                        help="the number (and custom id) of a deleted document (the docs are silent): free for a new"
+                        " document again, or kept taken for good")
 
 
 def faults_from_args(args: Any) -> FaultConfig:

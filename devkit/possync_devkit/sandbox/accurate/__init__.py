@@ -11,7 +11,7 @@ Start it
     python -m possync_devkit.sandbox.accurate --host 127.0.0.1 --account-port 8602 --data-port 8603 \\
         --db var/sandbox/accurate.db [--data-host-url http://127.0.0.1:8603] [--token TOKEN:SECRET ...] \\
         [--per-second 8|off --in-flight 8|off] [--throttle-response 429|200] [--timestamp-skew 300] [--tax-rate 11] \\
-        [--number-match exact|trimmed|casefold] [--batch-failure partial|whole] \\
+        [--number-match exact|trimmed|casefold] [--batch-failure partial|whole] [--deleted-numbers free|kept] \\
         [--error-rate 0.2 --error-status 503 --latency-ms 200 --drop-after-commit-rate 0.1 \\
          --drop-after-commit-next 2 --seed 1] [--account 1101.002:Kas Outlet Senayan[:CASH_BANK] ...]
 
@@ -60,9 +60,9 @@ module               actions                                               detai
 ``branch``           save, bulk-save, list, detail                         ``name``
 ``vendor``           save, bulk-save, list, detail                         ``vendorNo``
 ``glaccount``        list, detail (read only)                              ``no``
-``sales-invoice``    save, bulk-save, list, detail                         ``number``
-``sales-receipt``    save, bulk-save, list, detail                         ``number``
-``sales-return``     save, bulk-save, list, detail                         ``number``
+``sales-invoice``    save, bulk-save, list, detail, delete                 ``number``
+``sales-receipt``    save, bulk-save, list, detail, delete                 ``number``
+``sales-return``     save, bulk-save, list, detail, delete                 ``number``
 ``other-payment``    save, bulk-save, list, detail, delete                 ``number``
 ``receive-item``     save, bulk-save, list, detail, delete                 ``number``
 ``item-transfer``    save, bulk-save, list, detail, delete                 ``number``
@@ -307,6 +307,12 @@ document exists.
 
 Where the documentation is silent, the sandbox chose
 ====================================================
+- ``delete.do`` of sales documents: a sales invoice with receipts or returns against it is refused ("Faktur
+  Penjualan ... tidak bisa dihapus karena sudah digunakan di Penerimaan Penjualan"); deleting a receipt or a
+  return gives its amount (and a return its quantities and stock) back to the invoice. What becomes of a
+  deleted document's ``number`` is undocumented: ``--deleted-numbers free`` (default,
+  ``SandboxConfig.deleted_numbers``) lets a new document take it; ``kept`` keeps it taken ("Sudah ada data lain
+  dengan ...") although nothing holds it.
 - Timestamp format ``dd/MM/yyyy HH:mm:ss`` WIB only (no unix seconds, no ISO); base64 digest only; skew 300 s;
   the check order token -> timestamp -> signature; the 401 wording. WIB is a fixed UTC+7.
 - The answer beyond the rate limit (§2.6: "not documented"), ``--throttle-response`` /

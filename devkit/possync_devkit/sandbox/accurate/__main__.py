@@ -89,6 +89,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         extra_accounts=args.account,
         number_match=args.number_match,
         batch_failure=args.batch_failure,
+        deleted_numbers=args.deleted_numbers,
         throttle_response=args.throttle_response,
     )
 

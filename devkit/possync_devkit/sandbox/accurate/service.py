@@ -266,6 +266,11 @@ class Errors:
             raise ApiError(self.messages)
 
 
+def _retired(module_name: str, key: str) -> str:
+    """The counter that keeps a deleted document's number taken (``deleted_numbers = "kept"``)."""
+    return f"retired:{module_name}:{key}"
+
+
 def _key(module: Module, value: str, number_match: str = "trimmed") -> str:
     """The stored key of a record's number: as kept (``number_match``), case-folded where the module or the
     sandbox ignores case."""
@@ -424,8 +429,11 @@ class AccurateService:
             return self._auto_number(repo, module, when)
         if len(number) > 50:
             raise ApiError(f"{module.key_label} ({module.key_field}) terlalu besar. Maksimal 50 karakter")
-        other = repo.by_key(module.name, _key(module, number, self.config.number_match))
-        if other is not None and other["id"] != existing_id:
+        key = _key(module, number, self.config.number_match)
+        other = repo.by_key(module.name, key)
+        taken = other["id"] != existing_id if other is not None else repo.counter_value(
+            _retired(module.name, key)) is not None
+        if taken:
             raise ApiError(f'Sudah ada data lain dengan {module.key_label} "{number}"')
         return number
 
@@ -1587,6 +1595,9 @@ class AccurateService:
                     item = repo.by_id("item", line["item"]["id"])
                     if item is not None:
                         self._stock_add(repo, item, line["warehouse"], -line["quantity"])
+            if self.config.deleted_numbers == "kept":  # the number stays taken although nothing holds it
+                repo.counter(_retired(module.name, _key(module, str(record[module.key_field]),
+                                                        self.config.number_match)))
             repo.delete(record["id"])
         events = [(module.webhook, self._event_entry(module, record, "DELETE"))] if module.webhook else []
         return {"s": True, "d": [f'{module.label} "{record[module.key_field]}" berhasil dihapus']}, events

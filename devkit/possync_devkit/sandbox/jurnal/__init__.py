@@ -12,7 +12,7 @@ Start it
         [--error-rate 0.2 --error-status 503 --latency-ms 200 --drop-after-commit-rate 0.1 --seed 1] \\
         [--client ID:SECRET ...] [--account "Kas Outlet Senayan" ...] [--no-key-filters] [--not-found-status 422] \\
         [--number-match exact|trimmed|casefold] [--batch-failure partial|whole] [--conflict-id existing|null] \\
-        [--return-dedup transaction_no|none]
+        [--return-dedup transaction_no|none] [--deleted-numbers free|kept]
 
 or in-process: ``create_app(SandboxConfig(db_path=":memory:"))`` and serve it with uvicorn.
 
@@ -221,6 +221,13 @@ headers and half of the body, then closes the connection: clients see ``ChunkedE
 
 Where the documentation is silent, the sandbox chose
 ====================================================
+- Deletes (``DELETE /sales_invoices|receive_payments|sales_returns|bank_withdrawals|warehouse_transfers|
+  stock_adjustments/{id}``, 204): a sales invoice that still has payments or returns is refused with a 422
+  ``{"sales_invoice": "(Sales invoice <no> has payments; delete them before deleting the invoice.)", ...}``
+  (Jurnal's web app asks the same; the API docs say nothing); a deleted payment or return stops counting on its
+  invoice. What becomes of a deleted document's ``transaction_no`` and ``custom_id`` is undocumented:
+  ``--deleted-numbers free`` (default, ``SandboxConfig.deleted_numbers``) lets a new document take them;
+  ``kept`` keeps them taken ("had already been used", ``"id": null``) although nothing holds them.
 - Batch failures (``--batch-failure``, ``SandboxConfig.batch_failure``; §1.5: "partial success or
   all-or-nothing ... is not documented"). Items run in order and later items see earlier ones (a duplicate inside
   one batch is a conflict naming the first). Over 100 items (or none) the whole call is a 422 and nothing is
@@ -307,7 +314,7 @@ Where the documentation is silent, the sandbox chose
 
 Deliberately not emulated
 =========================
-PATCH/PUT, DELETE other than transfers and adjustments, every resource not listed above (vendors, purchases,
+PATCH/PUT, DELETE of master data (customers, products, warehouses), every resource not listed above (vendors, purchases,
 deliveries, ...), the stock adjustment / transfer approvals, comments, ``/stock_adjustments/new`` and
 ``check_existing_stock_adjustments``, the warehouse ``transactions`` list, the stock reports
 (``warehouse_stock_quantity``, valuations), inventory costing, the legacy ``api.jurnal.id`` prefixes, webhooks,

@@ -70,6 +70,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         not_found_status=args.not_found_status,
         number_match=args.number_match,
         batch_failure=args.batch_failure,
+        deleted_numbers=args.deleted_numbers,
         conflict_id=args.conflict_id,
         return_dedup=args.return_dedup,
     )

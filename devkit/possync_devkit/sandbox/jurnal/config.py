@@ -51,6 +51,11 @@ class SandboxConfig(BaseModel):
         description="how keys (transaction_no, custom_id, product_code) are kept and matched, which the docs leave"
         " open: 'exact' keeps spaces and case; 'trimmed' strips spaces; 'casefold' also ignores case",
     )
+    deleted_numbers: Literal["free", "kept"] = Field(
+        "free",
+        description="what happens to the number (and custom id) of a deleted document, which the docs leave open:"
+        " 'free' = a new document may take it; 'kept' = it stays taken ('already used') although nothing holds it",
+    )
     batch_failure: Literal["partial", "whole"] = Field(
         "partial",
         description="what batch_create does with an invalid item, which the docs leave open: 'partial' refuses that"

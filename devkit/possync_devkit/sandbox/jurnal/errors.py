@@ -48,7 +48,7 @@ class Errors:
         self._messages.setdefault(attribute, message)
         self._full.append(f"{humanize(attribute)} {message}")
 
-    def conflict(self, attribute: str, message: str, existing_id: int) -> None:
+    def conflict(self, attribute: str, message: str, existing_id: int | None) -> None:
         self.add(attribute, message)
         if self.conflict_id is None:
             self.conflict_id = existing_id

@@ -111,6 +111,11 @@ class InvoiceState:
     status: tuple[int, str, str]
 
 
+def _retired(kind: str, field: str, value: str) -> str:
+    """The flag that keeps a deleted document's key taken (``deleted_numbers = "kept"``)."""
+    return f"retired:{kind}:{field}:{value}"
+
+
 def _status(state: tuple[int, str, str]) -> dict[str, Any]:
     return {"id": state[0], "name": state[1], "name_bahasa": state[2]}
 
@@ -266,6 +271,10 @@ class JurnalService:
                 if used:
                     raise unprocessable("sales_invoice", f"(Sales invoice {row.data.get('transaction_no')} has "
                                         f"{' and '.join(used)}; delete them before deleting the invoice.)")
+            if self.config.deleted_numbers == "kept":  # the keys stay taken although nothing holds them
+                for field, value in (("key", row.key), ("custom_id", row.custom_id)):
+                    if value is not None:
+                        repo.set_flag(_retired(resource.kind, field, value))
             repo.delete(row.id)
 
     def product_quantities(self, params: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
@@ -478,11 +487,15 @@ class JurnalService:
     def _check_custom_id(repo: Repo, kind: str, custom_id: str | None, errors: Errors) -> None:
         if custom_id is not None and (existing := repo.by_custom_id(kind, custom_id)) is not None:
             errors.conflict("custom_id", CUSTOM_ID_TAKEN, existing.id)
+        elif custom_id is not None and repo.has_flag(_retired(kind, "custom_id", custom_id)):
+            errors.conflict("custom_id", CUSTOM_ID_TAKEN, None)
 
     @staticmethod
     def _check_transaction_no(repo: Repo, kind: str, number: str | None, errors: Errors) -> None:
         if number is not None and (existing := repo.by_key(kind, number)) is not None:
             errors.conflict("transaction_no", TRANSACTION_NO_TAKEN, existing.id)
+        elif number is not None and repo.has_flag(_retired(kind, "key", number)):
+            errors.conflict("transaction_no", TRANSACTION_NO_TAKEN, None)
 
     def _tags(self, repo: Repo, p: Payload, now: str) -> list[int]:
         tags = p.items("tags") or []

@@ -241,6 +241,9 @@ class TargetSender:
             if existing is not None:
                 reason = f"{self.target_label} {DIFFERENT_DOCUMENT} under this key (#{existing.get('id')}): {message}"
                 return SendResult(document.key, "failed", reason=reason)
+            return SendResult(document.key, "failed", reason=(
+                f"{self.target_label}: {message}, yet no {self.target_label} document holds the key (the key of a"
+                f" document deleted in {self.target_label} may stay taken): it cannot be posted under this number"))
         return SendResult(document.key, "failed", reason=f"{self.target_label}: {message}")
 
 
