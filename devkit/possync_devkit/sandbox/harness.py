@@ -30,7 +30,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -63,6 +63,27 @@ class FaultConfig(BaseModel):
         if not statuses or any(not 400 <= status <= 599 for status in statuses):
             raise ValueError("error_status must be 4xx/5xx")
         return value
+
+
+class UndocumentedReadings(BaseModel):
+    """The readings both sandboxes play where both vendors' documents are silent, one switch each (the CLI's
+    ``add_shared_arguments``); each sandbox's package docstring says what each reading does there."""
+
+    number_match: Literal["exact", "trimmed", "casefold"] = Field(
+        "trimmed",
+        description="how document keys (numbers, custom ids, codes) are kept and matched: 'exact' keeps spaces and"
+        " case; 'trimmed' strips spaces; 'casefold' also ignores case",
+    )
+    batch_failure: Literal["partial", "whole"] = Field(
+        "partial",
+        description="what a batch create does with an invalid item: 'partial' refuses that item and saves the"
+        " others; 'whole' refuses the whole call and writes nothing",
+    )
+    deleted_numbers: Literal["free", "kept"] = Field(
+        "free",
+        description="what happens to the number (and custom id) of a deleted document: 'free' = a new document may"
+        " take it; 'kept' = it stays taken ('already used') although nothing holds it",
+    )
 
 
 class FaultState:

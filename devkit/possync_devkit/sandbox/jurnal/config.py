@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from ..harness import FaultConfig
+from ..harness import FaultConfig, UndocumentedReadings
 
 DEMO_CLIENT_ID = "possync-demo"
 DEMO_CLIENT_SECRET = "possync-demo-secret"
@@ -29,7 +29,7 @@ class RateLimits(BaseModel):
     per_ip_hour: int | None = Field(2500, ge=1)
 
 
-class SandboxConfig(BaseModel):
+class SandboxConfig(UndocumentedReadings):
     db_path: str = Field(":memory:", description="SQLite file, or ':memory:' for a throwaway sandbox")
     clients: dict[str, str] = Field(default_factory=lambda: {DEMO_CLIENT_ID: DEMO_CLIENT_SECRET})
     limits: RateLimits = Field(default_factory=RateLimits)
@@ -45,21 +45,6 @@ class SandboxConfig(BaseModel):
         True,
         description="sandbox-only list filters (custom_id, transaction_no, product_code, display_name, code);"
         " when False they are ignored, as the real API would ignore an undocumented parameter",
-    )
-    number_match: Literal["exact", "trimmed", "casefold"] = Field(
-        "trimmed",
-        description="how keys (transaction_no, custom_id, product_code) are kept and matched, which the docs leave"
-        " open: 'exact' keeps spaces and case; 'trimmed' strips spaces; 'casefold' also ignores case",
-    )
-    deleted_numbers: Literal["free", "kept"] = Field(
-        "free",
-        description="what happens to the number (and custom id) of a deleted document, which the docs leave open:"
-        " 'free' = a new document may take it; 'kept' = it stays taken ('already used') although nothing holds it",
-    )
-    batch_failure: Literal["partial", "whole"] = Field(
-        "partial",
-        description="what batch_create does with an invalid item, which the docs leave open: 'partial' refuses that"
-        " item and creates the others; 'whole' refuses the whole call (422 naming each bad item) and writes nothing",
     )
     conflict_id: Literal["existing", "null"] = Field(
         "existing",
