@@ -40,6 +40,7 @@ from demo_targets import (
     accurate_document_counts,
     demo_week,
     goods_receipt_in_pos,
+    invoice_totals,
     jurnal_document_counts,
     simulate_purchase,
 )
@@ -60,6 +61,7 @@ HO_STORES = ("JKT01", "BDG01", "SBY01")
 
 INTEGRATIONS = ("jurnal_demo", "accurate_demo")
 SALES_DAGS = [f"{name}__sales" for name in INTEGRATIONS]
+CHANGED_OUTLET = "JKT01"  # where `make demo` voids and edits a sale after it was synced
 TRANSFERS_DAGS = [f"{name}__transfers" for name in INTEGRATIONS]
 DAGS = [f"{name}__{flow}" for name in INTEGRATIONS for flow in ("customers", "products", "sales")]
 JURNAL_DEFAULT_PER_MINUTE = 30  # Jurnal's limit per API consumer (shared/reference/accounting_apis.md §1.6)
@@ -229,6 +231,46 @@ def progress(airflow: AirflowAPI, started: float, week: tuple[datetime, datetime
 
 # -- the demo ---------------------------------------------------------------------------------------------
 
+def changes_after_sync(api: AirflowAPI, week_start: datetime) -> None:
+    """Void one synced order and add a unit to another at the till, re-run that day's sales of each
+    integration, and show both targets following: the void's invoice gone, the edit's invoice re-posted."""
+    from possync.db import make_engine
+    from possync.ledger import SyncLedger
+    from possync_devkit.till_changes import add_unit, plain_orders, void_order
+
+    step("Changes at the till after sync: a void and an edit reach both targets")
+    pos, day = make_engine(POS_URL), week_start + timedelta(days=1)
+    broken = {record["key"] for record in json.loads(run(*DEVKIT, "demo", "summary", "--pos-url", POS_URL,
+                                                            "--json"))["broken_records"]}
+    voided, edited = (o.number for o in plain_orders(pos, CHANGED_OUTLET, day, day + timedelta(days=1), broken)[:2])
+    before = {name: invoice_totals(name, [voided, edited]) for name in INTEGRATIONS}
+    void_order(pos, voided, "customer changed their mind")
+    total = add_unit(pos, edited)
+    say(f"  at the till: {voided} voided; {edited} got one more unit of its first item, total Rp {total:,}")
+    window = {"window_start": day.isoformat(), "window_end": (day + timedelta(days=1)).isoformat(),
+              "outlets": [CHANGED_OUTLET]}
+    started = time.monotonic()
+    runs = {dag_id: api.trigger(dag_id, window, note="make demo: changes after sync") for dag_id in SALES_DAGS}
+    while any(api.run_state(d, r) not in FINISHED for d, r in runs.items()):
+        if time.monotonic() - started > TIMEOUT_MINUTES * 60:
+            sys.exit(f"demo: the re-runs of {day:%Y-%m-%d} did not finish in {TIMEOUT_MINUTES} minutes; "
+                     f"see {AIRFLOW_URL}")
+        time.sleep(POLL_SECONDS)
+    say(f"  re-ran {', '.join(SALES_DAGS)} for {day:%Y-%m-%d}, outlet {CHANGED_OUTLET} "
+        f"({time.monotonic() - started:.0f} s)")
+    ledger = SyncLedger(make_engine(LEDGER_URL))
+    for name in INTEGRATIONS:
+        after = invoice_totals(name, [voided, edited])
+        say(f"  {name}: invoice {voided} {before[name][voided]} → {after[voided] or 'gone'}; "
+            f"invoice {edited} {before[name][edited]} → {after[edited]}")
+        for record_type, key in (("invoice", voided), ("invoice", edited)):
+            versions = ledger.versions(name, record_type, key)
+            say(f"    ledger {key}: " + " → ".join(v.event for v in versions[-3:])
+                + f" ({ledger.get(name, record_type, key).status})")
+    say("  (each reversal is a REVERSED line in that run's sync_sales log; changes_after_sync: report in")
+    say("  integrations.yaml would only fail the records with what changed and leave the targets alone)")
+
+
 def main() -> int:
     wall = time.monotonic()
     for directory in (LOGS, RUN, VAR / "data", VAR / "sandbox"):
@@ -306,6 +348,8 @@ def main() -> int:
 
     step(f"Syncing the demo week through the scheduler (every {POLL_SECONDS} s; at most {TIMEOUT_MINUTES} min)")
     runs = progress(api, time.monotonic(), (week_start, week_end))
+
+    changes_after_sync(api, week_start)
 
     step("Transfers, stock adjustments and the stock take of the week (after its sales: a count comes last)")
     dates = {"from_date": f"{week_start:%Y-%m-%d}", "to_date": f"{week_end - timedelta(days=1):%Y-%m-%d}"}
@@ -388,14 +432,14 @@ def main() -> int:
     step("Documents in the Jurnal sandbox (read through its API)")
     for resource, after in documents_after.items():
         added = after - documents_before[resource]
-        say(f"  {resource:<18} {after:>6}   " + (f"+{added} in this run" if added else "unchanged"))
+        say(f"  {resource:<18} {after:>6}   " + (f"{added:+d} in this run" if added else "unchanged"))
     if documents_before["sales_invoices"] and documents_after == documents_before:
         say("  Nothing new: the week was already synced, and re-running it duplicated nothing.")
 
     step("Documents in the Accurate sandbox (read through its API)")
     for module, after in accurate_after.items():
         added = after - accurate_before[module]
-        say(f"  {module:<18} {after:>6}   " + (f"+{added} in this run" if added else "unchanged"))
+        say(f"  {module:<18} {after:>6}   " + (f"{added:+d} in this run" if added else "unchanged"))
     if accurate_before["sales-invoice"] and accurate_after["sales-invoice"] == accurate_before["sales-invoice"]:
         say("  No new sales documents: the week was already synced (the receive-item is this run's purchase).")
 

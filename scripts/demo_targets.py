@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 
 from airflow_rest import http_json
 
+# bank withdrawals / other payments: the money each refund paid back, one per synced sales return
 JURNAL_RESOURCES = ("customers", "products", "warehouses", "sales_invoices", "receive_payments", "sales_returns",
-                    "warehouse_transfers", "stock_adjustments")
+                    "bank_withdrawals", "warehouse_transfers", "stock_adjustments")
 ACCURATE_MODULES = ("customer", "item", "warehouse", "sales-invoice", "sales-receipt", "sales-return",
-                    "item-transfer", "item-adjustment", "receive-item")
+                    "other-payment", "item-transfer", "item-adjustment", "receive-item")
 
 
 def demo_week(integration: str = "jurnal_demo") -> tuple[datetime, datetime, str]:
@@ -46,6 +47,23 @@ def accurate_document_counts(integration: str = "accurate_demo") -> dict[str, in
     config = next(i for i in load_config().integrations if i.name == integration)
     hook = AccurateHook(config.conn_id, pacing_share=config.target_concurrency + 1)
     return {m: int(hook.api(m, "list", params={"sp.pageSize": 1})["sp"]["rowCount"]) for m in ACCURATE_MODULES}
+
+
+def invoice_totals(integration: str, numbers: list[str]) -> dict[str, Any]:
+    """Invoice number → its total in the integration's target, or None when the target holds no such invoice."""
+    from decimal import Decimal
+
+    from possync.config import load_config
+    from possync.targets.base.registry import get_target
+
+    config = next(i for i in load_config().integrations if i.name == integration)
+    hook = get_target(config.target).hook_class()(config.conn_id, pacing_share=config.target_concurrency + 1)
+    if config.target == "jurnal":
+        held = {r["transaction_no"]: r["original_amount"] for r in hook.iterate("sales_invoices")
+                if r["transaction_no"] in numbers}
+    else:
+        held = {n: (hook.detail("sales-invoice", number=n) or {}).get("totalAmount") for n in numbers}
+    return {n: None if held.get(n) is None else Decimal(str(held[n])).quantize(Decimal("0.01")) for n in numbers}
 
 
 def simulate_purchase(data_url: str, ledger_url: str, warehouse: str, integration: str = "accurate_demo") -> dict:

@@ -96,6 +96,8 @@ class TransferSync(_Strict):
     hours: list[TimeOfDay] = Field(default_factory=list)
     #: transfers and stock documents committed late (offline tills) are still caught for this long
     lookback_hours: Annotated[int, Field(ge=0, le=24 * 14)] = 48
+    #: how far back (days of POS commit time before its window end) the first scheduled run of an outlet reads
+    first_run_lookback_days: Annotated[int, Field(ge=0, le=366)] = 7
 
     @model_validator(mode="after")
     def _hours_for_automatic(self) -> TransferSync:
@@ -136,6 +138,9 @@ class Bookkeeping(_Strict):
     payable_account: str = "Hutang Usaha"
     #: where the output-VAT item posts, so the VAT of tax-exclusive receipts is a liability, not revenue
     output_vat_account: str = "PPN Keluaran"
+    #: where a refund's amount is booked when the target's own sales return, priced from the invoice, carries
+    #: less (or more) than the POS paid back (Jurnal: the refund's bank withdrawal books the difference here)
+    sales_return_account: str = "Retur Penjualan"
     #: the account stock adjustments and stock-take differences post against
     stock_adjustment_account: str = "Beban Penyesuaian Persediaan"
     #: the account goods lost in transit (sent but never received) are written off to
@@ -166,6 +171,9 @@ class Integration(_Strict):
     batch_size: int = MAX_BATCH_SIZE
     #: tasks that may call the target at once (the size of its Airflow pool); each paces to its share
     target_concurrency: Annotated[int, Field(ge=1, le=8)] = 1
+    #: a sale edited or voided in the POS after it was synced: ``apply`` reverses its documents in the target and
+    #: posts them again as they now are; ``report`` only fails the records with what changed (possync.changes)
+    changes_after_sync: Literal["apply", "report"] = "apply"
     sales: SalesSync
     transfers: TransferSync = TransferSync()
     bookkeeping: Bookkeeping = Bookkeeping()

@@ -52,6 +52,9 @@ last {integration.sales.lookback_hours} hours.
 
 * **Per-record status**: the task log of each outlet has one line per record (`SYNCED` with the target's
   document, `SKIPPED` with why, `FAILED` with the reason) and a summary `read = synced + skipped + failed`.
+* **Changes after sync**: a sale edited or voided at the till after it was synced is reversed in the target
+  (a `REVERSED` line per deleted document) and posted again as it now is
+  (`changes_after_sync: {integration.changes_after_sync}`; `report` only fails the changed records).
 * **Failures** (e.g. a product without SKU) turn the outlet's task red without retries; repair the POS
   record, then clear the task to sync it again.
 * **Backfill**: Trigger → Backfill with a date range re-syncs exactly that range; nothing is duplicated.
@@ -96,6 +99,14 @@ def _catches_up(context: Any, params: dict[str, Any]) -> bool:
     dag_run = context.get("dag_run")
     run_type = str(getattr(getattr(dag_run, "run_type", None), "value", getattr(dag_run, "run_type", "")) or "")
     return run_type != "backfill"
+
+
+def _stock_catches_up(context: Any, params: dict[str, Any]) -> bool:
+    """Whether a transfers/stock run also catches up on what is due and unread (``pipeline.stage_stock``):
+    scheduled and plain manual runs do; a run for a date range or a backfill syncs exactly its range."""
+    if params.get("from_date") or params.get("to_date"):
+        return False
+    return _catches_up(context, {})
 
 
 def _report_unmapped_outlets(integration: Integration, context: Any) -> None:
@@ -182,7 +193,7 @@ def build_sales_dag(integration: Integration) -> DAG:
     ) as dag:
 
         @task(multiple_outputs=False)
-        def plan_sales_windows(**context: Any) -> list[dict[str, str]]:
+        def plan_sales_windows(**context: Any) -> list[dict[str, Any]]:
             """One entry per outlet to sync in this run's window."""
             params = context["params"]
             with _bad_parameters_fail_the_run():
@@ -291,24 +302,27 @@ def build_transfers_dag(integration: Integration) -> DAG:
     ) as dag:
 
         @task(multiple_outputs=False)
-        def plan_stock_windows(**context: Any) -> list[dict[str, str]]:
+        def plan_stock_windows(**context: Any) -> list[dict[str, Any]]:
             """One entry per outlet to sync in this run's window (the date range, or the run's interval)."""
             params = context["params"]
             with _bad_parameters_fail_the_run():
                 start, end = _date_window(params, integration.timezone) or _window_from_context(context, {})
             chosen = params.get("outlets") or outlets
+            catch_up = _stock_catches_up(context, params)
             return [
-                {"outlet_code": code, "window_start": start.isoformat(), "window_end": end.isoformat()}
+                {"outlet_code": code, "window_start": start.isoformat(), "window_end": end.isoformat(),
+                 "catch_up": catch_up}
                 for code in chosen
             ]
 
         windows = plan_stock_windows()
 
         @task(multiple_outputs=False)
-        def plan_transfers(plan: list[dict[str, str]]) -> list[dict[str, Any]]:
+        def plan_transfers(plan: list[dict[str, Any]]) -> list[dict[str, Any]]:
             """The transfers of every planned outlet go in one task (a transfer-in needs another outlet's out)."""
             return [{"outlet_codes": [entry["outlet_code"] for entry in plan],
-                     "window_start": plan[0]["window_start"], "window_end": plan[0]["window_end"]}]
+                     "window_start": plan[0]["window_start"], "window_end": plan[0]["window_end"],
+                     "catch_up": plan[0]["catch_up"]}]
 
         products = _sync_task(integration, "products")
         transfers = _sync_operator("transfers").partial(

@@ -23,10 +23,19 @@ from typing import Any, Literal
 
 from sqlalchemy.engine import Engine
 
+from possync.changes import apply_changes
 from possync.config import Integration
 from possync.documents import Document, Rejection
 from possync.ledger import RecordOutcome, RunRef, SyncLedger, content_hash
-from possync.pos.extract import CatchUpPlan, Window, WindowOn, extract_sales, extract_stock, plan_catch_up
+from possync.pos.extract import (
+    CatchUpPlan,
+    Window,
+    WindowOn,
+    extract_sales,
+    extract_stock,
+    plan_catch_up,
+    plan_stock_catch_up,
+)
 from possync.recordlog import log_record
 from possync.targets.base.loader import Loader, LoadSummary, Sender
 from possync.targets.base.target import Target
@@ -46,6 +55,7 @@ class StageSummary:
     skipped: int = 0
     failed: int = 0
     failures: list[str] = field(default_factory=list)
+    skipped_records: list[Rejection] = field(default_factory=list)  # voided orders and their payments, ...
 
     @property
     def read(self) -> int:
@@ -238,6 +248,7 @@ def _record_staged(
     for record in skipped:
         outcomes.append(_rejection_outcome(record, "skipped", flow))
         summary.skipped += 1
+        summary.skipped_records.append(record)
         log_record(logger, "SKIPPED", record.record_type, record.key, record.reason)
     for document in documents:
         outcomes.append(_outcome(document, "pending", flow))
@@ -261,6 +272,7 @@ def stage_stock(
     window: Window,
     lookback: timedelta,
     retry_failed: bool = True,
+    catch_up: CatchUpSettings | None = None,
     run: RunRef | None = None,
     logger: logging.Logger | logging.LoggerAdapter | None = None,
 ) -> tuple[StageSummary, list[Document]]:
@@ -269,16 +281,22 @@ def stage_stock(
 
     Every earlier transfer or stock record still not synced is read again by its number, whatever its
     time, so a repaired record (or one whose transfer-out has since synced) goes through on the next run.
-    A transfer to or from an outlet the integration does not map fails with that reason.
+    A transfer to or from an outlet the integration does not map fails with that reason. With ``catch_up``
+    (scheduled runs), also everything of the outlets due by the window end and committed after their
+    watermarks, as ``stage_sales`` does; the watermarks move once it is all in the ledger.
     """
     logger = logger or log
     retry: set[str] = set()
     if retry_failed:
         retry.update(record.key for record in ledger.unsynced(integration, flow, limit=RETRY_LIMIT))
+    plan = None
+    if catch_up is not None:
+        plan = _plan_stock_catch_up(pos, ledger, integration, flow, outlet_codes, window, catch_up, logger)
     frames = extract_stock(
         pos, window, outlet_codes, lookback=lookback,
         include_transfers=flow == "transfers", include_adjustments=flow == "stock",
         retry_transfer_numbers=retry, retry_adjustment_numbers=retry,
+        catch_up=None if plan is None else plan.catch_up,
     )
     batch = transform_stock(frames, outlet_codes, until=window.end)
     mapped = set(mapped_outlets)
@@ -295,7 +313,28 @@ def stage_stock(
     summary = StageSummary(outlet_code=",".join(outlet_codes), window=window)
     documents = batch.documents()
     _record_staged(ledger, integration, flow, summary, batch.rejections, [], documents, run, logger)
+    if plan is not None:  # only now: every record read is in the ledger
+        for code in outlet_codes:
+            ledger.advance_watermark(integration, flow, watermark_name(code), plan.advance_to)
     return summary, documents
+
+
+def _plan_stock_catch_up(
+    pos: Engine, ledger: SyncLedger, integration: str, flow: str, outlet_codes: Sequence[str], window: Window,
+    settings: CatchUpSettings, logger: logging.Logger | logging.LoggerAdapter,
+) -> CatchUpPlan:
+    """One plan for all the outlets of the call, from the oldest of their watermarks (reading an outlet's
+    records again is harmless: the ledger skips what is synced)."""
+    stored = [ledger.watermark(integration, flow, watermark_name(code)) for code in outlet_codes]
+    after = min(window.end - settings.first_run_reach if mark is None else mark for mark in stored)
+    plan = plan_stock_catch_up(pos, outlet_codes, transfers_flow=flow == "transfers", after=after,
+                               until=settings.until(), due_before=window.end)
+    logger.info("outlets %s: catching up on %s committed %s → %s and due by %s: %d record(s)%s",
+                ",".join(outlet_codes), flow, plan.catch_up.after.isoformat(), plan.catch_up.until.isoformat(),
+                window.end.isoformat(), plan.due,
+                f"; {plan.held_by} not due yet hold the watermark at {plan.advance_to.isoformat()}"
+                if plan.held_by else "")
+    return plan
 
 
 # --------------------------------------------------------------------------------------- the syncs, whole
@@ -445,6 +484,9 @@ def sync_sales(job: SyncJob, *, outlet_code: str, window: Window, catch_up: bool
                now: datetime | None = None) -> LoadSummary:
     """One outlet's sales of one window (plus late ones and earlier failures): invoices, payments, returns.
 
+    Sales changed or voided in the POS after they were synced are applied to the target (or reported) first,
+    according to ``changes_after_sync`` (``possync.changes``).
+
     ``catch_up`` (scheduled runs): also everything of the outlet due by the window end and committed after
     its watermark (``stage_sales``); off for backfills and manual windows, which sync exactly their range.
     """
@@ -456,32 +498,44 @@ def sync_sales(job: SyncJob, *, outlet_code: str, window: Window, catch_up: bool
         catch_up=sales_catch_up(integration, now) if catch_up else None,
         run=job.run, logger=job.logger,
     )
-    summary = LoadSummary(skipped=staged.skipped, failed=staged.failed, failures=list(staged.failures))
+    documents, changes = apply_changes(job, documents, staged.skipped_records)
+    summary = LoadSummary(skipped=staged.skipped + changes.skipped, failed=staged.failed + changes.failed,
+                          failures=[*staged.failures, *changes.failures], reversed=changes.reversed)
     return job.load_in_order("sales", documents, summary)
 
 
+def stock_catch_up(integration: Integration, now: datetime | None = None) -> CatchUpSettings:
+    """The catch-up settings of an integration's transfers and stock (``transfers.first_run_lookback_days``)."""
+    return CatchUpSettings(first_run_reach=timedelta(days=integration.transfers.first_run_lookback_days),
+                           limit=None, now=now)
+
+
 def _sync_stock_flow(job: SyncJob, flow: Literal["transfers", "stock"], outlet_codes: Sequence[str],
-                     window: Window) -> LoadSummary:
+                     window: Window, catch_up: bool, now: datetime | None) -> LoadSummary:
     integration = job.integration
     staged, documents = stage_stock(
         job.pos, job.ledger, integration=integration.name, flow=flow, outlet_codes=outlet_codes,
         mapped_outlets=integration.outlets, window=window,
-        lookback=timedelta(hours=integration.transfers.lookback_hours), run=job.run, logger=job.logger,
+        lookback=timedelta(hours=integration.transfers.lookback_hours),
+        catch_up=stock_catch_up(integration, now) if catch_up else None, run=job.run, logger=job.logger,
     )
     return job.load_in_order(flow, documents, LoadSummary(failed=staged.failed, failures=list(staged.failures)))
 
 
-def sync_transfers(job: SyncJob, *, outlet_codes: Sequence[str], window: Window) -> LoadSummary:
+def sync_transfers(job: SyncJob, *, outlet_codes: Sequence[str], window: Window, catch_up: bool = False,
+                   now: datetime | None = None) -> LoadSummary:
     """Every transfer sent or received at ``outlet_codes`` in the window: transfer-outs, then transfer-ins.
 
     All outlets in one call, because a transfer-in waits for another outlet's transfer-out: oldest first,
-    the out is always loaded before the in that needs it."""
-    return _sync_stock_flow(job, "transfers", outlet_codes, window)
+    the out is always loaded before the in that needs it. ``catch_up`` (scheduled runs): also every transfer
+    side due by the window end and committed after the outlets' watermarks."""
+    return _sync_stock_flow(job, "transfers", outlet_codes, window, catch_up, now)
 
 
-def sync_stock(job: SyncJob, *, outlet_code: str, window: Window) -> LoadSummary:
-    """One outlet's stock adjustments, then its stock takes, of the window."""
-    return _sync_stock_flow(job, "stock", [outlet_code], window)
+def sync_stock(job: SyncJob, *, outlet_code: str, window: Window, catch_up: bool = False,
+               now: datetime | None = None) -> LoadSummary:
+    """One outlet's stock adjustments, then its stock takes, of the window (``catch_up``: as transfers)."""
+    return _sync_stock_flow(job, "stock", [outlet_code], window, catch_up, now)
 
 
 def process_webhooks(integration: Integration, target: Target, logger: Logger = log) -> Any:

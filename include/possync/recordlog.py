@@ -2,6 +2,7 @@
 
     SYNCED   invoice   INV-JKT01-20261109-0001      → Jurnal #1203 (INV-JKT01-20261109-0001)
     FAILED   invoice   INV-JKT01-20261111-0017      product 'Kopi Susu Gula Aren Seasonal 1L' has no SKU
+    REVERSED payment   INV-JKT01-20261109-0004/P1   changed in the POS after it was synced (...): deleted ...
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import logging
 from typing import Any
 
 #: every outcome a log line can have; DAG docs tell ops to look for these and no others
-OUTCOMES = ("SYNCED", "SKIPPED", "FAILED", "CREATED", "APPLIED", "UPLOADED", "PROCESSED")
+OUTCOMES = ("SYNCED", "SKIPPED", "FAILED", "REVERSED", "CREATED", "APPLIED", "UPLOADED", "PROCESSED")
 
 
 def log_record(logger: logging.Logger | logging.LoggerAdapter | Any, outcome: str, record_type: str, key: str,

@@ -321,3 +321,33 @@ class Pos:
                 tax_amount=tax,
             )
         return values["total_amount"]
+
+    def transfer(
+        self, number: str, source: str, destination: str, product: str, quantity: Any, *, sent_at: datetime,
+        received_at: datetime | None = None, committed_at: datetime | None = None,
+    ) -> int:
+        """Goods of one product sent from ``source`` to ``destination`` (received too, in full, when
+        ``received_at`` is given); committed a few seconds after its last move unless ``committed_at`` says."""
+        last = received_at or sent_at
+        transfer_id = self._insert(
+            schema.transfers, number=number, from_outlet_id=self.outlets[source]["id"],
+            to_outlet_id=self.outlets[destination]["id"], status="received" if received_at else "sent",
+            sent_at=sent_at, received_at=received_at, committed_at=committed_at or last + timedelta(seconds=5),
+        )
+        self._insert(schema.transfer_lines, transfer_id=transfer_id, line_no=1,
+                     product_id=self.products[product]["id"], quantity_sent=D(quantity),
+                     quantity_received=D(quantity) if received_at else None)
+        return transfer_id
+
+    def adjustment(
+        self, number: str, product: str, change: Any, *, outlet: str = "OUT-01", at: datetime,
+        committed_at: datetime | None = None, reason: str = "breakage",
+    ) -> int:
+        """A stock adjustment of one product at ``outlet`` (``change`` signed)."""
+        adjustment_id = self._insert(
+            schema.stock_adjustments, number=number, outlet_id=self.outlets[outlet]["id"], kind="adjustment",
+            business_time=at, committed_at=committed_at or at + timedelta(seconds=5), reason=reason,
+        )
+        self._insert(schema.stock_adjustment_lines, adjustment_id=adjustment_id, line_no=1,
+                     product_id=self.products[product]["id"], quantity_change=D(change))
+        return adjustment_id

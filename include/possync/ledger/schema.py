@@ -33,9 +33,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    inspect,
     select,
 )
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.types import TypeDecorator
 
 STATUSES = ("pending", "synced", "failed", "skipped")
@@ -85,6 +86,9 @@ sync_records = Table(
     Column("outlet_code", String(50)),
     Column("business_time", UTCDateTime()),
     Column("content_hash", String(64)),
+    # the content hash of the version the target holds (NULL: it holds none): a record whose POS content no
+    # longer hashes to it changed after sync, and the change still has to reach the target
+    Column("target_hash", String(64)),
     Column("status", String(10), nullable=False),
     Column("target_id", String(100)),
     Column("target_number", String(100)),
@@ -137,6 +141,31 @@ sync_watermarks = Table(
 )
 
 
+VERSION_EVENTS = ("posted", "reversed")
+
+# Every version of a record the target was given, and every reversal of one: what the books held when. Append
+# only; ``sync_records`` keeps the current state.
+sync_record_versions = Table(
+    "sync_record_versions",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("integration", String(100), nullable=False),
+    Column("record_type", String(50), nullable=False),
+    Column("business_key", String(200), nullable=False),
+    Column("event", String(10), nullable=False),
+    Column("content_hash", String(64)),
+    Column("target_id", String(100)),
+    Column("target_number", String(100)),
+    Column("reason", Text),
+    Column("dag_id", String(250)),
+    Column("run_id", String(250)),
+    Column("task_id", String(250)),
+    Column("at", UTCDateTime(), nullable=False),
+    CheckConstraint(f"event IN {VERSION_EVENTS!r}", name="ck_sync_record_versions_event"),
+    Index("ix_sync_record_versions_key", "integration", "record_type", "business_key", "at"),
+)
+
+
 WEBHOOK_STATUSES = ("received", "processed", "failed", "ignored")
 
 # Every webhook delivery event a target sent us (Accurate's envelopes), once per uuid: the webhook log ops
@@ -177,10 +206,22 @@ def create_schema(engine: Engine) -> None:
             conn.execute(select(func.pg_advisory_xact_lock(_SCHEMA_LOCK_ID)))
         elif conn.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+        _add_missing_columns(conn)
         metadata.create_all(conn, checkfirst=True)
         for table in metadata.sorted_tables:  # indexes added since a ledger was created
             for index in table.indexes:
                 index.create(conn, checkfirst=True)
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    """Columns added since a ledger was created (``create_all`` only adds tables)."""
+    if not inspect(conn).has_table("sync_records"):
+        return
+    columns = {column["name"] for column in inspect(conn).get_columns("sync_records")}
+    if "target_hash" not in columns:
+        conn.exec_driver_sql("ALTER TABLE sync_records ADD COLUMN target_hash VARCHAR(64)")
+        # what was synced before the column existed is in the target as the ledger hashed it
+        conn.exec_driver_sql("UPDATE sync_records SET target_hash = content_hash WHERE status = 'synced'")
 
 
 def drop_schema(engine: Engine) -> None:

@@ -22,6 +22,11 @@ Merge rules for ``SyncLedger.record`` (the row in the ledger is *old*, the outco
 - ``synced`` clears ``reason`` and sets ``synced_at`` (kept from the first sync when the content is
   unchanged); other outcomes store their own ``reason``. ``first_seen_at`` is set on insert only;
   ``target_id``/``target_number`` are ``coalesce(new, old)``.
+- ``target_hash`` (the content of the version the target holds) becomes the outcome's ``content_hash`` on
+  ``synced`` and is kept otherwise: staging a changed record replaces its content and status but not what the
+  target holds, so the change is found (``possync.changes``) until ``SyncLedger.reverse`` records that the
+  target's document was deleted. Every ``synced`` outcome and every reversal also appends a row to
+  ``sync_record_versions``.
 """
 
 from __future__ import annotations
@@ -40,7 +45,14 @@ from sqlalchemy import ColumnElement, Insert, and_, case, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, Row
 
-from possync.ledger.schema import STATUSES, create_schema, sync_id_maps, sync_records, sync_watermarks
+from possync.ledger.schema import (
+    STATUSES,
+    create_schema,
+    sync_id_maps,
+    sync_record_versions,
+    sync_records,
+    sync_watermarks,
+)
 
 Status = Literal["pending", "synced", "failed", "skipped"]  # the same four as schema.STATUSES
 
@@ -104,6 +116,18 @@ class RecordOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordVersion:
+    """One version of a record the target was given (``posted``), or its removal (``reversed``)."""
+
+    event: str
+    content_hash: str | None
+    target_id: str | None
+    target_number: str | None
+    reason: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class LedgerRecord:
     """One record as the ledger holds it; every datetime is timezone-aware UTC."""
 
@@ -128,6 +152,13 @@ class LedgerRecord:
     last_attempt_at: datetime | None
     synced_at: datetime | None
     updated_at: datetime
+    #: the content hash of the version the target holds, None when it holds none
+    target_hash: str | None = None
+
+    @property
+    def changed_since_sync(self) -> bool:
+        """The target holds a version of this record, and the POS content staged since differs from it."""
+        return self.target_hash is not None and self.content_hash not in (None, self.target_hash)
 
     @property
     def run(self) -> RunRef | None:
@@ -141,6 +172,17 @@ class LedgerRecord:
             -1 if self.map_index is None else self.map_index,
             1 if self.try_number is None else self.try_number,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Reversal:
+    """A record whose document the target no longer holds, and what it becomes: ``pending`` (to be posted
+    again, as it now is in the POS) or ``skipped`` (nothing to post: voided), with the reason."""
+
+    record: LedgerRecord
+    status: Status
+    reason: str
+    content_hash: str | None = None  # the POS content now, when known
 
 
 def _canonical(value: Any) -> Any:
@@ -278,10 +320,64 @@ class SyncLedger:
             if occurrence == len(rounds):
                 rounds.append([])
             rounds[occurrence].append(self._record_row(integration, outcome, run, now))
+        versions = [self._version_row(integration, "posted", outcome.record_type, outcome.key, outcome.content_hash,
+                                      outcome.target_id, outcome.target_number, None, run, now)
+                    for outcome in outcomes if outcome.status == "synced"]
         with self._write() as conn:
             for rows in rounds:
                 rows.sort(key=lambda row: (row["record_type"], row["business_key"]))
                 self._upsert(conn, self._record_stmt, rows)
+            if versions:
+                conn.execute(sync_record_versions.insert(), versions)
+
+    @staticmethod
+    def _version_row(integration: str, event: str, record_type: str, key: str, content: str | None,
+                     target_id: str | None, target_number: str | None, reason: str | None, run: RunRef | None,
+                     now: datetime) -> dict[str, Any]:
+        return {
+            "integration": integration, "record_type": record_type, "business_key": key, "event": event,
+            "content_hash": content, "target_id": target_id, "target_number": target_number, "reason": reason,
+            "dag_id": run.dag_id if run else None, "run_id": run.run_id if run else None,
+            "task_id": run.task_id if run else None, "at": now,
+        }
+
+    def reverse(self, integration: str, reversals: Iterable[Reversal], run: RunRef | None = None) -> None:
+        """Record that the target no longer holds these records' documents (deleted there, because the POS
+        changed or voided them after sync): each gets its new status and reason, loses its target id and
+        target hash, and a ``reversed`` version naming the document that was removed."""
+        reversals = list(reversals)
+        if not reversals:
+            return
+        now = _utcnow()
+        c = sync_records.c
+        with self._write() as conn:
+            for reversal in sorted(reversals, key=lambda r: (r.record.record_type, r.record.key)):
+                record = reversal.record
+                conn.execute(
+                    sync_records.update()
+                    .where(c.integration == integration, c.record_type == record.record_type,
+                           c.business_key == record.key)
+                    .values(
+                        status=reversal.status, reason=reversal.reason, target_id=None, target_number=None,
+                        target_hash=None, content_hash=func.coalesce(reversal.content_hash, c.content_hash),
+                        synced_at=None, updated_at=now,
+                        dag_id=run.dag_id if run else None, run_id=run.run_id if run else None,
+                        task_id=run.task_id if run else None, map_index=run.map_index if run else None,
+                        try_number=run.try_number if run else None,
+                    )
+                )
+                conn.execute(sync_record_versions.insert(), [self._version_row(
+                    integration, "reversed", record.record_type, record.key, record.target_hash, record.target_id,
+                    record.target_number, reversal.reason, run, now)])
+
+    def versions(self, integration: str, record_type: str, key: str) -> list[RecordVersion]:
+        """Every version of a record the target was given or had removed, oldest first."""
+        c = sync_record_versions.c
+        query = (select(c.event, c.content_hash, c.target_id, c.target_number, c.reason, c.at)
+                 .where(c.integration == integration, c.record_type == record_type, c.business_key == key)
+                 .order_by(c.at, c.id))
+        with self.engine.connect() as conn:
+            return [RecordVersion(*row) for row in conn.execute(query)]
 
     @staticmethod
     def _record_row(
@@ -297,6 +393,7 @@ class SyncLedger:
             "outlet_code": outcome.outlet_code,
             "business_time": outcome.business_time,
             "content_hash": outcome.content_hash,
+            "target_hash": outcome.content_hash if synced else None,
             "status": outcome.status,
             "target_id": outcome.target_id,
             "target_number": outcome.target_number,
@@ -333,6 +430,7 @@ class SyncLedger:
                 func.coalesce(new.business_time, old.business_time), "business_time"
             ),
             "content_hash": unless_kept(func.coalesce(new.content_hash, old.content_hash), "content_hash"),
+            "target_hash": case((new.status == "synced", new.target_hash), else_=old.target_hash),
             "target_id": case(
                 (keep, func.coalesce(old.target_id, new.target_id)),
                 else_=func.coalesce(new.target_id, old.target_id),
@@ -386,6 +484,7 @@ class SyncLedger:
             last_attempt_at=m["last_attempt_at"],
             synced_at=m["synced_at"],
             updated_at=m["updated_at"],
+            target_hash=m["target_hash"],
         )
 
     _record_columns = [c for c in sync_records.c if c.name != "id"]
@@ -418,6 +517,17 @@ class SyncLedger:
                     record = self._to_record(row)
                     found[record.key] = record
         return found
+
+    def with_key_prefix(self, integration: str, record_type: str, prefix: str) -> list[LedgerRecord]:
+        """The records whose key starts with ``prefix`` (an order's payments: ``"<order number>/P"``)."""
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        c = sync_records.c
+        query = select(*self._record_columns).where(
+            c.integration == integration, c.record_type == record_type,
+            c.business_key.like(escaped + "%", escape="\\"),
+        ).order_by(c.business_key)
+        with self.engine.connect() as conn:
+            return [self._to_record(row) for row in conn.execute(query)]
 
     def unsynced(
         self,

@@ -186,6 +186,21 @@ _PAYMENT_COLUMNS: list[tuple[str, Any, Kind]] = [
     ("paid_at", payments.c.paid_at, "time"),
 ]
 
+_earlier_refund = refunds.alias("earlier_refund")
+_amount_refunded_before = type_coerce(
+    select(func.coalesce(func.sum(_earlier_refund.c.total_amount), 0))
+    .where(
+        _earlier_refund.c.order_id == refunds.c.order_id,
+        or_(
+            _earlier_refund.c.business_time < refunds.c.business_time,
+            and_(_earlier_refund.c.business_time == refunds.c.business_time, _earlier_refund.c.id < refunds.c.id),
+        ),
+    )
+    .correlate(refunds)
+    .scalar_subquery(),
+    refunds.c.total_amount.type,
+)
+
 _REFUND_COLUMNS: list[tuple[str, Any, Kind]] = [
     ("refund_id", refunds.c.id, "id"),
     ("number", refunds.c.number, "str"),
@@ -204,6 +219,13 @@ _REFUND_COLUMNS: list[tuple[str, Any, Kind]] = [
     ("method", refunds.c.method, "str"),
     ("total_amount", refunds.c.total_amount, "exact"),
     ("reason", refunds.c.reason, "str"),
+    # What the order charged for goods (its total less service charge and rounding): the most all its
+    # refunds together can pay back, since refund lines carry goods only.
+    ("order_total_amount", _refunded_order.c.total_amount, "exact"),
+    ("order_service_charge", _refunded_order.c.service_charge_amount, "exact"),
+    ("order_rounding", _refunded_order.c.rounding_amount, "exact"),
+    # What earlier refunds of the same order (any window; earlier by business time, then id) paid back.
+    ("amount_refunded_before", _amount_refunded_before, "exact"),
 ]
 
 _REFUND_LINE_COLUMNS: list[tuple[str, Any, Kind]] = [
@@ -755,6 +777,19 @@ def _refunded_before(
     return pd.Series(refunded, index=lines.index, dtype=object)
 
 
+def refunds_of_orders(engine: Engine, order_numbers: Iterable[str]) -> dict[str, list[str]]:
+    """Order number → the numbers of its refunds, for the orders given (those with none are absent)."""
+    wanted = sorted(set(order_numbers))
+    found: dict[str, list[str]] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(wanted), 500):
+            stmt = (select(orders.c.number, refunds.c.number).join(refunds, refunds.c.order_id == orders.c.id)
+                    .where(orders.c.number.in_(wanted[start:start + 500])).order_by(refunds.c.number))
+            for order_number, refund_number in conn.execute(stmt):
+                found.setdefault(order_number, []).append(refund_number)
+    return found
+
+
 def extract_customers(engine: Engine, updated_since: datetime | None = None) -> pd.DataFrame:
     """Customers (all, or those updated at or after ``updated_since``), with who first used each code."""
     stmt = _select(_CUSTOMER_COLUMNS).select_from(
@@ -850,6 +885,49 @@ class StockFrames:
         return {name: len(getattr(self, name)) for name in self.__dataclass_fields__}
 
 
+def plan_stock_catch_up(
+    engine: Engine,
+    outlet_codes: Iterable[str],
+    *,
+    transfers_flow: bool,
+    after: datetime,
+    until: datetime,
+    due_before: datetime,
+) -> CatchUpPlan:
+    """Plan the catch-up of the outlets' transfers (``transfers_flow``) or adjustments and stock takes committed
+    in ``(after, until]``: a transfer side is due once sent (at its source) or received (at its destination)
+    before ``due_before``, an adjustment once its business time is. Records committed in the range that
+    happened after the window end hold the watermark to just before their commit, as for sales. Stock
+    documents are few, so there is no per-run cap."""
+    after, until = after.astimezone(UTC), until.astimezone(UTC)
+    if until <= after:
+        return CatchUpPlan(CatchUp(after, after), after, 0, 0, 0)
+    codes = sorted(set(outlet_codes))
+    if transfers_flow:
+        table = transfers
+        sides = [(transfers.c.sent_at, _source.c.code), (transfers.c.received_at, _destination.c.code)]
+        source = transfers.outerjoin(_source, _source.c.id == transfers.c.from_outlet_id).outerjoin(
+            _destination, _destination.c.id == transfers.c.to_outlet_id)
+        live = transfers.c.status != "cancelled"
+    else:
+        table = stock_adjustments
+        sides = [(stock_adjustments.c.business_time, outlets.c.code)]
+        source = stock_adjustments.join(outlets, outlets.c.id == stock_adjustments.c.outlet_id)
+        live = true()
+    in_range = and_(live, table.c.committed_at > after, table.c.committed_at <= until)
+    due = or_(*[and_(time < due_before, code.in_(codes)) for time, code in sides])
+    happened_later = or_(*[and_(time >= due_before, time <= until, code.in_(codes)) for time, code in sides])
+    with engine.connect() as conn:
+        count = conn.execute(select(func.count()).select_from(source).where(in_range, due)).scalar_one()
+        earliest_held, held = conn.execute(
+            select(func.min(table.c.committed_at), func.count()).select_from(source)
+            .where(in_range, happened_later, ~due)).one()
+    advance_to = until
+    if earliest_held is not None:
+        advance_to = max(after, min(until, _aware_utc(earliest_held) - timedelta(microseconds=1)))
+    return CatchUpPlan(CatchUp(after, until), advance_to, int(count), 0, int(held))
+
+
 def extract_stock(
     engine: Engine,
     window: Window,
@@ -860,10 +938,12 @@ def extract_stock(
     include_adjustments: bool = True,
     retry_transfer_numbers: Iterable[str] = (),
     retry_adjustment_numbers: Iterable[str] = (),
+    catch_up: CatchUp | None = None,
 ) -> StockFrames:
     """Transfers sent or received in ``window`` at ``outlet_codes`` (source or destination), and the outlets'
     adjustments and stock takes in it; plus late records (committed since the window started, within the
-    lookback) and the numbers a retry asks for, whatever their time. Cancelled transfers are never read.
+    lookback), records due by the window end and committed in the ``catch_up`` range (``plan_stock_catch_up``)
+    and the numbers a retry asks for, whatever their time. Cancelled transfers are never read.
     ``include_transfers`` / ``include_adjustments`` = False leave that half out (its frames come back empty)."""
     _check_sweep(lookback, None)
     codes = None if outlet_codes is None else sorted(set(outlet_codes))
@@ -871,7 +951,8 @@ def extract_stock(
 
     def moved(column: Any, code_column: Any) -> ColumnElement[bool]:
         at_outlet = _outlet_filter(code_column, codes)
-        return and_(_selection(column, transfers.c.committed_at, window, lookback, None), *at_outlet)
+        return and_(or_(_selection(column, transfers.c.committed_at, window, lookback, None),
+                        _caught_up(column, transfers.c.committed_at, window, catch_up)), *at_outlet)
 
     def unreadable_time(column: Any, code_column: Any) -> ColumnElement[bool]:
         """A sent or received time that is stored but is no time (SQLite keeps any text): no window would read
@@ -913,6 +994,7 @@ def extract_stock(
         true() if include_adjustments else false(),
         or_(
             _selection(stock_adjustments.c.business_time, stock_adjustments.c.committed_at, window, lookback, None),
+            _caught_up(stock_adjustments.c.business_time, stock_adjustments.c.committed_at, window, catch_up),
             stock_adjustments.c.number.in_(sorted(set(retry_adjustment_numbers))),
             _unplaceable(stock_adjustments.c.business_time, stock_adjustments.c.committed_at, window, None, sqlite),
         ),

@@ -64,6 +64,9 @@ class LoadSummary:
     failed: int = 0
     failures: list[str] = field(default_factory=list)
     created: list[tuple[str, str, str | None]] = field(default_factory=list)  # (type, target id, number)
+    #: target documents deleted because the POS changed or voided them after sync (``possync.changes``); not part
+    #: of ``read``: each reversed record is also counted as whatever it then became
+    reversed: int = 0
 
     @property
     def read(self) -> int:
@@ -75,9 +78,11 @@ class LoadSummary:
         self.failed += other.failed
         self.failures.extend(other.failures)
         self.created.extend(other.created)
+        self.reversed += other.reversed
 
     def as_dict(self) -> dict[str, int]:
-        return {"read": self.read, "synced": self.synced, "skipped": self.skipped, "failed": self.failed}
+        return {"read": self.read, "synced": self.synced, "skipped": self.skipped, "failed": self.failed,
+                "reversed": self.reversed}
 
 
 def key_problem(document: Any) -> str | None:

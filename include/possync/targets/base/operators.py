@@ -111,8 +111,10 @@ class SyncOperator(BaseOperator):
         summary = self.sync(job)
         context["ti"].xcom_push(key=CREATED_XCOM, value=[list(created) for created in summary.created[:100]])
         self.log.info(
-            "%s %s: read %d = synced %d + skipped %d + failed %d",
+            "%s %s: read %d = synced %d + skipped %d + failed %d%s",
             self.integration.name, self.flow, summary.read, summary.synced, summary.skipped, summary.failed,
+            f"; {summary.reversed} target document(s) reversed (changed or voided in the POS after sync)"
+            if summary.reversed else "",
         )
         for warning in self.warnings(job):
             self.log.warning("WARNING %s", warning)
@@ -195,21 +197,25 @@ class SyncTransfersOperator(SyncOperator):
     :param outlet_codes: the POS outlets (a transfer-out is its source's, a transfer-in its destination's).
     :param window_start: ISO start of the window (inclusive).
     :param window_end: ISO end of the window (exclusive).
+    :param catch_up: also sync every transfer side due by the window end and committed since the outlets'
+        watermarks (scheduled runs); False syncs exactly the window (a date range, a backfill).
     """
 
     flow = "transfers"
     template_fields = ("outlet_codes", "window_start", "window_end")
 
-    def __init__(self, *, outlet_codes: Sequence[str], window_start: str, window_end: str, **kwargs: Any) -> None:
+    def __init__(self, *, outlet_codes: Sequence[str], window_start: str, window_end: str, catch_up: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.outlet_codes = outlet_codes
         self.window_start = window_start
         self.window_end = window_end
+        self.catch_up = catch_up
 
     def sync(self, job: SyncJob) -> LoadSummary:
         from possync.pipeline import sync_transfers
 
-        return sync_transfers(job, outlet_codes=list(self.outlet_codes),
+        return sync_transfers(job, outlet_codes=list(self.outlet_codes), catch_up=self.catch_up,
                               window=_window(self.window_start, self.window_end))
 
 
@@ -219,21 +225,25 @@ class SyncStockOperator(SyncOperator):
     :param outlet_code: the POS outlet.
     :param window_start: ISO start of the window (inclusive).
     :param window_end: ISO end of the window (exclusive).
+    :param catch_up: as for transfers.
     """
 
     flow = "stock"
     template_fields = ("outlet_code", "window_start", "window_end")
 
-    def __init__(self, *, outlet_code: str, window_start: str, window_end: str, **kwargs: Any) -> None:
+    def __init__(self, *, outlet_code: str, window_start: str, window_end: str, catch_up: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.outlet_code = outlet_code
         self.window_start = window_start
         self.window_end = window_end
+        self.catch_up = catch_up
 
     def sync(self, job: SyncJob) -> LoadSummary:
         from possync.pipeline import sync_stock
 
-        return sync_stock(job, outlet_code=self.outlet_code, window=_window(self.window_start, self.window_end))
+        return sync_stock(job, outlet_code=self.outlet_code, catch_up=self.catch_up,
+                          window=_window(self.window_start, self.window_end))
 
 
 SYNC_OPERATORS: dict[str, type[SyncOperator]] = {

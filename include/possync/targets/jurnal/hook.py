@@ -40,6 +40,7 @@ WRAPPERS = {
     "sales_invoices": "sales_invoice",
     "receive_payments": "receive_payment",
     "sales_returns": "sales_return",
+    "bank_withdrawals": "bank_withdrawal",
     "warehouse_transfers": "warehouse_transfer",
     "stock_adjustments": "stock_adjustment",
 }
@@ -47,7 +48,8 @@ WRAPPERS = {
 
 def sign_request(client_id: str, client_secret: str, method: str, path_with_query: str,
                  body: bytes | None, date_header: str | None = None) -> dict[str, str]:
-    """The auth headers for one request (``Date``, ``Authorization`` and, with a body, ``Digest``)."""
+    """The auth headers for one request (``Date``, ``Authorization`` and, with a body or on a write, ``Digest``:
+    the gateway wants it on every POST/PUT/PATCH/DELETE, of the empty body when there is none)."""
     date_header = date_header or formatdate(usegmt=True)
     request_line = f"{method.upper()} {path_with_query} HTTP/1.1"
     signed = f"date: {date_header}\n{request_line}".encode()
@@ -59,8 +61,8 @@ def sign_request(client_id: str, client_secret: str, method: str, path_with_quer
             f'headers="date request-line", signature="{signature}"'
         ),
     }
-    if body is not None:
-        headers["Digest"] = "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode()
+    if body is not None or method.upper() in ("POST", "PUT", "PATCH", "DELETE"):
+        headers["Digest"] = "SHA-256=" + base64.b64encode(hashlib.sha256(body or b"").digest()).decode()
     return headers
 
 
@@ -155,14 +157,26 @@ class JurnalHook(TargetHttpHook):
         return results
 
     def get(self, resource: str, record_id: str | int) -> dict[str, Any] | None:
-        """One record by id (or custom id where Jurnal accepts it); None when it does not exist."""
+        """One record by id (or custom id where Jurnal accepts it); None when it does not exist (404, or the
+        other not-found shape the docs show, 422 ``{"errors": "Data not found."}``)."""
         try:
             reply = self.api("GET", f"/{resource}/{record_id}")
         except RejectedError as error:
-            if error.status == 404:
+            if error.status == 404 or (error.status == 422 and "not found" in error.message.casefold()):
                 return None
             raise
         return reply.get(WRAPPERS[resource], reply)
+
+    def delete(self, resource: str, record_id: str | int) -> bool:
+        """Delete one record by id; False when Jurnal has none (a delete whose reply was lost already did it,
+        so repeating a delete is safe and the hook retries it like a read)."""
+        try:
+            self.api("DELETE", f"/{resource}/{record_id}", idempotent=True)
+        except RejectedError as error:
+            if error.status == 404 or (error.status == 422 and "not found" in error.message.casefold()):
+                return False
+            raise
+        return True
 
     def iterate(self, resource: str, *, page_size: int = 100, **filters: Any) -> Iterator[dict[str, Any]]:
         """Every record of a list endpoint, page by page."""
