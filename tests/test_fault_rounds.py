@@ -127,7 +127,7 @@ def test_every_round_was_killed_mid_load_under_faults(outcome: Outcome) -> None:
 def test_nothing_is_lost_doubled_or_wrong_and_the_ledger_agrees(outcome: Outcome) -> None:
     report = outcome.report
     assert all(count.expected for count in report.kinds.values()), "every kind of document is exercised"
-    assert report.problems(totals_of=("invoice", "payment")) == []
+    assert report.problems() == []
     assert report.stock_wrong == []
 
 
@@ -137,10 +137,3 @@ def test_records_broken_on_purpose_fail_with_their_reason_and_stay_out(outcome: 
     assert broken <= {name.split(" ", 1)[1] for name in report.by_design}, "each is in the ledger"
     assert report.broken_problems == []
     assert all(reason for reason in report.by_design.values())
-
-
-@pytest.mark.xfail(strict=True, reason="issue 15, problem 7: a return's request carries quantities only and the "
-                   "target prices it from the invoice, so tax-exclusive and discounted refunds differ from the POS")
-def test_return_totals_equal_the_pos_refunds(outcome: Outcome) -> None:
-    returns = outcome.report.kinds["return"]
-    assert returns.expected and returns.wrong == []

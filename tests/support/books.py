@@ -14,8 +14,9 @@ from typing import Any, ClassVar, NamedTuple
 from possync.config import Integration, load_config
 from possync.targets.base.registry import get_target
 
-#: the kinds of document ``Books.documents`` reads, each a list the target keeps
-KINDS = ("invoice", "payment", "return", "customer", "product", "transfer", "adjustment")
+#: the kinds of document ``Books.documents`` reads, each a list the target keeps ("refund": the money a refund pays
+#: back, Jurnal's bank withdrawal or Accurate's other payment of the refund's number)
+KINDS = ("invoice", "payment", "return", "refund", "customer", "product", "transfer", "adjustment")
 
 
 class TargetDocument(NamedTuple):
@@ -89,9 +90,11 @@ class Books(ABC):
 
     @abstractmethod
     def documents(self, kind: str) -> list[TargetDocument]:
-        """Every document of ``kind`` (one of ``KINDS``), duplicates included: invoices, payments and returns
-        with their totals; customers, products, warehouse transfers (both sides) and stock adjustments (Jurnal's
-        stock takes and transit losses among them) with their number and id only."""
+        """Every document of ``kind`` (one of ``KINDS``), duplicates included: invoices, payments, returns and the
+        money refunds pay back with their totals (a return's total is what it credits the customer, on Jurnal
+        with the part of the refund's bank withdrawal that completes the quantity return); customers, products,
+        warehouse transfers (both sides) and stock adjustments (Jurnal's stock takes and transit losses among
+        them) with their number and id only."""
 
 
 class JurnalBooks(Books):
@@ -132,16 +135,30 @@ class JurnalBooks(Books):
         "invoice": ("sales_invoices", "transaction_no", "original_amount"),
         "payment": ("receive_payments", "custom_id", "total"),
         "return": ("sales_returns", "transaction_no", "return_amount"),
+        "refund": ("bank_withdrawals", "custom_id", "original_amount"),
         "customer": ("customers", "display_name", None),
         "product": ("products", "product_code", None),
         "transfer": ("warehouse_transfers", "transaction_no", None),
         "adjustment": ("stock_adjustments", "transaction_no", None),
     }
 
+    RECEIVABLE = "Account Receivable"  # what a refund's withdrawal clears of the credit the return left
+
     def documents(self, kind: str) -> list[TargetDocument]:
         resource, number, total = self.LISTS[kind]
+        records = self._all(resource)
+        if kind == "return":  # the withdrawal's other lines (VAT, discount cents) complete the quantity return
+            completes: dict[str, Decimal] = {}
+            for withdrawal in self._all("bank_withdrawals"):
+                completes[str(withdrawal.get("custom_id"))] = sum(
+                    (Decimal(str(line["debit"])) - Decimal(str(line["credit"]))
+                     for line in withdrawal.get("transaction_account_lines") or []
+                     if line["account"]["name"] != self.RECEIVABLE), Decimal(0))
+            return [TargetDocument(str(r[number]), str(r["id"]),
+                                   Decimal(str(r[total])) + completes.get(str(r[number]), Decimal(0)))
+                    for r in records]
         return [TargetDocument(str(r[number]), str(r["id"]), None if total is None else Decimal(str(r[total])))
-                for r in self._all(resource)]
+                for r in records]
 
 
 class AccurateBooks(Books):
@@ -195,6 +212,7 @@ class AccurateBooks(Books):
         "invoice": ("sales-invoice", "number", "totalAmount"),
         "payment": ("sales-receipt", "number", "totalPayment"),
         "return": ("sales-return", "number", "totalAmount"),
+        "refund": ("other-payment", "number", "amount"),
         "customer": ("customer", "customerNo", None),
         "product": ("item", "no", None),
         "transfer": ("item-transfer", "number", None),

@@ -36,7 +36,8 @@ from support.books import KINDS, Books, TargetDocument
 
 #: the ledger record types whose documents each kind of target document holds
 RECORD_TYPES: dict[str, tuple[str, ...]] = {
-    "invoice": ("invoice",), "payment": ("payment",), "return": ("return",), "customer": ("customer",),
+    "invoice": ("invoice",), "payment": ("payment",), "return": ("return",), "refund": ("return",),
+    "customer": ("customer",),
     "product": ("item",), "transfer": ("transfer_out", "transfer_in"), "adjustment": ("adjustment", "stock_take"),
 }
 FLOWS = ("customers", "products", "sales", "transfers", "stock")
@@ -139,6 +140,7 @@ def expected_documents(pos: Any, integration: Integration, target: str, failed: 
                                                            s.refunds.c.total_amount)):
             if order_id in orders:
                 add("return", "return", number, number, total)
+                add("refund", "return", number, number, total)  # the money paid back
         for (customer_id,) in conn.execute(select(s.customers.c.id)):
             add("customer", "customer", f"CUST-{customer_id}", None)
         for (sku,) in conn.execute(select(s.products.c.sku).where(s.products.c.sku.is_not(None))):
@@ -258,6 +260,11 @@ def reconcile(pos: Any, ledger: SyncLedger, books: Books, integration: Integrati
         for (record_type, key), record in records.items():
             if record_type not in RECORD_TYPES[kind] or record.status != "synced" or not record.target_id:
                 continue
+            if kind == "refund":  # one ledger record covers a refund; its money is found by the refund's number
+                if key not in by_number:
+                    count.ledger_vs_target.append(f"ledger return {key} synced, but {books.target} holds no money "
+                                                  f"paid back under its number")
+                continue
             if kind == "adjustment" and record_type == "transfer_in":
                 continue  # a transfer-in points at its warehouse transfer; its loss is matched by number below
             document = held.get(record.target_id)
@@ -268,6 +275,8 @@ def reconcile(pos: Any, ledger: SyncLedger, books: Books, integration: Integrati
                 count.ledger_vs_target.append(f"ledger {record_type} {key} synced as #{record.target_id}, which is "
                                               f"{books.target}'s {document.number}")
         pointed = set().union(*(synced_ids[t] for t in RECORD_TYPES[kind]))
+        if kind == "refund":
+            pointed = {d.id for d in documents if _synced(records, "return", d.number)}
         if kind == "adjustment" and books.target == "jurnal":  # transit losses: the adjustment <number>/IN
             pointed |= {d.id for d in documents
                         if d.number.endswith("/IN") and _synced(records, "transfer_in", d.number.removesuffix("/IN"))}
