@@ -11,12 +11,14 @@ and the stock levels that differ from the POS's (``stock_wrong``).
 
 What the POS says, straight from its tables (never through possync's transform): a completed order of a mapped
 outlet is one invoice of its ``total_amount`` and one payment ``<order>/P<seq>`` per payment row of its
-``amount``; a refund of such an order one return of its ``total_amount``; every customer (plus the walk-in
-customer) one customer, every product with a SKU (plus the helper items) one product; a transfer sent one
-``<number>/OUT``, received one ``<number>/IN`` (Jurnal books goods lost on the road as an adjustment
-``<number>/IN``); every adjustment and stock take one adjustment (Accurate posts a count that matched the till as
-nothing). Records the demo breaks on purpose, and the documents that need them (the payments and returns of a
-broken order, the transfer-in of a transfer-out never sent), must be failed with a reason and absent.
+``amount``; a refund of such an order one return of its ``total_amount`` (on Jurnal, with the part of its bank
+withdrawal that completes the quantity return) and the money paid back, of the same total under its number;
+every customer (plus the walk-in customer) one customer, every product with a SKU (plus the helper items) one
+product; a transfer sent one ``<number>/OUT``, received one ``<number>/IN`` (Jurnal books goods lost on the road
+as an adjustment ``<number>/IN``); every adjustment and stock take one adjustment (Accurate posts a count that
+matched the till as nothing). Records the demo breaks on purpose, and the documents that need them (the
+payments and returns of a broken order, the transfer-in of a transfer-out never sent), must be failed with a
+reason and absent.
 """
 
 from __future__ import annotations
