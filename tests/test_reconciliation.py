@@ -119,31 +119,45 @@ def delete_by_hand(world: dict[str, Any], record_type: str, target_id: str) -> N
     assert sender.delete_document(target_id), f"the target held {record_type} #{target_id}"
 
 
-def day_documents(world: dict[str, Any]) -> Any:
-    return transform_sales(extract_sales(world["pos"], DAY, [OUTLET]))
+def day_documents(world: dict[str, Any], outlets: list[str] | None = None) -> Any:
+    return transform_sales(extract_sales(world["pos"], DAY, outlets or [OUTLET]))
 
 
 def test_a_synced_day_reconciles_with_only_explained_differences(world: dict[str, Any]) -> None:
+    """JKT01 and BDG01 (whose day holds the demo's order broken on purpose, its payments not adding up)."""
     sync_the_day(world)
-    result = reconcile_day(world)
+    the_job = job(world)
+    sync_sales(the_job, outlet_code="BDG01", window=DAY)
+    books = the_job.target.reader(the_job.hook, the_job.integration)
+    results = reconcile(the_job.integration, books, world["pos"], world["ledger"], THE_DAY, THE_DAY,
+                        outlets=[OUTLET, "BDG01"])
+    assert [(r.business_date, r.outlet_code) for r in results] == [(THE_DAY, "BDG01"), (THE_DAY, OUTLET)]
 
-    assert result.unexplained == [], "\n".join(d.line() for d in result.unexplained)
-    assert result.pos.invoices > 0 and result.ledger["synced"] > 0
     ledger, name = world["ledger"], world["integration"]
-    for difference in result.explained:  # each explained by a failure the ledger holds, with its reason
-        record = ledger.get(name, difference.record_type, difference.key)
-        assert record is not None and record.status == "failed" and record.reason, difference.line()
-        assert difference.kind == "missing", difference.line()
-    broken_invoices = {k for k in broken_keys() if k.startswith("INV-")}
-    missing_invoices = {d.key for d in result.explained if d.record_type == "invoice"}
-    assert missing_invoices <= broken_invoices
-    # the totals say the same: the target holds the POS's invoices but the explained missing ones
-    pos_invoices = {d.key: d.total for d in day_documents(world).invoices if d.business_time.date() == THE_DAY}
-    assert result.target.invoices == result.pos.invoices - len(missing_invoices & set(pos_invoices))
-    assert result.target.invoice_total == result.pos.invoice_total - sum(
-        (pos_invoices[k] for k in missing_invoices & set(pos_invoices)), Decimal("0.00"))
-    assert isinstance(result.target.invoice_total, Decimal)
-    assert result.outcome == ("explained" if result.differences else "equal")
+    broken = "INV-BDG01-20261110-0012"
+    assert broken_keys()[broken] == "payment_mismatch"
+    bandung = results[0]
+    assert ("missing", "invoice", broken) in kinds(bandung, explained=True), "the broken order: explained"
+    day = day_documents(world, ["BDG01", OUTLET])
+    for result in results:
+        assert result.unexplained == [], "\n".join(d.line() for d in result.unexplained)
+        assert result.pos.invoices > 0 and result.ledger["synced"] > 0
+        for difference in result.explained:  # each explained by a failure the ledger holds, with its reason
+            record = ledger.get(name, difference.record_type, difference.key)
+            assert record is not None and record.status == "failed" and record.reason, difference.line()
+            assert difference.kind == "missing", difference.line()
+        missing = {d.key for d in result.explained if d.record_type == "invoice"}
+        assert missing <= set(broken_keys())
+        # the totals say the same: the target holds the POS's invoices but the explained missing ones
+        pos_invoices = {d.key: d.total for d in day.invoices
+                        if d.business_time.date() == THE_DAY and d.outlet_code == result.outlet_code}
+        assert result.pos.invoices == len(pos_invoices)
+        assert result.target.invoices == result.pos.invoices - len(missing & set(pos_invoices))
+        assert result.target.invoice_total == result.pos.invoice_total - sum(
+            (pos_invoices[k] for k in missing & set(pos_invoices)), Decimal("0.00"))
+        assert isinstance(result.target.invoice_total, Decimal)
+        assert result.outcome == ("explained" if result.differences else "equal")
+    assert results[0].outcome == "explained"
 
 
 def test_drift_in_the_target_is_found_classified_and_the_deleted_payment_repaired(world: dict[str, Any]) -> None:
