@@ -246,3 +246,53 @@ def test_the_cli_prints_kept_results(world: dict[str, Any], capsys: pytest.Captu
     assert main(["reconcile", "--integration", world["integration"], "--from", "2026-11-10", "--to",
                  "2026-11-10"]) == 0
     assert f"2026-11-10 {OUTLET}" in capsys.readouterr().out
+
+
+@pytest.fixture
+def jurnal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, airflow_db: Path) -> Iterator[dict[str, Any]]:
+    yield from jurnal_world(tmp_path, monkeypatch)
+
+
+def test_the_reconcile_dag_fails_only_on_unexplained_differences(jurnal: dict[str, Any]) -> None:
+    """The DAG as Airflow runs it (``dag.test``), on Jurnal: green on a synced day and its results kept; red once
+    a payment is deleted in Jurnal; with ``resync_missing`` the payment is set back to pending."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from support.demo_week import DAGS
+
+    world = jurnal
+    sync_the_day(world)
+    dag = DagBag(dag_folder=str(DAGS)).get_dag("jurnal_demo__reconcile")
+    conf = {"from_date": "2026-11-10", "to_date": "2026-11-10", "outlets": [OUTLET]}
+
+    def state(**extra: Any) -> str:
+        run = dag.test(run_conf={**conf, **extra})
+        [ti] = run.get_task_instances()
+        return str(ti.state)
+
+    assert state() == "success"
+    ledger, name = world["ledger"], world["integration"]
+    [kept] = ReconciliationLog(ledger.engine).history(name, THE_DAY, THE_DAY)
+    assert kept.outcome == "explained" and kept.unexplained == []
+
+    orders = plain_orders(world["pos"], OUTLET, DAY.start, DAY.end, exclude=set(broken_keys()))
+    gone = f"{orders[0].number}/P1"
+    delete_by_hand(world, "payment", ledger.get(name, "payment", gone).target_id)
+    assert state() == "failed"
+    assert ledger.get(name, "payment", gone).status == "synced", "without resync_missing the ledger stays"
+    assert state(resync_missing=True) == "failed", "red until the next sales run posts it again"
+    assert ledger.get(name, "payment", gone).status == "pending"
+    history = ReconciliationLog(ledger.engine).history(name, THE_DAY, THE_DAY)
+    assert [r.outcome for r in history] == ["explained", "unexplained", "unexplained"]
+    assert [(d.kind, d.key) for d in history[-1].unexplained] == [("synced_but_absent", gone)]
+
+
+def test_a_range_backwards_or_an_unmapped_outlet_is_refused_before_anything_is_read() -> None:
+    from possync.config import load_config
+
+    integration = next(i for i in load_config().integrations if i.name == "jurnal_demo")
+    unread: Any = object()  # neither the POS, the ledger nor the target may be touched
+    with pytest.raises(ValueError, match="before"):
+        reconcile(integration, unread, unread, unread, date(2026, 11, 11), date(2026, 11, 10))
+    with pytest.raises(ValueError, match="XX01 are not mapped"):
+        reconcile(integration, unread, unread, unread, THE_DAY, THE_DAY, outlets=["XX01"])
