@@ -527,6 +527,15 @@ class ReconciliationLog:
                 conn.execute(reconciliations.insert(), rows)
         return len(rows)
 
+    def newest_day(self, integration: str) -> date | None:
+        """The newest business day with a kept result, or None."""
+        from sqlalchemy import func
+
+        c = reconciliations.c
+        with self.engine.connect() as conn:
+            day = conn.execute(select(func.max(c.business_date)).where(c.integration == integration)).scalar()
+        return None if day is None else date.fromisoformat(day)
+
     def history(self, integration: str, first: date, last: date, *, outlets: Sequence[str] | None = None,
                 latest_only: bool = False) -> list[DayResult]:
         """The kept results of the days ``first`` to ``last``, by day, outlet and run time (newest last); with
