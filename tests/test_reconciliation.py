@@ -238,6 +238,7 @@ def test_the_cli_prints_kept_results(world: dict[str, Any], capsys: pytest.Captu
     sync_the_day(world)
     result = reconcile_day(world)
     ReconciliationLog(world["ledger"].engine).save([result])
+    capsys.readouterr()  # what the setup printed
     assert main(["reconcile", "--integration", world["integration"], "--from", "2026-11-10", "--to", "2026-11-10",
                  "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
@@ -246,6 +247,23 @@ def test_the_cli_prints_kept_results(world: dict[str, Any], capsys: pytest.Captu
     assert main(["reconcile", "--integration", world["integration"], "--from", "2026-11-10", "--to",
                  "2026-11-10"]) == 0
     assert f"2026-11-10 {OUTLET}" in capsys.readouterr().out
+
+    # --run reconciles now, through the integration's Airflow connections, and keeps the result; run as ops run
+    # it (a process of its own), stdout holds nothing but the JSON
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "possync", "reconcile", "--integration", world["integration"],
+                           "--from", "2026-11-10", "--outlet", OUTLET, "--run", "--json"],
+                          capture_output=True, text=True, env=os.environ.copy(), timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    [now] = json.loads(done.stdout)
+    assert now["outcome"] == result.outcome and now["target"] == result.target.as_dict()
+    assert len(ReconciliationLog(world["ledger"].engine).history(world["integration"], THE_DAY, THE_DAY)) == 2
+    assert main(["reconcile", "--integration", "nobody", "--from", "2026-11-10"]) == 2
+    assert main(["reconcile", "--integration", world["integration"], "--from", "2026-11-11", "--to",
+                 "2026-11-10", "--run"]) == 2
 
 
 @pytest.fixture

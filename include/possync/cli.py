@@ -78,6 +78,7 @@ def _status(args: argparse.Namespace) -> int:
 def _reconcile(args: argparse.Namespace) -> int:
     """The reconciliation of each outlet's days: kept results (the newest per outlet and day), or with
     ``--run`` computed now through the target's API (paced) and kept."""
+    import contextlib
     from datetime import date
 
     from possync.config import load_config
@@ -91,16 +92,19 @@ def _reconcile(args: argparse.Namespace) -> int:
         return 2
     try:
         first, last = date.fromisoformat(args.from_date), date.fromisoformat(args.to_date or args.from_date)
-        if args.run:
-            results = run_reconciliation(integration, first, last, outlets=args.outlet or None)
-        else:
-            from possync.db import engine_for_conn
-            from possync.ledger.schema import create_schema
+        # stdout carries only the report (``--json`` is piped): what Airflow's SDK logs when it reads a
+        # connection, and what the hooks log while the target is read, goes to stderr
+        with contextlib.redirect_stdout(sys.stderr):
+            if args.run:
+                results = run_reconciliation(integration, first, last, outlets=args.outlet or None)
+            else:
+                from possync.db import engine_for_conn
+                from possync.ledger.schema import create_schema
 
-            engine = engine_for_conn(integration.ledger_conn_id)
-            create_schema(engine)
-            results = ReconciliationLog(engine).history(integration.name, first, last, outlets=args.outlet or None,
-                                                        latest_only=True)
+                engine = engine_for_conn(integration.ledger_conn_id)
+                create_schema(engine)
+                results = ReconciliationLog(engine).history(integration.name, first, last,
+                                                            outlets=args.outlet or None, latest_only=True)
     except ValueError as error:
         print(f"possync reconcile: {error}", file=sys.stderr)
         return 2
