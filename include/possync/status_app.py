@@ -359,8 +359,8 @@ def _webhooks_page(integrations: dict[str, Any], params: dict[str, str]) -> HTML
 RECONCILIATION_DAYS = 28
 
 
-def daily_chart_svg(days: list[tuple[date, Decimal, Decimal, bool]], *, width: int = 760,
-                    height: int = 240) -> str:
+def daily_chart_svg(days: list[tuple[date, Decimal, Decimal, bool]], *, width: int = 760, height: int = 240,
+                    href: Callable[[date], str] = lambda day: f"reconciliation?date={day.isoformat()}") -> str:
     """The daily invoice totals, POS against target, as an SVG drawn here on the server (no script, no CDN:
     the page works offline). ``days``: (day, POS total, target total, marked) oldest first; a marked day
     (an unexplained difference) gets a red band and a red dot, and every day links to its drill-down."""
@@ -383,11 +383,12 @@ def daily_chart_svg(days: list[tuple[date, Decimal, Decimal, bool]], *, width: i
              f'<text x="{left - 6}" y="{top + 4}" text-anchor="end" font-size="11">Rp {peak:,.0f}</text>',
              f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end" font-size="11">0</text>']
     for i, (day, pos, target, marked) in enumerate(days):
-        band = max(step, 12)
+        band = max(min(step, plot_w), 12)  # a day's column, clipped to the plot
+        low, high = max(left, x(i) - band / 2), min(width - right, x(i) + band / 2)
         title = f"{day}: POS Rp {pos:,} / target Rp {target:,}" + (" (unexplained differences)" if marked else "")
-        parts.append(f'<a href="reconciliation?date={day.isoformat()}" class="day{" marked-day" if marked else ""}" '
+        parts.append(f'<a href="{_e(href(day))}" class="day{" marked-day" if marked else ""}" '
                      f'data-date="{day.isoformat()}"><title>{_e(title)}</title>'
-                     f'<rect x="{x(i) - band / 2:.1f}" y="{top}" width="{band:.1f}" height="{plot_h}" '
+                     f'<rect x="{low:.1f}" y="{top}" width="{high - low:.1f}" height="{plot_h}" '
                      f'fill="{"#fed7d7" if marked else "transparent"}"/></a>')
         if i % max(1, len(days) // 7) == 0 or i == len(days) - 1:
             parts.append(f'<text x="{x(i):.1f}" y="{height - 18}" text-anchor="middle" font-size="11">'
@@ -433,7 +434,8 @@ def _reconciliation_page(integrations: dict[str, Any], params: dict[str, str]) -
     chart = daily_chart_svg([
         (day, sum((r.pos.invoice_total for r in rows), Decimal("0.00")),
          sum((r.target.invoice_total for r in rows), Decimal("0.00")), any(r.unexplained for r in rows))
-        for day, rows in sorted(per_day.items())])
+        for day, rows in sorted(per_day.items())],
+        href=lambda day: "reconciliation?" + urlencode({"integration": integration.name, "date": day.isoformat()}))
     rows = []
     for result in sorted(results, key=lambda r: (r.business_date, r.outlet_code), reverse=True):
         difference = result.target.invoice_total - result.pos.invoice_total
@@ -483,6 +485,8 @@ def _drilldown(integration: Any, ledger: Any, results: list[Any], outlet: str | 
             target_id = d.target_id or (record.target_id if record else None)
             url = links(d.record_type, target_id) if target_id else None
             missing += d.kind == "synced_but_absent"
+            # the ledger record, where the ledger has one (a document added in the target by hand has none)
+            number = f'<a class="record-link" href="{_e(ledger_link)}">{_e(d.key)}</a>' if record else _e(d.key)
             log_link = f'<a class="log-link" href="{_e(log_url)}" target="_top">log</a>' if log_url else ""
             target = (f'<a class="target-link" href="{_e(url)}" target="_blank" rel="noopener">#{_e(target_id)}</a>'
                       if url else _e(target_id))
@@ -490,7 +494,7 @@ def _drilldown(integration: Any, ledger: Any, results: list[Any], outlet: str | 
             rows.append(
                 f'<tr class="difference {"explained" if d.explained else "unexplained"}"><td>'
                 f'{_e(result.outlet_code)}</td><td>{_e(d.kind)}</td><td>{_e(d.record_type)}</td>'
-                f'<td><a class="record-link" href="{_e(ledger_link)}">{_e(d.key)}</a></td><td>{_e(d.detail)}</td>'
+                f"<td>{number}</td><td>{_e(d.detail)}</td>"
                 f'<td class="{outcome}">{_e(d.explanation or "unexplained")}</td><td>{log_link}</td>'
                 f"<td>{target}</td></tr>")
     day = chosen[0].business_date if chosen else results[0].business_date
