@@ -14,7 +14,10 @@ Three sides, for a range of days and a set of outlets:
   date filters and large pages (``Target.reader``, ``targets/<name>/books.py``), paced by its hook.
 
 Documents are matched by number (possync posts the POS key as the target's number) across the whole range, so a
-document dated another day in the target is still found. Per document, a difference is one of:
+document the target dates on another day of the range is still found. The target is read for exactly the range
+(reading a day around it would triple the calls of a daily run), so a document it dates outside the range shows as
+``missing`` on the POS's day, and as ``extra`` when its own day is reconciled. Per document, a difference is one
+of:
 
 ``missing``            the POS has it, the target does not (and the ledger does not say it is synced)
 ``synced_but_absent``  the ledger says synced, the target does not hold it (deleted there by hand?)

@@ -357,6 +357,7 @@ def _webhooks_page(integrations: dict[str, Any], params: dict[str, str]) -> HTML
 # ------------------------------------------------------------------------------------------- reconciliation
 
 RECONCILIATION_DAYS = 28
+DRILLDOWN_ROWS = 500  # differing documents listed for a day (each looks its ledger record up)
 
 
 def daily_chart_svg(days: list[tuple[date, Decimal, Decimal, bool]], *, width: int = 760, height: int = 240,
@@ -476,15 +477,18 @@ def _drilldown(integration: Any, ledger: Any, results: list[Any], outlet: str | 
     links = _document_links(integration)
     base = _ui_base()
     rows = []
-    missing = 0
+    missing = sum(d.kind == "synced_but_absent" for r in chosen for d in r.differences)
+    shown = 0
     for result in chosen:
         for d in result.differences:
+            shown += 1
+            if shown > DRILLDOWN_ROWS:  # a day never synced differs on every document: the first ones say it
+                continue
             record = ledger.get(integration.name, d.record_type, d.key)
             ledger_link = f'./?{urlencode({"integration": integration.name, "q": d.key})}'
             log_url = task_log_url(record, base) if record else None
             target_id = d.target_id or (record.target_id if record else None)
             url = links(d.record_type, target_id) if target_id else None
-            missing += d.kind == "synced_but_absent"
             # the ledger record, where the ledger has one (a document added in the target by hand has none)
             number = f'<a class="record-link" href="{_e(ledger_link)}">{_e(d.key)}</a>' if record else _e(d.key)
             log_link = f'<a class="log-link" href="{_e(log_url)}" target="_top">log</a>' if log_url else ""
@@ -504,6 +508,10 @@ value="{day.isoformat()}"><input type="hidden" name="outlet" value="{_e(outlet o
 <button type="submit">Re-sync missing</button> sets the {missing} document(s) synced in the ledger but absent from
 {_e(integration.target)} back to pending and triggers the sales sync of {day} for them</form>""" if missing else "")
     table = "".join(rows) or '<tr><td colspan="8">no differences: the books equal the POS</td></tr>'
+    if shown > DRILLDOWN_ROWS:
+        table += (f'<tr><td colspan="8">… and {shown - DRILLDOWN_ROWS:,} more '
+                  f"(possync reconcile --integration {_e(integration.name)} --from {chosen[0].business_date} --json)"
+                  "</td></tr>")
     return f"""<h2 id="drilldown">{day}{" " + _e(outlet) if outlet else ""}: differing documents</h2>{resync}
 <table id="differences"><tr><th>outlet</th><th>difference</th><th>record</th><th>number</th><th>what</th>
 <th>explained by</th><th>task log</th><th>{_e(integration.target)} document</th></tr>{table}</table>"""
