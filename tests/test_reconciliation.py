@@ -314,3 +314,39 @@ def test_a_range_backwards_or_an_unmapped_outlet_is_refused_before_anything_is_r
         reconcile(integration, unread, unread, unread, date(2026, 11, 11), date(2026, 11, 10))
     with pytest.raises(ValueError, match="XX01 are not mapped"):
         reconcile(integration, unread, unread, unread, THE_DAY, THE_DAY, outlets=["XX01"])
+
+
+def test_the_synced_demo_week_differs_only_by_its_records_broken_on_purpose(world: dict[str, Any]) -> None:
+    """Issue 16's "done when", on the pipeline: the whole demo week of every outlet synced, then reconciled day by
+    day and outlet by outlet; the only differences are the demo's records broken on purpose and the documents
+    that need them (their payments and refunds), each explained by its ledger failure."""
+    the_job = job(world)
+    sync_customers(the_job)
+    sync_products(the_job)
+    week = Window(datetime(2026, 11, 9, tzinfo=UTC) - timedelta(hours=7),
+                  datetime(2026, 11, 14, tzinfo=UTC) - timedelta(hours=7))
+    for outlet in sorted(the_job.integration.outlets):
+        sync_sales(the_job, outlet_code=outlet, window=week)
+    books = the_job.target.reader(the_job.hook, the_job.integration)
+    results = reconcile(the_job.integration, books, world["pos"], world["ledger"], date(2026, 11, 9),
+                        date(2026, 11, 13))
+
+    unexplained = [f"{r.business_date} {r.outlet_code} {d.line()}" for r in results for d in r.unexplained]
+    assert unexplained == [], "\n".join(unexplained)
+    broken = {key for key, kind in broken_keys().items() if kind in (
+        "order_product_without_sku", "payment_mismatch", "order_total_mismatch", "refund_exceeds_sold")}
+    explained = {(d.record_type, d.key) for r in results for d in r.explained}
+    invoices = {key for record_type, key in explained if record_type == "invoice"}
+    assert invoices == {key for key in broken if key.startswith("INV-")}, "every broken order, and only those"
+    assert ("return", "RF-JKT01-0001") in explained, "the refund of more than was sold"
+    for record_type, key in explained - {("invoice", k) for k in invoices}:
+        owner = key.rsplit("/P", 1)[0]
+        assert record_type == "return" or owner in invoices, f"{record_type} {key} is explained but not broken"
+    # the POS's totals are of the documents it makes (a broken order is none: it is counted as rejected), and the
+    # target holds every one of them to the sen, per outlet and day, payments per method too
+    for result in results:
+        assert (result.target.invoices, result.target.invoice_total) == (result.pos.invoices,
+                                                                         result.pos.invoice_total), result.summary()
+        assert result.target.payments == result.pos.payments, result.summary()
+        assert result.target.returns == result.pos.returns, result.summary()  # amounts: priced by the target
+    assert sum(r.pos.rejected for r in results) >= len(invoices)

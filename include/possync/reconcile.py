@@ -116,6 +116,7 @@ class Totals:
     payments: dict[str, Decimal] = field(default_factory=dict)  # per method
     returns: int = 0
     return_total: Decimal = ZERO
+    rejected: int = 0  # POS side: records the POS holds but cannot turn into documents (each a difference)
 
     def add(self, record_type: str, amount: Decimal | None, method: str | None = None,
             tax: Decimal | None = None) -> None:
@@ -137,14 +138,14 @@ class Totals:
         return {"invoices": self.invoices, "invoice_total": str(self.invoice_total),
                 "tax": None if self.tax is None else str(self.tax), "payment_count": self.payment_count,
                 "payments": {m: str(a) for m, a in sorted(self.payments.items())}, "returns": self.returns,
-                "return_total": str(self.return_total)}
+                "return_total": str(self.return_total), "rejected": self.rejected}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Totals:
         return cls(int(data["invoices"]), Decimal(data["invoice_total"]),
                    None if data.get("tax") is None else Decimal(data["tax"]), int(data["payment_count"]),
                    {m: Decimal(a) for m, a in data["payments"].items()}, int(data["returns"]),
-                   Decimal(data["return_total"]))
+                   Decimal(data["return_total"]), int(data.get("rejected") or 0))
 
 
 @dataclass
@@ -346,6 +347,8 @@ class _Comparison:
                 result.ledger[record.status if record else "not in ledger"] += 1
             if document.rejected is None and document.voided is None:
                 result.pos.add(record_type, document.amount, document.method, document.tax)
+            elif document.rejected is not None:
+                result.pos.rejected += 1
             for copy in held:
                 result.target.add(record_type, copy.amount, copy.method, copy.tax)
             result.differences += self.compare(document, record, held, zone)
