@@ -636,9 +636,10 @@ def build_reconcile_dag(integration: Integration) -> DAG:
                         raise ValueError("this run has no data interval (triggered without a logical date): "
                                          "trigger it from the UI form, or pass from_date and to_date")
                     first = last = reconcile_day(integration, end)
-                run = RunRef.from_context(context)
-                results = run_reconciliation(integration, first, last, outlets=params.get("outlets") or None,
-                                             run=run, logger=logger)
+            # outside the parameter check: a target's odd reply is not a bad parameter (Airflow may retry it)
+            run = RunRef.from_context(context)
+            results = run_reconciliation(integration, first, last, outlets=params.get("outlets") or None,
+                                         run=run, logger=logger)
             reset: list[tuple[str, str]] = []
             if params.get("resync_missing"):
                 from possync.db import engine_for_conn
