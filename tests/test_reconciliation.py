@@ -3,7 +3,8 @@
 One day of one outlet goes through the pipeline (as the sync tasks run it). Reconciled, the day has no
 unexplained difference: the only ones are the records the demo breaks on purpose and the refunds of orders of
 the day before (not synced), each explained by its ledger failure. Then an accountant works in the target's
-own API: deletes a payment, replaces another with one of another method, adds an invoice by hand. The next
+own API: deletes a payment, replaces another with one of another method and a third with a smaller amount, adds
+an invoice by hand. The next
 reconciliation finds each, unexplained, under its own kind; ``resync_missing`` resets the deleted payment and
 the next sales run posts it again, after which only the hand-made drift is left. A voided order whose change
 is not applied yet is an explained difference; results are kept in the ledger with their history, and the CLI
@@ -176,6 +177,11 @@ def test_drift_in_the_target_is_found_classified_and_the_deleted_payment_repaire
     other = "qris" if payment.method != "qris" else "cash"
     delete_by_hand(world, "payment", ledger.get(name, "payment", switched).target_id)
     by_hand(world, "payment", payment_by_hand(world, dataclasses.replace(payment, method=other)))
+    # ... books another one for less (an amount edited: neither API edits a payment in place, so delete and enter)
+    edited = f"{orders[3].number}/P1"
+    short = next(p for p in documents.payments if p.key == edited)
+    delete_by_hand(world, "payment", ledger.get(name, "payment", edited).target_id)
+    by_hand(world, "payment", payment_by_hand(world, dataclasses.replace(short, amount=short.amount - 1000)))
     # ... and enters an invoice of the day the POS never made
     invoice = next(i for i in documents.invoices if i.key == orders[2].number)
     by_hand(world, "invoice", invoice_by_hand(world, dataclasses.replace(invoice, key="HAND-0001")))
@@ -185,11 +191,19 @@ def test_drift_in_the_target_is_found_classified_and_the_deleted_payment_repaire
     assert ("synced_but_absent", "payment", deleted) in found
     assert ("method_differs", "payment", switched) in found
     assert ("extra", "invoice", "HAND-0001") in found
-    assert len(found) == 3, "\n".join(d.line() for d in after.unexplained)
+    assert ("amount_differs", "payment", edited) in found
+    assert len(found) == 4, "\n".join(d.line() for d in after.unexplained)
+    amount = next(d for d in after.unexplained if d.kind == "amount_differs")
+    assert Decimal(amount.pos) - Decimal(amount.target) == Decimal(1000)
     method = next(d for d in after.unexplained if d.kind == "method_differs")
     assert (method.pos, method.target) == (payment.method, other)
-    assert after.target.payments.get(other, Decimal(0)) - before.target.payments.get(other, Decimal(0)) == \
-        payment.amount
+    # the target's payments per method moved by exactly what was done to them
+    gone = next(p for p in documents.payments if p.key == deleted)
+    expected = dict(before.target.payments)
+    for method, change in ((gone.method, -gone.amount), (payment.method, -payment.amount), (other, payment.amount),
+                           (short.method, Decimal(-1000))):
+        expected[method] = expected.get(method, Decimal("0.00")) + change
+    assert after.target.payments == {m: a for m, a in expected.items() if a or m in after.target.payments}
     message = failure_message([after])
     assert message is not None and "HAND-0001" in message and deleted in message and switched in message
 
@@ -202,6 +216,7 @@ def test_drift_in_the_target_is_found_classified_and_the_deleted_payment_repaire
 
     repaired = reconcile_day(world)
     assert kinds(repaired, explained=False) == {("method_differs", "payment", switched),
+                                                 ("amount_differs", "payment", edited),
                                                  ("extra", "invoice", "HAND-0001")}
 
     log = ReconciliationLog(ledger.engine)
