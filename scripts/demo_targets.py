@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 
 from airflow_rest import http_json
 
+# bank withdrawals / other payments: the money each refund paid back, one per synced sales return
 JURNAL_RESOURCES = ("customers", "products", "warehouses", "sales_invoices", "receive_payments", "sales_returns",
-                    "warehouse_transfers", "stock_adjustments")
+                    "bank_withdrawals", "warehouse_transfers", "stock_adjustments")
 ACCURATE_MODULES = ("customer", "item", "warehouse", "sales-invoice", "sales-receipt", "sales-return",
-                    "item-transfer", "item-adjustment", "receive-item")
+                    "other-payment", "item-transfer", "item-adjustment", "receive-item")
 
 
 def demo_week(integration: str = "jurnal_demo") -> tuple[datetime, datetime, str]:

@@ -56,5 +56,29 @@ def test_customer_number_follows_the_switch(accurate) -> None:
 
 
 def test_a_return_is_an_invoice_return(demo_batch, accurate) -> None:
-    body = mapping.return_body(demo_batch.returns[0], customer_no="C", outlet=accurate.outlets["JKT01"])
+    body = mapping.return_body(demo_batch.returns[0], customer_no="C", outlet=accurate.outlets["JKT01"],
+                               bookkeeping=accurate.bookkeeping)
     assert body["returnType"] == "INVOICE"
+
+
+def test_a_return_carries_the_refund_to_the_sen_with_its_own_vat(demo_batch, accurate) -> None:
+    bookkeeping = accurate.bookkeeping
+    for sales_return in demo_batch.returns:
+        body = mapping.return_body(sales_return, customer_no="C", outlet=accurate.outlets["JKT01"],
+                                   bookkeeping=bookkeeping)
+        lines = sum(((line["quantity"] * line["unitPrice"]).quantize(sales_return.total)
+                     - line.get("itemCashDiscount", 0) for line in body["detailItem"]), 0)
+        vat = sum(e["expenseAmount"] for e in body.get("detailExpense", []) if e["accountNo"] == "2102.001")
+        assert (lines + vat, vat) == (sales_return.total, sum(line.tax for line in sales_return.lines))
+        assert body["taxable"] is False and not any(line["useTax1"] for line in body["detailItem"])
+
+
+def test_the_money_paid_back_leaves_the_method_account(demo_batch, accurate) -> None:
+    sales_return = demo_batch.returns[0]
+    body = mapping.refund_payment_body(sales_return, payee="C", outlet=accurate.outlets["JKT01"],
+                                       bookkeeping=accurate.bookkeeping)
+    assert body["number"] == sales_return.key
+    assert body["bankNo"] == accurate.bookkeeping.payment_accounts[sales_return.method]
+    assert body["detailAccount"] == [{"accountNo": "1103.001", "amount": sales_return.total,
+                                      "expenseName": f"Refund {sales_return.key}",
+                                      "memo": f"sales return {sales_return.key} of {sales_return.invoice_key}"}]

@@ -39,6 +39,13 @@ def world(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
     yield from WORLDS[request.param](tmp_path, monkeypatch)
 
 
+@pytest.fixture(params=["jurnal", "accurate"])
+def keeping_world(request: pytest.FixtureRequest, tmp_path: Path,
+                  monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """A target that keeps the numbers of deleted documents taken (the docs are silent on it)."""
+    yield from WORLDS[request.param](tmp_path, monkeypatch, deleted_numbers="kept")
+
+
 def job(world: dict[str, Any], mode: str = "apply") -> SyncJob:
     integration = integration_of(world).model_copy(update={"changes_after_sync": mode})
     target = get_target(world["target"])
@@ -169,3 +176,23 @@ def test_a_document_found_after_a_lost_reply_with_another_method_is_not_taken_as
     record = ledger.get(name, "payment", f"{switched}/P1")
     assert record.status == "failed" and "different document" in record.reason, record.reason
     assert any(f"payment {switched}/P1" in failure for failure in summary.failures)
+
+
+def test_a_target_keeping_deleted_numbers_fails_the_repost_with_the_reason(keeping_world: dict[str, Any]) -> None:
+    world = keeping_world
+    setup_and_first_sync(world)
+    books = Books.for_world(world)
+    voided, switched, edited, _ = change_the_pos(world)
+
+    summary = sync_day(world)
+
+    totals = dict(books.invoices())
+    assert voided not in totals, "a void needs no number again: it is reversed"
+    assert edited not in totals, "the edit's old version is gone and its repost refused"
+    ledger, name = world["ledger"], world["integration"]
+    for record_type, key in (("invoice", edited), ("payment", f"{switched}/P1")):
+        record = ledger.get(name, record_type, key)
+        assert record.status == "failed" and "no " in record.reason and "holds the key" in record.reason, record
+        assert record.target_id is None, "the ledger does not claim a document the target no longer has"
+    assert f"{switched}/P1" not in target_payments(world)
+    assert any(f"invoice {edited}" in failure for failure in summary.failures)

@@ -93,7 +93,8 @@ def _accurate() -> Reading:
                                                                    bookkeeping=bookkeeping),
         payment_key=lambda body: body["number"],
         amount_field="chequeAmount",
-        return_body=lambda sales_return: accurate_mapping.return_body(sales_return, customer_no="C", outlet=outlet),
+        return_body=lambda sales_return: accurate_mapping.return_body(sales_return, customer_no="C", outlet=outlet,
+                                                                       bookkeeping=bookkeeping),
         return_refs=lambda body: (body["invoiceNumber"], body["number"]),
         returned_quantity=lambda body: sum(_sen(line["quantity"]) for line in body["detailItem"]),
     )

@@ -271,6 +271,45 @@ def test_a_second_refund_of_the_same_line_counts_what_was_already_returned(pos: 
     }
 
 
+def _overpay(pos: Pos, number: str, amount: str) -> None:
+    """The till paid back ``amount`` on the refund's one line (and in its total), whatever it returned."""
+    from sqlalchemy import select, update
+
+    from possync.pos import schema
+
+    with pos.engine.begin() as conn:
+        refund_id = conn.execute(select(schema.refunds.c.id).where(schema.refunds.c.number == number)).scalar_one()
+        conn.execute(update(schema.refund_lines).where(schema.refund_lines.c.refund_id == refund_id)
+                     .values(amount=D(amount), tax_amount=D("0.00")))
+        conn.execute(update(schema.refunds).where(schema.refunds.c.id == refund_id).values(total_amount=D(amount)))
+
+
+def test_a_refund_paying_back_more_than_its_order_charged_fails_with_the_amounts(pos: Pos) -> None:
+    order = pos.order("INV-20", [Line("Es Kopi", 1)], service_rate=5)
+    pos.refund("RF-20", order, [(1, 1)])
+    _overpay(pos, "RF-20", "99000.00")
+
+    batch = run(pos)
+
+    assert [document.key for document in batch.invoices] == ["INV-20"] and batch.returns == []
+    (reason,) = reasons(batch).values()
+    assert reason.startswith("refund RF-20 pays back Rp 99.000 but only Rp ")
+    assert "of order INV-20 remains refundable (it charged Rp " in reason
+
+
+def test_refunds_together_may_not_pay_back_more_than_the_order_charged_for_goods(pos: Pos) -> None:
+    order = pos.order("INV-21", [Line("Es Kopi", 2)], service_rate=5)
+    first = pos.refund("RF-21", order, [(1, 1)])
+    pos.refund("RF-22", order, [(1, 1)], at=T0 + timedelta(hours=3))
+    _overpay(pos, "RF-22", str(first + D("0.01") + first))  # one sen more than what is left
+
+    batch = run(pos)
+
+    assert [document.key for document in batch.returns] == ["RF-21"]
+    reason = reasons(batch)["return", "RF-22"]
+    assert "remains refundable" in reason and "earlier refunds paid back" in reason
+
+
 def test_voided_orders_are_skipped_not_failed(pos: Pos) -> None:
     pos.order("INV-10", [Line("Kopi Susu", 1)], status="voided", void_reason="customer changed their mind")
     pos.order("INV-11", [Line("Kopi Susu", 1)], status="voided")

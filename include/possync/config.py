@@ -138,6 +138,9 @@ class Bookkeeping(_Strict):
     payable_account: str = "Hutang Usaha"
     #: where the output-VAT item posts, so the VAT of tax-exclusive receipts is a liability, not revenue
     output_vat_account: str = "PPN Keluaran"
+    #: where a refund's amount is booked when the target's own sales return, priced from the invoice, carries
+    #: less (or more) than the POS paid back (Jurnal: the refund's bank withdrawal books the difference here)
+    sales_return_account: str = "Retur Penjualan"
     #: the account stock adjustments and stock-take differences post against
     stock_adjustment_account: str = "Beban Penyesuaian Persediaan"
     #: the account goods lost in transit (sent but never received) are written off to

@@ -529,6 +529,33 @@ def test_returns_limit_quantity_and_reduce_owing(sandbox: Sandbox) -> None:
     assert get("sales-invoice/detail", number="RET-INV")["d"]["primeOwing"] == 0
 
 
+def test_other_payment_pays_out_of_a_cash_account(sandbox: Sandbox) -> None:
+    api = sandbox.data.api
+    payment = {
+        "number": "OUT-1", "transDate": "06/03/2026", "bankNo": "1101.001", "payee": "CUST-1",
+        "detailAccount": [{"accountNo": "1103.001", "amount": 30000, "expenseName": "Refund"},
+                          {"accountNo": "2102.001", "amount": "3300.50", "expenseName": "PPN"}],
+    }
+    saved = api("other-payment/save", payment)
+    assert saved["s"] is True and saved["d"] == ['Pembayaran "OUT-1" berhasil disimpan']
+    detail = sandbox.data.get("other-payment/detail", number="OUT-1")["d"]
+    assert detail["amount"] == Decimal("33300.50") and detail["bankNo"] == "1101.001"
+    assert [line["accountNo"] for line in detail["detailAccount"]] == ["1103.001", "2102.001"]
+    assert api("other-payment/save", payment)["d"] == ['Sudah ada data lain dengan Nomor Pembayaran "OUT-1"']
+
+    def refused(**change: Any) -> list[str]:
+        reply = api("other-payment/save", {**payment, "number": None, **change})
+        assert reply["s"] is False, reply
+        return reply["d"]
+
+    assert "Kas/Bank" in refused(bankNo="1103.001")[0]
+    assert "Penerima (payee) harus diisi" in refused(payee=None)
+    assert "expenseName" in refused(detailAccount=[{"accountNo": "1103.001", "amount": 1}])[0]
+    zero = [{"accountNo": "1103.001", "amount": 0, "expenseName": "x"}]
+    assert "lebih besar dari 0" in refused(detailAccount=zero)[0]
+    assert api("other-payment/save", {**payment, "number": None})["r"]["number"].startswith("OP.2026.")
+
+
 def test_receive_item_increases_stock(sandbox: Sandbox) -> None:
     api = sandbox.data.api
     get = sandbox.data.get
@@ -761,7 +788,15 @@ def test_served_actions_and_request_shapes_exist_in_the_spec() -> None:
             "returnType": "INVOICE",
             "invoiceNumber": "X",
             "number": "R",
-            "detailItem": [{"itemNo": "I", "quantity": 1, "unitPrice": 1}],
+            "taxable": False,
+            "inclusiveTax": False,
+            "detailItem": [{"itemNo": "I", "quantity": 1, "unitPrice": 1, "itemCashDiscount": 0, "useTax1": False,
+                            "warehouseName": "W"}],
+            "detailExpense": [{"accountNo": "1", "expenseAmount": 1, "expenseName": "e", "expenseNotes": "n"}],
+        },
+        "/api/other-payment/save.do": {  # the money a refund pays back, as possync sends it
+            "number": "R", "transDate": "01/01/2026", "bankNo": "1", "payee": "C", "description": "d",
+            "branchName": "B", "detailAccount": [{"accountNo": "1", "amount": 1, "expenseName": "e", "memo": "m"}],
         },
         "/api/sales-receipt/save.do": {
             "customerNo": "C",

@@ -500,6 +500,58 @@ def test_returns_are_limited_to_what_was_sold(jurnal: Jurnal, catalog: dict[str,
     assert second.status_code == 422 and "can still be returned: 1.0" in second.json()["return_quantity"]
 
 
+def test_a_bank_withdrawal_pays_money_out_of_a_cash_account_keyed_like_the_swagger(
+        jurnal: Jurnal, catalog: dict[str, Any]) -> None:
+    key = unique("BW")
+    doc = {  # the swagger's example, plus a credit line as the reply's lines show them
+        "refund_from_name": "Kas", "person_name": "Budi Santoso", "transaction_date": "15-06-2016",
+        "transaction_no": key, "memo": "memo goes here", "custom_id": key,
+        "transaction_account_lines_attributes": [
+            {"account_name": "Piutang Usaha", "description": "memo goes here", "debit": 300000},
+            {"account_name": "Retur Penjualan", "credit": "0.01"},
+        ],
+    }
+    made = jurnal.created("/bank_withdrawals", "bank_withdrawal", doc)
+    assert str(made["original_amount"]) == "299999.99" and made["transaction_date"] == "15/06/2016"
+    assert made["refund_from"]["name"] == "Cash" and made["person"]["name"] == "Budi Santoso"
+    assert [(line["debit"], line["credit"]) for line in made["transaction_account_lines"]] == [(300000, 0), (0, 0.01)]
+    assert jurnal.get(f"/bank_withdrawals/{key}").json()["bank_withdrawal"]["id"] == made["id"]  # ID or Custom ID
+
+    again = jurnal.post("/bank_withdrawals", {"bank_withdrawal": doc})
+    assert again.status_code == 422 and again.json()["id"] == made["id"]
+    assert again.json()["custom_id"] == "(Custom id attribute had already been used.)"
+
+    not_cash = jurnal.post("/bank_withdrawals", {"bank_withdrawal": {**doc, "transaction_no": None,
+                                                                     "custom_id": None, "refund_from_name": "Sales"}})
+    assert not_cash.status_code == 422 and "is not a Cash & Bank account" in not_cash.json()["refund_from"]
+    nothing = jurnal.post("/bank_withdrawals", {"bank_withdrawal": {
+        **doc, "transaction_no": None, "custom_id": None,
+        "transaction_account_lines_attributes": [{"account_name": "Kas", "credit": 5}]}})
+    assert nothing.status_code == 422 and "must total more than 0" in nothing.json()["transaction_account_lines"]
+
+
+@pytest.mark.parametrize("dedup", ["transaction_no", "none"])
+def test_return_keys_are_kept_or_ignored_as_the_switch_says(
+        dedup: str, live_server: Callable[[Any], LiveServer]) -> None:
+    client = Jurnal(live_server(create_app(SandboxConfig(limits=NO_LIMITS, return_dedup=dedup))).url)
+    client.created("/customers", "customer", {"display_name": "Sari"})
+    client.created("/products", "product", {"name": "Teh", "product_code": "TEH", "unit_name": "Pcs"})
+    invoice = client.created("/sales_invoices", "sales_invoice", {
+        "transaction_date": "2024-03-15", "person_name": "Sari", "transaction_no": "INV-1",
+        "transaction_lines_attributes": [{"product_code": "TEH", "quantity": 2, "rate": 5000}]})
+    doc = {"transaction_date": "16/03/2024", "invoice_no": "INV-1", "transaction_no": "RF-1", "memo": "POS refund RF-1",
+           "transaction_return_lines_attributes": [{"product_name": "Teh", "return_quantity": 1}]}
+    first = client.created("/sales_returns", "sales_return", doc)
+    second = client.post("/sales_returns", {"sales_return": doc})
+    if dedup == "transaction_no":
+        assert first["transaction_no"] == "RF-1"
+        assert second.status_code == 422 and second.json()["id"] == first["id"]
+    else:  # ignored as an undocumented attribute: numbered by Jurnal, and a repeat is a second return
+        assert first["transaction_no"] == "10001" and second.status_code == 201
+        listed = client.get(f"/sales_invoices/{invoice['id']}").json()["sales_invoice"]["sales_returns"]
+        assert len(listed) == 2
+
+
 # ---------------------------------------------------------------------------------------------- amounts
 
 

@@ -30,7 +30,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -63,6 +63,27 @@ class FaultConfig(BaseModel):
         if not statuses or any(not 400 <= status <= 599 for status in statuses):
             raise ValueError("error_status must be 4xx/5xx")
         return value
+
+
+class UndocumentedReadings(BaseModel):
+    """The readings both sandboxes play where both vendors' documents are silent, one switch each (the CLI's
+    ``add_shared_arguments``); each sandbox's package docstring says what each reading does there."""
+
+    number_match: Literal["exact", "trimmed", "casefold"] = Field(
+        "trimmed",
+        description="how document keys (numbers, custom ids, codes) are kept and matched: 'exact' keeps spaces and"
+        " case; 'trimmed' strips spaces; 'casefold' also ignores case",
+    )
+    batch_failure: Literal["partial", "whole"] = Field(
+        "partial",
+        description="what a batch create does with an invalid item: 'partial' refuses that item and saves the"
+        " others; 'whole' refuses the whole call and writes nothing",
+    )
+    deleted_numbers: Literal["free", "kept"] = Field(
+        "free",
+        description="what happens to the number (and custom id) of a deleted document: 'free' = a new document may"
+        " take it; 'kept' = it stays taken ('already used') although nothing holds it",
+    )
 
 
 class FaultState:
@@ -327,7 +348,7 @@ def pair_arg(first: str, second: str) -> Callable[[str], tuple[str, str]]:
 
 def add_shared_arguments(parser: Any) -> None:
     """The options both sandboxes take: fault injection (the fields of ``POST /_sandbox/faults``) and the
-    reading of what the vendors leave undocumented (how numbers match)."""
+    reading of what the vendors leave undocumented (how numbers match, how a batch with a bad item fails)."""
     parser.add_argument("--error-rate", type=float, default=0.0)
     parser.add_argument("--error-status", type=int, action="append", help="repeatable; default 503")
     parser.add_argument("--latency-ms", type=int, default=0)
@@ -337,6 +358,12 @@ def add_shared_arguments(parser: Any) -> None:
     parser.add_argument("--number-match", choices=("exact", "trimmed", "casefold"), default="trimmed",
                         help="how numbers are kept and matched (the docs are silent): as sent, trimmed, or"
                         " trimmed and case-insensitive")
+    parser.add_argument("--batch-failure", choices=("partial", "whole"), default="partial",
+                        help="a batch with a bad item (the docs are silent): the others are still created (partial)"
+                        " or the whole call is refused and nothing is written (whole)")
+    parser.add_argument("--deleted-numbers", choices=("free", "kept"), default="free",
+                        help="the number (and custom id) of a deleted document (the docs are silent): free for a new"
+                        " document again, or kept taken for good")
 
 
 def faults_from_args(args: Any) -> FaultConfig:

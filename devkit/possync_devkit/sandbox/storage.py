@@ -45,6 +45,19 @@ class SqliteStore(Generic[RepoT]):
             self._conn.execute("COMMIT")
 
     @contextmanager
+    def savepoint(self, name: str = "item") -> Generator[None]:
+        """Inside ``transaction()``: a nested transaction that alone rolls back on any error (which still
+        propagates), so one item of an all-or-nothing batch can be tried and undone without ending the batch."""
+        self._conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute(f"ROLLBACK TO {name}")
+            self._conn.execute(f"RELEASE {name}")
+            raise
+        self._conn.execute(f"RELEASE {name}")
+
+    @contextmanager
     def read(self) -> Generator[RepoT]:
         with self.lock:
             yield self._repo(self._conn)

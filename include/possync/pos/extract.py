@@ -186,6 +186,21 @@ _PAYMENT_COLUMNS: list[tuple[str, Any, Kind]] = [
     ("paid_at", payments.c.paid_at, "time"),
 ]
 
+_earlier_refund = refunds.alias("earlier_refund")
+_amount_refunded_before = type_coerce(
+    select(func.coalesce(func.sum(_earlier_refund.c.total_amount), 0))
+    .where(
+        _earlier_refund.c.order_id == refunds.c.order_id,
+        or_(
+            _earlier_refund.c.business_time < refunds.c.business_time,
+            and_(_earlier_refund.c.business_time == refunds.c.business_time, _earlier_refund.c.id < refunds.c.id),
+        ),
+    )
+    .correlate(refunds)
+    .scalar_subquery(),
+    refunds.c.total_amount.type,
+)
+
 _REFUND_COLUMNS: list[tuple[str, Any, Kind]] = [
     ("refund_id", refunds.c.id, "id"),
     ("number", refunds.c.number, "str"),
@@ -204,6 +219,13 @@ _REFUND_COLUMNS: list[tuple[str, Any, Kind]] = [
     ("method", refunds.c.method, "str"),
     ("total_amount", refunds.c.total_amount, "exact"),
     ("reason", refunds.c.reason, "str"),
+    # What the order charged for goods (its total less service charge and rounding): the most all its
+    # refunds together can pay back, since refund lines carry goods only.
+    ("order_total_amount", _refunded_order.c.total_amount, "exact"),
+    ("order_service_charge", _refunded_order.c.service_charge_amount, "exact"),
+    ("order_rounding", _refunded_order.c.rounding_amount, "exact"),
+    # What earlier refunds of the same order (any window; earlier by business time, then id) paid back.
+    ("amount_refunded_before", _amount_refunded_before, "exact"),
 ]
 
 _REFUND_LINE_COLUMNS: list[tuple[str, Any, Kind]] = [

@@ -968,6 +968,28 @@ def _build_returns(
             f"({format_rupiah(_money(row.lines_total))})"
         ),
     )
+    if {"order_total_amount", "order_service_charge", "order_rounding", "amount_refunded_before"} <= set(refunds):
+        # What remains refundable on the order in money: what it charged for goods (refund lines carry goods
+        # only, never the service charge or the cash rounding) less what earlier refunds paid back.
+        goods = (
+            _minor(refunds, "order_total_amount", MONEY_PLACES, "orders.total_amount", "refund_id", reasons)
+            - _minor(refunds, "order_service_charge", MONEY_PLACES, "orders.service_charge_amount", "refund_id",
+                     reasons)
+            - _minor(refunds, "order_rounding", MONEY_PLACES, "orders.rounding_amount", "refund_id", reasons)
+        )
+        before = _minor(refunds, "amount_refunded_before", MONEY_PLACES, "refunds.total_amount (earlier refunds)",
+                        "refund_id", reasons)
+        refunds["refundable_left"] = goods - before
+        refunds["refundable_goods"] = goods
+        refunds["refunded_before"] = before
+        # A refund returning more than was sold says so; the amount is only news when the quantities fit.
+        over_quantity = refunds["refund_id"].isin(lines.loc[over, "refund_id"])
+        reasons.add_where(
+            readable & ~over_quantity & (refunds["total"] > refunds["refundable_left"]),
+            refunds,
+            "refund_id",
+            _over_refund_amount_reason,
+        )
     reasons.add_where(
         refunds["order_id"].isin(list(rejected_orders)),
         refunds,
@@ -1030,6 +1052,18 @@ def _build_returns(
         # As for invoices: the checks above guarantee it, so a failure is a bug here.
         document.check_totals()
         batch.returns.append(document)
+
+
+def _over_refund_amount_reason(row: Any) -> str:
+    left = max(int(row.refundable_left), 0)
+    reason = (
+        f"refund {row.number} pays back {format_rupiah(row.total_amount)} but only {format_rupiah(_money(left))} "
+        f"of order {row.order_number} remains refundable (it charged {format_rupiah(_money(row.refundable_goods))}"
+        " for goods"
+    )
+    if row.refunded_before:
+        reason += f", of which earlier refunds paid back {format_rupiah(_money(row.refunded_before))}"
+    return reason + ")"
 
 
 def _over_refund_reason(row: Any) -> str:

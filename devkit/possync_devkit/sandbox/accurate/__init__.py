@@ -10,7 +10,8 @@ Start it
 
     python -m possync_devkit.sandbox.accurate --host 127.0.0.1 --account-port 8602 --data-port 8603 \\
         --db var/sandbox/accurate.db [--data-host-url http://127.0.0.1:8603] [--token TOKEN:SECRET ...] \\
-        [--per-second 8|off --in-flight 8|off] [--timestamp-skew 300] [--tax-rate 11] \\
+        [--per-second 8|off --in-flight 8|off] [--throttle-response 429|200] [--timestamp-skew 300] [--tax-rate 11] \\
+        [--number-match exact|trimmed|casefold] [--batch-failure partial|whole] [--deleted-numbers free|kept] \\
         [--error-rate 0.2 --error-status 503 --latency-ms 200 --drop-after-commit-rate 0.1 \\
          --drop-after-commit-next 2 --seed 1] [--account 1101.002:Kas Outlet Senayan[:CASH_BANK] ...]
 
@@ -59,9 +60,10 @@ module               actions                                               detai
 ``branch``           save, bulk-save, list, detail                         ``name``
 ``vendor``           save, bulk-save, list, detail                         ``vendorNo``
 ``glaccount``        list, detail (read only)                              ``no``
-``sales-invoice``    save, bulk-save, list, detail                         ``number``
-``sales-receipt``    save, bulk-save, list, detail                         ``number``
-``sales-return``     save, bulk-save, list, detail                         ``number``
+``sales-invoice``    save, bulk-save, list, detail, delete                 ``number``
+``sales-receipt``    save, bulk-save, list, detail, delete                 ``number``
+``sales-return``     save, bulk-save, list, detail, delete                 ``number``
+``other-payment``    save, bulk-save, list, detail, delete                 ``number``
 ``receive-item``     save, bulk-save, list, detail, delete                 ``number``
 ``item-transfer``    save, bulk-save, list, detail, delete                 ``number``
 ``item-adjustment``  save, bulk-save, list, detail, delete                 ``number``
@@ -85,7 +87,7 @@ database file (one seeded by an older sandbox) are added on start.
 
 save.do -> ``{"s": true, "d": ["<Jenis> \"<key>\" berhasil disimpan"], "r": {<the saved record>}}`` where Jenis
 is Pelanggan, Barang & Jasa, Gudang, Cabang, Pemasok, Faktur Penjualan, Penerimaan Penjualan, Retur Penjualan,
-Penerimaan Barang, Pemindahan Barang, Penyesuaian Persediaan and key is customerNo / no / name / vendorNo /
+Pembayaran, Penerimaan Barang, Pemindahan Barang, Penyesuaian Persediaan and key is customerNo / no / name / vendorNo /
 number. ``id`` in save.do updates (customer, item, vendor, warehouse, branch; fields sent replace, others stay; the
 key stays unless a new one is sent).
 
@@ -98,7 +100,8 @@ validation, so a retried write always learns "already there"):
 - warehouse / branch ``name`` (case-insensitive): ``Sudah ada data lain dengan Nama "<name>"``
 - sales-invoice ``number``: ``... Nomor Faktur "<n>"``, auto ``SI.<year of transDate>.00001``;
   sales-receipt ``... Nomor Penerimaan "<n>"``, auto ``CR.2026.00001``; sales-return ``... Nomor Retur "<n>"``,
-  auto ``SRT.2026.00001``; receive-item ``... Nomor Penerimaan Barang "<n>"``, auto ``RI.2026.00001``;
+  auto ``SRT.2026.00001``; other-payment ``... Nomor Pembayaran "<n>"``, auto ``OP.2026.00001``;
+  receive-item ``... Nomor Penerimaan Barang "<n>"``, auto ``RI.2026.00001``;
   item-transfer ``... Nomor Pemindahan Barang "<n>"``, auto ``IT.2026.00001`` (OUT and IN share the series);
   item-adjustment ``... Nomor Penyesuaian Persediaan "<n>"``, auto ``IA.2026.00001``.
 
@@ -145,6 +148,13 @@ sisa yang dapat diretur ...``). Totals use the invoice formulas; ``totalAmount``
 not below 0 (``appliedToInvoiceAmount``; any excess would be a customer credit in Accurate, not emulated); stock
 goes back into the line's warehouse. The spec's required ``taxDate``, ``taxNumber`` and ``detailExpense`` are
 treated as optional (spec artefacts, as for the invoice's ``detailDownPayment``/``detailExpense``).
+
+Other payment ("Pembayaran", money paid out of a cash/bank account; required ``bankNo`` (a CASH_BANK account),
+``payee``, ``transDate``, non-empty ``detailAccount[]{accountNo, amount, expenseName}`` (all three required, as
+the openapi says; ``memo`` optional)): every account must exist; ``amount`` is the sum of the lines and must be
+> 0 (``Jumlah pembayaran (<x>) harus lebih besar dari 0``); a line may be negative (the openapi sets no sign,
+and a payment booked partly against an account it credits is ordinary bookkeeping). Nothing is settled: it books
+money out of ``bankNo`` against the lines' accounts. The openapi documents no webhook type for it; none is sent.
 
 Receive item (required ``vendorNo``, ``receiveNumber``, ``transDate``, ``detailItem[]{itemNo, quantity,
 unitPrice, warehouseName}``, warehouse defaulting to ``Utama``): adds INVENTORY stock to the warehouse. Detail:
@@ -242,15 +252,18 @@ as numbers. A filter on a field no record of the module has (``lastUpdate``, ``b
 
 bulk-save.do: ``{"data": [...]}`` (or form ``data[n].field``; a bare JSON array is accepted too), 1 to 100
 items, else ``{"s": false, "d": ["Max: 100 data dalam 1 kali request"]}`` and nothing is written. Items run in
-order, each in its own transaction (PARTIAL COMMIT: a bad item never blocks the others; later items see earlier
-ones). Reply ``{"s": <true only if all ok>, "d": [<per item, in order: the save.do reply {"s", "d", "r"} or
-{"s": false, "d": [...]}>]}``. A bulk-save is ONE call for the rate limit.
+order (later items see earlier ones). Reply ``{"s": <true only if all ok>, "d": [<per item, in order: the
+save.do reply {"s", "d", "r"} or {"s": false, "d": [...]}>]}``. With ``batch_failure`` ``partial`` (the default)
+each item commits on its own (PARTIAL COMMIT: a bad item never blocks the others); with ``whole`` one refused
+item saves nothing (see "Where the documentation is silent"). A bulk-save is ONE call for the rate limit.
 
 Rate limit (accurate.id "Batasan Pemanggilan API": 8 calls per second and 8 in flight; per token here, shared
 by both hosts): a call beyond ``--per-second`` (8) accepted starts within the last second (sliding window), or
-beyond ``--in-flight`` (8) concurrent calls, is refused BEFORE any work with HTTP 429, ``Retry-After: 1``,
-``{"s": false, "d": ["Terlalu banyak request, batas 8 panggilan per detik dan 8 bersamaan"]}``. The real status
-and body are undocumented: this is the sandbox's choice. Refused and unauthenticated calls do not count.
+beyond ``--in-flight`` (8) concurrent calls, is refused BEFORE any work (nothing is written, so a client may
+send it again) with HTTP 429, ``Retry-After: 1``, ``{"s": false, "d": ["Terlalu banyak request, batas 8
+panggilan per detik dan 8 bersamaan"]}``; with ``--throttle-response 200`` the same body comes with HTTP 200 and
+no ``Retry-After``. The real status and body are undocumented: these are the sandbox's two readings. Refused and
+unauthenticated calls do not count.
 ``off`` disables a limit. Admin ``GET|POST /_sandbox/limits`` ``{"per_second", "in_flight"}``.
 
 Webhooks (the Developer Area, per application; here one subscription per sandbox): ``POST /_sandbox/webhooks {"url":
@@ -294,10 +307,27 @@ document exists.
 
 Where the documentation is silent, the sandbox chose
 ====================================================
+- ``delete.do`` of sales documents: a sales invoice with receipts or returns against it is refused ("Faktur
+  Penjualan ... tidak bisa dihapus karena sudah digunakan di Penerimaan Penjualan"); deleting a receipt or a
+  return gives its amount (and a return its quantities and stock) back to the invoice. What becomes of a
+  deleted document's ``number`` is undocumented: ``--deleted-numbers free`` (default,
+  ``SandboxConfig.deleted_numbers``) lets a new document take it; ``kept`` keeps it taken ("Sudah ada data lain
+  dengan ...") although nothing holds it.
 - Timestamp format ``dd/MM/yyyy HH:mm:ss`` WIB only (no unix seconds, no ISO); base64 digest only; skew 300 s;
   the check order token -> timestamp -> signature; the 401 wording. WIB is a fixed UTC+7.
-- The 429 status, body, ``Retry-After: 1``, per-token scope, sliding window, and "refused calls do not count".
-- Bulk-save partial commit per item; the whole call refused for 0 or > 100 items.
+- The answer beyond the rate limit (§2.6: "not documented"), ``--throttle-response`` /
+  ``SandboxConfig.throttle_response``: ``429`` (default) = HTTP 429, ``Retry-After: 1``, ``{"s": false, "d":
+  ["Terlalu banyak request, batas 8 panggilan per detik dan 8 bersamaan"]}``; ``200`` = the same body with HTTP
+  200 and no ``Retry-After``, the shape of Accurate's business errors (a client must not take it for one). Either
+  way the call is refused before any work. Also chosen: the per-token scope, the sliding window, and "refused
+  calls do not count".
+- Bulk-save failures (§2.5/§3.6: partial commit or all-or-nothing is unverified), ``--batch-failure`` /
+  ``SandboxConfig.batch_failure``: ``partial`` (default) commits each item on its own; ``whole`` runs all items in
+  one transaction and, when any is refused, saves NOTHING and answers ``{"s": false, "d": [...]}`` still per item:
+  a refused item with its own ``{"s": false, "d": [<its messages>]}``, every other item ``{"s": false, "d":
+  ["Data tidak disimpan karena data[1] gagal; tidak ada data dalam request ini yang disimpan"]}`` (no ``r``), no
+  webhook sent. Clients must not take those items' ``s: false`` for their own refusal. The whole call is refused
+  for 0 or > 100 items in both readings.
 - ``sp.pageSize`` max 1000 (clamped); default order by id; text filters case-insensitive; unknown ``fields``
   ignored; filters on fields no record has ignored (see list.do).
 - Ids come from one sequence shared by all modules (starting at 100); line ids from another.

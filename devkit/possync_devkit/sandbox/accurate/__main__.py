@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--per-second", type=_limit, default=8, help="calls per sliding second per token ('off')")
     parser.add_argument("--in-flight", type=_limit, default=8, help="concurrent calls per token ('off')")
+    parser.add_argument("--throttle-response", choices=("429", "200"), default="429",
+                        help="beyond the limit: HTTP 429 with Retry-After, or HTTP 200 {s: false} (undocumented)")
     parser.add_argument("--timestamp-skew", type=int, default=300, help="allowed X-Api-Timestamp skew, seconds")
     parser.add_argument("--tax-rate", default="11", help="PPN (useTax1) rate in percent")
     add_shared_arguments(parser)
@@ -86,6 +88,9 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         tax1_rate_percent=args.tax_rate,
         extra_accounts=args.account,
         number_match=args.number_match,
+        batch_failure=args.batch_failure,
+        deleted_numbers=args.deleted_numbers,
+        throttle_response=args.throttle_response,
     )
 
 

@@ -210,6 +210,8 @@ async def _answer(state: SandboxState, route: tuple[str, str] | None, request: R
         state.stats.bump("refused_rate" if refusal == "rate" else "refused_in_flight")
         limits = state.limiter.limits
         message = RATE_MESSAGE.format(per_second=limits.per_second or "-", in_flight=limits.in_flight or "-")
+        if config.throttle_response == "200":  # refused before any work either way: a retry is safe
+            return _reply({"s": False, "d": [message]}, 200)
         return _reply({"s": False, "d": [message]}, 429, {"Retry-After": "1"})
     try:
         state.stats.bump("accepted")

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from ..harness import FaultConfig
+from ..harness import FaultConfig, UndocumentedReadings
 
 DEMO_API_TOKEN = "aat.possync-demo-token"
 DEMO_SIGNATURE_SECRET = "possync-demo-signature-secret"
@@ -74,7 +74,7 @@ class RateLimits(BaseModel):
     in_flight: int | None = Field(8, ge=1, description="concurrent calls per token")
 
 
-class SandboxConfig(BaseModel):
+class SandboxConfig(UndocumentedReadings):
     db_path: str = Field(":memory:", description="SQLite file, or ':memory:'")
     tokens: dict[str, str] = Field(
         default_factory=lambda: {DEMO_API_TOKEN: DEMO_SIGNATURE_SECRET}, description="API token -> signature secret"
@@ -88,10 +88,10 @@ class SandboxConfig(BaseModel):
     timestamp_skew_seconds: int = Field(300, ge=0, description="allowed |now - X-Api-Timestamp|")
     limits: RateLimits = Field(default_factory=RateLimits)
     faults: FaultConfig = Field(default_factory=FaultConfig)
-    number_match: Literal["exact", "trimmed", "casefold"] = Field(
-        "trimmed",
-        description="how numbers (number, customerNo, item no) are kept and matched, which the docs leave open:"
-        " 'exact' keeps spaces and case; 'trimmed' strips spaces; 'casefold' also ignores case",
+    throttle_response: Literal["429", "200"] = Field(
+        "429",
+        description="the undocumented answer beyond the rate limit: HTTP 429 with Retry-After: 1, or HTTP 200 with"
+        " s:false and the throttle message (no Retry-After), the shape of Accurate's business errors",
     )
     page_size_default: int = 20
     page_size_max: int = 1000

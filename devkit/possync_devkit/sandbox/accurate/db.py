@@ -58,6 +58,11 @@ class Repo:
         )
         return value
 
+    def counter_value(self, name: str) -> int | None:
+        """A counter's next value, or None when it was never used."""
+        row = self.conn.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
+        return None if row is None else int(row[0])
+
     def insert(self, kind: str, key: str | None, data: dict[str, Any]) -> int:
         record_id = self.counter("id", FIRST_ID)
         data["id"] = record_id

@@ -168,6 +168,15 @@ MODULES: dict[str, Module] = {
             "salesReturn",
         ),
         Module(
+            "other-payment",
+            "Pembayaran",
+            "number",
+            "Nomor Pembayaran",
+            _actions("save", "bulk-save", "list", "detail", "delete"),
+            ("number",),
+            {"no": "number"},
+        ),
+        Module(
             "receive-item",
             "Penerimaan Barang",
             "number",
@@ -210,6 +219,7 @@ AUTO_NUMBER = {  # module -> (prefix, per-year)
     "sales-invoice": ("SI.", True),
     "sales-receipt": ("CR.", True),
     "sales-return": ("SRT.", True),
+    "other-payment": ("OP.", True),
     "receive-item": ("RI.", True),
     "item-transfer": ("IT.", True),
     "item-adjustment": ("IA.", True),
@@ -225,6 +235,14 @@ REF_LABEL = {
     "sales-invoice": "Faktur Penjualan",
     "item-transfer": "Pemindahan Barang",
 }
+
+
+# Every valid item of a bulk-save refused as a whole (``batch_failure='whole'``).
+NOT_SAVED = "Data tidak disimpan karena {refused} gagal; tidak ada data dalam request ini yang disimpan"
+
+
+class _WholeBulkRefused(Exception):
+    """Raised inside an all-or-nothing bulk-save's transaction to roll every item back."""
 
 
 class Errors:
@@ -246,6 +264,11 @@ class Errors:
     def raise_if_any(self) -> None:
         if self.messages:
             raise ApiError(self.messages)
+
+
+def _retired(module_name: str, key: str) -> str:
+    """The counter that keeps a deleted document's number taken (``deleted_numbers = "kept"``)."""
+    return f"retired:{module_name}:{key}"
 
 
 def _key(module: Module, value: str, number_match: str = "trimmed") -> str:
@@ -406,8 +429,11 @@ class AccurateService:
             return self._auto_number(repo, module, when)
         if len(number) > 50:
             raise ApiError(f"{module.key_label} ({module.key_field}) terlalu besar. Maksimal 50 karakter")
-        other = repo.by_key(module.name, _key(module, number, self.config.number_match))
-        if other is not None and other["id"] != existing_id:
+        key = _key(module, number, self.config.number_match)
+        other = repo.by_key(module.name, key)
+        taken = other["id"] != existing_id if other is not None else repo.counter_value(
+            _retired(module.name, key)) is not None
+        if taken:
             raise ApiError(f'Sudah ada data lain dengan {module.key_label} "{number}"')
         return number
 
@@ -441,20 +467,26 @@ class AccurateService:
 
     # ------------------------------------------------------------ dispatch
     def save(self, module_name: str, data: Any) -> tuple[dict[str, Any], list[Event]]:
+        with self.db.transaction() as repo:
+            return self._save_in(repo, module_name, data)
+
+    def _save_in(self, repo: Repo, module_name: str, data: Any) -> tuple[dict[str, Any], list[Event]]:
+        """One save.do inside the caller's transaction: its reply and webhook events."""
         module = MODULES[module_name]
         if not isinstance(data, dict):
             raise ApiError("Isi request harus berupa objek")
         saver = getattr(self, "_save_" + module_name.replace("-", "_"))
-        with self.db.transaction() as repo:
-            record, _created = saver(repo, module, data)
+        record, _created = saver(repo, module, data)
         events = [(module.webhook, self._event_entry(module, record, "WRITE"))] if module.webhook else []
         shown = record.get(module.key_field)
         message = f'{module.label} "{shown}" berhasil disimpan'
-        return {"s": True, "d": [message], "r": self.render(module, record)}, events
+        return {"s": True, "d": [message], "r": self.render(module, record, repo)}, events
 
     def bulk_save(self, module_name: str, items: Any) -> tuple[dict[str, Any], list[Event]]:
         if not isinstance(items, list) or not items or len(items) > self.config.bulk_max:
             raise ApiError(f"Max: {self.config.bulk_max} data dalam 1 kali request")
+        if self.config.batch_failure == "whole":
+            return self._bulk_save_all_or_nothing(module_name, items)
         results: list[dict[str, Any]] = []
         events: list[Event] = []
         for item in items:
@@ -466,6 +498,35 @@ class AccurateService:
             results.append(body)
             events.extend(item_events)
         return {"s": all(result["s"] for result in results), "d": results}, events
+
+    def _bulk_save_all_or_nothing(self, module_name: str, items: list[Any]) -> tuple[dict[str, Any], list[Event]]:
+        """``batch_failure='whole'``: every item in one transaction, in order (later items see earlier ones). When
+        any is refused nothing is saved: the reply keeps its per-item shape, ``s`` false everywhere, a refused item
+        with its own messages and every other item with :data:`NOT_SAVED` naming the refused ones."""
+        results: list[dict[str, Any]] = []
+        events: list[Event] = []
+        refused: list[int] = []
+        try:
+            with self.db.transaction() as repo:
+                for index, item in enumerate(items):
+                    try:
+                        with self.db.savepoint():
+                            body, item_events = self._save_in(repo, module_name, item)
+                    except ApiError as error:
+                        refused.append(index)
+                        results.append(error.body)
+                        continue
+                    results.append(body)
+                    events.extend(item_events)
+                if refused:
+                    raise _WholeBulkRefused
+        except _WholeBulkRefused:
+            named = ", ".join(f"data[{index}]" for index in refused)
+            return {"s": False, "d": [
+                result if index in refused else {"s": False, "d": [NOT_SAVED.format(refused=named)]}
+                for index, result in enumerate(results)
+            ]}, []
+        return {"s": True, "d": results}, events
 
     def _event_entry(self, module: Module, record: dict[str, Any], action: str) -> dict[str, Any]:
         prefix = module.webhook_prefix
@@ -992,6 +1053,64 @@ class AccurateService:
         }
         return self._store(repo, module, record, None, number)
 
+    # ------------------------------------------------------------ other payment
+    def _save_other_payment(self, repo: Repo, module: Module, data: dict) -> tuple[dict, bool]:
+        """Money paid out of a cash/bank account (``bankNo``) to a payee, booked to the accounts of its
+        ``detailAccount`` lines (``accountNo``, ``amount``, ``expenseName`` required, as the openapi says)."""
+        errors = Errors()
+        fields = {"bankNo": "Akun Kas/Bank", "payee": "Penerima", "transDate": "Tanggal"}
+        trans = self._header(repo, module, data, errors, fields)
+        bank = self._ref(repo, "glaccount", data.get("bankNo"), errors)
+        if bank is not None and bank["accountType"] != "CASH_BANK":
+            errors.add(f'Akun Perkiraan "{bank["no"]}" bukan akun Kas/Bank')
+        branch = self._branch(repo, data, errors)
+        raw = errors.guard(lambda: _lines(data, "detailAccount"), []) or []
+        if not raw:
+            errors.add("Rincian akun (detailAccount) harus diisi")
+        detail = []
+        for index, line in enumerate(raw):
+            where = f"detailAccount[{index}]: "
+            for name, label in (("accountNo", "Akun"), ("amount", "Jumlah"), ("expenseName", "Nama")):
+                if blank(line.get(name)):
+                    errors.add(f"{where}{label} ({name}) harus diisi")
+            if blank(line.get("accountNo")) or blank(line.get("amount")):
+                continue
+            account = self._ref(repo, "glaccount", line.get("accountNo"), errors, where)
+            amount = errors.guard(lambda line=line, where=where: parse_number(line.get("amount"), f"{where}amount"))
+            if account is None or amount is None:
+                continue
+            detail.append({
+                "accountNo": account["no"],
+                "account": _pick(account, "id", "no", "name"),
+                "amount": round2(amount),
+                "expenseName": text(line.get("expenseName")),
+                "memo": text(line.get("memo")),
+            })
+        errors.raise_if_any()
+        total = sum((line["amount"] for line in detail), ZERO)
+        if total <= 0:
+            raise ApiError(f"Jumlah pembayaran ({total}) harus lebih besar dari 0")
+        assert trans is not None and bank is not None
+        number = self._unique_number(repo, module, data, trans)
+        for line in detail:
+            line["id"] = repo.counter("line", 1)
+        record = {
+            **_scalars(data, {"id", "detailAccount"}),
+            "number": number,
+            "transDate": fmt_date(trans),
+            "bankNo": bank["no"],
+            "bank": _pick(bank, "id", "no", "name"),
+            "payee": text(data.get("payee")),
+            "branchName": branch,
+            "description": text(data.get("description")),
+            "detailAccount": detail,
+            "amount": total,
+        }
+        return self._store(repo, module, record, None, number)
+
+    def _delete_other_payment(self, repo: Repo, record: dict) -> None:
+        """An other payment settles nothing and moves no stock: deleting it only removes it."""
+
     # ------------------------------------------------------------ receive item
     def _save_receive_item(self, repo: Repo, module: Module, data: dict) -> tuple[dict, bool]:
         errors = Errors()
@@ -1476,6 +1595,9 @@ class AccurateService:
                     item = repo.by_id("item", line["item"]["id"])
                     if item is not None:
                         self._stock_add(repo, item, line["warehouse"], -line["quantity"])
+            if self.config.deleted_numbers == "kept":  # the number stays taken although nothing holds it
+                repo.counter(_retired(module.name, _key(module, str(record[module.key_field]),
+                                                        self.config.number_match)))
             repo.delete(record["id"])
         events = [(module.webhook, self._event_entry(module, record, "DELETE"))] if module.webhook else []
         return {"s": True, "d": [f'{module.label} "{record[module.key_field]}" berhasil dihapus']}, events

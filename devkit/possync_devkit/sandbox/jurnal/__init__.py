@@ -10,7 +10,9 @@ Start it
     python -m possync_devkit.sandbox.jurnal --host 127.0.0.1 --port 8601 --db var/sandbox/jurnal.db \\
         [--per-minute 30 --per-hour 1800 --per-ip-minute 40 --per-ip-hour 2500] \\
         [--error-rate 0.2 --error-status 503 --latency-ms 200 --drop-after-commit-rate 0.1 --seed 1] \\
-        [--client ID:SECRET ...] [--account "Kas Outlet Senayan" ...] [--no-key-filters] [--not-found-status 422]
+        [--client ID:SECRET ...] [--account "Kas Outlet Senayan" ...] [--no-key-filters] [--not-found-status 422] \\
+        [--number-match exact|trimmed|casefold] [--batch-failure partial|whole] [--conflict-id existing|null] \\
+        [--return-dedup transaction_no|none] [--deleted-numbers free|kept]
 
 or in-process: ``create_app(SandboxConfig(db_path=":memory:"))`` and serve it with uvicorn.
 
@@ -45,6 +47,8 @@ parameter says "ID or Custom ID" the custom_id is accepted too, the numeric id w
 ``GET /receive_payments``, ``GET /receive_payments/{id}``
 ``POST /sales_returns``, ``GET /sales_returns``,         ``{"sales_return": {...}}``; GET by id or custom_id
 ``GET /sales_returns/{id}``
+``POST /bank_withdrawals``, ``GET /bank_withdrawals``,   ``{"bank_withdrawal": {...}}``; GET/DELETE by id or
+``GET|DELETE /bank_withdrawals/{id}``                     custom_id ("Bank Withdrawal ID or Custom ID")
 ``GET /accounts``, ``GET /accounts/{id}``                the seeded chart of accounts (read only)
 ``POST /warehouse_transfers``,                           ``{"warehouse_transfer": {...}}``; GET/DELETE by id,
 ``GET /warehouse_transfers``,                            transaction_no or custom_id (no batch, no PATCH)
@@ -81,7 +85,7 @@ Rules enforced (422 in the Rails shape ``{"<attribute>": "<message>", "id": null
   product_code 'SKU-9' was not found (line 2).)", "transaction_lines": "is not valid", ...}``,
   ``{"person": "(Customer with person_name 'Budi' was not found.)"}``, ``{"warehouse": "(Warehouse with
   warehouse_name 'X' was not found.)"}``, ``{"line_tax": ...}``, ``{"deposit_to": ...}``.
-- uniqueness, answered with the existing record's ``id``: ``custom_id`` per resource ->
+- uniqueness, answered with the existing record's ``id`` (or null: ``conflict_id``): ``custom_id`` per resource ->
   ``"(Custom id attribute had already been used.)"``; ``transaction_no`` per transaction type ->
   ``"(Transaction number had already been used)"`` (both texts from create_conflicted_response.json);
   ``product_code`` -> ``"(Product code had already been used.)"``; customer ``display_name`` (case-insensitive)
@@ -94,6 +98,15 @@ Rules enforced (422 in the Rails shape ``{"<attribute>": "<message>", "id": null
   line by ``transaction_line_id`` and/or ``product_id`` / ``product_name``; ``return_quantity`` <= sold - already
   returned -> else ``{"return_quantity": "(Return quantity 3.0 of 'Kopi' is greater than the quantity that
   can still be returned: 2.0 (sold 2.0, already returned 0.0) (return line 1).)"}``.
+- bank withdrawals (wrapper ``bank_withdrawal``, money paid out, e.g. back to a customer): required
+  ``transaction_date``, ``refund_from_id`` / ``refund_from_name`` / ``refund_from_number`` (a Cash & Bank account,
+  else ``{"refund_from": "(Account 'X' is not a Cash & Bank account.)"}``), non-empty
+  ``transaction_account_lines_attributes`` of ``{account_id | account_name | account_number, debit | credit,
+  description}``; optional ``person_id`` / ``person_name`` (a customer), ``transaction_no``, ``custom_id``,
+  ``memo``, ``tags``. Reply as the swagger example: ``{"id", "transaction_no", "custom_id", "memo",
+  "transaction_date": "dd/mm/yyyy", "person": {"id", "name", "is_customer", "is_vendor"}, "refund_from": {"id",
+  "name", "number", "category"}, "original_amount", "transaction_account_lines": [{"id", "description", "debit",
+  "credit", "account": {...}, "line_tax"}], ...}``. No tax is computed (``line_tax_*`` is not read).
 - warehouse transfers (wrapper ``warehouse_transfer``): required ``transaction_date``, ``from_warehouse_id`` /
   ``from_warehouse_name`` and ``to_warehouse_id`` / ``to_warehouse_name`` (-1 = "Unassigned"; the swagger has no
   ``*_warehouse_code`` for transfers, so none is read), non-empty ``warehouse_transfer_lines_attributes`` of
@@ -183,7 +196,8 @@ resetting on the minute and the hour; a batch call counts once; a refused call d
 ``x-ratelimit-remaining-hour`` (the consumer's windows).
 
 Finding a record by its key (the idempotency path, §1.8): re-POSTing a document whose ``custom_id`` or
-``transaction_no`` exists answers 422 with ``"id": <existing id>``; then ``GET /<resource>/{id}``. Products,
+``transaction_no`` exists answers 422 with ``"id": <existing id>`` (``null`` with ``conflict_id='null'``); then
+``GET /<resource>/{id}``. Products,
 warehouses, receive payments and sales returns are also readable by ``GET /<resource>/{custom_id}``; warehouse
 transfers by ``GET /warehouse_transfers/{transaction_no}`` (the swagger's "id/transaction_no") or
 ``{custom_id}``; stock adjustments by ``GET /stock_adjustments/{transaction_no}?search_by=transaction_no&
@@ -207,10 +221,32 @@ headers and half of the body, then closes the connection: clients see ``ChunkedE
 
 Where the documentation is silent, the sandbox chose
 ====================================================
-- Batch failures: partial success. Items run in order, each in its own transaction; an invalid item gets
-  ``{"status": 422, "content": <the same error body a single POST would get>}`` (400 for an item without its
-  envelope) and the others are still created; later items see earlier ones (a duplicate inside one batch is a
-  conflict naming the first). Over 100 items (or none) the whole call is a 422 and nothing is written.
+- Deletes (``DELETE /sales_invoices|receive_payments|sales_returns|bank_withdrawals|warehouse_transfers|
+  stock_adjustments/{id}``, 204): a sales invoice that still has payments or returns is refused with a 422
+  ``{"sales_invoice": "(Sales invoice <no> has payments; delete them before deleting the invoice.)", ...}``
+  (Jurnal's web app asks the same; the API docs say nothing); a deleted payment or return stops counting on its
+  invoice. What becomes of a deleted document's ``transaction_no`` and ``custom_id`` is undocumented:
+  ``--deleted-numbers free`` (default, ``SandboxConfig.deleted_numbers``) lets a new document take them;
+  ``kept`` keeps them taken ("had already been used", ``"id": null``) although nothing holds them.
+- Batch failures (``--batch-failure``, ``SandboxConfig.batch_failure``; §1.5: "partial success or
+  all-or-nothing ... is not documented"). Items run in order and later items see earlier ones (a duplicate inside
+  one batch is a conflict naming the first). Over 100 items (or none) the whole call is a 422 and nothing is
+  written, in both readings.
+
+  - ``partial`` (default): each item in its own transaction; an invalid item gets ``{"status": 422, "content":
+    <the same error body a single POST would get>}`` (400 for an item without its envelope) and the others are
+    still created.
+  - ``whole``: all items in one transaction; one invalid item makes the call a 422 and NOTHING is written. The
+    body is Rails-shaped: ``{"<plural>": "(1 of 5 <plural> are not valid; none was created.)", "id": null,
+    "errors": [{"index": <0-based>, "status": 422, "content": <the item's single-POST error body>}, ...],
+    "error_full_messages": ["<Plural> (1 of 5 ...)", "Item 2: Product (Product with product_code 'X' was not
+    found (line 1).)", ...]}``. Clients must not rely on this body's shape (only that nothing was written).
+- The ``id`` of a conflict 422 (``--conflict-id``, ``SandboxConfig.conflict_id``; §1.7: "It may be the
+  conflicting record (unconfirmed)"): ``existing`` (default) answers the id of the record holding the key, as the
+  fixture's non-null ``id`` suggests; ``null`` answers ``"id": null`` as every other 422 does, so a client must
+  find the holder itself: ``GET /<resource>/{custom_id}`` where the swagger's path parameter says "ID or Custom
+  ID" (products, receive payments, ...), else the paged list (customers and sales invoices are readable by id
+  only; the list's key filters are a sandbox convenience, off with ``--no-key-filters``).
 - ``Retry-After`` on 429 (seconds to the reset of the window that is full): the reference documents no such
   header. Per-IP limits are enforced but not reported in headers.
 - ``x-ratelimit-remaining-*`` are "likely" per the reference (Kong naming); they are sent.
@@ -245,6 +281,13 @@ Where the documentation is silent, the sandbox chose
   (company time zone UTC+7), else Open. ``due_date`` defaults to ``transaction_date``.
 - A sales return reduces the invoice's remaining balance by up to the return amount; any excess (a return of a
   paid invoice) would become a credit memo in Jurnal and is not emulated.
+- Sales-return keys (``SandboxConfig.return_dedup``, ``--return-dedup``): the swagger's sales-return body has no
+  ``transaction_no`` and no ``custom_id`` (accounting_apis.md §3 item 13), so how a return whose reply was lost is
+  refused when sent again is undocumented. ``transaction_no`` (default): a sent ``transaction_no`` / ``custom_id``
+  is kept and unique, a repeat is a 422 naming the existing return; ``none``: both are ignored, as the real API
+  ignores undocumented attributes, and every return is numbered 10001, ... (a repeat is a second return).
+- Bank withdrawals: the swagger's request lines document ``debit`` only; the reply's lines show ``debit`` and
+  ``credit``, so a line may carry either (not both) and the withdrawal totals debits - credits, which must be > 0.
 - Accounts (``deposit_to_name``, ``*_account_name``/``_number``/``_id``) resolve against a seeded default chart
   (English names, Indonesian aliases, see ``reference.py``) plus ``--account`` extras; an unknown account is 422.
   For stock adjustments the chart has: Inventory (1-10200, "Persediaan Barang"), Cost of Sales (5-50000, "Beban
@@ -271,13 +314,14 @@ Where the documentation is silent, the sandbox chose
 
 Deliberately not emulated
 =========================
-PATCH/PUT, DELETE other than transfers and adjustments, every resource not listed above (vendors, purchases,
+PATCH/PUT, DELETE of master data (customers, products, warehouses), every resource not listed above (vendors, purchases,
 deliveries, ...), the stock adjustment / transfer approvals, comments, ``/stock_adjustments/new`` and
 ``check_existing_stock_adjustments``, the warehouse ``transactions`` list, the stock reports
 (``warehouse_stock_quantity``, valuations), inventory costing, the legacy ``api.jurnal.id`` prefixes, webhooks,
 sales orders / quotes
 (``selected_po_id`` / ``selected_pq_id`` -> 422), bundles, product categories, terms (``term_name`` is echoed),
-attachments, multi-currency (always IDR), credit memos, draft payment approval (a draft settles nothing),
+attachments, multi-currency (always IDR), credit memos (and their refunds and applications), bank withdrawals'
+``batch_create`` and their line taxes, draft payment approval (a draft settles nothing),
 witholding on payments (echoed, not booked), archived records (``include_archive`` is accepted and ignored),
 the legacy 503-as-rate-limit behaviour, and the ``.pdf`` previews.
 """

@@ -46,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--account", action="append", default=[], help="extra Cash & Bank account name (repeatable)")
     parser.add_argument("--no-key-filters", action="store_true", help="ignore the sandbox-only list filters")
     parser.add_argument("--not-found-status", type=int, choices=(404, 422), default=404)
+    parser.add_argument("--conflict-id", choices=("existing", "null"), default="existing",
+                        help="the id in an 'already been used' 422: the holder's (existing) or null")
+    parser.add_argument("--return-dedup", choices=("transaction_no", "none"), default="transaction_no",
+                        help="sales returns keep a sent transaction_no/custom_id unique, or ignore both (undocumented)")
     parser.add_argument("--log-level", default="info")
     return parser
 
@@ -65,6 +69,10 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         key_filters=not args.no_key_filters,
         not_found_status=args.not_found_status,
         number_match=args.number_match,
+        batch_failure=args.batch_failure,
+        deleted_numbers=args.deleted_numbers,
+        conflict_id=args.conflict_id,
+        return_dedup=args.return_dedup,
     )
 
 

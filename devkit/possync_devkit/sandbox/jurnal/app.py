@@ -41,6 +41,7 @@ SINGULAR = {
     "sales_invoices": "sales_invoice",
     "receive_payments": "receive_payment",
     "sales_returns": "sales_return",
+    "bank_withdrawals": "bank_withdrawal",
     "accounts": "account",
     "warehouse_transfers": "warehouse_transfer",
     "stock_adjustments": "stock_adjustment",
@@ -369,7 +370,11 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
 
 
 def _run_batch(service: JurnalService, resource: Resource, singular: str, items: list[Any]) -> list[dict[str, Any]]:
-    """Each item is created (or refused) in its own transaction, in order: one bad item never blocks the rest."""
+    """``batch_failure='partial'``: each item is created (or refused) in its own transaction, in order, so one bad
+    item never blocks the rest. ``'whole'``: one bad item refuses the call (422) and nothing is written."""
+    if service.config.batch_failure == "whole":
+        created = service.create_all_or_nothing(resource, singular, items)
+        return [{singular: {"status": 201, "content": content}} for content in created]
     results: list[dict[str, Any]] = []
     for item in items:
         inner = item.get(singular) if isinstance(item, dict) else None

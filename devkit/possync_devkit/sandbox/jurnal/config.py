@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from ..harness import FaultConfig
+from ..harness import FaultConfig, UndocumentedReadings
 
 DEMO_CLIENT_ID = "possync-demo"
 DEMO_CLIENT_SECRET = "possync-demo-secret"
@@ -29,7 +29,7 @@ class RateLimits(BaseModel):
     per_ip_hour: int | None = Field(2500, ge=1)
 
 
-class SandboxConfig(BaseModel):
+class SandboxConfig(UndocumentedReadings):
     db_path: str = Field(":memory:", description="SQLite file, or ':memory:' for a throwaway sandbox")
     clients: dict[str, str] = Field(default_factory=lambda: {DEMO_CLIENT_ID: DEMO_CLIENT_SECRET})
     limits: RateLimits = Field(default_factory=RateLimits)
@@ -46,10 +46,17 @@ class SandboxConfig(BaseModel):
         description="sandbox-only list filters (custom_id, transaction_no, product_code, display_name, code);"
         " when False they are ignored, as the real API would ignore an undocumented parameter",
     )
-    number_match: Literal["exact", "trimmed", "casefold"] = Field(
-        "trimmed",
-        description="how keys (transaction_no, custom_id, product_code) are kept and matched, which the docs leave"
-        " open: 'exact' keeps spaces and case; 'trimmed' strips spaces; 'casefold' also ignores case",
+    conflict_id: Literal["existing", "null"] = Field(
+        "existing",
+        description="the 'id' of an 'already been used' 422, which the docs leave open: 'existing' = the id of the"
+        " record holding the key; 'null' = null, as in every other 422",
+    )
+    return_dedup: Literal["transaction_no", "none"] = Field(
+        "transaction_no",
+        description="how a sales return whose reply was lost is refused when sent again, which the docs leave open"
+        " (the swagger's sales-return body has no transaction_no and no custom_id): 'transaction_no' keeps a sent"
+        " transaction_no / custom_id unique (422 'already been used' naming the return); 'none' ignores both, as"
+        " the real API would ignore undocumented attributes, and numbers every return itself",
     )
     not_found_status: int = Field(404, description="404 {'error': ...} or 422 {'errors': 'Data not found.'}")
     taxes: dict[str, str] = Field(default_factory=lambda: {"PPN": "11"}, description="tax name -> rate in percent")

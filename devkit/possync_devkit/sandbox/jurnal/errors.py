@@ -48,7 +48,7 @@ class Errors:
         self._messages.setdefault(attribute, message)
         self._full.append(f"{humanize(attribute)} {message}")
 
-    def conflict(self, attribute: str, message: str, existing_id: int) -> None:
+    def conflict(self, attribute: str, message: str, existing_id: int | None) -> None:
         self.add(attribute, message)
         if self.conflict_id is None:
             self.conflict_id = existing_id
@@ -73,3 +73,23 @@ def unprocessable(attribute: str, message: str) -> ApiError:
 def parameter_missing(name: str) -> ApiError:
     # Rails' ActionController::ParameterMissing, rendered as 400 by Rails API apps.
     return ApiError(400, {"error": f"param is missing or the value is empty: {name}"})
+
+
+def whole_batch_refusal(plural: str, count: int, refused: list[tuple[int, ApiError]]) -> ApiError:
+    """A ``batch_create`` refused as a whole (``batch_failure='whole'``): 422 in the Rails shape, the batch's
+    attribute saying how many items were invalid, ``errors`` holding each refused item's index (0-based, in
+    sending order), status and the body a single POST would have got, and ``error_full_messages`` one line per
+    refused item ("Item 2: Product (Product with product_code 'X' was not found (line 1).)")."""
+    label = humanize(plural)
+    lines = []
+    for index, error in refused:
+        body = error.body if isinstance(error.body, dict) else {}
+        detail = "; ".join(map(str, body.get("error_full_messages") or [])) or str(body.get("error") or body)
+        lines.append(f"Item {index + 1}: {detail}")
+    summary = f"({len(refused)} of {count} {plural} are not valid; none was created.)"
+    return ApiError(422, {
+        plural: summary,
+        "id": None,
+        "errors": [{"index": index, "status": error.status, "content": error.body} for index, error in refused],
+        "error_full_messages": [f"{label} {summary}", *lines],
+    })

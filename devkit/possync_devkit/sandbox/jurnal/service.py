@@ -20,7 +20,15 @@ from .amounts import PERCENT, VALUE, LineInput, invoice_totals, return_totals
 from .config import SandboxConfig
 from .dates import company_date, fmt_date, fmt_timestamp, now_utc, parse_filter_date, parse_timestamp
 from .db import Database, Repo, Row, norm
-from .errors import CUSTOM_ID_TAKEN, TRANSACTION_NO_TAKEN, ApiError, Errors, unprocessable
+from .errors import (
+    CUSTOM_ID_TAKEN,
+    TRANSACTION_NO_TAKEN,
+    ApiError,
+    Errors,
+    parameter_missing,
+    unprocessable,
+    whole_batch_refusal,
+)
 from .money import ZERO, fmt_amount, fmt_currency, json_number, parse_decimal, q2
 from .payload import Payload
 from .reference import (
@@ -64,6 +72,8 @@ RESOURCES: dict[str, Resource] = {
         Resource("sales_invoices", "sales_invoice", "Sales invoice", False, True, 201, deletable=True),
         Resource("receive_payments", "receive_payment", "Receive payment", True, True, 200, deletable=True),
         Resource("sales_returns", "sales_return", "Sales return", True, True, None, deletable=True),
+        # Path parameter "Bank Withdrawal ID or Custom ID" (swagger). Its batch_create is not emulated.
+        Resource("bank_withdrawals", "bank_withdrawal", "Bank withdrawal", True, True, None, deletable=True),
         Resource("accounts", "account", "Account", False, False, None),
         # Path parameter "id/transaction_no" (swagger); custom_id is accepted too.
         Resource(
@@ -88,6 +98,10 @@ MOVEMENT_SERIES = "movement"
 STOCK_MOVES_BACKFILLED = "stock_moves:backfilled"
 
 
+class _WholeBatchRefused(Exception):
+    """Raised inside an all-or-nothing batch's transaction to roll every item back."""
+
+
 @dataclass
 class InvoiceState:
     paid: Decimal
@@ -95,6 +109,11 @@ class InvoiceState:
     amount_receive: Decimal
     remaining: Decimal
     status: tuple[int, str, str]
+
+
+def _retired(kind: str, field: str, value: str) -> str:
+    """The flag that keeps a deleted document's key taken (``deleted_numbers = "kept"``)."""
+    return f"retired:{kind}:{field}:{value}"
 
 
 def _status(state: tuple[int, str, str]) -> dict[str, Any]:
@@ -200,9 +219,42 @@ class JurnalService:
 
     def create(self, resource: Resource, body: dict[str, Any]) -> dict[str, Any]:
         creator: Callable[[Repo, dict[str, Any], str], Row] = getattr(self, f"_create_{resource.kind}")
-        with self.db.transaction() as repo:
-            row = creator(repo, body, fmt_timestamp(now_utc()))
-            return self.render(repo, row)
+        try:
+            with self.db.transaction() as repo:
+                row = creator(repo, body, fmt_timestamp(now_utc()))
+                return self.render(repo, row)
+        except ApiError as error:
+            raise self._as_answered(error) from None
+
+    def create_all_or_nothing(self, resource: Resource, singular: str, items: list[Any]) -> list[dict[str, Any]]:
+        """``batch_failure='whole'``: every item in one transaction, in order (later items see earlier ones); when
+        any is refused the whole call is a 422 naming each refused item, and nothing is written."""
+        creator: Callable[[Repo, dict[str, Any], str], Row] = getattr(self, f"_create_{resource.kind}")
+        refused: list[tuple[int, ApiError]] = []
+        rendered: list[dict[str, Any]] = []
+        try:
+            with self.db.transaction() as repo:
+                now = fmt_timestamp(now_utc())
+                for index, item in enumerate(items):
+                    inner = item.get(singular) if isinstance(item, dict) else None
+                    try:
+                        if not isinstance(inner, dict):
+                            raise parameter_missing(singular)
+                        with self.db.savepoint():
+                            rendered.append(self.render(repo, creator(repo, inner, now)))
+                    except ApiError as error:
+                        refused.append((index, self._as_answered(error)))
+                if refused:
+                    raise _WholeBatchRefused
+        except _WholeBatchRefused:
+            raise whole_batch_refusal(resource.path, len(items), refused) from None
+        return rendered
+
+    def _as_answered(self, error: ApiError) -> ApiError:
+        """The error as this sandbox answers it: with ``conflict_id='null'`` a conflict names no holder."""
+        if self.config.conflict_id == "null" and isinstance(error.body, dict) and error.body.get("id") is not None:
+            return ApiError(error.status, {**error.body, "id": None})
+        return error
 
     def get(self, resource: Resource, ident: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
         with self.db.transaction() as repo:
@@ -219,6 +271,10 @@ class JurnalService:
                 if used:
                     raise unprocessable("sales_invoice", f"(Sales invoice {row.data.get('transaction_no')} has "
                                         f"{' and '.join(used)}; delete them before deleting the invoice.)")
+            if self.config.deleted_numbers == "kept":  # the keys stay taken although nothing holds them
+                for field, value in (("key", row.key), ("custom_id", row.custom_id)):
+                    if value is not None:
+                        repo.set_flag(_retired(resource.kind, field, value))
             repo.delete(row.id)
 
     def product_quantities(self, params: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
@@ -431,11 +487,15 @@ class JurnalService:
     def _check_custom_id(repo: Repo, kind: str, custom_id: str | None, errors: Errors) -> None:
         if custom_id is not None and (existing := repo.by_custom_id(kind, custom_id)) is not None:
             errors.conflict("custom_id", CUSTOM_ID_TAKEN, existing.id)
+        elif custom_id is not None and repo.has_flag(_retired(kind, "custom_id", custom_id)):
+            errors.conflict("custom_id", CUSTOM_ID_TAKEN, None)
 
     @staticmethod
     def _check_transaction_no(repo: Repo, kind: str, number: str | None, errors: Errors) -> None:
         if number is not None and (existing := repo.by_key(kind, number)) is not None:
             errors.conflict("transaction_no", TRANSACTION_NO_TAKEN, existing.id)
+        elif number is not None and repo.has_flag(_retired(kind, "key", number)):
+            errors.conflict("transaction_no", TRANSACTION_NO_TAKEN, None)
 
     def _tags(self, repo: Repo, p: Payload, now: str) -> list[int]:
         tags = p.items("tags") or []
@@ -1354,8 +1414,11 @@ class JurnalService:
         errors = Errors()
         p = Payload(body, errors)
         transaction_date = p.date("transaction_date", required=True)
-        transaction_no = self._number(p, "transaction_no")
-        custom_id = self._number(p, "custom_id")
+        # The swagger's sales-return body has neither key: with return_dedup "none" they are ignored as the real
+        # API ignores undocumented attributes, and every return is numbered here.
+        keyed = self.config.return_dedup == "transaction_no"
+        transaction_no = self._number(p, "transaction_no") if keyed else None
+        custom_id = self._number(p, "custom_id") if keyed else None
         self._check_transaction_no(repo, "sales_return", transaction_no, errors)
         self._check_custom_id(repo, "sales_return", custom_id, errors)
         invoice = self._resolve_named(
@@ -1604,6 +1667,118 @@ class JurnalService:
             out[name] = json_number(value)
             out[f"{name}_currency_format"] = fmt_currency(value)
         return out
+
+    # ------------------------------------------------------------------ bank withdrawals
+
+    def _create_bank_withdrawal(self, repo: Repo, body: dict[str, Any], now: str) -> Row:
+        """Money paid out of a Cash & Bank account (``refund_from_*``) to a contact, booked against the accounts of
+        ``transaction_account_lines_attributes``: ``debit`` (the swagger's request field) adds to the withdrawal,
+        ``credit`` (shown on the reply's lines) takes off; the total must be > 0."""
+        errors = Errors()
+        p = Payload(body, errors)
+        transaction_date = p.date("transaction_date", required=True)
+        transaction_no = self._number(p, "transaction_no")
+        custom_id = self._number(p, "custom_id")
+        self._check_transaction_no(repo, "bank_withdrawal", transaction_no, errors)
+        self._check_custom_id(repo, "bank_withdrawal", custom_id, errors)
+        refund_from = self._resolve_account(repo, p, "refund_from", "refund_from", required=True)
+        if refund_from is not None and refund_from.data["category"] != "Cash & Bank":
+            errors.add("refund_from", f"(Account '{refund_from.data['name']}' is not a Cash & Bank account.)")
+        person = self._resolve_customer(repo, p, required=False)
+        raw_lines = p.items("transaction_account_lines_attributes")
+        if not raw_lines:
+            errors.add("transaction_account_lines_attributes", "can't be blank")
+        lines: list[dict[str, Any]] = []
+        for index, raw in enumerate(raw_lines or [], start=1):
+            where = f" (line {index})"
+            if not isinstance(raw, dict):
+                errors.add("transaction_account_lines", f"(Line {index} must be an object.)")
+                continue
+            lp = Payload(raw, errors, where=where)
+            account = self._resolve_account(repo, lp, "account", "account", required=True)
+            debit = lp.decimal("debit", default=ZERO, minimum=ZERO)
+            credit = lp.decimal("credit", default=ZERO, minimum=ZERO)
+            if debit and credit:
+                errors.add("debit", f"(A line takes a debit or a credit, not both{where}.)")
+            elif not debit and not credit:
+                errors.add("debit", f"(Value must be greater than 0{where}.)")
+            if account is not None and debit is not None and credit is not None:
+                lines.append({"id": repo.next_id(), "account_id": account.id, "debit": q2(debit),
+                              "credit": q2(credit), "description": lp.raw_text("description")})
+        errors.raise_if_any()
+        total = sum((line["debit"] - line["credit"] for line in lines), ZERO)
+        if total <= 0:
+            message = f"(The withdrawal must total more than 0, not {fmt_amount(total)}.)"
+            errors.add("transaction_account_lines", message)
+            errors.raise_if_any()
+        assert transaction_date is not None and refund_from is not None
+        data = {
+            "transaction_no": transaction_no or repo.next_transaction_no("bank_withdrawal"),
+            "token": secrets.token_urlsafe(16),
+            "transaction_date": _iso(transaction_date),
+            "refund_from_id": refund_from.id,
+            "lines": [{**line, "debit": str(line["debit"]), "credit": str(line["credit"])} for line in lines],
+            "original_amount": str(total),
+            "memo": p.raw_text("memo"),
+            "tag_ids": self._tags(repo, p, now),
+        }
+        return repo.insert(
+            "bank_withdrawal",
+            data,
+            now=now,
+            custom_id=custom_id,
+            key=data["transaction_no"],
+            person_id=person.id if person else None,
+            tx_date=data["transaction_date"],
+        )
+
+    def _render_bank_withdrawal(self, repo: Repo, row: Row) -> dict[str, Any]:
+        d = row.data
+        person = repo.by_id("customer", row.person_id) if row.person_id is not None else None
+        lines = []
+        for line in d["lines"]:
+            debit, credit = D(line["debit"]), D(line["credit"])
+            lines.append({
+                "id": line["id"],
+                "description": line.get("description"),
+                "debit": json_number(debit),
+                "credit": json_number(credit),
+                "debit_currency_format": fmt_currency(debit),
+                "credit_currency_format": fmt_currency(credit),
+                "line_tax": self._tax_ref(None),
+                "account": self._account_ref(repo, line["account_id"]),
+            })
+        total = D(d["original_amount"])
+        return {
+            "id": row.id,
+            "transaction_no": row.key,
+            "token": d["token"],
+            "memo": d.get("memo"),
+            "custom_id": row.custom_id,
+            "tax_amount": fmt_amount(ZERO),
+            "remaining": fmt_amount(total),
+            "created_at": row.created_at,
+            "updated_at": row.updated_at,
+            "deleted_at": None,
+            "deletable": True,
+            "editable": True,
+            "transaction_date": fmt_date(_from_iso(row.tx_date)),
+            "transaction_status": _status(STATUS_CLOSED),
+            "person": {"id": person.id if person else None, "name": person.data["display_name"] if person else None,
+                       "is_customer": person is not None, "is_vendor": False},
+            "refund_from": self._account_ref(repo, d["refund_from_id"]),
+            "original_amount": json_number(total),
+            "original_amount_currency_format": fmt_currency(total),
+            "subtotal": json_number(total),
+            "subtotal_currency_format": fmt_currency(total),
+            "transaction_account_lines": lines,
+            "attachments": [],
+            "tax_details": [],
+            **self._render_tags(repo, d.get("tag_ids", [])),
+            "is_reconciled": False,
+            "currency_code": "IDR",
+            "currency_rate": 1,
+        }
 
     # ------------------------------------------------------------------ stock: shared line reading
 
@@ -2009,6 +2184,10 @@ class JurnalService:
             "transaction_date": lambda s, r, row: row.tx_date,
             "transaction_no": lambda s, r, row: row.key,
         },
+        "bank_withdrawals": {
+            "transaction_date": lambda s, r, row: row.tx_date,
+            "transaction_no": lambda s, r, row: row.key,
+        },
         "accounts": {
             "name": lambda s, r, row: row.name_norm,
             "number": lambda s, r, row: row.key,
@@ -2039,6 +2218,7 @@ class JurnalService:
         "sales_invoices": {"custom_id": "custom_id", "transaction_no": "key"},
         "receive_payments": {"custom_id": "custom_id", "transaction_no": "key"},
         "sales_returns": {"custom_id": "custom_id", "transaction_no": "key"},
+        "bank_withdrawals": {"custom_id": "custom_id", "transaction_no": "key"},
         "accounts": {"name": "name_norm", "number": "key"},
         "warehouse_transfers": {"custom_id": "custom_id", "transaction_no": "key"},
         # transaction_no matches a count or an in/out with that number (the key column is "<series>:<number>").

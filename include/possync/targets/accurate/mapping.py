@@ -15,6 +15,15 @@ whatever rounding Accurate applies to tax (the same choices as for Jurnal, in Ac
 
 Every line names the outlet's warehouse and the header its branch. Amounts stay ``Decimal``.
 
+A POS refund is an Accurate sales return equal to it to the sen, because Accurate's return lines take amounts
+(``unitPrice``, ``itemCashDiscount``, ``useTax1``; the openapi's sales-return ``detailItem``): each line is the
+receipt's price less a cash discount down to what the till paid back for it net of tax, and the refund's own
+VAT is a ``detailExpense`` on ``bookkeeping.output_vat_account``, the return not ``taxable``, so Accurate
+neither extracts a VAT of its own (its rounding over the whole return differs from the till's per line) nor
+adds one. The money paid back is an other payment (``other-payment``, "Pembayaran") of the same number out of
+the refund method's ``bookkeeping.payment_accounts``, against ``bookkeeping.receivable_account``, where the
+return of a paid invoice left the customer's credit.
+
 Stock moves:
 
 * a transfer is two item transfers, as Accurate keeps goods on the road in transit: ``TRANSFER_OUT`` from
@@ -160,19 +169,57 @@ def receipt_body(payment: Payment, *, customer_no: str, outlet: OutletMapping,
     return body
 
 
-def return_body(sales_return: SalesReturn, *, customer_no: str, outlet: OutletMapping) -> dict[str, Any]:
+def return_body(sales_return: SalesReturn, *, customer_no: str, outlet: OutletMapping,
+                bookkeeping: Bookkeeping) -> dict[str, Any]:
+    """The refund to the sen: each line its net amount (the receipt's price, less a cash discount down to what
+    the POS paid back for it net of tax), and the refund's own VAT as an expense line on the output-VAT account;
+    not ``taxable``, so Accurate neither re-extracts nor adds a tax of its own."""
+    lines = []
+    for line in sales_return.lines:
+        gross_as_priced = (line.quantity * line.unit_price).quantize(Decimal("0.01"))
+        extra: dict[str, Any] = {"useTax1": False}
+        if gross_as_priced != line.net:
+            extra["itemCashDiscount"] = gross_as_priced - line.net
+        lines.append(_line(line.sku, line.quantity, line.unit_price, outlet.warehouse, **extra))
+    tax = sum((line.tax for line in sales_return.lines), ZERO)
     body: dict[str, Any] = {
         "number": sales_return.key,
         "customerNo": customer_no,
         "transDate": accurate_date(sales_return.business_time),
         "returnType": "INVOICE",
         "invoiceNumber": sales_return.invoice_key,
-        "detailItem": [
-            {"itemNo": line.sku, "quantity": line.quantity, "unitPrice": line.unit_price,
-             "warehouseName": outlet.warehouse}
-            for line in sales_return.lines
-        ],
+        "taxable": False,
+        "inclusiveTax": False,
+        "detailItem": lines,
         "description": f"POS refund {sales_return.key}" + (f": {sales_return.reason}" if sales_return.reason else ""),
+    }
+    if tax:
+        body["detailExpense"] = [{"accountNo": bookkeeping.output_vat_account, "expenseAmount": tax,
+                                  "expenseName": "PPN Keluaran (POS)", "expenseNotes": f"VAT of {sales_return.key}"}]
+    if outlet.branch:
+        body["branchName"] = outlet.branch
+    return body
+
+
+def return_tax(record: dict[str, Any], bookkeeping: Bookkeeping) -> Decimal:
+    """The VAT an Accurate sales return of ours carries: its expense lines on the output-VAT account."""
+    return sum((Decimal(str(line.get("expenseAmount") or 0)) for line in record.get("detailExpense") or []
+                if str(line.get("accountNo")) == bookkeeping.output_vat_account), ZERO)
+
+
+def refund_payment_body(sales_return: SalesReturn, *, payee: str, outlet: OutletMapping,
+                        bookkeeping: Bookkeeping) -> dict[str, Any]:
+    """The money paid back: an other payment (Pembayaran) out of the refund method's cash/bank account, booked
+    against receivables, where the sales return of a paid invoice left the customer's credit."""
+    body: dict[str, Any] = {
+        "number": sales_return.key,
+        "transDate": accurate_date(sales_return.business_time),
+        "bankNo": bookkeeping.payment_accounts[sales_return.method],
+        "payee": payee,
+        "description": f"POS refund {sales_return.key} paid back ({sales_return.method})",
+        "detailAccount": [{"accountNo": bookkeeping.receivable_account, "amount": sales_return.total,
+                           "expenseName": f"Refund {sales_return.key}",
+                           "memo": f"sales return {sales_return.key} of {sales_return.invoice_key}"}],
     }
     if outlet.branch:
         body["branchName"] = outlet.branch

@@ -230,12 +230,67 @@ class ReceiptSender(_InvoicePartSender):
         return all(record.get(field) in (None, body[field]) for field in ("paymentMethod", "bankNo"))
 
 
+class _RefundMoneySender(_InvoicePartSender):
+    """The money a POS refund paid back: an other payment (Pembayaran) of the same number out of the refund
+    method's cash/bank account. Its number is ours, so a lost reply is found again like any other document."""
+
+    record_type, flow, module = "return", "sales", "other-payment"
+
+    def body(self, sales_return: SalesReturn) -> dict[str, Any]:
+        return mapping.refund_payment_body(sales_return, payee=self._invoice_customers[sales_return.invoice_key],
+                                           outlet=self.outlet(sales_return), bookkeeping=self.integration.bookkeeping)
+
+    def same_document(self, sales_return: SalesReturn, record: dict[str, Any]) -> bool:
+        return _amount(record.get("amount")) == sales_return.total
+
+
 class ReturnSender(_InvoicePartSender):
+    """One ledger record per POS refund: the sales return (exact, see ``mapping.return_body``), then the money
+    paid back (``_RefundMoneySender``). A return posted whose money was not fails its record saying so; the
+    retry finds the return by its number and posts only the money."""
+
     record_type, flow, module = "return", "sales", "sales-return"
+
+    def __init__(self, hook: AccurateHook, integration: Any, ledger: Any) -> None:
+        super().__init__(hook, integration, ledger)
+        self.money = _RefundMoneySender(hook, integration, ledger)
 
     def body(self, sales_return: SalesReturn) -> dict[str, Any]:
         return mapping.return_body(sales_return, customer_no=self._invoice_customers[sales_return.invoice_key],
-                                   outlet=self.outlet(sales_return))
+                                   outlet=self.outlet(sales_return), bookkeeping=self.integration.bookkeeping)
+
+    def same_document(self, sales_return: SalesReturn, record: dict[str, Any]) -> bool:
+        return _amount(record.get("totalAmount")) == sales_return.total
+
+    def delete_document(self, target_id: str) -> bool:
+        """A change after sync reverses the refund: its other payment first (the same number), then the sales
+        return; False when the return is gone already."""
+        record = self.hook.detail(self.module, id=target_id)
+        if record is None:
+            return False
+        paid = self.hook.detail(self.money.module, number=record.get("number"))
+        if paid is not None:
+            self.hook.delete(self.money.module, paid["id"])
+        return self.hook.delete(self.module, target_id)
+
+    def send(self, documents: Sequence[SalesReturn]) -> list[SendResult]:
+        returned = super().send(documents)
+        posted = [d for d, result in zip(documents, returned, strict=True) if result.status == "synced"]
+        paid = {result.key: result for result in self.money.send(posted)} if posted else {}
+        results = []
+        for result in returned:
+            money = paid.get(result.key)
+            if money is None:
+                results.append(result)
+            elif money.status == "failed":
+                results.append(SendResult(result.key, "failed", reason=(
+                    f"returned as Accurate #{result.target_id} ({result.target_number}), but the money paid back "
+                    f"was not posted: {money.reason}")))
+            else:
+                note = f"paid back as Accurate other payment #{money.target_id}"
+                results.append(SendResult(result.key, "synced", result.target_id, result.target_number,
+                                          note="; ".join(n for n in (result.note, note) if n)))
+        return results
 
 
 class _StockSender(AccurateSender):

@@ -6,14 +6,15 @@
 - Secrets are registered with Airflow's masker as soon as the connection is read.
 - One keep-alive session per hook, requests paced ahead of the target's limits (``Pacer``).
 - Replies are decoded with exact ``Decimal`` amounts (``decode_json``), never floats.
-- Transient failures (connection errors, timeouts, 429, 5xx) of reads are retried here with backoff, honouring
-  Retry-After; anything else the target refuses becomes a ``RejectedError`` carrying the target's own
+- Transient failures (connection errors, timeouts, throttling, 5xx) of reads are retried here with backoff,
+  honouring Retry-After; anything else the target refuses becomes a ``RejectedError`` carrying the target's own
   message. Callers never see a status code.
-- A write (POST, PUT, PATCH, DELETE) is retried here only after a 429, which the target answers before doing
-  anything. A write whose connection broke or that got a 5xx may have been committed: it raises
-  ``OutcomeUnknownError`` at once, and the sender looks up what the lost attempt created before sending the
-  document again (``targets/base/senders.py``). Repeating it blindly would create every document the target
-  numbers itself (customers without a number of ours) twice.
+- A write (POST, PUT, PATCH, DELETE) is retried here only after a throttle reply (a 429, or whatever else a
+  target's ``is_throttled`` recognises), which the target answers before doing anything. A write whose
+  connection broke or that got a 5xx may have been committed: it raises ``OutcomeUnknownError`` at once, and
+  the sender looks up what the lost attempt created before sending the document again
+  (``targets/base/senders.py``). Repeating it blindly would create every document the target numbers itself
+  (customers without a number of ours) twice.
 
 A target's hook adds how requests are signed (``sign``), how its error bodies read (``error_message``)
 and its limits (``pacing_limits``).
@@ -168,6 +169,12 @@ class TargetHttpHook(HttpHook):
         """The target's own words for why it refused a request."""
         return response.text[:500] or response.reason
 
+    def is_throttled(self, response: Response, body: Any) -> bool:
+        """Whether the target refused the call for going too fast: refused before doing anything, so even a
+        write is waited out and sent again. A 429 here; a target whose undocumented throttle reply may take
+        another shape recognises that too, so a throttled document never fails for good."""
+        return response.status_code == 429
+
     def url_for(self, path_with_query: str) -> str:
         _ = self.session  # building the session sets base_url from the connection
         return self.base_url.rstrip("/") + path_with_query
@@ -247,9 +254,12 @@ class TargetHttpHook(HttpHook):
                 wait = self._backoff(attempt)
             else:
                 if response.status_code < 400:
-                    return decode_json(response) if response.content else {}
-                body_json = _json_or_none(response)
-                if response.status_code == 429:
+                    body_json = decode_json(response) if response.content else {}
+                    if not self.is_throttled(response, body_json):
+                        return body_json
+                else:
+                    body_json = _json_or_none(response)
+                if self.is_throttled(response, body_json):
                     self.throttled += 1
                     wait = self._retry_after(response) or self._backoff(attempt)
                     self.pacer.pause_until(wait)

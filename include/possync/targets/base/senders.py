@@ -11,6 +11,10 @@ never repeated blindly by the hook. The sender first looks up what the lost atte
 taken" and recovered as above; a target that numbers a document itself must find it by a POS key the
 document carries), adopts what it finds and sends only the rest again.
 
+A batch the target refuses as a whole for one bad document (the vendors leave open whether a batch fails per
+item or all or nothing) is split and sent again until every good document is created and each bad one fails
+with the target's own reason (``create_batch_surviving``).
+
 A target's sender says how a batch is created (``create_batch``), how one is (``create_one``), how its
 "key taken" refusals read (``is_duplicate``) and how the holder is found (``find_existing``).
 """
@@ -30,6 +34,9 @@ from possync.targets.base.hook import BatchItemResult
 from possync.targets.base.loader import Prerequisite, SendResult
 
 DIFFERENT_DOCUMENT = "already has a different document"
+#: statuses of a refused batch call that may be about its documents (a whole batch refused for a bad item): a
+#: validation answer, or an envelope refusal at 200 (Accurate). Others (401, 403, 404) are about the call itself.
+CONTENT_REFUSALS = frozenset({200, 400, 409, 422})
 LOST_REPLY = "a reply was lost"
 
 
@@ -110,7 +117,41 @@ class TargetSender:
 
     def create(self, documents: Sequence[Any]) -> list[SendResult]:
         """Create ``documents`` in one batch; a refused one whose key is taken is looked up (see above)."""
-        return self._create_recovering(documents, self.create_batch)
+        return self._create_recovering(documents, self.create_batch_surviving)
+
+    def create_batch_surviving(self, bodies: list[dict[str, Any]]) -> list[BatchItemResult]:
+        """``create_batch``, whether the target refuses only a batch's bad items or the whole batch for them.
+
+        Neither vendor documents which: a target may answer one bad item by refusing the call (Jurnal: a 422
+        for the batch) or with per-item results of which none was saved (an all-or-nothing bulk-save). Then
+        nothing was written, so sending again is safe: the batch is split in halves, each sent on its own, down
+        to single documents, so every good document is still created and a bad one fails with its own reason
+        (a batch of one refused as a whole is sent once more through the single create, whose refusal is the
+        document's own). A refusal of a key already taken is always the item's own (the trace of a lost reply,
+        recovered in ``refused``); when any item was created, the target commits per item and every refusal is
+        the item's own too. Nothing is ever sent again that the target said it created."""
+        try:
+            items = self.create_batch(bodies)
+        except RejectedError as error:
+            if error.status not in CONTENT_REFUSALS:
+                raise
+            if len(bodies) == 1:
+                return self._create_single(bodies)
+            return self._split(bodies)
+        if len(bodies) == 1 or any(item.created for item in items):
+            return items
+        unsure = [index for index, item in enumerate(items) if not self.is_duplicate(item.error)]
+        if len(unsure) == len(items):
+            return self._split(bodies)
+        if unsure:
+            again = self.create_batch_surviving([bodies[index] for index in unsure])
+            for index, result in zip(unsure, again, strict=True):
+                items[index] = result
+        return items
+
+    def _split(self, bodies: list[dict[str, Any]]) -> list[BatchItemResult]:
+        middle = len(bodies) // 2
+        return self.create_batch_surviving(bodies[:middle]) + self.create_batch_surviving(bodies[middle:])
 
     def send_one_by_one(self, documents: Sequence[Any]) -> list[SendResult]:
         results = []
@@ -200,6 +241,9 @@ class TargetSender:
             if existing is not None:
                 reason = f"{self.target_label} {DIFFERENT_DOCUMENT} under this key (#{existing.get('id')}): {message}"
                 return SendResult(document.key, "failed", reason=reason)
+            return SendResult(document.key, "failed", reason=(
+                f"{self.target_label}: {message}, yet no {self.target_label} document holds the key (the key of a"
+                f" document deleted in {self.target_label} may stay taken): it cannot be posted under this number"))
         return SendResult(document.key, "failed", reason=f"{self.target_label}: {message}")
 
 

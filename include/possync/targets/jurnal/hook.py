@@ -40,6 +40,7 @@ WRAPPERS = {
     "sales_invoices": "sales_invoice",
     "receive_payments": "receive_payment",
     "sales_returns": "sales_return",
+    "bank_withdrawals": "bank_withdrawal",
     "warehouse_transfers": "warehouse_transfer",
     "stock_adjustments": "stock_adjustment",
 }
@@ -156,11 +157,12 @@ class JurnalHook(TargetHttpHook):
         return results
 
     def get(self, resource: str, record_id: str | int) -> dict[str, Any] | None:
-        """One record by id (or custom id where Jurnal accepts it); None when it does not exist."""
+        """One record by id (or custom id where Jurnal accepts it); None when it does not exist (404, or the
+        other not-found shape the docs show, 422 ``{"errors": "Data not found."}``)."""
         try:
             reply = self.api("GET", f"/{resource}/{record_id}")
         except RejectedError as error:
-            if error.status == 404:
+            if error.status == 404 or (error.status == 422 and "not found" in error.message.casefold()):
                 return None
             raise
         return reply.get(WRAPPERS[resource], reply)

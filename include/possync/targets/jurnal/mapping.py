@@ -20,6 +20,25 @@ whatever rounding Jurnal applies to tax:
 * a service charge is a line of the service item; positive cash rounding a line of the rounding item,
   negative rounding part of the discount (Jurnal lines cannot be negative).
 
+How a POS refund becomes Jurnal documents equal to it to the sen, tax and discounts included:
+
+* Jurnal's sales return takes quantities only (its swagger body: the invoice, lines with ``return_quantity``, a
+  memo) and prices them from the invoice line: its rate, less a pro-rata share of the invoice's ``Value``
+  discount (spread over every line, the VAT, service and rounding lines too), plus its line tax. The VAT of a
+  tax-exclusive receipt is an item line of the invoice, which a quantity return of the products does not carry.
+  So the return rarely equals the refund (the refund is what the till paid back; the return is Jurnal's
+  pro-rata arithmetic), and no shaping of the invoice makes it exact: a per-line percentage cannot carry an
+  amount to the sen, and Jurnal's own tax rounding would put the invoice total off the POS total.
+* Instead the refund's money carries the difference: a **bank withdrawal** (documented with ``transaction_no``
+  and ``custom_id``) out of the refund method's account (``bookkeeping.payment_accounts``) that totals the POS
+  refund and books Jurnal's return amount against receivables (clearing exactly the customer's credit the
+  return of a paid invoice left), the refund's VAT that the return did not carry against output VAT, and what
+  is left (discount cents; a line the return overshot is a credit) against ``bookkeeping.sales_return_account``.
+  The return plus the withdrawal's non-receivable lines equal the refund; its VAT lines its VAT. Not a credit
+  memo: the difference has either sign, and a credit memo (a customer credit) cannot be negative.
+* The sales-return body has no key of ours, so the return is found again by its memo (``return_memo``, the
+  POS refund number), which works whether or not Jurnal keeps the ``transaction_no`` it is also sent.
+
 Amounts stay ``Decimal``; the hook writes them as exact JSON numbers.
 """
 
@@ -173,7 +192,19 @@ def payment_body(payment: Payment, bookkeeping: Bookkeeping) -> dict[str, Any]:
     }
 
 
+RETURN_MEMO = "POS refund "
+
+
+def return_memo(sales_return: SalesReturn) -> str:
+    """The sales return's memo: the POS refund number, by which a return whose reply was lost is found again
+    (the swagger's sales-return body documents no ``transaction_no`` and no ``custom_id``)."""
+    return f"{RETURN_MEMO}{sales_return.key}" + (f": {sales_return.reason}" if sales_return.reason else "")
+
+
 def return_body(sales_return: SalesReturn, product_ids: dict[str, str]) -> dict[str, Any]:
+    """The returned quantities of the invoice's lines; Jurnal prices them from the invoice. ``transaction_no`` is
+    sent although the swagger does not document it: where Jurnal keeps it, a repeat is refused as a duplicate;
+    where it is ignored, the memo finds the return (``senders.ReturnSender.find_created``)."""
     lines = []
     for line in sales_return.lines:
         entry: dict[str, Any] = {"product_name": line.product_name, "return_quantity": line.quantity}
@@ -185,8 +216,47 @@ def return_body(sales_return: SalesReturn, product_ids: dict[str, str]) -> dict[
         "transaction_date": sales_return.business_time.strftime("%d-%m-%Y"),
         "invoice_no": sales_return.invoice_key,
         "transaction_return_lines_attributes": lines,
-        "memo": f"POS refund {sales_return.key}" + (f": {sales_return.reason}" if sales_return.reason else ""),
+        "memo": return_memo(sales_return),
     }
+
+
+def _signed_line(account: str, amount: Decimal, description: str) -> dict[str, Any]:
+    side = "debit" if amount > 0 else "credit"
+    return {"account_name": account, side: abs(amount), "description": description}
+
+
+def refund_withdrawal_body(sales_return: SalesReturn, *, returned: Decimal, returned_tax: Decimal,
+                           customer_name: str | None, bookkeeping: Bookkeeping) -> dict[str, Any]:
+    """The money paid back, out of the refund method's account, and what the sales return did not carry.
+
+    ``returned`` is what Jurnal's sales return came to (``return_amount``, priced from the invoice) and
+    ``returned_tax`` the VAT in it. The withdrawal totals the POS refund: ``returned`` against receivables (the
+    customer's credit the return left on a paid invoice), the refund's VAT that the return did not carry against
+    output VAT (all of it on a tax-exclusive receipt, whose VAT is an item line of the invoice; cents on an
+    inclusive one), and what is left (discount cents, Jurnal's pro-rata pricing) against
+    ``bookkeeping.sales_return_account``; a line the return overshot is a credit."""
+    key = sales_return.key
+    tax = sum((line.tax for line in sales_return.lines), ZERO)
+    vat = tax - returned_tax
+    rest = sales_return.total - returned - vat
+    lines = []
+    if returned:
+        lines.append(_signed_line(bookkeeping.receivable_account, returned, f"sales return {key}"))
+    if vat:
+        lines.append(_signed_line(bookkeeping.output_vat_account, vat, f"VAT of refund {key}"))
+    if rest:
+        lines.append(_signed_line(bookkeeping.sales_return_account, rest, f"refund {key} beyond the sales return"))
+    body: dict[str, Any] = {
+        "transaction_no": key,
+        "custom_id": key,
+        "transaction_date": sales_return.business_time.strftime("%d-%m-%Y"),
+        "refund_from_name": bookkeeping.payment_accounts[sales_return.method],
+        "memo": f"POS refund {key} paid back ({sales_return.method})",
+        "transaction_account_lines_attributes": lines,
+    }
+    if customer_name:
+        body["person_name"] = customer_name
+    return body
 
 
 def stock_date(moment: Any) -> str:

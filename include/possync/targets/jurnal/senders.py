@@ -3,13 +3,15 @@
 Every create uses ``batch_create`` where Jurnal has one (customers, products, invoices, payments; sales
 returns, warehouse transfers and stock adjustments have none and go one by one). A create Jurnal refuses
 because the key is taken ("had already been used" / "has already been taken") is the trace of an earlier
-attempt whose reply was lost: Jurnal's conflict reply carries the ``id`` of the record holding the key, the
-sender reads it and, if it is the same document (same total, same name), records it as synced instead of
-creating it twice. A key taken by a *different* document fails with a reason saying so."""
+attempt whose reply was lost: the sender finds the record holding the key (by the ``id`` of Jurnal's conflict
+reply, or, when that is null, by the key itself: ``find_holder``) and, if it is the same document (same total,
+same name), records it as synced instead of creating it twice. A key taken by a *different* document fails
+with a reason saying so."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -35,6 +37,7 @@ from possync.targets.base.senders import (
     invoice_prerequisite,
     invoice_prerequisites,
     is_clash,
+    loose_match,
     same_lines,
     stock_prerequisites,
     transfer_number,
@@ -43,6 +46,8 @@ from possync.targets.jurnal import mapping
 from possync.targets.jurnal.hook import BATCH_LIMIT, JurnalHook
 
 DUPLICATE_MARKERS = ("already been used", "already been taken", "has already")
+# How a record found by ``find_holder`` holds a document's key, best last.
+LOOSE, BY_NAME, EXACT = 0, 1, 2
 
 
 def is_duplicate(message: str | None) -> bool:
@@ -54,23 +59,41 @@ def _amount(value: Any) -> Decimal:
 
 
 class JurnalSender(TargetSender):
-    """Jurnal's transport: ``batch_create`` per resource; conflict replies name the holder's ``id``."""
+    """Jurnal's transport: ``batch_create`` per resource; a conflict's holder is read by the ``id`` the reply
+    names, or found by the document's key when the reply names none."""
 
     target_label = "Jurnal"
     resource = ""
     key_fields = ("transaction_no", "custom_id")
     max_batch_size = BATCH_LIMIT
+    #: ``GET /{resource}/{custom_id}`` works: the swagger's path parameter says "ID or Custom ID"
+    custom_id_readable = False
     hook: JurnalHook
+
+    def __init__(self, hook: JurnalHook, integration: Integration, ledger: SyncLedger) -> None:
+        super().__init__(hook, integration, ledger)
+        # list filters → the resource's records, read since the last create: the holders of every key one
+        # batch found taken are looked up in one reading of the list, not one reading each
+        self._listings: dict[tuple[tuple[str, Any], ...], list[dict[str, Any]]] = {}
 
     def result(self, document: Any, record: dict[str, Any], note: str | None = None) -> SendResult:
         number = record.get("transaction_no") or record.get("custom_id") or record.get("display_name")
         return SendResult(document.key, "synced", str(record.get("id")), number, note=note)
 
     def create_batch(self, bodies: list[dict[str, Any]]) -> list[BatchItemResult]:
+        self._listings.clear()
         return self.hook.batch_create(self.resource, bodies)
 
     def create_one(self, body: dict[str, Any]) -> dict[str, Any]:
+        self._listings.clear()
         return self.hook.create(self.resource, body)
+
+    def listing(self, **filters: Any) -> list[dict[str, Any]]:
+        """Every record of the resource's list (with documented ``filters``), read once between creates."""
+        key = tuple(sorted(filters.items()))
+        if key not in self._listings:
+            self._listings[key] = list(self.hook.iterate(self.resource, **filters))
+        return self._listings[key]
 
     def is_duplicate(self, message: str | None) -> bool:
         return is_duplicate(message)
@@ -79,8 +102,59 @@ class JurnalSender(TargetSender):
         return self.hook.delete(self.resource, target_id)
 
     def find_existing(self, document: Any, conflict: Any) -> dict[str, Any] | None:
+        """The holder of the document's key: the record the conflict reply's ``id`` names, else (what that ``id``
+        means is undocumented, and it may be null as in every other 422) the record found by the key itself."""
         existing_id = conflict.get("id") if isinstance(conflict, dict) else None
-        return self.hook.get(self.resource, existing_id) if existing_id is not None else None
+        if existing_id is not None:
+            return self.hook.get(self.resource, existing_id)
+        return self.find_holder(self.body(document))
+
+    def find_holder(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The record holding one of ``body``'s keys, found the ways Jurnal documents: by custom_id where the
+        resource is readable by it, else in its paged list (narrowed by the documented date filters, then
+        whole). A record whose key equals ours wins; one that matches only loosely (spaces, case) is returned
+        too, for ``refused`` to fail the document saying so."""
+        custom_id = body.get("custom_id")
+        if self.custom_id_readable and custom_id:
+            record = self.hook.get(self.resource, custom_id)
+            if record is not None and self.holds(record, body) is not None:
+                return record
+        narrowed = self.list_filters(body)
+        for filters in ([narrowed, {}] if narrowed else [{}]):
+            best: tuple[int, dict[str, Any]] | None = None
+            for record in self.listing(**filters):
+                rank = self.holds(record, body)
+                if rank == EXACT:
+                    return record
+                if rank is not None and (best is None or rank > best[0]):
+                    best = (rank, record)
+            if best is not None:
+                return best[1]
+        return None
+
+    def holds(self, record: dict[str, Any], body: dict[str, Any]) -> int | None:
+        """How ``record`` holds one of ``body``'s keys: ``EXACT``, ``LOOSE`` (only once spaces are trimmed or
+        case ignored), or None."""
+        found = None
+        for field in self.key_fields:
+            ours, theirs = body.get(field), record.get(field)
+            if ours is None or theirs is None:
+                continue
+            if str(ours) == str(theirs):
+                return EXACT
+            if loose_match(str(ours), str(theirs)) is not None:
+                found = LOOSE
+        return found
+
+    def list_filters(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Documented list filters that narrow the search for the holder of ``body``'s keys: a transaction's
+        date (``start_date`` / ``end_date``, dd/mm/yyyy)."""
+        day = body.get("transaction_date")
+        try:
+            when = datetime.strptime(str(day), "%Y-%m-%d") if day else None
+        except ValueError:
+            return {}
+        return {"start_date": when.strftime("%d/%m/%Y"), "end_date": when.strftime("%d/%m/%Y")} if when else {}
 
 
 class CustomerSender(JurnalSender):
@@ -100,6 +174,15 @@ class CustomerSender(JurnalSender):
         if document.key in self._disambiguate:
             body["display_name"] = f"{body['display_name']} ({document.customer_code or document.key})"
         return body
+
+    def holds(self, record: dict[str, Any], body: dict[str, Any]) -> int | None:
+        """By custom_id; else by display name, unique in Jurnal whatever its case (§1.3): the holder when the
+        name, not the custom_id, is what "had already been used"."""
+        by_key = super().holds(record, body)
+        if by_key is None and str(record.get("display_name") or "").strip().casefold() == str(
+                body.get("display_name") or "").strip().casefold():
+            return BY_NAME
+        return by_key
 
     def same_document(self, document: Customer, record: dict[str, Any]) -> bool:
         body = self.body(document)
@@ -178,6 +261,7 @@ class InvoiceSender(JurnalSender):
 
 class PaymentSender(JurnalSender):
     record_type, flow, resource = "payment", "sales", "receive_payments"
+    custom_id_readable = True
 
     def prerequisites(self, payment: Payment) -> list[Prerequisite]:
         return invoice_prerequisite(payment)
@@ -196,23 +280,111 @@ class PaymentSender(JurnalSender):
         return SendResult(payment.key, "synced", str(record.get("id")), record.get("transaction_no"), note=note)
 
 
+class _RefundWithdrawalSender(JurnalSender):
+    """The money a POS refund paid back: a bank withdrawal out of the refund method's account, keyed by the
+    refund number (``transaction_no`` and ``custom_id``, both documented for bank withdrawals), so a lost reply
+    is refused as a duplicate when sent again and found by the conflict's id."""
+
+    record_type, flow, resource = "return", "sales", "bank_withdrawals"
+    max_batch_size = 20
+    custom_id_readable = True  # GET /bank_withdrawals/{custom_id}: a conflict without an id is found directly
+
+    def __init__(self, hook: JurnalHook, integration: Integration, ledger: SyncLedger) -> None:
+        super().__init__(hook, integration, ledger)
+        self.returns: dict[str, dict[str, Any]] = {}  # refund key → its sales return as Jurnal answered it
+
+    def body(self, sales_return: SalesReturn) -> dict[str, Any]:
+        record = self.returns[sales_return.key]
+        person = record.get("person") or {}
+        return mapping.refund_withdrawal_body(
+            sales_return, returned=_amount(record.get("return_amount")),
+            returned_tax=_amount(record.get("returned_tax")),
+            customer_name=person.get("name") or person.get("display_name"),
+            bookkeeping=self.integration.bookkeeping)
+
+    def same_document(self, sales_return: SalesReturn, record: dict[str, Any]) -> bool:
+        return _amount(record.get("original_amount")) == sales_return.total
+
+
 class ReturnSender(JurnalSender):
-    """Jurnal has no batch endpoint for sales returns: one request each."""
+    """One ledger record per POS refund: the sales return, then the money paid back.
+
+    Jurnal's sales return takes quantities only and prices them from the invoice, so it rarely equals the POS
+    refund (see ``mapping.refund_withdrawal_body``): the bank withdrawal paying the refund back books the rest, and
+    the two together equal the refund to the sen. A return posted whose money was not fails its record saying so;
+    the next attempt finds the return and posts only the money.
+
+    The swagger's sales-return body has no key of ours, so before a return is sent (and before every retry of a
+    send whose outcome is unknown) the invoice's returns are read and one whose memo is this refund's
+    (``mapping.return_memo``) is taken as it: nothing is doubled whether or not Jurnal keeps the
+    ``transaction_no`` it is sent. Jurnal has no batch endpoint for sales returns: one request each."""
 
     record_type, flow, resource = "return", "sales", "sales_returns"
     max_batch_size = 20  # ledger bookkeeping granularity; each return is still its own request
+
+    def __init__(self, hook: JurnalHook, integration: Integration, ledger: SyncLedger) -> None:
+        super().__init__(hook, integration, ledger)
+        self.money = _RefundWithdrawalSender(hook, integration, ledger)
 
     def prerequisites(self, sales_return: SalesReturn) -> list[Prerequisite]:
         return invoice_prerequisite(sales_return)
 
     def send(self, documents: Sequence[SalesReturn]) -> list[SendResult]:
-        self._products = {
-            sku: target_id for sku, (target_id, _n) in self.ledger.id_maps(self.integration.name, "product").items()
-        }
-        return self.send_one_by_one(documents)
+        name = self.integration.name
+        self._products = {sku: target_id for sku, (target_id, _n) in self.ledger.id_maps(name, "product").items()}
+        invoices = self.ledger.lookup(name, "invoice", sorted({d.invoice_key for d in documents}))
+        self._invoice_ids = {key: record.target_id for key, record in invoices.items() if record.target_id}
+        results = []
+        for document in documents:
+            found = self.find_created([document])
+            if document.key in found:
+                returned = self.result(document, found[document.key],
+                                       note="already in Jurnal (a reply was lost); not created twice")
+            else:
+                returned = self.send_one_by_one([document])[0]
+            results.append(self._pay_back(document, returned) if returned.status == "synced" else returned)
+        return results
 
     def body(self, sales_return: SalesReturn) -> dict[str, Any]:
         return mapping.return_body(sales_return, self._products)
+
+    def result(self, document: SalesReturn, record: dict[str, Any], note: str | None = None) -> SendResult:
+        self.money.returns[document.key] = record
+        return super().result(document, record, note)
+
+    def find_created(self, documents: Sequence[SalesReturn]) -> dict[str, dict[str, Any]]:
+        """Returns already on their invoice whose memo is the refund's own (exactly)."""
+        found: dict[str, dict[str, Any]] = {}
+        for document in documents:
+            invoice_id = self._invoice_ids.get(document.invoice_key)
+            invoice = self.hook.get("sales_invoices", invoice_id) if invoice_id else None
+            memo = mapping.return_memo(document)
+            for listed in (invoice or {}).get("sales_returns") or []:
+                record = self.hook.get("sales_returns", listed["id"])
+                if record is not None and record.get("memo") == memo:
+                    found[document.key] = record
+                    break
+        return found
+
+    def delete_document(self, target_id: str) -> bool:
+        """A change after sync reverses the refund: its bank withdrawal first (by ``custom_id``, the refund number
+        the return's memo names), then the sales return; False when the return is gone already."""
+        record = self.hook.get(self.resource, target_id)
+        if record is None:
+            return False
+        memo = str(record.get("memo") or "")
+        if memo.startswith(mapping.RETURN_MEMO):
+            self.hook.delete(self.money.resource, memo.removeprefix(mapping.RETURN_MEMO).split(":", 1)[0])
+        return self.hook.delete(self.resource, target_id)
+
+    def _pay_back(self, sales_return: SalesReturn, returned: SendResult) -> SendResult:
+        paid = self.money.send_one_by_one([sales_return])[0]
+        if paid.status == "failed":
+            return SendResult(sales_return.key, "failed", reason=(
+                f"returned as Jurnal #{returned.target_id}, but the money paid back was not posted: {paid.reason}"))
+        note = f"paid back as Jurnal bank withdrawal #{paid.target_id}"
+        return SendResult(returned.key, "synced", returned.target_id, returned.target_number,
+                          note="; ".join(n for n in (returned.note, note) if n))
 
 
 class _StockSender(JurnalSender):
