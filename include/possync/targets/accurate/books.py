@@ -6,10 +6,10 @@ by ``AccurateHook``.
 The outlet of a document is its branch, else the warehouse of its first line (both are possync's mapping).
 Payment methods come back from Accurate's ``paymentMethod`` codes to the POS's words (``EDC`` → ``card``).
 
-Not compared by amount: returns (possync posts a return's lines at the receipt's unit price; Accurate totals
-them without the share of discount and of tax-exclusive tax the POS refund carries) and tax (a tax-exclusive
-receipt's tax is a line of the output-VAT item, so ``taxAmount`` is only Accurate's inclusive split): ``tax`` is
-left None.
+Returns are compared by amount: possync posts each line's net refund and the refund's VAT (an expense line), so
+Accurate's ``totalAmount`` is the POS refund to the sen. Not compared: tax (a tax-exclusive receipt's tax is a
+line of the output-VAT item, so ``taxAmount`` is only Accurate's inclusive split): ``tax`` is left None; and the
+money paid back (an other payment of the refund's number), which this reader does not list yet.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ def _day(text: Any) -> date:
 
 class AccurateBooks(TargetBooks):
     """See the module docstring."""
+
+    comparable_amounts = frozenset({"invoice", "payment", "return"})
 
     def _list(self, module: str, fields: list[str], first: date, last: date) -> Iterator[dict[str, Any]]:
         return self.hook.iterate(module, fields=fields, page_size=self.page_size, **{

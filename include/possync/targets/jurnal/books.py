@@ -7,10 +7,10 @@ What each list row gives: an invoice its ``transaction_no``, ``transaction_date`
 Jurnal has none, so its ``transaction_no`` stands in), ``total``, ``payment_method`` and the invoice in
 ``records``; a return its ``transaction_no``, ``invoice_no``, ``return_amount`` and ``warehouse``.
 
-Not compared by amount: returns (Jurnal prices a return from the invoice line, and tax that possync posts as a
-separate line of a tax-exclusive receipt is not returned with it, so the amounts differ from the POS refund by
-design) and tax (a tax-exclusive receipt's tax is a product line, so ``tax_amount`` shows only Jurnal's own
-inclusive-tax split): ``tax`` is left None.
+Not compared by amount: returns (Jurnal's sales return takes quantities and prices them from the invoice line,
+so it rarely equals the POS refund; the bank withdrawal that pays the refund back completes it, and this reader
+does not list bank withdrawals yet) and tax (a tax-exclusive receipt's tax is a product line, so ``tax_amount``
+shows only Jurnal's own inclusive-tax split): ``tax`` is left None.
 """
 
 from __future__ import annotations
