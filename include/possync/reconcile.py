@@ -19,7 +19,9 @@ document the target dates on another day of the range is still found. The target
 ``missing`` on the POS's day, and as ``extra`` when its own day is reconciled. Per document, a difference is one
 of:
 
-``missing``            the POS has it, the target does not (and the ledger does not say it is synced)
+``missing``            the POS has it, the target does not (and the ledger does not say it is synced); a
+                       ``refund`` is the money a return paid back, which both targets book as a document of
+                       its own (Jurnal bank withdrawal, Accurate other payment) under the refund's number
 ``synced_but_absent``  the ledger says synced, the target does not hold it (deleted there by hand?)
 ``extra``              the target holds it, the POS has no such document (added there by hand?)
 ``voided_but_present`` voided at the till, still in the target
@@ -63,6 +65,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
 SALES_TYPES = ("invoice", "payment", "return")
+#: the ledger record a document belongs to, where it is not its own: a refund's money is its return's record
+LEDGER_TYPES = {"refund": "return"}
 #: an outlet code for target documents whose outlet cannot be told (no mapped warehouse, no known invoice)
 UNKNOWN_OUTLET = "?"
 
@@ -117,6 +121,8 @@ class Totals:
     returns: int = 0
     return_total: Decimal = ZERO
     rejected: int = 0  # POS side: records the POS holds but cannot turn into documents (each a difference)
+    refunds: int = 0  # the money returns paid back (the POS: every refund; a target: its refund documents)
+    refund_total: Decimal = ZERO
 
     def add(self, record_type: str, amount: Decimal | None, method: str | None = None,
             tax: Decimal | None = None) -> None:
@@ -133,19 +139,24 @@ class Totals:
         elif record_type == "return":
             self.returns += 1
             self.return_total += amount
+        elif record_type == "refund":
+            self.refunds += 1
+            self.refund_total += amount
 
     def as_dict(self) -> dict[str, Any]:
         return {"invoices": self.invoices, "invoice_total": str(self.invoice_total),
                 "tax": None if self.tax is None else str(self.tax), "payment_count": self.payment_count,
                 "payments": {m: str(a) for m, a in sorted(self.payments.items())}, "returns": self.returns,
-                "return_total": str(self.return_total), "rejected": self.rejected}
+                "return_total": str(self.return_total), "rejected": self.rejected, "refunds": self.refunds,
+                "refund_total": str(self.refund_total)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Totals:
         return cls(int(data["invoices"]), Decimal(data["invoice_total"]),
                    None if data.get("tax") is None else Decimal(data["tax"]), int(data["payment_count"]),
                    {m: Decimal(a) for m, a in data["payments"].items()}, int(data["returns"]),
-                   Decimal(data["return_total"]), int(data.get("rejected") or 0))
+                   Decimal(data["return_total"]), int(data.get("rejected") or 0), int(data.get("refunds") or 0),
+                   Decimal(data.get("refund_total") or "0.00"))
 
 
 @dataclass
@@ -228,16 +239,18 @@ def pos_documents(pos: Engine, integration: Integration, outlet_codes: Sequence[
                                  method=payment.method, invoice_key=payment.invoice_key,
                                  business_time=payment.paid_at))
     for sales_return in batch.returns:
-        found.append(PosDocument("return", sales_return.key, sales_return.business_time.date(),
-                                 sales_return.outlet_code, sales_return.total, invoice_key=sales_return.invoice_key,
-                                 business_time=sales_return.business_time))
+        for record_type in ("return", "refund"):  # the goods back, and the money paid back
+            found.append(PosDocument(record_type, sales_return.key, sales_return.business_time.date(),
+                                     sales_return.outlet_code, sales_return.total, invoice_key=sales_return.invoice_key,
+                                     business_time=sales_return.business_time))
     for rejection, attribute in [*((r, "rejected") for r in batch.rejections),
                                  *((r, "voided") for r in batch.skipped)]:
         if rejection.record_type not in SALES_TYPES or rejection.business_time is None:
             continue
-        found.append(PosDocument(rejection.record_type, rejection.key, rejection.business_time.date(),
-                                 rejection.outlet_code or UNKNOWN_OUTLET, business_time=rejection.business_time,
-                                 **{attribute: rejection.reason}))
+        for record_type in (rejection.record_type, *(("refund",) if rejection.record_type == "return" else ())):
+            found.append(PosDocument(record_type, rejection.key, rejection.business_time.date(),
+                                     rejection.outlet_code or UNKNOWN_OUTLET, business_time=rejection.business_time,
+                                     **{attribute: rejection.reason}))
     return found
 
 
@@ -298,7 +311,8 @@ class _Comparison:
             keys[record_type].add(key)
         self.records: dict[tuple[str, str], LedgerRecord] = {}
         for record_type, wanted in keys.items():
-            for key, record in ledger.lookup(integration.name, record_type, wanted).items():
+            for key, record in ledger.lookup(integration.name, LEDGER_TYPES.get(record_type, record_type),
+                                             wanted).items():
                 self.records[record_type, key] = record
         self.results: dict[tuple[date, str], DayResult] = {}
 
@@ -488,16 +502,18 @@ def resync_missing(ledger: SyncLedger, integration: str, results: Iterable[DayRe
     wanted: dict[str, list[tuple[Difference, DayResult]]] = defaultdict(list)
     for result in results:
         for difference in result.differences:
-            if difference.kind == "synced_but_absent":
-                wanted[difference.record_type].append((difference, result))
+            if difference.kind == "synced_but_absent":  # a refund's money goes again with its return's record
+                wanted[LEDGER_TYPES.get(difference.record_type, difference.record_type)].append((difference, result))
     reset: list[tuple[str, str]] = []
     for record_type, items in wanted.items():
         records = ledger.lookup(integration, record_type, [d.key for d, _ in items])
         reversals = []
+        done: set[str] = set()
         for difference, result in items:
             record = records.get(difference.key)
-            if record is None or record.status != "synced":
-                continue  # changed since the reconciliation: the next one looks again
+            if record is None or record.status != "synced" or difference.key in done:
+                continue  # changed since the reconciliation (the next one looks again), or reset already
+            done.add(difference.key)
             reason = (f"absent from the target at the reconciliation of {result.business_date} "
                       f"({result.run_at:%Y-%m-%d %H:%M} UTC) although synced as #{record.target_id}; re-sync missing: "
                       "the next sales run posts it again")

@@ -8,8 +8,8 @@ Payment methods come back from Accurate's ``paymentMethod`` codes to the POS's w
 
 Returns are compared by amount: possync posts each line's net refund and the refund's VAT (an expense line), so
 Accurate's ``totalAmount`` is the POS refund to the sen. Not compared: tax (a tax-exclusive receipt's tax is a
-line of the output-VAT item, so ``taxAmount`` is only Accurate's inclusive split): ``tax`` is left None; and the
-money paid back (an other payment of the refund's number), which this reader does not list yet.
+line of the output-VAT item, so ``taxAmount`` is only Accurate's inclusive split): ``tax`` is left None. The money
+a refund paid back is an other payment (``other-payment/list.do``) of the refund's number and amount.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _day(text: Any) -> date:
 class AccurateBooks(TargetBooks):
     """See the module docstring."""
 
-    comparable_amounts = frozenset({"invoice", "payment", "return"})
+    comparable_amounts = frozenset({"invoice", "payment", "return", "refund"})
 
     def _list(self, module: str, fields: list[str], first: date, last: date) -> Iterator[dict[str, Any]]:
         return self.hook.iterate(module, fields=fields, page_size=self.page_size, **{
@@ -66,3 +66,8 @@ class AccurateBooks(TargetBooks):
         for row in self._list("sales-return", fields, first, last):
             yield BookDocument("return", str(row["number"]), _day(row["transDate"]), money(row.get("totalAmount")),
                                str(row["id"]), outlet_code=self._outlet(row), invoice_number=row.get("invoiceNumber"))
+
+    def refunds(self, first: date, last: date) -> Iterator[BookDocument]:
+        for row in self._list("other-payment", ["id", "number", "transDate", "amount", "branchName"], first, last):
+            yield BookDocument("refund", str(row["number"]), _day(row["transDate"]), money(row.get("amount")),
+                               str(row["id"]), outlet_code=self.outlet_named(row.get("branchName")))

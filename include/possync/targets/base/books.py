@@ -31,7 +31,8 @@ DEFAULT_PAGE_SIZE = 100
 class BookDocument:
     """One sales document as the target holds it.
 
-    :param record_type: ``invoice``, ``payment`` or ``return`` (the ledger's record types).
+    :param record_type: ``invoice``, ``payment``, ``return``, or ``refund``: the money a return paid back, where
+        the target books it as a document of its own (it belongs to the ledger's ``return`` record).
     :param number: the number the target knows it by: possync's business key for documents possync posted.
     :param day: the document's transaction date in the target.
     :param amount: invoice total, payment amount or return total, as the target computed it.
@@ -58,7 +59,7 @@ class TargetBooks(ABC):
 
     #: the record types whose amounts equal the POS's by construction (see each reader's docstring for why a
     #: type is left out: e.g. a return the target prices from the invoice line)
-    comparable_amounts: ClassVar[frozenset[str]] = frozenset({"invoice", "payment"})
+    comparable_amounts: ClassVar[frozenset[str]] = frozenset({"invoice", "payment", "refund"})
 
     def __init__(self, hook: Any, integration: Integration, *, page_size: int | None = None) -> None:
         self.hook = hook
@@ -80,10 +81,11 @@ class TargetBooks(ABC):
         return None
 
     def documents(self, first: date, last: date) -> Iterator[BookDocument]:
-        """Every invoice, payment and return dated ``first`` to ``last`` (both included)."""
+        """Every invoice, payment, return and refund paid back dated ``first`` to ``last`` (both included)."""
         yield from self.invoices(first, last)
         yield from self.payments(first, last)
         yield from self.returns(first, last)
+        yield from self.refunds(first, last)
 
     @abstractmethod
     def invoices(self, first: date, last: date) -> Iterator[BookDocument]:
@@ -96,6 +98,11 @@ class TargetBooks(ABC):
     @abstractmethod
     def returns(self, first: date, last: date) -> Iterator[BookDocument]:
         """The sales returns dated ``first`` to ``last``."""
+
+    def refunds(self, first: date, last: date) -> Iterator[BookDocument]:
+        """The money paid back for returns, dated ``first`` to ``last``, numbered by the refund; none for a
+        target whose return carries the money itself."""
+        return iter(())
 
     def document_url(self, record_type: str, target_id: str | None) -> str | None:
         """The document's page in the target's web app, when the hook knows it."""

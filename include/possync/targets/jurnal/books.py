@@ -7,10 +7,12 @@ What each list row gives: an invoice its ``transaction_no``, ``transaction_date`
 Jurnal has none, so its ``transaction_no`` stands in), ``total``, ``payment_method`` and the invoice in
 ``records``; a return its ``transaction_no``, ``invoice_no``, ``return_amount`` and ``warehouse``.
 
+The money a refund paid back is a bank withdrawal (``GET /bank_withdrawals``, same filters) whose ``custom_id`` is
+the refund number and whose ``original_amount`` is the refund to the sen: it is what is compared by amount.
+
 Not compared by amount: returns (Jurnal's sales return takes quantities and prices them from the invoice line,
-so it rarely equals the POS refund; the bank withdrawal that pays the refund back completes it, and this reader
-does not list bank withdrawals yet) and tax (a tax-exclusive receipt's tax is a product line, so ``tax_amount``
-shows only Jurnal's own inclusive-tax split): ``tax`` is left None.
+so it rarely equals the POS refund; the bank withdrawal completes it) and tax (a tax-exclusive receipt's tax is
+a product line, so ``tax_amount`` shows only Jurnal's own inclusive-tax split): ``tax`` is left None.
 """
 
 from __future__ import annotations
@@ -72,3 +74,8 @@ class JurnalBooks(TargetBooks):
             yield BookDocument("return", str(row["transaction_no"]), _day(row["transaction_date"]),
                                money(row.get("return_amount")), str(row["id"]),
                                outlet_code=self.outlet_named(warehouse), invoice_number=row.get("invoice_no"))
+
+    def refunds(self, first: date, last: date) -> Iterator[BookDocument]:
+        for row in self._list("bank_withdrawals", first, last):
+            yield BookDocument("refund", str(row.get("custom_id") or row["transaction_no"]),
+                               _day(row["transaction_date"]), money(row.get("original_amount")), str(row["id"]))
