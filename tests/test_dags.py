@@ -27,7 +27,7 @@ def test_no_import_errors(dagbag) -> None:
 
 def test_one_dag_per_integration_and_flow(dagbag) -> None:
     for integration in ("jurnal_demo", "accurate_demo"):
-        flows = ("customers", "products", "sales", "transfers")
+        flows = ("customers", "products", "sales", "transfers", "reconcile")
         assert {f"{integration}__{flow}" for flow in flows} <= set(dagbag.dag_ids)
     assert "ho_demo__exchange" in dagbag.dag_ids, "one exchange DAG per head office"
     assert all(dag_id.split("__")[0] in ("jurnal_demo", "accurate_demo", "ho_demo") for dag_id in dagbag.dag_ids)
@@ -40,6 +40,30 @@ def test_each_target_runs_in_its_own_pool(dagbag) -> None:
         target = dag_id.split("_")[0]
         pools = {task.pool for task in dagbag.dags[dag_id].tasks if task.task_id.startswith("sync_")}
         assert pools == {f"{target}_api"}, dag_id
+    for target in ("jurnal", "accurate"):  # the reconciliation reads the target's books beside the syncs
+        assert {task.pool for task in dagbag.dags[f"{target}_demo__reconcile"].tasks} == {f"{target}_api"}
+
+
+def test_the_reconciliation_runs_after_the_days_last_sales_window(dagbag) -> None:
+    from datetime import UTC, date, datetime, time
+
+    from possync.config import load_config
+    from possync.dagfactory import reconcile_day, reconcile_time
+
+    jurnal = next(i for i in load_config().integrations if i.name == "jurnal_demo")
+    assert jurnal.sales.mode == "scheduled" and max(jurnal.sales.hours) == time(23, 30)
+    assert reconcile_time(jurnal) == time(23, 45)
+    timetable = dagbag.dags["jurnal_demo__reconcile"].timetable
+    assert timetable.expression == "45 23 * * *"
+    # a run at 23:45 Jakarta (16:45 UTC) reconciles that day; a run just after midnight, the day before
+    assert reconcile_day(jurnal, datetime(2026, 11, 10, 16, 45, tzinfo=UTC)) == date(2026, 11, 10)
+    late = jurnal.model_copy(update={"sales": jurnal.sales.model_copy(update={"hours": [time(12), time(23, 50)]})})
+    assert reconcile_time(late) == time(0, 5)
+    assert reconcile_day(late, datetime(2026, 11, 10, 17, 5, tzinfo=UTC)) == date(2026, 11, 10)
+    realtime = jurnal.model_copy(update={"sales": jurnal.sales.model_copy(update={"mode": "realtime", "hours": []})})
+    assert reconcile_time(realtime) == time(23, 55)
+    params = dagbag.dags["accurate_demo__reconcile"].params
+    assert {"from_date", "to_date", "outlets", "resync_missing"} <= set(params.keys())
 
 
 def test_dag_policies(dagbag) -> None:

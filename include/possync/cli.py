@@ -5,6 +5,7 @@
     possync config check [--config include/config/integrations.yaml]
     possync deploy pools           (the target pools, for `airflow pools import`)
     possync deploy connections     (POSSYNC_CONN_<ID> variables, for `airflow connections import`)
+    possync reconcile --integration jurnal_demo --from 2026-11-09 --to 2026-11-15 [--outlet JKT01] [--json] [--run]
     possync headoffice status --ho-url sqlite:///var/data/headoffice.db [--store JKT01] [--pos-url ...] [--json]
 
 The demo's commands (seeding the demo POS, playing the head office) are the development kit's:
@@ -71,6 +72,55 @@ def _status(args: argparse.Namespace) -> int:
             print(f"\n{name}: failed records (oldest first) and why:")
             for failure in items:
                 print(f"  {failure['record_type']:<12} {failure['key']:<28} {failure['reason']}")
+    return 0
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    """The reconciliation of each outlet's days: kept results (the newest per outlet and day), or with
+    ``--run`` computed now through the target's API (paced) and kept."""
+    import contextlib
+    from datetime import date
+
+    from possync.config import load_config
+    from possync.reconcile import ReconciliationLog, run_reconciliation
+
+    config = load_config(args.config)
+    integration = next((i for i in config.integrations if i.name == args.integration), None)
+    if integration is None:
+        print(f"possync reconcile: no integration {args.integration!r} (known: "
+              f"{', '.join(i.name for i in config.integrations)})", file=sys.stderr)
+        return 2
+    try:
+        first, last = date.fromisoformat(args.from_date), date.fromisoformat(args.to_date or args.from_date)
+        # stdout carries only the report (``--json`` is piped): what Airflow's SDK logs when it reads a
+        # connection, and what the hooks log while the target is read, goes to stderr
+        with contextlib.redirect_stdout(sys.stderr):
+            if args.run:
+                results = run_reconciliation(integration, first, last, outlets=args.outlet or None)
+            else:
+                from possync.db import engine_for_conn
+                from possync.ledger.schema import create_schema
+
+                engine = engine_for_conn(integration.ledger_conn_id)
+                create_schema(engine)
+                results = ReconciliationLog(engine).history(integration.name, first, last,
+                                                            outlets=args.outlet or None, latest_only=True)
+    except ValueError as error:
+        print(f"possync reconcile: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps([result.as_dict() for result in results], indent=2))
+        return 0
+    if not results:
+        print(f"no reconciliation of {integration.name} kept for {first} → {last} (run one with --run)")
+        return 0
+    for result in results:
+        print(result.summary() + f" [{result.run_at:%Y-%m-%d %H:%M} UTC]")
+        pos, target = result.pos.payments, result.target.payments
+        for method in sorted(set(pos) | set(target)):
+            print(f"    payments {method:<14} POS Rp {pos.get(method, 0):>16,}  target Rp {target.get(method, 0):>16,}")
+        for difference in result.differences:
+            print(f"    {difference.line()}")
     return 0
 
 
@@ -157,6 +207,18 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--limit", type=int, default=200, help="failed records to list per flow")
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=_status)
+
+    reconcile = commands.add_parser(
+        "reconcile", help="POS ↔ ledger ↔ target per outlet and day: kept results, or --run one now")
+    reconcile.add_argument("--integration", required=True)
+    reconcile.add_argument("--from", dest="from_date", required=True, help="first day (yyyy-mm-dd, outlet time)")
+    reconcile.add_argument("--to", dest="to_date", default=None, help="last day, included (default: --from)")
+    reconcile.add_argument("--outlet", action="append", help="only this outlet (repeatable)")
+    reconcile.add_argument("--run", action="store_true",
+                           help="reconcile now through the target's API (Airflow connections) and keep the result")
+    reconcile.add_argument("--config", default=None, help="path (default: $POSSYNC_CONFIG or the project's file)")
+    reconcile.add_argument("--json", action="store_true")
+    reconcile.set_defaults(func=_reconcile)
 
     headoffice = commands.add_parser("headoffice", help="the head office exchange").add_subparsers(
         dest="action", required=True)

@@ -529,6 +529,136 @@ def build_exchange_dag(headoffice: HeadOffice) -> DAG:
     return dag
 
 
+#: how long after the day's last scheduled sales window the reconciliation runs (that run's sync has finished)
+RECONCILE_AFTER_LAST_WINDOW = timedelta(minutes=15)
+#: realtime and shift-close modes sync all day: reconcile at 23:55 (the last minutes are not due yet, and
+#: the reconciliation explains them as such)
+RECONCILE_ALL_DAY_AT = time(23, 55)
+
+
+def reconcile_time(integration: Integration) -> time:
+    """When the daily reconciliation runs (integration time): a little after the last ``sales.hours`` entry, or
+    23:55 for realtime and shift-close modes."""
+    sales = integration.sales
+    if sales.mode == "scheduled" and sales.hours:
+        last = datetime.combine(date(2000, 1, 1), max(sales.hours)) + RECONCILE_AFTER_LAST_WINDOW
+        return last.time()
+    return RECONCILE_ALL_DAY_AT
+
+
+def reconcile_day(integration: Integration, run_end: datetime) -> date:
+    """The business day a scheduled reconcile run covers: the day of the last sales window before it (a run at
+    00:05 after a 23:50 window reconciles the day before)."""
+    after = RECONCILE_AFTER_LAST_WINDOW if integration.sales.mode == "scheduled" and integration.sales.hours \
+        else timedelta(0)
+    local = run_end.astimezone(ZoneInfo(integration.timezone))
+    return (local - after - timedelta(minutes=1)).date()
+
+
+def _reconcile_doc(integration: Integration, target_label: str) -> str:
+    at = reconcile_time(integration).strftime("%H:%M")
+    return f"""
+### Reconciliation: the POS against the ledger against {target_label} ({integration.name})
+
+Runs daily at {at} {integration.timezone} time, after the day's last sales window. For each outlet and business
+day it compares the documents the POS makes (invoices, payments, returns; voided orders must be absent), what
+the sync ledger says was done, and what {target_label} holds, read through its list endpoints by date (paced, in
+the `{integration.target_pool}` pool beside the syncs).
+
+* **Totals** per outlet and day: invoices (count, total), tax (POS side), payments per method, returns.
+* **Differences** per document: missing, extra (in {target_label} but not in the POS), amount or payment method
+  differing, synced in the ledger but absent, present while the ledger says failed or pending, voided but
+  present, duplicated. Each is *explained* (a failure with its reason, pending, a change after sync waiting,
+  not due yet) or *unexplained*.
+* **The task fails only on unexplained differences**, naming them; every result is kept in the ledger
+  (`possync reconcile --integration {integration.name} --from … --to …` prints them).
+* **A range of days**: Trigger with `from_date` / `to_date` (and optionally outlets).
+* **Re-sync missing**: Trigger with `resync_missing` on: documents the ledger says synced but {target_label} no
+  longer holds are set back to pending, and the next sales run posts them again (a log line each).
+"""
+
+
+def build_reconcile_dag(integration: Integration) -> DAG:
+    """The daily reconciliation of an integration (targets that can read their books back)."""
+    from airflow.sdk import CronTriggerTimetable
+
+    name = integration.name
+    target = get_target(integration.target)
+    outlets = sorted(integration.outlets)
+    at = reconcile_time(integration)
+    date_param: dict[str, Any] = {"type": ["null", "string"], "format": "date", "default": None,
+                                  "section": "Date range (instead of the run's day)"}
+    with DAG(
+        dag_id=f"{name}__reconcile",
+        description=f"POS ↔ ledger ↔ {target.label}, per outlet and day ({name})",
+        schedule=CronTriggerTimetable(f"{at.minute} {at.hour} * * *", timezone=integration.timezone,
+                                      interval=timedelta(days=1)),
+        start_date=_start_date(integration),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=[integration.target, "reconcile", name],
+        doc_md=_reconcile_doc(integration, target.label),
+        params={
+            "from_date": Param(title="From date", description="First day to reconcile (outlet time).", **date_param),
+            "to_date": Param(title="To date", description="Last day, included.", **date_param),
+            "outlets": Param(
+                [], type="array", items={"type": "string", "enum": outlets}, uniqueItems=True,
+                title="Outlets", description="Leave empty to reconcile every mapped outlet.",
+            ),
+            "resync_missing": Param(
+                False, type="boolean", title="Re-sync missing",
+                description="Set documents synced in the ledger but absent from the target back to pending, "
+                            "so the next sales run posts them again.",
+            ),
+        },
+    ) as dag:
+
+        @task(task_id="reconcile", pool=integration.target_pool, multiple_outputs=False)
+        def reconcile(**context: Any) -> dict[str, Any]:
+            """Reconcile the run's day (or the chosen range), keep the results, fail on unexplained ones."""
+            import logging
+
+            from airflow.sdk.exceptions import AirflowFailException
+
+            from possync.ledger import RunRef
+            from possync.reconcile import failure_message, run_reconciliation
+
+            logger = logging.getLogger("possync.reconcile")
+            params = context["params"]
+            with _bad_parameters_fail_the_run():
+                window = _date_window(params, integration.timezone)
+                if window is not None:
+                    first, last = window[0].date(), (window[1] - timedelta(days=1)).date()
+                else:
+                    end = context.get("data_interval_end")
+                    if end is None:
+                        raise ValueError("this run has no data interval (triggered without a logical date): "
+                                         "trigger it from the UI form, or pass from_date and to_date")
+                    first = last = reconcile_day(integration, end)
+            # outside the parameter check: a target's odd reply is not a bad parameter (Airflow may retry it)
+            run = RunRef.from_context(context)
+            results = run_reconciliation(integration, first, last, outlets=params.get("outlets") or None,
+                                         run=run, logger=logger)
+            reset: list[tuple[str, str]] = []
+            if params.get("resync_missing"):
+                from possync.db import engine_for_conn
+                from possync.ledger import SyncLedger
+                from possync.reconcile import resync_missing
+
+                reset = resync_missing(SyncLedger(engine_for_conn(integration.ledger_conn_id)), name, results,
+                                       run=run, logger=logger)
+            message = failure_message(results)
+            if message:  # a reset record is repaired only by the next sales run: stay red until it is
+                raise AirflowFailException(message + (
+                    f"\n{len(reset)} record(s) set back to pending: the next sales run posts them" if reset else ""))
+            return {"days": len({r.business_date for r in results}), "outlets": len({r.outlet_code for r in results}),
+                    "explained": sum(len(r.explained) for r in results)}
+
+        reconcile()
+    return dag
+
+
 def build_dags(config: PossyncConfig) -> dict[str, DAG]:
     """Every DAG of every enabled integration, keyed by dag_id."""
     dags: dict[str, DAG] = {}
@@ -539,6 +669,7 @@ def build_dags(config: PossyncConfig) -> dict[str, DAG]:
             build_sales_dag(integration),
             build_transfers_dag(integration),
             *inbound_dags(integration),
+            *([build_reconcile_dag(integration)] if get_target(integration.target).reconciles else []),
         ):
             dags[dag.dag_id] = dag
     for headoffice in config.enabled_headoffices():

@@ -5,6 +5,12 @@ Success or Failed and the reason, across runs, and a way to re-sync after a repa
 
     GET  /sync-status/                  the page: counts per flow, a filtered, paged table of records
     GET  /sync-status/webhooks          the webhook log of an integration
+    GET  /sync-status/reconciliation    per day and outlet, POS against target totals and the difference, a chart
+                                        of the daily totals (server-rendered SVG) with the days that differ
+                                        marked, and a day's differing documents (``?date=``)
+    POST /sync-status/reconciliation/resync  "Re-sync missing": the day's documents synced in the ledger but
+                                        absent from the target go back to pending; the sales DAG is triggered
+                                        for that day and those outlets, so they go through the normal path
     POST /sync-status/retry             "Retry failed" (a flow, or one record): triggers the owning DAG
     GET  /sync-status/api/counts        the same as JSON, for scripts
     GET  /sync-status/api/records
@@ -33,6 +39,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
@@ -217,6 +224,7 @@ form#filters label{display:flex;flex-direction:column;font-size:12px;color:#4a55
 table{border-collapse:collapse;margin:.5rem 0 1rem} th,td{border-bottom:1px solid #e2e8f0;padding:.3rem .5rem;
 text-align:left;vertical-align:top} th{background:#f7fafc}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
+.o-unexplained{color:#c53030;font-weight:600}.o-explained{color:#b7791f}.o-equal{color:#2f855a}
 .s-failed{color:#c53030;font-weight:600}.s-synced{color:#2f855a}.s-pending{color:#b7791f}.s-skipped{color:#718096}
 #message{padding:.5rem .8rem;border-radius:4px;background:#ebf8ff;border:1px solid #90cdf4;margin:.5rem 0}
 #message.error{background:#fff5f5;border-color:#feb2b2}
@@ -232,7 +240,8 @@ def _page(title: str, body: str, message: str | None = None, error: bool = False
     note = f'<div id="message" class="{"error" if error else ""}">{_e(message)}</div>' if message else ""
     return HTMLResponse(f"""<!doctype html><html><head><meta charset="utf-8"><title>{_e(title)}</title>
 <style>{_STYLE}</style></head><body><h1>{_e(title)}</h1>
-<nav><a href="/">← Airflow</a><a href="./">Records</a><a href="webhooks">Webhook log</a></nav>{note}{body}
+<nav><a href="/">← Airflow</a><a href="./">Records</a><a href="webhooks">Webhook log</a>
+<a href="reconciliation">Reconciliation</a></nav>{note}{body}
 </body></html>""")
 
 
@@ -345,6 +354,192 @@ def _webhooks_page(integrations: dict[str, Any], params: dict[str, str]) -> HTML
     return _page(f"Webhook log: {integration.name}", body)
 
 
+# ------------------------------------------------------------------------------------------- reconciliation
+
+RECONCILIATION_DAYS = 28
+DRILLDOWN_ROWS = 500  # differing documents listed for a day (each looks its ledger record up)
+
+
+def daily_chart_svg(days: list[tuple[date, Decimal, Decimal, bool]], *, width: int = 760, height: int = 240,
+                    href: Callable[[date], str] = lambda day: f"reconciliation?date={day.isoformat()}") -> str:
+    """The daily invoice totals, POS against target, as an SVG drawn here on the server (no script, no CDN:
+    the page works offline). ``days``: (day, POS total, target total, marked) oldest first; a marked day
+    (an unexplained difference) gets a red band and a red dot, and every day links to its drill-down."""
+    if not days:
+        return '<svg id="reconciliation-chart" width="0" height="0"></svg>'
+    left, right, top, bottom = 90, 20, 20, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    peak = max(max(pos, target) for _d, pos, target, _m in days) or Decimal(1)
+    step = plot_w / max(len(days) - 1, 1)
+
+    def x(i: int) -> float:
+        return left + (i * step if len(days) > 1 else plot_w / 2)
+
+    def y(amount: Decimal) -> float:
+        return top + plot_h - float(amount / peak) * plot_h
+
+    parts = [f'<svg id="reconciliation-chart" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="Daily invoice totals, POS against target">',
+             f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" stroke="#a0aec0"/>',
+             f'<text x="{left - 6}" y="{top + 4}" text-anchor="end" font-size="11">Rp {peak:,.0f}</text>',
+             f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end" font-size="11">0</text>']
+    for i, (day, pos, target, marked) in enumerate(days):
+        band = max(min(step, plot_w), 12)  # a day's column, clipped to the plot
+        low, high = max(left, x(i) - band / 2), min(width - right, x(i) + band / 2)
+        title = f"{day}: POS Rp {pos:,} / target Rp {target:,}" + (" (unexplained differences)" if marked else "")
+        parts.append(f'<a href="{_e(href(day))}" class="day{" marked-day" if marked else ""}" '
+                     f'data-date="{day.isoformat()}"><title>{_e(title)}</title>'
+                     f'<rect x="{low:.1f}" y="{top}" width="{high - low:.1f}" height="{plot_h}" '
+                     f'fill="{"#fed7d7" if marked else "transparent"}"/></a>')
+        if i % max(1, len(days) // 7) == 0 or i == len(days) - 1:
+            parts.append(f'<text x="{x(i):.1f}" y="{height - 18}" text-anchor="middle" font-size="11">'
+                         f'{day:%d %b}</text>')
+    for name, index, colour in (("pos-line", 1, "#2b6cb0"), ("target-line", 2, "#38a169")):
+        points = " ".join(f"{x(i):.1f},{y(row[index]):.1f}" for i, row in enumerate(days))  # type: ignore[arg-type]
+        parts.append(f'<polyline class="{name}" points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>')
+    for i, (_day, _pos, target, marked) in enumerate(days):
+        if marked:
+            parts.append(f'<circle class="marker" cx="{x(i):.1f}" cy="{y(target):.1f}" r="5" fill="#c53030"/>')
+    parts.append(f'<text x="{left}" y="{height - 3}" font-size="11" fill="#2b6cb0">— POS</text>'
+                 f'<text x="{left + 60}" y="{height - 3}" font-size="11" fill="#38a169">— target</text>'
+                 f'<text x="{left + 140}" y="{height - 3}" font-size="11" fill="#c53030">● unexplained</text></svg>')
+    return "".join(parts)
+
+
+def _reconciliation_page(integrations: dict[str, Any], params: dict[str, str]) -> HTMLResponse:
+    from possync.reconcile import ReconciliationLog
+
+    integration = _integration(params, integrations)
+    zone = ZoneInfo(integration.timezone)
+    try:
+        days = int(params.get("days") or RECONCILIATION_DAYS)
+    except ValueError:
+        raise Refused(400, f"days {params.get('days')!r} is not a number") from None
+    if not 1 <= days <= 366:
+        raise Refused(400, "days must be 1 to 366")
+    chosen = _local_day(params.get("date"), integration.timezone, "date")
+    outlet = params.get("outlet") or None
+    ledger = _ledger(integration)
+    log_ = ReconciliationLog(ledger.engine)
+    last = (chosen.date() if chosen else datetime.now(zone).date())
+    first = last - timedelta(days=days - 1)
+    results = log_.history(integration.name, first, last, latest_only=True)
+    if not results and chosen is None:  # nothing lately: show the weeks up to the newest kept result
+        newest = log_.newest_day(integration.name)
+        if newest is not None:
+            last, first = newest, newest - timedelta(days=days - 1)
+            results = log_.history(integration.name, first, last, latest_only=True)
+    per_day: dict[date, list[Any]] = {}
+    for result in results:
+        per_day.setdefault(result.business_date, []).append(result)
+    chart = daily_chart_svg([
+        (day, sum((r.pos.invoice_total for r in rows), Decimal("0.00")),
+         sum((r.target.invoice_total for r in rows), Decimal("0.00")), any(r.unexplained for r in rows))
+        for day, rows in sorted(per_day.items())],
+        href=lambda day: "reconciliation?" + urlencode({"integration": integration.name, "date": day.isoformat()}))
+    rows = []
+    for result in sorted(results, key=lambda r: (r.business_date, r.outlet_code), reverse=True):
+        difference = result.target.invoice_total - result.pos.invoice_total
+        pos_paid = sum(result.pos.payments.values(), Decimal("0.00"))
+        target_paid = sum(result.target.payments.values(), Decimal("0.00"))
+        link = "reconciliation?" + urlencode({"integration": integration.name, "outlet": result.outlet_code,
+                                              "date": result.business_date.isoformat()})
+        rows.append(
+            f'<tr class="day-outlet"><td><a href="{_e(link)}">{result.business_date}</a></td>'
+            f'<td>{_e(result.outlet_code)}</td><td class="o-{result.outcome}">{result.outcome}</td>'
+            f'<td class="num">{result.pos.invoices}</td>'
+            f'<td class="num">{result.pos.invoice_total:,}</td><td class="num">{result.target.invoices}</td>'
+            f'<td class="num">{result.target.invoice_total:,}</td><td class="num">{difference:,}</td>'
+            f'<td class="num">{pos_paid:,}</td><td class="num">{target_paid:,}</td>'
+            f'<td class="num">{len(result.explained)}</td><td class="num">{len(result.unexplained)}</td>'
+            f"<td>{result.run_at.astimezone(zone):%Y-%m-%d %H:%M}</td></tr>")
+    table = "".join(rows) or '<tr><td colspan="13">no reconciliation kept for these days yet</td></tr>'
+    body = f"""<form id="filters" method="get" action="reconciliation">{_select(
+        "integration", [(n, n) for n in integrations], integration.name)}
+<label>Days<input name="days" value="{days}" size="4"></label><button id="apply" type="submit">Show</button></form>
+<p>Daily invoice totals of every outlet, POS against {_e(integration.target)}, {first} to {last}; a red day has
+differences nothing in the ledger explains. Click a day for its documents.</p>
+{chart}
+{_drilldown(integration, ledger, per_day.get(chosen.date(), []) if chosen else [], outlet)}
+<table id="reconciliations"><tr><th>day</th><th>outlet</th><th>outcome</th><th>POS invoices</th><th>POS total</th>
+<th>target invoices</th><th>target total</th><th>difference</th><th>POS payments</th><th>target payments</th>
+<th>explained</th><th>unexplained</th><th>reconciled</th></tr>{table}</table>"""
+    return _page(f"Reconciliation: {integration.name} → {integration.target}", body, params.get("message"),
+                 params.get("error") == "1")
+
+
+def _drilldown(integration: Any, ledger: Any, results: list[Any], outlet: str | None) -> str:
+    """The differing documents of one day (one outlet, or all), with links to the ledger record, the task log
+    of the attempt that last wrote it, and the target's document; and the Re-sync missing button."""
+    if not results:
+        return ""
+    chosen = [r for r in results if outlet is None or r.outlet_code == outlet]
+    links = _document_links(integration)
+    base = _ui_base()
+    rows = []
+    missing = sum(d.kind == "synced_but_absent" for r in chosen for d in r.differences)
+    shown = 0
+    for result in chosen:
+        for d in result.differences:
+            shown += 1
+            if shown > DRILLDOWN_ROWS:  # a day never synced differs on every document: the first ones say it
+                continue
+            record = ledger.get(integration.name, d.record_type, d.key)
+            ledger_link = f'./?{urlencode({"integration": integration.name, "q": d.key})}'
+            log_url = task_log_url(record, base) if record else None
+            target_id = d.target_id or (record.target_id if record else None)
+            url = links(d.record_type, target_id) if target_id else None
+            # the ledger record, where the ledger has one (a document added in the target by hand has none)
+            number = f'<a class="record-link" href="{_e(ledger_link)}">{_e(d.key)}</a>' if record else _e(d.key)
+            log_link = f'<a class="log-link" href="{_e(log_url)}" target="_top">log</a>' if log_url else ""
+            target = (f'<a class="target-link" href="{_e(url)}" target="_blank" rel="noopener">#{_e(target_id)}</a>'
+                      if url else _e(target_id))
+            outcome = "o-explained" if d.explained else "o-unexplained"
+            rows.append(
+                f'<tr class="difference {"explained" if d.explained else "unexplained"}"><td>'
+                f'{_e(result.outlet_code)}</td><td>{_e(d.kind)}</td><td>{_e(d.record_type)}</td>'
+                f"<td>{number}</td><td>{_e(d.detail)}</td>"
+                f'<td class="{outcome}">{_e(d.explanation or "unexplained")}</td><td>{log_link}</td>'
+                f"<td>{target}</td></tr>")
+    day = chosen[0].business_date if chosen else results[0].business_date
+    resync = (f"""<form id="resync-missing" method="post" action="reconciliation/resync">
+<input type="hidden" name="integration" value="{_e(integration.name)}"><input type="hidden" name="date"
+value="{day.isoformat()}"><input type="hidden" name="outlet" value="{_e(outlet or "")}">
+<button type="submit">Re-sync missing</button> sets the {missing} document(s) synced in the ledger but absent from
+{_e(integration.target)} back to pending and triggers the sales sync of {day} for them</form>""" if missing else "")
+    table = "".join(rows) or '<tr><td colspan="8">no differences: the books equal the POS</td></tr>'
+    if shown > DRILLDOWN_ROWS:
+        table += (f'<tr><td colspan="8">… and {shown - DRILLDOWN_ROWS:,} more '
+                  f"(possync reconcile --integration {_e(integration.name)} --from {chosen[0].business_date} --json)"
+                  "</td></tr>")
+    return f"""<h2 id="drilldown">{day}{" " + _e(outlet) if outlet else ""}: differing documents</h2>{resync}
+<table id="differences"><tr><th>outlet</th><th>difference</th><th>record</th><th>number</th><th>what</th>
+<th>explained by</th><th>task log</th><th>{_e(integration.target)} document</th></tr>{table}</table>"""
+
+
+def plan_resync(integration: Any, ledger: Any, day: date, outlet: str | None) -> tuple[list[tuple[str, str]],
+                                                                                       Retry]:
+    """Re-sync missing for one day: reset the kept result's synced-but-absent records to pending, and the sales
+    run (a window over the whole day, for their outlets) that posts them again."""
+    from possync.reconcile import ReconciliationLog, resync_missing
+
+    results = [r for r in ReconciliationLog(ledger.engine).history(integration.name, day, day, latest_only=True)
+               if outlet is None or r.outlet_code == outlet]
+    if not results:
+        raise Refused(404, f"no reconciliation of {integration.name} is kept for {day}")
+    outlets = sorted({r.outlet_code for r in results for d in r.differences if d.kind == "synced_but_absent"
+                      and r.outlet_code in integration.outlets})
+    if not outlets:
+        raise Refused(409, f"nothing is missing on {day}: no document synced in the ledger is absent from the target")
+    zone = ZoneInfo(integration.timezone)
+    start = datetime.combine(day, time(), tzinfo=zone)
+    run = Retry(f"{integration.name}__sales", {"window_start": start.isoformat(),
+                                               "window_end": (start + timedelta(days=1)).isoformat(),
+                                               "outlets": outlets}, 0)
+    reset = resync_missing(ledger, integration.name, results)
+    return reset, Retry(run.dag_id, run.conf, len(reset))
+
+
 # ----------------------------------------------------------------------------------------------------- app
 
 
@@ -400,6 +595,41 @@ def create_app(
     async def webhooks_page(request: Request) -> Response:
         params = dict(request.query_params)
         return await run(lambda: _webhooks_page(integrations(), params), as_json=False)
+
+    @api.get("/reconciliation", response_class=HTMLResponse)
+    async def reconciliation_page(request: Request) -> Response:
+        params = dict(request.query_params)
+        return await run(lambda: _reconciliation_page(integrations(), params), as_json=False)
+
+    @api.post("/reconciliation/resync")
+    async def resync_form(request: Request, user: Any = current_user) -> Response:
+        fields = dict(await request.form())
+
+        def work() -> Response:
+            known = integrations()
+            name = str(fields.get("integration") or "")
+            if name not in known:
+                raise Refused(404, f"no enabled integration {name!r}")
+            integration = known[name]
+            if not _may_trigger(user, f"{name}__sales"):  # asked before anything is reset
+                raise Refused(403, f"you may not trigger {name}__sales, so you cannot re-sync its documents")
+            day = _local_day(str(fields.get("date") or ""), integration.timezone, "date")
+            if day is None:
+                raise Refused(400, "date is required")
+            back = {"integration": name, "date": day.date().isoformat()}
+            try:
+                reset, plan = plan_resync(integration, _ledger(integration), day.date(),
+                                          str(fields.get("outlet") or "") or None)
+                run_id = trigger(plan.dag_id, plan.conf, user.get_name())
+            except Refused as error:
+                back.update(message=error.detail, error="1")
+                return RedirectResponse(f"../reconciliation?{urlencode(back)}", status_code=303)
+            log.info("sync status: %s re-synced %d missing document(s) of %s %s → %s run %s", user.get_name(),
+                     len(reset), name, day.date(), plan.dag_id, run_id)
+            back["message"] = (f"{len(reset)} document(s) set back to pending; triggered run {run_id} of "
+                               f"{plan.dag_id} to post them again.")
+            return RedirectResponse(f"../reconciliation?{urlencode(back)}", status_code=303)
+        return await run(work, as_json=False)
 
     @api.get("/api/counts")
     async def counts_api(request: Request) -> Response:

@@ -237,3 +237,60 @@ def test_a_viewer_sees_the_failures_but_cannot_retry_them(
         "may not trigger", timeout=UI_TIMEOUT)
     steps.shot(page, "retry-refused")
     assert len(stack.api.runs(stack.dag_id)) == runs_before, "a viewer's retry must not trigger a run"
+
+
+def test_ops_see_the_day_that_differs_on_the_chart_and_drill_down_to_its_document(
+    airflow_stack: AirflowStack, browser: Any, artifacts: Path
+) -> None:
+    """The Reconciliation page in a real browser: the chart (server-drawn SVG) shows the kept days with the one
+    that differs marked; clicking it lists that day's differing documents; a document's link opens its ledger
+    record. The kept results are written here (the reconciliation itself runs against live sandboxes in
+    tests/test_reconciliation.py); the record they point at is the stack's real failed invoice."""
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    from possync.reconcile import DayResult, Difference, ReconciliationLog, Totals
+
+    stack = airflow_stack
+    ledger = SyncLedger.from_url(stack.ledger_url)
+    at = datetime(2026, 11, 11, 16, 45, tzinfo=UTC)
+    same = Totals(invoices=20, invoice_total=Decimal("2000000.00"))
+    ReconciliationLog(ledger.engine).save([
+        DayResult("jurnal_demo", date(2026, 11, 10), "JKT01", at, same, same),
+        DayResult("jurnal_demo", date(2026, 11, 11), "JKT01", at, Totals(21, Decimal("2100000.00")),
+                  Totals(21, Decimal("2150000.00")), differences=[
+                      Difference("missing", "invoice", BROKEN_INVOICE, "in the POS, not in the target",
+                                 "failed in the ledger: product has no SKU", "90000.00"),
+                      Difference("extra", "invoice", "HAND-0001", "in the target but not among the POS's documents",
+                                 None, None, "50000.00", "9001")]),
+    ])
+    ledger.engine.dispose()
+    steps = Steps(artifacts, prefix="reconciliation-")
+    airflow = steps.watch(browser.new_page())
+    sign_in(airflow, stack, "viewer")
+    page = open_sync_status(airflow, steps)
+
+    page.get_by_role("link", name="Reconciliation").click()
+    page.wait_for_url(re.compile(r"/sync-status/reconciliation"), timeout=UI_TIMEOUT)
+    chart = page.locator("svg#reconciliation-chart")
+    expect(chart, "no chart on the Reconciliation page").to_be_visible(timeout=UI_TIMEOUT)
+    expect(chart.locator("polyline.pos-line")).to_have_count(1)
+    marked = chart.locator("a.marked-day")
+    expect(marked, "exactly the day with an unexplained difference is marked").to_have_count(1)
+    assert marked.get_attribute("data-date") == "2026-11-11"
+    steps.shot(page, "chart", element=chart)
+
+    marked.locator("rect").click()
+    page.wait_for_url(re.compile(r"date=2026-11-11"), timeout=UI_TIMEOUT)
+    differences = page.locator("table#differences tr.difference")
+    expect(differences).to_have_count(2, timeout=UI_TIMEOUT)
+    expect(page.locator("table#differences tr.difference.unexplained")).to_contain_text("HAND-0001")
+    steps.shot(page, "drill-down", element=page.locator("table#differences"))
+
+    page.locator("table#differences a.record-link", has_text=BROKEN_INVOICE).click()
+    page.wait_for_url(re.compile(r"[?&]q="), timeout=UI_TIMEOUT)
+    invoice = record_row(page, BROKEN_INVOICE)
+    expect(invoice, "the drill-down's link does not open the invoice's ledger record").to_have_count(
+        1, timeout=UI_TIMEOUT)
+    expect(invoice.locator("td.reason")).to_contain_text("has no SKU")
+    steps.shot(page, "record", element=invoice)

@@ -1,4 +1,4 @@
-"""The sync ledger's tables: per-record sync status, id maps and watermarks.
+"""The sync ledger's tables: per-record sync status, id maps, watermarks, reconciliation results.
 
 The ledger lives in its own database (SQLite in the demo and tests, PostgreSQL in production), so
 these tables know nothing of the POS schema. Every time column is a UTC instant (``UTCDateTime``):
@@ -191,6 +191,34 @@ webhook_events = Table(
     CheckConstraint(f"status IN {WEBHOOK_STATUSES!r}", name="ck_webhook_events_status"),
     CheckConstraint("attempts >= 0", name="ck_webhook_events_attempts"),
     Index("ix_webhook_events_status_time", "integration", "status", "received_at"),
+)
+
+
+RECONCILIATION_OUTCOMES = ("equal", "explained", "unexplained")
+
+# Every reconciliation of an outlet's business day against the target (``possync.reconcile``), one row per run:
+# the newest row of (integration, business_date, outlet_code) is the day's standing, the older ones its history.
+# Totals and differences are JSON text (amounts as Decimal strings), read by the CLI and the Sync Status page.
+reconciliations = Table(
+    "reconciliations",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("integration", String(100), nullable=False),
+    Column("business_date", String(10), nullable=False),  # ISO yyyy-mm-dd, the outlet's business day
+    Column("outlet_code", String(50), nullable=False),
+    Column("run_at", UTCDateTime(), nullable=False),
+    Column("outcome", String(12), nullable=False),
+    Column("explained", Integer, nullable=False, server_default="0"),
+    Column("unexplained", Integer, nullable=False, server_default="0"),
+    Column("pos_totals", Text, nullable=False),
+    Column("target_totals", Text, nullable=False),
+    Column("ledger_totals", Text, nullable=False),
+    Column("differences", Text, nullable=False),
+    Column("dag_id", String(250)),
+    Column("run_id", String(250)),
+    Column("task_id", String(250)),
+    CheckConstraint(f"outcome IN {RECONCILIATION_OUTCOMES!r}", name="ck_reconciliations_outcome"),
+    Index("ix_reconciliations_day", "integration", "business_date", "outlet_code", "run_at"),
 )
 
 

@@ -95,6 +95,11 @@ class AccurateTarget(Target):
                 senders.ReturnSender, senders.TransferOutSender, senders.TransferInSender,
                 senders.AdjustmentSender, senders.StockTakeSender)
 
+    def reader_class(self) -> type:
+        from possync.targets.accurate.books import AccurateBooks
+
+        return AccurateBooks
+
     def prepare(self, hook: Any, integration: Integration, logger: Logger) -> None:
         """Create the branches and warehouses the outlets map to, when Accurate lacks them."""
         from possync.recordlog import log_record

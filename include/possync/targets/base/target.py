@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from possync.config import Integration
     from possync.ledger import SyncLedger
     from possync.ledger.webhooks import WebhookLog
+    from possync.targets.base.books import TargetBooks
     from possync.targets.base.hook import TargetHttpHook
     from possync.targets.base.loader import Sender
 
@@ -100,3 +101,21 @@ class Target(ABC):
 
     def senders_by_type(self, hook: Any, integration: Integration, ledger: SyncLedger) -> dict[str, Sender]:
         return {sender.record_type: sender for sender in self.senders(hook, integration, ledger)}
+
+    def reader_class(self) -> type[TargetBooks] | None:
+        """The class that reads the target's sales documents back for the daily reconciliation
+        (``targets/base/books.py``), imported inside the method; None for a target that cannot be read back
+        (it then gets no reconcile DAG)."""
+        return None
+
+    @property
+    def reconciles(self) -> bool:
+        """Whether the target's books can be read back (known without importing anything: DAG parse time)."""
+        return type(self).reader_class is not Target.reader_class
+
+    def reader(self, hook: Any, integration: Integration) -> TargetBooks:
+        """The reader of the target's books through ``hook`` (paced like every other call)."""
+        reader = self.reader_class()
+        if reader is None:
+            raise NotImplementedError(f"target {self.name!r} cannot read its books back for reconciliation")
+        return reader(hook, integration)

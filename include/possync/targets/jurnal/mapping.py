@@ -176,12 +176,17 @@ def invoice_total_as_priced(invoice: SalesInvoice) -> Decimal:
     return invoice.total
 
 
+def payment_method_name(method: str) -> str:
+    """The name of a POS payment method in Jurnal (a method Jurnal lacks is created under this name)."""
+    return "QRIS" if method == "qris" else method.replace("_", " ").title()
+
+
 def payment_body(payment: Payment, bookkeeping: Bookkeeping) -> dict[str, Any]:
     return {
         "transaction_date": jurnal_date(payment.paid_at),
         "custom_id": payment.key,
         "records_attributes": [{"transaction_no": payment.invoice_key, "amount": payment.amount}],
-        "payment_method_name": payment.method.replace("_", " ").title() if payment.method != "qris" else "QRIS",
+        "payment_method_name": payment_method_name(payment.method),
         "deposit_to_name": bookkeeping.payment_accounts[payment.method],
         "memo": f"POS payment {payment.key}" + (f" ref {payment.reference}" if payment.reference else ""),
     }

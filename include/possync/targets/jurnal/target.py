@@ -61,6 +61,11 @@ class JurnalTarget(Target):
                 senders.ReturnSender, senders.TransferOutSender, senders.TransferInSender,
                 senders.AdjustmentSender, senders.StockTakeSender)
 
+    def reader_class(self) -> type:
+        from possync.targets.jurnal.books import JurnalBooks
+
+        return JurnalBooks
+
     def prepare(self, hook: Any, integration: Integration, logger: Logger) -> None:
         """Create the warehouses the outlets map to, and the transit warehouse, when Jurnal lacks them."""
         from possync.recordlog import log_record

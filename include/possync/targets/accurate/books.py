@@ -1,0 +1,73 @@
+"""Accurate's books read back for the reconciliation: ``sales-invoice``, ``sales-receipt`` and ``sales-return``
+``list.do`` with ``filter.transDate.op=BETWEEN`` (``dd/MM/yyyy``, Accurate's general filter form), the fields
+asked for by name (``list.do`` gives only ``id`` otherwise) and ``sp.pageSize`` pages; one call per page, paced
+by ``AccurateHook``.
+
+The outlet of a document is its branch, else the warehouse of its first line (both are possync's mapping).
+Payment methods come back from Accurate's ``paymentMethod`` codes to the POS's words (``EDC`` → ``card``).
+
+Returns are compared by amount: possync posts each line's net refund and the refund's VAT (an expense line), so
+Accurate's ``totalAmount`` is the POS refund to the sen. Not compared: tax (a tax-exclusive receipt's tax is a
+line of the output-VAT item, so ``taxAmount`` is only Accurate's inclusive split): ``tax`` is left None. The money
+a refund paid back is an other payment (``other-payment/list.do``) of the refund's number and amount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any
+
+from possync.targets.accurate.mapping import PAYMENT_METHODS
+from possync.targets.base.books import BookDocument, TargetBooks, money
+
+POS_METHODS = {code: method for method, code in PAYMENT_METHODS.items()}
+
+
+def _day(text: Any) -> date:
+    return datetime.strptime(str(text), "%d/%m/%Y").date()
+
+
+class AccurateBooks(TargetBooks):
+    """See the module docstring."""
+
+    comparable_amounts = frozenset({"invoice", "payment", "return", "refund"})
+
+    def _list(self, module: str, fields: list[str], first: date, last: date) -> Iterator[dict[str, Any]]:
+        return self.hook.iterate(module, fields=fields, page_size=self.page_size, **{
+            "filter.transDate.op": "BETWEEN",
+            "filter.transDate.val[0]": first.strftime("%d/%m/%Y"),
+            "filter.transDate.val[1]": last.strftime("%d/%m/%Y"),
+        })
+
+    def _outlet(self, row: dict[str, Any]) -> str | None:
+        lines = row.get("detailItem") or []
+        warehouse = lines[0].get("warehouseName") if lines and isinstance(lines[0], dict) else None
+        return self.outlet_named(row.get("branchName"), warehouse)
+
+    def invoices(self, first: date, last: date) -> Iterator[BookDocument]:
+        fields = ["id", "number", "transDate", "totalAmount", "branchName", "detailItem"]
+        for row in self._list("sales-invoice", fields, first, last):
+            yield BookDocument("invoice", str(row["number"]), _day(row["transDate"]), money(row.get("totalAmount")),
+                               str(row["id"]), outlet_code=self._outlet(row))
+
+    def payments(self, first: date, last: date) -> Iterator[BookDocument]:
+        fields = ["id", "number", "transDate", "chequeAmount", "paymentMethod", "branchName", "detailInvoice"]
+        for row in self._list("sales-receipt", fields, first, last):
+            paid = row.get("detailInvoice") or []
+            invoice = paid[0].get("invoiceNo") if paid and isinstance(paid[0], dict) else None
+            method = str(row.get("paymentMethod") or "")
+            yield BookDocument("payment", str(row["number"]), _day(row["transDate"]), money(row.get("chequeAmount")),
+                               str(row["id"]), outlet_code=self.outlet_named(row.get("branchName")),
+                               invoice_number=invoice, method=POS_METHODS.get(method, method))
+
+    def returns(self, first: date, last: date) -> Iterator[BookDocument]:
+        fields = ["id", "number", "transDate", "totalAmount", "invoiceNumber", "branchName", "detailItem"]
+        for row in self._list("sales-return", fields, first, last):
+            yield BookDocument("return", str(row["number"]), _day(row["transDate"]), money(row.get("totalAmount")),
+                               str(row["id"]), outlet_code=self._outlet(row), invoice_number=row.get("invoiceNumber"))
+
+    def refunds(self, first: date, last: date) -> Iterator[BookDocument]:
+        for row in self._list("other-payment", ["id", "number", "transDate", "amount", "branchName"], first, last):
+            yield BookDocument("refund", str(row["number"]), _day(row["transDate"]), money(row.get("amount")),
+                               str(row["id"]), outlet_code=self.outlet_named(row.get("branchName")))
