@@ -54,6 +54,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from possync.ledger.schema import reconciliations
+from possync.targets.base.books import STOCK_TYPES
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -64,14 +65,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
+QZERO = Decimal("0.000")  # quantities: three places, like the POS
 SALES_TYPES = ("invoice", "payment", "return")
 #: the ledger record a document belongs to, where it is not its own: a refund's money is its return's record
-LEDGER_TYPES = {"refund": "return"}
+LEDGER_TYPES = {"refund": "return", "transit_loss": "transfer_in"}
 #: an outlet code for target documents whose outlet cannot be told (no mapped warehouse, no known invoice)
 UNKNOWN_OUTLET = "?"
 
 KINDS = ("missing", "synced_but_absent", "extra", "voided_but_present", "amount_differs", "method_differs",
-         "present_while_unsynced", "duplicated")
+         "quantity_differs", "present_while_unsynced", "duplicated")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +125,15 @@ class Totals:
     rejected: int = 0  # POS side: records the POS holds but cannot turn into documents (each a difference)
     refunds: int = 0  # the money returns paid back (the POS: every refund; a target: its refund documents)
     refund_total: Decimal = ZERO
+    # stock moves, quantities in the target's terms (``TargetBooks.expected_stock``): transfer sides sent at the
+    # outlet on their day / received there on theirs; adjustments (stock takes and Jurnal's losses on the road
+    # among them) by count and net quantity
+    transfers_out: int = 0
+    transfer_out_quantity: Decimal = QZERO
+    transfers_in: int = 0
+    transfer_in_quantity: Decimal = QZERO
+    adjustments: int = 0
+    adjustment_quantity: Decimal = QZERO
 
     def add(self, record_type: str, amount: Decimal | None, method: str | None = None,
             tax: Decimal | None = None) -> None:
@@ -142,13 +153,25 @@ class Totals:
         elif record_type == "refund":
             self.refunds += 1
             self.refund_total += amount
+        elif record_type == "transfer_out":
+            self.transfers_out += 1
+            self.transfer_out_quantity += amount
+        elif record_type == "transfer_in":
+            self.transfers_in += 1
+            self.transfer_in_quantity += amount
+        elif record_type in ("adjustment", "stock_take", "transit_loss"):
+            self.adjustments += 1
+            self.adjustment_quantity += amount
 
     def as_dict(self) -> dict[str, Any]:
         return {"invoices": self.invoices, "invoice_total": str(self.invoice_total),
                 "tax": None if self.tax is None else str(self.tax), "payment_count": self.payment_count,
                 "payments": {m: str(a) for m, a in sorted(self.payments.items())}, "returns": self.returns,
                 "return_total": str(self.return_total), "rejected": self.rejected, "refunds": self.refunds,
-                "refund_total": str(self.refund_total)}
+                "refund_total": str(self.refund_total), "transfers_out": self.transfers_out,
+                "transfer_out_quantity": str(self.transfer_out_quantity), "transfers_in": self.transfers_in,
+                "transfer_in_quantity": str(self.transfer_in_quantity), "adjustments": self.adjustments,
+                "adjustment_quantity": str(self.adjustment_quantity)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Totals:
@@ -156,7 +179,10 @@ class Totals:
                    None if data.get("tax") is None else Decimal(data["tax"]), int(data["payment_count"]),
                    {m: Decimal(a) for m, a in data["payments"].items()}, int(data["returns"]),
                    Decimal(data["return_total"]), int(data.get("rejected") or 0), int(data.get("refunds") or 0),
-                   Decimal(data.get("refund_total") or "0.00"))
+                   Decimal(data.get("refund_total") or "0.00"),  # rows kept before stock was reconciled: zeros
+                   int(data.get("transfers_out") or 0), Decimal(data.get("transfer_out_quantity") or "0.000"),
+                   int(data.get("transfers_in") or 0), Decimal(data.get("transfer_in_quantity") or "0.000"),
+                   int(data.get("adjustments") or 0), Decimal(data.get("adjustment_quantity") or "0.000"))
 
 
 @dataclass
@@ -217,6 +243,7 @@ class PosDocument:
     business_time: datetime | None = None
     rejected: str | None = None  # why the POS record cannot become a document
     voided: str | None = None  # voided at the till: the target must not hold it
+    lines: tuple[tuple[str, Decimal], ...] = ()  # stock documents: SKU → quantity, in the target's terms
 
 
 def pos_documents(pos: Engine, integration: Integration, outlet_codes: Sequence[str], first: date,
@@ -254,6 +281,43 @@ def pos_documents(pos: Engine, integration: Integration, outlet_codes: Sequence[
     return found
 
 
+def pos_stock_documents(pos: Engine, integration: Integration, books: TargetBooks, outlet_codes: Sequence[str],
+                        first: date, last: date) -> list[PosDocument]:
+    """The POS's stock documents of the outlets around ``first`` to ``last`` (a day either side, as
+    ``pos_documents``), as the stock syncs make them (``extract_stock`` + ``transform_stock``): a transfer-out at
+    its source on the day it was sent, a transfer-in at its destination on the day it arrived, adjustments and
+    stock takes; each as the documents the target holds for it (``TargetBooks.expected_stock``: Jurnal's loss on
+    the road is a ``transit_loss`` of its own, Accurate posts nothing for a count that matched the till), with its
+    lines in the target's terms. Records the POS cannot make documents of (a transfer never recorded as sent, a
+    product without SKU, a transfer from or to an outlet the integration does not map) come with the reason."""
+    from possync.pos.extract import Window, extract_stock
+    from possync.transform.stock import transform_stock
+
+    zone = ZoneInfo(integration.timezone)
+    window = Window(datetime.combine(first - timedelta(days=1), time(), tzinfo=zone),
+                    datetime.combine(last + timedelta(days=2), time(), tzinfo=zone))
+    batch = transform_stock(extract_stock(pos, window, list(outlet_codes)), outlet_codes, until=window.end)
+    found: list[PosDocument] = []
+    mapped = set(integration.outlets)
+    for document in batch.documents():
+        other = getattr(document, "to_outlet_code", None) or getattr(document, "from_outlet_code", None)
+        moment = document.business_time
+        if other is not None and other not in mapped:  # as the stock sync's staging rejects it
+            found.append(PosDocument(document.record_type, document.key, moment.date(), document.outlet_code,
+                                     rejected=f"outlet {other} is not mapped to a warehouse of {integration.name} "
+                                              "(integrations.yaml, outlets)"))
+            continue
+        for record_type, lines in books.expected_stock(document):
+            found.append(PosDocument(record_type, document.key, moment.date(), document.outlet_code,
+                                     sum((q for _sku, q in lines), QZERO), lines=lines))
+    for rejection in batch.rejections:
+        if rejection.business_time is None:
+            continue
+        found.append(PosDocument(rejection.record_type, rejection.key, rejection.business_time.date(),
+                                 rejection.outlet_code or UNKNOWN_OUTLET, rejected=rejection.reason))
+    return found
+
+
 # ---------------------------------------------------------------------------------------------- the comparison
 
 
@@ -267,7 +331,8 @@ def _explanation(record: LedgerRecord | None) -> str | None:
     if record.status == "failed" and record.reason:
         return f"failed in the ledger: {record.reason}"
     if record.status == "pending":
-        return "pending in the ledger: the next sales run posts it"
+        return ("pending in the ledger: the next sales run posts it" if record.flow == "sales" else
+                f"pending in the ledger: the next {record.flow} run posts it")
     return None
 
 
@@ -293,6 +358,11 @@ def _text(value: Decimal | str | None) -> str | None:
     return None if value is None else str(value)
 
 
+def _lines_text(lines: Sequence[tuple[str, Decimal]]) -> str:
+    """A stock document's quantities, as differences show them: ``SKU-1 ×5.000, SKU-2 ×-1.000``."""
+    return ", ".join(f"{sku} ×{quantity}" for sku, quantity in lines) or "no quantities"
+
+
 class _Comparison:
     """Matches the three sides of one range and files totals and differences per (day, outlet)."""
 
@@ -304,6 +374,7 @@ class _Comparison:
         self.comparable = books.comparable_amounts
         self.pos = {(d.record_type, d.key): d for d in pos_docs}
         self.target: dict[tuple[str, str], list[BookDocument]] = defaultdict(list)
+        target_docs = self.stock_takes_told(target_docs, ledger)
         for document in target_docs:
             self.target[document.record_type, document.number].append(document)
         keys: dict[str, set[str]] = defaultdict(set)
@@ -315,6 +386,20 @@ class _Comparison:
                                              wanted).items():
                 self.records[record_type, key] = record
         self.results: dict[tuple[date, str], DayResult] = {}
+
+    def stock_takes_told(self, target_docs: list[BookDocument], ledger: SyncLedger) -> list[BookDocument]:
+        """A target whose item adjustment does not say it was a stock take (Accurate): the POS's word for the
+        number, else the ledger's."""
+        import dataclasses
+
+        unsure = {d.number for d in target_docs if d.record_type == "adjustment"}
+        counts = {key for record_type, key in self.pos if record_type == "stock_take" and key in unsure}
+        counts |= set(ledger.lookup(self.integration.name, "stock_take", unsure - counts)) if unsure - counts else set()
+        if not counts:
+            return target_docs
+        return [dataclasses.replace(d, record_type="stock_take")
+                if d.record_type == "adjustment" and d.number in counts and ("adjustment", d.number) not in self.pos
+                else d for d in target_docs]
 
     def result(self, day: date, outlet: str) -> DayResult:
         if (day, outlet) not in self.results:
@@ -387,6 +472,8 @@ class _Comparison:
 
     @staticmethod
     def label(document: BookDocument) -> str:
+        if document.record_type in STOCK_TYPES:
+            return f"#{document.target_id} dated {document.day}, {_lines_text(document.lines)}"
         return f"#{document.target_id} dated {document.day}, Rp {document.amount:,}" + (
             f" by {document.method}" if document.method else "")
 
@@ -435,6 +522,10 @@ class _Comparison:
             found.append(Difference("amount_differs", record_type, key,
                                     f"POS Rp {document.amount:,}, target Rp {target.amount:,}", why,
                                     _text(document.amount), _text(target.amount), target.target_id, status))
+        if record_type in STOCK_TYPES and target.lines != document.lines:
+            found.append(Difference("quantity_differs", record_type, key,
+                                    f"POS {_lines_text(document.lines)}; target {_lines_text(target.lines)}", why,
+                                    _lines_text(document.lines), _lines_text(target.lines), target.target_id, status))
         if record_type == "payment" and target.method != document.method:
             found.append(Difference("method_differs", record_type, key,
                                     f"POS {document.method}, target {target.method}", why, document.method,
@@ -475,7 +566,8 @@ def reconcile(integration: Integration, books: TargetBooks, pos: Engine, ledger:
         raise ValueError(f"outlet(s) {', '.join(sorted(unknown))} are not mapped in {integration.name}")
     now = (now or datetime.now(UTC)).astimezone(UTC)
     pos_docs = pos_documents(pos, integration, chosen, first, last)
-    target_docs = list(books.documents(first, last))
+    pos_docs += pos_stock_documents(pos, integration, books, chosen, first, last)
+    target_docs = list(books.documents(first, last)) + list(books.stock_documents(first, last))
     logger.info("%s: %d POS record(s) around %s → %s, %d target document(s) dated in it", integration.name,
                 len(pos_docs), first, last, len(target_docs))
     results = _Comparison(integration, books, pos_docs, target_docs, ledger, first, last, chosen, now).run()
