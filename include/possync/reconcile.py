@@ -8,10 +8,23 @@ Three sides, for a range of days and a set of outlets:
 
 - **POS**: the documents the transform makes of those days (``extract_sales`` + ``transform_sales``, exactly as a
   sync stages them): completed orders → invoices, their payments, refunds → returns; the records the POS cannot
-  turn into documents (``rejected``, with the reason) and voided orders (which the target must not hold).
+  turn into documents (``rejected``, with the reason) and voided orders (which the target must not hold). And
+  its stock moves (``extract_stock`` + ``transform_stock``, as the transfers and stock syncs stage them): each
+  transfer-out at its source on the day it was sent, each transfer-in at its destination on the day it arrived,
+  adjustments and stock takes, as the documents the target holds for them (``TargetBooks.expected_stock``:
+  Jurnal books a transfer's loss on the road as a stock adjustment ``<transfer>/IN`` of the transit warehouse,
+  record type ``transit_loss`` under the ledger's ``transfer_in``; Accurate posts a stock take as an item
+  adjustment of its differences, and nothing when the count matched the till).
 - **Ledger**: the record of every one of those keys (and of every document found in the target).
-- **Target**: its invoices, payments and returns of those days, read through the target's list endpoints with
-  date filters and large pages (``Target.reader``, ``targets/<name>/books.py``), paced by its hook.
+- **Target**: its invoices, payments and returns of those days, and its warehouse / item transfers and stock /
+  item adjustments with their per-product quantities, read through the target's list endpoints with date
+  filters (or, where a vendor documents none, its paged list filtered here) and large pages (``Target.reader``,
+  ``targets/<name>/books.py``), paced by its hook. A transfer side is matched by the POS number without its
+  ``/OUT`` / ``/IN``.
+
+Totals per outlet and day: invoices, payments per method, returns, refunds paid back; transfers out and in (count
+and quantity) and adjustments (count and net quantity; stock takes and losses on the road among them), the
+quantities in the target's terms (an adjustment's differences; Jurnal keeps a stock take's counted quantities).
 
 Documents are matched by number (possync posts the POS key as the target's number) across the whole range, so a
 document the target dates on another day of the range is still found. The target is read for exactly the range
@@ -27,13 +40,14 @@ of:
 ``voided_but_present`` voided at the till, still in the target
 ``amount_differs``     invoice total / payment amount differ (types the target prices as the POS does)
 ``method_differs``     a payment's method differs
+``quantity_differs``   a transfer side's or adjustment's quantities per product (SKU) differ
 ``present_while_unsynced`` the target holds it while the ledger says failed or pending (or never heard of it)
 ``duplicated``         the target holds the number more than once
 
 Each is **explained** when the ledger accounts for it: the record failed with a reason, is pending (the next
-sales run posts it), or changed in the POS after sync and the change is waiting (``changes_after_sync``), or
-the sale is not due yet (sold after the day's last sales window, before the next one ran). Anything else is
-**unexplained**: the reconcile task fails on those, naming them.
+sales, transfers or stock run posts it), or changed in the POS after sync and the change is waiting
+(``changes_after_sync``), or the sale is not due yet (sold after the day's last sales window, before the next
+one ran). Anything else is **unexplained**: the reconcile task fails on those, naming them.
 
 Money is ``Decimal`` throughout; results are kept in the ledger's ``reconciliations`` table
 (``ReconciliationLog``) with their history, one row per outlet, day and run.
