@@ -323,7 +323,7 @@ def pos_stock_documents(pos: Engine, integration: Integration, books: TargetBook
             continue
         for record_type, lines in books.expected_stock(document):
             found.append(PosDocument(record_type, document.key, moment.date(), document.outlet_code,
-                                     sum((q for _sku, q in lines), QZERO), lines=lines))
+                                     sum((q for _sku, q in lines), QZERO), business_time=moment, lines=lines))
     for rejection in batch.rejections:
         if rejection.business_time is None:
             continue
@@ -366,6 +366,30 @@ def next_window_end(integration: Integration, day: date) -> datetime:
     if sales.mode == "scheduled" and sales.hours:
         return datetime.combine(day + timedelta(days=1), min(sales.hours), tzinfo=zone)
     return datetime.combine(day + timedelta(days=1), time(), tzinfo=zone) + timedelta(minutes=sales.every_minutes)
+
+
+#: how long after a scheduled transfers window ends its run may still be posting it: the daily reconciliation runs
+#: about when the demo's last transfers window ends (both 23:45), so a stock move of that window is not due until then
+STOCK_RUN_GRACE = timedelta(minutes=30)
+
+
+def stock_not_due(integration: Integration, moment: datetime | None, now: datetime) -> str | None:
+    """Why a transfer side, adjustment or stock take no sync has read yet is not due: transfers synced by hand
+    (``transfers.mode: manual``: ops have not synced its day yet), or the scheduled transfers window that syncs it
+    has not ended (with ``STOCK_RUN_GRACE`` for its run to post it); None when it is due."""
+    if moment is None:
+        return None
+    transfers = integration.transfers
+    if transfers.mode == "manual":
+        return "transfers and stock are synced by hand (transfers.mode: manual) and no run has read it yet"
+    zone = ZoneInfo(integration.timezone)
+    local = moment.astimezone(zone)
+    ends = sorted(datetime.combine(local.date() + timedelta(days=days), hour, tzinfo=zone)
+                  for days in (0, 1) for hour in transfers.hours)
+    end = next((e for e in ends if e > local), None)
+    if end is None or now >= end + STOCK_RUN_GRACE:
+        return None
+    return f"not due yet: the transfers window ending {end:%Y-%m-%d %H:%M} syncs it"
 
 
 def _text(value: Decimal | str | None) -> str | None:
@@ -548,7 +572,9 @@ class _Comparison:
 
     def not_due(self, document: PosDocument) -> str | None:
         """A sale no sync has read yet, because it was made after the day's last sales window and the window
-        that syncs it has not ended: not due yet."""
+        that syncs it has not ended: not due yet. A stock move: see ``stock_not_due``."""
+        if document.record_type in STOCK_TYPES:
+            return stock_not_due(self.integration, document.business_time, self.now)
         moment = document.business_time
         if moment is None or moment < not_due_before(self.integration, document.day):
             return None
