@@ -200,3 +200,43 @@ def test_a_stock_move_no_run_has_read_is_explained_only_until_its_transfers_run_
     assert "2026-11-11 23:45" in (stock_not_due(jurnal, late, window_end + STOCK_RUN_GRACE) or "")
     assert stock_not_due(jurnal, late, datetime(2026, 11, 12, 1, tzinfo=zone)) is None
     assert "manual" in (stock_not_due(accurate, morning, datetime(2026, 12, 1, tzinfo=UTC)) or "")
+
+
+@pytest.fixture
+def jurnal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    yield from jurnal_world(tmp_path, monkeypatch)
+
+
+def test_jurnal_a_deleted_loss_on_the_road_is_found_and_posted_again_alone(jurnal: dict[str, Any]) -> None:
+    """Jurnal books what a transfer lost on the road as a stock adjustment ``<transfer>/IN`` of the transit
+    warehouse, under the transfer-in's ledger record. Deleted by hand, it is ``synced_but_absent`` as a
+    ``transit_loss``; Re-sync missing resets the transfer-in, and the next transfers run finds its warehouse
+    transfer already there and posts only the loss again (nothing doubled)."""
+    world = jurnal
+    sync_products(job(world))
+    sync_week_stock(world)
+    ledger, name = world["ledger"], world["integration"]
+    the_job = job(world)
+    books = the_job.target.reader(the_job.hook, the_job.integration)
+    losses = [d for d in books.stock_documents(FIRST, LAST) if d.record_type == "transit_loss"]
+    assert losses, "the demo week loses goods on the road"
+    loss = losses[0]
+    assert all(quantity < 0 for _sku, quantity in loss.lines)
+    assert the_job.hook.delete("stock_adjustments", loss.target_id)
+
+    after = reconcile_week(world)
+    assert stock_differences(after, explained=False) == {("synced_but_absent", "transit_loss", loss.number)}
+    assert resync_missing(ledger, name, after) == [("transfer_in", loss.number)]
+    sync_week_stock(world)
+    assert ledger.get(name, "transfer_in", loss.number).status == "synced"
+
+    repaired = reconcile_week(world)
+    assert stock_differences(repaired, explained=False) == set(), "\n".join(
+        d.line() for r in repaired for d in r.unexplained if d.record_type in STOCK_TYPES)
+    again = [d for d in books.stock_documents(FIRST, LAST)
+             if d.number == loss.number and d.record_type in ("transfer_in", "transit_loss")]
+    received = ledger.get(name, "transfer_in", loss.number)
+    assert [d.record_type for d in again].count("transit_loss") == 1, "the loss posted again, once"
+    assert [d.record_type for d in again].count("transfer_in") <= 1, "the warehouse transfer not doubled"
+    assert next(d for d in again if d.record_type == "transit_loss").lines == loss.lines
+    assert received is not None and received.target_id in {d.target_id for d in again}
