@@ -236,6 +236,9 @@ class DayResult:
     def summary(self) -> str:
         return (f"{self.business_date} {self.outlet_code}: {self.outcome}; invoices POS {self.pos.invoices} "
                 f"(Rp {self.pos.invoice_total:,}) / target {self.target.invoices} (Rp {self.target.invoice_total:,}); "
+                f"transfers out {self.pos.transfers_out}/{self.target.transfers_out}, in "
+                f"{self.pos.transfers_in}/{self.target.transfers_in}, adjustments "
+                f"{self.pos.adjustments}/{self.target.adjustments}; "
                 f"{len(self.explained)} explained, {len(self.unexplained)} unexplained difference(s)")
 
 
