@@ -14,8 +14,9 @@ Stock moves: warehouse transfers (``GET /warehouse_transfers``) and stock adjust
 whose list rows carry their lines (product ``code`` = the SKU), so no detail call is needed. Neither list documents a
 transaction-date filter (the swagger gives warehouse transfers no parameter at all and stock adjustments only
 ``created_start_date`` / ``updated_*``), so: transfers are read as the whole paged list and filtered here on
-``transaction_date``; adjustments with the documented ``created_start_date`` = the range's first day (a document is
-created on or after the day it is dated, unless someone dates it ahead) and filtered here on ``date``. A transfer
+``transaction_date``; adjustments with the documented ``created_start_date`` = the day before the range (a document
+is created on or after the day it is dated, unless someone dates it ahead; the day before covers an outlet whose
+day starts before the company's) and filtered here on ``date``. A transfer
 is a transfer-out when it goes into the transit warehouse (``bookkeeping.transit_warehouse``), a transfer-in when it
 comes out of it (so a side typed by hand is typed by its warehouses too, whatever its number); a stock adjustment
 with ``maintain_actual`` is a stock take (its ``actual_quantity`` per line, the counted quantities), one of the transit
@@ -29,7 +30,7 @@ a product line, so ``tax_amount`` shows only Jurnal's own inclusive-tax split): 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, get_args
 
@@ -110,9 +111,10 @@ class JurnalBooks(TargetBooks):
                      or row.get("warehouse_transfer_lines_attributes") or [])
             yield stock_document(record_type, str(row.get("transaction_no") or row["id"]), day, str(row["id"]),
                                  [(_sku(line), line.get("quantity")) for line in lines], outlet)
-        # documented filter: created on or after the first day; the transaction date is filtered here
+        # documented filter: created since the day before the first (the company's day may start after an
+        # outlet's); the transaction date is filtered here
         for row in self.hook.iterate("stock_adjustments", page_size=self.page_size,
-                                     created_start_date=_filter_date(first)):
+                                     created_start_date=_filter_date(first - timedelta(days=1))):
             day = _day(row.get("date") or row.get("transaction_date"))
             if not first <= day <= last:
                 continue
