@@ -349,7 +349,7 @@ def _explanation(record: LedgerRecord | None) -> str | None:
         return f"failed in the ledger: {record.reason}"
     if record.status == "pending":
         return ("pending in the ledger: the next sales run posts it" if record.flow == "sales" else
-                f"pending in the ledger: the next {record.flow} run posts it")
+                "pending in the ledger: the next transfers run (transfers, adjustments, stock takes) posts it")
     return None
 
 
