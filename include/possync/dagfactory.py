@@ -561,20 +561,22 @@ def _reconcile_doc(integration: Integration, target_label: str) -> str:
 ### Reconciliation: the POS against the ledger against {target_label} ({integration.name})
 
 Runs daily at {at} {integration.timezone} time, after the day's last sales window. For each outlet and business
-day it compares the documents the POS makes (invoices, payments, returns; voided orders must be absent), what
-the sync ledger says was done, and what {target_label} holds, read through its list endpoints by date (paced, in
-the `{integration.target_pool}` pool beside the syncs).
+day it compares the documents the POS makes (invoices, payments, returns; voided orders must be absent; transfer
+sides, stock adjustments and stock takes), what the sync ledger says was done, and what {target_label} holds,
+read through its list endpoints by date (paced, in the `{integration.target_pool}` pool beside the syncs).
 
-* **Totals** per outlet and day: invoices (count, total), tax (POS side), payments per method, returns.
-* **Differences** per document: missing, extra (in {target_label} but not in the POS), amount or payment method
-  differing, synced in the ledger but absent, present while the ledger says failed or pending, voided but
+* **Totals** per outlet and day: invoices (count, total), tax (POS side), payments per method, returns; transfers
+  out and in (count, quantity), adjustments (count, net quantity).
+* **Differences** per document: missing, extra (in {target_label} but not in the POS), amount, payment method or
+  quantities differing, synced in the ledger but absent, present while the ledger says failed or pending, voided but
   present, duplicated. Each is *explained* (a failure with its reason, pending, a change after sync waiting,
   not due yet) or *unexplained*.
 * **The task fails only on unexplained differences**, naming them; every result is kept in the ledger
   (`possync reconcile --integration {integration.name} --from … --to …` prints them).
 * **A range of days**: Trigger with `from_date` / `to_date` (and optionally outlets).
 * **Re-sync missing**: Trigger with `resync_missing` on: documents the ledger says synced but {target_label} no
-  longer holds are set back to pending, and the next sales run posts them again (a log line each).
+  longer holds are set back to pending, and the next sales (or transfers and stock) run posts them again (a log
+  line each).
 """
 
 
@@ -609,7 +611,7 @@ def build_reconcile_dag(integration: Integration) -> DAG:
             "resync_missing": Param(
                 False, type="boolean", title="Re-sync missing",
                 description="Set documents synced in the ledger but absent from the target back to pending, "
-                            "so the next sales run posts them again.",
+                            "so the next sales (or transfers and stock) run posts them again.",
             ),
         },
     ) as dag:
@@ -649,9 +651,10 @@ def build_reconcile_dag(integration: Integration) -> DAG:
                 reset = resync_missing(SyncLedger(engine_for_conn(integration.ledger_conn_id)), name, results,
                                        run=run, logger=logger)
             message = failure_message(results)
-            if message:  # a reset record is repaired only by the next sales run: stay red until it is
+            if message:  # a reset record is repaired only by the next sync run: stay red until it is
                 raise AirflowFailException(message + (
-                    f"\n{len(reset)} record(s) set back to pending: the next sales run posts them" if reset else ""))
+                    f"\n{len(reset)} record(s) set back to pending: the next sales (or transfers and stock) run "
+                    "posts them" if reset else ""))
             return {"days": len({r.business_date for r in results}), "outlets": len({r.outlet_code for r in results}),
                     "explained": sum(len(r.explained) for r in results)}
 

@@ -8,10 +8,23 @@ Three sides, for a range of days and a set of outlets:
 
 - **POS**: the documents the transform makes of those days (``extract_sales`` + ``transform_sales``, exactly as a
   sync stages them): completed orders → invoices, their payments, refunds → returns; the records the POS cannot
-  turn into documents (``rejected``, with the reason) and voided orders (which the target must not hold).
+  turn into documents (``rejected``, with the reason) and voided orders (which the target must not hold). And
+  its stock moves (``extract_stock`` + ``transform_stock``, as the transfers and stock syncs stage them): each
+  transfer-out at its source on the day it was sent, each transfer-in at its destination on the day it arrived,
+  adjustments and stock takes, as the documents the target holds for them (``TargetBooks.expected_stock``:
+  Jurnal books a transfer's loss on the road as a stock adjustment ``<transfer>/IN`` of the transit warehouse,
+  record type ``transit_loss`` under the ledger's ``transfer_in``; Accurate posts a stock take as an item
+  adjustment of its differences, and nothing when the count matched the till).
 - **Ledger**: the record of every one of those keys (and of every document found in the target).
-- **Target**: its invoices, payments and returns of those days, read through the target's list endpoints with
-  date filters and large pages (``Target.reader``, ``targets/<name>/books.py``), paced by its hook.
+- **Target**: its invoices, payments and returns of those days, and its warehouse / item transfers and stock /
+  item adjustments with their per-product quantities, read through the target's list endpoints with date
+  filters (or, where a vendor documents none, its paged list filtered here) and large pages (``Target.reader``,
+  ``targets/<name>/books.py``), paced by its hook. A transfer side is matched by the POS number without its
+  ``/OUT`` / ``/IN``.
+
+Totals per outlet and day: invoices, payments per method, returns, refunds paid back; transfers out and in (count
+and quantity) and adjustments (count and net quantity; stock takes and losses on the road among them), the
+quantities in the target's terms (an adjustment's differences; Jurnal keeps a stock take's counted quantities).
 
 Documents are matched by number (possync posts the POS key as the target's number) across the whole range, so a
 document the target dates on another day of the range is still found. The target is read for exactly the range
@@ -27,13 +40,14 @@ of:
 ``voided_but_present`` voided at the till, still in the target
 ``amount_differs``     invoice total / payment amount differ (types the target prices as the POS does)
 ``method_differs``     a payment's method differs
+``quantity_differs``   a transfer side's or adjustment's quantities per product (SKU) differ
 ``present_while_unsynced`` the target holds it while the ledger says failed or pending (or never heard of it)
 ``duplicated``         the target holds the number more than once
 
 Each is **explained** when the ledger accounts for it: the record failed with a reason, is pending (the next
-sales run posts it), or changed in the POS after sync and the change is waiting (``changes_after_sync``), or
-the sale is not due yet (sold after the day's last sales window, before the next one ran). Anything else is
-**unexplained**: the reconcile task fails on those, naming them.
+sales, transfers or stock run posts it), or changed in the POS after sync and the change is waiting
+(``changes_after_sync``), or the sale is not due yet (sold after the day's last sales window, before the next
+one ran). Anything else is **unexplained**: the reconcile task fails on those, naming them.
 
 Money is ``Decimal`` throughout; results are kept in the ledger's ``reconciliations`` table
 (``ReconciliationLog``) with their history, one row per outlet, day and run.
@@ -54,6 +68,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from possync.ledger.schema import reconciliations
+from possync.targets.base.books import STOCK_TYPES
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -64,14 +79,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
+QZERO = Decimal("0.000")  # quantities: three places, like the POS
 SALES_TYPES = ("invoice", "payment", "return")
 #: the ledger record a document belongs to, where it is not its own: a refund's money is its return's record
-LEDGER_TYPES = {"refund": "return"}
+LEDGER_TYPES = {"refund": "return", "transit_loss": "transfer_in"}
 #: an outlet code for target documents whose outlet cannot be told (no mapped warehouse, no known invoice)
 UNKNOWN_OUTLET = "?"
 
 KINDS = ("missing", "synced_but_absent", "extra", "voided_but_present", "amount_differs", "method_differs",
-         "present_while_unsynced", "duplicated")
+         "quantity_differs", "present_while_unsynced", "duplicated")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +139,15 @@ class Totals:
     rejected: int = 0  # POS side: records the POS holds but cannot turn into documents (each a difference)
     refunds: int = 0  # the money returns paid back (the POS: every refund; a target: its refund documents)
     refund_total: Decimal = ZERO
+    # stock moves, quantities in the target's terms (``TargetBooks.expected_stock``): transfer sides sent at the
+    # outlet on their day / received there on theirs; adjustments (stock takes and Jurnal's losses on the road
+    # among them) by count and net quantity
+    transfers_out: int = 0
+    transfer_out_quantity: Decimal = QZERO
+    transfers_in: int = 0
+    transfer_in_quantity: Decimal = QZERO
+    adjustments: int = 0
+    adjustment_quantity: Decimal = QZERO
 
     def add(self, record_type: str, amount: Decimal | None, method: str | None = None,
             tax: Decimal | None = None) -> None:
@@ -142,13 +167,25 @@ class Totals:
         elif record_type == "refund":
             self.refunds += 1
             self.refund_total += amount
+        elif record_type == "transfer_out":
+            self.transfers_out += 1
+            self.transfer_out_quantity += amount
+        elif record_type == "transfer_in":
+            self.transfers_in += 1
+            self.transfer_in_quantity += amount
+        elif record_type in ("adjustment", "stock_take", "transit_loss"):
+            self.adjustments += 1
+            self.adjustment_quantity += amount
 
     def as_dict(self) -> dict[str, Any]:
         return {"invoices": self.invoices, "invoice_total": str(self.invoice_total),
                 "tax": None if self.tax is None else str(self.tax), "payment_count": self.payment_count,
                 "payments": {m: str(a) for m, a in sorted(self.payments.items())}, "returns": self.returns,
                 "return_total": str(self.return_total), "rejected": self.rejected, "refunds": self.refunds,
-                "refund_total": str(self.refund_total)}
+                "refund_total": str(self.refund_total), "transfers_out": self.transfers_out,
+                "transfer_out_quantity": str(self.transfer_out_quantity), "transfers_in": self.transfers_in,
+                "transfer_in_quantity": str(self.transfer_in_quantity), "adjustments": self.adjustments,
+                "adjustment_quantity": str(self.adjustment_quantity)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Totals:
@@ -156,7 +193,10 @@ class Totals:
                    None if data.get("tax") is None else Decimal(data["tax"]), int(data["payment_count"]),
                    {m: Decimal(a) for m, a in data["payments"].items()}, int(data["returns"]),
                    Decimal(data["return_total"]), int(data.get("rejected") or 0), int(data.get("refunds") or 0),
-                   Decimal(data.get("refund_total") or "0.00"))
+                   Decimal(data.get("refund_total") or "0.00"),  # rows kept before stock was reconciled: zeros
+                   int(data.get("transfers_out") or 0), Decimal(data.get("transfer_out_quantity") or "0.000"),
+                   int(data.get("transfers_in") or 0), Decimal(data.get("transfer_in_quantity") or "0.000"),
+                   int(data.get("adjustments") or 0), Decimal(data.get("adjustment_quantity") or "0.000"))
 
 
 @dataclass
@@ -196,6 +236,9 @@ class DayResult:
     def summary(self) -> str:
         return (f"{self.business_date} {self.outlet_code}: {self.outcome}; invoices POS {self.pos.invoices} "
                 f"(Rp {self.pos.invoice_total:,}) / target {self.target.invoices} (Rp {self.target.invoice_total:,}); "
+                f"transfers out {self.pos.transfers_out}/{self.target.transfers_out}, in "
+                f"{self.pos.transfers_in}/{self.target.transfers_in}, adjustments "
+                f"{self.pos.adjustments}/{self.target.adjustments}; "
                 f"{len(self.explained)} explained, {len(self.unexplained)} unexplained difference(s)")
 
 
@@ -217,6 +260,7 @@ class PosDocument:
     business_time: datetime | None = None
     rejected: str | None = None  # why the POS record cannot become a document
     voided: str | None = None  # voided at the till: the target must not hold it
+    lines: tuple[tuple[str, Decimal], ...] = ()  # stock documents: SKU → quantity, in the target's terms
 
 
 def pos_documents(pos: Engine, integration: Integration, outlet_codes: Sequence[str], first: date,
@@ -254,6 +298,43 @@ def pos_documents(pos: Engine, integration: Integration, outlet_codes: Sequence[
     return found
 
 
+def pos_stock_documents(pos: Engine, integration: Integration, books: TargetBooks, outlet_codes: Sequence[str],
+                        first: date, last: date) -> list[PosDocument]:
+    """The POS's stock documents of the outlets around ``first`` to ``last`` (a day either side, as
+    ``pos_documents``), as the stock syncs make them (``extract_stock`` + ``transform_stock``): a transfer-out at
+    its source on the day it was sent, a transfer-in at its destination on the day it arrived, adjustments and
+    stock takes; each as the documents the target holds for it (``TargetBooks.expected_stock``: Jurnal's loss on
+    the road is a ``transit_loss`` of its own, Accurate posts nothing for a count that matched the till), with its
+    lines in the target's terms. Records the POS cannot make documents of (a transfer never recorded as sent, a
+    product without SKU, a transfer from or to an outlet the integration does not map) come with the reason."""
+    from possync.pos.extract import Window, extract_stock
+    from possync.transform.stock import transform_stock
+
+    zone = ZoneInfo(integration.timezone)
+    window = Window(datetime.combine(first - timedelta(days=1), time(), tzinfo=zone),
+                    datetime.combine(last + timedelta(days=2), time(), tzinfo=zone))
+    batch = transform_stock(extract_stock(pos, window, list(outlet_codes)), outlet_codes, until=window.end)
+    found: list[PosDocument] = []
+    mapped = set(integration.outlets)
+    for document in batch.documents():
+        other = getattr(document, "to_outlet_code", None) or getattr(document, "from_outlet_code", None)
+        moment = document.business_time
+        if other is not None and other not in mapped:  # as the stock sync's staging rejects it
+            found.append(PosDocument(document.record_type, document.key, moment.date(), document.outlet_code,
+                                     rejected=f"outlet {other} is not mapped to a warehouse of {integration.name} "
+                                              "(integrations.yaml, outlets)"))
+            continue
+        for record_type, lines in books.expected_stock(document):
+            found.append(PosDocument(record_type, document.key, moment.date(), document.outlet_code,
+                                     sum((q for _sku, q in lines), QZERO), business_time=moment, lines=lines))
+    for rejection in batch.rejections:
+        if rejection.business_time is None:
+            continue
+        found.append(PosDocument(rejection.record_type, rejection.key, rejection.business_time.date(),
+                                 rejection.outlet_code or UNKNOWN_OUTLET, rejected=rejection.reason))
+    return found
+
+
 # ---------------------------------------------------------------------------------------------- the comparison
 
 
@@ -267,7 +348,8 @@ def _explanation(record: LedgerRecord | None) -> str | None:
     if record.status == "failed" and record.reason:
         return f"failed in the ledger: {record.reason}"
     if record.status == "pending":
-        return "pending in the ledger: the next sales run posts it"
+        return ("pending in the ledger: the next sales run posts it" if record.flow == "sales" else
+                "pending in the ledger: the next transfers run (transfers, adjustments, stock takes) posts it")
     return None
 
 
@@ -289,8 +371,37 @@ def next_window_end(integration: Integration, day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(), tzinfo=zone) + timedelta(minutes=sales.every_minutes)
 
 
+#: how long after a scheduled transfers window ends its run may still be posting it: the daily reconciliation runs
+#: about when the demo's last transfers window ends (both 23:45), so a stock move of that window is not due until then
+STOCK_RUN_GRACE = timedelta(minutes=30)
+
+
+def stock_not_due(integration: Integration, moment: datetime | None, now: datetime) -> str | None:
+    """Why a transfer side, adjustment or stock take no sync has read yet is not due: transfers synced by hand
+    (``transfers.mode: manual``: ops have not synced its day yet), or the scheduled transfers window that syncs it
+    has not ended (with ``STOCK_RUN_GRACE`` for its run to post it); None when it is due."""
+    if moment is None:
+        return None
+    transfers = integration.transfers
+    if transfers.mode == "manual":
+        return "transfers and stock are synced by hand (transfers.mode: manual) and no run has read it yet"
+    zone = ZoneInfo(integration.timezone)
+    local = moment.astimezone(zone)
+    ends = sorted(datetime.combine(local.date() + timedelta(days=days), hour, tzinfo=zone)
+                  for days in (0, 1) for hour in transfers.hours)
+    end = next((e for e in ends if e > local), None)
+    if end is None or now >= end + STOCK_RUN_GRACE:
+        return None
+    return f"not due yet: the transfers window ending {end:%Y-%m-%d %H:%M} syncs it"
+
+
 def _text(value: Decimal | str | None) -> str | None:
     return None if value is None else str(value)
+
+
+def _lines_text(lines: Sequence[tuple[str, Decimal]]) -> str:
+    """A stock document's quantities, as differences show them: ``SKU-1 ×5.000, SKU-2 ×-1.000``."""
+    return ", ".join(f"{sku} ×{quantity}" for sku, quantity in lines) or "no quantities"
 
 
 class _Comparison:
@@ -304,6 +415,7 @@ class _Comparison:
         self.comparable = books.comparable_amounts
         self.pos = {(d.record_type, d.key): d for d in pos_docs}
         self.target: dict[tuple[str, str], list[BookDocument]] = defaultdict(list)
+        target_docs = self.stock_takes_told(target_docs, ledger)
         for document in target_docs:
             self.target[document.record_type, document.number].append(document)
         keys: dict[str, set[str]] = defaultdict(set)
@@ -315,6 +427,20 @@ class _Comparison:
                                              wanted).items():
                 self.records[record_type, key] = record
         self.results: dict[tuple[date, str], DayResult] = {}
+
+    def stock_takes_told(self, target_docs: list[BookDocument], ledger: SyncLedger) -> list[BookDocument]:
+        """A target whose item adjustment does not say it was a stock take (Accurate): the POS's word for the
+        number, else the ledger's."""
+        import dataclasses
+
+        unsure = {d.number for d in target_docs if d.record_type == "adjustment"}
+        counts = {key for record_type, key in self.pos if record_type == "stock_take" and key in unsure}
+        counts |= set(ledger.lookup(self.integration.name, "stock_take", unsure - counts)) if unsure - counts else set()
+        if not counts:
+            return target_docs
+        return [dataclasses.replace(d, record_type="stock_take")
+                if d.record_type == "adjustment" and d.number in counts and ("adjustment", d.number) not in self.pos
+                else d for d in target_docs]
 
     def result(self, day: date, outlet: str) -> DayResult:
         if (day, outlet) not in self.results:
@@ -387,6 +513,8 @@ class _Comparison:
 
     @staticmethod
     def label(document: BookDocument) -> str:
+        if document.record_type in STOCK_TYPES:
+            return f"#{document.target_id} dated {document.day}, {_lines_text(document.lines)}"
         return f"#{document.target_id} dated {document.day}, Rp {document.amount:,}" + (
             f" by {document.method}" if document.method else "")
 
@@ -435,6 +563,10 @@ class _Comparison:
             found.append(Difference("amount_differs", record_type, key,
                                     f"POS Rp {document.amount:,}, target Rp {target.amount:,}", why,
                                     _text(document.amount), _text(target.amount), target.target_id, status))
+        if record_type in STOCK_TYPES and target.lines != document.lines:
+            found.append(Difference("quantity_differs", record_type, key,
+                                    f"POS {_lines_text(document.lines)}; target {_lines_text(target.lines)}", why,
+                                    _lines_text(document.lines), _lines_text(target.lines), target.target_id, status))
         if record_type == "payment" and target.method != document.method:
             found.append(Difference("method_differs", record_type, key,
                                     f"POS {document.method}, target {target.method}", why, document.method,
@@ -443,7 +575,9 @@ class _Comparison:
 
     def not_due(self, document: PosDocument) -> str | None:
         """A sale no sync has read yet, because it was made after the day's last sales window and the window
-        that syncs it has not ended: not due yet."""
+        that syncs it has not ended: not due yet. A stock move: see ``stock_not_due``."""
+        if document.record_type in STOCK_TYPES:
+            return stock_not_due(self.integration, document.business_time, self.now)
         moment = document.business_time
         if moment is None or moment < not_due_before(self.integration, document.day):
             return None
@@ -475,7 +609,8 @@ def reconcile(integration: Integration, books: TargetBooks, pos: Engine, ledger:
         raise ValueError(f"outlet(s) {', '.join(sorted(unknown))} are not mapped in {integration.name}")
     now = (now or datetime.now(UTC)).astimezone(UTC)
     pos_docs = pos_documents(pos, integration, chosen, first, last)
-    target_docs = list(books.documents(first, last))
+    pos_docs += pos_stock_documents(pos, integration, books, chosen, first, last)
+    target_docs = list(books.documents(first, last)) + list(books.stock_documents(first, last))
     logger.info("%s: %d POS record(s) around %s → %s, %d target document(s) dated in it", integration.name,
                 len(pos_docs), first, last, len(target_docs))
     results = _Comparison(integration, books, pos_docs, target_docs, ledger, first, last, chosen, now).run()

@@ -10,16 +10,25 @@ Returns are compared by amount: possync posts each line's net refund and the ref
 Accurate's ``totalAmount`` is the POS refund to the sen. Not compared: tax (a tax-exclusive receipt's tax is a
 line of the output-VAT item, so ``taxAmount`` is only Accurate's inclusive split): ``tax`` is left None. The money
 a refund paid back is an other payment (``other-payment/list.do``) of the refund's number and amount.
+
+Stock moves, with the same date filter: ``item-transfer/list.do`` (``itemTransferType`` TRANSFER_OUT / TRANSFER_IN;
+the outlet is the ``warehouseName``: an OUT's source, an IN's destination) and ``item-adjustment/list.do`` (each
+line ``ADJUSTMENT_IN`` adds its ``quantity``, ``ADJUSTMENT_OUT`` takes it off), their lines (``detailItem``:
+``itemNo`` = the SKU) asked for among the fields. An item adjustment does not say whether it was a stock take:
+it is an ``adjustment`` here and the reconciliation takes the POS's word for its number. A transfer-in carries
+only the received quantities (the loss on the road is Accurate's transfer difference of the same document); a stock
+take is posted as its differences, and not at all when the count matched the till.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from possync.targets.accurate.mapping import PAYMENT_METHODS
-from possync.targets.base.books import BookDocument, TargetBooks, money
+from possync.targets.base.books import BookDocument, TargetBooks, money, quantities, stock_document
 
 POS_METHODS = {code: method for method, code in PAYMENT_METHODS.items()}
 
@@ -71,3 +80,30 @@ class AccurateBooks(TargetBooks):
         for row in self._list("other-payment", ["id", "number", "transDate", "amount", "branchName"], first, last):
             yield BookDocument("refund", str(row["number"]), _day(row["transDate"]), money(row.get("amount")),
                                str(row["id"]), outlet_code=self.outlet_named(row.get("branchName")))
+
+    def stock_documents(self, first: date, last: date) -> Iterator[BookDocument]:
+        fields = ["id", "number", "transDate", "itemTransferType", "warehouseName", "branchName", "detailItem"]
+        for row in self._list("item-transfer", fields, first, last):
+            record_type = "transfer_in" if str(row.get("itemTransferType")) == "TRANSFER_IN" else "transfer_out"
+            lines = [line for line in row.get("detailItem") or [] if isinstance(line, dict)]
+            yield stock_document(record_type, str(row["number"]), _day(row["transDate"]), str(row["id"]),
+                                 [(_item(line), line.get("quantity")) for line in lines],
+                                 self.outlet_named(row.get("warehouseName"), row.get("branchName")))
+        for row in self._list("item-adjustment", ["id", "number", "transDate", "branchName", "detailItem"], first,
+                              last):
+            lines = [line for line in row.get("detailItem") or [] if isinstance(line, dict)]
+            pairs = [(_item(line), (-1 if str(line.get("itemAdjustmentType")) == "ADJUSTMENT_OUT" else 1)
+                      * Decimal(str(line.get("quantity") or 0))) for line in lines]
+            yield stock_document("adjustment", str(row["number"]), _day(row["transDate"]), str(row["id"]), pairs,
+                                 self._outlet(row))
+
+    def expected_stock(self, document: Any) -> list[tuple[str, tuple[tuple[str, Decimal], ...]]]:
+        """A stock take is an item adjustment of the count's differences, nothing when the count matched."""
+        if document.record_type != "stock_take":
+            return super().expected_stock(document)
+        differences = quantities((line.sku, line.difference) for line in document.lines)
+        return [("stock_take", differences)] if differences else []
+
+
+def _item(line: dict[str, Any]) -> str:
+    return str(line.get("itemNo") or (line.get("item") or {}).get("no") or "")

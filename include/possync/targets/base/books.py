@@ -6,6 +6,12 @@ returns through the target's **list endpoints with a date filter and large pages
 document: a day of a 200-outlet chain is tens of thousands of documents, and a detail call each would spend
 the day's API allowance. Every call goes through the target's hook, which paces to the rate limit.
 
+Stock moves are read too (``stock_documents``): each side of a warehouse / item transfer and each stock
+adjustment / item adjustment, with its per-product quantities (SKU → quantity), in the target's own terms: what a
+transfer side moved, an adjustment's signed difference, and for a stock take what the target keeps of it (Jurnal
+the counted quantities, Accurate the count's differences). ``expected_stock`` says, for one POS stock document,
+which documents possync posts for it in those same terms, so the reconciliation compares like with like.
+
 Amounts are ``Decimal``; payment methods are given back in the POS's words (``cash``, ``qris``, ...) where the
 target's name for the method is one possync writes, otherwise in the target's own words (so a method an
 accountant picked by hand shows as what it is).
@@ -41,6 +47,8 @@ class BookDocument:
     :param invoice_number: payments and returns: the invoice they are against.
     :param method: payments: the payment method (POS words where possible, see the module docstring).
     :param tax: invoices: the tax the target shows, when it is comparable with the POS's (else None).
+    :param lines: stock documents: SKU → quantity, in the target's terms (see the module docstring); ``amount``
+        is then the net quantity (their sum).
     """
 
     record_type: str
@@ -52,6 +60,32 @@ class BookDocument:
     invoice_number: str | None = None
     method: str | None = None
     tax: Decimal | None = None
+    lines: tuple[tuple[str, Decimal], ...] = ()
+
+
+#: the record types of stock documents: the ledger's, plus ``transit_loss`` (Jurnal: what a transfer lost on the
+#: road, a stock adjustment ``<transfer>/IN`` belonging to the ledger's ``transfer_in`` record)
+STOCK_TYPES = ("transfer_out", "transfer_in", "transit_loss", "adjustment", "stock_take")
+#: the suffix of each transfer side's number in the target (``targets.base.senders.transfer_number``)
+SIDE_SUFFIX = {"transfer_out": "/OUT", "transfer_in": "/IN"}
+
+
+def quantities(pairs: Any) -> tuple[tuple[str, Decimal], ...]:
+    """(SKU, quantity) pairs summed per SKU, zeros left out, sorted: one document's lines as compared."""
+    summed: dict[str, Decimal] = {}
+    for sku, quantity in pairs:
+        summed[str(sku)] = summed.get(str(sku), Decimal(0)) + Decimal(str(quantity))
+    return tuple(sorted((sku, q.quantize(Decimal("0.001"))) for sku, q in summed.items() if q))
+
+
+def stock_document(record_type: str, number: str, day: date, target_id: str, pairs: Any,
+                   outlet_code: str | None) -> BookDocument:
+    """A stock document as read: ``number`` is the POS key (a transfer side's ``/OUT`` / ``/IN`` taken off)."""
+    suffix = SIDE_SUFFIX.get("transfer_in" if record_type == "transit_loss" else record_type)
+    key = number.removesuffix(suffix) if suffix else number
+    lines = quantities(pairs)
+    return BookDocument(record_type, key, day, sum((q for _s, q in lines), Decimal("0.000")), target_id,
+                        outlet_code=outlet_code, lines=lines)
 
 
 class TargetBooks(ABC):
@@ -103,6 +137,18 @@ class TargetBooks(ABC):
         """The money paid back for returns, dated ``first`` to ``last``, numbered by the refund; none for a
         target whose return carries the money itself."""
         return iter(())
+
+    def stock_documents(self, first: date, last: date) -> Iterator[BookDocument]:
+        """Every transfer side and stock adjustment dated ``first`` to ``last`` (record types ``STOCK_TYPES``;
+        an item adjustment that cannot tell an adjustment from a stock take is an ``adjustment``)."""
+        return iter(())
+
+    def expected_stock(self, document: Any) -> list[tuple[str, tuple[tuple[str, Decimal], ...]]]:
+        """The documents possync posts for one POS stock document: (record type, its lines as ``quantities``);
+        none when it posts nothing (e.g. Accurate's stock take that matched the till). The default: a transfer
+        side its moved quantities (a transfer-in what was received), an adjustment its differences, a stock take
+        its counted quantities."""
+        return [(document.record_type, quantities((line.sku, line.quantity) for line in document.lines))]
 
     def document_url(self, record_type: str, target_id: str | None) -> str | None:
         """The document's page in the target's web app, when the hook knows it."""

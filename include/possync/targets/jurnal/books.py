@@ -10,6 +10,18 @@ Jurnal has none, so its ``transaction_no`` stands in), ``total``, ``payment_meth
 The money a refund paid back is a bank withdrawal (``GET /bank_withdrawals``, same filters) whose ``custom_id`` is
 the refund number and whose ``original_amount`` is the refund to the sen: it is what is compared by amount.
 
+Stock moves: warehouse transfers (``GET /warehouse_transfers``) and stock adjustments (``GET /stock_adjustments``),
+whose list rows carry their lines (product ``code`` = the SKU), so no detail call is needed. Neither list documents a
+transaction-date filter (the swagger gives warehouse transfers no parameter at all and stock adjustments only
+``created_start_date`` / ``updated_*``), so: transfers are read as the whole paged list and filtered here on
+``transaction_date``; adjustments with the documented ``created_start_date`` = the day before the range (a document
+is created on or after the day it is dated, unless someone dates it ahead; the day before covers an outlet whose
+day starts before the company's) and filtered here on ``date``. A transfer
+is a transfer-out when it goes into the transit warehouse (``bookkeeping.transit_warehouse``), a transfer-in when it
+comes out of it (so a side typed by hand is typed by its warehouses too, whatever its number); a stock adjustment
+with ``maintain_actual`` is a stock take (its ``actual_quantity`` per line, the counted quantities), one of the transit
+warehouse a transfer's loss on the road (``transit_loss``), any other an adjustment (its ``difference`` per line).
+
 Not compared by amount: returns (Jurnal's sales return takes quantities and prices them from the invoice line,
 so it rarely equals the POS refund; the bank withdrawal completes it) and tax (a tax-exclusive receipt's tax is
 a product line, so ``tax_amount`` shows only Jurnal's own inclusive-tax split): ``tax`` is left None.
@@ -18,11 +30,12 @@ a product line, so ``tax_amount`` shows only Jurnal's own inclusive-tax split): 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, get_args
 
 from possync.documents import PaymentMethod
-from possync.targets.base.books import BookDocument, TargetBooks, money
+from possync.targets.base.books import BookDocument, TargetBooks, money, quantities, stock_document
 from possync.targets.jurnal.mapping import payment_method_name
 
 
@@ -79,3 +92,59 @@ class JurnalBooks(TargetBooks):
         for row in self._list("bank_withdrawals", first, last):
             yield BookDocument("refund", str(row.get("custom_id") or row["transaction_no"]),
                                _day(row["transaction_date"]), money(row.get("original_amount")), str(row["id"]))
+
+    # ------------------------------------------------------------------------------------------ stock moves
+
+    def stock_documents(self, first: date, last: date) -> Iterator[BookDocument]:
+        transit = self.integration.bookkeeping.transit_warehouse.casefold()
+        # no documented date filter: the whole list, filtered here (see the module docstring)
+        for row in self.hook.iterate("warehouse_transfers", page_size=self.page_size):
+            day = _day(row["transaction_date"])
+            if not first <= day <= last:
+                continue
+            source = str((row.get("from_warehouse") or {}).get("name") or "")
+            destination = str((row.get("to_warehouse") or {}).get("name") or "")
+            into_transit = destination.casefold() == transit
+            record_type = "transfer_out" if into_transit else "transfer_in"
+            outlet = self.outlet_named(source if into_transit else destination)
+            lines = (row.get("warehouse_transfer_line_attributes")  # the reply's name (swagger example)
+                     or row.get("warehouse_transfer_lines_attributes") or [])
+            yield stock_document(record_type, str(row.get("transaction_no") or row["id"]), day, str(row["id"]),
+                                 [(_sku(line), line.get("quantity")) for line in lines], outlet)
+        # documented filter: created since the day before the first (the company's day may start after an
+        # outlet's); the transaction date is filtered here
+        for row in self.hook.iterate("stock_adjustments", page_size=self.page_size,
+                                     created_start_date=_filter_date(first - timedelta(days=1))):
+            day = _day(row.get("date") or row.get("transaction_date"))
+            if not first <= day <= last:
+                continue
+            warehouse = str((row.get("warehouse") or {}).get("name") or "")
+            counted = bool(row.get("maintain_actual"))
+            lines = row.get("stock_adjustment_lines_attributes") or []
+            if counted:
+                record_type, pairs = "stock_take", [(_sku(line), line.get("actual_quantity")) for line in lines]
+            else:
+                record_type = "transit_loss" if warehouse.casefold() == transit else "adjustment"
+                pairs = [(_sku(line), line.get("difference")) for line in lines]
+            yield stock_document(record_type, str(row.get("transaction_no") or row["id"]), day, str(row["id"]),
+                                 pairs, self.outlet_named(warehouse))
+
+    def expected_stock(self, document: Any) -> list[tuple[str, tuple[tuple[str, Decimal], ...]]]:
+        """A transfer-in is the received quantities (none when nothing arrived) and, when goods were lost on the
+        road, a stock adjustment of the transit warehouse taking the shortage off (``transit_loss``); a stock take
+        keeps the counted quantities (``maintain_actual``)."""
+        if document.record_type != "transfer_in":
+            return super().expected_stock(document)
+        found = []
+        received = quantities((line.sku, line.quantity) for line in document.lines)
+        if received:
+            found.append(("transfer_in", received))
+        lost = quantities((line.sku, -line.shortage) for line in document.lines)
+        if lost:
+            found.append(("transit_loss", lost))
+        return found
+
+
+def _sku(line: dict[str, Any]) -> str:
+    product = line.get("product") or {}
+    return str(product.get("code") or product.get("name") or product.get("id") or "")
