@@ -184,11 +184,11 @@ def test_a_quantity_edited_in_the_target_is_a_quantity_difference(world: dict[st
 def test_a_stock_move_no_run_has_read_is_explained_only_until_its_transfers_run_is_due() -> None:
     """Jurnal's demo syncs transfers and stock automatically at 23:45: a move of 10:00 is not due until that window's
     run has had time to post it, one of 23:50 until the next day's; Accurate's demo syncs them by hand, so a move no
-    run has read is explained by that."""
+    run has read is explained by that, for a week."""
     from zoneinfo import ZoneInfo
 
     from possync.config import load_config
-    from possync.reconcile import STOCK_RUN_GRACE, stock_not_due
+    from possync.reconcile import MANUAL_SYNC_GRACE, STOCK_RUN_GRACE, stock_not_due
 
     integrations = {i.name: i for i in load_config().integrations}
     jurnal, accurate = integrations["jurnal_demo"], integrations["accurate_demo"]
@@ -199,7 +199,8 @@ def test_a_stock_move_no_run_has_read_is_explained_only_until_its_transfers_run_
     assert stock_not_due(jurnal, morning, window_end + STOCK_RUN_GRACE) is None
     assert "2026-11-11 23:45" in (stock_not_due(jurnal, late, window_end + STOCK_RUN_GRACE) or "")
     assert stock_not_due(jurnal, late, datetime(2026, 11, 12, 1, tzinfo=zone)) is None
-    assert "manual" in (stock_not_due(accurate, morning, datetime(2026, 12, 1, tzinfo=UTC)) or "")
+    assert "manual" in (stock_not_due(accurate, morning, morning + timedelta(days=1)) or "")
+    assert stock_not_due(accurate, morning, morning + MANUAL_SYNC_GRACE) is None, "a week unsynced is unexplained"
 
 
 @pytest.fixture

@@ -374,17 +374,24 @@ def next_window_end(integration: Integration, day: date) -> datetime:
 #: how long after a scheduled transfers window ends its run may still be posting it: the daily reconciliation runs
 #: about when the demo's last transfers window ends (both 23:45), so a stock move of that window is not due until then
 STOCK_RUN_GRACE = timedelta(minutes=30)
+#: how long a stock move may wait for ops to sync it by hand (``transfers.mode: manual``) before it is unexplained:
+#: past that it is a move nobody synced, not one waiting for its run
+MANUAL_SYNC_GRACE = timedelta(days=7)
 
 
 def stock_not_due(integration: Integration, moment: datetime | None, now: datetime) -> str | None:
     """Why a transfer side, adjustment or stock take no sync has read yet is not due: transfers synced by hand
     (``transfers.mode: manual``: ops have not synced its day yet), or the scheduled transfers window that syncs it
-    has not ended (with ``STOCK_RUN_GRACE`` for its run to post it); None when it is due."""
+    has not ended (with ``STOCK_RUN_GRACE`` for its run to post it); None when it is due (for a manual sync,
+    ``MANUAL_SYNC_GRACE`` after the move)."""
     if moment is None:
         return None
     transfers = integration.transfers
     if transfers.mode == "manual":
-        return "transfers and stock are synced by hand (transfers.mode: manual) and no run has read it yet"
+        if now >= moment + MANUAL_SYNC_GRACE:
+            return None
+        return ("transfers and stock are synced by hand (transfers.mode: manual) and no run has read it yet"
+                f" (unexplained from {(moment + MANUAL_SYNC_GRACE).date()} on)")
     zone = ZoneInfo(integration.timezone)
     local = moment.astimezone(zone)
     ends = sorted(datetime.combine(local.date() + timedelta(days=days), hour, tzinfo=zone)
