@@ -52,15 +52,22 @@ def test_the_reconciliation_runs_after_the_days_last_sales_window(dagbag) -> Non
 
     jurnal = next(i for i in load_config().integrations if i.name == "jurnal_demo")
     assert jurnal.sales.mode == "scheduled" and max(jurnal.sales.hours) == time(23, 30)
-    assert reconcile_time(jurnal) == time(23, 45)
+    assert jurnal.transfers.mode == "automatic" and max(jurnal.transfers.hours) == time(23, 45)
+    # 15 minutes after the day's last window, sales or transfers (so the day's stock is due too): midnight
+    assert reconcile_time(jurnal) == time(0, 0)
     timetable = dagbag.dags["jurnal_demo__reconcile"].timetable
-    assert timetable.expression == "45 23 * * *"
-    # a run at 23:45 Jakarta (16:45 UTC) reconciles that day; a run just after midnight, the day before
-    assert reconcile_day(jurnal, datetime(2026, 11, 10, 16, 45, tzinfo=UTC)) == date(2026, 11, 10)
-    late = jurnal.model_copy(update={"sales": jurnal.sales.model_copy(update={"hours": [time(12), time(23, 50)]})})
+    assert timetable.expression == "0 0 * * *"
+    # the run at midnight Jakarta (17:00 UTC the day before) reconciles the day that just ended
+    assert reconcile_day(jurnal, datetime(2026, 11, 10, 17, 0, tzinfo=UTC)) == date(2026, 11, 10)
+    sales_only = jurnal.model_copy(update={"transfers": jurnal.transfers.model_copy(
+        update={"mode": "manual", "hours": []})})
+    assert reconcile_time(sales_only) == time(23, 45)
+    assert reconcile_day(sales_only, datetime(2026, 11, 10, 16, 45, tzinfo=UTC)) == date(2026, 11, 10)
+    late = sales_only.model_copy(update={"sales": jurnal.sales.model_copy(update={"hours": [time(12), time(23, 50)]})})
     assert reconcile_time(late) == time(0, 5)
     assert reconcile_day(late, datetime(2026, 11, 10, 17, 5, tzinfo=UTC)) == date(2026, 11, 10)
-    realtime = jurnal.model_copy(update={"sales": jurnal.sales.model_copy(update={"mode": "realtime", "hours": []})})
+    realtime = sales_only.model_copy(update={"sales": jurnal.sales.model_copy(
+        update={"mode": "realtime", "hours": []})})
     assert reconcile_time(realtime) == time(23, 55)
     params = dagbag.dags["accurate_demo__reconcile"].params
     assert {"from_date", "to_date", "outlets", "resync_missing"} <= set(params.keys())

@@ -536,21 +536,27 @@ RECONCILE_AFTER_LAST_WINDOW = timedelta(minutes=15)
 RECONCILE_ALL_DAY_AT = time(23, 55)
 
 
+def _last_sync_hour(integration: Integration) -> time | None:
+    """The day's last scheduled sync window that the reconciliation reads after: the last ``sales.hours`` entry
+    and, when transfers sync automatically, the last ``transfers.hours`` entry; None when neither is scheduled."""
+    hours = [*(integration.sales.hours if integration.sales.mode == "scheduled" else []),
+             *(integration.transfers.hours if integration.transfers.mode == "automatic" else [])]
+    return max(hours) if hours else None
+
+
 def reconcile_time(integration: Integration) -> time:
-    """When the daily reconciliation runs (integration time): a little after the last ``sales.hours`` entry, or
-    23:55 for realtime and shift-close modes."""
-    sales = integration.sales
-    if sales.mode == "scheduled" and sales.hours:
-        last = datetime.combine(date(2000, 1, 1), max(sales.hours)) + RECONCILE_AFTER_LAST_WINDOW
-        return last.time()
-    return RECONCILE_ALL_DAY_AT
+    """When the daily reconciliation runs (integration time): a little after the day's last scheduled sales or
+    transfers window (so that day's stock is due too), or 23:55 when nothing is scheduled by the hour."""
+    last = _last_sync_hour(integration)
+    if last is None:
+        return RECONCILE_ALL_DAY_AT
+    return (datetime.combine(date(2000, 1, 1), last) + RECONCILE_AFTER_LAST_WINDOW).time()
 
 
 def reconcile_day(integration: Integration, run_end: datetime) -> date:
-    """The business day a scheduled reconcile run covers: the day of the last sales window before it (a run at
-    00:05 after a 23:50 window reconciles the day before)."""
-    after = RECONCILE_AFTER_LAST_WINDOW if integration.sales.mode == "scheduled" and integration.sales.hours \
-        else timedelta(0)
+    """The business day a scheduled reconcile run covers: the day of the last window before it (a run at 00:00
+    after a 23:45 window reconciles the day before)."""
+    after = RECONCILE_AFTER_LAST_WINDOW if _last_sync_hour(integration) is not None else timedelta(0)
     local = run_end.astimezone(ZoneInfo(integration.timezone))
     return (local - after - timedelta(minutes=1)).date()
 
@@ -560,10 +566,10 @@ def _reconcile_doc(integration: Integration, target_label: str) -> str:
     return f"""
 ### Reconciliation: the POS against the ledger against {target_label} ({integration.name})
 
-Runs daily at {at} {integration.timezone} time, after the day's last sales window. For each outlet and business
-day it compares the documents the POS makes (invoices, payments, returns; voided orders must be absent; transfer
-sides, stock adjustments and stock takes), what the sync ledger says was done, and what {target_label} holds,
-read through its list endpoints by date (paced, in the `{integration.target_pool}` pool beside the syncs).
+Runs daily at {at} {integration.timezone} time, after the day's last sales (and automatic transfers) window. For
+each outlet and business day it compares the documents the POS makes (invoices, payments, returns; voided
+orders must be absent; transfer sides, stock adjustments and stock takes), what the sync ledger says was done,
+and what {target_label} holds, read through its list endpoints by date (paced, in the `{integration.target_pool}` pool beside the syncs).
 
 * **Totals** per outlet and day: invoices (count, total), tax (POS side), payments per method, returns; transfers
   out and in (count, quantity), adjustments (count, net quantity).
