@@ -569,7 +569,8 @@ def _reconcile_doc(integration: Integration, target_label: str) -> str:
 Runs daily at {at} {integration.timezone} time, after the day's last sales (and automatic transfers) window. For
 each outlet and business day it compares the documents the POS makes (invoices, payments, returns; voided
 orders must be absent; transfer sides, stock adjustments and stock takes), what the sync ledger says was done,
-and what {target_label} holds, read through its list endpoints by date (paced, in the `{integration.target_pool}` pool beside the syncs).
+and what {target_label} holds, read through its list endpoints by date (paced, in the
+`{integration.target_pool}` pool beside the syncs).
 
 * **Totals** per outlet and day: invoices (count, total), tax (POS side), payments per method, returns; transfers
   out and in (count, quantity), adjustments (count, net quantity).
