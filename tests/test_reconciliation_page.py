@@ -1,12 +1,13 @@
 """The Sync Status Reconciliation page on Airflow's own API server app: the kept results per day and outlet, a
-server-rendered SVG chart (no script, nothing from a CDN) with the day that differs marked, the drill-down to
-its documents with links to the ledger record, the task log and the target's document, and Re-sync missing,
-which only a user who may trigger the sales DAG can use: it sets the missing document back to pending and
-triggers the sales DAG for that day."""
+chart drawn on the server by matplotlib as inline SVG (no script, nothing from a CDN) with the day that differs
+marked, the drill-down to its documents with links to the ledger record, the task log and the target's
+document, and Re-sync missing, which only a user who may trigger the sales DAG can use: it sets the missing
+document back to pending and triggers the sales DAG for that day."""
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -64,8 +65,16 @@ def test_the_page_charts_the_days_marks_the_one_that_differs_and_drills_down(ser
     page = server.get("/sync-status/reconciliation", params={"integration": J}, headers=token("viewer"))
     assert page.status_code == 200, page.text
     assert '<svg id="reconciliation-chart"' in page.text and "<script" not in page.text
-    assert 'class="pos-line"' in page.text and 'class="target-line"' in page.text
-    assert page.text.count('class="day marked-day"') == 1 and 'data-date="2026-11-11"' in page.text
+    chart = page.text[page.text.index('<svg id="reconciliation-chart"'):]
+    chart = chart[:chart.index("</svg>")]
+    assert "Matplotlib v" in chart, "drawn by the charting library, on the server"
+    for series in ("pos-line", "target-line"):  # both series drawn, each a path of the two days
+        assert re.search(rf'<g id="{series}">\s*<path d="M [\d.]+ [\d.]+ \s*L [\d.]+ [\d.]+ ', chart), series
+    assert 'id="day-2026-11-10"' in chart and chart.count('id="marked-day-') == 1, "only the day that differs"
+    assert 'id="marked-day-2026-11-11">' in chart and 'id="unexplained-markers"' in chart and ">unexplained<" in chart
+    for day in ("2026-11-10", "2026-11-11"):  # every day links to its drill-down, in the page (not a new window)
+        assert f'<a xlink:href="reconciliation?integration={J}&amp;date={day}">' in chart
+    assert 'target="_blank"' not in chart
     assert page.text.count('class="day-outlet"') == 2 and "never-shown" not in page.text
 
     day = server.get("/sync-status/reconciliation", params={"integration": J, "date": "2026-11-11",

@@ -6,7 +6,7 @@ Success or Failed and the reason, across runs, and a way to re-sync after a repa
     GET  /sync-status/                  the page: counts per flow, a filtered, paged table of records
     GET  /sync-status/webhooks          the webhook log of an integration
     GET  /sync-status/reconciliation    per day and outlet, POS against target totals and the difference, a chart
-                                        of the daily totals (server-rendered SVG) with the days that differ
+                                        of the daily totals (SVG drawn by matplotlib) with the days that differ
                                         marked, and a day's differing documents (``?date=``)
     POST /sync-status/reconciliation/resync  "Re-sync missing": the day's documents synced in the ledger but
                                         absent from the target go back to pending; the sales DAG is triggered
@@ -35,7 +35,9 @@ the public web address of a target's documents.
 from __future__ import annotations
 
 import html
+import io
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -358,52 +360,66 @@ def _webhooks_page(integrations: dict[str, Any], params: dict[str, str]) -> HTML
 
 RECONCILIATION_DAYS = 28
 DRILLDOWN_ROWS = 500  # differing documents listed for a day (each looks its ledger record up)
+_CHART_LOCK = threading.Lock()  # matplotlib's rcParams are process-wide; the API server renders on threads
 
 
 def daily_chart_svg(days: list[tuple[date, Decimal, Decimal, bool]], *, width: int = 760, height: int = 240,
                     href: Callable[[date], str] = lambda day: f"reconciliation?date={day.isoformat()}") -> str:
-    """The daily invoice totals, POS against target, as an SVG drawn here on the server (no script, no CDN:
-    the page works offline). ``days``: (day, POS total, target total, marked) oldest first; a marked day
-    (an unexplained difference) gets a red band and a red dot, and every day links to its drill-down."""
+    """The daily invoice totals, POS against target, drawn by matplotlib as SVG on the server (no script, no
+    CDN: the page works offline), for inline use in the page. ``days``: (day, POS total, target total, marked)
+    oldest first. The two series are the groups ``pos-line`` and ``target-line``; every day is a column (group
+    ``day-<date>``) linking to its drill-down; a marked day (an unexplained difference) is a red column (group
+    ``marked-day-<date>``) with a red dot on its target total (group ``unexplained-markers``, legend
+    "unexplained")."""
     if not days:
         return '<svg id="reconciliation-chart" width="0" height="0"></svg>'
-    left, right, top, bottom = 90, 20, 20, 40
-    plot_w, plot_h = width - left - right, height - top - bottom
-    peak = max(max(pos, target) for _d, pos, target, _m in days) or Decimal(1)
-    step = plot_w / max(len(days) - 1, 1)
+    # matplotlib is imported here, when a page is drawn: never at DAG parse or plugin import
+    import matplotlib
+    from matplotlib import dates as mdates
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
-    def x(i: int) -> float:
-        return left + (i * step if len(days) > 1 else plot_w / 2)
-
-    def y(amount: Decimal) -> float:
-        return top + plot_h - float(amount / peak) * plot_h
-
-    parts = [f'<svg id="reconciliation-chart" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label="Daily invoice totals, POS against target">',
-             f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" stroke="#a0aec0"/>',
-             f'<text x="{left - 6}" y="{top + 4}" text-anchor="end" font-size="11">Rp {peak:,.0f}</text>',
-             f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end" font-size="11">0</text>']
-    for i, (day, pos, target, marked) in enumerate(days):
-        band = max(min(step, plot_w), 12)  # a day's column, clipped to the plot
-        low, high = max(left, x(i) - band / 2), min(width - right, x(i) + band / 2)
-        title = f"{day}: POS Rp {pos:,} / target Rp {target:,}" + (" (unexplained differences)" if marked else "")
-        parts.append(f'<a href="{_e(href(day))}" class="day{" marked-day" if marked else ""}" '
-                     f'data-date="{day.isoformat()}"><title>{_e(title)}</title>'
-                     f'<rect x="{low:.1f}" y="{top}" width="{high - low:.1f}" height="{plot_h}" '
-                     f'fill="{"#fed7d7" if marked else "transparent"}"/></a>')
-        if i % max(1, len(days) // 7) == 0 or i == len(days) - 1:
-            parts.append(f'<text x="{x(i):.1f}" y="{height - 18}" text-anchor="middle" font-size="11">'
-                         f'{day:%d %b}</text>')
-    for name, index, colour in (("pos-line", 1, "#2b6cb0"), ("target-line", 2, "#38a169")):
-        points = " ".join(f"{x(i):.1f},{y(row[index]):.1f}" for i, row in enumerate(days))  # type: ignore[arg-type]
-        parts.append(f'<polyline class="{name}" points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>')
-    for i, (_day, _pos, target, marked) in enumerate(days):
-        if marked:
-            parts.append(f'<circle class="marker" cx="{x(i):.1f}" cy="{y(target):.1f}" r="5" fill="#c53030"/>')
-    parts.append(f'<text x="{left}" y="{height - 3}" font-size="11" fill="#2b6cb0">— POS</text>'
-                 f'<text x="{left + 60}" y="{height - 3}" font-size="11" fill="#38a169">— target</text>'
-                 f'<text x="{left + 140}" y="{height - 3}" font-size="11" fill="#c53030">● unexplained</text></svg>')
-    return "".join(parts)
+    xs = [mdates.date2num(day) for day, _pos, _target, _marked in days]
+    # Money stays Decimal everywhere else; matplotlib places points in floating point, so the totals become
+    # floats here only as plot coordinates (exact to the rupiah far beyond any day's total, below 2**53), and
+    # the exact amounts are in the table under the chart.
+    pos = [float(p) for _day, p, _target, _marked in days]
+    target = [float(t) for _day, _pos, t, _marked in days]
+    span = (days[-1][0] - days[0][0]).days + 1
+    with _CHART_LOCK, matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "possync-reconciliation",
+                                              "font.size": 9}):
+        # the object API (no pyplot): no global figure or GUI backend; 96 px to the inch, as a browser draws
+        fig = Figure(figsize=(width / 96, height / 96), layout="constrained")
+        ax = fig.add_subplot()
+        for x, (day, _pos, _target, marked) in zip(xs, days, strict=True):
+            # a day's column, under the lines: the click target of its drill-down. A fully transparent face is
+            # written as fill:none, which a browser does not let one click, hence the barely-there opacity.
+            band = ax.axvspan(x - 0.5, x + 0.5, facecolor="#fed7d7" if marked else (1, 1, 1, 0.01),
+                              edgecolor="none", zorder=0, gid=f"{'marked-day' if marked else 'day'}-{day}")
+            band.set_url(href(day))
+        ax.plot(xs, pos, color="#2b6cb0", linewidth=2, label="POS", gid="pos-line")
+        ax.plot(xs, target, color="#38a169", linewidth=2, linestyle="--", label="target", gid="target-line")
+        marked_rows = [(x, t, day) for x, t, (day, _p, _t, marked) in zip(xs, target, days, strict=True) if marked]
+        if marked_rows:
+            dots = ax.scatter([x for x, _t, _d in marked_rows], [t for _x, t, _d in marked_rows], s=36,
+                              color="#c53030", zorder=3, label="unexplained", gid="unexplained-markers")
+            dots.set_urls([href(day) for _x, _t, day in marked_rows])
+        ax.set_xlim(xs[0] - 0.5, xs[-1] + 0.5)
+        ax.set_ylim(bottom=0, top=max(max(pos), max(target), 1.0) * 1.1)
+        ax.xaxis.set_major_locator(mdates.DayLocator(interval=max(1, span // 7)))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"Rp {value:,.0f}"))
+        ax.grid(axis="y", color="#e2e8f0")
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.legend(loc="lower left", ncols=3, frameon=False, fontsize=8)
+        out = io.StringIO()
+        fig.savefig(out, format="svg", metadata={"Date": None})
+    svg = out.getvalue()
+    svg = svg[svg.index("<svg"):]  # inline in the page: no XML declaration or DOCTYPE
+    # matplotlib's SVG links always open a new window; a day's drill-down opens in the page, as the table's do
+    svg = svg.replace(' target="_blank"', "")
+    return svg.replace("<svg ", '<svg id="reconciliation-chart" role="img" '
+                       'aria-label="Daily invoice totals, POS against target" ', 1)
 
 
 def _reconciliation_page(integrations: dict[str, Any], params: dict[str, str]) -> HTMLResponse:

@@ -242,10 +242,10 @@ def test_a_viewer_sees_the_failures_but_cannot_retry_them(
 def test_ops_see_the_day_that_differs_on_the_chart_and_drill_down_to_its_document(
     airflow_stack: AirflowStack, browser: Any, artifacts: Path
 ) -> None:
-    """The Reconciliation page in a real browser: the chart (server-drawn SVG) shows the kept days with the one
-    that differs marked; clicking it lists that day's differing documents; a document's link opens its ledger
-    record. The kept results are written here (the reconciliation itself runs against live sandboxes in
-    tests/test_reconciliation.py); the record they point at is the stack's real failed invoice."""
+    """The Reconciliation page in a real browser: the chart (SVG drawn by matplotlib on the server) shows the
+    kept days with the one that differs marked; clicking it lists that day's differing documents; a document's
+    link opens its ledger record. The kept results are written here (the reconciliation itself runs against live
+    sandboxes in tests/test_reconciliation.py); the record they point at is the stack's real failed invoice."""
     from datetime import UTC, date, datetime
     from decimal import Decimal
 
@@ -274,13 +274,15 @@ def test_ops_see_the_day_that_differs_on_the_chart_and_drill_down_to_its_documen
     page.wait_for_url(re.compile(r"/sync-status/reconciliation"), timeout=UI_TIMEOUT)
     chart = page.locator("svg#reconciliation-chart")
     expect(chart, "no chart on the Reconciliation page").to_be_visible(timeout=UI_TIMEOUT)
-    expect(chart.locator("polyline.pos-line")).to_have_count(1)
-    marked = chart.locator("a.marked-day")
+    expect(chart.locator("g#pos-line path")).to_have_count(1)
+    expect(chart.locator("g#target-line path")).to_have_count(1)
+    marked = chart.locator("g[id^='marked-day-']")
     expect(marked, "exactly the day with an unexplained difference is marked").to_have_count(1)
-    assert marked.get_attribute("data-date") == "2026-11-11"
+    assert marked.get_attribute("id") == "marked-day-2026-11-11"
+    expect(chart.locator("g#unexplained-markers a")).to_have_count(1)
     steps.shot(page, "chart", element=chart)
 
-    marked.locator("rect").click()
+    marked.locator("a path").click()
     page.wait_for_url(re.compile(r"date=2026-11-11"), timeout=UI_TIMEOUT)
     differences = page.locator("table#differences tr.difference")
     expect(differences).to_have_count(2, timeout=UI_TIMEOUT)
