@@ -22,11 +22,10 @@ import pytest
 
 from possync.pipeline import SyncJob, sync_customers, sync_products, sync_sales
 from possync.pos.extract import Window
-from possync.targets.base.registry import get_target
 from possync_devkit.till_changes import add_unit, plain_orders, switch_payment_method, void_order
-from support.books import Books, integration_of
+from support.books import Books
 from support.demo_week import broken_keys
-from support.worlds import accurate_world, jurnal_world
+from support.worlds import accurate_world, jurnal_world, sync_job
 
 WORLDS = {"jurnal": jurnal_world, "accurate": accurate_world}
 OUTLET = "JKT01"
@@ -47,10 +46,7 @@ def keeping_world(request: pytest.FixtureRequest, tmp_path: Path,
 
 
 def job(world: dict[str, Any], mode: str = "apply") -> SyncJob:
-    integration = integration_of(world).model_copy(update={"changes_after_sync": mode})
-    target = get_target(world["target"])
-    world["ledger"].create_schema()
-    return SyncJob(integration, world["pos"], world["ledger"], target, target.hook(integration))
+    return sync_job(world, changes_after_sync=mode)
 
 
 def sync_day(world: dict[str, Any], mode: str = "apply") -> Any:

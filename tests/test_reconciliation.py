@@ -36,12 +36,11 @@ from possync.reconcile import (
 )
 from possync.targets.base.bookkeeping import WALK_IN_KEY
 from possync.targets.base.books import STOCK_TYPES
-from possync.targets.base.registry import get_target
 from possync.transform.sales import transform_sales
 from possync_devkit.till_changes import plain_orders, void_order
 from support.books import integration_of
 from support.demo_week import broken_keys
-from support.worlds import accurate_world, jurnal_world
+from support.worlds import accurate_world, jurnal_world, sync_job
 
 WORLDS = {"jurnal": jurnal_world, "accurate": accurate_world}
 OUTLET = "JKT01"
@@ -55,15 +54,8 @@ def world(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
     yield from WORLDS[request.param](tmp_path, monkeypatch)
 
 
-def job(world: dict[str, Any]) -> SyncJob:
-    integration = integration_of(world)
-    target = get_target(world["target"])
-    world["ledger"].create_schema()
-    return SyncJob(integration, world["pos"], world["ledger"], target, target.hook(integration))
-
-
 def reconcile_day(world: dict[str, Any]) -> DayResult:
-    the_job = job(world)
+    the_job = sync_job(world)
     books = the_job.target.reader(the_job.hook, the_job.integration)
     [result] = reconcile(the_job.integration, books, world["pos"], world["ledger"], THE_DAY, THE_DAY,
                          outlets=[OUTLET])
@@ -73,7 +65,7 @@ def reconcile_day(world: dict[str, Any]) -> DayResult:
 
 def sync_the_day(world: dict[str, Any]) -> None:
     """The day's sales of JKT01, and the day's transfers and stock of every outlet (an outlet's day holds them)."""
-    first = job(world)
+    first = sync_job(world)
     sync_customers(first)
     sync_products(first)
     sync_sales(first, outlet_code=OUTLET, window=DAY)
@@ -94,7 +86,7 @@ def kinds(result: DayResult, *, explained: bool) -> set[tuple[str, str, str]]:
 
 def by_hand(world: dict[str, Any], record_type: str, body: dict[str, Any]) -> str:
     """Create a document through the target's API as an accountant would (not through possync's senders)."""
-    the_job = job(world)
+    the_job = sync_job(world)
     sender: Any = the_job.senders[record_type]
     if world["target"] == "jurnal":
         return str(the_job.hook.create(sender.resource, body)["id"])
@@ -134,7 +126,7 @@ def payment_by_hand(world: dict[str, Any], payment: Any) -> dict[str, Any]:
 
 
 def delete_by_hand(world: dict[str, Any], record_type: str, target_id: str) -> None:
-    sender: Any = job(world).senders[record_type]
+    sender: Any = sync_job(world).senders[record_type]
     assert sender.delete_document(target_id), f"the target held {record_type} #{target_id}"
 
 
@@ -145,7 +137,7 @@ def day_documents(world: dict[str, Any], outlets: list[str] | None = None) -> An
 def test_a_synced_day_reconciles_with_only_explained_differences(world: dict[str, Any]) -> None:
     """JKT01 and BDG01 (whose day holds the demo's order broken on purpose, its payments not adding up)."""
     sync_the_day(world)
-    the_job = job(world)
+    the_job = sync_job(world)
     sync_sales(the_job, outlet_code="BDG01", window=DAY)
     books = the_job.target.reader(the_job.hook, the_job.integration)
     results = reconcile(the_job.integration, books, world["pos"], world["ledger"], THE_DAY, THE_DAY,
@@ -230,7 +222,7 @@ def test_drift_in_the_target_is_found_classified_and_the_deleted_payment_repaire
     assert resync_missing(ledger, name, [after]) == [("payment", deleted)]
     record = ledger.get(name, "payment", deleted)
     assert record.status == "pending" and record.target_id is None and "re-sync missing" in record.reason
-    sync_sales(job(world), outlet_code=OUTLET, window=DAY)
+    sync_sales(sync_job(world), outlet_code=OUTLET, window=DAY)
     assert ledger.get(name, "payment", deleted).status == "synced"
 
     repaired = reconcile_day(world)
@@ -258,7 +250,7 @@ def test_a_void_not_yet_applied_is_explained_and_a_never_synced_day_is_not(world
     assert voided["voided_but_present"].explained, voided
     assert result.unexplained == []
 
-    never = job(world)  # the next day was never synced: every sale of it is missing, and nothing explains it
+    never = sync_job(world)  # the next day was never synced: every sale of it is missing, and nothing explains it
     books = never.target.reader(never.hook, never.integration)
     [next_day] = reconcile(never.integration, books, world["pos"], world["ledger"], date(2026, 11, 11),
                            date(2026, 11, 11), outlets=[OUTLET])
@@ -354,7 +346,7 @@ def test_the_synced_demo_week_differs_only_by_its_records_broken_on_purpose(worl
     """Issue 16's "done when", on the pipeline: the whole demo week of every outlet synced, then reconciled day by
     day and outlet by outlet; the only differences are the demo's records broken on purpose and the documents
     that need them (their payments and refunds), each explained by its ledger failure."""
-    the_job = job(world)
+    the_job = sync_job(world)
     sync_customers(the_job)
     sync_products(the_job)
     week = Window(datetime(2026, 11, 9, tzinfo=UTC) - timedelta(hours=7),
@@ -409,7 +401,7 @@ def test_the_money_of_a_refund_deleted_in_the_target_is_found_and_paid_back_agai
     payment). Deleted there, it is synced in the ledger but absent: Re-sync missing sets its return's record back
     to pending, and the next sales run finds the return and posts only the money."""
     sync_the_day(world)
-    the_job = job(world)
+    the_job = sync_job(world)
     books = the_job.target.reader(the_job.hook, the_job.integration)
     before = reconcile_day(world)
     assert before.unexplained == [] and before.target.refunds == before.pos.refunds - sum(
@@ -422,7 +414,7 @@ def test_the_money_of_a_refund_deleted_in_the_target_is_found_and_paid_back_agai
     assert kinds(after, explained=False) == {("synced_but_absent", "refund", money.number)}
     assert after.target.refunds == before.target.refunds - 1
     assert resync_missing(world["ledger"], world["integration"], [after]) == [("return", money.number)]
-    sync_sales(job(world), outlet_code=OUTLET, window=DAY)
+    sync_sales(sync_job(world), outlet_code=OUTLET, window=DAY)
 
     repaired = reconcile_day(world)
     assert repaired.unexplained == [], "\n".join(d.line() for d in repaired.unexplained)

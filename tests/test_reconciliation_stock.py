@@ -21,14 +21,12 @@ from typing import Any
 
 import pytest
 
-from possync.pipeline import SyncJob, sync_products, sync_stock, sync_transfers
+from possync.pipeline import sync_products, sync_stock, sync_transfers
 from possync.pos.extract import Window
 from possync.reconcile import LEDGER_TYPES, DayResult, ReconciliationLog, Totals, reconcile, resync_missing
 from possync.targets.base.books import STOCK_TYPES
-from possync.targets.base.registry import get_target
-from support.books import integration_of
 from support.demo_week import broken_keys
-from support.worlds import accurate_world, jurnal_world
+from support.worlds import accurate_world, jurnal_world, sync_job
 
 WORLDS = {"jurnal": jurnal_world, "accurate": accurate_world}
 FIRST, LAST = date(2026, 11, 9), date(2026, 11, 13)
@@ -43,15 +41,8 @@ def world(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
     yield from WORLDS[request.param](tmp_path, monkeypatch)
 
 
-def job(world: dict[str, Any]) -> SyncJob:
-    integration = integration_of(world)
-    target = get_target(world["target"])
-    world["ledger"].create_schema()
-    return SyncJob(integration, world["pos"], world["ledger"], target, target.hook(integration))
-
-
 def sync_week_stock(world: dict[str, Any]) -> None:
-    the_job = job(world)
+    the_job = sync_job(world)
     outlets = sorted(the_job.integration.outlets)
     sync_transfers(the_job, outlet_codes=outlets, window=WEEK)
     for outlet in outlets:
@@ -59,7 +50,7 @@ def sync_week_stock(world: dict[str, Any]) -> None:
 
 
 def reconcile_week(world: dict[str, Any]) -> list[DayResult]:
-    the_job = job(world)
+    the_job = sync_job(world)
     books = the_job.target.reader(the_job.hook, the_job.integration)
     return reconcile(the_job.integration, books, world["pos"], world["ledger"], FIRST, LAST)
 
@@ -77,7 +68,7 @@ def stock_totals(totals: Totals) -> tuple[Any, ...]:
 def test_the_weeks_stock_reconciles_and_a_deleted_transfer_side_and_adjustment_are_found_and_repaired(
         world: dict[str, Any]) -> None:
     assert {key for _t, key in BROKEN} <= set(broken_keys())
-    sync_products(job(world))
+    sync_products(sync_job(world))
     sync_week_stock(world)
     ledger, name = world["ledger"], world["integration"]
 
@@ -99,7 +90,7 @@ def test_the_weeks_stock_reconciles_and_a_deleted_transfer_side_and_adjustment_a
     assert all(isinstance(r.target.adjustment_quantity, Decimal) for r in before)
 
     # an accountant deletes a transfer-in (everything arrived) and an adjustment in the target's own API
-    the_job = job(world)
+    the_job = sync_job(world)
     books = the_job.target.reader(the_job.hook, the_job.integration)
     held = {(d.record_type, d.number): d for d in books.stock_documents(FIRST, LAST)}
     synced_ins = [r for r in ledger.unsynced(name, "transfers", statuses=["synced"], record_types=["transfer_in"])
@@ -149,9 +140,9 @@ def test_the_weeks_stock_reconciles_and_a_deleted_transfer_side_and_adjustment_a
 
 def test_a_quantity_edited_in_the_target_is_a_quantity_difference(world: dict[str, Any]) -> None:
     """An adjustment deleted and entered again by hand with another quantity (neither API edits one in place)."""
-    sync_products(job(world))
+    sync_products(sync_job(world))
     sync_week_stock(world)
-    the_job = job(world)
+    the_job = sync_job(world)
     books = the_job.target.reader(the_job.hook, the_job.integration)
     ledger, name = world["ledger"], world["integration"]
     record = next(r for r in ledger.unsynced(name, "stock", statuses=["synced"], record_types=["adjustment"]))
@@ -214,10 +205,10 @@ def test_jurnal_a_deleted_loss_on_the_road_is_found_and_posted_again_alone(jurna
     ``transit_loss``; Re-sync missing resets the transfer-in, and the next transfers run finds its warehouse
     transfer already there and posts only the loss again (nothing doubled)."""
     world = jurnal
-    sync_products(job(world))
+    sync_products(sync_job(world))
     sync_week_stock(world)
     ledger, name = world["ledger"], world["integration"]
-    the_job = job(world)
+    the_job = sync_job(world)
     books = the_job.target.reader(the_job.hook, the_job.integration)
     losses = [d for d in books.stock_documents(FIRST, LAST) if d.record_type == "transit_loss"]
     assert losses, "the demo week loses goods on the road"

@@ -91,6 +91,18 @@ def accurate_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **options: A
         data.stop()
 
 
+def sync_job(world: dict[str, Any], **settings: Any) -> Any:
+    """A pipeline job on the world's integration as the sync tasks build it (``settings`` override the
+    integration's, e.g. ``changes_after_sync="report"``)."""
+    from possync.pipeline import SyncJob
+
+    integration = next(i for i in load_config().integrations if i.name == world["integration"])
+    integration = integration.model_copy(update=settings) if settings else integration
+    target = get_target(world["target"])
+    world["ledger"].create_schema()
+    return SyncJob(integration, world["pos"], world["ledger"], target, target.hook(integration))
+
+
 class Sync:
     """The senders of one world's integration, loading through the ledger as the sync tasks do."""
 
