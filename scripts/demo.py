@@ -33,6 +33,7 @@ import urllib.error
 import urllib.parse
 from collections import Counter
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from airflow_rest import AirflowAPI, http_json
@@ -294,12 +295,19 @@ def reconcile_week(api: AirflowAPI, week_start: datetime, week_end: datetime) ->
         say(f"  {dag_id} ({time.monotonic() - started:.0f} s): {api.run_state(dag_id, runs[dag_id])}; "
             f"{len(days)} outlet-days: " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items()))
             + f"; {len(differences)} difference(s), {len(unexplained)} unexplained")
-        for difference in (unexplained or differences)[:4]:
+        kinds = Counter(d["kind"] for d in differences)
+        say("    by kind: " + ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())))
+        vat = [d for d in differences if d["kind"] == "tax_differs"]
+        if vat:
+            off = sum((Decimal(d["target"]) - Decimal(d["pos"]) for d in vat), Decimal("0.00"))
+            say(f"    VAT: {len(vat)} tax-inclusive invoice(s) whose VAT the target split out itself, Rp {off:,} "
+                "off the POS's in all")
+        for difference in (unexplained or [d for d in differences if d["kind"] != "tax_differs"])[:4]:
             why = difference["explanation"] or "UNEXPLAINED"
             say(f"    {difference['kind']} {difference['record_type']} {difference['key']}: {why}"[:150])
     if not unexplained_in_all:
-        say("  Every difference is explained by a record the ledger failed with its reason (the demo's broken")
-        say("  records and what depends on them).")
+        say("  Every difference is explained: the demo's broken records and what depends on them (failed in the")
+        say("  ledger with their reasons), and the VAT of tax-inclusive receipts that the targets compute themselves.")
     say(f"  Per day: .venv/bin/possync reconcile --integration jurnal_demo "
         f"--from {dates['from_date']} --to {dates['to_date']}; in the UI: Browse → Sync Status → Reconciliation.")
 

@@ -39,8 +39,10 @@ of:
 ``extra``              the target holds it, the POS has no such document (added there by hand?)
 ``voided_but_present`` voided at the till, still in the target
 ``amount_differs``     invoice total / payment amount differ (types the target prices as the POS does)
+``tax_differs``        the VAT the target books for an invoice is not the POS's (``TargetBooks.invoice_lines``)
 ``method_differs``     a payment's method differs
-``quantity_differs``   a transfer side's or adjustment's quantities per product (SKU) differ
+``quantity_differs``   an invoice's products or quantities, or a transfer side's or adjustment's quantities per
+                       product (SKU), differ
 ``present_while_unsynced`` the target holds it while the ledger says failed or pending (or never heard of it)
 ``duplicated``         the target holds the number more than once
 
@@ -68,7 +70,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from possync.ledger.schema import reconciliations
-from possync.targets.base.books import STOCK_TYPES
+from possync.targets.base.books import STOCK_TYPES, quantities
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -86,8 +88,8 @@ LEDGER_TYPES = {"refund": "return", "transit_loss": "transfer_in"}
 #: an outlet code for target documents whose outlet cannot be told (no mapped warehouse, no known invoice)
 UNKNOWN_OUTLET = "?"
 
-KINDS = ("missing", "synced_but_absent", "extra", "voided_but_present", "amount_differs", "method_differs",
-         "quantity_differs", "present_while_unsynced", "duplicated")
+KINDS = ("missing", "synced_but_absent", "extra", "voided_but_present", "amount_differs", "tax_differs",
+         "method_differs", "quantity_differs", "present_while_unsynced", "duplicated")
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +238,7 @@ class DayResult:
     def summary(self) -> str:
         return (f"{self.business_date} {self.outlet_code}: {self.outcome}; invoices POS {self.pos.invoices} "
                 f"(Rp {self.pos.invoice_total:,}) / target {self.target.invoices} (Rp {self.target.invoice_total:,}); "
+                f"VAT POS Rp {self.pos.tax or ZERO:,} / target Rp {self.target.tax or ZERO:,}; "
                 f"transfers out {self.pos.transfers_out}/{self.target.transfers_out}, in "
                 f"{self.pos.transfers_in}/{self.target.transfers_in}, adjustments "
                 f"{self.pos.adjustments}/{self.target.adjustments}; "
@@ -260,7 +263,9 @@ class PosDocument:
     business_time: datetime | None = None
     rejected: str | None = None  # why the POS record cannot become a document
     voided: str | None = None  # voided at the till: the target must not hold it
-    lines: tuple[tuple[str, Decimal], ...] = ()  # stock documents: SKU → quantity, in the target's terms
+    #: invoices: SKU → quantity of its products; stock documents: SKU → quantity, in the target's terms
+    lines: tuple[tuple[str, Decimal], ...] = ()
+    tax_inclusive: bool = False  # invoices: priced with tax included (the target splits the VAT out itself)
 
 
 def pos_documents(pos: Engine, integration: Integration, outlet_codes: Sequence[str], first: date,
@@ -277,7 +282,9 @@ def pos_documents(pos: Engine, integration: Integration, outlet_codes: Sequence[
     found: list[PosDocument] = []
     for invoice in batch.invoices:
         found.append(PosDocument("invoice", invoice.key, invoice.business_time.date(), invoice.outlet_code,
-                                 invoice.total, tax=invoice.tax_total, business_time=invoice.business_time))
+                                 invoice.total, tax=invoice.tax_total, business_time=invoice.business_time,
+                                 lines=quantities((line.sku, line.quantity) for line in invoice.lines),
+                                 tax_inclusive=invoice.tax_inclusive))
     for payment in batch.payments:
         found.append(PosDocument("payment", payment.key, payment.paid_at.date(), payment.outlet_code, payment.amount,
                                  method=payment.method, invoice_key=payment.invoice_key,
@@ -570,7 +577,14 @@ class _Comparison:
             found.append(Difference("amount_differs", record_type, key,
                                     f"POS Rp {document.amount:,}, target Rp {target.amount:,}", why,
                                     _text(document.amount), _text(target.amount), target.target_id, status))
-        if record_type in STOCK_TYPES and target.lines != document.lines:
+        if record_type == "invoice" and document.tax is not None and target.tax is not None \
+                and target.tax != document.tax:
+            found.append(Difference("tax_differs", record_type, key,
+                                    f"VAT: POS Rp {document.tax:,}, target Rp {target.tax:,}",
+                                    why or self.target_split_tax(document), _text(document.tax), _text(target.tax),
+                                    target.target_id, status))
+        if (record_type in STOCK_TYPES or (record_type == "invoice" and target.lines is not None)) \
+                and target.lines != document.lines:
             found.append(Difference("quantity_differs", record_type, key,
                                     f"POS {_lines_text(document.lines)}; target {_lines_text(target.lines)}", why,
                                     _lines_text(document.lines), _lines_text(target.lines), target.target_id, status))
@@ -579,6 +593,16 @@ class _Comparison:
                                     f"POS {document.method}, target {target.method}", why, document.method,
                                     target.method, target.target_id, status))
         return found
+
+    @staticmethod
+    def target_split_tax(document: PosDocument) -> str | None:
+        """Why an invoice's VAT in the target may differ from the POS's: on a tax-inclusive receipt possync lets the
+        target split the VAT out of the prices (its own rounding, on the invoice's total less its discount spread
+        over every line); the POS's exact VAT is posted only for tax-exclusive receipts (an output-VAT line)."""
+        if not document.tax_inclusive:
+            return None
+        return ("tax-inclusive receipt: the target splits the VAT out of the prices itself (its rounding, the "
+                "invoice discount spread over every line), possync does not post the POS's VAT for it")
 
     def not_due(self, document: PosDocument) -> str | None:
         """A sale no sync has read yet, because it was made after the day's last sales window and the window

@@ -466,10 +466,11 @@ def _reconciliation_page(integrations: dict[str, Any], params: dict[str, str]) -
             f'<td class="num">{result.pos.invoices}</td>'
             f'<td class="num">{result.pos.invoice_total:,}</td><td class="num">{result.target.invoices}</td>'
             f'<td class="num">{result.target.invoice_total:,}</td><td class="num">{difference:,}</td>'
+            f'<td class="num">{_amount(result.pos.tax)}</td><td class="num">{_amount(result.target.tax)}</td>'
             f'<td class="num">{pos_paid:,}</td><td class="num">{target_paid:,}</td>'
             f'<td class="num">{len(result.explained)}</td><td class="num">{len(result.unexplained)}</td>'
             f"<td>{result.run_at.astimezone(zone):%Y-%m-%d %H:%M}</td></tr>")
-    table = "".join(rows) or '<tr><td colspan="13">no reconciliation kept for these days yet</td></tr>'
+    table = "".join(rows) or '<tr><td colspan="15">no reconciliation kept for these days yet</td></tr>'
     body = f"""<form id="filters" method="get" action="reconciliation">{_select(
         "integration", [(n, n) for n in integrations], integration.name)}
 <label>Days<input name="days" value="{days}" size="4"></label><button id="apply" type="submit">Show</button></form>
@@ -478,10 +479,16 @@ differences nothing in the ledger explains. Click a day for its documents.</p>
 {chart}
 {_drilldown(integration, ledger, per_day.get(chosen.date(), []) if chosen else [], outlet)}
 <table id="reconciliations"><tr><th>day</th><th>outlet</th><th>outcome</th><th>POS invoices</th><th>POS total</th>
-<th>target invoices</th><th>target total</th><th>difference</th><th>POS payments</th><th>target payments</th>
-<th>explained</th><th>unexplained</th><th>reconciled</th></tr>{table}</table>"""
+<th>target invoices</th><th>target total</th><th>difference</th><th>POS VAT</th><th>target VAT</th>
+<th>POS payments</th><th>target payments</th><th>explained</th><th>unexplained</th><th>reconciled</th></tr>
+{table}</table>"""
     return _page(f"Reconciliation: {integration.name} → {integration.target}", body, params.get("message"),
                  params.get("error") == "1")
+
+
+def _amount(value: Decimal | None) -> str:
+    """An amount cell; a dash where the side shows none (results kept before it was read)."""
+    return "–" if value is None else f"{value:,}"
 
 
 def _drilldown(integration: Any, ledger: Any, results: list[Any], outlet: str | None) -> str:

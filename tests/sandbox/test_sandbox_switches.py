@@ -1,5 +1,6 @@
 """The sandboxes' switches for what the vendors leave undocumented, over real HTTP with the independent clients
-of the sandbox tests: ``batch_failure`` (both), ``conflict_id`` (Jurnal), ``throttle_response`` (Accurate).
+of the sandbox tests: ``batch_failure`` (both), ``conflict_id`` and ``list_lines`` (Jurnal), ``throttle_response``
+(Accurate).
 
 Each reading must be what the package docstrings say, and above all write nothing where they say so: a client
 is allowed to send again what was refused as a whole or throttled."""
@@ -101,3 +102,19 @@ def test_accurate_throttle_response_200_is_an_envelope_refusal_before_any_work(l
         assert box.admin("stats")["refused_rate"] == 1
         box.admin("limits", {"per_second": None, "in_flight": None})
         assert box.data.get("customer/detail", customerNo="C-2")["s"] is False, "the throttled save wrote nothing"
+
+
+def test_jurnal_list_lines_none_leaves_the_lines_out_of_list_rows_only(live_server) -> None:
+    for setting, listed in (("full", True), ("none", False)):
+        api = jurnal(live_server, list_lines=setting)
+        customer = api.created("/customers", "customer", {"display_name": "Ani"})
+        api.created("/products", "product", {"name": "Kopi", "product_code": "KOPI-1", "unit_name": "Pcs",
+                                                 "sell_price_per_unit": 25000})
+        invoice = api.created("/sales_invoices", "sales_invoice", {
+            "person_id": customer["id"], "transaction_date": "10/11/2026", "transaction_no": "INV-1",
+            "transaction_lines_attributes": [{"product_code": "KOPI-1", "quantity": 2, "rate": 25000}]})
+        [row] = api.get("/sales_invoices").json()["sales_invoices"]
+        assert ("transaction_lines_attributes" in row) is listed, setting
+        assert row["original_amount"] == invoice["original_amount"] and row["transaction_no"] == "INV-1"
+        whole = api.get(f"/sales_invoices/{invoice['id']}").json()["sales_invoice"]
+        assert [line["quantity"] for line in whole["transaction_lines_attributes"]] == [2], "its own GET: whole"

@@ -286,6 +286,9 @@ Where the documentation is silent, the sandbox chose
   refused when sent again is undocumented. ``transaction_no`` (default): a sent ``transaction_no`` / ``custom_id``
   is kept and unique, a repeat is a 422 naming the existing return; ``none``: both are ignored, as the real API
   ignores undocumented attributes, and every return is numbered 10001, ... (a repeat is a second return).
+- Transaction lists (``SandboxConfig.list_lines``, ``--list-lines``): the swagger gives the list replies no example,
+  so whether a row carries the document's lines is undocumented. ``full`` (default): each row is the document as
+  ``GET /<resource>/{id}`` answers it; ``none``: the rows leave out ``transaction_lines_attributes``.
 - Bank withdrawals: the swagger's request lines document ``debit`` only; the reply's lines show ``debit`` and
   ``credit``, so a line may carry either (not both) and the withdrawal totals debits - credits, which must be > 0.
 - Accounts (``deposit_to_name``, ``*_account_name``/``_number``/``_id``) resolve against a seeded default chart

@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the id in an 'already been used' 422: the holder's (existing) or null")
     parser.add_argument("--return-dedup", choices=("transaction_no", "none"), default="transaction_no",
                         help="sales returns keep a sent transaction_no/custom_id unique, or ignore both (undocumented)")
+    parser.add_argument("--list-lines", choices=("full", "none"), default="full",
+                        help="transaction list rows carry their lines, or not (undocumented)")
     parser.add_argument("--log-level", default="info")
     return parser
 
@@ -73,6 +75,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         deleted_numbers=args.deleted_numbers,
         conflict_id=args.conflict_id,
         return_dedup=args.return_dedup,
+        list_lines=args.list_lines,
     )
 
 

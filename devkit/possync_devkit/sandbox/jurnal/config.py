@@ -58,6 +58,12 @@ class SandboxConfig(UndocumentedReadings):
         " transaction_no / custom_id unique (422 'already been used' naming the return); 'none' ignores both, as"
         " the real API would ignore undocumented attributes, and numbers every return itself",
     )
+    list_lines: Literal["full", "none"] = Field(
+        "full",
+        description="what a transaction list's rows carry, which the swagger leaves open (its list replies have no"
+        " example): 'full' = each row as GET /<resource>/{id} answers it, lines included; 'none' = the rows without"
+        " their transaction_lines_attributes (a summary list)",
+    )
     not_found_status: int = Field(404, description="404 {'error': ...} or 422 {'errors': 'Data not found.'}")
     taxes: dict[str, str] = Field(default_factory=lambda: {"PPN": "11"}, description="tax name -> rate in percent")
     accounts: list[str] = Field(

@@ -2297,7 +2297,7 @@ class JurnalService:
         total_pages = math.ceil(total / page_size)
         chunk = rows[(page - 1) * page_size : page * page_size]
         return {
-            plural: [self.render(repo, row) for row in chunk],
+            plural: [self._list_row(self.render(repo, row)) for row in chunk],
             "total_count": total,
             "current_page": page,
             "total_pages": total_pages,
@@ -2306,6 +2306,12 @@ class JurnalService:
                 "next_link": page_url(page + 1) if page < total_pages else None,
             },
         }
+
+    def _list_row(self, rendered: dict[str, Any]) -> dict[str, Any]:
+        """A list's row (``list_lines``): the document as its own GET answers it, or without its lines."""
+        if self.config.list_lines == "none" and "transaction_lines_attributes" in rendered:
+            return {k: v for k, v in rendered.items() if k != "transaction_lines_attributes"}
+        return rendered
 
     @staticmethod
     def _positive_int(params: Mapping[str, str], name: str, default: int) -> int:

@@ -6,10 +6,13 @@ by ``AccurateHook``.
 The outlet of a document is its branch, else the warehouse of its first line (both are possync's mapping).
 Payment methods come back from Accurate's ``paymentMethod`` codes to the POS's words (``EDC`` → ``card``).
 
+An invoice's lines (``detailItem``: ``itemNo``, ``quantity``, ``totalPrice``) give its products and quantities, and its
+VAT: Accurate's ``taxAmount`` (its own split of tax-inclusive prices) plus the line of the output-VAT item (the
+VAT of a tax-exclusive receipt).
+
 Returns are compared by amount: possync posts each line's net refund and the refund's VAT (an expense line), so
-Accurate's ``totalAmount`` is the POS refund to the sen. Not compared: tax (a tax-exclusive receipt's tax is a
-line of the output-VAT item, so ``taxAmount`` is only Accurate's inclusive split): ``tax`` is left None. The money
-a refund paid back is an other payment (``other-payment/list.do``) of the refund's number and amount.
+Accurate's ``totalAmount`` is the POS refund to the sen. The money a refund paid back is an other payment
+(``other-payment/list.do``) of the refund's number and amount.
 
 Stock moves, with the same date filter: ``item-transfer/list.do`` (``itemTransferType`` TRANSFER_OUT / TRANSFER_IN;
 the outlet is the ``warehouseName``: an OUT's source, an IN's destination) and ``item-adjustment/list.do`` (each
@@ -55,10 +58,13 @@ class AccurateBooks(TargetBooks):
         return self.outlet_named(row.get("branchName"), warehouse)
 
     def invoices(self, first: date, last: date) -> Iterator[BookDocument]:
-        fields = ["id", "number", "transDate", "totalAmount", "branchName", "detailItem"]
+        fields = ["id", "number", "transDate", "totalAmount", "taxAmount", "branchName", "detailItem"]
         for row in self._list("sales-invoice", fields, first, last):
+            given = [line for line in row.get("detailItem") or [] if isinstance(line, dict)]
+            lines, tax = self.invoice_lines([(_item(line), line.get("quantity"), line.get("totalPrice"))
+                                             for line in given], row.get("taxAmount"))
             yield BookDocument("invoice", str(row["number"]), _day(row["transDate"]), money(row.get("totalAmount")),
-                               str(row["id"]), outlet_code=self._outlet(row))
+                               str(row["id"]), outlet_code=self._outlet(row), tax=tax, lines=lines)
 
     def payments(self, first: date, last: date) -> Iterator[BookDocument]:
         fields = ["id", "number", "transDate", "chequeAmount", "paymentMethod", "branchName", "detailInvoice"]

@@ -46,9 +46,10 @@ class BookDocument:
     :param outlet_code: the POS outlet its warehouse (or branch) maps to, None when it names none we map.
     :param invoice_number: payments and returns: the invoice they are against.
     :param method: payments: the payment method (POS words where possible, see the module docstring).
-    :param tax: invoices: the tax the target shows, when it is comparable with the POS's (else None).
-    :param lines: stock documents: SKU → quantity, in the target's terms (see the module docstring); ``amount``
-        is then the net quantity (their sum).
+    :param tax: invoices: the VAT the target books for it (``TargetBooks.invoice_tax``), None when not read.
+    :param lines: SKU → quantity (``quantities``): an invoice's product lines (without the output-VAT, service and
+        rounding items), a stock document's quantities in the target's terms (see the module docstring; ``amount``
+        is then the net quantity, their sum); None when the target's list gave none (not compared).
     """
 
     record_type: str
@@ -60,7 +61,7 @@ class BookDocument:
     invoice_number: str | None = None
     method: str | None = None
     tax: Decimal | None = None
-    lines: tuple[tuple[str, Decimal], ...] = ()
+    lines: tuple[tuple[str, Decimal], ...] | None = ()
 
 
 #: the record types of stock documents: the ledger's, plus ``transit_loss`` (Jurnal: what a transfer lost on the
@@ -106,6 +107,26 @@ class TargetBooks(ABC):
             self.outlet_of[outlet.warehouse.casefold()] = code
             if outlet.branch:
                 self.outlet_of.setdefault(outlet.branch.casefold(), code)
+
+    @property
+    def helper_skus(self) -> frozenset[str]:
+        """The items possync adds to an invoice besides the POS's products (output VAT, service, rounding)."""
+        keeping = self.integration.bookkeeping
+        return frozenset({keeping.output_vat_sku, keeping.service_charge_sku, keeping.rounding_sku})
+
+    def invoice_lines(self, lines: list[tuple[str, Any, Any]] | None, target_tax: Any
+                      ) -> tuple[tuple[tuple[str, Decimal], ...] | None, Decimal | None]:
+        """An invoice's product lines (SKU → quantity) and the VAT it books, from its lines as (SKU, quantity,
+        amount) and the tax the target computed itself: possync posts the VAT of a tax-exclusive receipt as a line
+        of the output-VAT item, so the VAT booked is the target's tax plus that line. ``lines`` None (the list gave
+        none): neither (the VAT line cannot be seen), so neither is compared."""
+        if lines is None:
+            return None, None
+        vat_sku = self.integration.bookkeeping.output_vat_sku
+        vat_lines = (money(amount) for sku, _quantity, amount in lines if sku == vat_sku)
+        tax = money(target_tax) + sum(vat_lines, Decimal("0.00"))
+        helpers = self.helper_skus
+        return quantities((sku, quantity) for sku, quantity, _amount in lines if sku not in helpers), tax
 
     def outlet_named(self, *names: Any) -> str | None:
         """The outlet the first mapped warehouse or branch among ``names`` belongs to."""
