@@ -140,3 +140,57 @@ def test_broken_records_and_missing_customers_show_with_their_reasons(world: dic
     assert preview.first_created.get("customers", 0) > 0
     body = json.dumps(jsonable(posted[0].requests[0].body))
     assert "once created" in body or "gives customer" in body, "an id the target has not given is a placeholder"
+
+
+def test_a_change_after_sync_shows_as_a_deletion_and_a_repost(world: dict[str, Any]) -> None:
+    from possync_devkit.till_changes import plain_orders, void_order
+
+    job = sync_job(world)
+    sync_customers(job)
+    sync_products(job)
+    sync_sales(job, outlet_code=OUTLET, window=DAY)
+    voided = plain_orders(world["pos"], OUTLET, DAY.start, DAY.end, exclude=set(broken_keys()))[0].number
+    void_order(world["pos"], voided, "customer changed their mind")
+    target_before, ledger_before = target_counts(world, job), ledger_counts(world)
+
+    preview = preview_sales(sync_job(world))
+
+    assert target_counts(world, job) == target_before and ledger_counts(world) == ledger_before
+    invoice = next(r for r in preview.records if (r.record_type, r.key) == ("invoice", voided))
+    assert invoice.outcome.startswith("would reverse")
+    assert [r.action for r in invoice.requests] == ["delete"]
+    assert "voided" in invoice.detail or "changed their mind" in invoice.detail
+
+
+def test_the_cli_prints_the_preview_and_refuses_bad_input_in_one_line(
+        world: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    from possync.cli import main
+
+    name = world["integration"]
+    ledger_before = ledger_counts(world)
+    assert main(["preview", "--integration", name, "--from", "2026-11-10", "--outlet", OUTLET]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"DRY RUN {name} sales") and "POST " in out and "DRY RUN summary" in out
+    assert "would first create customer" in out
+
+    assert main(["preview", "--integration", name, "--from", "2026-11-10", "--outlet", OUTLET, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["dry_run"] is True and data["flow"] == "sales" and data["records"]
+    amounts = [request["body"] for record in data["records"] for request in record["requests"] if "body" in request]
+    assert amounts and "Decimal" not in json.dumps(amounts)
+
+    assert main(["preview", "--integration", name, "--from", "2026-11-10", "--flow", "customers", "--json"]) == 0
+    customers = json.loads(capsys.readouterr().out)
+    assert customers["counts"]["customer"]["would post"] > 0
+    assert ledger_counts(world) == ledger_before
+
+    for argv, expected in (
+        (["--integration", name, "--from", "2026-11-12", "--to", "2026-11-10"], "is after --to"),
+        (["--integration", "nowhere", "--from", "2026-11-10"], "no integration 'nowhere'"),
+        (["--integration", name, "--from", "10/11/2026"], "possync preview:"),
+        (["--integration", name, "--from", "2026-11-10", "--outlet", "XXX01"], "not mapped"),
+    ):
+        assert main(["preview", *argv]) == 2
+        captured = capsys.readouterr()
+        assert expected in captured.err and "Traceback" not in captured.err
+        assert len(captured.err.strip().splitlines()) == 1, captured.err

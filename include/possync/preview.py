@@ -98,8 +98,12 @@ class PreviewLedger:
     Nothing is ever written to the real ledger; what is not one of the methods below is refused."""
 
     def __init__(self, real: SyncLedger) -> None:
+        from sqlalchemy import inspect
+
+        if not inspect(real.engine).has_table("sync_records"):
+            # a ledger no sync has written yet (its tables are created by the first real run): nothing is synced
+            real = SyncLedger.from_url("sqlite://", ensure_schema=True)
         self.real = real
-        self.engine = real.engine
         self._records: dict[tuple[str, str, str], LedgerRecord] = {}
         self._id_maps: dict[tuple[str, str], dict[str, tuple[str, str | None]]] = {}
         self._watermarks: dict[tuple[str, str, str], datetime] = {}
@@ -508,8 +512,11 @@ def _preview(job: Any, flow: str, scope: Mapping[str, Any], events: list[Event],
         record = by_record.get(identity)
         if record is None:
             by_record[identity] = PreviewRecord(event.record_type, event.key, outcome, detail)
-        else:  # reversed (a change after sync), then posted again
-            record.outcome = f"{record.outcome}, then {outcome}" if record.outcome != outcome else outcome
+        else:  # e.g. staged as voided, then reversed; or reversed (a change after sync), then posted again
+            if record.outcome.startswith("would reverse") and outcome != "would reverse":
+                record.outcome = f"would reverse, then {outcome.removeprefix('would ')}"
+            else:
+                record.outcome = outcome
             record.detail = f"{record.detail}; then {detail}"
     for request in requests:
         identity = (request.record_type, request.key)
@@ -519,9 +526,10 @@ def _preview(job: Any, flow: str, scope: Mapping[str, Any], events: list[Event],
         record.requests.append(request)
         record.needs.extend(first[need] for need in request.needs if need in first and first[need] not in record.needs)
     for record in by_record.values():
-        if record.outcome.endswith("would post") and not any(r.action == "create" for r in record.requests):
+        if record.outcome.endswith("post") and not any(r.action == "create" for r in record.requests):
             # synced without a create: found in the target (matched by SKU, adopted, a count with nothing to post)
-            record.outcome = record.outcome.removesuffix("would post") + "would match"
+            record.outcome = record.outcome.removesuffix("would post").removesuffix("post") + (
+                "would match" if record.outcome == "would post" else "match")
     first_created: dict[str, int] = {}
     for record_type, _key in first:
         kind = "products" if record_type == "item" else f"{record_type}s"
@@ -531,3 +539,56 @@ def _preview(job: Any, flow: str, scope: Mapping[str, Any], events: list[Event],
 
 
 _PLACEHOLDER_ID = re.compile(r" #<id of [^>]*>")
+
+
+# ------------------------------------------------------------------------------------- from the shell
+
+FLOWS = ("sales", "transfers", "stock", "customers", "products")
+
+
+def day_window(first: date, last: date, timezone: str) -> Any:
+    """The window of the days ``first`` to ``last`` (both whole, in ``timezone``), as a DAG's date range."""
+    from datetime import time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from possync.pos.extract import Window
+
+    if first > last:
+        raise ValueError(f"--from {first} is after --to {last}")
+    zone = ZoneInfo(timezone)
+    return Window(datetime.combine(first, time(), tzinfo=zone), datetime.combine(last + timedelta(days=1), time(),
+                                                                                 tzinfo=zone))
+
+
+def preview_range(job: Any, flow: str, first: date, last: date, outlets: Sequence[str] | None = None) -> Preview:
+    """The dry run of ``flow`` over the days ``first`` to ``last`` (outlet time) for ``outlets`` (default: every
+    mapped outlet), as a run of the flow's DAG for that date range would sync them (no catch-up)."""
+    from possync.pipeline import sync_customers, sync_products, sync_sales, sync_stock, sync_transfers
+
+    if flow not in FLOWS:
+        raise ValueError(f"flow {flow!r} is not one of {', '.join(FLOWS)}")
+    integration = job.integration
+    unknown = sorted(set(outlets or ()) - set(integration.outlets))
+    if unknown:
+        raise ValueError(f"outlet(s) {', '.join(unknown)} are not mapped in {integration.name} "
+                         f"(mapped: {', '.join(sorted(integration.outlets))})")
+    window = day_window(first, last, integration.timezone)
+    chosen = list(outlets or sorted(integration.outlets))
+
+    def run(dry: Any) -> LoadSummary:
+        if flow == "customers":
+            return sync_customers(dry)
+        if flow == "products":
+            return sync_products(dry)
+        if flow == "transfers":
+            return sync_transfers(dry, outlet_codes=chosen, window=window)
+        summary = LoadSummary()
+        for code in chosen:
+            sync = sync_sales if flow == "sales" else sync_stock
+            summary.add(sync(dry, outlet_code=code, window=window))
+        return summary
+
+    scope: dict[str, Any] = {"from": first.isoformat(), "to": last.isoformat()}
+    if flow not in ("customers", "products"):
+        scope["outlets"] = chosen
+    return dry_run(job, flow, run, scope=scope)
