@@ -194,3 +194,55 @@ def test_the_cli_prints_the_preview_and_refuses_bad_input_in_one_line(
         captured = capsys.readouterr()
         assert expected in captured.err and "Traceback" not in captured.err
         assert len(captured.err.strip().splitlines()) == 1, captured.err
+
+
+@pytest.fixture
+def jurnal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, airflow_with_dags: Path) -> Iterator[dict[str, Any]]:
+    yield from jurnal_world(tmp_path, monkeypatch)
+
+
+def test_a_sales_dag_run_with_dry_run_writes_nothing_and_its_preview_is_on_sync_status(
+        jurnal: dict[str, Any]) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    from possync.preview import PREVIEW_XCOM
+    from possync.status_app import read_previews
+    from support.airflow_api import api_server, token
+    from support.demo_week import DAGS
+
+    job = sync_job(jurnal)
+    target_before, ledger_before = target_counts(jurnal, job), ledger_counts(jurnal)
+    dag = DagBag(dag_folder=str(DAGS)).get_dag("jurnal_demo__sales")
+    assert dag.params["dry_run"] is False, "the trigger form's dry_run is off by default"
+
+    run = dag.test(run_conf={"window_start": "2026-11-10T00:00:00+07:00", "window_end": "2026-11-11T00:00:00+07:00",
+                             "outlets": [OUTLET], "dry_run": True})
+
+    states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
+    assert set(states.values()) == {"success"}, states
+    assert target_counts(jurnal, job) == target_before, "a dry run wrote to the target"
+    assert ledger_counts(jurnal) == ledger_before, "a dry run wrote to the ledger"
+
+    previews = {(p["task_id"], p["map_index"]): p["preview"] for p in read_previews(dag.dag_id, run.run_id)}
+    assert set(previews) == {("sync_customers", -1), ("sync_products", -1), ("sync_sales", 0)}
+    sales = previews["sync_sales", 0]
+    assert sales["dry_run"] and sales["counts"]["invoice"]["would post"] > 0
+    invoice = next(r for r in sales["records"] if r["record_type"] == "invoice" and r["outcome"] == "would post")
+    assert invoice["needs"] and invoice["requests"][0]["what"] == "sales_invoices"
+    assert isinstance(invoice["requests"][0]["body"]["transaction_lines_attributes"][0]["rate"], str)
+    assert len([r for r in sales["records"] if r["record_type"] == "invoice"]) <= sales["limit_per_type"]
+    assert previews["sync_products", -1]["counts"]["item"].get("would fail") == 1, "the product without SKU"
+
+    server = api_server()
+    query = {"dag_id": dag.dag_id, "run_id": run.run_id}
+    assert server.get("/sync-status/preview", params=query).status_code == 401
+    page = server.get("/sync-status/preview", params=query, headers=token("viewer"))
+    assert page.status_code == 200
+    assert invoice["key"] in page.text and "POST sales_invoices" in page.text
+    assert "&quot;transaction_lines_attributes&quot;" in page.text, "the body, pretty-printed"
+    data = server.get("/sync-status/api/preview", params=query, headers=token("viewer")).json()
+    assert len(data["previews"]) == 3
+    none = server.get("/sync-status/preview", params={"dag_id": dag.dag_id, "run_id": "nothing"},
+                      headers=token("viewer"))
+    assert none.status_code == 200 and "has no dry-run preview" in none.text
+    assert PREVIEW_XCOM == "dry_run_preview"
