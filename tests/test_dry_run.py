@@ -137,7 +137,7 @@ def test_broken_records_and_missing_customers_show_with_their_reasons(world: dic
     assert not records["invoice", BROKEN].requests
     posted = [r for r in preview.records if r.record_type == "invoice" and r.outcome == "would post"]
     assert posted and any(need.startswith("would first create customer") for r in posted for need in r.needs)
-    assert preview.first_created.get("customers", 0) > 0
+    assert preview.first_created.get("customer", 0) > 0
     body = json.dumps(jsonable(posted[0].requests[0].body))
     assert "once created" in body or "gives customer" in body, "an id the target has not given is a placeholder"
 

@@ -346,7 +346,8 @@ class Event:
 
 
 class DryRunLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
-    """The sync's own log lines, prefixed ``[dry run]``; each per-record line is also kept as an ``Event``."""
+    """The sync's own log lines, prefixed ``[dry run]`` and with the outcome as a preview says it (``WOULD POST``,
+    ``WOULD FAIL``, never ``SYNCED``); each per-record line is also kept as an ``Event``."""
 
     def __init__(self, logger: logging.Logger | logging.LoggerAdapter,  # type: ignore[type-arg]
                  recorder: Recorder | None = None) -> None:
@@ -359,6 +360,8 @@ class DryRunLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
             self.events.append(Event(*(str(a) for a in args)))
             if args[0] == "REVERSED" and self.recorder is not None:
                 self.recorder.reversed(str(args[1]), str(args[2]))
+            # a dry run's log never says SYNCED: ops grep for it
+            args = (OUTCOME_WORDS.get(str(args[0]), str(args[0])).upper(), *args[1:])
         self.logger.log(level, f"[dry run] {msg}", *args, **kwargs)
 
 
@@ -433,7 +436,7 @@ def render_lines(preview: Mapping[str, Any], *, bodies: bool = True) -> list[str
     out = [f"DRY RUN {preview['integration']} {preview['flow']} → {preview['target']}"
            f"{f' ({scope})' if scope else ''}: nothing was written to the target or the ledger"]
     for kind, count in (preview.get("first_created") or {}).items():
-        out.append(f"  first, the {kind} sync would create {count} {kind}(s) the documents need")
+        out.append(f"  first, the {kind}s sync would create {count} {kind}(s) the documents need")
     for record in preview.get("records", []):
         out.append(f"{record['outcome'].upper():<14} {record['record_type']:<12} {record['key']:<28} "
                    f"{record['detail']}")
@@ -532,7 +535,7 @@ def _preview(job: Any, flow: str, scope: Mapping[str, Any], events: list[Event],
                 "would match" if record.outcome == "would post" else "match")
     first_created: dict[str, int] = {}
     for record_type, _key in first:
-        kind = "products" if record_type == "item" else f"{record_type}s"
+        kind = "product" if record_type == "item" else record_type
         first_created[kind] = first_created.get(kind, 0) + 1
     return Preview(job.integration.name, job.target.label, flow, dict(scope), list(by_record.values()),
                    first_created, summary.as_dict())
