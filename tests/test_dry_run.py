@@ -246,3 +246,72 @@ def test_a_sales_dag_run_with_dry_run_writes_nothing_and_its_preview_is_on_sync_
                       headers=token("viewer"))
     assert none.status_code == 200 and "has no dry-run preview" in none.text
     assert PREVIEW_XCOM == "dry_run_preview"
+
+
+def resolved(body: Any, world: dict[str, Any]) -> Any:
+    """``body`` with each placeholder replaced by what the target gave once the master data synced."""
+    ledger, name = world["ledger"], world["integration"]
+    if isinstance(body, dict):
+        return {k: resolved(v, world) for k, v in body.items()}
+    if isinstance(body, list):
+        return [resolved(v, world) for v in body]
+    if is_placeholder(body):
+        if body.startswith("<id of product "):
+            sku = body.removeprefix("<id of product ").removesuffix(" once created>")
+            target_id = ledger.id_maps(name, "product", [sku])[sku][0]
+            return int(target_id) if world["target"] == "jurnal" else target_id
+        if " gives customer " in body:
+            key = body.split(" gives customer ", 1)[1].removesuffix(">")
+            return ledger.id_maps(name, "customer", [key])[key][1]
+        raise AssertionError(f"an unexpected placeholder: {body}")
+    return body
+
+
+def test_the_placeholders_become_the_ids_the_target_then_gives(world: dict[str, Any]) -> None:
+    preview = preview_sales(sync_job(world))  # nothing in the target yet: customers and products first
+    assert any(request.body and json.dumps(jsonable(request.body)).count("<") for _r, request in preview.bodies())
+
+    real = sync_job(world)
+    sync_customers(real)
+    sync_products(real)
+    posted = capture_posts(world, real)
+    sync_sales(real, outlet_code=OUTLET, window=DAY)
+
+    reply_built = _reply_built(preview)
+    shown = {canonical(request.what, resolved(request.body, world)) for _record, request in preview.bodies()
+             if request.action == "create" and request.what not in reply_built}
+    sent = {canonical(what, body) for what, body in posted if what not in reply_built}
+    assert shown == sent
+
+
+@pytest.mark.parametrize("flow", ["transfers", "stock"])
+def test_transfers_and_stock_previews_are_the_bodies_a_real_run_posts(world: dict[str, Any], flow: str) -> None:
+    from possync.pipeline import sync_stock, sync_transfers
+    from possync.preview import day_window, preview_range
+
+    job = sync_job(world)
+    sync_products(job)
+    first, last = datetime(2026, 11, 9).date(), datetime(2026, 11, 13).date()
+    target_before, ledger_before = target_counts(world, job), ledger_counts(world)
+
+    preview = preview_range(sync_job(world), flow, first, last)
+
+    assert target_counts(world, job) == target_before and ledger_counts(world) == ledger_before
+    shown = {canonical(request.what, request.body) for _record, request in preview.bodies()
+             if request.action == "create"}
+    assert shown, f"the demo week has {flow} to post"
+    if flow == "stock":
+        assert any(r.key == "ADJ-JKT01-0002" and r.outcome == "would fail" for r in preview.records)
+    else:
+        assert any(r.key == "TO-0009" and r.outcome == "would fail" for r in preview.records)
+
+    real = sync_job(world)
+    posted = capture_posts(world, real)
+    window = day_window(first, last, real.integration.timezone)
+    outlets = sorted(real.integration.outlets)
+    if flow == "transfers":
+        sync_transfers(real, outlet_codes=outlets, window=window)
+    else:
+        for code in outlets:
+            sync_stock(real, outlet_code=code, window=window)
+    assert shown == {canonical(what, body) for what, body in posted}

@@ -396,6 +396,7 @@ class Preview:
     records: list[PreviewRecord]
     #: master data the flow's DAG would create first (customers, products), by record type: how many
     first_created: dict[str, int] = field(default_factory=dict)
+    #: the sync's own summary, as a dry run says it: read = would_sync + skipped + would_fail
     summary: dict[str, int] = field(default_factory=dict)
 
     def counts(self) -> dict[str, dict[str, int]]:
@@ -537,8 +538,10 @@ def _preview(job: Any, flow: str, scope: Mapping[str, Any], events: list[Event],
     for record_type, _key in first:
         kind = "product" if record_type == "item" else record_type
         first_created[kind] = first_created.get(kind, 0) + 1
+    counts = {"read": summary.read, "would_sync": summary.synced, "skipped": summary.skipped,
+              "would_fail": summary.failed, "would_reverse": summary.reversed}
     return Preview(job.integration.name, job.target.label, flow, dict(scope), list(by_record.values()),
-                   first_created, summary.as_dict())
+                   first_created, counts)
 
 
 _PLACEHOLDER_ID = re.compile(r" #<id of [^>]*>")
