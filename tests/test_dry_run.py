@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
 from sqlalchemy import func, inspect, select, text
@@ -201,6 +202,17 @@ def jurnal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, airflow_with_dags: P
     yield from jurnal_world(tmp_path, monkeypatch)
 
 
+def preview_link(dag_id: str, run_id: str, task_id: str, map_index: int) -> str:
+    """The URL of a task's "Dry-run preview" extra link, as the UI shows it (an XCom the worker wrote)."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.scalars(XComModel.get_many(run_id=run_id, key="_link_DryRunPreviewLink", dag_ids=dag_id,
+                                                 task_ids=task_id, map_indexes=map_index)).one()
+        return XComModel.deserialize_value(row)
+
+
 def test_a_sales_dag_run_with_dry_run_writes_nothing_and_its_preview_is_on_sync_status(
         jurnal: dict[str, Any]) -> None:
     from airflow.dag_processing.dagbag import DagBag
@@ -232,6 +244,9 @@ def test_a_sales_dag_run_with_dry_run_writes_nothing_and_its_preview_is_on_sync_
     assert isinstance(invoice["requests"][0]["body"]["transaction_lines_attributes"][0]["rate"], str)
     assert len([r for r in sales["records"] if r["record_type"] == "invoice"]) <= sales["limit_per_type"]
     assert previews["sync_products", -1]["counts"]["item"].get("would fail") == 1, "the product without SKU"
+
+    link = preview_link(dag.dag_id, run.run_id, "sync_sales", 0)
+    assert link.endswith(f"/sync-status/preview?dag_id={dag.dag_id}&run_id={quote_plus(run.run_id)}")
 
     server = api_server()
     query = {"dag_id": dag.dag_id, "run_id": run.run_id}
