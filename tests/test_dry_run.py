@@ -164,7 +164,7 @@ def test_a_change_after_sync_shows_as_a_deletion_and_a_repost(world: dict[str, A
 
 
 def test_the_cli_prints_the_preview_and_refuses_bad_input_in_one_line(
-        world: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+        world: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     from possync.cli import main
 
     name = world["integration"]
@@ -195,6 +195,11 @@ def test_the_cli_prints_the_preview_and_refuses_bad_input_in_one_line(
         captured = capsys.readouterr()
         assert expected in captured.err and "Traceback" not in captured.err
         assert len(captured.err.strip().splitlines()) == 1, captured.err
+
+    monkeypatch.delenv("AIRFLOW_CONN_POSSYNC_LEDGER")
+    assert main(["preview", "--integration", name, "--from", "2026-11-10"]) == 1
+    captured = capsys.readouterr()
+    assert "possync_ledger" in captured.err and len(captured.err.strip().splitlines()) == 1, captured.err
 
 
 @pytest.fixture

@@ -132,6 +132,10 @@ def _preview(args: argparse.Namespace) -> int:
     from datetime import date
 
     from possync.config import load_config
+    from possync.targets.base.errors import TargetError
+
+    with contextlib.redirect_stdout(sys.stderr):  # importing Airflow may print; stdout carries only the preview
+        from airflow.sdk.exceptions import AirflowNotFoundException
 
     config = load_config(args.config)
     integration = next((i for i in config.integrations if i.name == args.integration), None)
@@ -154,6 +158,9 @@ def _preview(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"possync preview: {error}", file=sys.stderr)
         return 2
+    except (AirflowNotFoundException, TargetError) as error:  # a connection not set, the target unreachable
+        print(f"possync preview: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps(preview.as_dict(limit=None), indent=2, ensure_ascii=False))
         return 0
