@@ -262,6 +262,8 @@ def test_a_sales_dag_run_with_dry_run_writes_nothing_and_its_preview_is_on_sync_
     assert "&quot;transaction_lines_attributes&quot;" in page.text, "the body, pretty-printed"
     data = server.get("/sync-status/api/preview", params=query, headers=token("viewer")).json()
     assert len(data["previews"]) == 3
+    unencoded = f"/sync-status/api/preview?dag_id={dag.dag_id}&run_id={run.run_id}"  # as a UI tab may link it
+    assert len(server.get(unencoded, headers=token("viewer")).json()["previews"]) == 3
     none = server.get("/sync-status/preview", params={"dag_id": dag.dag_id, "run_id": "nothing"},
                       headers=token("viewer"))
     assert none.status_code == 200 and "has no dry-run preview" in none.text
@@ -335,3 +337,13 @@ def test_transfers_and_stock_previews_are_the_bodies_a_real_run_posts(world: dic
         for code in outlets:
             sync_stock(real, outlet_code=code, window=window)
     assert shown == {canonical(what, body) for what, body in posted}
+
+
+def test_a_dag_run_links_its_dry_run_preview(airflow_with_dags: Path) -> None:
+    from support.airflow_api import api_server, token
+
+    plugins = api_server().get("/api/v2/plugins", headers=token("admin")).json()["plugins"]
+    views = [view for plugin in plugins if plugin["name"] == "possync" for view in plugin["external_views"]]
+    preview = next(view for view in views if view["name"] == "Dry-run preview")
+    assert preview["destination"] == "dag_run"
+    assert preview["href"] == "/sync-status/preview?dag_id={DAG_ID}&run_id={RUN_ID}"

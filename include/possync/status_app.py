@@ -742,7 +742,11 @@ def create_app(
             raise Refused(400, "dag_id and run_id are required (the task's \"Dry-run preview\" link has both)")
         if not _may_read_xcoms(user, dag_id):
             raise Refused(403, f"you may not read the XComs of {dag_id}, where its dry-run previews are kept")
-        return dag_id, run_id, previews(dag_id, run_id)
+        found = previews(dag_id, run_id)
+        if not found and " " in run_id:  # a link that put the run id in the query unencoded: "+00:00" read as " 00:00"
+            run_id = run_id.replace(" ", "+")
+            found = previews(dag_id, run_id)
+        return dag_id, run_id, found
 
     @api.get("/preview", response_class=HTMLResponse)
     async def preview_page(request: Request, user: Any = current_user) -> Response:
