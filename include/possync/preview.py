@@ -14,6 +14,9 @@ function (``possync.pipeline.sync_<flow>``, as the operator calls it) on a job w
   target, anything that could write raises, and a read by a placeholder id answers "not found";
 - **target** does not ``prepare`` (the warehouses a products sync creates are not previewed).
 
+The one thing a dry run leaves behind is what any caller of the target leaves: its reads are paced like every
+request, so they take their share of the API consumer's allowance (``SharedPacer``'s rows beside the ledger).
+
 Everything the sync logs per record (``SYNCED``, ``SKIPPED``, ``FAILED``, ``REVERSED``) goes to the task log
 prefixed ``[dry run]`` and becomes the preview's record list: "would post" (with its bodies), "would match"
 (already in the target: matched by SKU, adopted), "skip" (already synced), "would fail" (with the reason) and
