@@ -364,12 +364,14 @@ class SyncJob:
 
     @classmethod
     def connect(cls, integration: Integration, target: Target, hook: Any, *, run: RunRef | None = None,
-                logger: Logger = log) -> SyncJob:
-        """A job on the integration's POS and ledger connections (the ledger's tables created if missing)."""
+                logger: Logger = log, ensure_schema: bool = True) -> SyncJob:
+        """A job on the integration's POS and ledger connections (the ledger's tables created if missing, unless
+        ``ensure_schema`` is off: a dry run creates nothing)."""
         from possync.db import engine_for_conn
 
         ledger = SyncLedger(engine_for_conn(integration.ledger_conn_id))
-        ledger.create_schema()
+        if ensure_schema:
+            ledger.create_schema()
         return cls(integration, engine_for_conn(integration.pos_conn_id), ledger, target, hook, run, logger)
 
     @cached_property

@@ -48,6 +48,19 @@ class SyncedRecordsLink(BaseOperatorLink):
         return f"{_ui_base_url()}/sync-status/?{urlencode(query)}"
 
 
+class DryRunPreviewLink(BaseOperatorLink):
+    """The Sync Status page of this run's dry-run preview: every document the sync tasks would post, with the
+    exact request bodies (a run triggered with ``dry_run`` on; other runs' page says there is none)."""
+
+    name = "Dry-run preview"
+
+    def get_link(self, operator: BaseOperator, *, ti_key: Any) -> str:
+        from urllib.parse import urlencode
+
+        query = {"dag_id": ti_key.dag_id, "run_id": ti_key.run_id}
+        return f"{_ui_base_url()}/sync-status/preview?{urlencode(query)}"
+
+
 class TargetDocumentLink(BaseOperatorLink):
     """The first document this task created, in the target's web app (its address comes from the
     connection's ``web_url``); the target's home page when it created none or has no document links."""
@@ -74,7 +87,7 @@ class SyncOperator(BaseOperator):
 
     flow = ""
     ui_color = "#e8f4ea"
-    operator_extra_links = (SyncedRecordsLink(), TargetDocumentLink())
+    operator_extra_links = (SyncedRecordsLink(), TargetDocumentLink(), DryRunPreviewLink())
 
     def __init__(self, *, integration_name: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -102,10 +115,16 @@ class SyncOperator(BaseOperator):
         """Lines the task's summary adds after its counts (e.g. outlets with sales that nothing syncs)."""
         return []
 
+    def preview_scope(self) -> dict[str, Any]:
+        """What a dry run's preview says it covered (outlets, window)."""
+        return {}
+
     def execute(self, context: Any) -> dict[str, Any]:
         from possync.ledger import RunRef
         from possync.pipeline import SyncJob
 
+        if (context.get("params") or {}).get("dry_run"):
+            return self.dry_run(context)
         job = SyncJob.connect(self.integration, self.target, self.hook, run=RunRef.from_context(context),
                               logger=self.log)
         summary = self.sync(job)
@@ -123,6 +142,26 @@ class SyncOperator(BaseOperator):
             more = f" (and {len(summary.failures) - 5} more in the log)" if len(summary.failures) > 5 else ""
             raise AirflowFailException(f"{summary.failed} record(s) failed: {shown}{more}")
         return summary.as_dict()
+
+    def dry_run(self, context: Any) -> dict[str, Any]:
+        """The run's ``dry_run`` param is on: preview what the sync would post (task log with every body, XCom
+        ``dry_run_preview`` for the Sync Status page) and write nothing to the target or the ledger
+        (``possync.preview``). Records that would fail do not fail the task: nothing was attempted."""
+        from possync.ledger import RunRef
+        from possync.pipeline import SyncJob
+        from possync.preview import PREVIEW_LIMIT, PREVIEW_XCOM, dry_run
+
+        job = SyncJob.connect(self.integration, self.target, self.hook, run=RunRef.from_context(context),
+                              logger=self.log, ensure_schema=False)
+        preview = dry_run(job, self.flow, self.sync, scope=self.preview_scope())
+        for line in preview.lines():
+            self.log.info("%s", line)
+        for warning in self.warnings(job):
+            self.log.warning("WARNING %s", warning)
+        context["ti"].xcom_push(key=PREVIEW_XCOM, value=preview.as_dict(limit=PREVIEW_LIMIT))
+        self.log.info("the preview (first %d records per type, every count) is on the Sync Status page: "
+                      "the task's \"Dry-run preview\" link", PREVIEW_LIMIT)
+        return {"dry_run": True, **preview.summary}
 
 
 def _window(start: str, end: str) -> Window:
@@ -177,6 +216,10 @@ class SyncSalesOperator(SyncOperator):
         self.window_end = window_end
         self.catch_up = catch_up
 
+    def preview_scope(self) -> dict[str, Any]:
+        return {"outlet": self.outlet_code, "window_start": self.window_start, "window_end": self.window_end,
+                "catch_up": self.catch_up}
+
     def sync(self, job: SyncJob) -> LoadSummary:
         from possync.pipeline import sync_sales
 
@@ -212,6 +255,10 @@ class SyncTransfersOperator(SyncOperator):
         self.window_end = window_end
         self.catch_up = catch_up
 
+    def preview_scope(self) -> dict[str, Any]:
+        return {"outlets": list(self.outlet_codes), "window_start": self.window_start, "window_end": self.window_end,
+                "catch_up": self.catch_up}
+
     def sync(self, job: SyncJob) -> LoadSummary:
         from possync.pipeline import sync_transfers
 
@@ -238,6 +285,10 @@ class SyncStockOperator(SyncOperator):
         self.window_start = window_start
         self.window_end = window_end
         self.catch_up = catch_up
+
+    def preview_scope(self) -> dict[str, Any]:
+        return {"outlet": self.outlet_code, "window_start": self.window_start, "window_end": self.window_end,
+                "catch_up": self.catch_up}
 
     def sync(self, job: SyncJob) -> LoadSummary:
         from possync.pipeline import sync_stock
