@@ -396,6 +396,10 @@ class LanguageAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]
 
     def __init__(self, logger: Any, language: str) -> None:
         super().__init__(logger, {"language": language})
+        # the wrapped logger's own methods, so that a line's source location is its caller's, not this module's
+        for name in ("debug", "info", "warning", "error", "exception", "critical", "log"):
+            if hasattr(logger, name):
+                setattr(self, name, getattr(logger, name))
 
     def debug(self, msg: Any, *args: Any, **kwargs: Any) -> None:
         self.logger.debug(msg, *args, **kwargs)
