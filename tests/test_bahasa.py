@@ -87,9 +87,9 @@ SAMPLES: dict[str, str] = {
     "transfer-out TO-0009 has not been synced yet; repair it first":
         "transfer keluar TO-0009 belum disinkronkan; perbaiki dulu",
     "customer C-7, product 'Es Kopi, Susu' (KOP-1) have not been synced yet; it is retried once synced":
-        "pelanggan C-7, produk 'Es Kopi, Susu' (KOP-1) belum disinkronkan; record ini dicoba lagi setelah "
+        "pelanggan C-7, produk 'Es Kopi, Susu' (KOP-1) belum disinkronkan; data ini dicoba lagi setelah "
         "prasyaratnya tersinkron",
-    "Accurate gave no result for it": "Accurate tidak memberi hasil untuk record ini",
+    "Accurate gave no result for it": "Accurate tidak memberi hasil untuk data ini",
     "its key ' INV-1' has leading or trailing spaces: a target that trims keys would take it for 'INV-1'; fix it "
     "in the POS":
         "kuncinya ' INV-1' diawali atau diakhiri spasi: target yang memangkas kunci akan membacanya sebagai "
@@ -100,13 +100,13 @@ SAMPLES: dict[str, str] = {
     "Jurnal #9 holds transaction_no 'inv-1', not 'INV-1', which matches only when case is ignored: keys are "
     "compared exactly, so it is not taken as this record (Nomor sudah dipakai)":
         "Jurnal #9 menyimpan transaction_no 'inv-1', bukan 'INV-1', yang cocok hanya bila huruf besar-kecil "
-        "diabaikan: kunci dibandingkan persis, jadi itu tidak dianggap record ini (Nomor sudah dipakai)",
+        "diabaikan: kunci dibandingkan persis, jadi itu tidak dianggap sebagai data ini (Nomor sudah dipakai)",
     "Accurate already has a different document under this key (#41): Nomor sudah digunakan":
         "Accurate sudah punya dokumen lain dengan kunci ini (#41): Nomor sudah digunakan",
     "Jurnal: Nomor sudah dipakai, yet no Jurnal document holds the key (the key of a document deleted in Jurnal "
     "may stay taken): it cannot be posted under this number":
         "Jurnal: Nomor sudah dipakai, tetapi tidak ada dokumen Jurnal yang memegang kunci ini (kunci dokumen yang "
-        "dihapus di Jurnal bisa tetap terpakai): record ini tidak bisa diposting dengan nomor ini",
+        "dihapus di Jurnal bisa tetap terpakai): data ini tidak bisa diposting dengan nomor ini",
     "→ Jurnal #61; paid back as Jurnal bank withdrawal #62":
         "→ Jurnal #61; uang dikembalikan sebagai pengeluaran bank Jurnal #62",
     "→ Accurate #61 (SR-1); paid back as Accurate other payment #63":
@@ -120,7 +120,7 @@ SAMPLES: dict[str, str] = {
         "diterima sebagai Jurnal #70, tetapi selisih (hilang di perjalanan) tidak dibukukan: Jurnal: account not "
         "found",
     "the loss in transit was not booked: Jurnal gave no result for it":
-        "selisih (hilang di perjalanan) tidak dibukukan: Jurnal tidak memberi hasil untuk record ini",
+        "selisih (hilang di perjalanan) tidak dibukukan: Jurnal tidak memberi hasil untuk data ini",
     # sales
     "voided at the till: no reason given": "dibatalkan di kasir: tanpa alasan",
     "voided at the till: Salah input item": "dibatalkan di kasir: Salah input item",
@@ -148,9 +148,9 @@ SAMPLES: dict[str, str] = {
         "2026-11-10 09:00)",
     "order status 'open' is neither completed nor voided": "status pesanan 'open' bukan completed maupun voided",
     "outlet WH01 is a warehouse, and sales are only taken at outlets":
-        "WH01 berjenis warehouse, padahal penjualan hanya dicatat di outlet",
+        "WH01 adalah gudang, padahal penjualan hanya dicatat di outlet",
     "outlet WH01 is a warehouse, and refunds are only given at outlets":
-        "WH01 berjenis warehouse, padahal refund hanya diberikan di outlet",
+        "WH01 adalah gudang, padahal refund hanya diberikan di outlet",
     "outlet JKT01 has an unknown timezone 'Asia/Jakarte'":
         "outlet JKT01 memakai zona waktu yang tidak dikenal 'Asia/Jakarte'",
     "order has no lines": "pesanan tidak punya baris",
@@ -363,7 +363,7 @@ def test_the_task_summary_and_failure_message_in_both_languages() -> None:
     assert failure_message(7, failures, "en") == (
         "7 record(s) failed: " + "; ".join(failures[:5]) + " (and 2 more in the log)")
     assert failure_message(7, failures, "id") == (
-        "7 record gagal: " + "; ".join(f"invoice INV-{n}: produk 'Es Kopi' tidak punya SKU" for n in range(5))
+        "7 data gagal: " + "; ".join(f"invoice INV-{n}: produk 'Es Kopi' tidak punya SKU" for n in range(5))
         + " (dan 2 lagi di log)")
 
 

@@ -62,6 +62,8 @@ WORDS: dict[str, str] = {
     "business time": "waktu transaksi",
     "sent time": "waktu kirim",
     "received time": "waktu terima",
+    # a POS location's kind (possync.pos.schema.LOCATION_KINDS)
+    "warehouse": "gudang",
     # a key with spaces around it (possync.targets.base.loader)
     "key": "kuncinya",
     "till customer ID": "ID pelanggan dari kasir",
@@ -117,8 +119,8 @@ _CATALOGUE: list[tuple[str, str]] = [
     (r"(?P<l_missing>.+) (?P<w_verb>has|have) not been synced yet; repair (?:it|them) first",
      "{l_missing} belum disinkronkan; perbaiki dulu"),
     (r"(?P<l_missing>.+) (?P<w_verb>has|have) not been synced yet; it is retried once synced",
-     "{l_missing} belum disinkronkan; record ini dicoba lagi setelah prasyaratnya tersinkron"),
-    (rf"{_TARGET} gave no result for it", "{target} tidak memberi hasil untuk record ini"),
+     "{l_missing} belum disinkronkan; data ini dicoba lagi setelah prasyaratnya tersinkron"),
+    (rf"{_TARGET} gave no result for it", "{target} tidak memberi hasil untuk data ini"),
     (r"its (?P<w_label>key|till customer ID) (?P<value>.+) has leading or trailing spaces: a target that trims "
      r"keys would take it for (?P<trimmed>.+); fix it in the POS",
      "{w_label} {value} diawali atau diakhiri spasi: target yang memangkas kunci akan membacanya sebagai "
@@ -130,13 +132,13 @@ _CATALOGUE: list[tuple[str, str]] = [
      r"(?P<w_how>only once spaces are trimmed|only when case is ignored): keys are compared exactly, so it is not "
      r"taken as this record \((?P<message>.*)\)",
      "{target} #{id} menyimpan {field} {theirs}, bukan {ours}, yang cocok {w_how}: kunci dibandingkan persis, "
-     "jadi itu tidak dianggap record ini ({message})"),
+     "jadi itu tidak dianggap sebagai data ini ({message})"),
     (rf"{_TARGET} already has a different document under this key \(#(?P<id>[^)]*)\): (?P<message>.*)",
      "{target} sudah punya dokumen lain dengan kunci ini (#{id}): {message}"),
     (rf"{_TARGET}: (?P<message>.*), yet no (?:Jurnal|Accurate) document holds the key \(the key of a document "
      r"deleted in (?:Jurnal|Accurate) may stay taken\): it cannot be posted under this number",
      "{target}: {message}, tetapi tidak ada dokumen {target} yang memegang kunci ini (kunci dokumen yang dihapus di "
-     "{target} bisa tetap terpakai): record ini tidak bisa diposting dengan nomor ini"),
+     "{target} bisa tetap terpakai): data ini tidak bisa diposting dengan nomor ini"),
     (r"paid back as Jurnal bank withdrawal #(?P<id>\S+)", "uang dikembalikan sebagai pengeluaran bank Jurnal #{id}"),
     (r"paid back as Accurate other payment #(?P<id>\S+)",
      "uang dikembalikan sebagai pembayaran lain Accurate #{id}"),
@@ -179,10 +181,10 @@ _CATALOGUE: list[tuple[str, str]] = [
      "waktu transaksi {n_what} {number}, {at}, ada di masa depan (baru sampai di server POS pada {server})"),
     (r"order status '(?P<status>.*)' is neither completed nor voided",
      "status pesanan '{status}' bukan completed maupun voided"),
-    (r"outlet (?P<outlet>\S+) is a (?P<kind>\S+), and sales are only taken at outlets",
-     "{outlet} berjenis {kind}, padahal penjualan hanya dicatat di outlet"),
-    (r"outlet (?P<outlet>\S+) is a (?P<kind>\S+), and refunds are only given at outlets",
-     "{outlet} berjenis {kind}, padahal refund hanya diberikan di outlet"),
+    (r"outlet (?P<outlet>\S+) is a (?P<w_kind>\S+), and sales are only taken at outlets",
+     "{outlet} adalah {w_kind}, padahal penjualan hanya dicatat di outlet"),
+    (r"outlet (?P<outlet>\S+) is a (?P<w_kind>\S+), and refunds are only given at outlets",
+     "{outlet} adalah {w_kind}, padahal refund hanya diberikan di outlet"),
     (r"outlet (?P<outlet>\S+) has an unknown timezone '(?P<zone>.*)'",
      "outlet {outlet} memakai zona waktu yang tidak dikenal '{zone}'"),
     (r"order has no lines", "pesanan tidak punya baris"),
@@ -491,6 +493,6 @@ def failure_message(failed: int, failures: Sequence[str], language: str, shown: 
     listed = "; ".join(translate_failure(failure, language) for failure in failures[:shown])
     if language == "id":
         more = f" (dan {len(failures) - shown} lagi di log)" if len(failures) > shown else ""
-        return f"{failed} record gagal: {listed}{more}"
+        return f"{failed} data gagal: {listed}{more}"
     more = f" (and {len(failures) - shown} more in the log)" if len(failures) > shown else ""
     return f"{failed} record(s) failed: {listed}{more}"
