@@ -479,3 +479,62 @@ def test_the_demo_week_in_english_logs_the_ledgers_reasons(world: dict[str, Any]
         if line["outcome"] == "FAILED":
             record = world["ledger"].get(name, line["record_type"], line["key"])
             assert record is not None and line["detail"] == record.reason, line
+
+
+# ------------------------------------------------------------------------------------------ the operator
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_the_sync_task_summarises_and_fails_in_the_integrations_language(
+        language: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The operator's closing line and its AirflowFailException, around a job the operator hands its logger."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from possync.config import load_config
+    from possync.pipeline import SyncJob
+    from possync.targets.base.loader import LoadSummary
+    from possync.targets.base.operators import SyncOperator
+
+    integration = load_config().integrations[0].model_copy(update={"language": language})
+    jobs: list[Any] = []
+
+    def connect(cls: Any, integration: Any, target: Any, hook: Any, *, run: Any = None, logger: Any) -> Any:
+        job = SimpleNamespace(integration=integration, logger=with_language(logger, integration.language))
+        jobs.append(job)
+        return job
+
+    class Failing(SyncOperator):
+        flow = "customers"
+
+        def sync(self, job: Any) -> LoadSummary:
+            log_record(job.logger, "FAILED", "customer", "CUST-29",
+                       "customer ID C-0007 is already used by customer 'Wayan Santoso'")
+            return LoadSummary(synced=3, failed=1, failures=[
+                "customer CUST-29: customer ID C-0007 is already used by customer 'Wayan Santoso'"])
+
+    monkeypatch.setattr(SyncJob, "connect", classmethod(connect))
+    operator = Failing(task_id="sync_customers", integration_name=integration.name)
+    operator.__dict__.update(integration=integration, target=None, hook=None)
+    lines = Lines()
+    monkeypatch.setattr(Failing, "log", lines)
+    context = {"ti": SimpleNamespace(xcom_push=lambda **_: None), "dag_run": None}
+    monkeypatch.setattr("possync.ledger.RunRef.from_context", staticmethod(lambda context: None))
+    with pytest.raises(AirflowFailException) as failed:
+        operator.execute(context)
+    assert language_of(jobs[0].logger) == language
+    if language == "id":
+        assert lines.messages == [
+            "FAILED   customer  CUST-29                      ID pelanggan C-0007 sudah dipakai pelanggan 'Wayan "
+            "Santoso'",
+            f"{integration.name} customers: dibaca 4 = tersinkron 3 + dilewati 0 + gagal 1",
+        ]
+        assert str(failed.value) == (
+            "1 data gagal: customer CUST-29: ID pelanggan C-0007 sudah dipakai pelanggan 'Wayan Santoso'")
+    else:
+        assert lines.messages == [
+            "FAILED   customer  CUST-29                      customer ID C-0007 is already used by customer "
+            "'Wayan Santoso'",
+            f"{integration.name} customers: read 4 = synced 3 + skipped 0 + failed 1",
+        ]
+        assert str(failed.value) == (
+            "1 record(s) failed: customer CUST-29: customer ID C-0007 is already used by customer 'Wayan Santoso'")
