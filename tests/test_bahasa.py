@@ -166,7 +166,7 @@ SAMPLES: dict[str, str] = {
         "diskon pesanan Rp 90.000 melebihi total barisnya (Rp 50.000)",
     "product 'Kopi Susu Gula Aren Seasonal 1L' has no SKU": "produk 'Kopi Susu Gula Aren Seasonal 1L' tidak punya SKU",
     "order tax Rp 5.500 does not match its lines' tax (Rp 5.000)":
-        "PPN pesanan Rp 5.500 tidak sama dengan PPN baris-barisnya (Rp 5.000)",
+        "pajak pesanan Rp 5.500 tidak sama dengan pajak baris-barisnya (Rp 5.000)",
     "order total Rp 243.500 does not match its lines (Rp 242.500)":
         "total pesanan Rp 243.500 tidak sama dengan total barisnya (Rp 242.500)",
     "payment INV-1/P2 uses an unknown payment method 'voucher'":
@@ -538,3 +538,64 @@ def test_the_sync_task_summarises_and_fails_in_the_integrations_language(
         ]
         assert str(failed.value) == (
             "1 record(s) failed: customer CUST-29: customer ID C-0007 is already used by customer 'Wayan Santoso'")
+
+
+# ------------------------------------------------------------------- reasons the demo week never makes
+
+
+def test_broken_sales_of_every_kind_translate(sqlite_url: str) -> None:
+    """A POS with sales broken in the ways the demo does not break them, through the real transform: every
+    rejection and skip reason it writes is in the catalogue."""
+    from possync.db import make_engine
+    from possync.pos.extract import extract_customers, extract_products, extract_sales
+    from possync.transform.sales import transform_customers, transform_products, transform_sales
+    from support.pos_builder import T0, Line, Pos
+
+    pos = Pos(make_engine(sqlite_url))
+    pos.outlet("OUT-01")
+    pos.outlet("WH-01", kind="warehouse")
+    pos.outlet("OUT-XX", timezone="Asia/Jakrta")
+    for name, price in (("Kopi Susu", 25000), ("Es Kopi", 20000), ("Roti", 15500)):
+        pos.product(name, price)
+    pos.product("Kopi Tanpa SKU", 18000, sku=None)
+    pos.customer("Wayan Santoso", "C-0007")
+    pos.customer("Wayan S.", "C-0007")
+    broken = [
+        ("INV-30", [], {"total_amount": 0}, [], {}),
+        ("INV-31", [Line("Es Kopi", 0)], {}, None, {}),
+        ("INV-32", [Line("Es Kopi", 1, price=-5000)], {}, [("cash", 1)], {}),
+        ("INV-33", [Line("Es Kopi", 1, discount=25000)], {}, [("cash", 1)], {}),
+        ("INV-34", [Line("Es Kopi", 1, price=45946, discount="5946")], {"total_amount": 52000}, None, {}),
+        ("INV-35", [Line("Es Kopi", 1, price="45945.95")], {"tax_amount": 5000}, None, {}),
+        ("INV-36", [Line("Es Kopi", 2, price="23423.42")], {}, [("card", 40000), ("cash", 7000)], {}),
+        ("INV-37", [Line("Es Kopi", 1)], {"discount_amount": -100, "total_amount": 22300}, None, {}),
+        ("INV-38", [Line("Kopi Tanpa SKU", 1)], {}, [("cash", 10000)], {}),
+        ("INV-39", [Line("Roti", 1)], {}, None, {"outlet": "WH-01"}),
+        ("INV-40", [Line("Roti", 1)], {}, None, {"outlet": "OUT-XX"}),
+        ("INV-41", [Line("Roti", 1)], {"status": "voided", "void_reason": None}, None, {}),
+        ("INV-42", [Line("Roti", 1)], {}, [("card", 0), ("cash", 17205)], {}),
+    ]
+    for number, lines, stored, payments, where in broken:
+        pos.order(number, lines, payments=payments, **stored, **where)
+    sold = pos.order("INV-50", [Line("Roti", 1), Line("Es Kopi", 2)])
+    pos.refund("RF-50", sold, [(2, 3)])
+    voided = pos.order("INV-51", [Line("Es Kopi", 1)], status="voided", void_reason="salah meja")
+    pos.refund("RF-51", voided, [(1, 1)])
+    inclusive = pos.order("INV-52", [Line("Es Kopi", 2)], inclusive=True)
+    pos.refund("RF-52", inclusive, [(1, 1)], total_amount=18000)
+    rejected = pos.order("INV-54", [Line("Es Kopi", 1)], payments=[("cash", 1000)])
+    pos.refund("RF-54", rejected, [(1, 1)])
+    window = Window(T0 - timedelta(hours=3), T0 + timedelta(hours=21))
+
+    batch = transform_sales(extract_sales(pos.engine, window))
+    _, customer_rejections = transform_customers(extract_customers(pos.engine))
+    _, product_rejections = transform_products(extract_products(pos.engine))
+    reasons = [r.reason for r in [*batch.rejections, *batch.skipped, *customer_rejections, *product_rejections]]
+    assert len(reasons) >= 20, reasons
+    missed = [reason for reason in reasons if translate_or_none(reason) is None]
+    assert missed == [], "\n".join(missed)
+    indonesian = {translate(reason, "id") for reason in reasons}
+    assert "dibatalkan di kasir: tanpa alasan" in indonesian
+    assert "dibatalkan di kasir: salah meja" in indonesian
+    assert "ID pelanggan C-0007 sudah dipakai pelanggan 'Wayan Santoso'" in indonesian
+    assert "produk 'Kopi Tanpa SKU' tidak punya SKU" in indonesian

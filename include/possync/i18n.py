@@ -203,7 +203,7 @@ _CATALOGUE: list[tuple[str, str]] = [
      "diskon pesanan {discount} melebihi total barisnya ({lines})"),
     (rf"product {_NAME} has no SKU", "produk '{name}' tidak punya SKU"),
     (r"order tax (?P<tax>" + _AMOUNT + r") does not match its lines' tax \((?P<lines>" + _AMOUNT + r")\)",
-     "PPN pesanan {tax} tidak sama dengan PPN baris-barisnya ({lines})"),
+     "pajak pesanan {tax} tidak sama dengan pajak baris-barisnya ({lines})"),
     (r"order total (?P<total>" + _AMOUNT + r") does not match its lines \((?P<lines>" + _AMOUNT + r")\)",
      "total pesanan {total} tidak sama dengan total barisnya ({lines})"),
     (r"payment (?P<key>\S+) uses an unknown payment method '(?P<method>.*)'",
