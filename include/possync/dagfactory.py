@@ -668,11 +668,12 @@ def build_reconcile_dag(integration: Integration) -> DAG:
             reset: list[tuple[str, str]] = []
             if params.get("resync_missing"):
                 from possync.db import engine_for_conn
+                from possync.i18n import with_language
                 from possync.ledger import SyncLedger
                 from possync.reconcile import resync_missing
 
                 reset = resync_missing(SyncLedger(engine_for_conn(integration.ledger_conn_id)), name, results,
-                                       run=run, logger=logger)
+                                       run=run, logger=with_language(logger, integration.language))
             message = failure_message(results)
             if message:  # a reset record is repaired only by the next sync run: stay red until it is
                 raise AirflowFailException(message + (

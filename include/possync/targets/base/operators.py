@@ -17,6 +17,7 @@ from airflow.sdk import BaseOperator, BaseOperatorLink
 from airflow.sdk.exceptions import AirflowFailException
 
 from possync.config import Integration, load_config
+from possync.i18n import failure_message, load_summary_line
 from possync.targets.base.registry import get_target
 from possync.targets.base.target import Target
 
@@ -129,18 +130,13 @@ class SyncOperator(BaseOperator):
                               logger=self.log)
         summary = self.sync(job)
         context["ti"].xcom_push(key=CREATED_XCOM, value=[list(created) for created in summary.created[:100]])
-        self.log.info(
-            "%s %s: read %d = synced %d + skipped %d + failed %d%s",
-            self.integration.name, self.flow, summary.read, summary.synced, summary.skipped, summary.failed,
-            f"; {summary.reversed} target document(s) reversed (changed or voided in the POS after sync)"
-            if summary.reversed else "",
-        )
+        language = self.integration.language
+        self.log.info("%s", load_summary_line(self.integration.name, self.flow, summary.read, summary.synced,
+                                              summary.skipped, summary.failed, summary.reversed, language))
         for warning in self.warnings(job):
             self.log.warning("WARNING %s", warning)
         if summary.failed:
-            shown = "; ".join(summary.failures[:5])
-            more = f" (and {len(summary.failures) - 5} more in the log)" if len(summary.failures) > 5 else ""
-            raise AirflowFailException(f"{summary.failed} record(s) failed: {shown}{more}")
+            raise AirflowFailException(failure_message(summary.failed, summary.failures, language))
         return summary.as_dict()
 
     def dry_run(self, context: Any) -> dict[str, Any]:
