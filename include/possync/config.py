@@ -175,6 +175,10 @@ class Integration(_Strict):
     #: a sale edited or voided in the POS after it was synced: ``apply`` reverses its documents in the target and
     #: posts them again as they now are; ``report`` only fails the records with what changed (possync.changes)
     changes_after_sync: Literal["apply", "report"] = "apply"
+    #: when a failed record turns its task red: ``new`` only the first time it fails, or when its reason changes
+    #: (a record still failing for a reason already reported is retried and logged as a warning); ``any`` on
+    #: every run it fails in. System errors (unreachable target, refused credentials) always do.
+    red_on: Literal["new", "any"] = "new"
     sales: SalesSync
     transfers: TransferSync = TransferSync()
     bookkeeping: Bookkeeping = Bookkeeping()

@@ -130,6 +130,27 @@ def _report_unmapped_outlets(integration: Integration, context: Any) -> None:
         logger.warning("could not check the POS for unmapped outlets: %s", error)
 
 
+RUN_RESULT_TASK = "run_result"
+
+
+def _run_result(dag: DAG) -> Any:
+    """A last task downstream of every other, that runs only if all of them succeeded (or were skipped).
+
+    Airflow decides a run's state from its leaf tasks alone; a task whose failure a later ``all_done`` task
+    absorbs (``sync_customers`` before the mapped ``sync_sales``, ``receive`` before ``send``) would otherwise
+    leave the run green while one of its tasks is red. This leaf is ``upstream_failed`` whenever any task
+    failed, so the run's colour is its tasks'. Call it last, inside the DAG's ``with`` block."""
+    from airflow.providers.standard.operators.empty import EmptyOperator
+
+    others = list(dag.tasks)
+    result = EmptyOperator(
+        task_id=RUN_RESULT_TASK, trigger_rule=TriggerRule.ALL_SUCCESS,
+        doc_md="Green when every task of the run is; `upstream_failed` when one failed, so the run is red too.",
+    )
+    others >> result
+    return result
+
+
 def _sync_task(integration: Integration, flow: str) -> Any:
     from possync.targets.base.operators import SYNC_OPERATORS
 
@@ -218,6 +239,7 @@ def build_sales_dag(integration: Integration) -> DAG:
             trigger_rule=TriggerRule.ALL_DONE,
         ).expand_kwargs(plan_sales_windows())
         [customers, products] >> sales
+        _run_result(dag)
 
     return dag
 
@@ -335,6 +357,7 @@ def build_transfers_dag(integration: Integration) -> DAG:
             map_index_template="{{ task.outlet_code }}", trigger_rule=TriggerRule.ALL_DONE,
         ).expand_kwargs(windows)
         products >> transfers >> stock
+        _run_result(dag)
 
     return dag
 
@@ -526,6 +549,7 @@ def build_exchange_dag(headoffice: HeadOffice) -> DAG:
             trigger_rule=TriggerRule.ALL_DONE,
         ).expand(store_code=planned)
         check >> planned >> receive >> send
+        _run_result(dag)
     return dag
 
 

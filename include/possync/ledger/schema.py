@@ -94,6 +94,11 @@ sync_records = Table(
     Column("target_id", String(100)),
     Column("target_number", String(100)),
     Column("reason", Text),
+    # when the record first failed for its current reason (NULL unless it is failing; kept while it is staged
+    # again as pending), and that reason without its volatile parts (``possync.ledger.reasons.failure_key``):
+    # a failure with another key is a new failure, reported again
+    Column("failing_since", UTCDateTime()),
+    Column("failure_key", String(64)),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("dag_id", String(250)),
     Column("run_id", String(250)),
@@ -269,6 +274,23 @@ def _add_missing_columns(conn: Connection) -> None:
         conn.exec_driver_sql("ALTER TABLE sync_records ADD COLUMN target_hash VARCHAR(64)")
         # what was synced before the column existed is in the target as the ledger hashed it
         conn.exec_driver_sql("UPDATE sync_records SET target_hash = content_hash WHERE status = 'synced'")
+    if "failing_since" not in columns:
+        _add_failing_since(conn)
+
+
+def _add_failing_since(conn: Connection) -> None:
+    """``failing_since`` and ``failure_key`` for a ledger that had neither: a record failed before was already
+    reported (its run went red then), so it counts as failing since its last attempt, for its stored reason."""
+    from possync.ledger.reasons import failure_key
+
+    column_type = sync_records.c.failing_since.type.compile(dialect=conn.dialect)
+    conn.exec_driver_sql(f"ALTER TABLE sync_records ADD COLUMN failing_since {column_type}")
+    conn.exec_driver_sql("ALTER TABLE sync_records ADD COLUMN failure_key VARCHAR(64)")
+    c = sync_records.c
+    failed = conn.execute(select(c.id, c.reason, c.last_attempt_at, c.updated_at).where(c.status == "failed")).all()
+    for row in failed:
+        conn.execute(sync_records.update().where(c.id == row.id).values(
+            failing_since=row.last_attempt_at or row.updated_at, failure_key=failure_key(row.reason)))
 
 
 def drop_schema(engine: Engine) -> None:

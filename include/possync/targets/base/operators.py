@@ -2,14 +2,19 @@
 
 An operator is thin: it resolves its integration's settings, the integration's target (from the registry)
 and the target's hook (a cached property, as Airflow's ``HttpOperator`` has), calls the flow's function in
-``possync.pipeline`` and turns the outcome into the task's state. A task with any permanently failed record
-ends failed without Airflow retries (red until repaired, then cleared: the "sync refresh"); transient target
-errors raise and are retried by Airflow, resuming without re-posting what succeeded.
+``possync.pipeline`` and turns the outcome into the task's state. A record failing for the first time, or
+for another reason than before, ends the task failed without Airflow retries (red until repaired, then cleared:
+the "sync refresh"); a record still failing for a reason already reported is retried, oldest first, and logged
+as a warning with its age, without turning later runs red (``red_on: new``, the default; ``red_on: any`` turns
+every run with a failed record red). Transient target errors raise and are retried by Airflow, resuming without
+re-posting what succeeded.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +28,7 @@ from possync.targets.base.target import Target
 if TYPE_CHECKING:
     from possync.pipeline import SyncJob
     from possync.pos.extract import Window
-    from possync.targets.base.loader import LoadSummary
+    from possync.targets.base.loader import FailedRecord, LoadSummary
 
 CREATED_XCOM = "created_documents"  # the target documents a task created: [[record type, id, number], ...]
 
@@ -102,6 +107,11 @@ class SyncOperator(BaseOperator):
         """Lines the task's summary adds after its counts (e.g. outlets with sales that nothing syncs)."""
         return []
 
+    def fail_on_failures(self, summary: LoadSummary, context: Any) -> None:
+        """Red for a new failure (or any, with ``red_on: any``); green with warnings for known ones."""
+        report_failures(self.log, "record(s)", summary.failed_records, summary.failed,
+                        red_on=self.integration.red_on, reported_before=run_started_at(context))
+
     def execute(self, context: Any) -> dict[str, Any]:
         from possync.ledger import RunRef
         from possync.pipeline import SyncJob
@@ -119,10 +129,55 @@ class SyncOperator(BaseOperator):
         for warning in self.warnings(job):
             self.log.warning("WARNING %s", warning)
         if summary.failed:
-            shown = "; ".join(summary.failures[:5])
-            more = f" (and {len(summary.failures) - 5} more in the log)" if len(summary.failures) > 5 else ""
-            raise AirflowFailException(f"{summary.failed} record(s) failed: {shown}{more}")
+            self.fail_on_failures(summary, context)
         return summary.as_dict()
+
+
+def run_started_at(context: Any) -> datetime:
+    """When the current DAG run started (a failure recorded since was met by this run, whatever the try); now
+    when the context has no start."""
+    dag_run = context.get("dag_run")
+    started = getattr(dag_run, "start_date", None)
+    if isinstance(started, datetime):
+        return started if started.tzinfo else started.replace(tzinfo=UTC)
+    return datetime.now(UTC)
+
+
+def report_failures(
+    log: Any, what: str, failures: Sequence[FailedRecord], total: int, *, red_on: str, reported_before: datetime
+) -> None:
+    """Turn failed records into the task's state: raise ``AirflowFailException`` when a failure is new (first
+    time, or a new reason) or when ``red_on`` is ``any``; otherwise log each failure already reported as a
+    warning line, with since when it has been failing, and a summary line, and let the task succeed.
+
+    ``total`` counts every failed record (``failures`` may lack some, e.g. a summary built by hand): those
+    without an entry count as new."""
+    from possync.recordlog import failing_for, log_record, utc_minute
+
+    new = [f for f in failures if f.is_new(reported_before)]
+    known = sorted((f for f in failures if not f.is_new(reported_before)),
+                   key=lambda f: (f.failing_since, f.record_type, f.key))
+    unaccounted = max(0, total - len(failures))
+    if red_on == "any" or new or unaccounted:
+        shown_list = [str(f) for f in (failures if red_on == "any" else new)]
+        count = total if red_on == "any" else len(new) + unaccounted
+        shown = "; ".join(shown_list[:5])
+        more = f" (and {len(shown_list) - 5} more in the log)" if len(shown_list) > 5 else ""
+        also = (f"; {len(known)} more still failing for reasons already reported"
+                if known and red_on != "any" else "")
+        raise AirflowFailException(f"{count} {what} failed: {shown}{more}{also}")
+    now = datetime.now(UTC)
+    for failure in known:
+        since = failure.failing_since
+        assert since is not None  # known failures have a start
+        log_record(log, "FAILED", failure.record_type, failure.key,
+                   f"still failing since {utc_minute(since)} ({failing_for(since, now)}), already reported: "
+                   f"{failure.reason}", level=logging.WARNING)
+    oldest = known[0].failing_since
+    assert oldest is not None
+    log.warning("%d %s still failing for reasons already reported (oldest failing since %s); the task stays "
+                "green (red_on: new): repair them, they are retried on every run", len(known), what,
+                utc_minute(oldest))
 
 
 def _window(start: str, end: str) -> Window:
