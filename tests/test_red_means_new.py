@@ -44,7 +44,7 @@ def ledger(db_url: str) -> SyncLedger:
 
 
 def test_failing_since_starts_at_the_first_failure_and_stays_while_the_reason_does(ledger: SyncLedger) -> None:
-    first = ledger.record("i", [_outcome("failed", "product 'Kopi' has no SKU")])[("invoice", "INV-1")]
+    first = ledger.record("i", [_outcome("failed", "product 'Kopi' has no SKU")])["invoice", "INV-1"]
     assert first is not None and ledger.get("i", "invoice", "INV-1").failing_since == first
     ledger.record("i", [_outcome("pending")])  # staged again for its retry
     assert ledger.get("i", "invoice", "INV-1").failing_since == first
@@ -53,18 +53,18 @@ def test_failing_since_starts_at_the_first_failure_and_stays_while_the_reason_do
 
 
 def test_a_new_reason_restarts_failing_since(ledger: SyncLedger) -> None:
-    first = ledger.record("i", [_outcome("failed", "product 'Kopi' has no SKU")])[("invoice", "INV-1")]
-    changed = ledger.record("i", [_outcome("failed", "Jurnal: Customer can't be blank")])[("invoice", "INV-1")]
+    first = ledger.record("i", [_outcome("failed", "product 'Kopi' has no SKU")])["invoice", "INV-1"]
+    changed = ledger.record("i", [_outcome("failed", "Jurnal: Customer can't be blank")])["invoice", "INV-1"]
     assert changed is not None and changed > first
 
 
 def test_a_reason_changing_only_by_volatile_text_is_the_same_failure(ledger: SyncLedger) -> None:
     first = ledger.record("i", [_outcome(
         "failed", "Jurnal: Item 3: Product (Product 'X' was not found.) (2 of 17 invoices are not valid; none was "
-                  "created.) at 2026-11-09T10:15:02Z, attempt 3 of 5, request id 8f3a-77")])[("invoice", "INV-1")]
+                  "created.) at 2026-11-09T10:15:02Z, attempt 3 of 5, request id 8f3a-77")])["invoice", "INV-1"]
     again = ledger.record("i", [_outcome(
         "failed", "Jurnal: Item 1: Product (Product 'X' was not found.) (1 of 4 invoices are not valid; none was "
-                  "created.) at 2026-11-10T08:00:41Z, attempt 1 of 5, request id 1b2c-99")])[("invoice", "INV-1")]
+                  "created.) at 2026-11-10T08:00:41Z, attempt 1 of 5, request id 1b2c-99")])["invoice", "INV-1"]
     assert again == first
 
 
@@ -81,7 +81,7 @@ def test_syncing_or_skipping_clears_failing_since(ledger: SyncLedger) -> None:
     ledger.record("i", [_outcome("synced", content="h2")])
     record = ledger.get("i", "invoice", "INV-1")
     assert record.status == "synced" and record.failing_since is None
-    later = ledger.record("i", [_outcome("failed", "no SKU", content="h3")])[("invoice", "INV-1")]
+    later = ledger.record("i", [_outcome("failed", "no SKU", content="h3")])["invoice", "INV-1"]
     assert later is not None and later > record.synced_at, "failing again after a sync is a new failure"
     ledger.record("i", [_outcome("skipped", "voided at the till", content="h4")])
     assert ledger.get("i", "invoice", "INV-1").failing_since is None
@@ -164,7 +164,7 @@ def _backdate(world: dict[str, Any], days: int) -> datetime:
 
 
 def _warning_lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
-    """The task log's warning lines (Airflow's structlog writes them to the console: ``... [warning  ] msg [logger]``)."""
+    """The task log's warning lines (structlog writes them to the console: ``... [warning  ] msg [logger]``)."""
     captured = capsys.readouterr()
     return [line.split("] ", 1)[1] for line in (captured.out + captured.err).splitlines() if "[warning" in line]
 
@@ -265,7 +265,8 @@ def test_a_sales_run_whose_products_task_failed_is_red(tmp_path: Path, monkeypat
         # the first run fail again, for the same reasons, without turning their tasks red
         with world["pos"].begin() as conn:
             conn.execute(pos_schema.products.insert().values(
-                id=9001, sku=None, name="Es Teh Manis Jumbo", unit="pcs", price=8000, cost=2000, tax_rate=0))
+                id=9001, sku=None, name="Es Teh Manis Jumbo", unit="pcs", price=8000, cost=2000, tax_rate=0,
+                updated_at=datetime.now(UTC)))
         dag = DagBag(dag_folder=str(DAGS)).get_dag("jurnal_demo__sales")
         run = dag.test(run_conf=WINDOW)
         states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
