@@ -277,3 +277,47 @@ def test_a_sales_run_whose_products_task_failed_is_red(tmp_path: Path, monkeypat
         assert run.state == "failed", "a failed sync_products makes the run red though every leaf sync succeeded"
         record = world["ledger"].get("jurnal_demo", "item", "PROD-9001")
         assert record.status == "failed" and record.failing_since is not None
+
+
+# -- where ops read it: the Sync Status page, its API and ``possync status`` --------------------------------------
+
+
+def test_the_status_page_and_the_cli_show_how_long_a_record_has_been_failing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, airflow_with_dags: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    from zoneinfo import ZoneInfo
+
+    from possync.cli import main
+    from support.airflow_api import api_server, token
+
+    path = tmp_path / "ledger.db"
+    monkeypatch.setenv("AIRFLOW_CONN_POSSYNC_LEDGER", json.dumps({"conn_type": "sqlite", "host": str(path)}))
+    monkeypatch.setenv("AIRFLOW_CONN_JURNAL_DEMO", json.dumps({"conn_type": "jurnal", "host": "http://127.0.0.1:9",
+                                                               "login": "client", "password": "secret"}))
+    ledger = SyncLedger.from_url(f"sqlite:///{path}", ensure_schema=True)
+    ledger.record("jurnal_demo", [
+        RecordOutcome("item", SKULESS_KEY, "products", "failed", reason="product 'Kopi Susu' has no SKU"),
+        RecordOutcome("item", "KOP-001", "products", "synced", target_id="7"),
+    ])
+    since = datetime(2026, 11, 9, 3, 15, tzinfo=UTC)
+    with ledger.engine.begin() as conn:
+        conn.execute(update(sync_records).where(sync_records.c.business_key == SKULESS_KEY)
+                     .values(failing_since=since))
+    days = (datetime.now(UTC) - since).days
+
+    server = api_server()
+    page = server.get("/sync-status/", params={"integration": "jurnal_demo", "flow": "products"},
+                      headers=token("viewer"))
+    assert page.status_code == 200, page.text
+    local = since.astimezone(ZoneInfo("Asia/Jakarta"))
+    assert page.text.count('class="failing-since"') == 1, "only the failed record has an age"
+    assert f"failing since {local:%Y-%m-%d %H:%M}, {days} days" in page.text
+    found = server.get("/sync-status/api/records", params={"integration": "jurnal_demo", "flow": "products"},
+                       headers=token("viewer")).json()["records"]
+    assert {r["key"]: r["failing_since"] for r in found} == {SKULESS_KEY: since.isoformat(), "KOP-001": None}
+
+    capsys.readouterr()
+    assert main(["status", "--ledger-url", str(ledger.engine.url)]) == 0
+    out = capsys.readouterr().out
+    assert f"{SKULESS_KEY}" in out and f"(failing since 2026-11-09 03:15 UTC, {days} days)" in out

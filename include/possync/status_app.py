@@ -230,7 +230,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .s-failed{color:#c53030;font-weight:600}.s-synced{color:#2f855a}.s-pending{color:#b7791f}.s-skipped{color:#718096}
 #message{padding:.5rem .8rem;border-radius:4px;background:#ebf8ff;border:1px solid #90cdf4;margin:.5rem 0}
 #message.error{background:#fff5f5;border-color:#feb2b2}
-button{cursor:pointer} .reason{max-width:38rem}
+button{cursor:pointer} .reason{max-width:38rem} .failing-since{font-weight:400;font-size:.85em;color:#4a5568}
 """
 
 
@@ -257,6 +257,7 @@ def _records_page(integrations: dict[str, Any], params: dict[str, str], message:
                   error: bool) -> HTMLResponse:
     from possync.ledger.schema import STATUSES
     from possync.ledger.status import BadQuery, flow_counts, record_page
+    from possync.recordlog import failing_for
 
     integration = _integration(params, integrations)
     ledger = _ledger(integration)
@@ -308,10 +309,14 @@ records of {_e(integration.name)}, oldest first (after you have repaired them in
                  f'name="record_type" value="{_e(record.record_type)}"><button class="retry-record">Retry'
                  '</button></form>' if record.status == "failed" else "")
         last = record.last_attempt_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if record.last_attempt_at else ""
+        age = (f'<div class="failing-since">failing since '
+               f'{record.failing_since.astimezone(zone).strftime("%Y-%m-%d %H:%M")}, '
+               f'{failing_for(record.failing_since)}</div>'
+               if record.status == "failed" and record.failing_since else "")
         rows.append(
             f'<tr class="record"><td class="key">{_e(record.key)}</td><td>{_e(record.record_type)}</td>'
             f'<td>{_e(record.flow)}</td><td>{_e(record.outlet_code)}</td><td>{when}</td>'
-            f'<td class="status s-{_e(record.status)}">{_e(record.status)}</td><td>{target}</td>'
+            f'<td class="status s-{_e(record.status)}">{_e(record.status)}{age}</td><td>{target}</td>'
             f'<td class="reason">{_e(record.reason)}</td><td class="num">{record.attempts}</td><td>{last}</td>'
             f"<td>{log_link}</td><td>{retry}</td></tr>"
         )
