@@ -321,3 +321,49 @@ def test_the_status_page_and_the_cli_show_how_long_a_record_has_been_failing(
     assert main(["status", "--ledger-url", str(ledger.engine.url)]) == 0
     out = capsys.readouterr().out
     assert f"{SKULESS_KEY}" in out and f"(failing since 2026-11-09 03:15 UTC, {days} days)" in out
+
+
+# -- webhooks: the inbound task follows the same rule -------------------------------------------------------------
+
+
+def test_a_failing_webhook_event_is_red_once_then_retried_green(db_engine: Any, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from possync.dagfactory import build_inbound_dag
+    from possync.db import make_engine
+    from possync.ledger.webhooks import WebhookLog
+    from possync.targets.accurate.inbound import process_pending
+    from support.pos_builder import Pos
+    from test_accurate_inbound import INTEGRATION, FakeAccurate, detail, envelope
+
+    shop = Pos(db_engine)
+    shop.outlet("JKT01")
+    shop.outlet("BDG01")
+    log = WebhookLog(make_engine(f"sqlite:///{tmp_path / 'ledger.db'}"), ensure_schema=True)
+    accurate = FakeAccurate(detail(lines=[{"itemNo": "KOP-009", "itemName": "Kopi Gayo 250g", "quantity": 6,
+                                           "unitPrice": 60000, "warehouseName": "Dago"}]))
+    log.receive("accurate_t", [envelope("u1")])
+    monkeypatch.setattr("possync.pipeline.process_webhooks", lambda *args, **kwargs: process_pending(
+        log, accurate, shop.engine, INTEGRATION, logging.getLogger("t")))
+
+    def run(red_on: str = "new", started: datetime | None = None) -> dict[str, int]:
+        task = build_inbound_dag(INTEGRATION.model_copy(update={"red_on": red_on})).get_task("process_webhooks")
+        return task.python_callable(dag_run=SimpleNamespace(start_date=started or datetime.now(UTC)))
+
+    with pytest.raises(AirflowFailException, match=r"1 webhook event\(s\) failed: .*KOP-009"):
+        run()
+    since = log.get("accurate_t", "u1").failing_since
+    assert since is not None
+    assert run()["failed"] == 1, "the same failure again: retried, green"
+    assert log.get("accurate_t", "u1").failing_since == since and log.get("accurate_t", "u1").attempts == 2
+    with pytest.raises(AirflowFailException):
+        run(red_on="any")
+
+    accurate.records[101]["detailItem"][0]["itemNo"] = "KOP-010"  # corrected in Accurate, still unknown to the POS
+    with pytest.raises(AirflowFailException, match="KOP-010"):
+        run()
+    assert log.get("accurate_t", "u1").failing_since > since
+
+    shop.product("Kopi Gayo 250g", 90000, sku="KOP-010")  # the repair in the POS
+    assert run()["processed"] == 1
+    event = log.get("accurate_t", "u1")
+    assert event.status == "processed" and event.failing_since is None

@@ -399,27 +399,28 @@ every {INBOUND_EVERY_MINUTES} minutes, in case a trigger was lost.
 * **Per-record status**: `process_webhooks` logs one line per document (`SYNCED`, `SKIPPED`, `FAILED` with
   the reason) and a summary `webhook events: n read = processed + ignored + failed`.
 * **Failures** (an item with no POS product of that SKU, an unmapped warehouse) turn the task red without
-  retries; the event stays in the log as `failed` and is retried by every later run, so once the POS is
-  repaired the next run (or clearing this task) writes it. Nothing is ever written twice.
+  retries the first time (or when the reason changes; every time with `red_on: any`); the event stays in the
+  log as `failed` and is retried by every later run, which logs it as a warning with since when it has been
+  failing, so once the POS is repaired the next run (or clearing this task) writes it. Nothing is ever written
+  twice.
 * **{target.label} unreachable** (timeouts, 429, 5xx): the events stay pending and Airflow retries the task.
 """,
     ) as dag:
 
         @task(task_id="process_webhooks", pool=integration.target_pool, multiple_outputs=False)
-        def process_webhooks() -> dict[str, int]:
-            """Process the pending webhook events of this integration, oldest first."""
+        def process_webhooks(**context: Any) -> dict[str, int]:
+            """Process the pending webhook events of this integration, oldest first; red for a new failure (or any,
+            with ``red_on: any``), green with a warning per event still failing for a reason already reported."""
             import logging
 
-            from airflow.sdk.exceptions import AirflowFailException
-
             from possync.pipeline import process_webhooks
+            from possync.targets.base.operators import report_failures, run_started_at
 
-            summary = process_webhooks(integration, target, logging.getLogger("possync.inbound"))
+            logger = logging.getLogger("possync.inbound")
+            summary = process_webhooks(integration, target, logger)
             if summary.failed:
-                raise AirflowFailException(
-                    f"{summary.failed} webhook event(s) failed (reasons above and in the webhook log); "
-                    "repair the POS, then clear this task or wait for the next run"
-                )
+                report_failures(logger, "webhook event(s)", getattr(summary, "failed_events", []), summary.failed,
+                                red_on=integration.red_on, reported_before=run_started_at(context))
             return summary.as_dict()
 
         process_webhooks()
