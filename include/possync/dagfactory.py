@@ -417,10 +417,11 @@ every {INBOUND_EVERY_MINUTES} minutes, in case a trigger was lost.
             from possync.targets.base.operators import report_failures, run_started_at
 
             logger = logging.getLogger("possync.inbound")
+            started = run_started_at(context)
             summary = process_webhooks(integration, target, logger)
             if summary.failed:
                 report_failures(logger, "webhook event(s)", getattr(summary, "failed_events", []), summary.failed,
-                                red_on=integration.red_on, reported_before=run_started_at(context))
+                                red_on=integration.red_on, reported_before=started)
             return summary.as_dict()
 
         process_webhooks()

@@ -107,15 +107,17 @@ class SyncOperator(BaseOperator):
         """Lines the task's summary adds after its counts (e.g. outlets with sales that nothing syncs)."""
         return []
 
-    def fail_on_failures(self, summary: LoadSummary, context: Any) -> None:
-        """Red for a new failure (or any, with ``red_on: any``); green with warnings for known ones."""
+    def fail_on_failures(self, summary: LoadSummary, started: datetime) -> None:
+        """Red for a new failure (or any, with ``red_on: any``); green with warnings for known ones (failing
+        since before ``started``, the start of this run)."""
         report_failures(self.log, "record(s)", summary.failed_records, summary.failed,
-                        red_on=self.integration.red_on, reported_before=run_started_at(context))
+                        red_on=self.integration.red_on, reported_before=started)
 
     def execute(self, context: Any) -> dict[str, Any]:
         from possync.ledger import RunRef
         from possync.pipeline import SyncJob
 
+        started = run_started_at(context)
         job = SyncJob.connect(self.integration, self.target, self.hook, run=RunRef.from_context(context),
                               logger=self.log)
         summary = self.sync(job)
@@ -129,13 +131,13 @@ class SyncOperator(BaseOperator):
         for warning in self.warnings(job):
             self.log.warning("WARNING %s", warning)
         if summary.failed:
-            self.fail_on_failures(summary, context)
+            self.fail_on_failures(summary, started)
         return summary.as_dict()
 
 
 def run_started_at(context: Any) -> datetime:
     """When the current DAG run started (a failure recorded since was met by this run, whatever the try); now
-    when the context has no start."""
+    when the context has no start (so call it before the sync)."""
     dag_run = context.get("dag_run")
     started = getattr(dag_run, "start_date", None)
     if isinstance(started, datetime):
