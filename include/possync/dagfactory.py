@@ -55,8 +55,10 @@ last {integration.sales.lookback_hours} hours.
 * **Changes after sync**: a sale edited or voided at the till after it was synced is reversed in the target
   (a `REVERSED` line per deleted document) and posted again as it now is
   (`changes_after_sync: {integration.changes_after_sync}`; `report` only fails the changed records).
-* **Failures** (e.g. a product without SKU) turn the outlet's task red without retries; repair the POS
-  record, then clear the task to sync it again.
+* **Failures** (e.g. a product without SKU) turn the outlet's task red without retries the first time a record
+  fails or when its reason changes (`red_on: {integration.red_on}`); later runs retry it and log it as a warning
+  with since when it has been failing, staying green. Repair the POS record, then clear the task (or wait for
+  the next run) to sync it again. `run_result` is red (upstream failed) whenever any task of the run is.
 * **Backfill**: Trigger → Backfill with a date range re-syncs exactly that range; nothing is duplicated.
 * **Manual window**: Trigger with `window_start` / `window_end` (and optionally a choice of outlets).
 """
@@ -176,7 +178,9 @@ def build_master_dag(integration: Integration, flow: str) -> DAG:
         default_args=DEFAULT_ARGS,
         tags=[integration.target, flow, integration.name],
         doc_md=f"Syncs every POS {flow} record not yet in {integration.target}; one log line per record. "
-               "Failures (e.g. a product without SKU) turn the task red; repair the POS record and clear it.",
+               "A record failing for the first time or for a new reason (e.g. a product without SKU) turns the task "
+               f"red (`red_on: {integration.red_on}`); later runs retry it and log it as a warning with its age. "
+               "Repair the POS record and clear the task.",
     ) as dag:
         _sync_task(integration, flow)
     return dag
@@ -288,8 +292,10 @@ def _transfers_doc(integration: Integration) -> str:
 3. `sync_stock` (one task per outlet): stock adjustments, then stock takes.
 
 Each task logs one line per record (`SYNCED`, `SKIPPED`, `FAILED` with the reason) and a summary
-`read = synced + skipped + failed`; a failed record turns its task red without retries. Repair the POS
-record, then clear the task (or wait for the next run): earlier failures are always retried, oldest first.
+`read = synced + skipped + failed`; a record failing for the first time or for a new reason turns its task red
+without retries (`red_on: {integration.red_on}`), one still failing for a reason already reported is logged as a
+warning with its age. Repair the POS record, then clear the task (or wait for the next run): earlier failures
+are always retried, oldest first. `run_result` is red whenever any task of the run is.
 """
 
 
@@ -501,7 +507,8 @@ Every {headoffice.every_minutes} minutes ({headoffice.timezone}), for each store
 
 One log line per document (`APPLIED`, `UPLOADED`, `SKIPPED`, `PROCESSED`, `FAILED` with the reason) and a
 summary per task. A failed document turns its task red once, in the run that met it; the lists stay in
-`possync headoffice status` (Sent Data / Received Data).
+`possync headoffice status` (Sent Data / Received Data): `run_result`, after every task, makes the run red
+whenever one of them is (`send` runs after a failed `receive`, so the run's last tasks alone may all be green).
 
 **Sync now**: Trigger, choose stores (empty = all stores).
 """
