@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -135,13 +135,18 @@ class SyncOperator(BaseOperator):
         return summary.as_dict()
 
 
+#: the run's start comes from the Airflow database's clock, ``failing_since`` from the worker's: a failure recorded up
+#: to this long before the run started still counts as the run's own (an extra red at worst, never a missed one)
+CLOCK_SKEW_MARGIN = timedelta(seconds=60)
+
+
 def run_started_at(context: Any) -> datetime:
-    """When the current DAG run started (a failure recorded since was met by this run, whatever the try); now
-    when the context has no start (so call it before the sync)."""
+    """When the current DAG run started, less ``CLOCK_SKEW_MARGIN`` (a failure recorded since was met by this run,
+    whatever the try); now when the context has no start (so call it before the sync)."""
     dag_run = context.get("dag_run")
     started = getattr(dag_run, "start_date", None)
     if isinstance(started, datetime):
-        return started if started.tzinfo else started.replace(tzinfo=UTC)
+        return (started if started.tzinfo else started.replace(tzinfo=UTC)) - CLOCK_SKEW_MARGIN
     return datetime.now(UTC)
 
 
