@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, inspect, text, update
 from possync.config import load_config
 from possync.ledger import RecordOutcome, SyncLedger
 from possync.ledger.reasons import failure_key
-from possync.ledger.schema import sync_records
+from possync.ledger.schema import sync_records, webhook_events
 from possync.pos import schema as pos_schema
 from possync.targets.base.loader import FailedRecord
 from possync.targets.base.operators import SyncProductsOperator, report_failures
@@ -156,6 +156,14 @@ def _skuless(world: dict[str, Any]) -> Any:
     return world["ledger"].get(world["integration"], "item", SKULESS_KEY)
 
 
+def an_hour_ago(engine: Any, table: Any) -> datetime:
+    """Move every failure's start an hour back, as if it had been recorded by an earlier run; the new start."""
+    since = datetime.now(UTC) - timedelta(hours=1)
+    with engine.begin() as conn:
+        conn.execute(update(table).where(table.c.failing_since.is_not(None)).values(failing_since=since))
+    return since
+
+
 def _backdate(world: dict[str, Any], days: int) -> datetime:
     since = datetime.now(UTC) - timedelta(days=days, minutes=5)
     with world["ledger"].engine.begin() as conn:
@@ -263,6 +271,7 @@ def test_a_sales_run_whose_products_task_failed_is_red(tmp_path: Path, monkeypat
         assert states["sync_products", -1] == "failed" and states["run_result", -1] == "upstream_failed"
         # a new product without SKU, sold nowhere: only sync_products meets a new failure; the broken records of
         # the first run fail again, for the same reasons, without turning their tasks red
+        an_hour_ago(world["ledger"].engine, sync_records)  # the first run was the previous window
         with world["pos"].begin() as conn:
             conn.execute(pos_schema.products.insert().values(
                 id=9001, sku=None, name="Es Teh Manis Jumbo", unit="pcs", price=8000, cost=2000, tax_rate=0,
@@ -351,8 +360,8 @@ def test_a_failing_webhook_event_is_red_once_then_retried_green(db_engine: Any, 
 
     with pytest.raises(AirflowFailException, match=r"1 webhook event\(s\) failed: .*KOP-009"):
         run()
-    since = log.get("accurate_t", "u1").failing_since
-    assert since is not None
+    assert log.get("accurate_t", "u1").failing_since is not None
+    since = an_hour_ago(log.engine, webhook_events)  # the next run comes later
     assert run()["failed"] == 1, "the same failure again: retried, green"
     assert log.get("accurate_t", "u1").failing_since == since and log.get("accurate_t", "u1").attempts == 2
     with pytest.raises(AirflowFailException):
