@@ -244,7 +244,7 @@ def test_a_repaired_record_syncs_and_no_longer_has_a_failing_since(world: dict[s
     assert failing == 0
 
 
-def test_new_and_known_failures_together_are_red_and_name_only_the_new() -> None:
+def test_new_and_known_failures_together_are_red_and_name_only_the_new(caplog: pytest.LogCaptureFixture) -> None:
     started = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
     failures = [FailedRecord("item", "PROD-1", "no SKU", datetime(2026, 11, 9, 10, 15, tzinfo=UTC)),
                 FailedRecord("customer", "CUST-2", "code taken", started + timedelta(seconds=5))]
@@ -252,6 +252,10 @@ def test_new_and_known_failures_together_are_red_and_name_only_the_new() -> None
         report_failures(logging.getLogger("t"), "record(s)", failures, 2, red_on="new", reported_before=started)
     assert str(raised.value) == ("1 record(s) failed: customer CUST-2: code taken; 1 more still failing for reasons "
                                  "already reported")
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 2 and "PROD-1" in warned[0] and "still failing since 2026-11-09 10:15 UTC" in warned[0]
+    assert warned[1].startswith("1 record(s) still failing for reasons already reported (oldest failing since "
+                                "2026-11-09 10:15 UTC)")
     # a failure counted but not described (no ledger answer) is never taken for a known one
     with pytest.raises(AirflowFailException):
         report_failures(logging.getLogger("t"), "record(s)", failures[:1], 2, red_on="new", reported_before=started)

@@ -162,9 +162,19 @@ def report_failures(
     from possync.recordlog import failing_for, log_record, utc_minute
 
     new = [f for f in failures if f.is_new(reported_before)]
-    known = sorted((f for f in failures if not f.is_new(reported_before)),
+    known = sorted((f for f in failures if not f.is_new(reported_before) and f.failing_since is not None),
                    key=lambda f: (f.failing_since, f.record_type, f.key))
     unaccounted = max(0, total - len(failures))
+    if red_on != "any" and known:
+        now = datetime.now(UTC)
+        for failure in known:
+            since = failure.failing_since or now
+            log_record(log, "FAILED", failure.record_type, failure.key,
+                       f"still failing since {utc_minute(since)} ({failing_for(since, now)}), already reported: "
+                       f"{failure.reason}", level=logging.WARNING)
+        log.warning("%d %s still failing for reasons already reported (oldest failing since %s); they do not turn "
+                    "the task red (red_on: new): repair them, they are retried on every run", len(known), what,
+                    utc_minute(known[0].failing_since or now))
     if red_on == "any" or new or unaccounted:
         shown_list = [str(f) for f in (failures if red_on == "any" else new)]
         count = total if red_on == "any" else len(new) + unaccounted
@@ -173,18 +183,6 @@ def report_failures(
         also = (f"; {len(known)} more still failing for reasons already reported"
                 if known and red_on != "any" else "")
         raise AirflowFailException(f"{count} {what} failed: {shown}{more}{also}")
-    now = datetime.now(UTC)
-    for failure in known:
-        since = failure.failing_since
-        assert since is not None  # known failures have a start
-        log_record(log, "FAILED", failure.record_type, failure.key,
-                   f"still failing since {utc_minute(since)} ({failing_for(since, now)}), already reported: "
-                   f"{failure.reason}", level=logging.WARNING)
-    oldest = known[0].failing_since
-    assert oldest is not None
-    log.warning("%d %s still failing for reasons already reported (oldest failing since %s); the task stays "
-                "green (red_on: new): repair them, they are retried on every run", len(known), what,
-                utc_minute(oldest))
 
 
 def _window(start: str, end: str) -> Window:
