@@ -330,6 +330,17 @@ def test_the_status_page_and_the_cli_show_how_long_a_record_has_been_failing(
                        headers=token("viewer")).json()["records"]
     assert {r["key"]: r["failing_since"] for r in found} == {SKULESS_KEY: since.isoformat(), "KOP-001": None}
 
+    from possync.ledger.webhooks import WebhookLog
+
+    webhooks = WebhookLog(ledger.engine)
+    webhooks.receive("jurnal_demo", [{"databaseId": 1, "type": "RECEIVE_ITEM", "uuid": "u-1",
+                                      "data": [{"receiveItemNo": "RI.1", "action": "WRITE"}]}])
+    [event] = webhooks.events("jurnal_demo")
+    webhooks.mark_failed(event.id, "Accurate item 'KOP-009' has no product with that SKU in the POS",
+                         now=datetime.now(UTC) - timedelta(days=2, minutes=1))
+    log_page = server.get("/sync-status/webhooks", params={"integration": "jurnal_demo"}, headers=token("viewer"))
+    assert log_page.status_code == 200 and ", 2 days</div>" in log_page.text
+
     capsys.readouterr()
     assert main(["status", "--ledger-url", str(ledger.engine.url)]) == 0
     out = capsys.readouterr().out

@@ -253,11 +253,21 @@ def _select(name: str, options: list[tuple[str, str]], chosen: str | None) -> st
     return f'<label>{name.replace("_", " ").title()}<select name="{name}">{items}</select></label>'
 
 
+def _age(item: Any, zone: ZoneInfo) -> str:
+    """"failing since 2026-11-09 17:15, 7 days" under a failed record's or webhook event's status (local time)."""
+    from possync.recordlog import failing_for
+
+    since = getattr(item, "failing_since", None)
+    if item.status != "failed" or since is None:
+        return ""
+    return (f'<div class="failing-since">failing since {since.astimezone(zone):%Y-%m-%d %H:%M}, '
+            f'{failing_for(since)}</div>')
+
+
 def _records_page(integrations: dict[str, Any], params: dict[str, str], message: str | None,
                   error: bool) -> HTMLResponse:
     from possync.ledger.schema import STATUSES
     from possync.ledger.status import BadQuery, flow_counts, record_page
-    from possync.recordlog import failing_for
 
     integration = _integration(params, integrations)
     ledger = _ledger(integration)
@@ -309,10 +319,7 @@ records of {_e(integration.name)}, oldest first (after you have repaired them in
                  f'name="record_type" value="{_e(record.record_type)}"><button class="retry-record">Retry'
                  '</button></form>' if record.status == "failed" else "")
         last = record.last_attempt_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if record.last_attempt_at else ""
-        age = (f'<div class="failing-since">failing since '
-               f'{record.failing_since.astimezone(zone).strftime("%Y-%m-%d %H:%M")}, '
-               f'{failing_for(record.failing_since)}</div>'
-               if record.status == "failed" and record.failing_since else "")
+        age = _age(record, zone)
         rows.append(
             f'<tr class="record"><td class="key">{_e(record.key)}</td><td>{_e(record.record_type)}</td>'
             f'<td>{_e(record.flow)}</td><td>{_e(record.outlet_code)}</td><td>{when}</td>'
@@ -348,7 +355,7 @@ def _webhooks_page(integrations: dict[str, Any], params: dict[str, str]) -> HTML
     zone = ZoneInfo(integration.timezone)
     rows = "".join(
         f'<tr class="event"><td>{e.received_at.astimezone(zone):%Y-%m-%d %H:%M:%S}</td><td>{_e(e.event_type)}</td>'
-        f'<td>{_e(e.document_numbers)}</td><td class="status s-{_e(e.status)}">{_e(e.status)}</td>'
+        f'<td>{_e(e.document_numbers)}</td><td class="status s-{_e(e.status)}">{_e(e.status)}{_age(e, zone)}</td>'
         f'<td class="reason">{_e(e.reason)}</td><td class="num">{e.attempts}</td><td>{_e(e.uuid)}</td></tr>'
         for e in events
     ) or '<tr><td colspan="7">no webhook events</td></tr>'
