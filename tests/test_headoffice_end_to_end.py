@@ -60,10 +60,11 @@ def world(pg_server: str, monkeypatch: pytest.MonkeyPatch, airflow_db: Path) -> 
 
 
 def run_exchange(conf: dict[str, Any] | None = None) -> dict[tuple[str, int], str]:
+    """Each task's state, and the run's own under ``("run", -1)``."""
     from airflow.dag_processing.dagbag import DagBag
 
     run = DagBag(dag_folder=str(DAGS)).get_dag(DAG_ID).test(run_conf=conf or {})
-    return {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
+    return {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()} | {("run", -1): run.state}
 
 
 def pos_snapshot(pos: Any) -> dict[str, Any]:
@@ -94,7 +95,8 @@ def test_store_and_head_office_exchange_through_airflow(world) -> None:
 
     states = run_exchange({"stores": [STORE]})
     assert states == {("check_headoffice", -1): "success", ("plan_stores", -1): "success",
-                      ("receive", 0): "success", ("send", 0): "success"}
+                      ("receive", 0): "success", ("send", 0): "success", ("run_result", -1): "success",
+                      ("run", -1): "success"}
     assert {d["status"] for d in hq.documents(ho.TO_STORE)} == {ho.PROCESSED}
     snapshot = pos_snapshot(pos)
     assert snapshot["prices"] == {"KS-01": Decimal("27000.00"), "CT-02": Decimal("32000.00")}
@@ -108,7 +110,7 @@ def test_store_and_head_office_exchange_through_airflow(world) -> None:
                                            outlet_code=STORE, received_at=T0 + timedelta(hours=2),
                                            lines=[ReceiptLine("CT-02", Decimal("24"))]))
     states = run_exchange()  # every store, as the schedule runs it
-    assert set(states.values()) == {"success"} and len(states) == 2 + 3 * 2
+    assert set(states.values()) == {"success"} and len(states) == 2 + 3 * 2 + 2
     uploaded = {(d["doc_type"], d["doc_key"]): d["status"] for d in hq.documents(ho.FROM_STORE)}
     assert uploaded == {("customer", "CUST-1"): ho.UPLOADED, ("sale", "INV-JKT01-20261109-0001"): ho.UPLOADED,
                         ("goods_received", "TO-HO-0001"): ho.UPLOADED}
@@ -139,10 +141,22 @@ def test_a_rejected_upload_fails_the_send_task_with_the_reason(world, capsys: py
     hq.apply_uploads()
     capsys.readouterr()
     states = run_exchange({"stores": [STORE]})
-    assert states["send", 0] == "failed"
+    assert states["send", 0] == "failed" and states["run", -1] == "failed"
     assert "unknown item 'LOCAL-9'" in capsys.readouterr().out
     statuses = {d["doc_key"]: d["status"] for d in hq.documents(ho.FROM_STORE)}
     assert statuses == {"INV-JKT01-20261109-0002": ho.FAILED, "INV-JKT01-20261109-0003": ho.PROCESSED}
+
+
+def test_a_document_the_store_cannot_apply_turns_the_run_red_though_send_went(world) -> None:
+    hq = world["hq"]
+    publish(hq)
+    hq.publish(STORE, "promotion", "PROMO-99", {
+        "code": "PROMO-99", "name": "Promo of an item HO never sent", "sku": "NOPE-99", "promo_price": "1000.00",
+        "starts_at": "2026-11-11T00:00:00+07:00", "ends_at": "2026-11-12T00:00:00+07:00"})
+    states = run_exchange({"stores": [STORE]})
+    # send runs after a failed receive (all_done) and succeeds; before the run_result leaf, that made the run green
+    assert (states["receive", 0], states["send", 0]) == ("failed", "success")
+    assert states["run_result", -1] == "upstream_failed" and states["run", -1] == "failed"
 
 
 def check_fails_touching_nothing(world, capsys, *expected: str) -> None:

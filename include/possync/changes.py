@@ -35,6 +35,7 @@ from possync.documents import Document, Payment, Rejection, SalesInvoice
 from possync.ledger import LedgerRecord, RecordOutcome, Reversal, content_hash
 from possync.recordlog import log_record
 from possync.targets.base.errors import RejectedError
+from possync.targets.base.loader import FailedRecord, failed_records
 
 if TYPE_CHECKING:
     from possync.pipeline import SyncJob
@@ -76,6 +77,7 @@ class ChangeSummary:
     reported: int = 0
     failed: int = 0
     failures: list[str] = field(default_factory=list)
+    failed_records: list[FailedRecord] = field(default_factory=list)
 
 
 def find_changes(job: SyncJob, documents: Sequence[Document], skipped: Sequence[Rejection]) -> list[OrderChange]:
@@ -166,9 +168,10 @@ def apply_changes(job: SyncJob, documents: list[Document], skipped: Sequence[Rej
 
 def _fail(job: SyncJob, record_type: str, key: str, reason: str, summary: ChangeSummary, *,
           outlet_code: str | None, business_time: Any, content: str | None = None) -> None:
-    job.ledger.record(job.integration.name, [RecordOutcome(
-        record_type, key, "sales", "failed", content_hash=content, outlet_code=outlet_code,
-        business_time=business_time, reason=reason)], job.run)
+    outcome = RecordOutcome(record_type, key, "sales", "failed", content_hash=content, outlet_code=outlet_code,
+                            business_time=business_time, reason=reason)
+    summary.failed_records.extend(failed_records([outcome], job.ledger.record(job.integration.name, [outcome],
+                                                                               job.run)))
     log_record(job.logger, "FAILED", record_type, key, reason)
     summary.failed += 1
     summary.failures.append(f"{record_type} {key}: {reason}")

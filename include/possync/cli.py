@@ -31,7 +31,10 @@ def _ledger_init(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
     from possync.ledger import SyncLedger
+    from possync.recordlog import failing_for, utc_minute
 
     ledger = SyncLedger.from_url(args.ledger_url, ensure_schema=True)
     rows = ledger.breakdown(args.integration)
@@ -39,7 +42,8 @@ def _status(args: argparse.Namespace) -> int:
     failures = {
         name: [
             {"flow": r.flow, "record_type": r.record_type, "key": r.key, "outlet": r.outlet_code,
-             "reason": r.reason, "attempts": r.attempts}
+             "reason": r.reason, "attempts": r.attempts,
+             "failing_since": r.failing_since.isoformat() if r.failing_since else None}
             for flow in sorted({row[1] for row in rows if row[0] == name})
             for r in ledger.unsynced(name, flow, statuses=("failed",), limit=args.limit)
         ]
@@ -72,7 +76,10 @@ def _status(args: argparse.Namespace) -> int:
         if items:
             print(f"\n{name}: failed records (oldest first) and why:")
             for failure in items:
-                print(f"  {failure['record_type']:<12} {failure['key']:<28} {failure['reason']}")
+                since = failure["failing_since"]
+                age = (f"  (failing since {utc_minute(datetime.fromisoformat(since))}, "
+                       f"{failing_for(datetime.fromisoformat(since))})" if since else "")
+                print(f"  {failure['record_type']:<12} {failure['key']:<28} {failure['reason']}{age}")
     return 0
 
 

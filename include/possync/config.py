@@ -178,6 +178,10 @@ class Integration(_Strict):
     #: the language of the per-record reasons in the task logs and on the Sync Status pages: ``en`` or ``id``
     #: (Bahasa Indonesia); the ledger keeps reasons in English either way (possync.i18n)
     language: Literal["en", "id"] = "en"
+    #: when a failed record turns its task red: ``new`` only the first time it fails, or when its reason changes
+    #: (a record still failing for a reason already reported is retried and logged as a warning); ``any`` on
+    #: every run it fails in. System errors (unreachable target, refused credentials) always do.
+    red_on: Literal["new", "any"] = "new"
     sales: SalesSync
     transfers: TransferSync = TransferSync()
     bookkeeping: Bookkeeping = Bookkeeping()

@@ -55,8 +55,10 @@ last {integration.sales.lookback_hours} hours.
 * **Changes after sync**: a sale edited or voided at the till after it was synced is reversed in the target
   (a `REVERSED` line per deleted document) and posted again as it now is
   (`changes_after_sync: {integration.changes_after_sync}`; `report` only fails the changed records).
-* **Failures** (e.g. a product without SKU) turn the outlet's task red without retries; repair the POS
-  record, then clear the task to sync it again.
+* **Failures** (e.g. a product without SKU) turn the outlet's task red without retries the first time a record
+  fails or when its reason changes (`red_on: {integration.red_on}`); later runs retry it and log it as a warning
+  with since when it has been failing, staying green. Repair the POS record, then clear the task (or wait for
+  the next run) to sync it again. `run_result` is red (upstream failed) whenever any task of the run is.
 * **Backfill**: Trigger → Backfill with a date range re-syncs exactly that range; nothing is duplicated.
 * **Manual window**: Trigger with `window_start` / `window_end` (and optionally a choice of outlets).
 * **Dry run**: Trigger with `dry_run` on: each task logs the documents and the exact request bodies it would
@@ -140,6 +142,27 @@ def dry_run_param() -> Any:
                              "written to the target or the sync ledger.")
 
 
+RUN_RESULT_TASK = "run_result"
+
+
+def _run_result(dag: DAG) -> Any:
+    """A last task downstream of every other, that runs only if all of them succeeded (or were skipped).
+
+    Airflow decides a run's state from its leaf tasks alone; a task whose failure a later ``all_done`` task
+    absorbs (``sync_customers`` before the mapped ``sync_sales``, ``receive`` before ``send``) would otherwise
+    leave the run green while one of its tasks is red. This leaf is ``upstream_failed`` whenever any task
+    failed, so the run's colour is its tasks'. Call it last, inside the DAG's ``with`` block."""
+    from airflow.providers.standard.operators.empty import EmptyOperator
+
+    others = list(dag.tasks)
+    result = EmptyOperator(
+        task_id=RUN_RESULT_TASK, trigger_rule=TriggerRule.ALL_SUCCESS,
+        doc_md="Green when every task of the run is; `upstream_failed` when one failed, so the run is red too.",
+    )
+    others >> result
+    return result
+
+
 def _sync_task(integration: Integration, flow: str) -> Any:
     from possync.targets.base.operators import SYNC_OPERATORS
 
@@ -165,7 +188,9 @@ def build_master_dag(integration: Integration, flow: str) -> DAG:
         default_args=DEFAULT_ARGS,
         tags=[integration.target, flow, integration.name],
         doc_md=f"Syncs every POS {flow} record not yet in {integration.target}; one log line per record. "
-               "Failures (e.g. a product without SKU) turn the task red; repair the POS record and clear it. "
+               "A record failing for the first time or for a new reason (e.g. a product without SKU) turns the task "
+               f"red (`red_on: {integration.red_on}`); later runs retry it and log it as a warning with its age. "
+               "Repair the POS record and clear the task. "
                "Trigger with **Dry run** on to preview what would be posted, writing nothing.",
         params={"dry_run": dry_run_param()},
     ) as dag:
@@ -232,6 +257,7 @@ def build_sales_dag(integration: Integration) -> DAG:
             trigger_rule=TriggerRule.ALL_DONE,
         ).expand_kwargs(plan_sales_windows())
         [customers, products] >> sales
+        _run_result(dag)
 
     return dag
 
@@ -280,8 +306,10 @@ def _transfers_doc(integration: Integration) -> str:
 3. `sync_stock` (one task per outlet): stock adjustments, then stock takes.
 
 Each task logs one line per record (`SYNCED`, `SKIPPED`, `FAILED` with the reason) and a summary
-`read = synced + skipped + failed`; a failed record turns its task red without retries. Repair the POS
-record, then clear the task (or wait for the next run): earlier failures are always retried, oldest first.
+`read = synced + skipped + failed`; a record failing for the first time or for a new reason turns its task red
+without retries (`red_on: {integration.red_on}`), one still failing for a reason already reported is logged as a
+warning with its age. Repair the POS record, then clear the task (or wait for the next run): earlier failures
+are always retried, oldest first. `run_result` is red whenever any task of the run is.
 Trigger with `dry_run` on to preview the documents and the exact request bodies, writing nothing.
 """
 
@@ -351,6 +379,7 @@ def build_transfers_dag(integration: Integration) -> DAG:
             map_index_template="{{ task.outlet_code }}", trigger_rule=TriggerRule.ALL_DONE,
         ).expand_kwargs(windows)
         products >> transfers >> stock
+        _run_result(dag)
 
     return dag
 
@@ -392,27 +421,29 @@ every {INBOUND_EVERY_MINUTES} minutes, in case a trigger was lost.
 * **Per-record status**: `process_webhooks` logs one line per document (`SYNCED`, `SKIPPED`, `FAILED` with
   the reason) and a summary `webhook events: n read = processed + ignored + failed`.
 * **Failures** (an item with no POS product of that SKU, an unmapped warehouse) turn the task red without
-  retries; the event stays in the log as `failed` and is retried by every later run, so once the POS is
-  repaired the next run (or clearing this task) writes it. Nothing is ever written twice.
+  retries the first time (or when the reason changes; every time with `red_on: any`); the event stays in the
+  log as `failed` and is retried by every later run, which logs it as a warning with since when it has been
+  failing, so once the POS is repaired the next run (or clearing this task) writes it. Nothing is ever written
+  twice.
 * **{target.label} unreachable** (timeouts, 429, 5xx): the events stay pending and Airflow retries the task.
 """,
     ) as dag:
 
         @task(task_id="process_webhooks", pool=integration.target_pool, multiple_outputs=False)
-        def process_webhooks() -> dict[str, int]:
-            """Process the pending webhook events of this integration, oldest first."""
+        def process_webhooks(**context: Any) -> dict[str, int]:
+            """Process the pending webhook events of this integration, oldest first; red for a new failure (or any,
+            with ``red_on: any``), green with a warning per event still failing for a reason already reported."""
             import logging
 
-            from airflow.sdk.exceptions import AirflowFailException
-
             from possync.pipeline import process_webhooks
+            from possync.targets.base.operators import report_failures, run_started_at
 
-            summary = process_webhooks(integration, target, logging.getLogger("possync.inbound"))
+            logger = logging.getLogger("possync.inbound")
+            started = run_started_at(context)
+            summary = process_webhooks(integration, target, logger)
             if summary.failed:
-                raise AirflowFailException(
-                    f"{summary.failed} webhook event(s) failed (reasons above and in the webhook log); "
-                    "repair the POS, then clear this task or wait for the next run"
-                )
+                report_failures(logger, "webhook event(s)", getattr(summary, "failed_events", []), summary.failed,
+                                red_on=integration.red_on, reported_before=started)
             return summary.as_dict()
 
         process_webhooks()
@@ -492,7 +523,8 @@ Every {headoffice.every_minutes} minutes ({headoffice.timezone}), for each store
 
 One log line per document (`APPLIED`, `UPLOADED`, `SKIPPED`, `PROCESSED`, `FAILED` with the reason) and a
 summary per task. A failed document turns its task red once, in the run that met it; the lists stay in
-`possync headoffice status` (Sent Data / Received Data).
+`possync headoffice status` (Sent Data / Received Data): `run_result`, after every task, makes the run red
+whenever one of them is (`send` runs after a failed `receive`, so the run's last tasks alone may all be green).
 
 **Sync now**: Trigger, choose stores (empty = all stores).
 """
@@ -542,6 +574,7 @@ def build_exchange_dag(headoffice: HeadOffice) -> DAG:
             trigger_rule=TriggerRule.ALL_DONE,
         ).expand(store_code=planned)
         check >> planned >> receive >> send
+        _run_result(dag)
     return dag
 
 

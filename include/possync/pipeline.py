@@ -38,7 +38,7 @@ from possync.pos.extract import (
     plan_stock_catch_up,
 )
 from possync.recordlog import log_record
-from possync.targets.base.loader import Loader, LoadSummary, Sender
+from possync.targets.base.loader import FailedRecord, Loader, LoadSummary, Sender, failed_records
 from possync.targets.base.target import Target
 from possync.transform.sales import SalesBatch, transform_sales
 from possync.transform.stock import transform_stock
@@ -56,6 +56,7 @@ class StageSummary:
     skipped: int = 0
     failed: int = 0
     failures: list[str] = field(default_factory=list)
+    failed_records: list[FailedRecord] = field(default_factory=list)
     skipped_records: list[Rejection] = field(default_factory=list)  # voided orders and their payments, ...
 
     @property
@@ -254,7 +255,7 @@ def _record_staged(
     for document in documents:
         outcomes.append(_outcome(document, "pending", flow))
         summary.staged += 1  # its line is logged when it is loaded
-    ledger.record(integration, outcomes, run)
+    summary.failed_records.extend(failed_records(outcomes, ledger.record(integration, outcomes, run)))
     logger.info("%s", stage_summary_line(
         summary.outlet_code, summary.window.start.isoformat(), summary.window.end.isoformat(),
         summary.read, summary.staged, summary.skipped, summary.failed, language_of(logger),
@@ -395,12 +396,13 @@ class SyncJob:
 
     def reject(self, flow: str, rejections: Sequence[Rejection]) -> LoadSummary:
         """Fail the records the POS cannot turn into documents, with their reasons (ledger and log)."""
-        self.ledger.record(self.integration.name, [_rejection_outcome(r, "failed", flow) for r in rejections],
-                           self.run)
+        outcomes = [_rejection_outcome(r, "failed", flow) for r in rejections]
+        failing = self.ledger.record(self.integration.name, outcomes, self.run)
         for r in rejections:
             log_record(self.logger, "FAILED", r.record_type, r.key, r.reason)
         return LoadSummary(failed=len(rejections),
-                           failures=[f"{r.record_type} {r.key}: {r.reason}" for r in rejections])
+                           failures=[f"{r.record_type} {r.key}: {r.reason}" for r in rejections],
+                           failed_records=failed_records(outcomes, failing))
 
 
 def sync_customers(job: SyncJob) -> LoadSummary:
@@ -506,7 +508,8 @@ def sync_sales(job: SyncJob, *, outlet_code: str, window: Window, catch_up: bool
     )
     documents, changes = apply_changes(job, documents, staged.skipped_records)
     summary = LoadSummary(skipped=staged.skipped + changes.skipped, failed=staged.failed + changes.failed,
-                          failures=[*staged.failures, *changes.failures], reversed=changes.reversed)
+                          failures=[*staged.failures, *changes.failures],
+                          failed_records=[*staged.failed_records, *changes.failed_records], reversed=changes.reversed)
     return job.load_in_order("sales", documents, summary)
 
 
@@ -525,7 +528,8 @@ def _sync_stock_flow(job: SyncJob, flow: Literal["transfers", "stock"], outlet_c
         lookback=timedelta(hours=integration.transfers.lookback_hours),
         catch_up=stock_catch_up(integration, now) if catch_up else None, run=job.run, logger=job.logger,
     )
-    return job.load_in_order(flow, documents, LoadSummary(failed=staged.failed, failures=list(staged.failures)))
+    return job.load_in_order(flow, documents, LoadSummary(failed=staged.failed, failures=list(staged.failures),
+                                                                 failed_records=list(staged.failed_records)))
 
 
 def sync_transfers(job: SyncJob, *, outlet_codes: Sequence[str], window: Window, catch_up: bool = False,

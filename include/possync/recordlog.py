@@ -13,6 +13,7 @@ integration's ``language``); the outcome, record type and key stay as they are (
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from possync.i18n import language_of, translate
@@ -22,10 +23,26 @@ OUTCOMES = ("SYNCED", "SKIPPED", "FAILED", "REVERSED", "CREATED", "APPLIED", "UP
 
 
 def log_record(logger: logging.Logger | logging.LoggerAdapter | Any, outcome: str, record_type: str, key: str,
-               detail: str) -> None:
+               detail: str, *, level: int = logging.INFO) -> None:
     if outcome not in OUTCOMES:
         raise ValueError(f"log outcome {outcome!r} is not one of {OUTCOMES}")
     language = language_of(logger)
     if language != "en":
         detail = translate(detail, language)
-    logger.info("%-8s %-9s %-28s %s", outcome, record_type, key, detail)
+    logger.log(level, "%-8s %-9s %-28s %s", outcome, record_type, key, detail)
+
+
+def utc_minute(moment: datetime) -> str:
+    """``2026-11-09 10:15 UTC``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def failing_for(since: datetime, now: datetime | None = None) -> str:
+    """How long something has been failing, in words: "40 min", "5 h", "1 day", "12 days"."""
+    seconds = max(0, int(((now or datetime.now(UTC)) - since).total_seconds()))
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        return f"{seconds // 3600} h"
+    days = seconds // 86400
+    return f"{days} day{'s' if days != 1 else ''}"

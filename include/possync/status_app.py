@@ -235,7 +235,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .s-failed{color:#c53030;font-weight:600}.s-synced{color:#2f855a}.s-pending{color:#b7791f}.s-skipped{color:#718096}
 #message{padding:.5rem .8rem;border-radius:4px;background:#ebf8ff;border:1px solid #90cdf4;margin:.5rem 0}
 #message.error{background:#fff5f5;border-color:#feb2b2}
-button{cursor:pointer} .reason{max-width:38rem}
+button{cursor:pointer} .reason{max-width:38rem} .failing-since{font-weight:400;font-size:.85em;color:#4a5568}
 """
 
 
@@ -256,6 +256,17 @@ def _select(name: str, options: list[tuple[str, str]], chosen: str | None) -> st
     items = "".join(f'<option value="{_e(v)}"{" selected" if v == (chosen or "") else ""}>{_e(t)}</option>'
                     for v, t in options)
     return f'<label>{name.replace("_", " ").title()}<select name="{name}">{items}</select></label>'
+
+
+def _age(item: Any, zone: ZoneInfo) -> str:
+    """"failing since 2026-11-09 17:15, 7 days" under a failed record's or webhook event's status (local time)."""
+    from possync.recordlog import failing_for
+
+    since = getattr(item, "failing_since", None)
+    if item.status != "failed" or since is None:
+        return ""
+    return (f'<div class="failing-since">failing since {since.astimezone(zone):%Y-%m-%d %H:%M}, '
+            f'{failing_for(since)}</div>')
 
 
 def _records_page(integrations: dict[str, Any], params: dict[str, str], message: str | None,
@@ -313,10 +324,11 @@ records of {_e(integration.name)}, oldest first (after you have repaired them in
                  f'name="record_type" value="{_e(record.record_type)}"><button class="retry-record">Retry'
                  '</button></form>' if record.status == "failed" else "")
         last = record.last_attempt_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if record.last_attempt_at else ""
+        age = _age(record, zone)
         rows.append(
             f'<tr class="record"><td class="key">{_e(record.key)}</td><td>{_e(record.record_type)}</td>'
             f'<td>{_e(record.flow)}</td><td>{_e(record.outlet_code)}</td><td>{when}</td>'
-            f'<td class="status s-{_e(record.status)}">{_e(record.status)}</td><td>{target}</td>'
+            f'<td class="status s-{_e(record.status)}">{_e(record.status)}{age}</td><td>{target}</td>'
             f'<td class="reason">{_e(record.reason)}</td><td class="num">{record.attempts}</td><td>{last}</td>'
             f"<td>{log_link}</td><td>{retry}</td></tr>"
         )
@@ -348,7 +360,7 @@ def _webhooks_page(integrations: dict[str, Any], params: dict[str, str]) -> HTML
     zone = ZoneInfo(integration.timezone)
     rows = "".join(
         f'<tr class="event"><td>{e.received_at.astimezone(zone):%Y-%m-%d %H:%M:%S}</td><td>{_e(e.event_type)}</td>'
-        f'<td>{_e(e.document_numbers)}</td><td class="status s-{_e(e.status)}">{_e(e.status)}</td>'
+        f'<td>{_e(e.document_numbers)}</td><td class="status s-{_e(e.status)}">{_e(e.status)}{_age(e, zone)}</td>'
         f'<td class="reason">{_e(e.reason)}</td><td class="num">{e.attempts}</td><td>{_e(e.uuid)}</td></tr>'
         for e in events
     ) or '<tr><td colspan="7">no webhook events</td></tr>'

@@ -94,6 +94,11 @@ sync_records = Table(
     Column("target_id", String(100)),
     Column("target_number", String(100)),
     Column("reason", Text),
+    # when the record first failed for its current reason (NULL unless it is failing; kept while it is staged
+    # again as pending), and that reason without its volatile parts (``possync.ledger.reasons.failure_key``):
+    # a failure with another key is a new failure, reported again
+    Column("failing_since", UTCDateTime()),
+    Column("failure_key", String(64)),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("dag_id", String(250)),
     Column("run_id", String(250)),
@@ -186,6 +191,9 @@ webhook_events = Table(
     Column("document_numbers", Text),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_attempt_at", UTCDateTime()),
+    # as in sync_records: since when the event has been failing for its current reason, and that reason's key
+    Column("failing_since", UTCDateTime()),
+    Column("failure_key", String(64)),
     Column("processed_at", UTCDateTime()),
     Column("payload", Text, nullable=False),
     UniqueConstraint("integration", "uuid", name="uq_webhook_events_uuid"),
@@ -264,6 +272,8 @@ def create_schema(engine: Engine, tables: list[Table] | None = None) -> None:
 
 def _add_missing_columns(conn: Connection) -> None:
     """Columns added since a ledger was created (``create_all`` only adds tables)."""
+    if inspect(conn).has_table("webhook_events"):
+        _add_failing_since_to(conn, webhook_events)
     if not inspect(conn).has_table("sync_records"):
         return
     columns = {column["name"] for column in inspect(conn).get_columns("sync_records")}
@@ -271,6 +281,25 @@ def _add_missing_columns(conn: Connection) -> None:
         conn.exec_driver_sql("ALTER TABLE sync_records ADD COLUMN target_hash VARCHAR(64)")
         # what was synced before the column existed is in the target as the ledger hashed it
         conn.exec_driver_sql("UPDATE sync_records SET target_hash = content_hash WHERE status = 'synced'")
+    _add_failing_since_to(conn, sync_records)
+
+
+def _add_failing_since_to(conn: Connection, table: Table) -> None:
+    """``failing_since`` and ``failure_key`` for a table that had neither: a record (or webhook event) that failed
+    before was already reported (its task went red then), so it counts as failing since its last attempt, for
+    its stored reason."""
+    from possync.ledger.reasons import failure_key
+
+    if "failing_since" in {column["name"] for column in inspect(conn).get_columns(table.name)}:
+        return
+    column_type = table.c.failing_since.type.compile(dialect=conn.dialect)
+    conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN failing_since {column_type}")
+    conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN failure_key VARCHAR(64)")
+    c = table.c
+    failed = conn.execute(select(c.id, c.reason, c.last_attempt_at).where(c.status == "failed")).all()
+    for row in failed:
+        conn.execute(table.update().where(c.id == row.id).values(
+            failing_since=row.last_attempt_at or datetime.now(UTC), failure_key=failure_key(row.reason)))
 
 
 def drop_schema(engine: Engine) -> None:

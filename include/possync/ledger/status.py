@@ -152,6 +152,8 @@ def describe(record: LedgerRecord) -> dict[str, Any]:
         "status": record.status, "target_id": record.target_id, "target_number": record.target_number,
         "reason": record.reason, "attempts": record.attempts,
         "last_attempt_at": record.last_attempt_at.isoformat() if record.last_attempt_at else None,
+        "failing_since": record.failing_since.isoformat() if record.failing_since and record.status == "failed"
+        else None,
         "dag_id": record.dag_id, "run_id": record.run_id, "task_id": record.task_id,
         "map_index": record.map_index, "try_number": record.try_number,
     }

@@ -22,6 +22,11 @@ Merge rules for ``SyncLedger.record`` (the row in the ledger is *old*, the outco
 - ``synced`` clears ``reason`` and sets ``synced_at`` (kept from the first sync when the content is
   unchanged); other outcomes store their own ``reason``. ``first_seen_at`` is set on insert only;
   ``target_id``/``target_number`` are ``coalesce(new, old)``.
+- ``failing_since`` is when the record first failed for its current reason, ``failure_key`` that reason without
+  its volatile parts (``possync.ledger.reasons``). A ``failed`` outcome keeps the old ``failing_since`` when the
+  record was already failing with the same key (and was at most staged again as ``pending`` since), and starts it
+  at this write otherwise; ``pending`` keeps both; ``synced`` and ``skipped`` clear them. ``record`` returns each
+  failed outcome's ``failing_since``, so the caller knows in the same write whether the failure is new.
 - ``target_hash`` (the content of the version the target holds) becomes the outcome's ``content_hash`` on
   ``synced`` and is kept otherwise: staging a changed record replaces its content and status but not what the
   target holds, so the change is found (``possync.changes``) until ``SyncLedger.reverse`` records that the
@@ -41,10 +46,11 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Insert, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Insert, and_, case, func, null, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, Row
 
+from possync.ledger.reasons import failure_key
 from possync.ledger.schema import (
     STATUSES,
     create_schema,
@@ -154,6 +160,8 @@ class LedgerRecord:
     updated_at: datetime
     #: the content hash of the version the target holds, None when it holds none
     target_hash: str | None = None
+    #: when the record first failed for its current reason; None unless it is failing (or staged again since)
+    failing_since: datetime | None = None
 
     @property
     def changed_since_sync(self) -> bool:
@@ -276,19 +284,24 @@ class SyncLedger:
     def _insert(self) -> Callable[[Any], Any]:
         return postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
 
-    def _upsert(self, conn: Connection, stmt: Insert, rows: Sequence[Mapping[str, Any]]) -> None:
+    def _upsert(self, conn: Connection, stmt: Insert, rows: Sequence[Mapping[str, Any]],
+                returning: Sequence[Any] = ()) -> list[Row[Any]]:
         """Run an upsert over ``rows``: one multi-row ``INSERT ... ON CONFLICT`` statement per chunk.
 
         The rows go to SQLAlchemy as an executemany of a statement built once; with RETURNING it
         renders each page as a single multi-row INSERT ("insertmanyvalues") on SQLite and PostgreSQL
         alike, and the statement is compiled once. A literal ``.values([...])`` per chunk would be
-        recompiled on every call: about 0.7 s per 1000 rows.
+        recompiled on every call: about 0.7 s per 1000 rows. Returns the ``returning`` columns of every row.
         """
         max_rows = self._max_rows(conn, len(rows[0]))
         table = stmt.table
-        batched = stmt.returning(table.c.id).execution_options(insertmanyvalues_page_size=max_rows)
+        batched = stmt.returning(*(returning or [table.c.id])).execution_options(insertmanyvalues_page_size=max_rows)
+        returned: list[Row[Any]] = []
         for chunk in _chunks(rows, max_rows):
-            conn.execute(batched, list(chunk))
+            result = conn.execute(batched, list(chunk))
+            if returning:
+                returned.extend(result.all())
+        return returned
 
     def _max_rows(self, conn: Connection, columns: int) -> int:
         if conn.dialect.name != "sqlite":
@@ -300,8 +313,14 @@ class SyncLedger:
             limit = 999
         return max(1, min(UPSERT_CHUNK_ROWS, limit // columns))
 
-    def record(self, integration: str, outcomes: Iterable[RecordOutcome], run: RunRef | None = None) -> None:
+    def record(
+        self, integration: str, outcomes: Iterable[RecordOutcome], run: RunRef | None = None
+    ) -> dict[tuple[str, str], datetime | None]:
         """Upsert a batch of outcomes in one transaction (merge rules: see the module docstring).
+
+        Returns, for each ``failed`` outcome's (record type, key), when the record has been failing for this
+        reason: this write's time for a new failure (first failure, or another reason than before), an earlier
+        time for one already recorded, ``None`` when the failure was not stored (a synced record kept).
 
         Rows are written in key order so two PostgreSQL transactions over overlapping keys lock them
         in the same order and cannot deadlock. An outcome repeated for the same record in one batch
@@ -309,7 +328,7 @@ class SyncLedger:
         """
         outcomes = list(outcomes)
         if not outcomes:
-            return
+            return {}
         now = _utcnow()
         rounds: list[list[dict[str, Any]]] = []
         seen: dict[tuple[str, str], int] = {}
@@ -323,12 +342,20 @@ class SyncLedger:
         versions = [self._version_row(integration, "posted", outcome.record_type, outcome.key, outcome.content_hash,
                                       outcome.target_id, outcome.target_number, None, run, now)
                     for outcome in outcomes if outcome.status == "synced"]
+        failed = {(outcome.record_type, outcome.key) for outcome in outcomes if outcome.status == "failed"}
+        c = sync_records.c
+        failing: dict[tuple[str, str], datetime | None] = {}
         with self._write() as conn:
             for rows in rounds:
                 rows.sort(key=lambda row: (row["record_type"], row["business_key"]))
-                self._upsert(conn, self._record_stmt, rows)
+                returned = self._upsert(conn, self._record_stmt, rows,
+                                        returning=(c.record_type, c.business_key, c.status, c.failing_since))
+                for record_type, key, status, since in returned:
+                    if (record_type, key) in failed:
+                        failing[record_type, key] = since if status == "failed" else None
             if versions:
                 conn.execute(sync_record_versions.insert(), versions)
+        return failing
 
     @staticmethod
     def _version_row(integration: str, event: str, record_type: str, key: str, content: str | None,
@@ -385,6 +412,7 @@ class SyncLedger:
     ) -> dict[str, Any]:
         attempted = outcome.status in LOAD_ATTEMPT_STATUSES
         synced = outcome.status == "synced"
+        failed = outcome.status == "failed"
         return {
             "integration": integration,
             "record_type": outcome.record_type,
@@ -398,6 +426,8 @@ class SyncLedger:
             "target_id": outcome.target_id,
             "target_number": outcome.target_number,
             "reason": None if synced else outcome.reason,
+            "failing_since": now if failed else None,
+            "failure_key": failure_key(outcome.reason) if failed else None,
             "attempts": 1 if attempted else 0,
             "dag_id": run.dag_id if run else None,
             "run_id": run.run_id if run else None,
@@ -440,6 +470,20 @@ class SyncLedger:
                 else_=func.coalesce(new.target_number, old.target_number),
             ),
             "reason": unless_kept(new.reason, "reason"),
+            # failing since: kept while the same failure goes on (or the record waits, staged again, for its
+            # retry), restarted by another reason, cleared when it syncs or is skipped
+            "failing_since": case(
+                (or_(keep, new.status == "pending"), old.failing_since),
+                (and_(new.status == "failed", old.failing_since.is_not(None), old.failure_key == new.failure_key),
+                 old.failing_since),
+                (new.status == "failed", new.failing_since),
+                else_=null(),
+            ),
+            "failure_key": case(
+                (or_(keep, new.status == "pending"), old.failure_key),
+                (new.status == "failed", new.failure_key),
+                else_=null(),
+            ),
             "attempts": old.attempts + new.attempts,
             "last_attempt_at": unless_kept(
                 func.coalesce(new.last_attempt_at, old.last_attempt_at), "last_attempt_at"
@@ -485,6 +529,7 @@ class SyncLedger:
             synced_at=m["synced_at"],
             updated_at=m["updated_at"],
             target_hash=m["target_hash"],
+            failing_since=m["failing_since"],
         )
 
     _record_columns = [c for c in sync_records.c if c.name != "id"]

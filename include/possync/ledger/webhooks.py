@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, case, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, Row
 
+from possync.ledger.reasons import failure_key
 from possync.ledger.schema import WEBHOOK_STATUSES, create_schema, webhook_events
 
 WebhookStatus = Literal["received", "processed", "failed", "ignored"]
@@ -46,6 +47,8 @@ class WebhookEvent:
     last_attempt_at: datetime | None
     processed_at: datetime | None
     payload: dict[str, Any]
+    #: since when it has been failing for its current reason (None unless failed)
+    failing_since: datetime | None = None
 
     @property
     def entries(self) -> list[dict[str, Any]]:
@@ -89,6 +92,7 @@ def _event(row: Row[Any]) -> WebhookEvent:
         last_attempt_at=m["last_attempt_at"],
         processed_at=m["processed_at"],
         payload=payload if isinstance(payload, dict) else {"data": payload},
+        failing_since=m["failing_since"],
     )
 
 
@@ -152,31 +156,44 @@ class WebhookLog:
         with self.engine.connect() as conn:
             return [_event(row) for row in conn.execute(query)]
 
-    def _mark(self, event_id: int, status: WebhookStatus, reason: str | None, now: datetime | None) -> None:
+    def _mark(self, event_id: int, status: WebhookStatus, reason: str | None, now: datetime | None
+              ) -> datetime | None:
         now = now or datetime.now(UTC)
+        c = webhook_events.c
         values: dict[str, Any] = {
             "status": status,
             "reason": reason[:REASON_MAX] if reason else None,
-            "attempts": webhook_events.c.attempts + 1,
+            "attempts": c.attempts + 1,
             "last_attempt_at": now,
+            "failing_since": None,
+            "failure_key": None,
         }
         if status in ("processed", "ignored"):
             values["processed_at"] = now
+        if status == "failed":  # the same failure goes on since it started; another reason starts anew
+            key = failure_key(reason)
+            values["failure_key"] = key
+            values["failing_since"] = case(
+                (and_(c.status == "failed", c.failing_since.is_not(None), c.failure_key == key), c.failing_since),
+                else_=literal(now, c.failing_since.type),
+            )
         stmt = (
             update(webhook_events)
-            .where(webhook_events.c.id == event_id, webhook_events.c.status != "processed")
+            .where(c.id == event_id, c.status != "processed")
             .values(**values)
+            .returning(c.failing_since)
         )
         with self.engine.begin() as conn:
-            conn.execute(stmt)
+            return conn.execute(stmt).scalar_one_or_none()
 
     def mark_processed(self, event_id: int, *, reason: str | None = None, now: datetime | None = None) -> None:
         """Done; ``reason`` may say what it did when that is not obvious (e.g. "already in the POS")."""
         self._mark(event_id, "processed", reason, now)
 
-    def mark_failed(self, event_id: int, reason: str, *, now: datetime | None = None) -> None:
-        """Could not be processed; stays pending and is retried by every later run."""
-        self._mark(event_id, "failed", reason, now)
+    def mark_failed(self, event_id: int, reason: str, *, now: datetime | None = None) -> datetime | None:
+        """Could not be processed; stays pending and is retried by every later run. Returns since when the event
+        has been failing for this reason (``now`` when the failure is new; None when it was processed meanwhile)."""
+        return self._mark(event_id, "failed", reason, now)
 
     def mark_ignored(self, event_id: int, reason: str, *, now: datetime | None = None) -> None:
         """Nothing to do for this event (another event type, a delete); logged with why."""

@@ -20,6 +20,7 @@ One log line per receive-item (``SYNCED`` / ``SKIPPED`` / ``FAILED``), then a su
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from dataclasses import asdict, dataclass
@@ -41,6 +42,7 @@ from possync.pos.receiving import (
 )
 from possync.recordlog import log_record
 from possync.targets.base.errors import RejectedError, TransientTargetError
+from possync.targets.base.loader import FailedRecord
 from possync.targets.base.target import BadDelivery
 
 RECORD_TYPE = "goods_receipt"
@@ -65,9 +67,11 @@ class InboundSummary:
     failed: int = 0
     receipts_written: int = 0
     receipts_unchanged: int = 0
+    #: the failed events with since when each has been failing for its reason (not part of ``as_dict``)
+    failed_events: list[FailedRecord] = dataclasses.field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
-        return asdict(self)
+        return {name: value for name, value in asdict(self).items() if name != "failed_events"}
 
     def line(self) -> str:
         return (
@@ -318,7 +322,9 @@ def process_pending(webhook_log: WebhookLog, hook: DetailReader, pos_engine: Eng
             webhook_log.mark_ignored(event.id, reason or "nothing to do")
             summary.ignored += 1
         else:
-            webhook_log.mark_failed(event.id, reason or "failed")
+            since = webhook_log.mark_failed(event.id, reason or "failed")
             summary.failed += 1
+            summary.failed_events.append(
+                FailedRecord("webhook", event.document_numbers or event.uuid, reason or "failed", since))
     logger.info("%s", summary.line())
     return summary

@@ -17,8 +17,9 @@ task is retried by Airflow and resumes where it stopped, because synced records 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from possync.documents import Document
@@ -57,12 +58,40 @@ class Sender(Protocol):
     def send(self, documents: Sequence[Any]) -> list[SendResult]: ...
 
 
+@dataclass(frozen=True)
+class FailedRecord:
+    """A record that failed, and since when it has been failing for this reason (from the ledger write that
+    recorded it: ``SyncLedger.record``). ``None``: the failure was not stored as the record's state."""
+
+    record_type: str
+    key: str
+    reason: str
+    failing_since: datetime | None
+
+    def is_new(self, reported_before: datetime) -> bool:
+        """Whether this failure has not been reported by a task that ended before ``reported_before`` (the
+        start of the current run): failing since then, or not recorded as failing at all."""
+        return self.failing_since is None or self.failing_since >= reported_before
+
+    def __str__(self) -> str:
+        return f"{self.record_type} {self.key}: {self.reason}"
+
+
+def failed_records(outcomes: Iterable[RecordOutcome],
+                   failing_since: Mapping[tuple[str, str], datetime | None]) -> list[FailedRecord]:
+    """The failed ``outcomes`` with what the ledger answered when they were recorded."""
+    return [FailedRecord(o.record_type, o.key, o.reason or "", failing_since.get((o.record_type, o.key)))
+            for o in outcomes if o.status == "failed"]
+
+
 @dataclass
 class LoadSummary:
     synced: int = 0
     skipped: int = 0
     failed: int = 0
     failures: list[str] = field(default_factory=list)
+    #: the same failures with since when each has been failing (what decides whether the task turns red)
+    failed_records: list[FailedRecord] = field(default_factory=list)
     created: list[tuple[str, str, str | None]] = field(default_factory=list)  # (type, target id, number)
     #: target documents deleted because the POS changed or voided them after sync (``possync.changes``); not part
     #: of ``read``: each reversed record is also counted as whatever it then became
@@ -77,6 +106,7 @@ class LoadSummary:
         self.skipped += other.skipped
         self.failed += other.failed
         self.failures.extend(other.failures)
+        self.failed_records.extend(other.failed_records)
         self.created.extend(other.created)
         self.reversed += other.reversed
 
@@ -176,7 +206,8 @@ class Loader:
                 self._line("FAILED", sender.record_type, document.key, reason)
                 continue
             to_send.append(document)
-        self.ledger.record(self.integration, outcomes, self.run)
+        summary.failed_records.extend(failed_records(outcomes, self.ledger.record(self.integration, outcomes,
+                                                                                  self.run)))
 
         for start in range(0, len(to_send), sender.batch_size):
             batch = to_send[start:start + sender.batch_size]
@@ -199,7 +230,8 @@ class Loader:
                     summary.failed += 1
                     summary.failures.append(f"{sender.record_type} {document.key}: {result.reason}")
                     self._line("FAILED", sender.record_type, document.key, str(result.reason))
-            self.ledger.record(self.integration, outcomes, self.run)
+            summary.failed_records.extend(failed_records(outcomes, self.ledger.record(self.integration, outcomes,
+                                                                                      self.run)))
         return summary
 
     def _outcome(

@@ -2,14 +2,19 @@
 
 An operator is thin: it resolves its integration's settings, the integration's target (from the registry)
 and the target's hook (a cached property, as Airflow's ``HttpOperator`` has), calls the flow's function in
-``possync.pipeline`` and turns the outcome into the task's state. A task with any permanently failed record
-ends failed without Airflow retries (red until repaired, then cleared: the "sync refresh"); transient target
-errors raise and are retried by Airflow, resuming without re-posting what succeeded.
+``possync.pipeline`` and turns the outcome into the task's state. A record failing for the first time, or
+for another reason than before, ends the task failed without Airflow retries (red until repaired, then cleared:
+the "sync refresh"); a record still failing for a reason already reported is retried, oldest first, and logged
+as a warning with its age, without turning later runs red (``red_on: new``, the default; ``red_on: any`` turns
+every run with a failed record red). Transient target errors raise and are retried by Airflow, resuming without
+re-posting what succeeded.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +29,7 @@ from possync.targets.base.target import Target
 if TYPE_CHECKING:
     from possync.pipeline import SyncJob
     from possync.pos.extract import Window
-    from possync.targets.base.loader import LoadSummary
+    from possync.targets.base.loader import FailedRecord, LoadSummary
 
 CREATED_XCOM = "created_documents"  # the target documents a task created: [[record type, id, number], ...]
 
@@ -120,12 +125,19 @@ class SyncOperator(BaseOperator):
         """What a dry run's preview says it covered (outlets, window)."""
         return {}
 
+    def fail_on_failures(self, summary: LoadSummary, started: datetime) -> None:
+        """Red for a new failure (or any, with ``red_on: any``); green with warnings for known ones (failing
+        since before ``started``, the start of this run)."""
+        report_failures(self.log, "record(s)", summary.failed_records, summary.failed,
+                        red_on=self.integration.red_on, reported_before=started, language=self.integration.language)
+
     def execute(self, context: Any) -> dict[str, Any]:
         from possync.ledger import RunRef
         from possync.pipeline import SyncJob
 
         if (context.get("params") or {}).get("dry_run"):
             return self.dry_run(context)
+        started = run_started_at(context)
         job = SyncJob.connect(self.integration, self.target, self.hook, run=RunRef.from_context(context),
                               logger=self.log)
         summary = self.sync(job)
@@ -136,7 +148,7 @@ class SyncOperator(BaseOperator):
         for warning in self.warnings(job):
             self.log.warning("WARNING %s", warning)
         if summary.failed:
-            raise AirflowFailException(failure_message(summary.failed, summary.failures, language))
+            self.fail_on_failures(summary, started)
         return summary.as_dict()
 
     def dry_run(self, context: Any) -> dict[str, Any]:
@@ -158,6 +170,59 @@ class SyncOperator(BaseOperator):
         self.log.info("the preview (first %d records per type, every count) is on the Sync Status page: "
                       "the task's \"Dry-run preview\" link", PREVIEW_LIMIT)
         return {"dry_run": True, **preview.summary}
+
+
+#: the run's start comes from the Airflow database's clock, ``failing_since`` from the worker's: a failure recorded up
+#: to this long before the run started still counts as the run's own (an extra red at worst, never a missed one)
+CLOCK_SKEW_MARGIN = timedelta(seconds=60)
+
+
+def run_started_at(context: Any) -> datetime:
+    """When the current DAG run started, less ``CLOCK_SKEW_MARGIN`` (a failure recorded since was met by this run,
+    whatever the try); now when the context has no start (so call it before the sync)."""
+    dag_run = context.get("dag_run")
+    started = getattr(dag_run, "start_date", None)
+    if isinstance(started, datetime):
+        return (started if started.tzinfo else started.replace(tzinfo=UTC)) - CLOCK_SKEW_MARGIN
+    return datetime.now(UTC)
+
+
+def report_failures(
+    log: Any, what: str, failures: Sequence[FailedRecord], total: int, *, red_on: str, reported_before: datetime,
+    language: str = "en",
+) -> None:
+    """Turn failed records into the task's state: raise ``AirflowFailException`` when a failure is new (first
+    time, or a new reason) or when ``red_on`` is ``any``; otherwise log each failure already reported as a
+    warning line, with since when it has been failing, and a summary line, and let the task succeed.
+
+    ``total`` counts every failed record (``failures`` may lack some, e.g. a summary built by hand): those
+    without an entry count as new."""
+    from possync.recordlog import failing_for, log_record, utc_minute
+
+    new = [f for f in failures if f.is_new(reported_before)]
+    known = sorted((f for f in failures if not f.is_new(reported_before) and f.failing_since is not None),
+                   key=lambda f: (f.failing_since, f.record_type, f.key))
+    unaccounted = max(0, total - len(failures))
+    if red_on != "any" and known:
+        now = datetime.now(UTC)
+        for failure in known:
+            since = failure.failing_since or now
+            log_record(log, "FAILED", failure.record_type, failure.key,
+                       f"still failing since {utc_minute(since)} ({failing_for(since, now)}), already reported: "
+                       f"{failure.reason}", level=logging.WARNING)
+        log.warning("%d %s still failing for reasons already reported (oldest failing since %s); they do not turn "
+                    "the task red (red_on: new): repair them, they are retried on every run", len(known), what,
+                    utc_minute(known[0].failing_since or now))
+    if red_on == "any" or new or unaccounted:
+        shown_list = [str(f) for f in (failures if red_on == "any" else new)]
+        count = total if red_on == "any" else len(new) + unaccounted
+        also = (f"; {len(known)} more still failing for reasons already reported"
+                if known and red_on != "any" else "")
+        if what == "record(s)":  # the sync tasks' message, in the integration's language (possync.i18n)
+            raise AirflowFailException(failure_message(count, shown_list, language) + also)
+        shown = "; ".join(shown_list[:5])
+        more = f" (and {len(shown_list) - 5} more in the log)" if len(shown_list) > 5 else ""
+        raise AirflowFailException(f"{count} {what} failed: {shown}{more}{also}")
 
 
 def _window(start: str, end: str) -> Window:
