@@ -27,6 +27,12 @@ Merge rules for ``SyncLedger.record`` (the row in the ledger is *old*, the outco
   target holds, so the change is found (``possync.changes``) until ``SyncLedger.reverse`` records that the
   target's document was deleted. Every ``synced`` outcome and every reversal also appends a row to
   ``sync_record_versions``.
+- An ``ignored`` record (a failure someone set aside, ``ledger/quarantine.py``) stays ignored, like a synced
+  one stays synced, for an outcome of the same content (same ``content_hash``, or none): a run that reads it
+  again does not reopen it. An outcome of *different* content (the record was repaired in the POS: a record
+  refused before it became a document has no hash, so its first document counts as different), or a
+  ``synced`` one, reopens it: it takes the outcome's status, its ``ignored_*`` columns are cleared and a
+  ``reopen`` row is added to ``record_quarantine``.
 """
 
 from __future__ import annotations
@@ -41,20 +47,21 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Insert, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Insert, and_, case, func, null, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, Row
 
 from possync.ledger.schema import (
     STATUSES,
     create_schema,
+    record_quarantine,
     sync_id_maps,
     sync_record_versions,
     sync_records,
     sync_watermarks,
 )
 
-Status = Literal["pending", "synced", "failed", "skipped"]  # the same four as schema.STATUSES
+Status = Literal["pending", "synced", "failed", "skipped", "ignored"]  # the same as schema.STATUSES
 
 LOAD_ATTEMPT_STATUSES: frozenset[str] = frozenset({"synced", "failed"})
 UNSYNCED_STATUSES: tuple[Status, ...] = ("pending", "failed")
@@ -154,6 +161,10 @@ class LedgerRecord:
     updated_at: datetime
     #: the content hash of the version the target holds, None when it holds none
     target_hash: str | None = None
+    #: who set the record aside (status ``ignored``), when and why; None otherwise
+    ignored_by: str | None = None
+    ignored_at: datetime | None = None
+    ignored_reason: str | None = None
 
     @property
     def changed_since_sync(self) -> bool:
@@ -324,11 +335,44 @@ class SyncLedger:
                                       outcome.target_id, outcome.target_number, None, run, now)
                     for outcome in outcomes if outcome.status == "synced"]
         with self._write() as conn:
+            reopened = self._reopened(conn, integration, outcomes, run, now)
             for rows in rounds:
                 rows.sort(key=lambda row: (row["record_type"], row["business_key"]))
                 self._upsert(conn, self._record_stmt, rows)
             if versions:
                 conn.execute(sync_record_versions.insert(), versions)
+            if reopened:
+                conn.execute(record_quarantine.insert(), reopened)
+
+    @staticmethod
+    def _reopened(conn: Connection, integration: str, outcomes: Sequence[RecordOutcome], run: RunRef | None,
+                  now: datetime) -> list[dict[str, Any]]:
+        """The ``reopen`` history rows of the ignored records these outcomes take out of quarantine (see the
+        module docstring). Ignored records are few: one indexed read of them per batch."""
+        c = sync_records.c
+        ignored = {(t, k): h for t, k, h in conn.execute(
+            select(c.record_type, c.business_key, c.content_hash).where(
+                c.integration == integration, c.status == "ignored"))}
+        rows: list[dict[str, Any]] = []
+        if not ignored:
+            return rows
+        for outcome in outcomes:
+            identity = (outcome.record_type, outcome.key)
+            if identity not in ignored:
+                continue
+            old_hash = ignored[identity]
+            if outcome.status == "synced":
+                why = "synced"
+            elif outcome.content_hash is not None and outcome.content_hash != old_hash:
+                why = f"changed in the POS since it was ignored: {outcome.status} again"
+            else:
+                continue
+            del ignored[identity]
+            rows.append({"integration": integration, "record_type": outcome.record_type,
+                         "business_key": outcome.key, "action": "reopen",
+                         "actor": run.dag_id if run else "possync", "at": now, "reason": why,
+                         "failure_reason": None, "content_hash": outcome.content_hash})
+        return rows
 
     @staticmethod
     def _version_row(integration: str, event: str, record_type: str, key: str, content: str | None,
@@ -417,7 +461,8 @@ class SyncLedger:
         same_content = or_(
             new.content_hash.is_(None), old.content_hash.is_not_distinct_from(new.content_hash)
         )
-        keep = and_(old.status == "synced", new.status != "synced", same_content)
+        # a synced record stays synced, and an ignored one ignored, for an outcome of the same content
+        keep = and_(old.status.in_(("synced", "ignored")), new.status != "synced", same_content)
 
         def unless_kept(value: ColumnElement[Any], column: str) -> ColumnElement[Any]:
             return case((keep, old[column]), else_=value)
@@ -453,6 +498,8 @@ class SyncLedger:
         }
         for column in ("dag_id", "run_id", "task_id", "map_index", "try_number"):
             updates[column] = unless_kept(new[column], column)
+        for column in ("ignored_by", "ignored_at", "ignored_reason"):  # NULL unless it stays ignored
+            updates[column] = case((keep, old[column]), else_=null())
         return stmt.on_conflict_do_update(
             index_elements=["integration", "record_type", "business_key"], set_=updates
         )
@@ -485,6 +532,9 @@ class SyncLedger:
             synced_at=m["synced_at"],
             updated_at=m["updated_at"],
             target_hash=m["target_hash"],
+            ignored_by=m["ignored_by"],
+            ignored_at=m["ignored_at"],
+            ignored_reason=m["ignored_reason"],
         )
 
     _record_columns = [c for c in sync_records.c if c.name != "id"]
