@@ -29,3 +29,10 @@ def log_record(logger: logging.Logger | logging.LoggerAdapter | Any, outcome: st
     if language != "en":
         detail = translate(detail, language)
     logger.info("%-8s %-9s %-28s %s", outcome, record_type, key, detail)
+
+
+def ignored_note(record: Any) -> str:
+    """The detail of the SKIPPED line of a record someone set aside (a ledger record with status ``ignored``)."""
+    when = f" on {record.ignored_at:%Y-%m-%d %H:%M} UTC" if getattr(record, "ignored_at", None) else ""
+    return (f"ignored by {record.ignored_by}{when}: {record.ignored_reason} (not retried; undo it on Sync Status "
+            "or with `possync unignore`, or repair it in the POS)")
