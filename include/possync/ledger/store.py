@@ -462,7 +462,7 @@ class SyncLedger:
             new.content_hash.is_(None), old.content_hash.is_not_distinct_from(new.content_hash)
         )
         # a synced record stays synced, and an ignored one ignored, for an outcome of the same content
-        keep = and_(old.status.in_(("synced", "ignored")), new.status != "synced", same_content)
+        keep = and_(or_(old.status == "synced", old.status == "ignored"), new.status != "synced", same_content)
 
         def unless_kept(value: ColumnElement[Any], column: str) -> ColumnElement[Any]:
             return case((keep, old[column]), else_=value)
