@@ -18,6 +18,9 @@ Only a ``failed`` record can be ignored, and only with a reason (a non-empty one
 
 **Undo** puts it back to ``failed`` with the reason it failed with, so the next run retries it again.
 
+An invoice takes its failed payments (``<invoice>/P<n>``, which fail because the invoice did) with it: they are
+ignored with it, with the same reason, and its undo undoes them too (those ignored with it).
+
 **A repaired record reopens by itself**: "ignored" was said about the content it had then. When a run reads it
 again with different content (its content hash changed: edited in the POS; a record refused before it became a
 document has no hash, so its first document counts as changed), it is staged and sent like any other record and
@@ -42,6 +45,8 @@ from possync.ledger.schema import WEBHOOK_RECORD_TYPE, record_quarantine, sync_r
 from possync.ledger.store import LedgerRecord, SyncLedger
 
 REASON_MAX = 2000
+#: record type → (the record type of its dependants, the key suffix before their number): ignored with it
+DEPENDANTS = {"invoice": ("payment", "/P")}
 
 
 class QuarantineRefused(ValueError):
@@ -99,12 +104,19 @@ def ignore(ledger: SyncLedger, integration: str, record_type: str, key: str, *, 
             c.integration == integration, c.record_type == record_type, c.business_key == key,
             c.status == "failed")).first()
         if row is not None:
-            conn.execute(update(sync_records).where(
-                c.integration == integration, c.record_type == record_type, c.business_key == key,
-                c.status == "failed").values(status="ignored", ignored_by=by, ignored_at=now, ignored_reason=why,
-                                              updated_at=now))
-            conn.execute(record_quarantine.insert(), [_entry(integration, record_type, key, "ignore", by, now, why,
-                                                             row.reason, row.content_hash)])
+            targets = [(record_type, key, row.reason, row.content_hash)]
+            if record_type in DEPENDANTS:
+                kind, suffix = DEPENDANTS[record_type]
+                targets += [(kind, d.key, d.reason, d.content_hash) for d in
+                            ledger.with_key_prefix(integration, kind, key + suffix, conn=conn) if d.status == "failed"]
+            for kind, identity, _failure, _content in targets:
+                conn.execute(update(sync_records).where(
+                    c.integration == integration, c.record_type == kind, c.business_key == identity,
+                    c.status == "failed").values(status="ignored", ignored_by=by, ignored_at=now,
+                                                  ignored_reason=why, updated_at=now))
+            conn.execute(record_quarantine.insert(), [_entry(integration, kind, identity, "ignore", by, now, why,
+                                                             failure, content)
+                                                      for kind, identity, failure, content in targets])
     record = ledger.get(integration, record_type, key)
     if row is None or record is None:
         raise _refusal(record, integration, record_type, key, "failed", "ignored")
@@ -116,14 +128,25 @@ def undo(ledger: SyncLedger, integration: str, record_type: str, key: str, *, by
     """Take an ignored record back: ``failed`` again, with the reason it failed with, so it is retried."""
     now = now or datetime.now(UTC)
     c = sync_records.c
+    note = (reason or "").strip()[:REASON_MAX] or None
     with ledger._write() as conn:
-        done = conn.execute(update(sync_records).where(
+        when = conn.execute(select(c.ignored_at).where(
             c.integration == integration, c.record_type == record_type, c.business_key == key,
-            c.status == "ignored").values(status="failed", ignored_by=None, ignored_at=None, ignored_reason=None,
-                                           updated_at=now)).rowcount
+            c.status == "ignored")).scalar()
+        targets = [(record_type, key)]
+        if when is not None and record_type in DEPENDANTS:  # the dependants ignored with it
+            kind, suffix = DEPENDANTS[record_type]
+            targets += [(kind, d.key) for d in ledger.with_key_prefix(integration, kind, key + suffix, conn=conn)
+                        if d.status == "ignored" and d.ignored_at == when]
+        done = 0
+        for kind, identity in targets:
+            done += conn.execute(update(sync_records).where(
+                c.integration == integration, c.record_type == kind, c.business_key == identity,
+                c.status == "ignored").values(status="failed", ignored_by=None, ignored_at=None,
+                                               ignored_reason=None, updated_at=now)).rowcount
         if done:
-            conn.execute(record_quarantine.insert(), [_entry(
-                integration, record_type, key, "undo", by, now, (reason or "").strip()[:REASON_MAX] or None, None)])
+            conn.execute(record_quarantine.insert(), [_entry(integration, kind, identity, "undo", by, now, note, None)
+                                                      for kind, identity in targets])
     record = ledger.get(integration, record_type, key)
     if not done or record is None:
         raise _refusal(record, integration, record_type, key, "ignored", "taken back")

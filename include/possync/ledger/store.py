@@ -568,16 +568,20 @@ class SyncLedger:
                     found[record.key] = record
         return found
 
-    def with_key_prefix(self, integration: str, record_type: str, prefix: str) -> list[LedgerRecord]:
-        """The records whose key starts with ``prefix`` (an order's payments: ``"<order number>/P"``)."""
+    def with_key_prefix(self, integration: str, record_type: str, prefix: str, *,
+                        conn: Connection | None = None) -> list[LedgerRecord]:
+        """The records whose key starts with ``prefix`` (an order's payments: ``"<order number>/P"``); read in
+        ``conn``'s transaction when given."""
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         c = sync_records.c
         query = select(*self._record_columns).where(
             c.integration == integration, c.record_type == record_type,
             c.business_key.like(escaped + "%", escape="\\"),
         ).order_by(c.business_key)
-        with self.engine.connect() as conn:
+        if conn is not None:
             return [self._to_record(row) for row in conn.execute(query)]
+        with self.engine.connect() as own:
+            return [self._to_record(row) for row in own.execute(query)]
 
     def unsynced(
         self,
