@@ -245,9 +245,18 @@ def test_a_failed_webhook_event_can_be_ignored_undone_and_retried(world: dict[st
     back = call("unignore", "user", uuid="u-1")
     assert back.status_code == 200 and "has no product with that SKU" in back.json()["reason"]
     assert [e.uuid for e in log.pending("accurate_demo")] == ["u-1"]
-    retry = server.post("/sync-status/retry", headers=token("admin"), follow_redirects=False,
-                        data={"integration": "accurate_demo", "flow": "inbound", "back": "webhooks"})
-    assert retry.status_code == 303 and retry.headers["location"].startswith("webhooks?"), retry.headers
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    try:
+        retry = server.post("/sync-status/retry", headers=token("admin"), follow_redirects=False,
+                            data={"integration": "accurate_demo", "flow": "inbound", "back": "webhooks"})
+        assert retry.status_code == 303 and retry.headers["location"].startswith("webhooks?"), retry.headers
+        assert "Triggered+run+retry__" in retry.headers["location"]
+    finally:  # the metadata DB is the session's: leave no run behind for other tests that count them
+        with create_session() as session:
+            session.query(DagRun).filter(DagRun.dag_id == "accurate_demo__inbound",
+                                         DagRun.run_id.startswith("retry__")).delete(synchronize_session=False)
 
 
 def test_the_cli_ignores_and_undoes_with_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
