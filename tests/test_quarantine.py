@@ -240,6 +240,8 @@ def test_a_failed_webhook_event_can_be_ignored_undone_and_retried(world: dict[st
     done = call("ignore", "user", uuid="u-1", reason="the supplier's test delivery")
     assert done.status_code == 200 and done.json()["reason"] == "ignored by user: the supplier's test delivery"
     assert [e.uuid for e in log.pending("accurate_demo")] == [], "an ignored event is not processed again"
+    log.mark_failed(first.id, "a late failure from a run that read it before it was ignored")
+    assert log.get("accurate_demo", "u-1").status == "ignored"
     assert 'class="undo-ignore"' in server.get("/sync-status/webhooks", params={"integration": "accurate_demo"},
                                                headers=token("user")).text
     back = call("unignore", "user", uuid="u-1")
