@@ -277,10 +277,13 @@ def test_the_cli_ignores_and_undoes_with_one_line_errors(tmp_path: Path, capsys:
         (["ignore", *args, "--key", "INV-9", "--reason", "x"], "has no invoice record 'INV-9'"),
         (["ignore", *args, "--key", "INV-1", "--reason", " "], "a reason is required"),
         (["unignore", *args, "--key", "INV-2"], "only a ignored record can be taken back"),
+        (["ignore", "--ledger-url", f"sqlite:///{tmp_path / 'typo.db'}", *args[2:], "--key", "INV-1", "--reason",
+          "x"], "no sync ledger at"),
     ):
         assert cli(argv) == 1, argv
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert not (tmp_path / "typo.db").exists(), "a mistyped path does not create an empty ledger"
     assert cli(["unignore", *args, "--key", "INV-1"]) == 0
     assert "back to failed (no SKU)" in capsys.readouterr().out
     assert json.loads(_status_json(url, capsys))["ignored"] == {J: []}

@@ -99,13 +99,19 @@ def _status(args: argparse.Namespace) -> int:
 def _quarantine(args: argparse.Namespace) -> int:
     """``possync ignore`` / ``possync unignore``: set a failed record aside with a reason, or take it back."""
     import getpass
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
 
     from possync.ledger import SyncLedger
     from possync.ledger.quarantine import QuarantineRefused, ignore, undo
 
     command = args.command
     try:
-        ledger = SyncLedger.from_url(args.ledger_url, ensure_schema=True)
+        url = make_url(args.ledger_url)
+        if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).expanduser().exists():
+            raise QuarantineRefused("missing", f"no sync ledger at {url.database}")  # not a new, empty one
+        ledger = SyncLedger.from_url(url, ensure_schema=True)
         by = args.by or f"{getpass.getuser()} (possync CLI)"
         if command == "ignore":
             record = ignore(ledger, args.integration, args.type, args.key, by=by, reason=args.reason)
