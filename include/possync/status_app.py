@@ -966,6 +966,7 @@ def create_app(
             return None
         return fields if isinstance(fields, dict) else None
 
+    # The same four routes for Ignore and its Undo ("unignore"): a record and a webhook event, as JSON and as a form
     for action in ("ignore", "unignore"):
         def routes(action: str = action) -> None:
             step = "ignore" if action == "ignore" else "undo"
