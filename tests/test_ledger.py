@@ -296,7 +296,7 @@ def test_unsynced_lists_oldest_first_with_filters(ledger: SyncLedger) -> None:
 
 
 def test_counts_by_status_for_an_integration_and_a_flow(ledger: SyncLedger) -> None:
-    assert ledger.counts(J) == {"pending": 0, "synced": 0, "failed": 0, "skipped": 0}
+    assert ledger.counts(J) == {"pending": 0, "synced": 0, "failed": 0, "skipped": 0, "ignored": 0}
     ledger.record(
         J,
         [invoice(f"INV-{n}", "synced") for n in range(5)]
@@ -305,10 +305,10 @@ def test_counts_by_status_for_an_integration_and_a_flow(ledger: SyncLedger) -> N
         + [RecordOutcome("customer", "CUST-2", "customers", "skipped")],
     )
     ledger.record("accurate_demo", [invoice("INV-1", "failed")])
-    assert ledger.counts(J) == {"pending": 1, "synced": 5, "failed": 3, "skipped": 1}
-    assert ledger.counts(J, "sales") == {"pending": 0, "synced": 5, "failed": 3, "skipped": 0}
-    assert ledger.counts(J, "customers") == {"pending": 1, "synced": 0, "failed": 0, "skipped": 1}
-    assert ledger.counts("accurate_demo") == {"pending": 0, "synced": 0, "failed": 1, "skipped": 0}
+    assert ledger.counts(J) == {"pending": 1, "synced": 5, "failed": 3, "skipped": 1, "ignored": 0}
+    assert ledger.counts(J, "sales") == {"pending": 0, "synced": 5, "failed": 3, "skipped": 0, "ignored": 0}
+    assert ledger.counts(J, "customers") == {"pending": 1, "synced": 0, "failed": 0, "skipped": 1, "ignored": 0}
+    assert ledger.counts("accurate_demo") == {"pending": 0, "synced": 0, "failed": 1, "skipped": 0, "ignored": 0}
 
 
 def test_id_maps_upsert_and_read_back(ledger: SyncLedger) -> None:

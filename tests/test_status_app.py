@@ -99,7 +99,7 @@ def test_filters_select_exactly_the_matching_records(server) -> None:
     [transfer] = records(server, flow="transfers")
     assert transfer["reason"] == "transfer-out TO-0009 has not been synced yet; repair it first"
     counts = server.get("/sync-status/api/counts", params={"integration": J}, headers=token("viewer")).json()
-    assert counts["flows"]["sales"] == {"synced": 108, "failed": 12, "pending": 0, "skipped": 0}
+    assert counts["flows"]["sales"] == {"synced": 108, "failed": 12, "pending": 0, "skipped": 0, "ignored": 0}
 
 
 def test_paging_returns_every_record_once_newest_first(server) -> None:

@@ -2,6 +2,8 @@
 
     possync ledger init --ledger-url sqlite:///var/data/ledger.db
     possync status --ledger-url sqlite:///var/data/ledger.db [--integration jurnal_demo] [--json]
+    possync ignore --ledger-url ... --integration jurnal_demo --type invoice --key INV-... --reason "..." [--by NAME]
+    possync unignore --ledger-url ... --integration jurnal_demo --type invoice --key INV-... [--reason "..."]
     possync config check [--config include/config/integrations.yaml]
     possync deploy pools           (the target pools, for `airflow pools import`)
     possync deploy connections     (POSSYNC_CONN_<ID> variables, for `airflow connections import`)
@@ -49,11 +51,22 @@ def _status(args: argparse.Namespace) -> int:
         ]
         for name in integrations
     }
+    ignored = {
+        name: [
+            {"flow": r.flow, "record_type": r.record_type, "key": r.key, "outlet": r.outlet_code,
+             "ignored_by": r.ignored_by, "ignored_at": r.ignored_at, "ignored_reason": r.ignored_reason,
+             "reason": r.reason}
+            for flow in sorted({row[1] for row in rows if row[0] == name})
+            for r in ledger.unsynced(name, flow, statuses=("ignored",), limit=args.limit)
+        ]
+        for name in integrations
+    }
     report = {
         "counts": [
             {"integration": i, "flow": f, "record_type": t, "status": st, "records": n} for i, f, t, st, n in rows
         ],
         "failures": failures,
+        "ignored": ignored,
     }
     if args.json:
         print(json.dumps(report, indent=2, default=str))
@@ -67,10 +80,11 @@ def _status(args: argparse.Namespace) -> int:
         for i, flow, record_type, status, count in rows:
             if i == name:
                 table.setdefault((flow, record_type), {})[status] = count
-        print(f"  {'flow':<10} {'record':<12} {'synced':>7} {'skipped':>7} {'failed':>7} {'pending':>7}")
+        print(f"  {'flow':<10} {'record':<12} {'synced':>7} {'skipped':>7} {'failed':>7} {'pending':>7} "
+              f"{'ignored':>7}")
         for (flow, record_type), counts in table.items():
             print(f"  {flow:<10} {record_type:<12} " + " ".join(
-                f"{counts.get(status, 0):>7}" for status in ("synced", "skipped", "failed", "pending")
+                f"{counts.get(status, 0):>7}" for status in ("synced", "skipped", "failed", "pending", "ignored")
             ))
     for name, items in failures.items():
         if items:
@@ -80,6 +94,47 @@ def _status(args: argparse.Namespace) -> int:
                 age = (f"  (failing since {utc_minute(datetime.fromisoformat(since))}, "
                        f"{failing_for(datetime.fromisoformat(since))})" if since else "")
                 print(f"  {failure['record_type']:<12} {failure['key']:<28} {failure['reason']}{age}")
+    for name, items in ignored.items():
+        if items:
+            print(f"\n{name}: ignored records (not retried, not open), who set them aside and why:")
+            for item in items:
+                print(f"  {item['record_type']:<12} {item['key']:<28} {item['ignored_by']} "
+                      f"{item['ignored_at']:%Y-%m-%d %H:%M} UTC: {item['ignored_reason']}")
+    return 0
+
+
+def _quarantine(args: argparse.Namespace) -> int:
+    """``possync ignore`` / ``possync unignore``: set a failed record aside with a reason, or take it back."""
+    import getpass
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    from possync.ledger import SyncLedger
+    from possync.ledger.quarantine import QuarantineRefused, ignore, undo
+
+    command = args.command
+    try:
+        url = make_url(args.ledger_url)
+        if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).expanduser().exists():
+            raise QuarantineRefused("missing", f"no sync ledger at {url.database}")  # not a new, empty one
+        ledger = SyncLedger.from_url(url, ensure_schema=True)
+        by = args.by or f"{getpass.getuser()} (possync CLI)"
+        if command == "ignore":
+            record = ignore(ledger, args.integration, args.type, args.key, by=by, reason=args.reason)
+            print(f"IGNORED  {record.record_type} {record.key}: by {by}: {record.ignored_reason} "
+                  f"(failed with: {record.reason}); it is not retried until `possync unignore`")
+        else:
+            record = undo(ledger, args.integration, args.type, args.key, by=by, reason=args.reason)
+            print(f"FAILED   {record.record_type} {record.key}: back to failed ({record.reason}); "
+                  "the next run retries it")
+    except QuarantineRefused as error:
+        print(f"possync {command}: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:  # an unreachable or unreadable ledger: one line, no traceback
+        print(f"possync {command}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
+              file=sys.stderr)
+        return 2
     return 0
 
 
@@ -258,6 +313,18 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--limit", type=int, default=200, help="failed records to list per flow")
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=_status)
+
+    for name, summary in (("ignore", "set a failed record aside with a reason: not retried, not open"),
+                          ("unignore", "take an ignored record back: failed again, retried by the next run")):
+        quarantine = commands.add_parser(name, help=summary)
+        quarantine.add_argument("--ledger-url", required=True)
+        quarantine.add_argument("--integration", required=True)
+        quarantine.add_argument("--type", required=True, help="record type: invoice, payment, return, transfer_in, …")
+        quarantine.add_argument("--key", required=True, help="the record's number (business key)")
+        quarantine.add_argument("--reason", required=name == "ignore", default=None,
+                                help="why it is set aside (required)" if name == "ignore" else "why (optional)")
+        quarantine.add_argument("--by", default=None, help="who (default: your login name, via the CLI)")
+        quarantine.set_defaults(func=_quarantine)
 
     reconcile = commands.add_parser(
         "reconcile", help="POS ↔ ledger ↔ target per outlet and day: kept results, or --run one now")

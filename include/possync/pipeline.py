@@ -27,7 +27,7 @@ from possync.changes import apply_changes
 from possync.config import Integration
 from possync.documents import Document, Rejection
 from possync.i18n import language_of, stage_summary_line, with_language
-from possync.ledger import RecordOutcome, RunRef, SyncLedger, content_hash
+from possync.ledger import LedgerRecord, RecordOutcome, RunRef, SyncLedger, content_hash
 from possync.pos.extract import (
     CatchUpPlan,
     Window,
@@ -37,7 +37,7 @@ from possync.pos.extract import (
     plan_catch_up,
     plan_stock_catch_up,
 )
-from possync.recordlog import log_record
+from possync.recordlog import ignored_note, log_record
 from possync.targets.base.loader import FailedRecord, Loader, LoadSummary, Sender, failed_records
 from possync.targets.base.target import Target
 from possync.transform.sales import SalesBatch, transform_sales
@@ -229,6 +229,23 @@ def _plan_catch_up(
     return plan
 
 
+def _set_aside(ledger: SyncLedger, integration: str,
+               rejections: Iterable[Rejection]) -> tuple[list[Rejection], list[LedgerRecord]]:
+    """Split refused records into those to fail and the ledger records of those someone set aside (``ignored``,
+    ``ledger/quarantine.py``): refused again, their content cannot have been repaired."""
+    rejections = list(rejections)
+    by_type: dict[str, list[str]] = {}
+    for rejection in rejections:
+        by_type.setdefault(rejection.record_type, []).append(rejection.key)
+    ignored: dict[tuple[str, str], LedgerRecord] = {}
+    for record_type, keys in by_type.items():
+        ignored.update(((record_type, key), record) for key, record in ledger.lookup(integration, record_type, keys)
+                       .items() if record.status == "ignored")
+    return ([r for r in rejections if (r.record_type, r.key) not in ignored],
+            [ignored[identity] for identity in dict.fromkeys((r.record_type, r.key) for r in rejections)
+             if identity in ignored])
+
+
 def _record_staged(
     ledger: SyncLedger,
     integration: str,
@@ -240,8 +257,13 @@ def _record_staged(
     run: RunRef | None,
     logger: logging.Logger | logging.LoggerAdapter,
 ) -> None:
-    """Record what staging saw: ``failed`` with the reason, ``skipped``, and ``pending`` documents to load."""
+    """Record what staging saw: ``failed`` with the reason, ``skipped``, and ``pending`` documents to load. A
+    refused record someone set aside (``ignored``) stays so: skipped, not failed again."""
     outcomes: list[RecordOutcome] = []
+    rejections, ignored = _set_aside(ledger, integration, rejections)
+    for record in ignored:
+        summary.skipped += 1
+        log_record(logger, "SKIPPED", record.record_type, record.key, ignored_note(record))
     for rejection in rejections:
         outcomes.append(_rejection_outcome(rejection, "failed", flow))
         summary.failed += 1
@@ -395,12 +417,16 @@ class SyncJob:
         return summary
 
     def reject(self, flow: str, rejections: Sequence[Rejection]) -> LoadSummary:
-        """Fail the records the POS cannot turn into documents, with their reasons (ledger and log)."""
+        """Fail the records the POS cannot turn into documents, with their reasons (ledger and log); one someone
+        set aside (``ignored``) is skipped instead."""
+        rejections, ignored = _set_aside(self.ledger, self.integration.name, rejections)
+        for record in ignored:
+            log_record(self.logger, "SKIPPED", record.record_type, record.key, ignored_note(record))
         outcomes = [_rejection_outcome(r, "failed", flow) for r in rejections]
         failing = self.ledger.record(self.integration.name, outcomes, self.run)
         for r in rejections:
             log_record(self.logger, "FAILED", r.record_type, r.key, r.reason)
-        return LoadSummary(failed=len(rejections),
+        return LoadSummary(failed=len(rejections), skipped=len(ignored),
                            failures=[f"{r.record_type} {r.key}: {r.reason}" for r in rejections],
                            failed_records=failed_records(outcomes, failing))
 
@@ -528,8 +554,9 @@ def _sync_stock_flow(job: SyncJob, flow: Literal["transfers", "stock"], outlet_c
         lookback=timedelta(hours=integration.transfers.lookback_hours),
         catch_up=stock_catch_up(integration, now) if catch_up else None, run=job.run, logger=job.logger,
     )
-    return job.load_in_order(flow, documents, LoadSummary(failed=staged.failed, failures=list(staged.failures),
-                                                                 failed_records=list(staged.failed_records)))
+    return job.load_in_order(flow, documents, LoadSummary(skipped=staged.skipped, failed=staged.failed,
+                                                          failures=list(staged.failures),
+                                                          failed_records=list(staged.failed_records)))
 
 
 def sync_transfers(job: SyncJob, *, outlet_codes: Sequence[str], window: Window, catch_up: bool = False,

@@ -153,8 +153,8 @@ class PreviewLedger:
     # -- writes: kept here -------------------------------------------------------------------------------
 
     def record(self, integration: str, outcomes: Any, run: RunRef | None = None) -> None:
-        """Merge like ``SyncLedger.record``: a synced record stays synced when an outcome without new content
-        says otherwise; otherwise the latest outcome wins."""
+        """Merge like ``SyncLedger.record``: a synced (or ignored) record stays so when an outcome without new
+        content says otherwise; otherwise the latest outcome wins."""
         now = datetime.now(UTC)
         for outcome in outcomes:
             self._records[integration, outcome.record_type, outcome.key] = self._merged(integration, outcome, run,
@@ -163,7 +163,7 @@ class PreviewLedger:
     def _merged(self, integration: str, outcome: RecordOutcome, run: RunRef | None, now: datetime) -> LedgerRecord:
         old = self.get(integration, outcome.record_type, outcome.key)
         synced = outcome.status == "synced"
-        if old is not None and old.status == "synced" and not synced and outcome.content_hash in (
+        if old is not None and old.status in ("synced", "ignored") and not synced and outcome.content_hash in (
                 None, old.content_hash):
             return old
         return LedgerRecord(

@@ -352,6 +352,8 @@ def _explanation(record: LedgerRecord | None) -> str | None:
     if record.changed_since_sync:
         return "changed in the POS after sync; the change waits for the next sales run (changes_after_sync)" + (
             f": {record.reason}" if record.status == "failed" and record.reason else "")
+    if record.status == "ignored":
+        return f"ignored by {record.ignored_by}: {record.ignored_reason}"
     if record.status == "failed" and record.reason:
         return f"failed in the ledger: {record.reason}"
     if record.status == "pending":

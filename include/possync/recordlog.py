@@ -46,3 +46,10 @@ def failing_for(since: datetime, now: datetime | None = None) -> str:
         return f"{seconds // 3600} h"
     days = seconds // 86400
     return f"{days} day{'s' if days != 1 else ''}"
+
+
+def ignored_note(record: Any) -> str:
+    """The detail of the SKIPPED line of a record someone set aside (a ledger record with status ``ignored``)."""
+    when = f" on {record.ignored_at:%Y-%m-%d %H:%M} UTC" if getattr(record, "ignored_at", None) else ""
+    return (f"ignored by {record.ignored_by}{when}: {record.ignored_reason} (not retried; undo it on Sync Status "
+            "or with `possync unignore`, or repair it in the POS)")

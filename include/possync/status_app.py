@@ -16,14 +16,25 @@ Success or Failed and the reason, across runs, and a way to re-sync after a repa
                                         tasks would post, each request body pretty-printed, read from the tasks'
                                         ``dry_run_preview`` XCom (the user must also be allowed to read the DAG's XComs)
     GET  /sync-status/api/preview       the same as JSON
+    POST /sync-status/ignore            "Ignore" a failed record with a reason (``ledger/quarantine.py``): not
+                                        retried, not open, who/when/why kept with its history
+    POST /sync-status/unignore          "Undo": the ignored record is failed again, with its reason, and retried
+    POST /sync-status/webhooks/ignore   the same for a failed webhook event (and /webhooks/unignore)
     GET  /sync-status/api/counts        the same as JSON, for scripts
     GET  /sync-status/api/records
     GET  /sync-status/api/webhooks
     POST /sync-status/api/retry
+    POST /sync-status/api/ignore        {"integration", "record_type", "key", "reason"}; /api/unignore likewise
+    GET  /sync-status/api/history       ?integration=&record_type=&key= : every ignore, undo and reopen of it
+    POST /sync-status/api/webhooks/ignore  {"integration", "uuid", "reason"}; /api/webhooks/unignore likewise
 
 Every route requires an authenticated Airflow user allowed to see plugin views (anonymous: 401, not
 allowed: 403; the API server's JWT, as a bearer token or the UI's session cookie). A retry also requires
-the right to trigger the DAG it runs: it is refused with 403 for a user who may not (e.g. a viewer).
+the right to trigger the DAG it runs: it is refused with 403 for a user who may not (e.g. a viewer). Ignoring
+a record and undoing it need the same right on the DAG that owns the record's flow (``owning_dag``), asked the
+same way before anything changes; the page shows the Ignore and Undo buttons only to users who have it. Like
+Retry, these are POSTs authenticated by the API server's JWT: a bearer token, or the UI's ``_token`` cookie,
+which the API server sets ``SameSite=Lax``, so a form on another site cannot post them with it.
 
 A retry never invents a new way of syncing: it triggers the DAG that owns the flow with parameters its
 trigger form accepts (validated against the DAG's params like any trigger), chosen so the run re-syncs the
@@ -58,6 +69,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 log = logging.getLogger(__name__)
 
 FLOWS = ("sales", "customers", "products", "transfers", "stock")
+#: the HTTP status of each way an ignore or undo is refused (``ledger.quarantine.QuarantineRefused.kind``)
+QUARANTINE_STATUS = {"bad": 400, "missing": 404, "conflict": 409}
 PAGE_SIZE = 50
 RETRY_LIMIT = 1000
 
@@ -70,6 +83,14 @@ class Refused(Exception):
         super().__init__(detail)
         self.status = status
         self.detail = detail
+
+
+def owning_dag(integration_name: str, flow: str) -> str:
+    """The DAG that syncs a flow's records (and the inbound webhook events): the one a retry triggers, and whose
+    trigger right it takes to ignore or undo them."""
+    if flow in ("transfers", "stock"):
+        return f"{integration_name}__transfers"
+    return f"{integration_name}__{flow}"
 
 
 @dataclass(frozen=True)
@@ -233,6 +254,8 @@ text-align:left;vertical-align:top} th{background:#f7fafc}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .o-unexplained{color:#c53030;font-weight:600}.o-explained{color:#b7791f}.o-equal{color:#2f855a}
 .s-failed{color:#c53030;font-weight:600}.s-synced{color:#2f855a}.s-pending{color:#b7791f}.s-skipped{color:#718096}
+.s-ignored{color:#718096;font-style:italic} .ignored-note{color:#4a5568;font-size:12px;margin-top:.2rem}
+form.ignore-form{display:flex;gap:.3rem;margin-top:.2rem} form.ignore-form input{width:12rem}
 #message{padding:.5rem .8rem;border-radius:4px;background:#ebf8ff;border:1px solid #90cdf4;margin:.5rem 0}
 #message.error{background:#fff5f5;border-color:#feb2b2}
 button{cursor:pointer} .reason{max-width:38rem} .failing-since{font-weight:400;font-size:.85em;color:#4a5568}
@@ -269,8 +292,30 @@ def _age(item: Any, zone: ZoneInfo) -> str:
             f'{failing_for(since)}</div>')
 
 
+def _hidden(**fields: Any) -> str:
+    return "".join(f'<input type="hidden" name="{k}" value="{_e(v)}">' for k, v in fields.items() if v is not None)
+
+
+def _ignored_note(by: str | None, at: datetime | None, why: str | None, zone: ZoneInfo) -> str:
+    when = f" on {at.astimezone(zone):%Y-%m-%d %H:%M}" if at else ""
+    return f'<div class="ignored-note">ignored by {_e(by)}{when}: {_e(why)}</div>'
+
+
+def _ignore_form(action: str, what: str, **fields: Any) -> str:
+    """Ignore (a reason required, here and on the server) for a failed record or event."""
+    return (f'<form class="ignore-form" method="post" action="{action}">{_hidden(**fields)}'
+            f'<input name="reason" class="ignore-reason" required placeholder="why ignore this {what}?" '
+            f'aria-label="reason to ignore {_e(fields.get("key") or fields.get("uuid"))}">'
+            '<button class="ignore-record">Ignore</button></form>')
+
+
+def _undo_form(action: str, **fields: Any) -> str:
+    return (f'<form class="undo-form" method="post" action="{action}">{_hidden(**fields)}'
+            '<button class="undo-ignore">Undo ignore</button></form>')
+
+
 def _records_page(integrations: dict[str, Any], params: dict[str, str], message: str | None,
-                  error: bool) -> HTMLResponse:
+                  error: bool, may_edit: Callable[[str], bool] = lambda _dag_id: False) -> HTMLResponse:
     from possync.ledger.schema import STATUSES
     from possync.ledger.status import BadQuery, flow_counts, record_page
 
@@ -323,13 +368,20 @@ records of {_e(integration.name)}, oldest first (after you have repaired them in
                  f'<input type="hidden" name="key" value="{_e(record.key)}"><input type="hidden" '
                  f'name="record_type" value="{_e(record.record_type)}"><button class="retry-record">Retry'
                  '</button></form>' if record.status == "failed" else "")
+        identity = {"integration": record.integration, "flow": record.flow, "record_type": record.record_type,
+                    "key": record.key}
+        if record.status in ("failed", "ignored") and may_edit(owning_dag(record.integration, record.flow)):
+            retry += (_ignore_form("ignore", "record", **identity) if record.status == "failed"
+                      else _undo_form("unignore", **identity))
+        note = (_ignored_note(record.ignored_by, record.ignored_at, record.ignored_reason, zone)
+                if record.status == "ignored" else "")
         last = record.last_attempt_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if record.last_attempt_at else ""
         age = _age(record, zone)
         rows.append(
             f'<tr class="record"><td class="key">{_e(record.key)}</td><td>{_e(record.record_type)}</td>'
             f'<td>{_e(record.flow)}</td><td>{_e(record.outlet_code)}</td><td>{when}</td>'
             f'<td class="status s-{_e(record.status)}">{_e(record.status)}{age}</td><td>{target}</td>'
-            f'<td class="reason">{_e(record.reason)}</td><td class="num">{record.attempts}</td><td>{last}</td>'
+            f'<td class="reason">{_e(record.reason)}{note}</td><td class="num">{record.attempts}</td><td>{last}</td>'
             f"<td>{log_link}</td><td>{retry}</td></tr>"
         )
     table = "".join(rows) or '<tr><td colspan="12">no records match these filters</td></tr>'
@@ -347,30 +399,46 @@ records of {_e(integration.name)}, oldest first (after you have repaired them in
     return _page(f"Sync Status: {integration.name} → {integration.target}", body, message, error)
 
 
-def _webhooks_page(integrations: dict[str, Any], params: dict[str, str]) -> HTMLResponse:
+def _webhooks_page(integrations: dict[str, Any], params: dict[str, str],
+                   may_edit: Callable[[str], bool] = lambda _dag_id: False) -> HTMLResponse:
+    from possync.ledger.quarantine import ignored_webhooks
     from possync.ledger.webhooks import WEBHOOK_STATUSES, WebhookLog
 
     integration = _integration(params, integrations)
     status = params.get("status") or None
     if status is not None and status not in WEBHOOK_STATUSES:
         raise Refused(400, f"status {status!r} is not one of {', '.join(WEBHOOK_STATUSES)}")
-    webhook_log = WebhookLog(_ledger(integration).engine)
+    ledger = _ledger(integration)
+    webhook_log = WebhookLog(ledger.engine)
     events = webhook_log.events(integration.name, status, limit=200)
     counts = webhook_log.counts(integration.name)
     zone = ZoneInfo(integration.timezone)
-    rows = "".join(
-        f'<tr class="event"><td>{e.received_at.astimezone(zone):%Y-%m-%d %H:%M:%S}</td><td>{_e(e.event_type)}</td>'
-        f'<td>{_e(e.document_numbers)}</td><td class="status s-{_e(e.status)}">{_e(e.status)}{_age(e, zone)}</td>'
-        f'<td class="reason">{_e(e.reason)}</td><td class="num">{e.attempts}</td><td>{_e(e.uuid)}</td></tr>'
-        for e in events
-    ) or '<tr><td colspan="7">no webhook events</td></tr>'
+    editable = may_edit(owning_dag(integration.name, "inbound"))
+    set_aside = ignored_webhooks(ledger, integration.name, [e.uuid for e in events if e.status == "ignored"])
+    rows = []
+    for e in events:
+        action = ""
+        if editable and e.status == "failed":
+            action = _ignore_form("webhooks/ignore", "event", integration=integration.name, uuid=e.uuid)
+        elif editable and e.uuid in set_aside:  # ignored by someone (not: nothing to do for it)
+            action = _undo_form("webhooks/unignore", integration=integration.name, uuid=e.uuid)
+        rows.append(
+            f'<tr class="event"><td>{e.received_at.astimezone(zone):%Y-%m-%d %H:%M:%S}</td><td>{_e(e.event_type)}</td>'
+            f'<td>{_e(e.document_numbers)}</td><td class="status s-{_e(e.status)}">{_e(e.status)}{_age(e, zone)}</td>'
+            f'<td class="reason">{_e(e.reason)}</td><td class="num">{e.attempts}</td><td class="uuid">{_e(e.uuid)}</td>'
+            f"<td>{action}</td></tr>")
+    table = "".join(rows) or '<tr><td colspan="8">no webhook events</td></tr>'
+    retry = (f"""<form id="retry-webhooks" method="post" action="retry">{_hidden(
+        integration=integration.name, flow="inbound", back="webhooks")}<button id="retry-failed" type="submit">
+Retry failed</button> triggers {_e(owning_dag(integration.name, "inbound"))}, which processes the {counts["failed"]}
+failed event(s) again (after you have repaired them in the POS)</form>""" if counts.get("failed") else "")
     body = f"""<form id="filters" method="get">{_select("integration", [(n, n) for n in integrations],
     integration.name)}{_select("status", [("", "any status"), *((s, s) for s in WEBHOOK_STATUSES)], status)}
 <button id="apply" type="submit">Filter</button></form>
-<p>{", ".join(f"{n} {s}" for s, n in counts.items())} (newest 200 shown)</p>
+<p>{", ".join(f"{n} {s}" for s, n in counts.items())} (newest 200 shown)</p>{retry}
 <table id="webhooks"><tr><th>received</th><th>event</th><th>documents</th><th>status</th><th>reason</th>
-<th>attempts</th><th>uuid</th></tr>{rows}</table>"""
-    return _page(f"Webhook log: {integration.name}", body)
+<th>attempts</th><th>uuid</th><th></th></tr>{table}</table>"""
+    return _page(f"Webhook log: {integration.name}", body, params.get("message"), params.get("error") == "1")
 
 
 # ------------------------------------------------------------------------------------------- reconciliation
@@ -702,16 +770,26 @@ def create_app(
             response.status_code = error.status
             return response
 
+    def editor(user: Any) -> Callable[[str], bool]:
+        """Whether ``user`` may ignore and undo the records of a DAG (asked once per DAG and page)."""
+        answers: dict[str, bool] = {}
+
+        def may(dag_id: str) -> bool:
+            if dag_id not in answers:
+                answers[dag_id] = _may_trigger(user, dag_id)
+            return answers[dag_id]
+        return may
+
     @api.get("/", response_class=HTMLResponse)
-    async def records_page(request: Request) -> Response:
+    async def records_page(request: Request, user: Any = current_user) -> Response:
         params = dict(request.query_params)
         return await run(lambda: _records_page(integrations(), params, params.get("message"),
-                                               params.get("error") == "1"), as_json=False)
+                                               params.get("error") == "1", editor(user)), as_json=False)
 
     @api.get("/webhooks", response_class=HTMLResponse)
-    async def webhooks_page(request: Request) -> Response:
+    async def webhooks_page(request: Request, user: Any = current_user) -> Response:
         params = dict(request.query_params)
-        return await run(lambda: _webhooks_page(integrations(), params), as_json=False)
+        return await run(lambda: _webhooks_page(integrations(), params, editor(user)), as_json=False)
 
     @api.get("/reconciliation", response_class=HTMLResponse)
     async def reconciliation_page(request: Request) -> Response:
@@ -836,6 +914,164 @@ def create_app(
         log.info("sync status: %s retried %s %s → %s run %s", user.get_name(), name, flow, plan.dag_id, run_id)
         return plan, run_id
 
+    def set_aside(fields: dict[str, Any], user: Any, action: str) -> Any:
+        """Ignore (``action`` "ignore") or undo a record: the record as it now is. Refused before anything
+        changes: 404 unknown, 403 no right to trigger the DAG that owns its flow, 400 no reason, 409 wrong status."""
+        from possync.ledger.quarantine import QuarantineRefused, ignore, undo
+
+        known = integrations()
+        name = str(fields.get("integration") or "")
+        if name not in known:
+            raise Refused(404, f"no enabled integration {name!r}")
+        record_type, key = str(fields.get("record_type") or ""), str(fields.get("key") or "")
+        if not record_type or not key:
+            raise Refused(400, "record_type and key are required: which record?")
+        ledger = _ledger(known[name])
+        record = ledger.get(name, record_type, key)
+        if record is None:
+            raise Refused(404, f"{name} has no {record_type} record {key!r}")
+        dag_id = owning_dag(name, record.flow)
+        verb = "ignore" if action == "ignore" else "undo ignoring"
+        if not _may_trigger(user, dag_id):
+            raise Refused(403, f"you may not trigger {dag_id}, so you cannot {verb} its records")
+        reason = fields.get("reason")
+        reason = reason if isinstance(reason, str) else None
+        try:
+            if action == "ignore":
+                record = ignore(ledger, name, record_type, key, by=user.get_name(), reason=reason)
+            else:
+                record = undo(ledger, name, record_type, key, by=user.get_name(), reason=reason)
+        except QuarantineRefused as error:
+            raise Refused(QUARANTINE_STATUS[error.kind], str(error)) from None
+        log.info("sync status: %s %s %s %s %s: %s", user.get_name(), "ignored" if action == "ignore" else "undid",
+                 name, record_type, key, reason or "")
+        return record
+
+    def set_aside_webhook(fields: dict[str, Any], user: Any, action: str) -> str | None:
+        """Ignore or undo a failed webhook event (``uuid``); its reason now. Refused as ``set_aside``."""
+        from possync.ledger.quarantine import QuarantineRefused, ignore_webhook, undo_webhook
+
+        known = integrations()
+        name = str(fields.get("integration") or "")
+        if name not in known:
+            raise Refused(404, f"no enabled integration {name!r}")
+        uuid = str(fields.get("uuid") or "")
+        if not uuid:
+            raise Refused(400, "uuid is required: which webhook event?")
+        dag_id = owning_dag(name, "inbound")
+        if not _may_trigger(user, dag_id):
+            raise Refused(403, f"you may not trigger {dag_id}, so you cannot "
+                               f"{'ignore' if action == 'ignore' else 'undo ignoring'} its webhook events")
+        reason = fields.get("reason")
+        reason = reason if isinstance(reason, str) else None
+        try:
+            if action == "ignore":
+                return ignore_webhook(_ledger(known[name]), name, uuid, by=user.get_name(), reason=reason)
+            return undo_webhook(_ledger(known[name]), name, uuid, by=user.get_name(), reason=reason)
+        except QuarantineRefused as error:
+            raise Refused(QUARANTINE_STATUS[error.kind], str(error)) from None
+
+    async def json_fields(request: Request) -> dict[str, Any] | None:
+        try:
+            fields = await request.json()
+        except ValueError:
+            return None
+        return fields if isinstance(fields, dict) else None
+
+    # The same four routes for Ignore and its Undo ("unignore"): a record and a webhook event, as JSON and as a form
+    for action in ("ignore", "unignore"):
+        def routes(action: str = action) -> None:
+            step = "ignore" if action == "ignore" else "undo"
+
+            @api.post(f"/api/{action}", name=f"{action}_api")
+            async def record_api(request: Request, user: Any = current_user) -> Response:
+                fields = await json_fields(request)
+                if fields is None:
+                    return JSONResponse({"detail": "send a JSON object: integration, record_type, key, reason"}, 400)
+
+                def work() -> Response:
+                    from possync.ledger.quarantine import describe_entry, history
+                    from possync.ledger.status import describe
+
+                    record = set_aside(fields, user, step)
+                    entries = history(_ledger(integrations()[record.integration]), record.integration,
+                                      record.record_type, record.key)
+                    return JSONResponse({"record": describe(record),
+                                         "history": [describe_entry(e) for e in entries]})
+                return await run(work, as_json=True)
+
+            @api.post(f"/api/webhooks/{action}", name=f"webhooks_{action}_api")
+            async def webhook_api(request: Request, user: Any = current_user) -> Response:
+                fields = await json_fields(request)
+                if fields is None:
+                    return JSONResponse({"detail": "send a JSON object: integration, uuid, reason"}, 400)
+
+                def work() -> Response:
+                    reason = set_aside_webhook(fields, user, step)
+                    status = "ignored" if step == "ignore" else "failed"
+                    return JSONResponse({"uuid": fields["uuid"], "status": status, "reason": reason})
+                return await run(work, as_json=True)
+
+            @api.post(f"/{action}", name=f"{action}_form")
+            async def record_form(request: Request, user: Any = current_user) -> Response:
+                fields = dict(await request.form())
+
+                def work() -> Response:
+                    back = {k: v for k, v in (("integration", fields.get("integration")),
+                                              ("flow", fields.get("flow"))) if v}
+                    try:
+                        record = set_aside(fields, user, step)
+                    except Refused as error:
+                        if error.status == 403:
+                            raise
+                        back.update(status="failed" if step == "ignore" else "ignored", message=error.detail,
+                                    error="1")
+                        return RedirectResponse(f"./?{urlencode(back)}", status_code=303)
+                    if step == "ignore":
+                        back.update(status="ignored", message=(
+                            f"Ignored {record.record_type} {record.key}: it is not retried and not counted as open. "
+                            "Undo puts it back to failed."))
+                    else:
+                        back.update(status="failed", message=(
+                            f"{record.record_type} {record.key} is failed again ({record.reason}); the next run "
+                            "retries it."))
+                    return RedirectResponse(f"./?{urlencode(back)}", status_code=303)
+                return await run(work, as_json=False)
+
+            @api.post(f"/webhooks/{action}", name=f"webhooks_{action}_form")
+            async def webhook_form(request: Request, user: Any = current_user) -> Response:
+                fields = dict(await request.form())
+
+                def work() -> Response:
+                    back = {"integration": str(fields.get("integration") or "")}
+                    try:
+                        set_aside_webhook(fields, user, step)
+                    except Refused as error:
+                        if error.status == 403:
+                            raise
+                        back.update(message=error.detail, error="1")
+                        return RedirectResponse(f"../webhooks?{urlencode(back)}", status_code=303)
+                    back["message"] = (f"Ignored webhook event {fields.get('uuid')}: it is not processed again."
+                                       if step == "ignore" else
+                                       f"Webhook event {fields.get('uuid')} is failed again; the next inbound run "
+                                       "retries it.")
+                    return RedirectResponse(f"../webhooks?{urlencode(back)}", status_code=303)
+                return await run(work, as_json=False)
+        routes()
+
+    @api.get("/api/history")
+    async def history_api(request: Request) -> Response:
+        from possync.ledger.quarantine import describe_entry, history
+
+        def work() -> Response:
+            params = dict(request.query_params)
+            integration = _integration(params, integrations())
+            if not params.get("record_type") or not params.get("key"):
+                raise Refused(400, "record_type and key are required (record_type webhook_event: key is its uuid)")
+            entries = history(_ledger(integration), integration.name, params["record_type"], params["key"])
+            return JSONResponse({"history": [describe_entry(e) for e in entries]})
+        return await run(work, as_json=True)
+
     @api.post("/api/retry")
     async def retry_api(request: Request, user: Any = current_user) -> Response:
         try:
@@ -864,8 +1100,17 @@ def create_app(
                 if error.status == 403:
                     raise
                 back.update(message=error.detail, error="1")
+                if fields.get("back") == "webhooks":
+                    return RedirectResponse("webhooks?" + urlencode({"integration": fields.get("integration"),
+                                                                     "message": error.detail, "error": "1"}),
+                                            status_code=303)
                 return RedirectResponse(f"./?{urlencode(back)}", status_code=303)
             what = f"record {fields['key']}" if fields.get("key") else f"{plan.records} failed record(s)"
+            if fields.get("back") == "webhooks":  # the webhook log's Retry failed: its failed events
+                return RedirectResponse("webhooks?" + urlencode({
+                    "integration": fields.get("integration"),
+                    "message": f"Triggered run {run_id} of {plan.dag_id} to process the failed events again."}),
+                    status_code=303)
             back["message"] = f"Triggered run {run_id} of {plan.dag_id} to re-sync {what}, oldest first."
             return RedirectResponse(f"./?{urlencode(back)}", status_code=303)
         return await run(work, as_json=False)

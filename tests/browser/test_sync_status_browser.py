@@ -4,7 +4,8 @@ Sign in to Airflow, open Sync Status from the navigation (Browse menu: it opens 
 the failed sales records, find the invoice that sells a product without SKU with its reason, follow its
 task-log link to Airflow's task page and see the log line that names it, go back, press "Retry failed" for
 the sales flow without repairing anything, see the confirmation naming the new run, see that run in the
-DAG's runs and, once it has run, the invoice failed again. A viewer sees the same failures but may not retry
+DAG's runs and, once it has run, the invoice failed again; set it aside (Ignore, with a reason), see it listed
+as ignored with who and why, and undo that. A viewer sees the same failures but may not retry or ignore
 them. A screenshot of every step is saved in ``test-artifacts/browser/``.
 
 The stack (demo POS, ledger, Jurnal sandbox, Airflow, the first failed run) is ``airflow_stack`` in
@@ -23,6 +24,7 @@ from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from possync.ledger import SyncLedger
+from possync.ledger.quarantine import history
 
 from .browser_stack import BROKEN_INVOICE, AirflowStack, wait_until
 
@@ -217,6 +219,34 @@ def test_ops_follow_a_failed_invoice_to_its_log_and_retry_it(
     assert record is not None and (record.status, record.run_id) == ("failed", retry_run), (
         f"the retry run should have attempted {BROKEN_INVOICE} again (and failed it): {record}")
 
+    # 7. Set it aside from its row: Ignore, with a reason; it is listed as ignored with who and why; then Undo.
+    why = "test sale on the training till; never to be booked"
+    ignore_form = invoice.locator("form.ignore-form")
+    ignore_form.locator("input.ignore-reason").fill(why)
+    steps.shot(page, "before-ignore", element=ignore_form)
+    ignore_form.locator("button.ignore-record").click()
+    expect(page.locator("#message"), "no confirmation after Ignore").to_contain_text(
+        f"Ignored invoice {BROKEN_INVOICE}", timeout=UI_TIMEOUT)
+    expect(page.locator("form#filters [name=status]")).to_have_value("ignored")
+    ignored = record_row(page, BROKEN_INVOICE)
+    expect(ignored, f"{BROKEN_INVOICE} is not listed among the ignored records").to_have_count(1)
+    expect(ignored.locator("td.status")).to_have_text(re.compile(r"ignored"))
+    expect(ignored.locator(".ignored-note")).to_contain_text("ignored by admin on 20")
+    expect(ignored.locator(".ignored-note")).to_contain_text(why)
+    expect(ignored.locator("td.reason")).to_contain_text("has no SKU")  # the failure reason is kept
+    steps.shot(page, "ignored", element=ignored)
+    ignored.locator("button.undo-ignore").click()
+    expect(page.locator("#message"), "no confirmation after Undo").to_contain_text("is failed again",
+                                                                                     timeout=UI_TIMEOUT)
+    invoice = record_row(page, BROKEN_INVOICE)
+    expect(invoice.locator("td.status")).to_have_text(re.compile(r"failed"))
+    expect(invoice.locator("form.ignore-form"), "Ignore is offered again").to_have_count(1)
+    steps.shot(page, "ignore-undone", element=invoice)
+    ledger = SyncLedger.from_url(stack.ledger_url)
+    kept = [(h.action, h.by, h.reason) for h in history(ledger, "jurnal_demo", "invoice", BROKEN_INVOICE)]
+    ledger.engine.dispose()
+    assert kept == [("ignore", "admin", why), ("undo", "admin", None)], kept
+
 
 def test_a_viewer_sees_the_failures_but_cannot_retry_them(
     airflow_stack: AirflowStack, browser: Any, artifacts: Path
@@ -229,6 +259,7 @@ def test_a_viewer_sees_the_failures_but_cannot_retry_them(
     filter_records(page, flow="sales", status="failed")
     invoice = record_row(page, BROKEN_INVOICE)
     expect(invoice.locator("td.reason")).to_contain_text("has no SKU", timeout=UI_TIMEOUT)
+    expect(invoice.locator("form.ignore-form"), "a viewer is offered Ignore").to_have_count(0)
     steps.shot(page, "failed-sales", element=invoice)
 
     runs_before = len(stack.api.runs(stack.dag_id))

@@ -40,7 +40,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.types import TypeDecorator
 
-STATUSES = ("pending", "synced", "failed", "skipped")
+# ``ignored``: a failed record someone set aside with a reason (``ledger/quarantine.py``): not retried, not open
+STATUSES = ("pending", "synced", "failed", "skipped", "ignored")
 # Arbitrary but fixed: every process creating the ledger schema must take the same advisory lock.
 _SCHEMA_LOCK_ID = 0x5059_4E43_4C45_4447 & 0x7FFF_FFFF_FFFF_FFFF
 
@@ -109,6 +110,10 @@ sync_records = Table(
     Column("last_attempt_at", UTCDateTime()),
     Column("synced_at", UTCDateTime()),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # who set the record aside (status ``ignored``), when and why; NULL otherwise (the history: record_quarantine)
+    Column("ignored_by", String(250)),
+    Column("ignored_at", UTCDateTime()),
+    Column("ignored_reason", Text),
     UniqueConstraint("integration", "record_type", "business_key", name="uq_sync_records_key"),
     CheckConstraint(f"status IN {STATUSES!r}", name="ck_sync_records_status"),
     CheckConstraint("attempts >= 0", name="ck_sync_records_attempts"),
@@ -203,6 +208,31 @@ webhook_events = Table(
 )
 
 
+QUARANTINE_ACTIONS = ("ignore", "undo", "reopen")
+#: the record type under which the quarantine history keeps webhook events (their key: the event's uuid)
+WEBHOOK_RECORD_TYPE = "webhook_event"
+
+# Every time someone set a failed record (or webhook event) aside ("ignore"), took it back ("undo"), or the sync
+# reopened it because its POS content changed or it synced ("reopen"): who, when, why. Append only.
+# ``failure_reason`` is the record's failure reason when it was ignored, which an undo gives back.
+record_quarantine = Table(
+    "record_quarantine",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("integration", String(100), nullable=False),
+    Column("record_type", String(50), nullable=False),
+    Column("business_key", String(200), nullable=False),
+    Column("action", String(10), nullable=False),
+    Column("actor", String(250), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("reason", Text),
+    Column("failure_reason", Text),
+    Column("content_hash", String(64)),
+    CheckConstraint(f"action IN {QUARANTINE_ACTIONS!r}", name="ck_record_quarantine_action"),
+    Index("ix_record_quarantine_key", "integration", "record_type", "business_key", "at"),
+)
+
+
 RECONCILIATION_OUTCOMES = ("equal", "explained", "unexplained")
 
 # Every reconciliation of an outlet's business day against the target (``possync.reconcile``), one row per run:
@@ -264,6 +294,7 @@ def create_schema(engine: Engine, tables: list[Table] | None = None) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         if tables is None:
             _add_missing_columns(conn)
+            _widen_status_check(conn)
         metadata.create_all(conn, tables=chosen, checkfirst=True)
         for table in chosen:  # indexes added since a ledger was created
             for index in table.indexes:
@@ -281,6 +312,11 @@ def _add_missing_columns(conn: Connection) -> None:
         conn.exec_driver_sql("ALTER TABLE sync_records ADD COLUMN target_hash VARCHAR(64)")
         # what was synced before the column existed is in the target as the ledger hashed it
         conn.exec_driver_sql("UPDATE sync_records SET target_hash = content_hash WHERE status = 'synced'")
+    for name, sql_type in (("ignored_by", "VARCHAR(250)"), ("ignored_at", "TIMESTAMP"), ("ignored_reason", "TEXT")):
+        if name not in columns:
+            if name == "ignored_at" and conn.dialect.name == "postgresql":
+                sql_type = "TIMESTAMP WITH TIME ZONE"
+            conn.exec_driver_sql(f"ALTER TABLE sync_records ADD COLUMN {name} {sql_type}")
     _add_failing_since_to(conn, sync_records)
 
 
@@ -300,6 +336,33 @@ def _add_failing_since_to(conn: Connection, table: Table) -> None:
     for row in failed:
         conn.execute(table.update().where(c.id == row.id).values(
             failing_since=row.last_attempt_at or datetime.now(UTC), failure_key=failure_key(row.reason)))
+
+
+def _widen_status_check(conn: Connection) -> None:
+    """A ledger created before a status was added (``ignored``) refuses it in its CHECK constraint: replace the
+    constraint. PostgreSQL alters it in place; SQLite cannot alter a constraint, so the table is rebuilt (in the
+    schema lock's transaction, rows and indexes as they were)."""
+    inspector = inspect(conn)
+    if not inspector.has_table("sync_records"):
+        return
+    checks = {c["name"]: c.get("sqltext", "") for c in inspector.get_check_constraints("sync_records")}
+    current = checks.get("ck_sync_records_status")
+    if current is None or all(f"'{status}'" in current for status in STATUSES):
+        return
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ALTER TABLE sync_records DROP CONSTRAINT ck_sync_records_status")
+        conn.exec_driver_sql(f"ALTER TABLE sync_records ADD CONSTRAINT ck_sync_records_status "
+                             f"CHECK (status IN {STATUSES!r})")
+        return
+    old_columns = [c["name"] for c in inspector.get_columns("sync_records")]
+    for index in inspector.get_indexes("sync_records"):
+        if index["name"]:
+            conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{index["name"]}"')
+    conn.exec_driver_sql("ALTER TABLE sync_records RENAME TO _sync_records_before_ignored")
+    sync_records.create(conn)
+    kept = ", ".join(f'"{name}"' for name in old_columns if name in sync_records.c)
+    conn.exec_driver_sql(f"INSERT INTO sync_records ({kept}) SELECT {kept} FROM _sync_records_before_ignored")
+    conn.exec_driver_sql("DROP TABLE _sync_records_before_ignored")
 
 
 def drop_schema(engine: Engine) -> None:

@@ -156,4 +156,7 @@ def describe(record: LedgerRecord) -> dict[str, Any]:
         else None,
         "dag_id": record.dag_id, "run_id": record.run_id, "task_id": record.task_id,
         "map_index": record.map_index, "try_number": record.try_number,
+        "ignored_by": record.ignored_by,
+        "ignored_at": record.ignored_at.isoformat() if record.ignored_at else None,
+        "ignored_reason": record.ignored_reason,
     }

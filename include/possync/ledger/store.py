@@ -32,6 +32,12 @@ Merge rules for ``SyncLedger.record`` (the row in the ledger is *old*, the outco
   target holds, so the change is found (``possync.changes``) until ``SyncLedger.reverse`` records that the
   target's document was deleted. Every ``synced`` outcome and every reversal also appends a row to
   ``sync_record_versions``.
+- An ``ignored`` record (a failure someone set aside, ``ledger/quarantine.py``) stays ignored, like a synced
+  one stays synced, for an outcome of the same content (same ``content_hash``, or none): a run that reads it
+  again does not reopen it. An outcome of *different* content (the record was repaired in the POS: a record
+  refused before it became a document has no hash, so its first document counts as different), or a
+  ``synced`` one, reopens it: it takes the outcome's status, its ``ignored_*`` columns are cleared and a
+  ``reopen`` row is added to ``record_quarantine``.
 """
 
 from __future__ import annotations
@@ -54,13 +60,14 @@ from possync.ledger.reasons import failure_key
 from possync.ledger.schema import (
     STATUSES,
     create_schema,
+    record_quarantine,
     sync_id_maps,
     sync_record_versions,
     sync_records,
     sync_watermarks,
 )
 
-Status = Literal["pending", "synced", "failed", "skipped"]  # the same four as schema.STATUSES
+Status = Literal["pending", "synced", "failed", "skipped", "ignored"]  # the same as schema.STATUSES
 
 LOAD_ATTEMPT_STATUSES: frozenset[str] = frozenset({"synced", "failed"})
 UNSYNCED_STATUSES: tuple[Status, ...] = ("pending", "failed")
@@ -162,6 +169,10 @@ class LedgerRecord:
     target_hash: str | None = None
     #: when the record first failed for its current reason; None unless it is failing (or staged again since)
     failing_since: datetime | None = None
+    #: who set the record aside (status ``ignored``), when and why; None otherwise
+    ignored_by: str | None = None
+    ignored_at: datetime | None = None
+    ignored_reason: str | None = None
 
     @property
     def changed_since_sync(self) -> bool:
@@ -346,6 +357,7 @@ class SyncLedger:
         c = sync_records.c
         failing: dict[tuple[str, str], datetime | None] = {}
         with self._write() as conn:
+            reopened = self._reopened(conn, integration, outcomes, run, now)
             for rows in rounds:
                 rows.sort(key=lambda row: (row["record_type"], row["business_key"]))
                 returned = self._upsert(conn, self._record_stmt, rows,
@@ -355,7 +367,39 @@ class SyncLedger:
                         failing[record_type, key] = since if status == "failed" else None
             if versions:
                 conn.execute(sync_record_versions.insert(), versions)
+            if reopened:
+                conn.execute(record_quarantine.insert(), reopened)
         return failing
+
+    @staticmethod
+    def _reopened(conn: Connection, integration: str, outcomes: Sequence[RecordOutcome], run: RunRef | None,
+                  now: datetime) -> list[dict[str, Any]]:
+        """The ``reopen`` history rows of the ignored records these outcomes take out of quarantine (see the
+        module docstring). Ignored records are few: one indexed read of them per batch."""
+        c = sync_records.c
+        ignored = {(t, k): h for t, k, h in conn.execute(
+            select(c.record_type, c.business_key, c.content_hash).where(
+                c.integration == integration, c.status == "ignored"))}
+        rows: list[dict[str, Any]] = []
+        if not ignored:
+            return rows
+        for outcome in outcomes:
+            identity = (outcome.record_type, outcome.key)
+            if identity not in ignored:
+                continue
+            old_hash = ignored[identity]
+            if outcome.status == "synced":
+                why = "synced"
+            elif outcome.content_hash is not None and outcome.content_hash != old_hash:
+                why = f"changed in the POS since it was ignored: {outcome.status} again"
+            else:
+                continue
+            del ignored[identity]
+            rows.append({"integration": integration, "record_type": outcome.record_type,
+                         "business_key": outcome.key, "action": "reopen",
+                         "actor": run.dag_id if run else "possync", "at": now, "reason": why,
+                         "failure_reason": None, "content_hash": outcome.content_hash})
+        return rows
 
     @staticmethod
     def _version_row(integration: str, event: str, record_type: str, key: str, content: str | None,
@@ -447,7 +491,8 @@ class SyncLedger:
         same_content = or_(
             new.content_hash.is_(None), old.content_hash.is_not_distinct_from(new.content_hash)
         )
-        keep = and_(old.status == "synced", new.status != "synced", same_content)
+        # a synced record stays synced, and an ignored one ignored, for an outcome of the same content
+        keep = and_(or_(old.status == "synced", old.status == "ignored"), new.status != "synced", same_content)
 
         def unless_kept(value: ColumnElement[Any], column: str) -> ColumnElement[Any]:
             return case((keep, old[column]), else_=value)
@@ -497,6 +542,8 @@ class SyncLedger:
         }
         for column in ("dag_id", "run_id", "task_id", "map_index", "try_number"):
             updates[column] = unless_kept(new[column], column)
+        for column in ("ignored_by", "ignored_at", "ignored_reason"):  # NULL unless it stays ignored
+            updates[column] = case((keep, old[column]), else_=null())
         return stmt.on_conflict_do_update(
             index_elements=["integration", "record_type", "business_key"], set_=updates
         )
@@ -530,6 +577,9 @@ class SyncLedger:
             updated_at=m["updated_at"],
             target_hash=m["target_hash"],
             failing_since=m["failing_since"],
+            ignored_by=m["ignored_by"],
+            ignored_at=m["ignored_at"],
+            ignored_reason=m["ignored_reason"],
         )
 
     _record_columns = [c for c in sync_records.c if c.name != "id"]
@@ -563,16 +613,20 @@ class SyncLedger:
                     found[record.key] = record
         return found
 
-    def with_key_prefix(self, integration: str, record_type: str, prefix: str) -> list[LedgerRecord]:
-        """The records whose key starts with ``prefix`` (an order's payments: ``"<order number>/P"``)."""
+    def with_key_prefix(self, integration: str, record_type: str, prefix: str, *,
+                        conn: Connection | None = None) -> list[LedgerRecord]:
+        """The records whose key starts with ``prefix`` (an order's payments: ``"<order number>/P"``); read in
+        ``conn``'s transaction when given."""
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         c = sync_records.c
         query = select(*self._record_columns).where(
             c.integration == integration, c.record_type == record_type,
             c.business_key.like(escaped + "%", escape="\\"),
         ).order_by(c.business_key)
-        with self.engine.connect() as conn:
+        if conn is not None:
             return [self._to_record(row) for row in conn.execute(query)]
+        with self.engine.connect() as own:
+            return [self._to_record(row) for row in own.execute(query)]
 
     def unsynced(
         self,

@@ -9,7 +9,7 @@
 Events are keyed by the sender's ``uuid`` per integration: a redelivery (Accurate retries until it gets a
 2xx) is acknowledged and counted as a duplicate, never recorded twice. A failed event stays pending, so
 every later run retries it ("sync refresh" once the cause is repaired). ``processed`` is final: a late
-``mark_failed`` from an overlapping run never turns it red again.
+``mark_failed`` from an overlapping run never turns it red again, nor an ``ignored`` event (``quarantine.py``).
 """
 
 from __future__ import annotations
@@ -177,9 +177,11 @@ class WebhookLog:
                 (and_(c.status == "failed", c.failing_since.is_not(None), c.failure_key == key), c.failing_since),
                 else_=literal(now, c.failing_since.type),
             )
+        # processed is final; so is an event someone set aside (ignored) for a late failure of an overlapping run
+        final = ("processed", "ignored") if status == "failed" else ("processed",)
         stmt = (
             update(webhook_events)
-            .where(c.id == event_id, c.status != "processed")
+            .where(c.id == event_id, c.status.not_in(final))
             .values(**values)
             .returning(c.failing_since)
         )

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from possync.documents import Document
-from possync.recordlog import log_record
+from possync.recordlog import ignored_note, log_record
 
 if TYPE_CHECKING:  # the ledger (SQLAlchemy) is imported when a task runs, not when DAGs are parsed
     from possync.ledger import RecordOutcome, RunRef, SyncLedger
@@ -157,7 +157,8 @@ class Loader:
         for record_type, keys in needed.items():
             found = self.ledger.lookup(self.integration, record_type, keys)
             synced[record_type] = {key for key, record in found.items() if record.status == "synced"}
-            failed.update((record_type, key) for key, record in found.items() if record.status == "failed")
+            failed.update((record_type, key) for key, record in found.items()
+                          if record.status in ("failed", "ignored"))
         unmet = {
             document.key: [
                 p for p in sender.prerequisites(document) if p.key not in synced.get(p.record_type, set())
@@ -190,6 +191,12 @@ class Loader:
         to_send: list[Document] = []
         for document in documents:
             record = known.get(document.key)
+            if record is not None and record.status == "ignored" and record.content_hash == hashes[document.key]:
+                # set aside by someone, its content unchanged since: not retried (ledger/quarantine.py); changed
+                # (or refused before it was a document, so no hash), it is sent and the ledger reopens it
+                summary.skipped += 1
+                self._line("SKIPPED", sender.record_type, document.key, ignored_note(record))
+                continue
             if record is not None and record.status == "synced":
                 summary.skipped += 1
                 changed = record.content_hash not in (None, hashes[document.key])
