@@ -56,6 +56,16 @@ def ledger_connection(url: str) -> str:
                        "password": parsed.password, "schema": parsed.database})
 
 
+def connect_with_margin(monkeypatch: pytest.MonkeyPatch, sandbox: AccurateLive) -> None:
+    """The workers' connection, 8 calls a second, with a margin for the busy test machine: four test processes
+    share two cores, so a request may reach the sandbox well after it was paced (the default margin, 5% of a
+    second, is for a network's jitter, not a starved process)."""
+    sandbox.connect(monkeypatch)
+    conn = json.loads(os.environ["AIRFLOW_CONN_ACCURATE_T"])
+    conn["extra"]["pacing_margin_seconds"] = 0.25
+    monkeypatch.setenv("AIRFLOW_CONN_ACCURATE_T", json.dumps(conn))
+
+
 def run_workers(shared: bool) -> tuple[list[int], float]:
     """Start the workers, let them call from the same moment on; (their 429s, seconds from start to last)."""
     workers = [subprocess.Popen([sys.executable, "-c", WORKER, "accurate_t", "possync_ledger" if shared else ""],
@@ -91,7 +101,7 @@ def test_processes_sharing_the_allowance_are_never_refused(monkeypatch, sandbox,
                                                            database: str) -> None:
     url = f"sqlite:///{tmp_path / 'ledger.db'}" if database == "sqlite" else request.getfixturevalue("pg_url")
     monkeypatch.setenv("AIRFLOW_CONN_POSSYNC_LEDGER", ledger_connection(url))
-    sandbox.connect(monkeypatch)
+    connect_with_margin(monkeypatch, sandbox)
     sandbox.admin.reset_stats()
 
     throttled, seconds = run_workers(shared=True)
@@ -107,4 +117,4 @@ def test_processes_sharing_the_allowance_are_never_refused(monkeypatch, sandbox,
     engine.dispose()
     # what is kept is the last window's sends only (older rows are pruned as they leave it): at most 8, within
     # a second and its margin of each other
-    assert 0 < len(sent) <= 8 and sent[-1] - sent[0] <= 1.05, sent
+    assert 0 < len(sent) <= 8 and sent[-1] - sent[0] <= 1.25, sent

@@ -152,13 +152,23 @@ class PreviewLedger:
 
     # -- writes: kept here -------------------------------------------------------------------------------
 
-    def record(self, integration: str, outcomes: Any, run: RunRef | None = None) -> None:
+    def record(self, integration: str, outcomes: Any, run: RunRef | None = None
+               ) -> dict[tuple[str, str], datetime | None]:
         """Merge like ``SyncLedger.record``: a synced (or ignored) record stays so when an outcome without new
-        content says otherwise; otherwise the latest outcome wins."""
+        content says otherwise; otherwise the latest outcome wins. Returns, as it does, since when each failed
+        record has been failing: the real ledger's time when it was failing for the same reason, else now."""
         now = datetime.now(UTC)
+        failing: dict[tuple[str, str], datetime | None] = {}
         for outcome in outcomes:
-            self._records[integration, outcome.record_type, outcome.key] = self._merged(integration, outcome, run,
-                                                                                          now)
+            before = self.get(integration, outcome.record_type, outcome.key)
+            merged = self._merged(integration, outcome, run, now)
+            self._records[integration, outcome.record_type, outcome.key] = merged
+            if outcome.status == "failed":
+                same = (before is not None and before.status == "failed" and before.reason == outcome.reason
+                        and getattr(before, "failing_since", None) is not None)
+                failing[outcome.record_type, outcome.key] = (before.failing_since if same and before else now) \
+                    if merged.status == "failed" else None
+        return failing
 
     def _merged(self, integration: str, outcome: RecordOutcome, run: RunRef | None, now: datetime) -> LedgerRecord:
         old = self.get(integration, outcome.record_type, outcome.key)
