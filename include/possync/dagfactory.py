@@ -29,6 +29,19 @@ DEFAULT_ARGS = {
 }
 
 
+def default_args(owner: Integration | HeadOffice) -> dict[str, Any]:
+    """The tasks' default arguments; with ``alerts`` configured, every task alerts its channels when it fails
+    (``possync.alerts.TaskFailureNotifier``: a task-level callback runs in the task's process, under the
+    scheduler as in ``dag.test``). Building the notifier does no I/O."""
+    if owner.alerts is None:
+        return DEFAULT_ARGS
+    from possync.alerts import TaskFailureNotifier
+
+    target = owner.target if isinstance(owner, Integration) else "head office"
+    return {**DEFAULT_ARGS,
+            "on_failure_callback": [TaskFailureNotifier(name=owner.name, alerts=owner.alerts, target=target)]}
+
+
 def sales_timetable(integration: Integration) -> Any:
     sales = integration.sales
     if sales.mode == "scheduled":
@@ -152,7 +165,7 @@ def build_master_dag(integration: Integration, flow: str) -> DAG:
         start_date=datetime.combine(integration.start_date, time(), tzinfo=ZoneInfo(integration.timezone)),
         catchup=False,
         max_active_runs=1,
-        default_args=DEFAULT_ARGS,
+        default_args=default_args(integration),
         tags=[integration.target, flow, integration.name],
         doc_md=f"Syncs every POS {flow} record not yet in {integration.target}; one log line per record. "
                "Failures (e.g. a product without SKU) turn the task red; repair the POS record and clear it.",
@@ -173,7 +186,7 @@ def build_sales_dag(integration: Integration) -> DAG:
         start_date=start_date,
         catchup=False,
         max_active_runs=1,
-        default_args=DEFAULT_ARGS,
+        default_args=default_args(integration),
         tags=[integration.target, "sales", name],
         doc_md=_sales_doc(integration),
         params={
@@ -288,7 +301,7 @@ def build_transfers_dag(integration: Integration) -> DAG:
         start_date=_start_date(integration),
         catchup=False,
         max_active_runs=1,
-        default_args=DEFAULT_ARGS,
+        default_args=default_args(integration),
         tags=[integration.target, "transfers", "stock", name],
         doc_md=_transfers_doc(integration),
         params={
@@ -365,7 +378,7 @@ def build_inbound_dag(integration: Integration) -> DAG:
         start_date=_start_date(integration),
         catchup=False,
         max_active_runs=1,
-        default_args=DEFAULT_ARGS,
+        default_args=default_args(integration),
         tags=[integration.target, "inbound", name],
         doc_md=f"""
 ### {target.label} into the POS ({name}): {inbound.description}
@@ -420,7 +433,7 @@ def build_webhook_renew_dag(integration: Integration) -> DAG:
         start_date=_start_date(integration),
         catchup=False,
         max_active_runs=1,
-        default_args=DEFAULT_ARGS,
+        default_args=default_args(integration),
         tags=[integration.target, "webhook_renew", name],
         doc_md=f"""
 ### Keep the {target.label} webhook alive ({name})
@@ -498,7 +511,7 @@ def build_exchange_dag(headoffice: HeadOffice) -> DAG:
         start_date=datetime.combine(headoffice.start_date, time(), tzinfo=ZoneInfo(headoffice.timezone)),
         catchup=False,
         max_active_runs=1,
-        default_args=DEFAULT_ARGS,
+        default_args=default_args(headoffice),
         tags=["headoffice", "exchange", name],
         doc_md=_exchange_doc(headoffice),
         params={
@@ -605,7 +618,7 @@ def build_reconcile_dag(integration: Integration) -> DAG:
         start_date=_start_date(integration),
         catchup=False,
         max_active_runs=1,
-        default_args=DEFAULT_ARGS,
+        default_args=default_args(integration),
         tags=[integration.target, "reconcile", name],
         doc_md=_reconcile_doc(integration, target.label),
         params={
@@ -669,6 +682,56 @@ def build_reconcile_dag(integration: Integration) -> DAG:
     return dag
 
 
+def _digest_doc(integration: Integration) -> str:
+    alerts = integration.alerts
+    assert alerts is not None
+    channels = ", ".join(
+        [*([f"e-mail to {', '.join(alerts.email.to)} (connection `{alerts.email.conn_id}`)"] if alerts.email else []),
+         *([f"chat (connection `{alerts.chat.conn_id}`)"] if alerts.chat else [])])
+    return f"""
+### Daily digest of open failures ({integration.name})
+
+Runs daily at {alerts.digest_time.strftime("%H:%M")} {integration.timezone} time. Reads the sync ledger's records of
+{integration.name} whose status is failed, groups them by flow and reason (counts, oldest first, how long the oldest
+has been in the ledger, links to Sync Status) and sends the digest to: {channels}. No open failure, no digest.
+
+A channel that cannot deliver is logged as an error; the task fails only when no channel got the digest, and is
+retried. Failed tasks of the other DAGs alert on their own, as they fail.
+"""
+
+
+def build_digest_dag(integration: Integration) -> DAG:
+    """The daily digest of an integration's open failures (only with ``alerts`` configured, ``digest`` on)."""
+    from airflow.sdk import CronTriggerTimetable
+
+    alerts = integration.alerts
+    if alerts is None or not alerts.digest:
+        raise ValueError(f"integration {integration.name!r} has no alerts digest configured")
+    name, at = integration.name, alerts.digest_time
+    with DAG(
+        dag_id=f"{name}__alerts_digest",
+        description=f"Daily digest of open sync failures ({name})",
+        schedule=CronTriggerTimetable(f"{at.minute} {at.hour} * * *", timezone=integration.timezone,
+                                      interval=timedelta(days=1)),
+        start_date=_start_date(integration),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=[integration.target, "alerts_digest", name],
+        doc_md=_digest_doc(integration),
+    ) as dag:
+
+        @task(task_id="send_digest", multiple_outputs=False)
+        def send_digest() -> dict[str, Any]:
+            """Read the ledger's open failures of the integration and send the digest to its channels."""
+            from possync.alerts import send_digest
+
+            return send_digest(integration)
+
+        send_digest()
+    return dag
+
+
 def build_dags(config: PossyncConfig) -> dict[str, DAG]:
     """Every DAG of every enabled integration, keyed by dag_id."""
     dags: dict[str, DAG] = {}
@@ -680,6 +743,7 @@ def build_dags(config: PossyncConfig) -> dict[str, DAG]:
             build_transfers_dag(integration),
             *inbound_dags(integration),
             *([build_reconcile_dag(integration)] if get_target(integration.target).reconciles else []),
+            *([build_digest_dag(integration)] if integration.alerts and integration.alerts.digest else []),
         ):
             dags[dag.dag_id] = dag
     for headoffice in config.enabled_headoffices():
