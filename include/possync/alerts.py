@@ -190,7 +190,7 @@ def failure_message(context: Mapping[str, Any], *, name: str, target: str | None
         f"Task:        {task}" + (f" (try {try_number})" if try_number else ""),
         "",
         "Reason:",
-        *(f"  {line}" if not line.startswith("  ") else line for line in reasons),
+        *(f"  {line}" for line in reasons),
         "",
         f"Task in Airflow: {task_url(dag_id, run_id, task_id, map_index)}",
         f"Sync Status:     {sync_status_url(name, dag_id=dag_id, run_id=run_id, status='failed')}",
