@@ -352,3 +352,25 @@ def test_reason_lines_keep_a_reason_with_a_semicolon_whole() -> None:
     ]
     assert reason_lines("HO schema 3.0.0 does not match 2.x\nnothing moved") == [
         "HO schema 3.0.0 does not match 2.x", "nothing moved"]
+
+
+def test_a_red_head_office_exchange_alerts_too(
+        chat: ChatReceiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, airflow_db: Path) -> None:
+    """Head offices have alerts of their own: an unreachable HO database stops the exchange at its check."""
+    config = yaml.safe_load(CONFIG.read_text())
+    config["headoffices"][0]["alerts"] = {"chat": {"conn_id": "possync_chat"}}
+    path = tmp_path / "integrations.yaml"
+    path.write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("POSSYNC_CONFIG", str(path))
+    monkeypatch.setenv("AIRFLOW_CONN_POSSYNC_CHAT", chat.conn())
+    port = free_port()  # nothing listens there
+    monkeypatch.setenv("AIRFLOW_CONN_POSSYNC_HEADOFFICE", json.dumps(
+        {"conn_type": "postgres", "host": "127.0.0.1", "port": port, "login": "ho", "schema": "ho"}))
+
+    run_id, states = run_dag("ho_demo__exchange")
+    assert states[("check_headoffice", -1)] == "failed"
+    [text] = chat.texts
+    assert text.startswith("*[possync] ho_demo: check_headoffice failed in ho_demo__exchange*")
+    assert "Integration: ho_demo (head office)" in text and f"Run:         {run_id}" in text
+    assert f"cannot reach the head office database at 127.0.0.1:{port}/ho" in text
+    assert "possync headoffice status" in text and "sync-status" not in text, "HO keeps no sync ledger"

@@ -165,8 +165,10 @@ def reason_lines(error: str) -> list[str]:
     return [line.rstrip() for line in error.splitlines() if line.strip()]
 
 
-def failure_message(context: Mapping[str, Any], *, name: str, target: str | None = None) -> Message:
-    """The alert for a failed task, from the failure callback's context."""
+def failure_message(context: Mapping[str, Any], *, name: str, target: str | None = None,
+                    ledger: bool = True) -> Message:
+    """The alert for a failed task, from the failure callback's context. ``ledger``: the integration keeps a sync
+    ledger, so the message links Sync Status (a head office keeps its lists in its own database)."""
     ti = context.get("ti")
     dag = context.get("dag")
     dag_id = getattr(ti, "dag_id", None) or getattr(dag, "dag_id", "?")
@@ -193,7 +195,8 @@ def failure_message(context: Mapping[str, Any], *, name: str, target: str | None
         *(f"  {line}" for line in reasons),
         "",
         f"Task in Airflow: {task_url(dag_id, run_id, task_id, map_index)}",
-        f"Sync Status:     {sync_status_url(name, dag_id=dag_id, run_id=run_id, status='failed')}",
+        f"Sync Status:     {sync_status_url(name, dag_id=dag_id, run_id=run_id, status='failed')}" if ledger else
+        "Documents:       possync headoffice status (Sent Data / Received Data, with HO's reasons)",
     ]
     return Message(f"[possync] {name}: {task} failed in {dag_id}", lines)
 
@@ -205,24 +208,26 @@ class TaskFailureNotifier(BaseNotifier):
     :param name: the integration or head office.
     :param alerts: its alert settings (channels and their connections).
     :param target: the target's name, shown beside the integration.
+    :param ledger: whether it keeps a sync ledger (then the message links Sync Status); not a head office.
     """
 
     template_fields = ()
 
-    def __init__(self, *, name: str, alerts: Alerts, target: str | None = None) -> None:
+    def __init__(self, *, name: str, alerts: Alerts, target: str | None = None, ledger: bool = True) -> None:
         super().__init__()
         self.name = name
         self.alerts = alerts
         self.target = target
+        self.ledger = ledger
 
     def notify(self, context: Any) -> None:
         try:
-            message = failure_message(context, name=self.name, target=self.target)
+            message = failure_message(context, name=self.name, target=self.target, ledger=self.ledger)
         except Exception:  # a message that cannot be built must not hide the failure: say so, plainly
             log.exception("could not build the failure alert of %s", self.name)
             message = Message(f"[possync] {self.name}: a task failed", [
                 f"Integration: {self.name}", "A task failed; its details could not be read. See the Airflow UI.",
-                f"Sync Status: {sync_status_url(self.name, status='failed')}"])
+                *([f"Sync Status: {sync_status_url(self.name, status='failed')}"] if self.ledger else [])])
         deliver(self.alerts, message, context)
 
 

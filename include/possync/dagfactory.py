@@ -37,9 +37,10 @@ def default_args(owner: Integration | HeadOffice) -> dict[str, Any]:
         return DEFAULT_ARGS
     from possync.alerts import TaskFailureNotifier
 
-    target = owner.target if isinstance(owner, Integration) else "head office"
-    return {**DEFAULT_ARGS,
-            "on_failure_callback": [TaskFailureNotifier(name=owner.name, alerts=owner.alerts, target=target)]}
+    integration = isinstance(owner, Integration)
+    notifier = TaskFailureNotifier(name=owner.name, alerts=owner.alerts, ledger=integration,
+                                   target=owner.target if isinstance(owner, Integration) else "head office")
+    return {**DEFAULT_ARGS, "on_failure_callback": [notifier]}
 
 
 def sales_timetable(integration: Integration) -> Any:
