@@ -368,7 +368,7 @@ def test_a_red_head_office_exchange_alerts_too(
         {"conn_type": "postgres", "host": "127.0.0.1", "port": port, "login": "ho", "schema": "ho"}))
 
     run_id, states = run_dag("ho_demo__exchange")
-    assert states[("check_headoffice", -1)] == "failed"
+    assert states["check_headoffice", -1] == "failed"
     [text] = chat.texts
     assert text.startswith("*[possync] ho_demo: check_headoffice failed in ho_demo__exchange*")
     assert "Integration: ho_demo (head office)" in text and f"Run:         {run_id}" in text
