@@ -294,7 +294,10 @@ def test_no_open_failures_no_digest(channels: dict[str, Any], sqlite_url: str) -
 @pytest.mark.parametrize(("alerts", "error"), [
     ({"digest_time": "07:00"}, "integrations[0] (jurnal_demo).alerts: configure at least one channel"),
     ({"email": {"conn_id": "smtp", "to": []}}, "alerts.email.to: list at least one address"),
-    ({"email": {"conn_id": "smtp", "to": ["not-an-address"]}}, "alerts.email.to[0]: String should match pattern"),
+    ({"email": {"conn_id": "smtp", "to": ["ops@example.com", "a@b.c; d@e.f"]}},
+     "alerts.email.to: 'a@b.c; d@e.f' is not an e-mail address"),
+    ({"email": {"conn_id": "smtp", "to": ["ops@example.com"], "from_email": "possync"}},
+     "alerts.email.from_email: 'possync' is not an e-mail address"),
     ({"chat": {"conn_id": "chat", "url": "https://hooks.slack.com/x"}}, "alerts.chat.url: Extra inputs are not"),
     ({"chat": {"conn_id": "chat"}, "digest_time": "25:00"}, "alerts.digest_time: '25:00' is not a time of day"),
 ])
@@ -322,6 +325,9 @@ def test_alerts_wire_every_task_and_add_a_digest_dag_without_io_at_parse_time(
     assert str(digest.timetable.timezone) in ("Asia/Jakarta", "Timezone('Asia/Jakarta')")
     assert {"jurnal", "alerts_digest", "jurnal_demo"} <= set(digest.tags)
     assert "accurate_demo__alerts_digest" not in bag.dags, "only integrations with alerts get one"
+    assert digest.doc_md and "07:30 Asia/Jakarta" in digest.doc_md and "ops@example.com" in digest.doc_md
+    [send] = digest.tasks
+    assert send.task_id == "send_digest" and send.owner == "possync" and send.retries >= 1
     for dag_id, dag in bag.dags.items():
         for task in dag.tasks:
             callbacks = task.on_failure_callback or []

@@ -152,21 +152,34 @@ class Bookkeeping(_Strict):
 EMAIL = r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$"
 
 
+def _an_address(value: str) -> str:
+    if not re.fullmatch(EMAIL, value):
+        raise ValueError(f"{value!r} is not an e-mail address (one address per entry, e.g. ops@example.com)")
+    return value
+
+
 class EmailAlerts(_Strict):
     """E-mail through Airflow's SMTP provider: ``conn_id`` names an ``smtp`` connection (host, port, login,
     password, TLS and ``from_email`` live there, never here)."""
 
     conn_id: Annotated[str, Field(min_length=1)]
-    to: list[Annotated[str, Field(pattern=EMAIL)]]
+    to: list[str]
     #: the sender; when unset, the connection's ``from_email`` extra
-    from_email: Annotated[str, Field(pattern=EMAIL)] | None = None
+    from_email: str | None = None
 
     @field_validator("to")
     @classmethod
     def _someone(cls, value: list[str]) -> list[str]:
         if not value:
             raise ValueError("list at least one address to send alerts to")
+        for address in value:
+            _an_address(address)
         return value
+
+    @field_validator("from_email")
+    @classmethod
+    def _a_sender(cls, value: str | None) -> str | None:
+        return None if value is None else _an_address(value)
 
 
 class ChatAlerts(_Strict):
