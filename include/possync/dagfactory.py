@@ -29,20 +29,6 @@ DEFAULT_ARGS = {
 }
 
 
-def default_args(owner: Integration | HeadOffice) -> dict[str, Any]:
-    """The tasks' default arguments; with ``alerts`` configured, every task alerts its channels when it fails
-    (``possync.alerts.TaskFailureNotifier``: a task-level callback runs in the task's process, under the
-    scheduler as in ``dag.test``). Building the notifier does no I/O."""
-    if owner.alerts is None:
-        return DEFAULT_ARGS
-    from possync.alerts import TaskFailureNotifier
-
-    integration = isinstance(owner, Integration)
-    notifier = TaskFailureNotifier(name=owner.name, alerts=owner.alerts, ledger=integration,
-                                   target=owner.target if isinstance(owner, Integration) else "head office")
-    return {**DEFAULT_ARGS, "on_failure_callback": [notifier]}
-
-
 def sales_timetable(integration: Integration) -> Any:
     sales = integration.sales
     if sales.mode == "scheduled":
@@ -166,7 +152,7 @@ def build_master_dag(integration: Integration, flow: str) -> DAG:
         start_date=datetime.combine(integration.start_date, time(), tzinfo=ZoneInfo(integration.timezone)),
         catchup=False,
         max_active_runs=1,
-        default_args=default_args(integration),
+        default_args=DEFAULT_ARGS,
         tags=[integration.target, flow, integration.name],
         doc_md=f"Syncs every POS {flow} record not yet in {integration.target}; one log line per record. "
                "Failures (e.g. a product without SKU) turn the task red; repair the POS record and clear it.",
@@ -187,7 +173,7 @@ def build_sales_dag(integration: Integration) -> DAG:
         start_date=start_date,
         catchup=False,
         max_active_runs=1,
-        default_args=default_args(integration),
+        default_args=DEFAULT_ARGS,
         tags=[integration.target, "sales", name],
         doc_md=_sales_doc(integration),
         params={
@@ -302,7 +288,7 @@ def build_transfers_dag(integration: Integration) -> DAG:
         start_date=_start_date(integration),
         catchup=False,
         max_active_runs=1,
-        default_args=default_args(integration),
+        default_args=DEFAULT_ARGS,
         tags=[integration.target, "transfers", "stock", name],
         doc_md=_transfers_doc(integration),
         params={
@@ -379,7 +365,7 @@ def build_inbound_dag(integration: Integration) -> DAG:
         start_date=_start_date(integration),
         catchup=False,
         max_active_runs=1,
-        default_args=default_args(integration),
+        default_args=DEFAULT_ARGS,
         tags=[integration.target, "inbound", name],
         doc_md=f"""
 ### {target.label} into the POS ({name}): {inbound.description}
@@ -434,7 +420,7 @@ def build_webhook_renew_dag(integration: Integration) -> DAG:
         start_date=_start_date(integration),
         catchup=False,
         max_active_runs=1,
-        default_args=default_args(integration),
+        default_args=DEFAULT_ARGS,
         tags=[integration.target, "webhook_renew", name],
         doc_md=f"""
 ### Keep the {target.label} webhook alive ({name})
@@ -512,7 +498,7 @@ def build_exchange_dag(headoffice: HeadOffice) -> DAG:
         start_date=datetime.combine(headoffice.start_date, time(), tzinfo=ZoneInfo(headoffice.timezone)),
         catchup=False,
         max_active_runs=1,
-        default_args=default_args(headoffice),
+        default_args=DEFAULT_ARGS,
         tags=["headoffice", "exchange", name],
         doc_md=_exchange_doc(headoffice),
         params={
@@ -619,7 +605,7 @@ def build_reconcile_dag(integration: Integration) -> DAG:
         start_date=_start_date(integration),
         catchup=False,
         max_active_runs=1,
-        default_args=default_args(integration),
+        default_args=DEFAULT_ARGS,
         tags=[integration.target, "reconcile", name],
         doc_md=_reconcile_doc(integration, target.label),
         params={
@@ -733,6 +719,25 @@ def build_digest_dag(integration: Integration) -> DAG:
     return dag
 
 
+def alerting(dag: DAG, owner: Integration | HeadOffice) -> DAG:
+    """With ``alerts`` configured, every task of ``dag`` alerts the owner's channels when it fails
+    (``possync.alerts.TaskFailureNotifier`` as its ``on_failure_callback``: a task-level callback runs in the
+    task's own process right after the failure, under the scheduler as in ``dag.test``). No I/O."""
+    if owner.alerts is None:
+        return dag
+    from possync.alerts import TaskFailureNotifier
+
+    if isinstance(owner, Integration):
+        notifier = TaskFailureNotifier(name=owner.name, alerts=owner.alerts, target=owner.target)
+    else:  # a head office keeps no sync ledger: its message points at its own lists, not Sync Status
+        notifier = TaskFailureNotifier(name=owner.name, alerts=owner.alerts, target="head office", ledger=False)
+    for operator in dag.tasks:
+        callbacks = operator.on_failure_callback
+        operator.on_failure_callback = [
+            *(callbacks if isinstance(callbacks, list) else [callbacks] if callbacks else []), notifier]
+    return dag
+
+
 def build_dags(config: PossyncConfig) -> dict[str, DAG]:
     """Every DAG of every enabled integration, keyed by dag_id."""
     dags: dict[str, DAG] = {}
@@ -744,10 +749,12 @@ def build_dags(config: PossyncConfig) -> dict[str, DAG]:
             build_transfers_dag(integration),
             *inbound_dags(integration),
             *([build_reconcile_dag(integration)] if get_target(integration.target).reconciles else []),
-            *([build_digest_dag(integration)] if integration.alerts and integration.alerts.digest else []),
         ):
+            dags[dag.dag_id] = alerting(dag, integration)
+        if integration.alerts and integration.alerts.digest:
+            dag = build_digest_dag(integration)
             dags[dag.dag_id] = dag
     for headoffice in config.enabled_headoffices():
-        dag = build_exchange_dag(headoffice)
+        dag = alerting(build_exchange_dag(headoffice), headoffice)
         dags[dag.dag_id] = dag
     return dags
