@@ -380,3 +380,14 @@ def test_a_red_head_office_exchange_alerts_too(
     assert "Integration: ho_demo (head office)" in text and f"Run:         {run_id}" in text
     assert f"cannot reach the head office database at 127.0.0.1:{port}/ho" in text
     assert "possync headoffice status" in text and "sync-status" not in text, "HO keeps no sync ledger"
+
+
+def test_config_check_says_where_alerts_go(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from possync.cli import main
+
+    assert main(["config", "check", "--config", str(config_with(tmp_path, ALERTS))]) == 0
+    out = capsys.readouterr().out
+    assert ("jurnal_demo: jurnal via connection 'jurnal_demo'; alerts: e-mail to ops@example.com, finance@example.com "
+            "via 'possync_smtp' and chat via 'possync_chat', digest daily at 07:30") in out
+    assert "accurate_demo: accurate via connection 'accurate_demo'; no alerts" in out
+    assert "ho_demo: head office via connection 'possync_headoffice'; no alerts" in out
