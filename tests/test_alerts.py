@@ -83,6 +83,17 @@ def run_dag(dag_id: str, conf: dict[str, Any] | None = None) -> tuple[str, dict[
     return run.run_id, {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
 
 
+class Records(logging.Handler):
+    """The records of one logger, however Airflow has set up logging (structlog, pytest's capture)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 # -- a red run --------------------------------------------------------------------------------------------------
 
 
@@ -144,21 +155,20 @@ def test_an_unreachable_smtp_server_is_logged_and_changes_nothing(
         "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "possync@example.com", "timeout": 2}}))
     monkeypatch.setenv("AIRFLOW_CONN_POSSYNC_CHAT", chat.conn())
 
-    _run_id, states = run_dag("jurnal_demo__customers")
+    logger, seen = logging.getLogger("possync.alerts"), Records()
+    monkeypatch.setattr(logger, "level", logging.INFO)
+    logger.addHandler(seen)
+    try:
+        _run_id, states = run_dag("jurnal_demo__customers")  # dag.test runs the task (and its callback) in-process
+    finally:
+        logger.removeHandler(seen)
     assert states == {("sync_customers", -1): "failed"}, "the task's state is the sync's, not the alert's"
     assert len(chat.posts) == 1, "the other channel still gets the message"
     assert world["ledger"].get("jurnal_demo", "customer", "CUST-29").status == "failed"
-
-
-class Records(logging.Handler):
-    """The records of one logger, however Airflow has set up logging (structlog, pytest's capture)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
+    logged = [(r.levelno, r.getMessage()) for r in seen.records]
+    assert any(level == logging.ERROR and message.startswith(
+        "ALERT NOT SENT  email via connection 'possync_smtp': ConnectionRefusedError") for level, message in logged)
+    assert any(message.startswith("ALERT SENT  chat via connection 'possync_chat'") for _, message in logged)
 
 
 def test_deliver_logs_a_channel_it_cannot_reach_and_tries_the_next(
