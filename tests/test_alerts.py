@@ -401,3 +401,19 @@ def test_config_check_says_where_alerts_go(tmp_path: Path, capsys: pytest.Captur
             "via 'possync_smtp' and chat via 'possync_chat', digest daily at 07:30") in out
     assert "accurate_demo: accurate via connection 'accurate_demo'; no alerts" in out
     assert "ho_demo: head office via connection 'possync_headoffice'; no alerts" in out
+
+
+def test_a_digest_of_many_reasons_shows_the_oldest_groups_and_counts_the_rest(sqlite_url: str) -> None:
+    from possync.alerts import DIGEST_GROUPS, digest_message, open_failures
+    from possync.config import load_config
+    from possync.ledger import RecordOutcome, SyncLedger
+
+    ledger = SyncLedger.from_url(sqlite_url, ensure_schema=True)
+    ledger.record("jurnal_demo", [RecordOutcome("customer", f"CUST-{n:03d}", "customers", "failed",
+                                                reason=f"reason {n:03d}") for n in range(DIGEST_GROUPS + 5)])
+    groups, total = open_failures(ledger, "jurnal_demo")
+    assert total == len(groups) == DIGEST_GROUPS + 5
+    integration = next(i for i in load_config().integrations if i.name == "jurnal_demo")
+    text = digest_message(integration, groups, total).text
+    assert text.count(" x customers: ") == DIGEST_GROUPS
+    assert "  … and 5 more failed record(s) in 5 more group(s) (Sync Status lists them all)" in text

@@ -48,6 +48,8 @@ log = logging.getLogger("possync.alerts")
 MAX_REASON_LINES = 20
 #: at most this many failed records the digest reads per integration (it counts them all)
 DIGEST_READ_LIMIT = 50_000
+#: at most this many groups (flow and reason) in a digest, the oldest; the rest are counted in one line
+DIGEST_GROUPS = 50
 #: a failure message's reasons, as the sync operators join them: "<record type> <key>: <reason>; ..."
 _NEXT_RECORD = re.compile(r"; (?=[a-z][a-z_]* \S+: )")
 _COUNTED = re.compile(r"^(\d+ [^:]* failed[^:]*): (.*)$", re.DOTALL)
@@ -300,7 +302,7 @@ def digest_message(integration: Integration, groups: Sequence[FailureGroup], tot
         f"Open failures: {total} record(s) in {len(groups)} group(s) (flow and reason), oldest first:",
         "",
     ]
-    for group in groups:
+    for group in groups[:DIGEST_GROUPS]:
         sold = (f", business time {group.oldest_business_time.astimezone(zone):%Y-%m-%d %H:%M}"
                 if group.oldest_business_time else "")
         lines += [
@@ -308,8 +310,11 @@ def digest_message(integration: Integration, groups: Sequence[FailureGroup], tot
             f"        oldest {group.oldest_type} {group.oldest_key}{sold}, in the ledger for "
             f"{age(now - group.oldest_since)}",
         ]
-    if total > sum(g.count for g in groups):
-        lines.append(f"  … and {total - sum(g.count for g in groups)} more failed record(s) not read here")
+    shown = sum(g.count for g in groups[:DIGEST_GROUPS])
+    if total > shown:
+        lines.append(f"  … and {total - shown} more failed record(s)"
+                     + (f" in {len(groups) - DIGEST_GROUPS} more group(s)" if len(groups) > DIGEST_GROUPS else "")
+                     + " (Sync Status lists them all)")
     lines += [
         "",
         "Repair the POS records, then retry from Sync Status (Retry failed) or wait for the next runs.",
@@ -334,8 +339,12 @@ def send_digest(integration: Integration, ledger: SyncLedger | None = None,
         from possync.db import engine_for_conn
         from possync.ledger import SyncLedger
 
-        ledger = SyncLedger(engine_for_conn(integration.ledger_conn_id))
-        ledger.create_schema()
+        own = SyncLedger(engine_for_conn(integration.ledger_conn_id))
+        try:
+            own.create_schema()
+            return send_digest(integration, own, now)
+        finally:
+            own.dispose()
     groups, total = open_failures(ledger, integration.name)
     if not total:
         log.info("%s: no open failures in the ledger; no digest sent", integration.name)
