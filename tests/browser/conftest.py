@@ -17,10 +17,9 @@ import pytest
 from .browser_stack import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, CURRENT, AirflowStack, running_stack, tail
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def airflow_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowStack]:
-    """Package-scoped: one stack for the tests of tests/browser/, stopped as soon as they are done, not when the
-    whole suite is."""
+    """Module-scoped, so the stack stops as soon as the browser tests are done, not when the whole suite is."""
     assert CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does it)"
     with running_stack(tmp_path_factory.mktemp("browser-stack")) as stack:
         yield stack
