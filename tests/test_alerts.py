@@ -127,6 +127,19 @@ def test_a_red_run_emails_and_posts_the_failed_task_with_its_records(
     assert f"Run:         {run_id}" in text and "customer CUST-29: " + reason in text
     assert f"Sync Status:     {UI}/sync-status/?integration=jurnal_demo&dag_id=jurnal_demo__customers" in text
 
+    # the Sync Status link lists exactly the run's failed records (its JSON twin, as a signed-in viewer)
+    from urllib.parse import parse_qsl, urlsplit
+
+    from support.airflow_api import api_server, token
+
+    [link] = [line.split(maxsplit=2)[2] for line in text.splitlines() if line.startswith("Sync Status:")]
+    query = dict(parse_qsl(urlsplit(link).query))
+    assert query == {"integration": "jurnal_demo", "dag_id": "jurnal_demo__customers", "run_id": run_id,
+                     "status": "failed"}
+    listed = api_server().get("/sync-status/api/records", params=query, headers=token("viewer"))
+    assert listed.status_code == 200, listed.text
+    assert [(r["key"], r["status"], r["run_id"]) for r in listed.json()["records"]] == [("CUST-29", "failed", run_id)]
+
 
 def test_a_mapped_task_names_its_outlet_and_every_failed_record(
         world: dict[str, Any], channels: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
