@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import yaml
@@ -125,6 +126,7 @@ def test_a_red_run_emails_and_posts_the_failed_task_with_its_records(
     text = posted["text"]
     assert text.startswith("*[possync] jurnal_demo: sync_customers failed in jurnal_demo__customers*\n")
     assert f"Run:         {run_id}" in text and "customer CUST-29: " + reason in text
+    assert f"Run in Airflow:  {UI}/dags/jurnal_demo__customers/runs/{quote(run_id, safe='')}\n" in text
     assert f"Sync Status:     {UI}/sync-status/?integration=jurnal_demo&dag_id=jurnal_demo__customers" in text
 
     # the Sync Status link lists exactly the run's failed records (its JSON twin, as a signed-in viewer)

@@ -196,6 +196,7 @@ def failure_message(context: Mapping[str, Any], *, name: str, target: str | None
         "Reason:",
         *(f"  {line}" for line in reasons),
         "",
+        f"Run in Airflow:  {task_url(dag_id, run_id)}",
         f"Task in Airflow: {task_url(dag_id, run_id, task_id, map_index)}",
         f"Sync Status:     {sync_status_url(name, dag_id=dag_id, run_id=run_id, status='failed')}" if ledger else
         "Documents:       possync headoffice status (Sent Data / Received Data, with HO's reasons)",
