@@ -381,6 +381,18 @@ def test_reason_lines_keep_a_reason_with_a_semicolon_whole() -> None:
         "  - invoice INV-1: product 'X' has no SKU",
         "  (and 4 more in the log)",
     ]
+    from possync.i18n import failure_message
+
+    indonesian = failure_message(7, ["invoice INV-1: produk 'X' tidak punya SKU; perbaiki dulu",
+                                     *(f"payment INV-{n}/P1: sebab {n}" for n in range(2, 8))], "id")
+    assert reason_lines(indonesian) == [
+        "7 data gagal:",
+        "  - invoice INV-1: produk 'X' tidak punya SKU; perbaiki dulu",
+        *(f"  - payment INV-{n}/P1: sebab {n}" for n in range(2, 6)),
+        "  (dan 2 lagi di log)",
+    ]
+    english = failure_message(1, ["customer CUST-29: customer ID C-0007 is already used"], "en")
+    assert reason_lines(english) == ["1 record(s) failed:", "  - customer CUST-29: customer ID C-0007 is already used"]
     assert reason_lines("HO schema 3.0.0 does not match 2.x\nnothing moved") == [
         "HO schema 3.0.0 does not match 2.x", "nothing moved"]
 

@@ -52,7 +52,8 @@ DIGEST_READ_LIMIT = 50_000
 DIGEST_GROUPS = 50
 #: a failure message's reasons, as the sync operators join them: "<record type> <key>: <reason>; ..."
 _NEXT_RECORD = re.compile(r"; (?=[a-z][a-z_]* \S+: )")
-_COUNTED = re.compile(r"^(\d+ [^:]* failed[^:]*): (.*)$", re.DOTALL)
+_COUNTED = re.compile(r"^(\d+ (?:record\(s\) failed|data gagal)): (.*)$", re.DOTALL)  # en, id (possync.i18n)
+_MORE = re.compile(r" \((?:and \d+ more in the log|dan \d+ lagi di log)\)$")
 _URL = re.compile(r"https?://\S+")
 
 
@@ -160,7 +161,7 @@ def reason_lines(error: str) -> list[str]:
     if counted:
         head, rest = counted.groups()
         more = ""
-        tail = re.search(r" \(and \d+ more in the log\)$", rest)
+        tail = _MORE.search(rest)
         if tail:
             rest, more = rest[: tail.start()], tail.group(0).strip()
         return [f"{head}:", *(f"  - {item}" for item in _NEXT_RECORD.split(rest)), *([f"  {more}"] if more else [])]
