@@ -21,6 +21,10 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from possync.config import Alerts
 
 
 def _ledger_init(args: argparse.Namespace) -> int:
@@ -270,8 +274,22 @@ def _config_check(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 1
     for integration in config.integrations:
-        print(f"{integration.name}: {integration.target} via connection {integration.conn_id!r}")
+        print(f"{integration.name}: {integration.target} via connection {integration.conn_id!r}; "
+              f"{_alerts_summary(integration.alerts)}")
+    for headoffice in config.headoffices:
+        print(f"{headoffice.name}: head office via connection {headoffice.conn_id!r}; "
+              f"{_alerts_summary(headoffice.alerts, digest=False)}")
     return 0
+
+
+def _alerts_summary(alerts: Alerts | None, *, digest: bool = True) -> str:
+    """Where alerts go, in one phrase (the channels are connections: no secret is printed)."""
+    if alerts is None:
+        return "no alerts"
+    channels = [*([f"e-mail to {', '.join(alerts.email.to)} via {alerts.email.conn_id!r}"] if alerts.email else []),
+                *([f"chat via {alerts.chat.conn_id!r}"] if alerts.chat else [])]
+    when = f", digest daily at {alerts.digest_time:%H:%M}" if digest and alerts.digest else ""
+    return "alerts: " + " and ".join(channels) + when
 
 
 def _deploy_pools(args: argparse.Namespace) -> int:

@@ -149,6 +149,64 @@ class Bookkeeping(_Strict):
     transit_warehouse: str = "Barang Dalam Perjalanan"
 
 
+EMAIL = r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$"
+
+
+def _an_address(value: str) -> str:
+    if not re.fullmatch(EMAIL, value):
+        raise ValueError(f"{value!r} is not an e-mail address (one address per entry, e.g. ops@example.com)")
+    return value
+
+
+class EmailAlerts(_Strict):
+    """E-mail through Airflow's SMTP provider: ``conn_id`` names an ``smtp`` connection (host, port, login,
+    password, TLS and ``from_email`` live there, never here)."""
+
+    conn_id: Annotated[str, Field(min_length=1)]
+    to: list[str]
+    #: the sender; when unset, the connection's ``from_email`` extra
+    from_email: str | None = None
+
+    @field_validator("to")
+    @classmethod
+    def _someone(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("list at least one address to send alerts to")
+        for address in value:
+            _an_address(address)
+        return value
+
+    @field_validator("from_email")
+    @classmethod
+    def _a_sender(cls, value: str | None) -> str | None:
+        return None if value is None else _an_address(value)
+
+
+class ChatAlerts(_Strict):
+    """A chat webhook through Airflow's Slack provider: ``conn_id`` names a ``slackwebhook`` connection (its
+    host is the webhook's base URL, its password the webhook token or the whole webhook URL)."""
+
+    conn_id: Annotated[str, Field(min_length=1)]
+
+
+class Alerts(_Strict):
+    """Where an integration's alerts go: a message per failed task of a red run, and a daily digest of the
+    failures still open in the ledger (``possync.alerts``). Unset: nothing is sent."""
+
+    email: EmailAlerts | None = None
+    chat: ChatAlerts | None = None
+    #: when the daily digest of open failures goes out (the integration's timezone)
+    digest_time: TimeOfDay = time(7, 0)
+    #: send the daily digest (the failure messages go out either way)
+    digest: bool = True
+
+    @model_validator(mode="after")
+    def _a_channel(self) -> Alerts:
+        if self.email is None and self.chat is None:
+            raise ValueError("configure at least one channel (email or chat), or leave alerts out")
+        return self
+
+
 #: the most documents one batch create call takes on any target (each sender caps at its own maximum too)
 MAX_BATCH_SIZE = 100
 
@@ -186,6 +244,8 @@ class Integration(_Strict):
     transfers: TransferSync = TransferSync()
     bookkeeping: Bookkeeping = Bookkeeping()
     outlets: dict[str, OutletMapping]
+    #: where alerts about this integration go (possync.alerts); none when unset
+    alerts: Alerts | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -247,6 +307,8 @@ class HeadOffice(_Strict):
     #: the schema version this exchange speaks; HO's major version must match (``2.x`` or ``2.4.0``)
     schema_version: Annotated[str, Field(pattern=r"^\d+(\.(\d+|x))*$")] = "2.x"
     lookback_hours: Annotated[int, Field(ge=0, le=24 * 14)] = 48
+    #: where alerts about this exchange's red runs go (possync.alerts; no digest: HO keeps no sync ledger)
+    alerts: Alerts | None = None
 
     _known_timezone = field_validator("timezone")(Integration._known_timezone.__func__)  # type: ignore[attr-defined]
 

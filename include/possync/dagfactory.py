@@ -719,6 +719,75 @@ def build_reconcile_dag(integration: Integration) -> DAG:
     return dag
 
 
+def _digest_doc(integration: Integration) -> str:
+    alerts = integration.alerts
+    assert alerts is not None
+    channels = ", ".join(
+        [*([f"e-mail to {', '.join(alerts.email.to)} (connection `{alerts.email.conn_id}`)"] if alerts.email else []),
+         *([f"chat (connection `{alerts.chat.conn_id}`)"] if alerts.chat else [])])
+    return f"""
+### Daily digest of open failures ({integration.name})
+
+Runs daily at {alerts.digest_time.strftime("%H:%M")} {integration.timezone} time. Reads the sync ledger's records of
+{integration.name} whose status is failed, groups them by flow and reason (counts, oldest first, how long the oldest
+has been in the ledger, links to Sync Status) and sends the digest to: {channels}. No open failure, no digest.
+
+A channel that cannot deliver is logged as an error; the task fails only when no channel got the digest, and is
+retried. Failed tasks of the other DAGs alert on their own, as they fail.
+"""
+
+
+def build_digest_dag(integration: Integration) -> DAG:
+    """The daily digest of an integration's open failures (only with ``alerts`` configured, ``digest`` on)."""
+    from airflow.sdk import CronTriggerTimetable
+
+    alerts = integration.alerts
+    if alerts is None or not alerts.digest:
+        raise ValueError(f"integration {integration.name!r} has no alerts digest configured")
+    name, at = integration.name, alerts.digest_time
+    with DAG(
+        dag_id=f"{name}__alerts_digest",
+        description=f"Daily digest of open sync failures ({name})",
+        schedule=CronTriggerTimetable(f"{at.minute} {at.hour} * * *", timezone=integration.timezone,
+                                      interval=timedelta(days=1)),
+        start_date=_start_date(integration),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=[integration.target, "alerts_digest", name],
+        doc_md=_digest_doc(integration),
+    ) as dag:
+
+        @task(task_id="send_digest", multiple_outputs=False)
+        def send_digest() -> dict[str, Any]:
+            """Read the ledger's open failures of the integration and send the digest to its channels."""
+            from possync.alerts import send_digest
+
+            return send_digest(integration)
+
+        send_digest()
+    return dag
+
+
+def alerting(dag: DAG, owner: Integration | HeadOffice) -> DAG:
+    """With ``alerts`` configured, every task of ``dag`` alerts the owner's channels when it fails
+    (``possync.alerts.TaskFailureNotifier`` as its ``on_failure_callback``: a task-level callback runs in the
+    task's own process right after the failure, under the scheduler as in ``dag.test``). No I/O."""
+    if owner.alerts is None:
+        return dag
+    from possync.alerts import TaskFailureNotifier
+
+    if isinstance(owner, Integration):
+        notifier = TaskFailureNotifier(name=owner.name, alerts=owner.alerts, target=owner.target)
+    else:  # a head office keeps no sync ledger: its message points at its own lists, not Sync Status
+        notifier = TaskFailureNotifier(name=owner.name, alerts=owner.alerts, target="head office", ledger=False)
+    for operator in dag.tasks:
+        callbacks = operator.on_failure_callback
+        operator.on_failure_callback = [
+            *(callbacks if isinstance(callbacks, list) else [callbacks] if callbacks else []), notifier]
+    return dag
+
+
 def build_dags(config: PossyncConfig) -> dict[str, DAG]:
     """Every DAG of every enabled integration, keyed by dag_id."""
     dags: dict[str, DAG] = {}
@@ -731,8 +800,11 @@ def build_dags(config: PossyncConfig) -> dict[str, DAG]:
             *inbound_dags(integration),
             *([build_reconcile_dag(integration)] if get_target(integration.target).reconciles else []),
         ):
+            dags[dag.dag_id] = alerting(dag, integration)
+        if integration.alerts and integration.alerts.digest:
+            dag = build_digest_dag(integration)
             dags[dag.dag_id] = dag
     for headoffice in config.enabled_headoffices():
-        dag = build_exchange_dag(headoffice)
+        dag = alerting(build_exchange_dag(headoffice), headoffice)
         dags[dag.dag_id] = dag
     return dags

@@ -6,7 +6,9 @@ drives ``/usr/bin/chromium``: nothing is downloaded at run time).
 
 1. generates a small demo POS (3 days from 2026-11-09, 20 orders a day, so the invoice without SKU
    ``INV-JKT01-20261111-0017`` is in it) and creates the sync ledger;
-2. starts the Jurnal sandbox (``python -m possync_devkit.sandbox.jurnal``) with its limits off;
+2. starts the Jurnal sandbox (``python -m possync_devkit.sandbox.jurnal``) with its limits off, and the alert
+   receivers (an SMTP server and a chat webhook endpoint, ``support.receivers``) that ``jurnal_demo``'s alerts
+   go to (the demo's integrations.yaml with ``alerts`` added, in the stack's folder);
 3. migrates Airflow's SQLite database, creates the ``jurnal_api`` pool, writes the simple auth manager's
    passwords (users ``admin`` and ``viewer``), starts ``airflow standalone`` (its own AIRFLOW_HOME, the
    project's dags/ and plugins/, scheduled runs off so only the runs the test triggers exist), waits for
@@ -38,6 +40,7 @@ import httpx
 
 from support.airflow_api import AirflowApi
 from support.net import free_port
+from support.receivers import ChatReceiver, SmtpReceiver
 from support.sandbox_admin import SandboxAdmin
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -136,6 +139,9 @@ class AirflowStack:
     dag_id: str = DAG_ID
     first_run_id: str = ""
     first_run_tasks: dict[tuple[str, int], str] = field(default_factory=dict)
+    #: what jurnal_demo's alerts delivered (a message per failed task, from the workers)
+    smtp: SmtpReceiver | None = None
+    chat: ChatReceiver | None = None
 
     def describe_run(self, run_id: str) -> str:
         tasks = sorted((t["task_id"], t["map_index"], t["state"]) for t in self.api.task_instances(self.dag_id, run_id))
@@ -180,6 +186,20 @@ def _stack_env(home: Path, port: int, pos: Path, ledger: Path, jurnal_port: int)
                       "webhook_secret": "possync-demo-webhook-secret", "requests_per_second": 8}}),
     })
     return env
+
+
+def _alerting_config(work: Path, smtp: SmtpReceiver, chat: ChatReceiver) -> dict[str, str]:
+    """The demo's integrations.yaml with alerts on jurnal_demo, and the connections of both receivers."""
+    import yaml
+
+    config = yaml.safe_load((PROJECT / "include" / "config" / "integrations.yaml").read_text())
+    jurnal = next(i for i in config["integrations"] if i["name"] == "jurnal_demo")
+    jurnal["alerts"] = {"email": {"conn_id": "possync_smtp", "to": ["ops@example.com"]},
+                        "chat": {"conn_id": "possync_chat"}}
+    path = work / "integrations.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return {"POSSYNC_CONFIG": str(path), "AIRFLOW_CONN_POSSYNC_SMTP": smtp.conn(),
+            "AIRFLOW_CONN_POSSYNC_CHAT": chat.conn()}
 
 
 def _run_cli(env: dict[str, str], log: Path, *args: str) -> None:
@@ -236,6 +256,8 @@ def running_stack(work: Path) -> Generator[AirflowStack]:
 
     jurnal_port, port = free_port(), free_port()
     env = _stack_env(home, port, pos, ledger, jurnal_port)
+    smtp, chat = SmtpReceiver().start(), ChatReceiver().start()
+    env.update(_alerting_config(work, smtp, chat))
     (home / "passwords.json").write_text(json.dumps(PASSWORDS))
     processes: list[Process] = []
     stack_log = logs / "airflow-standalone.log"
@@ -258,7 +280,8 @@ def running_stack(work: Path) -> Generator[AirflowStack]:
                    lambda: httpx.get(f"{url}/api/v2/monitor/health", timeout=5).is_success, START_TIMEOUT,
                    alive=processes, on_timeout=lambda: tail(stack_log))
         stack = AirflowStack(url=url, home=home, log=stack_log, passwords=PASSWORDS,
-                             api=AirflowApi(url, "admin", PASSWORDS["admin"]), ledger_url=f"sqlite:///{ledger}")
+                             api=AirflowApi(url, "admin", PASSWORDS["admin"]), ledger_url=f"sqlite:///{ledger}",
+                             smtp=smtp, chat=chat)
         _unpause_and_trigger(stack, processes)
         print(f"\nbrowser stack ready in {time.monotonic() - started:.0f} s at {url} (logs in {logs}); "
               f"{stack.describe_run(stack.first_run_id)}")
@@ -269,6 +292,8 @@ def running_stack(work: Path) -> Generator[AirflowStack]:
     finally:
         for process in reversed(processes):
             process.stop()
+        smtp.stop()
+        chat.stop()
 
 
 # What the session's hooks report: the standalone log of the running stack, the screenshots' folder.

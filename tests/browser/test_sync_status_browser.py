@@ -6,7 +6,8 @@ task-log link to Airflow's task page and see the log line that names it, go back
 the sales flow without repairing anything, see the confirmation naming the new run, see that run in the
 DAG's runs and, once it has run, the invoice failed again; set it aside (Ignore, with a reason), see it listed
 as ignored with who and why, and undo that. A viewer sees the same failures but may not retry or ignore
-them. A screenshot of every step is saved in ``test-artifacts/browser/``.
+them. And the first run's failed tasks alerted (e-mail and chat) from their workers, under the real
+scheduler. A screenshot of every step is saved in ``test-artifacts/browser/``.
 
 The stack (demo POS, ledger, Jurnal sandbox, Airflow, the first failed run) is ``airflow_stack`` in
 conftest.py.
@@ -25,8 +26,9 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from possync.ledger import SyncLedger
 from possync.ledger.quarantine import history
+from support.net import listening
 
-from .browser_stack import BROKEN_INVOICE, AirflowStack, wait_until
+from .browser_stack import BROKEN_INVOICE, AirflowStack, tail, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -110,6 +112,31 @@ def record_row(page: Page, key: str) -> Locator:
     """The row of the record ``key`` (exactly: not its payments ``key/P1``)."""
     exact = re.compile(rf"^\s*{re.escape(key)}\s*$")
     return page.locator("table#records tr.record").filter(has=page.locator("td.key", has_text=exact))
+
+
+def test_each_failed_task_of_the_run_alerts_from_its_worker_under_the_scheduler(airflow_stack: AirflowStack) -> None:
+    """Alerts fire under the real scheduler, not only in ``dag.test``: the stack's first run (red by design) made
+    every failed task's worker e-mail the stack's SMTP receiver and post to its chat receiver (``browser_stack``)."""
+    stack = airflow_stack
+    assert stack.smtp is not None and stack.chat is not None
+    assert listening(stack.smtp.port)
+    run_id = stack.first_run_id
+    failed = sorted(task for task, state in stack.first_run_tasks.items() if state == "failed")
+    assert {("sync_customers", -1), ("sync_products", -1), ("sync_sales", 0)} <= set(failed), stack.describe_run(run_id)
+
+    def mails() -> list:  # the callback runs after the task's state is reported: give the last one a moment
+        found = [m for m in stack.smtp.messages if f"Run:         {run_id}" in m.body]
+        return found if len(found) >= len(failed) else []
+
+    found = wait_until(f"an e-mail per failed task of {run_id}", mails, 90, on_timeout=lambda: tail(stack.log))
+    assert {m.subject for m in found} == {f"[possync] jurnal_demo: {task}{' [JKT01]' if index >= 0 else ''} failed in "
+                                          f"{stack.dag_id}" for task, index in failed}
+    sales = next(m.body for m in found if "sync_sales [JKT01]" in m.subject)
+    assert "invoice INV-JKT01-20261111-0017: " in sales and "has no SKU" in sales
+    assert f"{stack.url}/dags/{stack.dag_id}/runs/" in sales, "links use the stack's [api] base_url"
+    chats = wait_until("a chat post per failed task", lambda: [t for t in stack.chat.texts if run_id in t]
+                       if len([t for t in stack.chat.texts if run_id in t]) >= len(failed) else [], 60)
+    assert len(chats) == len(failed)
 
 
 def test_ops_follow_a_failed_invoice_to_its_log_and_retry_it(
