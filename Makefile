@@ -72,6 +72,8 @@ demo: export AIRFLOW__API__PORT := $(DEMO_AIRFLOW_PORT)
 demo: export AIRFLOW__API__BASE_URL := http://127.0.0.1:$(DEMO_AIRFLOW_PORT)
 demo: export AIRFLOW__CORE__EXECUTION_API_SERVER_URL := http://127.0.0.1:$(DEMO_AIRFLOW_PORT)/execution/
 demo: export AIRFLOW__CORE__PARALLELISM := 4
+# the connection form's Test button (Airflow 3.3 disables it by default); the demo listens on loopback only
+demo: export AIRFLOW__CORE__TEST_CONNECTION := Enabled
 demo: export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 # Syncs the demo week into the Jurnal sandbox through the Airflow scheduler and prints the outcome;
