@@ -82,6 +82,7 @@ def _reconcile(args: argparse.Namespace) -> int:
     from datetime import date
 
     from possync.config import load_config
+    from possync.money import rupiah
     from possync.reconcile import ReconciliationLog, run_reconciliation
 
     config = load_config(args.config)
@@ -118,7 +119,8 @@ def _reconcile(args: argparse.Namespace) -> int:
         print(result.summary() + f" [{result.run_at:%Y-%m-%d %H:%M} UTC]")
         pos, target = result.pos.payments, result.target.payments
         for method in sorted(set(pos) | set(target)):
-            print(f"    payments {method:<14} POS Rp {pos.get(method, 0):>16,}  target Rp {target.get(method, 0):>16,}")
+            print(f"    payments {method:<14} POS {rupiah(pos.get(method, 0)):>19}  "
+                  f"target {rupiah(target.get(method, 0)):>19}")
         for difference in result.differences:
             print(f"    {difference.line()}")
     return 0
