@@ -8,6 +8,7 @@ I/O at parse time: the tasks import pandas, SQLAlchemy and the targets when they
 
 from __future__ import annotations
 
+import re
 from collections.abc import Generator
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
@@ -669,9 +670,51 @@ def build_reconcile_dag(integration: Integration) -> DAG:
     return dag
 
 
-def build_dags(config: PossyncConfig) -> dict[str, DAG]:
-    """Every DAG of every enabled integration, keyed by dag_id."""
+def config_error_dag_id(name: str) -> str:
+    """The placeholder DAG of an integration or head office whose settings are wrong."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name) + "__config_error"
+
+
+def build_config_error_dag(kind: str, name: str, error: str) -> DAG:
+    """What stands in for the DAGs of one integration (or head office) whose settings are wrong, so the
+    others keep theirs: the error is its description and doc, and its one task fails with it, at once."""
+    what = "integration" if kind == "integration" else "head office"
+    with DAG(
+        dag_id=config_error_dag_id(name),
+        description=f"integrations.yaml is wrong for {what} {name}: {error}"[:1000],
+        schedule=None,
+        start_date=datetime(2026, 1, 1, tzinfo=ZoneInfo("UTC")),
+        catchup=False,
+        default_args={**DEFAULT_ARGS, "retries": 0},
+        tags=["config-error", name],
+        doc_md=f"""### The settings of {what} `{name}` are wrong: it has no DAGs until they are fixed
+
+```
+{error}
+```
+
+Fix `integrations.yaml` (`possync config check` checks it from a terminal); the DAGs come back at the next
+parse and this one goes away. The other integrations' DAGs are not affected.
+""",
+    ) as dag:
+        @task(task_id="config_error")
+        def config_error() -> None:
+            """Fails with what is wrong in integrations.yaml."""
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(error)
+
+        config_error()
+    return dag
+
+
+def build_dags(config: PossyncConfig, config_errors: dict[tuple[str, str], str] | None = None) -> dict[str, DAG]:
+    """Every DAG of every enabled integration, keyed by dag_id; a placeholder ``<name>__config_error`` DAG for
+    each integration or head office whose settings are wrong (``possync.config.load_config_for_dags``)."""
     dags: dict[str, DAG] = {}
+    for (kind, name), error in (config_errors or {}).items():
+        dag = build_config_error_dag(kind, name, error)
+        dags[dag.dag_id] = dag
     for integration in config.enabled():
         for dag in (
             build_master_dag(integration, "customers"),
