@@ -74,12 +74,29 @@ def _bad_parameters_fail_the_run() -> Generator[None]:
         raise AirflowFailException(str(error)) from None
 
 
-def _window_from_context(context: Any, params: dict[str, Any]) -> tuple[datetime, datetime]:
+def window_time(text: Any, timezone: str, name: str = "window_start") -> datetime:
+    """A window bound typed in the Trigger form or passed in the conf: ISO 8601 with an offset
+    (``2026-11-10T12:00:00+07:00``, ``…Z``) or without one, then in outlet time (the integration's timezone);
+    a bare date is that day's midnight. ``ValueError`` naming the param when it is none of these."""
+    example = f"e.g. 2026-11-10T12:00 in outlet time ({timezone}), or 2026-11-10T12:00+07:00"
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"{name} {text!r} is not a date and time ({example})")
+    try:
+        moment = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
+    except ValueError:
+        raise ValueError(f"{name} {text!r} is not a date and time ({example})") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))
+
+
+def _window_from_context(context: Any, params: dict[str, Any],
+                         timezone: str = "UTC") -> tuple[datetime, datetime]:
+    """The run's window: the ``window_start`` / ``window_end`` override (times without an offset are in
+    ``timezone``, the outlets' time), else the run's data interval."""
     start, end = params.get("window_start"), params.get("window_end")
     if start or end:
         if not (start and end):
             raise ValueError("set both window_start and window_end, or neither")
-        start, end = datetime.fromisoformat(start), datetime.fromisoformat(end)
+        start, end = window_time(start, timezone, "window_start"), window_time(end, timezone, "window_end")
     else:
         start, end = context.get("data_interval_start"), context.get("data_interval_end")
     if start is None or end is None:
@@ -88,7 +105,7 @@ def _window_from_context(context: Any, params: dict[str, Any]) -> tuple[datetime
             "trigger it from the UI form, or pass window_start and window_end in the conf"
         )
     if start >= end:
-        raise ValueError(f"empty window: {start.isoformat()} → {end.isoformat()}")
+        raise ValueError(f"empty window: window_end {end.isoformat()} is not after window_start {start.isoformat()}")
     return start, end
 
 
@@ -182,12 +199,17 @@ def build_sales_dag(integration: Integration) -> DAG:
                 [], type="array", items={"type": "string", "enum": outlets}, uniqueItems=True,
                 title="Outlets", description="Leave empty to sync every mapped outlet.",
             ),
+            # plain strings, not format "date-time": that JSON-schema format demands an offset, and a time
+            # typed without one is outlet time (window_time); a wrong one fails the run at once
             "window_start": Param(
-                None, type=["null", "string"], format="date-time", title="Window start",
-                description="Overrides the run's data interval (with window end).", section="Window override",
+                None, type=["null", "string"], title="Window start",
+                description=f"Overrides the run's data interval (with window end): 2026-11-10T12:00 in outlet "
+                            f"time ({integration.timezone}), or with an offset, 2026-11-10T12:00+07:00.",
+                section="Window override",
             ),
             "window_end": Param(
-                None, type=["null", "string"], format="date-time", title="Window end",
+                None, type=["null", "string"], title="Window end",
+                description="Up to, not including, this time; same forms as window start.",
                 section="Window override",
             ),
         },
@@ -198,7 +220,7 @@ def build_sales_dag(integration: Integration) -> DAG:
             """One entry per outlet to sync in this run's window."""
             params = context["params"]
             with _bad_parameters_fail_the_run():
-                start, end = _window_from_context(context, params)
+                start, end = _window_from_context(context, params, integration.timezone)
             chosen = params.get("outlets") or outlets
             catch_up = _catches_up(context, params)
             _report_unmapped_outlets(integration, context)
