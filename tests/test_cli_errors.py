@@ -83,3 +83,28 @@ def test_headoffice_status_never_creates_the_database(tmp_path: Path) -> None:
     assert_one_line(possync("headoffice", "status", "--ho-url", f"sqlite:///{missing}"),
                     f"possync headoffice status: no head office database at {missing}")
     assert not missing.exists()
+
+
+def devkit(*args: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k != "AIRFLOW__CORE__UNIT_TEST_MODE"}
+    return subprocess.run([sys.executable, "-m", "possync_devkit", *args], capture_output=True, text=True,
+                          timeout=300, env=environment)
+
+
+def test_the_demo_seed_refuses_bad_input_in_one_line(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'pos.db'}"
+    assert_one_line(devkit("demo", "seed", "--pos-url", url, "--days", "0"),
+                    "possync-devkit demo seed: days must be at least 1, not 0")
+    assert_one_line(devkit("demo", "seed", "--pos-url", "pos.db"), "possync-devkit demo seed: 'pos.db' is not a "
+                                                                   "database URL")
+    seeded = devkit("demo", "seed", "--pos-url", url, "--days", "1", "--orders-per-day", "3")
+    assert seeded.returncode == 0, seeded.stderr
+    assert_one_line(devkit("demo", "seed", "--pos-url", url, "--days", "1", "--orders-per-day", "3"),
+                    f"possync-devkit demo seed: the POS database {url} already holds data")
+
+
+def test_the_demo_summary_never_creates_the_database(tmp_path: Path) -> None:
+    missing = tmp_path / "pos.db"
+    assert_one_line(devkit("demo", "summary", "--pos-url", f"sqlite:///{missing}"),
+                    f"possync-devkit demo summary: no POS database at {missing}: the file does not exist")
+    assert not missing.exists()

@@ -47,7 +47,7 @@ def _iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (yyyy-mm-dd)") from None
 
 
-def _url(text: str) -> URL:
+def database_url(text: str) -> URL:
     """A SQLAlchemy URL that parses and names a driver this installation has."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -67,7 +67,7 @@ def _url(text: str) -> URL:
     return url
 
 
-def _existing_database(url: URL, what: str) -> Engine:
+def existing_database(url: URL, what: str) -> Engine:
     """An engine for a database that must already exist: a read never creates a file, a folder or a table."""
     from possync.db import make_engine
 
@@ -86,8 +86,8 @@ def _ledger_for_reading(args: argparse.Namespace) -> Engine:
     from possync.ledger.schema import sync_records
 
     if args.ledger_url:
-        url, where = _url(args.ledger_url), args.ledger_url
-        engine = _existing_database(url, "sync ledger")
+        url, where = database_url(args.ledger_url), args.ledger_url
+        engine = existing_database(url, "sync ledger")
     else:
         import contextlib
 
@@ -97,7 +97,7 @@ def _ledger_for_reading(args: argparse.Namespace) -> Engine:
         with contextlib.redirect_stdout(sys.stderr):
             url = sqlalchemy_url_for_conn(args.ledger_conn)
         where = f"connection {args.ledger_conn!r}"
-        engine = _existing_database(url, f"sync ledger (connection {args.ledger_conn!r})")
+        engine = existing_database(url, f"sync ledger (connection {args.ledger_conn!r})")
     # looked at without make_engine's pragmas (they would write WAL into a file that is no ledger)
     probe = create_engine(engine.url)
     try:
@@ -115,7 +115,7 @@ def _ledger_init(args: argparse.Namespace) -> int:
     from possync.db import make_engine
     from possync.ledger.schema import create_schema
 
-    create_schema(make_engine(_url(args.ledger_url)))
+    create_schema(make_engine(database_url(args.ledger_url)))
     print(f"sync ledger ready at {args.ledger_url}")
     return 0
 
@@ -220,7 +220,7 @@ def _headoffice_status(args: argparse.Namespace) -> int:
     """Sent Data and Received Data: every document exchanged with the head office, its status and reason."""
     from possync.targets.headoffice.exchange import status_report
 
-    report = status_report(_existing_database(_url(args.ho_url), "head office database"), args.store or None,
+    report = status_report(existing_database(database_url(args.ho_url), "head office database"), args.store or None,
                            limit=args.limit)
     if args.pos_url:
         from sqlalchemy import func, select
@@ -230,7 +230,7 @@ def _headoffice_status(args: argparse.Namespace) -> int:
         query = select(business_events.c.status, func.count()).group_by(business_events.c.status)
         if args.store:
             query = query.where(business_events.c.outlet_code.in_(args.store))
-        with _existing_database(_url(args.pos_url), "POS database").connect() as conn:
+        with existing_database(database_url(args.pos_url), "POS database").connect() as conn:
             report["pos_outbox"] = dict(conn.execute(query).all())
     if args.json:
         print(json.dumps(report, indent=2, default=str))
@@ -361,10 +361,16 @@ def _input_errors() -> tuple[type[BaseException], ...]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``possync`` command; bad input is one line on stderr and exit status 2 (as argparse does),
     a database that cannot be reached is one line and status 1."""
+    return run_cli(build_parser(), argv)
+
+
+def run_cli(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen command's ``func``, turning bad input into one line on stderr and
+    exit status 2, an unreachable database into one line and status 1 (``possync`` and ``possync-devkit``)."""
     from sqlalchemy.exc import OperationalError
 
-    args = build_parser().parse_args(argv)
-    command = " ".join(part for part in ("possync", args.command, getattr(args, "action", None)) if part)
+    args = parser.parse_args(argv)
+    command = " ".join(part for part in (parser.prog, args.command, getattr(args, "action", None)) if part)
     try:
         return args.func(args)
     except _input_errors() as error:
