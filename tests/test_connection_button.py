@@ -41,3 +41,29 @@ def test_nothing_listening_is_reported_at_once(monkeypatch: pytest.MonkeyPatch, 
     assert (ok, message) == (False, f"host unreachable: cannot reach {dead} (connection refused, nothing listening)")
     assert time.monotonic() - started < 1.0  # one attempt, no backoff
     assert hook.max_attempts == 3  # the hook's own retries are back for its next calls
+
+
+def _form(monkeypatch: pytest.MonkeyPatch, sandbox: LiveTarget, **options: str) -> dict[str, str | None]:
+    """What the connection form posts, for a connection to the sandbox (``options``: a wrong secret)."""
+    sandbox.connect(monkeypatch, conn_id="form_source", **options)
+    conn = json.loads(os.environ["AIRFLOW_CONN_FORM_SOURCE"])
+    return {"connection_id": "from_the_form", "conn_type": conn["conn_type"], "host": conn["host"],
+            "login": conn.get("login"), "password": conn["password"], "extra": json.dumps(conn["extra"])}
+
+
+def test_the_airflow_api_tests_a_connection_through_the_hook(monkeypatch: pytest.MonkeyPatch, airflow_db: Path,
+                                                             sandbox: LiveTarget) -> None:
+    """POST /api/v2/connections/test, what the form's Test button sends, with test_connection Enabled: Airflow
+    builds the hook from the form (``JurnalHook(jurnal_conn_id=...)``) and calls its test_connection."""
+    from support.airflow_api import api_server, token
+
+    monkeypatch.setenv("AIRFLOW__CORE__TEST_CONNECTION", "Enabled")
+    server = api_server()
+    reply = server.post("/api/v2/connections/test", json=_form(monkeypatch, sandbox), headers=token("admin"))
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["status"] is True and reply.json()["message"].startswith("Connected to "), reply.json()
+
+    reply = server.post("/api/v2/connections/test", json=_form(monkeypatch, sandbox, secret="wrong"),
+                        headers=token("admin"))
+    assert reply.json()["status"] is False
+    assert reply.json()["message"].startswith("credentials refused (HTTP 401)"), reply.json()

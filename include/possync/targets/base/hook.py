@@ -85,7 +85,11 @@ class TargetHttpHook(HttpHook):
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         **kwargs: Any,
     ) -> None:
-        super().__init__(method=method, http_conn_id=conn_id or self.default_conn_name, **kwargs)
+        # Airflow builds a hook from a connection (``Connection.get_hook``: the form's Test button, ``airflow
+        # connections test``) by its ``conn_name_attr`` keyword, e.g. ``JurnalHook(jurnal_conn_id=...)``
+        named = kwargs.pop(self.conn_name_attr, None) if self.conn_name_attr != "http_conn_id" else None
+        conn_id = conn_id or named or kwargs.pop("http_conn_id", None) or self.default_conn_name
+        super().__init__(method=method, http_conn_id=conn_id, **kwargs)
         # How many tasks share the target's limit at once (its pool's slots): each paces to its share.
         self.pacing_share = max(1, pacing_share)
         self.max_attempts = max_attempts
