@@ -6,7 +6,8 @@
 #
 #   test        python3-venv (the .venv), postgresql (the tests' throwaway cluster; as root it runs as the
 #               postgres user through util-linux's runuser), chromium (the browser test, driven by Playwright),
-#               docker-compose (only its parser: tests/test_deploy.py validates docker-compose.yaml)
+#               docker-compose (only its parser: tests/test_deploy.py validates docker-compose.yaml) and
+#               redis-server (what CI's `make stack-test` runs next; the README's prerequisites name it)
 #   stack-test  python3-venv, postgresql, util-linux, redis-server, docker-compose (scripts/stack.py)
 #   demo        python3-venv (the demo runs on SQLite and the sandboxes; no server package)
 #
@@ -16,7 +17,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 target=${1:?usage: system_packages.sh test|stack-test|demo}
 case "$target" in
-  test) wanted=(venv postgresql runuser chromium docker-compose) ;;
+  test) wanted=(venv postgresql runuser chromium redis-server docker-compose) ;;
   stack-test) wanted=(venv postgresql runuser redis-server docker-compose) ;;
   demo) wanted=(venv) ;;
   *) echo "system_packages.sh: unknown target '$target' (test, stack-test or demo)" >&2; exit 2 ;;

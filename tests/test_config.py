@@ -211,3 +211,15 @@ def test_for_the_dags_a_mistake_in_the_file_as_a_whole_still_raises(tmp_path: Pa
     config["integrations"][1]["name"] = "jurnal_demo"
     with pytest.raises(ConfigError, match="integration name 'jurnal_demo' is used twice"):
         load_config_for_dags(write(tmp_path, config))
+
+
+def test_a_webhook_receiver_keeps_working_beside_another_integrations_mistake(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from possync.webhooks_app import _load_integration
+
+    config = shipped()
+    config["integrations"][0]["sales"]["hours"] = ["25:00"]
+    monkeypatch.setenv("POSSYNC_CONFIG", str(write(tmp_path, config)))
+    assert _load_integration("accurate_demo").name == "accurate_demo"
+    with pytest.raises(ConfigError, match=r"integrations\[0\] \(jurnal_demo\)\.sales\.hours"):
+        _load_integration("jurnal_demo")  # its own mistake: 503, the target delivers again later

@@ -44,8 +44,8 @@ def test_not_root_names_what_make_test_needs_and_the_command(tmp_path: Path) -> 
     result = _run(tmp_path, "test", uid=1000, apt=True)
     assert result.returncode == 1
     assert result.stderr.strip() == (
-        "make test needs: python3-venv postgresql chromium docker-compose; "
-        "install them with: sudo apt-get install -y python3-venv postgresql chromium docker-compose"
+        "make test needs: python3-venv postgresql chromium redis-server docker-compose; "
+        "install them with: sudo apt-get install -y python3-venv postgresql chromium redis-server docker-compose"
     )
     assert not (tmp_path / "apt-get.calls").exists()
 
@@ -57,7 +57,8 @@ def test_root_without_apt_get_names_them_too(tmp_path: Path) -> None:
 
 
 def test_root_with_apt_get_installs_only_what_is_missing(tmp_path: Path) -> None:
-    result = _run(tmp_path, "test", uid=0, apt=True, present=("chromium", "runuser"), venv_module=True)
+    result = _run(tmp_path, "test", uid=0, apt=True, present=("chromium", "runuser", "redis-server"),
+                  venv_module=True)
     assert result.returncode == 0, result.stderr
     assert "installing postgresql docker-compose (apt-get)" in result.stdout
     calls = (tmp_path / "apt-get.calls").read_text().splitlines()
