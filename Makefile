@@ -52,8 +52,11 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml devkit/pyproject.
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e devkit
 	touch $(STAMP)
 
+# Four test processes, one test file each at a time (--dist loadfile keeps a file's module fixtures in one process):
+# most tests wait on a target API paced to its rate limit, so four share the 2-core machine well.
+TEST_PROCESSES ?= 4
 test: system-packages-test venv
-	$(BIN)/python -m pytest -m "not stack" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not stack" -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
 # docker-compose.yaml's Celery stack without Docker (scripts/stack.py): PostgreSQL and Redis from Debian, two
 # Celery workers, the demo week synced through them and checked through the targets' APIs (about 5 minutes;

@@ -170,7 +170,8 @@ class Integration(_Strict):
     pool: Annotated[str | None, Field(pattern=SLUG)] = None
     #: documents per batch create call, at most MAX_BATCH_SIZE
     batch_size: int = MAX_BATCH_SIZE
-    #: tasks that may call the target at once (the size of its Airflow pool); each paces to its share
+    #: tasks that may call the target at once (the size of its Airflow pool); together they pace to the API
+    #: consumer's one allowance, kept in the ledger (``targets.base.pacing.SharedPacer``)
     target_concurrency: Annotated[int, Field(ge=1, le=8)] = 1
     #: a sale edited or voided in the POS after it was synced: ``apply`` reverses its documents in the target and
     #: posts them again as they now are; ``report`` only fails the records with what changed (possync.changes)

@@ -25,6 +25,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -219,6 +220,24 @@ reconciliations = Table(
     Column("task_id", String(250)),
     CheckConstraint(f"outcome IN {RECONCILIATION_OUTCOMES!r}", name="ck_reconciliations_outcome"),
     Index("ix_reconciliations_day", "integration", "business_date", "outlet_code", "run_at"),
+)
+
+# The rate-limit allowance of each API consumer, shared by every task, process and worker that calls it
+# (``targets.base.pacing.SharedPacer``): one row per request sent in the longest window (seconds since the epoch
+# on the database's clock), and one row per consumer that serialises the check-and-send and keeps a Retry-After.
+pacing_consumers = Table(
+    "pacing_consumers",
+    metadata,
+    Column("consumer", String(128), primary_key=True),
+    Column("paused_until", Float, nullable=False, server_default="0"),
+)
+pacing_requests = Table(
+    "pacing_requests",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("consumer", String(128), nullable=False),
+    Column("sent_at", Float, nullable=False),
+    Index("ix_pacing_requests_consumer_sent", "consumer", "sent_at"),
 )
 
 

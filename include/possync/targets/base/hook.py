@@ -39,7 +39,7 @@ from airflow.providers.http.hooks.http import HttpHook
 from requests import Response, Session
 
 from possync.targets.base.errors import OutcomeUnknownError, RejectedError, TransientTargetError
-from possync.targets.base.pacing import Limit, Pacer
+from possync.targets.base.pacing import Limit, Pacer, SharedPacer
 
 DEFAULT_TIMEOUT_SECONDS = 30
 DEFAULT_MAX_ATTEMPTS = 5
@@ -64,7 +64,7 @@ class BatchItemResult:
     error: str | None = None  # the target's own words when it refused the item
 
 
-_PACERS: dict[tuple[Any, ...], Pacer] = {}
+_PACERS: dict[tuple[Any, ...], Pacer | SharedPacer] = {}
 _PACERS_LOCK = threading.Lock()
 
 
@@ -82,6 +82,7 @@ class TargetHttpHook(HttpHook):
         *,
         method: str = "GET",
         pacing_share: int = 1,
+        pacing_conn_id: str | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         **kwargs: Any,
     ) -> None:
@@ -90,7 +91,9 @@ class TargetHttpHook(HttpHook):
         named = kwargs.pop(self.conn_name_attr, None) if self.conn_name_attr != "http_conn_id" else None
         conn_id = conn_id or named or kwargs.pop("http_conn_id", None) or self.default_conn_name
         super().__init__(method=method, http_conn_id=conn_id, **kwargs)
-        # How many tasks share the target's limit at once (its pool's slots): each paces to its share.
+        # Where the API consumer's allowance is shared by every process (a database connection: the integration's
+        # ledger); without one, each process paces alone to its share of the pool (its slots divide the limit).
+        self.pacing_conn_id = pacing_conn_id
         self.pacing_share = max(1, pacing_share)
         self.max_attempts = max_attempts
         self.throttled = 0  # 429 replies received
@@ -244,18 +247,38 @@ class TargetHttpHook(HttpHook):
 
     # -- requests ----------------------------------------------------------------------------------
 
+    @property
+    def consumer(self) -> str:
+        """Who the target counts requests against: the client id, or (a token alone) a digest of the token;
+        never the secret itself."""
+        conn = self.connection
+        who = conn.login or hashlib.sha256(str(conn.password).encode()).hexdigest()[:16]
+        return f"{self.conn_type}:{conn.host}:{who}"
+
     @cached_property
-    def pacer(self) -> Pacer:
-        """The pace of this API consumer, shared by every hook of this process that calls it as the same
-        consumer: a task (or ``dag.test``) that makes several hooks in a row must not start each one with a
-        fresh allowance. Across processes the pool's size divides the limit (``pacing_share``)."""
+    def pacer(self) -> Pacer | SharedPacer:
+        """The pace of this API consumer. With ``pacing_conn_id``, one allowance in that database for every task,
+        process and worker (``SharedPacer``). Without, one per process, shared by every hook of the process that
+        calls as the same consumer (a task or ``dag.test`` that makes several hooks in a row must not start each
+        with a fresh allowance), the pool's size dividing the limit (``pacing_share``)."""
+        if self.pacing_conn_id:
+            from possync.db import shared_engine_for_conn
+
+            engine = shared_engine_for_conn(self.pacing_conn_id)  # one per database URL in this process
+            limits = tuple(self.pacing_limits())
+            key: tuple[Any, ...] = ("shared", engine.url.render_as_string(hide_password=False), self.consumer,
+                                    limits)
+            with _PACERS_LOCK:
+                if key not in _PACERS:
+                    _PACERS[key] = SharedPacer(engine, self.consumer, list(limits))
+                return _PACERS[key]
         limits = tuple(
             Limit(max(1, limit.requests // self.pacing_share), limit.period_seconds)
             for limit in self.pacing_limits()
         )
         conn = self.connection
-        consumer = hashlib.sha256(f"{conn.login}:{conn.password}".encode()).hexdigest()
-        key = (self.conn_type, conn.host, consumer, limits)
+        secret_digest = hashlib.sha256(f"{conn.login}:{conn.password}".encode()).hexdigest()
+        key = (self.conn_type, conn.host, secret_digest, limits)
         with _PACERS_LOCK:
             return _PACERS.setdefault(key, Pacer(list(limits)))
 
