@@ -207,6 +207,8 @@ class TargetHttpHook(HttpHook):
         self.max_attempts, self._timeout_cap = 1, self.TEST_TIMEOUT_SECONDS
         try:
             return True, self.check_connection()
+        except NotImplementedError:
+            return False, f"{type(self).__name__} has no connection check (check_connection)"
         except RejectedError as error:
             return False, self._refusal_reason(error)
         except TransientTargetError as error:
