@@ -35,8 +35,10 @@ def test_a_column_headed_in_rupiah_drops_the_currency() -> None:
 def test_no_english_grouping_of_rupiah_is_left_in_the_code() -> None:
     """``Rp {x:,}`` (``Rp 52,720.00``) was the other way money printed; it must not come back."""
     offenders = []
-    for folder in ("include", "scripts", "plugins", "dags"):
+    for folder in ("include", "scripts", "plugins", "dags", "devkit/possync_devkit"):
         for path in (ROOT / folder).rglob("*.py"):
+            if "sandbox" in path.parts:  # the sandboxes answer in the vendors' own formats
+                continue
             for number, line in enumerate(path.read_text().splitlines(), 1):
                 if re.search(r"Rp \{[^}]*:[^}]*,", line):
                     offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
