@@ -7,7 +7,8 @@
   JWT (targets have none), see
   the module's docstring;
 - the Sync Status pages (``possync.status_app``), mounted at ``/sync-status`` behind Airflow's own auth, and
-  linked from the navigation as "Sync Status" (Browse menu).
+  linked from the navigation as "Sync Status" (Browse menu); a DAG run's "Dry-run preview" tab opens the preview
+  of a run triggered with ``dry_run`` on.
 
 Plugins are loaded once: restart the API server after changing this file or the apps.
 """
@@ -30,4 +31,7 @@ class PossyncPlugin(AirflowPlugin):
     # links to task logs could not open Airflow's own pages. It opens as a page of its own.
     external_views = [
         {"name": "Sync Status", "href": "/sync-status/", "destination": "nav", "category": "browse"},
+        # a run's dry-run preview (a run triggered with dry_run on; other runs' page says there is none)
+        {"name": "Dry-run preview", "href": "/sync-status/preview?dag_id={DAG_ID}&run_id={RUN_ID}",
+         "destination": "dag_run"},
     ]

@@ -6,6 +6,7 @@
     possync deploy pools           (the target pools, for `airflow pools import`)
     possync deploy connections     (POSSYNC_CONN_<ID> variables, for `airflow connections import`)
     possync reconcile --integration jurnal_demo --from 2026-11-09 --to 2026-11-15 [--outlet JKT01] [--json] [--run]
+    possync preview --integration jurnal_demo --from 2026-11-10 --to 2026-11-10 [--flow sales] [--outlet JKT01] [--json]
     possync headoffice status --ho-url sqlite:///var/data/headoffice.db [--store JKT01] [--pos-url ...] [--json]
 
 The demo's commands (seeding the demo POS, playing the head office) are the development kit's:
@@ -216,6 +217,49 @@ def _reconcile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _preview(args: argparse.Namespace) -> int:
+    """Dry run from the shell: the documents and exact request bodies a sync of the date range would post now;
+    nothing is written to the target or the ledger (``possync.preview``)."""
+    import contextlib
+    from datetime import date
+
+    from possync.config import load_config
+    from possync.targets.base.errors import TargetError
+
+    with contextlib.redirect_stdout(sys.stderr):  # importing Airflow may print; stdout carries only the preview
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+    config = load_config(args.config)
+    integration = next((i for i in config.integrations if i.name == args.integration), None)
+    if integration is None:
+        print(f"possync preview: no integration {args.integration!r} (known: "
+              f"{', '.join(i.name for i in config.integrations)})", file=sys.stderr)
+        return 2
+    try:
+        first, last = date.fromisoformat(args.from_date), date.fromisoformat(args.to_date or args.from_date)
+        from possync.pipeline import SyncJob
+        from possync.preview import day_window, preview_range
+        from possync.targets.base.registry import get_target
+
+        day_window(first, last, integration.timezone)  # a bad range is refused before anything is read
+        target = get_target(integration.target)
+        # stdout carries only the preview (``--json`` is piped); logs go to stderr
+        with contextlib.redirect_stdout(sys.stderr):
+            job = SyncJob.connect(integration, target, target.hook(integration), ensure_schema=False)
+            preview = preview_range(job, args.flow, first, last, args.outlet or None)
+    except ValueError as error:
+        print(f"possync preview: {error}", file=sys.stderr)
+        return 2
+    except (AirflowNotFoundException, TargetError) as error:  # a connection not set, the target unreachable
+        print(f"possync preview: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(preview.as_dict(limit=None), indent=2, ensure_ascii=False))
+        return 0
+    print("\n".join(preview.lines(bodies=not args.no_bodies)))
+    return 0
+
+
 def _headoffice_status(args: argparse.Namespace) -> int:
     """Sent Data and Received Data: every document exchanged with the head office, its status and reason."""
     from possync.targets.headoffice.exchange import status_report
@@ -315,6 +359,18 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--config", default=None, help="path (default: $POSSYNC_CONFIG or the project's file)")
     reconcile.add_argument("--json", action="store_true")
     reconcile.set_defaults(func=_reconcile)
+
+    preview = commands.add_parser(
+        "preview", help="dry run: what a sync of a date range would post now (exact bodies); writes nothing")
+    preview.add_argument("--integration", required=True)
+    preview.add_argument("--from", dest="from_date", required=True, help="first day (yyyy-mm-dd, outlet time)")
+    preview.add_argument("--to", dest="to_date", default=None, help="last day, included (default: --from)")
+    preview.add_argument("--flow", default="sales", choices=("sales", "transfers", "stock", "customers", "products"))
+    preview.add_argument("--outlet", action="append", help="only this outlet (repeatable)")
+    preview.add_argument("--no-bodies", action="store_true", help="list the records without their request bodies")
+    preview.add_argument("--config", default=None, help="path (default: $POSSYNC_CONFIG or the project's file)")
+    preview.add_argument("--json", action="store_true", help="the whole preview as JSON (amounts as strings)")
+    preview.set_defaults(func=_preview)
 
     headoffice = commands.add_parser("headoffice", help="the head office exchange").add_subparsers(
         dest="action", required=True)

@@ -176,6 +176,9 @@ class Integration(_Strict):
     #: a sale edited or voided in the POS after it was synced: ``apply`` reverses its documents in the target and
     #: posts them again as they now are; ``report`` only fails the records with what changed (possync.changes)
     changes_after_sync: Literal["apply", "report"] = "apply"
+    #: the language of the per-record reasons in the task logs and on the Sync Status pages: ``en`` or ``id``
+    #: (Bahasa Indonesia); the ledger keeps reasons in English either way (possync.i18n)
+    language: Literal["en", "id"] = "en"
     sales: SalesSync
     transfers: TransferSync = TransferSync()
     bookkeeping: Bookkeeping = Bookkeeping()

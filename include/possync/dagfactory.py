@@ -60,6 +60,8 @@ last {integration.sales.lookback_hours} hours.
   record, then clear the task to sync it again.
 * **Backfill**: Trigger → Backfill with a date range re-syncs exactly that range; nothing is duplicated.
 * **Manual window**: Trigger with `window_start` / `window_end` (and optionally a choice of outlets).
+* **Dry run**: Trigger with `dry_run` on: each task logs the documents and the exact request bodies it would
+  post, and the task's "Dry-run preview" link shows them; nothing is written to the target or the ledger.
 """
 
 
@@ -148,6 +150,14 @@ def _report_unmapped_outlets(integration: Integration, context: Any) -> None:
         logger.warning("could not check the POS for unmapped outlets: %s", error)
 
 
+def dry_run_param() -> Any:
+    """The ``dry_run`` switch of every sync DAG's trigger form (``possync.preview``)."""
+    return Param(False, type="boolean", title="Dry run",
+                 description="Preview only: log the documents and the exact request bodies the sync would post, "
+                             "and show them on Sync Status (the task's \"Dry-run preview\" link); nothing is "
+                             "written to the target or the sync ledger.")
+
+
 def _sync_task(integration: Integration, flow: str) -> Any:
     from possync.targets.base.operators import SYNC_OPERATORS
 
@@ -173,7 +183,9 @@ def build_master_dag(integration: Integration, flow: str) -> DAG:
         default_args=DEFAULT_ARGS,
         tags=[integration.target, flow, integration.name],
         doc_md=f"Syncs every POS {flow} record not yet in {integration.target}; one log line per record. "
-               "Failures (e.g. a product without SKU) turn the task red; repair the POS record and clear it.",
+               "Failures (e.g. a product without SKU) turn the task red; repair the POS record and clear it. "
+               "Trigger with **Dry run** on to preview what would be posted, writing nothing.",
+        params={"dry_run": dry_run_param()},
     ) as dag:
         _sync_task(integration, flow)
     return dag
@@ -212,6 +224,7 @@ def build_sales_dag(integration: Integration) -> DAG:
                 description="Up to, not including, this time; same forms as window start.",
                 section="Window override",
             ),
+            "dry_run": dry_run_param(),
         },
     ) as dag:
 
@@ -223,7 +236,8 @@ def build_sales_dag(integration: Integration) -> DAG:
                 start, end = _window_from_context(context, params, integration.timezone)
             chosen = params.get("outlets") or outlets
             catch_up = _catches_up(context, params)
-            _report_unmapped_outlets(integration, context)
+            if not params.get("dry_run"):  # a dry run writes nothing to the ledger (the sync tasks still warn)
+                _report_unmapped_outlets(integration, context)
             return [
                 {"outlet_code": code, "window_start": start.isoformat(), "window_end": end.isoformat(),
                  "catch_up": catch_up}
@@ -291,6 +305,7 @@ def _transfers_doc(integration: Integration) -> str:
 Each task logs one line per record (`SYNCED`, `SKIPPED`, `FAILED` with the reason) and a summary
 `read = synced + skipped + failed`; a failed record turns its task red without retries. Repair the POS
 record, then clear the task (or wait for the next run): earlier failures are always retried, oldest first.
+Trigger with `dry_run` on to preview the documents and the exact request bodies, writing nothing.
 """
 
 
@@ -321,6 +336,7 @@ def build_transfers_dag(integration: Integration) -> DAG:
                 [], type="array", items={"type": "string", "enum": outlets}, uniqueItems=True,
                 title="Outlets", description="Leave empty to sync every mapped outlet.",
             ),
+            "dry_run": dry_run_param(),
         },
     ) as dag:
 
@@ -675,11 +691,12 @@ def build_reconcile_dag(integration: Integration) -> DAG:
             reset: list[tuple[str, str]] = []
             if params.get("resync_missing"):
                 from possync.db import engine_for_conn
+                from possync.i18n import with_language
                 from possync.ledger import SyncLedger
                 from possync.reconcile import resync_missing
 
                 reset = resync_missing(SyncLedger(engine_for_conn(integration.ledger_conn_id)), name, results,
-                                       run=run, logger=logger)
+                                       run=run, logger=with_language(logger, integration.language))
             message = failure_message(results)
             if message:  # a reset record is repaired only by the next sync run: stay red until it is
                 raise AirflowFailException(message + (

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from possync.changes import apply_changes
 from possync.config import Integration
 from possync.documents import Document, Rejection
+from possync.i18n import language_of, stage_summary_line, with_language
 from possync.ledger import RecordOutcome, RunRef, SyncLedger, content_hash
 from possync.pos.extract import (
     CatchUpPlan,
@@ -254,11 +255,10 @@ def _record_staged(
         outcomes.append(_outcome(document, "pending", flow))
         summary.staged += 1  # its line is logged when it is loaded
     ledger.record(integration, outcomes, run)
-    logger.info(
-        "outlet %s, window %s → %s: read %d = staged %d + skipped %d + failed %d",
+    logger.info("%s", stage_summary_line(
         summary.outlet_code, summary.window.start.isoformat(), summary.window.end.isoformat(),
-        summary.read, summary.staged, summary.skipped, summary.failed,
-    )
+        summary.read, summary.staged, summary.skipped, summary.failed, language_of(logger),
+    ))
 
 
 def stage_stock(
@@ -362,14 +362,20 @@ class SyncJob:
     run: RunRef | None = None
     logger: Logger = log
 
+    def __post_init__(self) -> None:
+        # every line the job's parts log (log_record) is in the integration's language
+        self.logger = with_language(self.logger, self.integration.language)
+
     @classmethod
     def connect(cls, integration: Integration, target: Target, hook: Any, *, run: RunRef | None = None,
-                logger: Logger = log) -> SyncJob:
-        """A job on the integration's POS and ledger connections (the ledger's tables created if missing)."""
+                logger: Logger = log, ensure_schema: bool = True) -> SyncJob:
+        """A job on the integration's POS and ledger connections (the ledger's tables created if missing, unless
+        ``ensure_schema`` is off: a dry run creates nothing)."""
         from possync.db import engine_for_conn
 
         ledger = SyncLedger(engine_for_conn(integration.ledger_conn_id))
-        ledger.create_schema()
+        if ensure_schema:
+            ledger.create_schema()
         return cls(integration, engine_for_conn(integration.pos_conn_id), ledger, target, hook, run, logger)
 
     @cached_property
@@ -548,4 +554,5 @@ def process_webhooks(integration: Integration, target: Target, logger: Logger = 
         raise ValueError(f"target {target.name!r} has no webhooks")
     webhook_log = WebhookLog(engine_for_conn(integration.ledger_conn_id), ensure_schema=True)
     return target.inbound.process_pending(webhook_log, target.hook(integration),
-                                          engine_for_conn(integration.pos_conn_id), integration, logger)
+                                          engine_for_conn(integration.pos_conn_id), integration,
+                                          with_language(logger, integration.language))

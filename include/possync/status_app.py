@@ -12,6 +12,10 @@ Success or Failed and the reason, across runs, and a way to re-sync after a repa
                                         absent from the target go back to pending; the sales DAG is triggered
                                         for that day and those outlets, so they go through the normal path
     POST /sync-status/retry             "Retry failed" (a flow, or one record): triggers the owning DAG
+    GET  /sync-status/preview?dag_id=&run_id=   a dry run's preview (``possync.preview``): every document its sync
+                                        tasks would post, each request body pretty-printed, read from the tasks'
+                                        ``dry_run_preview`` XCom (the user must also be allowed to read the DAG's XComs)
+    GET  /sync-status/api/preview       the same as JSON
     GET  /sync-status/api/counts        the same as JSON, for scripts
     GET  /sync-status/api/records
     GET  /sync-status/api/webhooks
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -565,6 +570,81 @@ def plan_resync(integration: Any, ledger: Any, day: date, outlet: str | None) ->
     return reset, Retry(run.dag_id, run.conf, len(reset))
 
 
+# ------------------------------------------------------------------------------------------ dry-run preview
+
+
+def read_previews(dag_id: str, run_id: str) -> list[dict[str, Any]]:
+    """The dry-run previews the tasks of one DAG run pushed (XCom ``dry_run_preview``), read from the metadata DB
+    the API server owns: ``[{"task_id", "map_index", "preview"}]`` in task order."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    from possync.preview import PREVIEW_XCOM
+
+    with create_session() as session:
+        query = XComModel.get_many(run_id=run_id, key=PREVIEW_XCOM, dag_ids=dag_id).order_by(
+            XComModel.task_id, XComModel.map_index)
+        return [{"task_id": row.task_id, "map_index": row.map_index, "preview": XComModel.deserialize_value(row)}
+                for row in session.scalars(query)]
+
+
+def _may_read_xcoms(user: Any, dag_id: str) -> bool:
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
+
+    return get_auth_manager().is_authorized_dag(method="GET", access_entity=DagAccessEntity.XCOM,
+                                                details=DagDetails(id=dag_id), user=user)
+
+
+_OUTCOME_CLASS = {"would post": "s-pending", "would fail": "s-failed", "skip": "s-skipped", "would match": "s-synced"}
+
+
+def _preview_page(dag_id: str, run_id: str, previews: list[dict[str, Any]]) -> HTMLResponse:
+    title = "Dry-run preview"
+    where = f"<p>DAG <code>{_e(dag_id)}</code>, run <code>{_e(run_id)}</code>. Nothing of this was written to the "
+    where += "target or the sync ledger.</p>"
+    if not previews:
+        return _page(title, where + "<p>This run has no dry-run preview: it was not triggered with "
+                     "<code>dry_run</code> on, or its sync tasks have not run yet.</p>")
+    parts = [where]
+    for entry in previews:
+        preview = entry["preview"] or {}
+        label = entry["task_id"] + (f" [{entry['map_index']}]" if entry["map_index"] not in (None, -1) else "")
+        counts = "; ".join(f"{kind}: " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(per.items()))
+                           for kind, per in sorted((preview.get("counts") or {}).items())) or "nothing to do"
+        first = ", ".join(f"{n} {kind}" for kind, n in (preview.get("first_created") or {}).items())
+        scope = ", ".join(f"{k} {v}" for k, v in (preview.get("scope") or {}).items() if v not in (None, "", []))
+        parts.append(f"<h2>{_e(label)}: {_e(preview.get('flow'))} → {_e(preview.get('target'))}</h2>"
+                     f"<p>{_e(scope)}</p><p class=\"counts\">{_e(counts)}</p>")
+        if first:
+            parts.append(f"<p>First, the master-data tasks would create {_e(first)} the documents need.</p>")
+        rows = []
+        for record in preview.get("records") or []:
+            needs = "".join(f"<div>{_e(need)}</div>" for need in record.get("needs") or [])
+            requests = []
+            for request in record.get("requests") or []:
+                if request["action"] == "delete":
+                    requests.append(f"<div>DELETE {_e(request['what'])} #{_e(request.get('target_id'))}</div>")
+                    continue
+                note = (f" (built from {_e(', '.join(request['depends_on_reply']))} of the target's reply, unknown "
+                        "before the real run)") if request.get("depends_on_reply") else ""
+                body = json.dumps(request.get("body"), indent=2, ensure_ascii=False)
+                requests.append(f"<details><summary>POST {_e(request['what'])}{note}</summary>"
+                                f"<pre class=\"body\">{_e(body)}</pre></details>")
+            css = _OUTCOME_CLASS.get(record["outcome"].rsplit(", then ", 1)[-1], "")
+            rows.append(f"<tr><td class=\"{css}\">{_e(record['outcome'])}</td><td>{_e(record['record_type'])}</td>"
+                        f"<td>{_e(record['key'])}</td><td class=\"reason\">{_e(record['detail'])}{needs}</td>"
+                        f"<td>{''.join(requests)}</td></tr>")
+        parts.append("<table><tr><th>Outcome</th><th>Type</th><th>Key</th><th>Detail</th><th>Requests</th></tr>"
+                     + "".join(rows) + "</table>")
+        left = preview.get("left_out") or {}
+        if left:
+            parts.append("<p>Shown: the first {} records of each type; not shown: {} (the counts include them; the "
+                         "task log has every one).</p>".format(
+                             _e(preview.get("limit_per_type")), _e(", ".join(f"{n} {k}" for k, n in left.items()))))
+    return _page(title, "".join(parts))
+
+
 # ----------------------------------------------------------------------------------------------------- app
 
 
@@ -588,8 +668,10 @@ def create_app(
     *,
     integrations: Callable[[], dict[str, Any]] = _integrations,
     trigger: Callable[[str, dict[str, Any], str], str] = trigger_retry,
+    previews: Callable[[str, str], list[dict[str, Any]]] = read_previews,
 ) -> FastAPI:
-    """The Sync Status app; ``integrations`` and ``trigger`` are where it reads settings and starts runs."""
+    """The Sync Status app; ``integrations``, ``trigger`` and ``previews`` are where it reads settings, starts
+    runs and reads dry-run previews."""
     from airflow.api_fastapi.core_api.security import get_user
 
     current_user = Depends(get_user)  # a default, not an annotation: this module's annotations are strings
@@ -655,6 +737,32 @@ def create_app(
                                f"{plan.dag_id} to post them again.")
             return RedirectResponse(f"../reconciliation?{urlencode(back)}", status_code=303)
         return await run(work, as_json=False)
+
+    def preview_of(params: dict[str, str], user: Any) -> tuple[str, str, list[dict[str, Any]]]:
+        dag_id, run_id = params.get("dag_id") or "", params.get("run_id") or ""
+        if not dag_id or not run_id:
+            raise Refused(400, "dag_id and run_id are required (the task's \"Dry-run preview\" link has both)")
+        if not _may_read_xcoms(user, dag_id):
+            raise Refused(403, f"you may not read the XComs of {dag_id}, where its dry-run previews are kept")
+        found = previews(dag_id, run_id)
+        if not found and " " in run_id:  # a link that put the run id in the query unencoded: "+00:00" read as " 00:00"
+            run_id = run_id.replace(" ", "+")
+            found = previews(dag_id, run_id)
+        return dag_id, run_id, found
+
+    @api.get("/preview", response_class=HTMLResponse)
+    async def preview_page(request: Request, user: Any = current_user) -> Response:
+        params = dict(request.query_params)
+        return await run(lambda: _preview_page(*preview_of(params, user)), as_json=False)
+
+    @api.get("/api/preview")
+    async def preview_api(request: Request, user: Any = current_user) -> Response:
+        params = dict(request.query_params)
+
+        def work() -> Response:
+            dag_id, run_id, found = preview_of(params, user)
+            return JSONResponse({"dag_id": dag_id, "run_id": run_id, "previews": found})
+        return await run(work, as_json=True)
 
     @api.get("/api/counts")
     async def counts_api(request: Request) -> Response:

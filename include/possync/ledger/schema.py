@@ -241,21 +241,23 @@ pacing_requests = Table(
 )
 
 
-def create_schema(engine: Engine) -> None:
-    """Create the ledger tables and indexes that do not exist yet; safe to run again.
+def create_schema(engine: Engine, tables: list[Table] | None = None) -> None:
+    """Create the ledger tables (or only ``tables``) and indexes that do not exist yet; safe to run again.
 
     Two workers may start on a fresh ledger at the same moment, and ``create_all`` checks before it
     creates, so the check and the DDL run under a lock: a transaction-scoped advisory lock on
     PostgreSQL, the database write lock (``BEGIN IMMEDIATE``) on SQLite.
     """
+    chosen = tables or metadata.sorted_tables
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(select(func.pg_advisory_xact_lock(_SCHEMA_LOCK_ID)))
         elif conn.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")
-        _add_missing_columns(conn)
-        metadata.create_all(conn, checkfirst=True)
-        for table in metadata.sorted_tables:  # indexes added since a ledger was created
+        if tables is None:
+            _add_missing_columns(conn)
+        metadata.create_all(conn, tables=chosen, checkfirst=True)
+        for table in chosen:  # indexes added since a ledger was created
             for index in table.indexes:
                 index.create(conn, checkfirst=True)
 

@@ -17,6 +17,7 @@ from airflow.sdk import BaseOperator, BaseOperatorLink
 from airflow.sdk.exceptions import AirflowFailException
 
 from possync.config import Integration, load_config
+from possync.i18n import failure_message, load_summary_line
 from possync.targets.base.registry import get_target
 from possync.targets.base.target import Target
 
@@ -48,6 +49,19 @@ class SyncedRecordsLink(BaseOperatorLink):
         return f"{_ui_base_url()}/sync-status/?{urlencode(query)}"
 
 
+class DryRunPreviewLink(BaseOperatorLink):
+    """The Sync Status page of this run's dry-run preview: every document the sync tasks would post, with the
+    exact request bodies (a run triggered with ``dry_run`` on; other runs' page says there is none)."""
+
+    name = "Dry-run preview"
+
+    def get_link(self, operator: BaseOperator, *, ti_key: Any) -> str:
+        from urllib.parse import urlencode
+
+        query = {"dag_id": ti_key.dag_id, "run_id": ti_key.run_id}
+        return f"{_ui_base_url()}/sync-status/preview?{urlencode(query)}"
+
+
 class TargetDocumentLink(BaseOperatorLink):
     """The first document this task created, in the target's web app (its address comes from the
     connection's ``web_url``); the target's home page when it created none or has no document links."""
@@ -74,7 +88,7 @@ class SyncOperator(BaseOperator):
 
     flow = ""
     ui_color = "#e8f4ea"
-    operator_extra_links = (SyncedRecordsLink(), TargetDocumentLink())
+    operator_extra_links = (SyncedRecordsLink(), TargetDocumentLink(), DryRunPreviewLink())
 
     def __init__(self, *, integration_name: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -102,27 +116,48 @@ class SyncOperator(BaseOperator):
         """Lines the task's summary adds after its counts (e.g. outlets with sales that nothing syncs)."""
         return []
 
+    def preview_scope(self) -> dict[str, Any]:
+        """What a dry run's preview says it covered (outlets, window)."""
+        return {}
+
     def execute(self, context: Any) -> dict[str, Any]:
         from possync.ledger import RunRef
         from possync.pipeline import SyncJob
 
+        if (context.get("params") or {}).get("dry_run"):
+            return self.dry_run(context)
         job = SyncJob.connect(self.integration, self.target, self.hook, run=RunRef.from_context(context),
                               logger=self.log)
         summary = self.sync(job)
         context["ti"].xcom_push(key=CREATED_XCOM, value=[list(created) for created in summary.created[:100]])
-        self.log.info(
-            "%s %s: read %d = synced %d + skipped %d + failed %d%s",
-            self.integration.name, self.flow, summary.read, summary.synced, summary.skipped, summary.failed,
-            f"; {summary.reversed} target document(s) reversed (changed or voided in the POS after sync)"
-            if summary.reversed else "",
-        )
+        language = self.integration.language
+        self.log.info("%s", load_summary_line(self.integration.name, self.flow, summary.read, summary.synced,
+                                              summary.skipped, summary.failed, summary.reversed, language))
         for warning in self.warnings(job):
             self.log.warning("WARNING %s", warning)
         if summary.failed:
-            shown = "; ".join(summary.failures[:5])
-            more = f" (and {len(summary.failures) - 5} more in the log)" if len(summary.failures) > 5 else ""
-            raise AirflowFailException(f"{summary.failed} record(s) failed: {shown}{more}")
+            raise AirflowFailException(failure_message(summary.failed, summary.failures, language))
         return summary.as_dict()
+
+    def dry_run(self, context: Any) -> dict[str, Any]:
+        """The run's ``dry_run`` param is on: preview what the sync would post (task log with every body, XCom
+        ``dry_run_preview`` for the Sync Status page) and write nothing to the target or the ledger
+        (``possync.preview``). Records that would fail do not fail the task: nothing was attempted."""
+        from possync.ledger import RunRef
+        from possync.pipeline import SyncJob
+        from possync.preview import PREVIEW_LIMIT, PREVIEW_XCOM, dry_run
+
+        job = SyncJob.connect(self.integration, self.target, self.hook, run=RunRef.from_context(context),
+                              logger=self.log, ensure_schema=False)
+        preview = dry_run(job, self.flow, self.sync, scope=self.preview_scope())
+        for line in preview.lines():
+            self.log.info("%s", line)
+        for warning in self.warnings(job):
+            self.log.warning("WARNING %s", warning)
+        context["ti"].xcom_push(key=PREVIEW_XCOM, value=preview.as_dict(limit=PREVIEW_LIMIT))
+        self.log.info("the preview (first %d records per type, every count) is on the Sync Status page: "
+                      "the task's \"Dry-run preview\" link", PREVIEW_LIMIT)
+        return {"dry_run": True, **preview.summary}
 
 
 def _window(start: str, end: str) -> Window:
@@ -177,6 +212,10 @@ class SyncSalesOperator(SyncOperator):
         self.window_end = window_end
         self.catch_up = catch_up
 
+    def preview_scope(self) -> dict[str, Any]:
+        return {"outlet": self.outlet_code, "window_start": self.window_start, "window_end": self.window_end,
+                "catch_up": self.catch_up}
+
     def sync(self, job: SyncJob) -> LoadSummary:
         from possync.pipeline import sync_sales
 
@@ -212,6 +251,10 @@ class SyncTransfersOperator(SyncOperator):
         self.window_end = window_end
         self.catch_up = catch_up
 
+    def preview_scope(self) -> dict[str, Any]:
+        return {"outlets": list(self.outlet_codes), "window_start": self.window_start, "window_end": self.window_end,
+                "catch_up": self.catch_up}
+
     def sync(self, job: SyncJob) -> LoadSummary:
         from possync.pipeline import sync_transfers
 
@@ -238,6 +281,10 @@ class SyncStockOperator(SyncOperator):
         self.window_start = window_start
         self.window_end = window_end
         self.catch_up = catch_up
+
+    def preview_scope(self) -> dict[str, Any]:
+        return {"outlet": self.outlet_code, "window_start": self.window_start, "window_end": self.window_end,
+                "catch_up": self.catch_up}
 
     def sync(self, job: SyncJob) -> LoadSummary:
         from possync.pipeline import sync_stock

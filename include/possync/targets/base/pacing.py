@@ -121,9 +121,9 @@ class SharedPacer:
     def _ensure_consumer(self) -> None:
         from sqlalchemy import select
 
-        from possync.ledger.schema import create_schema, pacing_consumers
+        from possync.ledger.schema import create_schema, pacing_consumers, pacing_requests
 
-        create_schema(self.engine)
+        create_schema(self.engine, [pacing_consumers, pacing_requests])  # its own tables only
         with self.engine.begin() as conn:
             found = conn.execute(select(pacing_consumers.c.consumer)
                                  .where(pacing_consumers.c.consumer == self.consumer)).first()

@@ -122,10 +122,16 @@ def product_body(item: Item, bookkeeping: Bookkeeping) -> dict[str, Any]:
     return body
 
 
+def product_id(target_id: str) -> int | str:
+    """Jurnal's product id as its bodies take it (an integer); a dry run's placeholder for a product not created
+    yet (``possync.preview``) stays as it is."""
+    return int(target_id) if str(target_id).isdigit() else target_id
+
+
 def _line(sku: str, product_ids: dict[str, str], quantity: Decimal, rate: Decimal, **extra: Any) -> dict[str, Any]:
     line: dict[str, Any] = {"product_code": sku, "quantity": quantity, "rate": rate, **extra}
     if sku in product_ids:
-        line["product_id"] = int(product_ids[sku])
+        line["product_id"] = product_id(product_ids[sku])
     return line
 
 
@@ -209,7 +215,7 @@ def return_body(sales_return: SalesReturn, product_ids: dict[str, str]) -> dict[
     for line in sales_return.lines:
         entry: dict[str, Any] = {"product_name": line.product_name, "return_quantity": line.quantity}
         if line.sku in product_ids:
-            entry["product_id"] = int(product_ids[line.sku])
+            entry["product_id"] = product_id(product_ids[line.sku])
         lines.append(entry)
     return {
         "transaction_no": sales_return.key,
@@ -267,7 +273,7 @@ def stock_date(moment: Any) -> str:
 def _product(line: StockLine, product_ids: dict[str, str]) -> dict[str, Any]:
     entry: dict[str, Any] = {"product_name": line.product_name}
     if line.sku in product_ids:
-        entry["product_id"] = int(product_ids[line.sku])  # wins over the name, which the POS may have changed
+        entry["product_id"] = product_id(product_ids[line.sku])  # wins over the name, which the POS may have changed
     return entry
 
 

@@ -1,0 +1,498 @@
+"""Reasons and per-record log lines in the integration's language (``language: en | id``).
+
+The ledger keeps every reason in English: tests, the reconciliation's explanations and the APIs read them.
+Translation happens where people read them: the per-record log lines (``possync.recordlog.log_record``), the
+task's summary and failure message, and the Sync Status pages (``translate(reason, language)``).
+
+The catalogue pairs a compiled English reason template with its Indonesian template; both name the same
+groups. A group's name says what becomes of its text:
+
+- ``r_*``: a reason inside the reason (``invoice X was rejected: <reason>``), translated in turn;
+- ``w_*``: one of a few fixed English words (``deleted``, ``a time``), looked up in ``WORDS``;
+- ``n_*``: a record noun (``order``, ``stock take``), looked up in ``NOUNS``;
+- ``l_*``: a list of record labels (``customer C-7, product 'Es Kopi' (KOP-1)``), each label translated;
+- any other group (a name, a number, a key, an amount, a cashier's or a target's own words) is kept as it is.
+
+Reasons joined with ``"; "`` (several problems of one record) are translated part by part. Text the catalogue
+does not know comes back unchanged: ``translate`` never raises. ``translate_or_none`` says when it did not know
+(the completeness tests use it).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+LANGUAGES = ("en", "id")
+DEFAULT_LANGUAGE = "en"
+
+#: English record nouns as reasons name them → Indonesian
+NOUNS: dict[str, str] = {
+    "order": "pesanan",
+    "refund": "refund",
+    "invoice": "faktur",
+    "payment": "pembayaran",
+    "transfer": "transfer",
+    "transfer-out": "transfer keluar",
+    "transfer out": "transfer keluar",
+    "transfer-in": "transfer masuk",
+    "transfer in": "transfer masuk",
+    "adjustment": "penyesuaian stok",
+    "stock take": "stok opname",
+    "customer": "pelanggan",
+    "product": "produk",
+    "item": "barang",
+}
+
+#: the few fixed English words and phrases some reasons are built from → Indonesian
+WORDS: dict[str, str] = {
+    # what became of a target document (possync.changes)
+    "deleted": "dihapus",
+    "already gone": "sudah tidak ada",
+    "had no document": "tidak punya dokumen",
+    # what an unreadable value should have been (possync.pos.extract)
+    "a time": "waktu",
+    "a quantity": "kuantitas",
+    "a rate": "tarif",
+    "an amount": "nominal",
+    # a record's own times (possync.transform)
+    "business time": "waktu transaksi",
+    "sent time": "waktu kirim",
+    "received time": "waktu terima",
+    # a POS location's kind (possync.pos.schema.LOCATION_KINDS)
+    "warehouse": "gudang",
+    # a key with spaces around it (possync.targets.base.loader)
+    "key": "kuncinya",
+    "till customer ID": "ID pelanggan dari kasir",
+    # how keys still match loosely (possync.targets.base.senders.loose_match)
+    "only once spaces are trimmed": "hanya bila spasinya dipangkas",
+    "only when case is ignored": "hanya bila huruf besar-kecil diabaikan",
+}
+
+_TARGET = r"(?P<target>Jurnal|Accurate)"
+_HELD = r"(?P<held>(?:Jurnal|Accurate) #[^\s;()]+)"
+_AMOUNT = r"-?Rp [\d.,]+"
+_QTY = r"-?[\d.,]+"
+_NAME = r"'(?P<name>.*)'"
+
+#: (English template as a regex, Indonesian template); the first full match wins, so specific before general
+_CATALOGUE: list[tuple[str, str]] = [
+    # ------------------------------------------------------------------ changes after sync (possync.changes)
+    (rf"(?P<r_what>.+): {_HELD} (?P<w_gone>deleted|already gone|had no document) in {_TARGET}; (?P<r_then>.+)",
+     "{r_what}: {held} {w_gone} di {target}; {r_then}"),
+    (r"nothing to post back", "tidak ada yang diposting ulang"),
+    (r"it is no longer in the POS", "sudah tidak ada di POS"),
+    (r"posted again as it now is", "diposting ulang sesuai isinya sekarang"),
+    (r"posted again as it now is by a later run", "diposting ulang sesuai isinya sekarang oleh run berikutnya"),
+    (r"(?P<r_what>.+): not applied, because changes_after_sync is 'report'",
+     "{r_what}: tidak diterapkan, karena changes_after_sync bernilai 'report'"),
+    (rf"(?P<r_what>.+); {_TARGET} refused to delete {_HELD}: (?P<message>.*)",
+     "{r_what}; {target} menolak menghapus {held}: {message}"),
+    (rf"(?P<r_what>.+), after it was synced \({_HELD}\)", "{r_what}, setelah disinkronkan ({held})"),
+    (rf"changed in the POS after it was synced \({_HELD} holds the old version; (?P<r_now>.+)\)",
+     "diubah di POS setelah disinkronkan ({held} masih menyimpan versi lama; {r_now})"),
+    (r"now (?P<lines>\d+) line\(s\), total (?P<total>" + _AMOUNT + ")", "sekarang {lines} baris, total {total}"),
+    (r"now (?P<amount>" + _AMOUNT + r") by (?P<method>\S+)", "sekarang {amount} via {method}"),
+    (r"now (?P<amount>" + _AMOUNT + ")", "sekarang {amount}"),
+    (r"no longer in the POS as it was", "tidak lagi ada di POS seperti sebelumnya"),
+    (r"its invoice (?P<key>\S+) changed", "fakturnya ({key}) berubah"),
+    (rf"already synced as {_HELD}; its invoice (?P<key>\S+) changed after sync",
+     "sudah disinkronkan sebagai {held}; fakturnya ({key}) berubah setelah disinkronkan"),
+    (r"its invoice (?P<key>\S+) changed after sync and that change is not applied",
+     "fakturnya ({key}) berubah setelah disinkronkan dan perubahan itu tidak diterapkan"),
+    # ------------------------------------------------------------------ reconciliation (possync.reconcile)
+    (r"absent from the target at the reconciliation of (?P<date>\S+) \((?P<at>[^)]*) UTC\) although synced as "
+     r"#(?P<id>\S+); re-sync missing: the next sales run posts it again",
+     "tidak ada di target saat rekonsiliasi {date} ({at} UTC) padahal sudah disinkronkan sebagai #{id}; "
+     "sinkron ulang yang hilang: run penjualan berikutnya mempostingnya lagi"),
+    # ------------------------------------------------------------------ the loader and the senders (targets)
+    (rf"→ {_TARGET} #(?P<id>[^\s;]+)(?P<number> \([^;]*\))?", "→ {target} #{id}{number}"),
+    (r"→ nothing to post", "→ tidak ada yang diposting"),
+    (r"→ head office #(?P<id>\S+)", "→ kantor pusat #{id}"),
+    (r"→ POS outlet (?P<outlet>\S+): (?P<lines>\d+) lines, \+(?P<quantity>\S+) in stock",
+     "→ outlet POS {outlet}: {lines} baris, stok +{quantity}"),
+    (rf"already synced as {_HELD}", "sudah disinkronkan sebagai {held}"),
+    (r"changed in the POS since, not pushed again", "diubah di POS sejak itu, tidak dikirim ulang"),
+    (r"(?P<l_missing>.+) (?P<w_verb>has|have) not been synced yet; repair (?:it|them) first",
+     "{l_missing} belum disinkronkan; perbaiki dulu"),
+    (r"(?P<l_missing>.+) (?P<w_verb>has|have) not been synced yet; it is retried once synced",
+     "{l_missing} belum disinkronkan; data ini dicoba lagi setelah prasyaratnya tersinkron"),
+    (rf"{_TARGET} gave no result for it", "{target} tidak memberi hasil untuk data ini"),
+    (r"its (?P<w_label>key|till customer ID) (?P<value>.+) has leading or trailing spaces: a target that trims "
+     r"keys would take it for (?P<trimmed>.+); fix it in the POS",
+     "{w_label} {value} diawali atau diakhiri spasi: target yang memangkas kunci akan membacanya sebagai "
+     "{trimmed}; perbaiki di POS"),
+    (rf"already in {_TARGET} \(a reply was lost\); not created twice",
+     "sudah ada di {target} (balasannya hilang); tidak dibuat dua kali"),
+    (r"matched by SKU", "dicocokkan lewat SKU"),
+    (rf"{_TARGET} #(?P<id>\S+) holds (?P<field>\S+) (?P<theirs>.+), not (?P<ours>.+), which matches "
+     r"(?P<w_how>only once spaces are trimmed|only when case is ignored): keys are compared exactly, so it is not "
+     r"taken as this record \((?P<message>.*)\)",
+     "{target} #{id} menyimpan {field} {theirs}, bukan {ours}, yang cocok {w_how}: kunci dibandingkan persis, "
+     "jadi itu tidak dianggap sebagai data ini ({message})"),
+    (rf"{_TARGET} already has a different document under this key \(#(?P<id>[^)]*)\): (?P<message>.*)",
+     "{target} sudah punya dokumen lain dengan kunci ini (#{id}): {message}"),
+    (rf"{_TARGET}: (?P<message>.*), yet no (?:Jurnal|Accurate) document holds the key \(the key of a document "
+     r"deleted in (?:Jurnal|Accurate) may stay taken\): it cannot be posted under this number",
+     "{target}: {message}, tetapi tidak ada dokumen {target} yang memegang kunci ini (kunci dokumen yang dihapus di "
+     "{target} bisa tetap terpakai): data ini tidak bisa diposting dengan nomor ini"),
+    (r"paid back as Jurnal bank withdrawal #(?P<id>\S+)", "uang dikembalikan sebagai pengeluaran bank Jurnal #{id}"),
+    (r"paid back as Accurate other payment #(?P<id>\S+)",
+     "uang dikembalikan sebagai pembayaran lain Accurate #{id}"),
+    (r"the count matched the till: nothing to adjust",
+     "hasil hitung sama dengan stok di POS: tidak ada yang disesuaikan"),
+    (rf"returned as {_TARGET} #(?P<id>\S+)(?P<number> \([^)]*\))?, but the money paid back was not posted: "
+     r"(?P<r_reason>.+)",
+     "diretur sebagai {target} #{id}{number}, tetapi uang yang dikembalikan tidak terposting: {r_reason}"),
+    (rf"received as {_TARGET} #(?P<id>\S+), but the loss in transit was not booked: (?P<r_reason>.+)",
+     "diterima sebagai {target} #{id}, tetapi selisih (hilang di perjalanan) tidak dibukukan: {r_reason}"),
+    (r"the loss in transit was not booked: (?P<r_reason>.+)",
+     "selisih (hilang di perjalanan) tidak dibukukan: {r_reason}"),
+    (rf"{_TARGET}: (?P<message>.*)", "{target}: {message}"),  # the target's own words
+    # ------------------------------------------------------------------ sales (possync.transform.sales)
+    (r"voided at the till: no reason given", "dibatalkan di kasir: tanpa alasan"),
+    (r"voided at the till: (?P<words>.*)", "dibatalkan di kasir: {words}"),  # the cashier's words
+    (r"invoice (?P<number>\S+) was voided at the till", "faktur {number} dibatalkan di kasir"),
+    (r"invoice (?P<number>\S+) was rejected: (?P<r_reason>.+)", "faktur {number} ditolak: {r_reason}"),
+    (r"payment of Rp 0: nothing to record", "pembayaran Rp 0: tidak ada yang dicatat"),
+    (r"line (?P<line>\d+) \('(?P<name>.*)'\): (?P<r_reason>.+)", "baris {line} ('{name}'): {r_reason}"),
+    (r"payment (?P<key>\S+/P\d+): (?P<r_reason>.+)", "pembayaran {key}: {r_reason}"),
+    (r"(?P<column>[\w.]+) = (?P<value>.+) is not an exact value", "{column} = {value} bukan nilai pasti"),
+    (r"(?P<column>[\w.]+) = (?P<value>.+) has more than (?P<places>\d+) decimal places",
+     "{column} = {value} punya lebih dari {places} angka desimal"),
+    (r"(?P<column>[\w.]+) = (?P<value>.+) is too large \(more than (?P<max>[\d,]+) units of (?P<places>\d+) "
+     r"places\)", "{column} = {value} terlalu besar (lebih dari {max} satuan dengan {places} desimal)"),
+    (r"(?P<column>[\w.]+) is empty \((?P<value>.*)\)", "{column} kosong ({value})"),
+    (r"(?P<column>[\w.]+) = (?P<value>.+) is not (?P<w_expected>a time|a quantity|a rate|an amount)",
+     "{column} = {value} bukan {w_expected}"),
+    (r"order_lines\.quantity × order_lines\.unit_price = (?P<quantity>\S+) × (?P<price>\S+) is too large "
+     r"\(more than (?P<max>[\d,]+) sen\)",
+     "order_lines.quantity × order_lines.unit_price = {quantity} × {price} terlalu besar (lebih dari {max} sen)"),
+    (r"(?P<n_what>order|refund|transfer|adjustment|stock take) (?P<number>\S+) has no "
+     r"(?P<w_label>business time|sent time|received time)", "{n_what} {number} tidak punya {w_label}"),
+    (r"(?P<n_what>order|refund|transfer|adjustment|stock take) (?P<number>\S+) "
+     r"(?P<w_label>business time|sent time|received time) (?P<value>.+) is not a time",
+     "{w_label} {n_what} {number}, {value}, bukan waktu"),
+    (r"(?P<n_what>order|refund) (?P<number>\S+) business time (?P<at>.+) is in the future \(it reached the POS "
+     r"server at (?P<server>.+)\)",
+     "waktu transaksi {n_what} {number}, {at}, ada di masa depan (baru sampai di server POS pada {server})"),
+    (r"order status '(?P<status>.*)' is neither completed nor voided",
+     "status pesanan '{status}' bukan completed maupun voided"),
+    (r"outlet (?P<outlet>\S+) is a (?P<w_kind>\S+), and sales are only taken at outlets",
+     "{outlet} adalah {w_kind}, padahal penjualan hanya dicatat di outlet"),
+    (r"outlet (?P<outlet>\S+) is a (?P<w_kind>\S+), and refunds are only given at outlets",
+     "{outlet} adalah {w_kind}, padahal refund hanya diberikan di outlet"),
+    (r"outlet (?P<outlet>\S+) has an unknown timezone '(?P<zone>.*)'",
+     "outlet {outlet} memakai zona waktu yang tidak dikenal '{zone}'"),
+    (r"order has no lines", "pesanan tidak punya baris"),
+    (r"line (?P<line>\d+) \('(?P<name>.*)'\) has quantity (?P<quantity>" + _QTY + "), not a positive number",
+     "baris {line} ('{name}') berkuantitas {quantity}, bukan bilangan positif"),
+    (r"line (?P<line>\d+) \('(?P<name>.*)'\) has a negative price \((?P<price>" + _AMOUNT + r")\)",
+     "baris {line} ('{name}') berharga negatif ({price})"),
+    (r"line (?P<line>\d+) \('(?P<name>.*)'\) has a negative discount \((?P<discount>" + _AMOUNT + r")\)",
+     "baris {line} ('{name}') berdiskon negatif ({discount})"),
+    (r"line (?P<line>\d+) \('(?P<name>.*)'\) discount (?P<discount>" + _AMOUNT + r") is more than the line's "
+     r"(?P<gross>" + _AMOUNT + ")",
+     "diskon baris {line} ('{name}') {discount} melebihi nilai barisnya {gross}"),
+    (r"line (?P<line>\d+) \('(?P<name>.*)'\) has a negative tax", "baris {line} ('{name}') berpajak negatif"),
+    (r"order discount is negative \((?P<discount>" + _AMOUNT + r")\)", "diskon pesanan negatif ({discount})"),
+    (r"order discount (?P<discount>" + _AMOUNT + r") is more than its lines \((?P<lines>" + _AMOUNT + r")\)",
+     "diskon pesanan {discount} melebihi total barisnya ({lines})"),
+    (rf"product {_NAME} has no SKU", "produk '{name}' tidak punya SKU"),
+    (r"order tax (?P<tax>" + _AMOUNT + r") does not match its lines' tax \((?P<lines>" + _AMOUNT + r")\)",
+     "pajak pesanan {tax} tidak sama dengan pajak baris-barisnya ({lines})"),
+    (r"order total (?P<total>" + _AMOUNT + r") does not match its lines \((?P<lines>" + _AMOUNT + r")\)",
+     "total pesanan {total} tidak sama dengan total barisnya ({lines})"),
+    (r"payment (?P<key>\S+) uses an unknown payment method '(?P<method>.*)'",
+     "pembayaran {key} memakai metode bayar yang tidak dikenal '{method}'"),
+    (r"payment (?P<key>\S+) is for (?P<amount>" + _AMOUNT + "), a negative amount",
+     "pembayaran {key} sebesar {amount}, nominal negatif"),
+    (r"payments add up to (?P<paid>" + _AMOUNT + ") but the order total is (?P<total>" + _AMOUNT + ")",
+     "total pembayaran {paid} padahal total pesanan {total}"),
+    (r"refund (?P<number>\S+) is for order (?P<order>\S+), which was voided at the till",
+     "refund {number} untuk pesanan {order}, yang sudah dibatalkan di kasir"),
+    (r"refund (?P<number>\S+) returns a line \('(?P<name>.*)'\) of another order than (?P<order>\S+)",
+     "refund {number} mengembalikan baris ('{name}') dari pesanan lain, bukan {order}"),
+    (r"refund (?P<number>\S+) returns (?P<quantity>" + _QTY + rf") × {_NAME}, not a positive quantity",
+     "refund {number} mengembalikan {quantity} × '{name}', bukan kuantitas positif"),
+    (r"refund (?P<number>\S+) returns (?P<quantity>" + _QTY + rf") × {_NAME} but only (?P<sold>" + _QTY
+     + r") (?P<w_verb>was|were) sold and (?P<before>" + _QTY + r") already returned",
+     "refund {number} mengembalikan {quantity} × '{name}' padahal hanya terjual {sold} dan {before} sudah diretur"),
+    (r"refund (?P<number>\S+) returns (?P<quantity>" + _QTY + rf") × {_NAME} but only (?P<sold>" + _QTY
+     + r") (?P<w_verb>was|were) sold",
+     "refund {number} mengembalikan {quantity} × '{name}' padahal hanya terjual {sold}"),
+    (rf"refund (?P<number>\S+) line for {_NAME} has a negative amount or tax",
+     "baris refund {number} untuk '{name}' bernominal atau berpajak negatif"),
+    (r"refund total (?P<total>" + _AMOUNT + r") does not match its lines \((?P<lines>" + _AMOUNT + r")\)",
+     "total refund {total} tidak sama dengan total barisnya ({lines})"),
+    (r"refund (?P<number>\S+) pays back (?P<paid>" + _AMOUNT + ") but only (?P<left>" + _AMOUNT + r") of order "
+     r"(?P<order>\S+) remains refundable \(it charged (?P<goods>" + _AMOUNT + r") for goods, of which earlier "
+     r"refunds paid back (?P<before>" + _AMOUNT + r")\)",
+     "refund {number} mengembalikan {paid} padahal sisa yang bisa direfund dari pesanan {order} hanya {left} "
+     "(pesanan itu menagih {goods} untuk barang, dan refund sebelumnya sudah mengembalikan {before})"),
+    (r"refund (?P<number>\S+) pays back (?P<paid>" + _AMOUNT + ") but only (?P<left>" + _AMOUNT + r") of order "
+     r"(?P<order>\S+) remains refundable \(it charged (?P<goods>" + _AMOUNT + r") for goods\)",
+     "refund {number} mengembalikan {paid} padahal sisa yang bisa direfund dari pesanan {order} hanya {left} "
+     "(pesanan itu menagih {goods} untuk barang)"),
+    (rf"customer ID (?P<code>.+) is already used by customer {_NAME}",
+     "ID pelanggan {code} sudah dipakai pelanggan '{name}'"),
+    # ------------------------------------------------------------------ stock (possync.transform.stock)
+    (r"transfer (?P<number>\S+) goes to outlet id (?P<outlet>\S+), which is not in the POS",
+     "transfer {number} dikirim ke outlet id {outlet}, yang tidak ada di POS"),
+    (r"transfer (?P<number>\S+) comes from outlet id (?P<outlet>\S+), which is not in the POS",
+     "transfer {number} berasal dari outlet id {outlet}, yang tidak ada di POS"),
+    (r"transfer (?P<number>\S+) was received at (?P<to>\S+) but never recorded as sent at (?P<from_>\S+) "
+     r"\(no sent time\); repair it in the POS",
+     "transfer {number} sudah diterima di {to} tetapi tidak pernah tercatat dikirim dari {from_} (tanpa waktu "
+     "kirim); perbaiki di POS"),
+    (r"it has no lines", "tidak punya baris"),
+    (rf"line (?P<line>\d+) receives (?P<received>{_QTY}) of {_NAME} but only (?P<sent>{_QTY}) were sent",
+     "baris {line} menerima {received} '{name}' padahal yang dikirim hanya {sent}"),
+    (r"line (?P<line>\d+) \('(?P<name>.*)'\) has no counted quantity",
+     "baris {line} ('{name}') tidak punya jumlah hasil hitung"),
+    (r"line (?P<line>\d+) \('(?P<name>.*)'\) has no quantity change",
+     "baris {line} ('{name}') tidak punya perubahan kuantitas"),
+    # ------------------------------------------------------------------ goods receipts from Accurate (inbound)
+    (r"(?P<event>\S+) events are not synced to the POS \(only RECEIVE_ITEM\)",
+     "event {event} tidak disinkronkan ke POS (hanya RECEIVE_ITEM)"),
+    (r"the envelope has no data entries", "envelope tidak berisi data"),
+    (r"receive-item (?P<key>\S+): action (?P<action>\S+) is not synced; a receipt already in the POS is not "
+     r"reversed automatically \(adjust the stock in the POS\)",
+     "penerimaan barang {key}: aksi {action} tidak disinkronkan; penerimaan yang sudah ada di POS tidak dibatalkan "
+     "otomatis (sesuaikan stok di POS)"),
+    (r"receive-item (?P<key>\S+): action (?P<action>\S+) is not synced",
+     "penerimaan barang {key}: aksi {action} tidak disinkronkan"),
+    (r"receive-item (?P<key>\S+) no longer exists in Accurate \(deleted after it was saved\)",
+     "penerimaan barang {key} sudah tidak ada di Accurate (dihapus setelah disimpan)"),
+    (r"receive-item (?P<key>\S+): Accurate refused to return it: (?P<message>.*)",
+     "penerimaan barang {key}: Accurate menolak mengembalikannya: {message}"),
+    (r"already in the POS \(an earlier delivery\)", "sudah ada di POS (kiriman sebelumnya)"),
+    (r"receive-item (?P<key>\S+) was changed in Accurate after the POS received it; the POS keeps the first "
+     r"version: adjust the stock in the POS if the change is real",
+     "penerimaan barang {key} diubah di Accurate setelah POS menerimanya; POS menyimpan versi pertama: sesuaikan "
+     "stok di POS bila perubahan itu memang benar"),
+    (r"receive-item (?P<key>\S+) line (?P<line>\d+): (?P<field>quantity|unitPrice) (?P<value>.+) is not a number",
+     "penerimaan barang {key} baris {line}: {field} {value} bukan angka"),
+    (r"receive-item (?P<key>\S+): transDate (?P<value>.+) is not dd/MM/yyyy",
+     "penerimaan barang {key}: transDate {value} bukan dd/MM/yyyy"),
+    (r"receive-item (?P<key>\S+): Accurate returned it without a number",
+     "penerimaan barang {key}: Accurate mengembalikannya tanpa nomor"),
+    (r"receive-item (?P<key>\S+) has no item lines", "penerimaan barang {key} tidak punya baris barang"),
+    (r"receive-item (?P<key>\S+): line (?P<line>\d+) is not an object",
+     "penerimaan barang {key}: baris {line} bukan objek"),
+    (r"receive-item (?P<key>\S+): line (?P<line>\d+) names no warehouse",
+     "penerimaan barang {key}: baris {line} tidak menyebut gudang"),
+    (r"receive-item (?P<key>\S+) receives into several warehouses \((?P<warehouses>.*)\); the POS takes one outlet "
+     r"per receipt: split it in Accurate",
+     "penerimaan barang {key} masuk ke beberapa gudang ({warehouses}); POS hanya menerima satu outlet per "
+     "penerimaan: pecah di Accurate"),
+    (r"Accurate warehouse '(?P<warehouse>.*)' of receive-item (?P<key>\S+) is not mapped to a POS outlet "
+     r"\(set outlets\.<code>\.warehouse for integration (?P<integration>\S+) in integrations\.yaml\)",
+     "gudang Accurate '{warehouse}' dari penerimaan barang {key} belum dipetakan ke outlet POS (isi "
+     "outlets.<code>.warehouse untuk integrasi {integration} di integrations.yaml)"),
+    (r"(?P<source>.+) item '(?P<sku>.*)'(?P<item> \(.*\))?: quantity (?P<quantity>\S+) is not a positive quantity "
+     r"received", "barang {source} '{sku}'{item}: kuantitas {quantity} bukan kuantitas diterima yang positif"),
+    (r"(?P<source>.+) item '(?P<sku>.*)'(?P<item> \(.*\))? has no item code to match a POS SKU",
+     "barang {source} '{sku}'{item} tidak punya kode barang untuk dicocokkan dengan SKU POS"),
+    (r"(?P<source>.+) item '(?P<sku>.*)'(?P<item> \(.*\))?: the POS product '(?P<product>.*)' has no SKU; give it "
+     r"SKU '(?P<sku2>.*)' in the POS",
+     "barang {source} '{sku}'{item}: produk POS '{product}' tidak punya SKU; beri SKU '{sku2}' di POS"),
+    (r"(?P<source>.+) item '(?P<sku>.*)'(?P<item> \(.*\))? has no product with that SKU in the POS",
+     "barang {source} '{sku}'{item}: tidak ada produk dengan SKU itu di POS"),
+    (r"goods receipt (?P<key>\S+) has no lines", "penerimaan barang {key} tidak punya baris"),
+    (r"goods receipt (?P<key>\S+): outlet (?P<outlet>.+) is not in the POS",
+     "penerimaan barang {key}: outlet {outlet} tidak ada di POS"),
+    # ------------------------------------------------------------------ the head office exchange (headoffice)
+    (r"head office applied it", "kantor pusat sudah menerapkannya"),
+    (r"head office rejected it: (?P<message>.*)", "kantor pusat menolaknya: {message}"),  # head office's words
+    (r"head office already holds this version \(#(?P<id>[^,]+), (?P<status>[^)]*)\)",
+     "kantor pusat sudah menyimpan versi ini (#{id}, {status})"),
+    (r"acknowledged PROCESSED", "dikonfirmasi PROCESSED"),
+    (r"time (?P<value>.+) has no timezone", "waktu {value} tidak punya zona waktu"),
+    (r"store (?P<store>.+) is not an outlet of this POS", "toko {store} bukan outlet di POS ini"),
+    (r"unknown item (?P<sku>.+): no POS product has that SKU",
+     "barang tidak dikenal {sku}: tidak ada produk POS dengan SKU itu"),
+    (r"(?P<kind>[\w ]+) has no lines", "{kind} tidak punya baris"),
+    (r"this store does not take (?P<kind>.+) documents", "toko ini tidak menerima dokumen {kind}"),
+    (r"missing field (?P<field>.+)", "field {field} tidak ada"),
+    (r"invalid value: (?P<message>.*)", "nilai tidak valid: {message}"),
+]
+
+CATALOGUE: list[tuple[re.Pattern[str], str]] = [(re.compile(english), indonesian)
+                                                for english, indonesian in _CATALOGUE]
+
+#: a record label as the loader's "has not been synced yet" names its prerequisites
+_LABEL = re.compile(r"(?:^|(?<=, ))(customer|product|item|invoice|transfer-out) ")
+
+
+def _labels(text: str) -> str:
+    return _LABEL.sub(lambda m: NOUNS[m.group(1)] + " ", text)
+
+
+def _fill(match: re.Match[str], template: str) -> str | None:
+    values: dict[str, str] = {}
+    for name, value in match.groupdict().items():
+        if value is None:
+            value = ""
+        elif name.startswith("r_"):
+            inner = translate_or_none(value)
+            if inner is None:
+                return None
+            value = inner
+        elif name.startswith("w_"):
+            value = WORDS.get(value, value)
+        elif name.startswith("n_"):
+            value = NOUNS.get(value, value)
+        elif name.startswith("l_"):
+            value = _labels(value)
+        values[name] = value
+    return template.format(**values)
+
+
+@lru_cache(maxsize=4096)
+def translate_or_none(text: str) -> str | None:
+    """The Indonesian of an English reason (or detail), or None when the catalogue does not know all of it."""
+    for pattern, template in CATALOGUE:
+        match = pattern.fullmatch(text)
+        if match is not None:
+            done = _fill(match, template)
+            if done is not None:
+                return done
+    parts = text.split("; ")
+    for cut in range(1, len(parts)):  # several reasons joined: each side must be known
+        left = translate_or_none("; ".join(parts[:cut]))
+        if left is None:
+            continue
+        right = translate_or_none("; ".join(parts[cut:]))
+        if right is not None:
+            return f"{left}; {right}"
+    return None
+
+
+def translate(text: str, language: str) -> str:
+    """``text`` (an English reason or log detail) in ``language``; what the catalogue does not know stays English.
+
+    Never raises: a display must show something even for a reason written after this catalogue."""
+    if language != "id" or not text:
+        return text
+    try:
+        whole = translate_or_none(text)
+        if whole is not None:
+            return whole
+        return "; ".join(translate_or_none(part) or part for part in text.split("; "))
+    except Exception:
+        return text
+
+
+# --------------------------------------------------------------------------- the language of a logger
+
+
+class LanguageAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """A task's logger that also says which language its record lines are in (``extra["language"]``).
+
+    It passes every call on unchanged (the wrapped logger may be Airflow's structlog logger, which formats
+    ``%`` arguments itself); ``possync.recordlog.log_record`` reads the language with ``language_of``."""
+
+    def __init__(self, logger: Any, language: str) -> None:
+        super().__init__(logger, {"language": language})
+        # the wrapped logger's own methods, so that a line's source location is its caller's, not this module's
+        for name in ("debug", "info", "warning", "error", "exception", "critical", "log"):
+            if hasattr(logger, name):
+                setattr(self, name, getattr(logger, name))
+
+    def debug(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        self.logger.debug(msg, *args, **kwargs)
+
+    def info(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        self.logger.info(msg, *args, **kwargs)
+
+    def warning(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        self.logger.warning(msg, *args, **kwargs)
+
+    def error(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        self.logger.error(msg, *args, **kwargs)
+
+    def exception(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        self.logger.exception(msg, *args, **kwargs)
+
+    def critical(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        self.logger.critical(msg, *args, **kwargs)
+
+    def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
+        self.logger.log(level, msg, *args, **kwargs)
+
+    def isEnabledFor(self, level: int) -> bool:
+        check = getattr(self.logger, "isEnabledFor", None)
+        return bool(check(level)) if check is not None else True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.logger, name)
+
+
+def language_of(logger: Any) -> str:
+    """The language a logger's record lines are in: the nearest ``LanguageAdapter``'s, else English."""
+    seen = 0
+    while logger is not None and seen < 10:
+        extra = getattr(logger, "extra", None)
+        if isinstance(extra, Mapping) and extra.get("language") in LANGUAGES:
+            return str(extra["language"])
+        logger = getattr(logger, "logger", None) if isinstance(logger, logging.LoggerAdapter) else None
+        seen += 1
+    return DEFAULT_LANGUAGE
+
+
+def with_language(logger: Any, language: str) -> Any:
+    """``logger`` carrying ``language`` (itself when it already does, or when the language is English)."""
+    if language_of(logger) == language or (language == DEFAULT_LANGUAGE and not isinstance(
+            logger, LanguageAdapter)):
+        return logger
+    return LanguageAdapter(logger, language)
+
+
+# --------------------------------------------------------------------------- the task's own lines
+
+
+def load_summary_line(integration: str, flow: str, read: int, synced: int, skipped: int, failed: int,
+                      reversed_: int, language: str) -> str:
+    """The closing line of a sync task: counts that add up (``read = synced + skipped + failed``)."""
+    if language == "id":
+        tail = (f"; {reversed_} dokumen target dibalik (diubah atau dibatalkan di POS setelah disinkronkan)"
+                if reversed_ else "")
+        return (f"{integration} {flow}: dibaca {read} = tersinkron {synced} + dilewati {skipped} + gagal {failed}"
+                f"{tail}")
+    tail = f"; {reversed_} target document(s) reversed (changed or voided in the POS after sync)" if reversed_ else ""
+    return f"{integration} {flow}: read {read} = synced {synced} + skipped {skipped} + failed {failed}{tail}"
+
+
+def stage_summary_line(outlet: str, start: str, end: str, read: int, staged: int, skipped: int, failed: int,
+                       language: str) -> str:
+    """The line closing one outlet's staging: ``read = staged + skipped + failed``."""
+    if language == "id":
+        return (f"outlet {outlet}, jendela {start} → {end}: dibaca {read} = disiapkan {staged} + dilewati {skipped}"
+                f" + gagal {failed}")
+    return (f"outlet {outlet}, window {start} → {end}: read {read} = staged {staged} + skipped {skipped}"
+            f" + failed {failed}")
+
+
+_FAILURE = re.compile(r"(?P<record_type>\S+) (?P<key>\S+): (?P<reason>.+)", re.DOTALL)
+
+
+def translate_failure(failure: str, language: str) -> str:
+    """One of a summary's ``failures`` ("invoice INV-1: <reason>") with its reason in ``language``."""
+    match = _FAILURE.fullmatch(failure)
+    if language != "id" or match is None:
+        return failure
+    return f"{match['record_type']} {match['key']}: {translate(match['reason'], language)}"
+
+
+def failure_message(failed: int, failures: Sequence[str], language: str, shown: int = 5) -> str:
+    """The message a task fails with: how many records failed and the first few with their reasons."""
+    listed = "; ".join(translate_failure(failure, language) for failure in failures[:shown])
+    if language == "id":
+        more = f" (dan {len(failures) - shown} lagi di log)" if len(failures) > shown else ""
+        return f"{failed} data gagal: {listed}{more}"
+    more = f" (and {len(failures) - shown} more in the log)" if len(failures) > shown else ""
+    return f"{failed} record(s) failed: {listed}{more}"
