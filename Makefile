@@ -10,6 +10,8 @@ export AIRFLOW_HOME := $(CURDIR)/var/airflow
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
+# Playwright (the browser test) drives Debian's chromium; it never downloads a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 export POSSYNC_CONFIG := $(CURDIR)/include/config/integrations.yaml
 # The embedded defaults: SQLite files for the POS and the sync ledger, reached through Airflow connections.
 export AIRFLOW_CONN_POSSYNC_POS := {"conn_type": "sqlite", "host": "$(CURDIR)/var/data/pos.db"}
@@ -30,9 +32,16 @@ DEMO_ACCURATE_ACCOUNT_PORT := 8602
 export DEMO_ACCURATE_DATA_PORT := 8603
 export AIRFLOW_CONN_ACCURATE_DEMO := {"conn_type": "accurate", "host": "http://127.0.0.1:$(DEMO_ACCURATE_ACCOUNT_PORT)", "password": "aat.possync-demo-token", "extra": {"signature_secret": "possync-demo-signature-secret", "webhook_secret": "possync-demo-webhook-secret", "requests_per_second": 8}}
 
-.PHONY: venv test stack-test demo stop lint bench clean
+.PHONY: venv test stack-test demo stop lint bench clean system-packages-test system-packages-stack-test \
+	system-packages-demo
 
 venv: $(STAMP)
+
+# The Debian packages each target needs (PostgreSQL, Chromium, Redis, docker-compose's parser, python3-venv,
+# runuser): scripts/system_packages.sh installs the missing ones with apt-get when run as root, otherwise it
+# names them and the apt-get command, and stops.
+system-packages-test system-packages-stack-test system-packages-demo:
+	scripts/system_packages.sh $(@:system-packages-%=%)
 
 # possync, and the development kit (devkit/: sandboxes, demo generator, HO simulator) that the demo, the tests
 # and the benchmarks use; production installs possync alone (the Dockerfile's production stage).
@@ -46,13 +55,13 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml devkit/pyproject.
 # Four test processes, one test file each at a time (--dist loadfile keeps a file's module fixtures in one process):
 # most tests wait on a target API paced to its rate limit, so four share the 2-core machine well.
 TEST_PROCESSES ?= 4
-test: venv
+test: system-packages-test venv
 	$(BIN)/python -m pytest -m "not stack" -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
 # docker-compose.yaml's Celery stack without Docker (scripts/stack.py): PostgreSQL and Redis from Debian, two
 # Celery workers, the demo week synced through them and checked through the targets' APIs (about 5 minutes;
 # CI runs it after `make test`). Needs postgresql, redis-server and docker-compose (the parser only).
-stack-test: venv
+stack-test: system-packages-stack-test venv
 	$(BIN)/python -m pytest -m stack tests/stack $(PYTEST_ARGS)
 
 lint: venv
@@ -66,11 +75,13 @@ demo: export AIRFLOW__API__PORT := $(DEMO_AIRFLOW_PORT)
 demo: export AIRFLOW__API__BASE_URL := http://127.0.0.1:$(DEMO_AIRFLOW_PORT)
 demo: export AIRFLOW__CORE__EXECUTION_API_SERVER_URL := http://127.0.0.1:$(DEMO_AIRFLOW_PORT)/execution/
 demo: export AIRFLOW__CORE__PARALLELISM := 4
+# the connection form's Test button (Airflow 3.3 disables it by default); the demo listens on loopback only
+demo: export AIRFLOW__CORE__TEST_CONNECTION := Enabled
 demo: export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 # Syncs the demo week into the Jurnal sandbox through the Airflow scheduler and prints the outcome;
 # Airflow and the sandbox keep running in the background until `make stop` (scripts/demo.py says how).
-demo: venv
+demo: system-packages-demo venv
 	$(BIN)/python scripts/demo.py
 
 stop:

@@ -46,6 +46,8 @@ from demo_targets import (
     simulate_purchase,
 )
 
+from possync.money import rupiah
+
 ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
 LOGS, RUN = VAR / "logs", VAR / "run"
@@ -247,7 +249,7 @@ def changes_after_sync(api: AirflowAPI, week_start: datetime) -> None:
     before = {name: invoice_totals(name, [voided, edited]) for name in INTEGRATIONS}
     void_order(pos, voided, "customer changed their mind")
     total = add_unit(pos, edited)
-    say(f"  at the till: {voided} voided; {edited} got one more unit of its first item, total Rp {total:,}")
+    say(f"  at the till: {voided} voided; {edited} got one more unit of its first item, total {rupiah(total)}")
     window = {"window_start": day.isoformat(), "window_end": (day + timedelta(days=1)).isoformat(),
               "outlets": [CHANGED_OUTLET]}
     started = time.monotonic()
@@ -300,7 +302,7 @@ def reconcile_week(api: AirflowAPI, week_start: datetime, week_end: datetime) ->
         vat = [d for d in differences if d["kind"] == "tax_differs"]
         if vat:
             off = sum((Decimal(d["target"]) - Decimal(d["pos"]) for d in vat), Decimal("0.00"))
-            say(f"    VAT: {len(vat)} tax-inclusive invoice(s) whose VAT the target split out itself, Rp {off:,} "
+            say(f"    VAT: {len(vat)} tax-inclusive invoice(s) whose VAT the target split out itself, {rupiah(off)} "
                 "off the POS's in all")
         for difference in (unexplained or [d for d in differences if d["kind"] != "tax_differs"])[:4]:
             why = difference["explanation"] or "UNEXPLAINED"

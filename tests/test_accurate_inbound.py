@@ -24,7 +24,8 @@ from support.pos_builder import Pos
 INTEGRATION = Integration.model_validate({
     "name": "accurate_t", "target": "accurate", "conn_id": "accurate_t", "start_date": "2026-11-09",
     "sales": {"mode": "realtime"},
-    "outlets": {"JKT01": {"warehouse": "Kemang", "branch": "Jakarta"}, "BDG01": {"warehouse": "Dago"}},
+    "outlets": {"JKT01": {"warehouse": "Kemang", "branch": "Jakarta"},
+                "BDG01": {"warehouse": "Dago", "branch": "Bandung"}},
 })
 
 
@@ -264,7 +265,8 @@ def world(tmp_path, monkeypatch):
     config = {"integrations": [{
         "name": E2E, "target": "accurate", "conn_id": f"{E2E}_acc", "pos_conn_id": f"{E2E}_pos",
         "ledger_conn_id": f"{E2E}_ledger", "start_date": "2026-11-09", "sales": {"mode": "realtime"},
-        "outlets": {"JKT01": {"warehouse": "Kemang"}, "BDG01": {"warehouse": "Dago"}},
+        "outlets": {"JKT01": {"warehouse": "Kemang", "branch": "Jakarta"},
+                    "BDG01": {"warehouse": "Dago", "branch": "Bandung"}},
     }]}
     (tmp_path / "integrations.yaml").write_text(yaml.safe_dump(config))
     monkeypatch.setenv("POSSYNC_CONFIG", str(tmp_path / "integrations.yaml"))

@@ -127,3 +127,99 @@ def test_head_office_mistakes_are_readable(tmp_path: Path) -> None:
 def test_batch_size_is_read(tmp_path: Path) -> None:
     path = write(tmp_path, {"integrations": [{**GOOD["integrations"][0], "batch_size": 7}]})
     assert load_config(path).integrations[0].batch_size == 7
+
+
+SHIPPED = Path(__file__).resolve().parents[1] / "include/config/integrations.yaml"
+
+
+def shipped() -> dict:
+    return yaml.safe_load(SHIPPED.read_text())
+
+
+def _empty_integrations(config: dict) -> None:
+    config["integrations"] = []
+
+
+def _accurate_outlet_without_branch(config: dict) -> None:
+    del config["integrations"][1]["outlets"]["BDG01"]["branch"]
+
+
+def _impossible_date(config: dict) -> None:
+    config["integrations"][0]["start_date"] = "2026-02-30"
+
+
+def _unmapped_store(config: dict) -> None:
+    config["headoffices"][0]["stores"].append("MDN01")
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (_empty_integrations, "integrations: list at least one integration (a POS feeding a target); the list is empty"),
+    (_accurate_outlet_without_branch,
+     "integrations[1] (accurate_demo).outlets: BDG01.branch missing: accurate books every document to a branch"),
+    (_impossible_date, "integrations[0] (jurnal_demo).start_date: Input should be a valid date or datetime, day value "
+                       "is outside expected range (got '2026-02-30')"),
+    (_unmapped_store, "headoffices[0] (ho_demo).stores: store(s) MDN01 mapped to no outlet: no integration reading "
+                      "POS connection 'possync_pos' lists them under outlets (BDG01, JKT01, SBY01, WH01)"),
+])
+def test_what_cannot_work_is_refused_naming_file_and_field(tmp_path: Path, change, expected: str) -> None:
+    config = shipped()
+    change(config)
+    path = write(tmp_path, config)
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert str(error.value).startswith(f"{path}: {expected}"), str(error.value)
+
+
+def test_an_outlet_listed_twice_is_refused(tmp_path: Path) -> None:
+    """YAML itself keeps only the last of two equal keys, silently: the second JKT01 would replace the first."""
+    sby = '      SBY01: {warehouse: "Tunjungan"}\n'
+    text = SHIPPED.read_text().replace(sby, sby + '      JKT01: {warehouse: "Senayan"}\n', 1)
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError, match=r"integrations\[0\] \(jurnal_demo\)\.outlets: 'JKT01' is listed twice "
+                                          r"\(lines \d+ and \d+\); list it once"):
+        load_config(path)
+
+
+def test_an_impossible_unquoted_date_is_named_not_a_yaml_crash(tmp_path: Path) -> None:
+    path = write(tmp_path, SHIPPED.read_text().replace("start_date: 2026-11-09", "start_date: 2026-11-31", 1))
+    with pytest.raises(ConfigError, match=r"integrations\[0\] \(jurnal_demo\)\.start_date: .*'2026-11-31'"):
+        load_config(path)
+
+
+def test_dates_still_read_as_dates(tmp_path: Path) -> None:
+    assert load_config(SHIPPED).integrations[0].start_date.isoformat() == "2026-11-09"
+
+
+def test_for_the_dags_a_mistake_stays_with_its_integration(tmp_path: Path) -> None:
+    from possync.config import load_config_for_dags
+
+    config = shipped()
+    _accurate_outlet_without_branch(config)
+    _unmapped_store(config)
+    path = write(tmp_path, config)
+    kept, errors = load_config_for_dags(path)
+    assert [i.name for i in kept.integrations] == ["jurnal_demo"] and kept.headoffices == []
+    assert set(errors) == {("integration", "accurate_demo"), ("headoffice", "ho_demo")}
+    assert errors["integration", "accurate_demo"].startswith(f"{path}: integrations[1] (accurate_demo).outlets: BDG01")
+    assert load_config_for_dags(SHIPPED)[1] == {}
+
+
+def test_for_the_dags_a_mistake_in_the_file_as_a_whole_still_raises(tmp_path: Path) -> None:
+    from possync.config import load_config_for_dags
+
+    config = shipped()
+    config["integrations"][1]["name"] = "jurnal_demo"
+    with pytest.raises(ConfigError, match="integration name 'jurnal_demo' is used twice"):
+        load_config_for_dags(write(tmp_path, config))
+
+
+def test_a_webhook_receiver_keeps_working_beside_another_integrations_mistake(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from possync.webhooks_app import _load_integration
+
+    config = shipped()
+    config["integrations"][0]["sales"]["hours"] = ["25:00"]
+    monkeypatch.setenv("POSSYNC_CONFIG", str(write(tmp_path, config)))
+    assert _load_integration("accurate_demo").name == "accurate_demo"
+    with pytest.raises(ConfigError, match=r"integrations\[0\] \(jurnal_demo\)\.sales\.hours"):
+        _load_integration("jurnal_demo")  # its own mistake: 503, the target delivers again later

@@ -1,5 +1,6 @@
-"""The DAG folder imports cleanly on Airflow 3.3, follows the project's DAG policies, and a bad
-integrations.yaml becomes one readable import error."""
+"""The DAG folder imports cleanly on Airflow 3.3, follows the project's DAG policies; a mistake in one
+integration becomes that integration's ``<name>__config_error`` DAG, one in the file as a whole one readable
+import error."""
 
 from __future__ import annotations
 
@@ -146,11 +147,12 @@ def test_parsing_does_no_heavy_imports_or_io() -> None:
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_bad_config_is_one_clear_import_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_file_that_is_wrong_as_a_whole_is_one_clear_import_error(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from airflow.dag_processing.dagbag import DagBag
 
     config = yaml.safe_load((PROJECT / "include/config/integrations.yaml").read_text())
-    config["integrations"][0]["sales"] = {"mode": "realtime", "every_minutes": 7}
+    config["integrations"] = []
     bad = tmp_path / "integrations.yaml"
     bad.write_text(yaml.safe_dump(config))
     monkeypatch.setenv("POSSYNC_CONFIG", str(bad))
@@ -159,5 +161,28 @@ def test_bad_config_is_one_clear_import_error(tmp_path: Path, monkeypatch: pytes
     assert bag.dags == {}
     [(path, error)] = bag.import_errors.items()
     assert path.endswith("possync_dags.py")
-    assert f"{bad}: integrations[0] (jurnal_demo).sales.every_minutes: 7 does not divide 60" in error
+    assert f"{bad}: integrations: list at least one integration" in error
     assert "pydantic" not in error
+
+
+def test_a_mistake_in_one_integration_leaves_the_others_dags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk.exceptions import AirflowFailException
+
+    config = yaml.safe_load((PROJECT / "include/config/integrations.yaml").read_text())
+    config["integrations"][0]["sales"] = {"mode": "realtime", "every_minutes": 7}
+    bad = tmp_path / "integrations.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("POSSYNC_CONFIG", str(bad))
+
+    bag = DagBag(dag_folder=str(DAGS))
+    assert bag.import_errors == {}
+    assert not [dag_id for dag_id in bag.dag_ids if dag_id.startswith("jurnal_demo__") and "config_error" not in dag_id]
+    assert {"accurate_demo__sales", "accurate_demo__transfers", "ho_demo__exchange"} <= set(bag.dag_ids)
+    message = f"{bad}: integrations[0] (jurnal_demo).sales.every_minutes: 7 does not divide 60"
+    placeholder = bag.dags["jurnal_demo__config_error"]
+    assert message in placeholder.doc_md and message in placeholder.description
+    assert placeholder.schedule is None and "config-error" in placeholder.tags
+    with pytest.raises(AirflowFailException, match="7 does not divide 60"):
+        placeholder.get_task("config_error").python_callable()
+    assert placeholder.get_task("config_error").retries == 0

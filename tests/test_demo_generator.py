@@ -488,8 +488,8 @@ def test_summarize_finds_exactly_the_broken_records(default_db: Engine) -> None:
     found = summarize(default_db)["broken_records"]
     assert [(r["kind"], r["key"]) for r in found] == [(kind, key) for kind, key, _ in BROKEN_RECORDS]
     described = {r["key"]: r["description"] for r in found}
-    assert "Rp 5,000.00 short" in described["INV-BDG01-20261110-0012"]
-    assert "off by Rp 1,000.00" in described["INV-SBY01-20261113-0026"]
+    assert "Rp 5.000 short" in described["INV-BDG01-20261110-0012"]
+    assert "off by Rp 1.000" in described["INV-SBY01-20261113-0026"]
     assert "CUST-7" in described["CUST-29"]
 
 

@@ -33,7 +33,7 @@ def sandbox(tmp_path: Path) -> Iterator[JurnalLive]:
 def test_signed_requests_are_accepted_and_test_connection_reports(monkeypatch, sandbox) -> None:
     assert sandbox.connect(monkeypatch).test_connection() == (True, f"Connected to Jurnal at {sandbox.url}")
     ok, message = sandbox.connect(monkeypatch, secret="wrong", conn_id="jurnal_bad").test_connection()
-    assert not ok and "401" not in message and message, message
+    assert not ok and message.startswith("credentials refused (HTTP 401)") and "HMAC signature" in message, message
 
 
 @pytest.fixture

@@ -32,7 +32,8 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A config with an Accurate and a Jurnal integration, their connections in AIRFLOW_CONN_*, a ledger file."""
     tag = uuidlib.uuid4().hex[:8]
     names = {"acc": f"acc_{tag}", "nosecret": f"nosecret_{tag}", "jur": f"jur_{tag}", "down": f"down_{tag}"}
-    base = {"start_date": "2026-11-09", "sales": {"mode": "realtime"}, "outlets": {"JKT01": {"warehouse": "Kemang"}}}
+    base = {"start_date": "2026-11-09", "sales": {"mode": "realtime"},
+            "outlets": {"JKT01": {"warehouse": "Kemang", "branch": "Jakarta"}}}
     config = {"integrations": [
         {**base, "name": names["acc"], "target": "accurate", "conn_id": f"c_{names['acc']}",
          "ledger_conn_id": f"l_{tag}"},

@@ -17,6 +17,7 @@ from datetime import date
 
 
 def _demo_seed(args: argparse.Namespace) -> int:
+    from possync.cli import database_url
     from possync.db import make_engine
     from possync_devkit.demo_pos import DemoSpec, generate
 
@@ -28,7 +29,7 @@ def _demo_seed(args: argparse.Namespace) -> int:
         orders_per_day=args.orders_per_day,
         target_order_lines=args.order_lines,
     )
-    engine = make_engine(args.pos_url)
+    engine = make_engine(database_url(args.pos_url))
     if args.keep_existing and not args.replace:
         from sqlalchemy import func, inspect, select
 
@@ -51,10 +52,10 @@ def _demo_seed(args: argparse.Namespace) -> int:
 
 
 def _demo_summary(args: argparse.Namespace) -> int:
-    from possync.db import make_engine
+    from possync.cli import database_url, existing_database
     from possync_devkit.demo_pos import format_summary, summarize
 
-    summary = summarize(make_engine(args.pos_url))
+    summary = summarize(existing_database(database_url(args.pos_url), "POS database"))
     print(json.dumps(summary, indent=2, default=str) if args.json else format_summary(summary))
     return 0
 
@@ -131,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one ``possync-devkit`` command; returns the exit status."""
-    args = build_parser().parse_args(argv)
-    return args.func(args)
+    """Run one ``possync-devkit`` command; returns the exit status (bad input: one line on stderr, status 2)."""
+    from possync.cli import run_cli
+
+    return run_cli(build_parser(), argv)

@@ -61,8 +61,8 @@ order_product_without_sku       INV-JKT01-20261111-0017,    a completed order se
                                 INV-SBY01-20261114-0031
 duplicate_customer_code         CUST-29                     customer code C-0007 is already CUST-7's: the
                                                             target cannot give both the same number
-payment_mismatch                INV-BDG01-20261110-0012     card payment Rp 5,000 short of the order total
-order_total_mismatch            INV-SBY01-20261113-0026     stored total is Rp 1,000 more than its lines,
+payment_mismatch                INV-BDG01-20261110-0012     card payment Rp 5.000 short of the order total
+order_total_mismatch            INV-SBY01-20261113-0026     stored total is Rp 1.000 more than its lines,
                                                             tax and service charge (a till arithmetic bug)
 refund_exceeds_sold             RF-JKT01-0001               refunds 2 croissants of a line that sold 1
 transfer_out_missing            TO-0009                     received at JKT01 but never recorded as sent
@@ -100,6 +100,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table, and_, func, inspect, or_, select
 from sqlalchemy.engine import Connection, Engine
 
+from possync.money import rupiah, rupiah_number
 from possync.pos.schema import (
     create_schema,
     customers,
@@ -756,14 +757,14 @@ def expected_broken_records(spec: DemoSpec | None = None) -> tuple[tuple[str, st
             records.append(("order_product_without_sku", number, f"sells {skuless!r}, which has no SKU"))
         elif role == "payment_short":
             records.append(
-                ("payment_mismatch", number, f"payments are Rp {_PAYMENT_SHORT_BY:,} short of the total")
+                ("payment_mismatch", number, f"payments are {rupiah(_PAYMENT_SHORT_BY)} short of the total")
             )
         elif role == "total_bug":
             records.append(
                 (
                     "order_total_mismatch",
                     number,
-                    f"stored total is Rp {_TILL_BUG:,} more than its lines add up to",
+                    f"stored total is {rupiah(_TILL_BUG)} more than its lines add up to",
                 )
             )
         elif role == "refund_over":
@@ -825,11 +826,11 @@ BROKEN_RECORDS: tuple[tuple[str, str, str], ...] = (
         "ADJ-JKT01-0002",
         "adjusts 'Kopi Susu Gula Aren Seasonal 1L', which has no SKU",
     ),
-    ("payment_mismatch", "INV-BDG01-20261110-0012", "payments are Rp 5,000.00 short of the total"),
+    ("payment_mismatch", "INV-BDG01-20261110-0012", "payments are Rp 5.000 short of the total"),
     (
         "order_total_mismatch",
         "INV-SBY01-20261113-0026",
-        "stored total is Rp 1,000.00 more than its lines add up to",
+        "stored total is Rp 1.000 more than its lines add up to",
     ),
     ("refund_exceeds_sold", "RF-JKT01-0001", "refunds 2 of a line that sold 1"),
     ("transfer_out_missing", "TO-0009", "received, but the transfer-out was never recorded"),
@@ -1857,15 +1858,15 @@ def _find_broken_records(conn: Connection) -> tuple[tuple[str, str, str], ...]:
     ):
         amount = amount or ZERO
         if status == "voided":
-            found.append(("voided_order_with_payments", number, f"voided, yet has payments of Rp {amount:,}"))
+            found.append(("voided_order_with_payments", number, f"voided, yet has payments of {rupiah(amount)}"))
             continue
         gap = total - amount
         found.append(
             (
                 "payment_mismatch",
                 number,
-                f"payments add up to Rp {amount:,} but the total is Rp {total:,} "
-                f"(Rp {abs(gap):,} {'short' if gap > 0 else 'over'})",
+                f"payments add up to {rupiah(amount)} but the total is {rupiah(total)} "
+                f"({rupiah(abs(gap))} {'short' if gap > 0 else 'over'})",
             )
         )
 
@@ -1933,17 +1934,17 @@ def _order_problems(order: Any, lines: list[Any]) -> list[str]:
     if wrong_tax:
         problems.append(f"tax on line(s) {', '.join(wrong_tax)} differs from the rate")
     if order.tax_amount != priced.tax:
-        problems.append(f"order tax Rp {order.tax_amount:,} but its lines' tax adds up to Rp {priced.tax:,}")
+        problems.append(f"order tax {rupiah(order.tax_amount)} but its lines' tax adds up to {rupiah(priced.tax)}")
     if order.service_charge_amount != priced.service_charge:
         problems.append(
-            f"service charge Rp {order.service_charge_amount:,} "
-            f"but the rate gives Rp {priced.service_charge:,}"
+            f"service charge {rupiah(order.service_charge_amount)} "
+            f"but the rate gives {rupiah(priced.service_charge)}"
         )
     expected = priced.total_before_rounding + order.rounding_amount
     if order.total_amount != expected:
         problems.append(
-            f"stored total Rp {order.total_amount:,} but lines, discount, tax, service charge and "
-            f"rounding add up to Rp {expected:,} (off by Rp {order.total_amount - expected:,})"
+            f"stored total {rupiah(order.total_amount)} but lines, discount, tax, service charge and "
+            f"rounding add up to {rupiah(expected)} (off by {rupiah(order.total_amount - expected)})"
         )
     return problems
 
@@ -2011,13 +2012,14 @@ def format_summary(summary: dict[str, Any]) -> str:
             continue
         out.append(
             f"  {o['code']:<7}{o['name']:<28}{o['timezone']:<15}{o['completed_orders']:>8,} orders"
-            f"{o['sales_total']:>18,.2f}   voided {o['voided_orders']:,}, refunds {o['refunds_total']:,.2f}"
+            f"{rupiah_number(o['sales_total']):>18}   voided {o['voided_orders']:,}, "
+            f"refunds {rupiah(o['refunds_total'])}"
         )
     out += ["", "Payments by method (Rp)"]
     for method, p in summary["payments_by_method"].items():
-        out.append(f"  {method:<15}{p['count']:>10,} payments{p['amount']:>20,.2f}")
+        out.append(f"  {method:<15}{p['count']:>10,} payments{rupiah_number(p['amount']):>20}")
     r = summary["refunds"]
-    out.append(f"Refunds: {r['count']:,} for Rp {r['amount']:,.2f}")
+    out.append(f"Refunds: {r['count']:,} for {rupiah(r['amount'])}")
     labels = {"sent": "sent (in transit)", "received": "received", "cancelled": "cancelled"}
     transfers_ = summary["transfers_by_status"]
     out.append(

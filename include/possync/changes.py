@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from possync.documents import Document, Payment, Rejection, SalesInvoice
 from possync.ledger import LedgerRecord, RecordOutcome, Reversal, content_hash
+from possync.money import rupiah
 from possync.recordlog import log_record
 from possync.targets.base.errors import RejectedError
 from possync.targets.base.loader import FailedRecord, failed_records
@@ -129,11 +130,11 @@ def _what_changed(change: OrderChange, record: LedgerRecord, documents: dict[tup
         return f"{change.void_reason}, after it was synced ({held})"
     document = documents.get((record.record_type, record.key))
     if isinstance(document, SalesInvoice):
-        now = f"now {len(document.lines)} line(s), total Rp {document.total:,}"
+        now = f"now {len(document.lines)} line(s), total {rupiah(document.total)}"
     elif isinstance(document, Payment):
-        now = f"now Rp {document.amount:,} by {document.method}"
+        now = f"now {rupiah(document.amount)} by {document.method}"
     elif document is not None:
-        now = f"now Rp {getattr(document, 'total', 0):,}"
+        now = f"now {rupiah(getattr(document, 'total', 0))}"
     elif record.record_type == "invoice" or change.invoice is None:
         now = "no longer in the POS as it was"
     else:

@@ -1,7 +1,7 @@
 """The ``possync`` command line (also ``python -m possync``).
 
     possync ledger init --ledger-url sqlite:///var/data/ledger.db
-    possync status --ledger-url sqlite:///var/data/ledger.db [--integration jurnal_demo] [--json]
+    possync status [--ledger-conn possync_ledger | --ledger-url sqlite:///var/data/ledger.db] [--integration X] [--json]
     possync ignore --ledger-url ... --integration jurnal_demo --type invoice --key INV-... --reason "..." [--by NAME]
     possync unignore --ledger-url ... --integration jurnal_demo --type invoice --key INV-... [--reason "..."]
     possync config check [--config include/config/integrations.yaml]
@@ -21,17 +21,106 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import URL, Engine
+
     from possync.config import Alerts
+
+
+class UsageError(Exception):
+    """Bad input on the command line (a URL, a date, a name): one line on stderr, exit status 2."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (yyyy-mm-dd)") from None
+
+
+def database_url(text: str) -> URL:
+    """A SQLAlchemy URL that parses and names a driver this installation has."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        url = make_url(text)
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise UsageError(f"{text!r}: possync's databases are SQLite or PostgreSQL, "
+                             f"not {url.get_backend_name()}")
+        url.get_dialect().import_dbapi()
+    except (NoSuchModuleError, ImportError):
+        raise UsageError(f"{text!r}: no database driver {text.partition(':')[0]!r} in this installation "
+                         "(sqlite and postgresql+psycopg2 are)") from None
+    except ArgumentError:
+        raise UsageError(f"{text!r} is not a database URL (e.g. sqlite:///var/data/ledger.db or "
+                         "postgresql+psycopg2://user:password@host/db)") from None
+    return url
+
+
+def existing_database(url: URL, what: str) -> Engine:
+    """An engine for a database that must already exist: a read never creates a file, a folder or a table."""
+    from possync.db import make_engine
+
+    if url.get_backend_name() == "sqlite":
+        if not url.database or url.database == ":memory:":
+            raise UsageError(f"no {what} at {url.render_as_string(hide_password=True)}: name its file")
+        if not Path(url.database).expanduser().is_file():
+            raise UsageError(f"no {what} at {url.database}: the file does not exist")
+    return make_engine(url)
+
+
+def _ledger_for_reading(args: argparse.Namespace) -> Engine:
+    """The sync ledger's engine, through the Airflow connection (default) or ``--ledger-url``, read only."""
+    from sqlalchemy import create_engine, inspect
+
+    from possync.ledger.schema import sync_records
+
+    if args.ledger_url:
+        url, where = database_url(args.ledger_url), args.ledger_url
+        engine = existing_database(url, "sync ledger")
+    else:
+        import contextlib
+
+        from possync.db import sqlalchemy_url_for_conn
+
+        # stdout carries only the report (``--json`` is piped): what Airflow's SDK logs goes to stderr
+        with contextlib.redirect_stdout(sys.stderr):
+            url = sqlalchemy_url_for_conn(args.ledger_conn)
+        where = f"connection {args.ledger_conn!r}"
+        engine = existing_database(url, f"sync ledger (connection {args.ledger_conn!r})")
+    # looked at without make_engine's pragmas (they would write WAL into a file that is no ledger)
+    probe = create_engine(engine.url)
+    try:
+        has_ledger = inspect(probe).has_table(sync_records.name)
+    finally:
+        probe.dispose()
+    if not has_ledger:
+        engine.dispose()
+        raise UsageError(f"{where} holds no sync ledger (no {sync_records.name} table); "
+                         "`possync ledger init` creates one")
+    return engine
 
 
 def _ledger_init(args: argparse.Namespace) -> int:
     from possync.db import make_engine
     from possync.ledger.schema import create_schema
 
-    create_schema(make_engine(args.ledger_url))
+    create_schema(make_engine(database_url(args.ledger_url)))
     print(f"sync ledger ready at {args.ledger_url}")
     return 0
 
@@ -42,7 +131,7 @@ def _status(args: argparse.Namespace) -> int:
     from possync.ledger import SyncLedger
     from possync.recordlog import failing_for, utc_minute
 
-    ledger = SyncLedger.from_url(args.ledger_url, ensure_schema=True)
+    ledger = SyncLedger(_ledger_for_reading(args))
     rows = ledger.breakdown(args.integration)
     integrations = sorted({row[0] for row in rows})
     failures = {
@@ -146,19 +235,20 @@ def _reconcile(args: argparse.Namespace) -> int:
     """The reconciliation of each outlet's days: kept results (the newest per outlet and day), or with
     ``--run`` computed now through the target's API (paced) and kept."""
     import contextlib
-    from datetime import date
 
     from possync.config import load_config
+    from possync.money import rupiah
     from possync.reconcile import ReconciliationLog, run_reconciliation
 
     config = load_config(args.config)
     integration = next((i for i in config.integrations if i.name == args.integration), None)
     if integration is None:
-        print(f"possync reconcile: no integration {args.integration!r} (known: "
-              f"{', '.join(i.name for i in config.integrations)})", file=sys.stderr)
-        return 2
+        raise UsageError(f"no integration {args.integration!r} (known: "
+                         f"{', '.join(i.name for i in config.integrations)})")
+    first, last = args.from_date, args.to_date or args.from_date
+    if last < first:
+        raise UsageError(f"--to {last} is before --from {first}")
     try:
-        first, last = date.fromisoformat(args.from_date), date.fromisoformat(args.to_date or args.from_date)
         # stdout carries only the report (``--json`` is piped): what Airflow's SDK logs when it reads a
         # connection, and what the hooks log while the target is read, goes to stderr
         with contextlib.redirect_stdout(sys.stderr):
@@ -173,8 +263,7 @@ def _reconcile(args: argparse.Namespace) -> int:
                 results = ReconciliationLog(engine).history(integration.name, first, last,
                                                             outlets=args.outlet or None, latest_only=True)
     except ValueError as error:
-        print(f"possync reconcile: {error}", file=sys.stderr)
-        return 2
+        raise UsageError(str(error)) from None
     if args.json:
         print(json.dumps([result.as_dict() for result in results], indent=2))
         return 0
@@ -185,7 +274,8 @@ def _reconcile(args: argparse.Namespace) -> int:
         print(result.summary() + f" [{result.run_at:%Y-%m-%d %H:%M} UTC]")
         pos, target = result.pos.payments, result.target.payments
         for method in sorted(set(pos) | set(target)):
-            print(f"    payments {method:<14} POS Rp {pos.get(method, 0):>16,}  target Rp {target.get(method, 0):>16,}")
+            print(f"    payments {method:<14} POS {rupiah(pos.get(method, 0)):>19}  "
+                  f"target {rupiah(target.get(method, 0)):>19}")
         for difference in result.differences:
             print(f"    {difference.line()}")
     return 0
@@ -236,10 +326,10 @@ def _preview(args: argparse.Namespace) -> int:
 
 def _headoffice_status(args: argparse.Namespace) -> int:
     """Sent Data and Received Data: every document exchanged with the head office, its status and reason."""
-    from possync.db import make_engine
     from possync.targets.headoffice.exchange import status_report
 
-    report = status_report(make_engine(args.ho_url), args.store or None, limit=args.limit)
+    report = status_report(existing_database(database_url(args.ho_url), "head office database"), args.store or None,
+                           limit=args.limit)
     if args.pos_url:
         from sqlalchemy import func, select
 
@@ -248,7 +338,7 @@ def _headoffice_status(args: argparse.Namespace) -> int:
         query = select(business_events.c.status, func.count()).group_by(business_events.c.status)
         if args.store:
             query = query.where(business_events.c.outlet_code.in_(args.store))
-        with make_engine(args.pos_url).connect() as conn:
+        with existing_database(database_url(args.pos_url), "POS database").connect() as conn:
             report["pos_outbox"] = dict(conn.execute(query).all())
     if args.json:
         print(json.dumps(report, indent=2, default=str))
@@ -308,8 +398,7 @@ def _deploy_connections(args: argparse.Namespace) -> int:
     try:
         connections = connections_from_env(os.environ)
     except ValueError as error:
-        print(f"possync deploy connections: {error}", file=sys.stderr)
-        return 2
+        raise UsageError(str(error)) from None
     print(json.dumps(connections, indent=2))
     print(f"{len(connections)} connection(s) from the environment: {', '.join(connections) or 'none'}",
           file=sys.stderr)
@@ -326,9 +415,12 @@ def build_parser() -> argparse.ArgumentParser:
     init.set_defaults(func=_ledger_init)
 
     status = commands.add_parser("status", help="sync status from the ledger: counts and failures")
-    status.add_argument("--ledger-url", required=True)
+    source = status.add_mutually_exclusive_group()
+    source.add_argument("--ledger-conn", default="possync_ledger",
+                        help="the Airflow connection of the sync ledger (default possync_ledger)")
+    source.add_argument("--ledger-url", default=None, help="or the ledger's SQLAlchemy URL")
     status.add_argument("--integration", default=None)
-    status.add_argument("--limit", type=int, default=200, help="failed records to list per flow")
+    status.add_argument("--limit", type=_positive_int, default=200, help="failed records to list per flow")
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=_status)
 
@@ -347,8 +439,10 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile = commands.add_parser(
         "reconcile", help="POS ↔ ledger ↔ target per outlet and day: kept results, or --run one now")
     reconcile.add_argument("--integration", required=True)
-    reconcile.add_argument("--from", dest="from_date", required=True, help="first day (yyyy-mm-dd, outlet time)")
-    reconcile.add_argument("--to", dest="to_date", default=None, help="last day, included (default: --from)")
+    reconcile.add_argument("--from", dest="from_date", type=_iso_date, required=True,
+                           help="first day (yyyy-mm-dd, outlet time)")
+    reconcile.add_argument("--to", dest="to_date", type=_iso_date, default=None,
+                           help="last day, included (default: --from)")
     reconcile.add_argument("--outlet", action="append", help="only this outlet (repeatable)")
     reconcile.add_argument("--run", action="store_true",
                            help="reconcile now through the target's API (Airflow connections) and keep the result")
@@ -374,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     ho_status.add_argument("--ho-url", required=True, help="SQLAlchemy URL of the head office database")
     ho_status.add_argument("--pos-url", default=None, help="also count the POS outbox's events by status")
     ho_status.add_argument("--store", action="append", help="only this store (repeatable)")
-    ho_status.add_argument("--limit", type=int, default=500, help="documents to list, newest first")
+    ho_status.add_argument("--limit", type=_positive_int, default=500, help="documents to list, newest first")
     ho_status.add_argument("--json", action="store_true")
     ho_status.set_defaults(func=_headoffice_status)
 
@@ -394,6 +488,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _input_errors() -> tuple[type[BaseException], ...]:
+    """What bad input raises below the commands: said in one line, never as a traceback."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    from possync.config import ConfigError
+
+    errors: list[type[BaseException]] = [UsageError, ConfigError, ValueError, ArgumentError, NoSuchModuleError]
+    try:
+        from airflow.sdk.exceptions import AirflowNotFoundException  # a connection that is not defined
+    except ImportError:  # pragma: no cover - Airflow is installed wherever possync runs
+        pass
+    else:
+        errors.append(AirflowNotFoundException)
+    return tuple(errors)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return args.func(args)
+    """Run one ``possync`` command; bad input is one line on stderr and exit status 2 (as argparse does),
+    a database that cannot be reached is one line and status 1."""
+    return run_cli(build_parser(), argv)
+
+
+def run_cli(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen command's ``func``, turning bad input into one line on stderr and
+    exit status 2, an unreachable database into one line and status 1 (``possync`` and ``possync-devkit``)."""
+    from sqlalchemy.exc import OperationalError
+
+    args = parser.parse_args(argv)
+    command = " ".join(part for part in (parser.prog, args.command, getattr(args, "action", None)) if part)
+    try:
+        return args.func(args)
+    except _input_errors() as error:
+        print(f"{command}: {_one_line(error)}", file=sys.stderr)
+        return 2
+    except OperationalError as error:
+        print(f"{command}: cannot read the database: {_one_line(error.orig or error)}", file=sys.stderr)
+        return 1
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text

@@ -25,6 +25,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -274,6 +275,23 @@ class Integration(_Strict):
             raise ValueError("map at least one POS outlet code to the target")
         return value
 
+    @field_validator("outlets")
+    @classmethod
+    def _branches_where_the_target_books_by_branch(cls, value: dict[str, OutletMapping],
+                                                   info: ValidationInfo) -> dict[str, OutletMapping]:
+        from possync.targets.base.registry import UnknownTarget, get_target
+
+        try:
+            needs_branch = get_target(info.data["target"]).outlet_needs_branch
+        except (KeyError, UnknownTarget):  # the target's own error says what is wrong
+            return value
+        missing = [code for code, outlet in value.items() if not outlet.branch]
+        if needs_branch and missing:
+            raise ValueError(
+                f"{', '.join(f'{code}.branch' for code in missing)} missing: {info.data['target']} books every "
+                "document to a branch ({CODE: {branch: ..., warehouse: ...}})")
+        return value
+
     @field_validator("batch_size")
     @classmethod
     def _batch_size_the_targets_take(cls, value: int) -> int:
@@ -338,6 +356,13 @@ class PossyncConfig(_Strict):
     integrations: list[Integration]
     headoffices: list[HeadOffice] = Field(default_factory=list)
 
+    @field_validator("integrations", mode="before")
+    @classmethod
+    def _some_integrations(cls, value: Any) -> Any:
+        if value is None or value == []:
+            raise ValueError("list at least one integration (a POS feeding a target); the list is empty")
+        return value
+
     @model_validator(mode="after")
     def _unique_names(self) -> PossyncConfig:
         seen: set[str] = set()
@@ -347,6 +372,21 @@ class PossyncConfig(_Strict):
                 raise ValueError(f"{kind} name {item.name!r} is used twice (integrations and head offices name DAGs)")
             seen.add(item.name)
         return self
+
+    def store_problems(self) -> dict[int, str]:
+        """Head office (by index) → its stores that no integration reading the same POS maps to an outlet."""
+        problems: dict[int, str] = {}
+        for index, headoffice in enumerate(self.headoffices):
+            readers = [i for i in self.integrations if i.pos_conn_id == headoffice.pos_conn_id]
+            if not readers:
+                continue  # no integration reads this POS: nothing to check the stores against
+            outlets = sorted({code for integration in readers for code in integration.outlets})
+            unmapped = [store for store in headoffice.stores if store not in outlets]
+            if unmapped:
+                problems[index] = (
+                    f"store(s) {', '.join(unmapped)} mapped to no outlet: no integration reading POS connection "
+                    f"{headoffice.pos_conn_id!r} lists them under outlets ({', '.join(outlets)})")
+        return problems
 
     def enabled_headoffices(self) -> list[HeadOffice]:
         return [h for h in self.headoffices if h.enabled]
@@ -376,25 +416,150 @@ def _field_path(loc: tuple[Any, ...], raw: Any) -> str:
     return "".join(parts) or "(top level)"
 
 
-def load_config(path: str | os.PathLike[str] | None = None) -> PossyncConfig:
-    """Read and validate the integration settings; raise ``ConfigError`` naming the file and field."""
-    source = config_path(path)
+class _Loader(yaml.SafeLoader):
+    """YAML as people write integrations.yaml: dates stay text, so pydantic names an impossible one
+    (``2026-02-30``) with its field instead of the YAML parser failing on it."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _read(source: Path) -> tuple[Any, list[tuple[tuple[Any, ...], str]]]:
+    """The file's data, and every key a mapping lists twice (YAML keeps only the last one silently), as
+    (path of the mapping, message)."""
     try:
-        raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+        text = source.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{source}: file not found (set POSSYNC_CONFIG or create it)") from None
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+        raw = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{source}: not valid YAML{where}: {problem}") from None
+    return raw, list(_twice(node, ()))
+
+
+def _twice(node: Any, path: tuple[Any, ...]) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        lines: dict[str, int] = {}
+        for key, value in node.value:
+            name = key.value if isinstance(key, yaml.ScalarNode) else None
+            if name is not None:
+                if name in lines:
+                    yield path, (f"{name!r} is listed twice (lines {lines[name]} and {key.start_mark.line + 1}); "
+                                 "list it once")
+                lines.setdefault(name, key.start_mark.line + 1)
+            yield from _twice(value, (*path, name))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _twice(item, (*path, index))
+
+
+def _problems(exc: ValidationError, raw: Any) -> list[tuple[tuple[Any, ...], str]]:
+    problems = []
+    for error in exc.errors():
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"].startswith(("date_", "datetime_", "time_")):  # an impossible date: say which
+            message += f" (got {error['input']!r})"
+        problems.append((tuple(error["loc"]), f"{_field_path(error['loc'], raw)}: {message}"))
+    return problems
+
+
+def _entry(loc: tuple[Any, ...]) -> tuple[str, int] | None:
+    """The integration or head office a problem's path lies in, if any."""
+    if len(loc) >= 2 and loc[0] in ("integrations", "headoffices") and isinstance(loc[1], int):
+        return loc[0], loc[1]
+    return None
+
+
+def _validate(source: Path, raw: Any, twice: list[tuple[tuple[Any, ...], str]],
+              ) -> tuple[PossyncConfig | None, list[tuple[tuple[Any, ...], str]]]:
+    """The validated config (None if invalid) and every problem as (path, message naming the field)."""
+    problems = [(loc, f"{_field_path(loc, raw)}: {message}") for loc, message in twice]
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping with an 'integrations' list at the top")
     try:
-        return PossyncConfig.model_validate(raw)
+        config = PossyncConfig.model_validate(raw)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            message = error["msg"].removeprefix("Value error, ")
-            problems.append(f"{_field_path(error['loc'], raw)}: {message}")
-        raise ConfigError(f"{source}: " + "; ".join(problems)) from None
+        return None, problems + _problems(exc, raw)
+    for index, message in config.store_problems().items():
+        loc = ("headoffices", index, "stores")
+        problems.append((loc, f"{_field_path(loc, raw)}: {message}"))
+    return (None if problems else config), problems
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> PossyncConfig:
+    """Read and validate the integration settings; raise ``ConfigError`` naming the file and field."""
+    source = config_path(path)
+    raw, twice = _read(source)
+    config, problems = _validate(source, raw, twice)
+    if config is None:
+        raise ConfigError(f"{source}: " + "; ".join(message for _loc, message in problems))
+    return config
+
+
+def _original_loc(loc: tuple[Any, ...], raw: dict[str, Any], kept: dict[str, Any]) -> tuple[Any, ...]:
+    entry = _entry(loc)
+    if entry is None:
+        return loc
+    key, index = entry
+    original = next(i for i, item in enumerate(raw[key]) if item is kept[key][index])
+    return (key, original, *loc[2:])
+
+
+def _reindexed(message: str, loc: tuple[Any, ...], raw: dict[str, Any]) -> str:
+    """A problem's message with the field path of the file, not of the list with broken entries set aside."""
+    _path, _, rest = message.partition(": ")
+    return f"{_field_path(loc, raw)}: {rest}"
+
+
+def load_config_for_dags(
+    path: str | os.PathLike[str] | None = None,
+) -> tuple[PossyncConfig, dict[tuple[str, str], str]]:
+    """The settings for the DAG file: a mistake in one integration (or head office) leaves the others' DAGs.
+
+    Returns the config of every entry that is valid and, for each entry that is not, ``(kind, name) → the
+    error`` (kind ``integration`` or ``headoffice``; the name as written, or ``integrations[1]`` when it
+    has none) naming the file and field, for a placeholder DAG that says what is wrong. A mistake outside
+    the entries (not YAML, no integrations, a name used twice) still raises ``ConfigError``: the file's
+    import error, as nothing can be built.
+    """
+    source = config_path(path)
+    raw, twice = _read(source)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping with an 'integrations' list at the top")
+    broken: dict[tuple[str, int], list[str]] = {}
+    kept, problems = raw, [(loc, f"{_field_path(loc, raw)}: {message}") for loc, message in twice]
+    # set the broken entries aside until what is left validates (a cross-check such as a head office's stores
+    # can only run once the integrations validate)
+    while True:
+        for loc, message in problems:
+            entry = _entry(loc)
+            if entry is None:  # the file as a whole
+                raise ConfigError(f"{source}: " + "; ".join(
+                    [m for messages in broken.values() for m in messages] + [m for _loc, m in problems]))
+            broken.setdefault(entry, []).append(message)
+        kept = {**raw, **{key: [item for index, item in enumerate(raw.get(key) or []) if (key, index) not in broken]
+                          for key in ("integrations", "headoffices") if isinstance(raw.get(key), list)}}
+        if broken and not kept.get("integrations"):
+            raise ConfigError(f"{source}: " + "; ".join(m for messages in broken.values() for m in messages))
+        rest, problems = _validate(source, kept, [])
+        if rest is not None:
+            break
+        # the paths of what is left count in the reduced lists: back to the file's own indexes
+        problems = [(_original_loc(loc, raw, kept), message) for loc, message in problems]
+        problems = [(loc, _reindexed(message, loc, raw)) for loc, message in problems]
+    errors: dict[tuple[str, str], str] = {}
+    for (key, index), messages in broken.items():
+        item = raw[key][index]
+        name = item.get("name") if isinstance(item, dict) else None
+        label = name if isinstance(name, str) and name else f"{key}[{index}]"
+        errors["integration" if key == "integrations" else "headoffice", label] = (
+            f"{source}: " + "; ".join(messages))
+    return rest, errors

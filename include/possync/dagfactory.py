@@ -8,6 +8,7 @@ I/O at parse time: the tasks import pandas, SQLAlchemy and the targets when they
 
 from __future__ import annotations
 
+import re
 from collections.abc import Generator
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
@@ -77,12 +78,29 @@ def _bad_parameters_fail_the_run() -> Generator[None]:
         raise AirflowFailException(str(error)) from None
 
 
-def _window_from_context(context: Any, params: dict[str, Any]) -> tuple[datetime, datetime]:
+def window_time(text: Any, timezone: str, name: str = "window_start") -> datetime:
+    """A window bound typed in the Trigger form or passed in the conf: ISO 8601 with an offset
+    (``2026-11-10T12:00:00+07:00``, ``…Z``) or without one, then in outlet time (the integration's timezone);
+    a bare date is that day's midnight. ``ValueError`` naming the param when it is none of these."""
+    example = f"e.g. 2026-11-10T12:00 in outlet time ({timezone}), or 2026-11-10T12:00+07:00"
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"{name} {text!r} is not a date and time ({example})")
+    try:
+        moment = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
+    except ValueError:
+        raise ValueError(f"{name} {text!r} is not a date and time ({example})") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))
+
+
+def _window_from_context(context: Any, params: dict[str, Any],
+                         timezone: str = "UTC") -> tuple[datetime, datetime]:
+    """The run's window: the ``window_start`` / ``window_end`` override (times without an offset are in
+    ``timezone``, the outlets' time), else the run's data interval."""
     start, end = params.get("window_start"), params.get("window_end")
     if start or end:
         if not (start and end):
             raise ValueError("set both window_start and window_end, or neither")
-        start, end = datetime.fromisoformat(start), datetime.fromisoformat(end)
+        start, end = window_time(start, timezone, "window_start"), window_time(end, timezone, "window_end")
     else:
         start, end = context.get("data_interval_start"), context.get("data_interval_end")
     if start is None or end is None:
@@ -91,7 +109,7 @@ def _window_from_context(context: Any, params: dict[str, Any]) -> tuple[datetime
             "trigger it from the UI form, or pass window_start and window_end in the conf"
         )
     if start >= end:
-        raise ValueError(f"empty window: {start.isoformat()} → {end.isoformat()}")
+        raise ValueError(f"empty window: window_end {end.isoformat()} is not after window_start {start.isoformat()}")
     return start, end
 
 
@@ -218,12 +236,17 @@ def build_sales_dag(integration: Integration) -> DAG:
                 [], type="array", items={"type": "string", "enum": outlets}, uniqueItems=True,
                 title="Outlets", description="Leave empty to sync every mapped outlet.",
             ),
+            # plain strings, not format "date-time": that JSON-schema format demands an offset, and a time
+            # typed without one is outlet time (window_time); a wrong one fails the run at once
             "window_start": Param(
-                None, type=["null", "string"], format="date-time", title="Window start",
-                description="Overrides the run's data interval (with window end).", section="Window override",
+                None, type=["null", "string"], title="Window start",
+                description=f"Overrides the run's data interval (with window end): 2026-11-10T12:00 in outlet "
+                            f"time ({integration.timezone}), or with an offset, 2026-11-10T12:00+07:00.",
+                section="Window override",
             ),
             "window_end": Param(
-                None, type=["null", "string"], format="date-time", title="Window end",
+                None, type=["null", "string"], title="Window end",
+                description="Up to, not including, this time; same forms as window start.",
                 section="Window override",
             ),
             "dry_run": dry_run_param(),
@@ -235,7 +258,7 @@ def build_sales_dag(integration: Integration) -> DAG:
             """One entry per outlet to sync in this run's window."""
             params = context["params"]
             with _bad_parameters_fail_the_run():
-                start, end = _window_from_context(context, params)
+                start, end = _window_from_context(context, params, integration.timezone)
             chosen = params.get("outlets") or outlets
             catch_up = _catches_up(context, params)
             if not params.get("dry_run"):  # a dry run writes nothing to the ledger (the sync tasks still warn)
@@ -788,9 +811,51 @@ def alerting(dag: DAG, owner: Integration | HeadOffice) -> DAG:
     return dag
 
 
-def build_dags(config: PossyncConfig) -> dict[str, DAG]:
-    """Every DAG of every enabled integration, keyed by dag_id."""
+def config_error_dag_id(name: str) -> str:
+    """The placeholder DAG of an integration or head office whose settings are wrong."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name) + "__config_error"
+
+
+def build_config_error_dag(kind: str, name: str, error: str) -> DAG:
+    """What stands in for the DAGs of one integration (or head office) whose settings are wrong, so the
+    others keep theirs: the error is its description and doc, and its one task fails with it, at once."""
+    what = "integration" if kind == "integration" else "head office"
+    with DAG(
+        dag_id=config_error_dag_id(name),
+        description=f"integrations.yaml is wrong for {what} {name}: {error}"[:1000],
+        schedule=None,
+        start_date=datetime(2026, 1, 1, tzinfo=ZoneInfo("UTC")),
+        catchup=False,
+        default_args={**DEFAULT_ARGS, "retries": 0},
+        tags=["config-error", name],
+        doc_md=f"""### The settings of {what} `{name}` are wrong: it has no DAGs until they are fixed
+
+```
+{error}
+```
+
+Fix `integrations.yaml` (`possync config check` checks it from a terminal); the DAGs come back at the next
+parse and this one goes away. The other integrations' DAGs are not affected.
+""",
+    ) as dag:
+        @task(task_id="config_error")
+        def config_error() -> None:
+            """Fails with what is wrong in integrations.yaml."""
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(error)
+
+        config_error()
+    return dag
+
+
+def build_dags(config: PossyncConfig, config_errors: dict[tuple[str, str], str] | None = None) -> dict[str, DAG]:
+    """Every DAG of every enabled integration, keyed by dag_id; a placeholder ``<name>__config_error`` DAG for
+    each integration or head office whose settings are wrong (``possync.config.load_config_for_dags``)."""
     dags: dict[str, DAG] = {}
+    for (kind, name), error in (config_errors or {}).items():
+        dag = build_config_error_dag(kind, name, error)
+        dags[dag.dag_id] = dag
     for integration in config.enabled():
         for dag in (
             build_master_dag(integration, "customers"),

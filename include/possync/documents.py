@@ -21,6 +21,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
+from possync.money import rupiah
+
 PaymentMethod = Literal["cash", "card", "qris", "ewallet", "bank_transfer"]
 ZERO = Decimal("0.00")
 
@@ -101,7 +103,8 @@ class SalesInvoice:
         """Raise ``ValueError`` unless the total reconciles to the sen."""
         expected = self.gross_total - self.discount_total + self.tax_total + self.service_charge + self.rounding
         if expected != self.total:
-            raise ValueError(f"invoice {self.key}: lines reconcile to {expected}, total is {self.total}")
+            raise ValueError(
+                f"invoice {self.key}: lines reconcile to {rupiah(expected)}, total is {rupiah(self.total)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +146,7 @@ class SalesReturn:
     def check_totals(self) -> None:
         expected = sum((line.net + line.tax for line in self.lines), ZERO)
         if expected != self.total:
-            raise ValueError(f"return {self.key}: lines reconcile to {expected}, total is {self.total}")
+            raise ValueError(f"return {self.key}: lines reconcile to {rupiah(expected)}, total is {rupiah(self.total)}")
 
 
 @dataclass(frozen=True, slots=True)

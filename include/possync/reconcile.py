@@ -70,6 +70,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from possync.ledger.schema import reconciliations
+from possync.money import rupiah
 from possync.targets.base.books import STOCK_TYPES, quantities
 
 if TYPE_CHECKING:
@@ -237,8 +238,9 @@ class DayResult:
 
     def summary(self) -> str:
         return (f"{self.business_date} {self.outlet_code}: {self.outcome}; invoices POS {self.pos.invoices} "
-                f"(Rp {self.pos.invoice_total:,}) / target {self.target.invoices} (Rp {self.target.invoice_total:,}); "
-                f"VAT POS Rp {self.pos.tax or ZERO:,} / target Rp {self.target.tax or ZERO:,}; "
+                f"({rupiah(self.pos.invoice_total)}) / target {self.target.invoices} "
+                f"({rupiah(self.target.invoice_total)}); "
+                f"VAT POS {rupiah(self.pos.tax or ZERO)} / target {rupiah(self.target.tax or ZERO)}; "
                 f"transfers out {self.pos.transfers_out}/{self.target.transfers_out}, in "
                 f"{self.pos.transfers_in}/{self.target.transfers_in}, adjustments "
                 f"{self.pos.adjustments}/{self.target.adjustments}; "
@@ -531,7 +533,7 @@ class _Comparison:
     def label(document: BookDocument) -> str:
         if document.record_type in STOCK_TYPES:
             return f"#{document.target_id} dated {document.day}, {_lines_text(document.lines)}"
-        return f"#{document.target_id} dated {document.day}, Rp {document.amount:,}" + (
+        return f"#{document.target_id} dated {document.day}, {rupiah(document.amount)}" + (
             f" by {document.method}" if document.method else "")
 
     def compare(self, document: PosDocument, record: LedgerRecord | None, held: list[BookDocument],
@@ -577,12 +579,12 @@ class _Comparison:
             return found
         if record_type in self.comparable and document.amount is not None and target.amount != document.amount:
             found.append(Difference("amount_differs", record_type, key,
-                                    f"POS Rp {document.amount:,}, target Rp {target.amount:,}", why,
+                                    f"POS {rupiah(document.amount)}, target {rupiah(target.amount)}", why,
                                     _text(document.amount), _text(target.amount), target.target_id, status))
         if record_type == "invoice" and document.tax is not None and target.tax is not None \
                 and target.tax != document.tax:
             found.append(Difference("tax_differs", record_type, key,
-                                    f"VAT: POS Rp {document.tax:,}, target Rp {target.tax:,}",
+                                    f"VAT: POS {rupiah(document.tax)}, target {rupiah(target.tax)}",
                                     why or self.target_split_tax(document), _text(document.tax), _text(target.tax),
                                     target.target_id, status))
         if (record_type in STOCK_TYPES or (record_type == "invoice" and target.lines is not None)) \

@@ -66,6 +66,8 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from possync.money import rupiah
+
 log = logging.getLogger(__name__)
 
 FLOWS = ("sales", "customers", "products", "transfers", "stock")
@@ -493,7 +495,7 @@ def daily_chart_svg(days: list[tuple[date, Decimal, Decimal, bool]], *, width: i
         ax.set_ylim(bottom=0, top=max(max(pos), max(target), 1.0) * 1.1)
         ax.xaxis.set_major_locator(mdates.DayLocator(interval=max(1, span // 7)))
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"Rp {value:,.0f}"))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: rupiah(round(value))))
         ax.grid(axis="y", color="#e2e8f0")
         ax.spines[["top", "right"]].set_visible(False)
         ax.legend(loc="lower left", ncols=3, frameon=False, fontsize=8)
@@ -549,10 +551,10 @@ def _reconciliation_page(integrations: dict[str, Any], params: dict[str, str]) -
             f'<tr class="day-outlet"><td><a href="{_e(link)}">{result.business_date}</a></td>'
             f'<td>{_e(result.outlet_code)}</td><td class="o-{result.outcome}">{result.outcome}</td>'
             f'<td class="num">{result.pos.invoices}</td>'
-            f'<td class="num">{result.pos.invoice_total:,}</td><td class="num">{result.target.invoices}</td>'
-            f'<td class="num">{result.target.invoice_total:,}</td><td class="num">{difference:,}</td>'
+            f'<td class="num">{_amount(result.pos.invoice_total)}</td><td class="num">{result.target.invoices}</td>'
+            f'<td class="num">{_amount(result.target.invoice_total)}</td><td class="num">{_amount(difference)}</td>'
             f'<td class="num">{_amount(result.pos.tax)}</td><td class="num">{_amount(result.target.tax)}</td>'
-            f'<td class="num">{pos_paid:,}</td><td class="num">{target_paid:,}</td>'
+            f'<td class="num">{_amount(pos_paid)}</td><td class="num">{_amount(target_paid)}</td>'
             f'<td class="num">{len(result.explained)}</td><td class="num">{len(result.unexplained)}</td>'
             f"<td>{result.run_at.astimezone(zone):%Y-%m-%d %H:%M}</td></tr>")
     table = "".join(rows) or '<tr><td colspan="15">no reconciliation kept for these days yet</td></tr>'
@@ -573,7 +575,7 @@ differences nothing in the ledger explains. Click a day for its documents.</p>
 
 def _amount(value: Decimal | None) -> str:
     """An amount cell; a dash where the side shows none (results kept before it was read)."""
-    return "–" if value is None else f"{value:,}"
+    return "–" if value is None else rupiah(value)
 
 
 def _drilldown(integration: Any, ledger: Any, results: list[Any], outlet: str | None) -> str:

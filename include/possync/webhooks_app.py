@@ -57,9 +57,14 @@ MAX_BODY_BYTES = 1_000_000
 
 
 def _load_integration(name: str) -> Any | None:
-    from possync.config import load_config
+    """The integration's settings; a mistake in another integration's settings does not stop this one's
+    receiver, a mistake in its own is a ``ConfigError`` (503: the target delivers again later)."""
+    from possync.config import ConfigError, load_config_for_dags
 
-    return next((i for i in load_config().enabled() if i.name == name), None)
+    config, errors = load_config_for_dags()
+    if ("integration", name) in errors:
+        raise ConfigError(errors["integration", name])
+    return next((i for i in config.enabled() if i.name == name), None)
 
 
 def _webhook_secret(conn_id: str) -> str | None:

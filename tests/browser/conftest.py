@@ -20,7 +20,7 @@ from .browser_stack import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, CURRENT, AirflowS
 @pytest.fixture(scope="module")
 def airflow_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowStack]:
     """Module-scoped, so the stack stops as soon as the browser tests are done, not when the whole suite is."""
-    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does it)"
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install chromium (`make test` does it as root)"
     with running_stack(tmp_path_factory.mktemp("browser-stack")) as stack:
         yield stack
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Protocol, cast, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -51,6 +51,7 @@ from possync.documents import (
     SalesInvoice,
     SalesReturn,
 )
+from possync.money import rupiah
 
 PAYMENT_METHODS: frozenset[str] = frozenset(get_args(PaymentMethod))
 CUSTOMER_KEY_PREFIX = "CUST-"
@@ -104,14 +105,8 @@ class SalesBatch:
 
 
 def format_rupiah(amount: Decimal) -> str:
-    """Indonesian style: ``Rp 1.234.567``, ``Rp 1.234,50``, ``-Rp 5.000``."""
-    amount = Decimal(amount).quantize(_SEN, rounding=ROUND_HALF_UP)
-    sign = "-" if amount < 0 else ""
-    whole, _, sen = f"{abs(amount):f}".partition(".")
-    text = f"{int(whole):,}".replace(",", ".")
-    if sen.strip("0"):
-        text += f",{sen}"
-    return f"{sign}Rp {text}"
+    """Indonesian style: ``Rp 1.234.567``, ``Rp 1.234,50``, ``-Rp 5.000`` (``possync.money.rupiah``)."""
+    return rupiah(amount)
 
 
 def format_quantity(quantity: Decimal) -> str:

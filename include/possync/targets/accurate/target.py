@@ -46,6 +46,7 @@ class AccurateTarget(Target):
     name = "accurate"
     label = "Accurate"
     inbound = AccurateInbound()
+    outlet_needs_branch = True  # Accurate books every document to a branch (cabang)
     connection_type = {
         "connection-type": "accurate",
         "hook-class-name": "possync.targets.accurate.hook.AccurateHook",

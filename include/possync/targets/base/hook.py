@@ -73,6 +73,8 @@ class TargetHttpHook(HttpHook):
 
     #: extra keys that hold secrets and must be masked in logs
     secret_extras: tuple[str, ...] = ()
+    #: a shorter timeout than the connection's, while the Test button waits
+    _timeout_cap: float | None = None
 
     def __init__(
         self,
@@ -84,7 +86,11 @@ class TargetHttpHook(HttpHook):
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         **kwargs: Any,
     ) -> None:
-        super().__init__(method=method, http_conn_id=conn_id or self.default_conn_name, **kwargs)
+        # Airflow builds a hook from a connection (``Connection.get_hook``: the form's Test button, ``airflow
+        # connections test``) by its ``conn_name_attr`` keyword, e.g. ``JurnalHook(jurnal_conn_id=...)``
+        named = kwargs.pop(self.conn_name_attr, None) if self.conn_name_attr != "http_conn_id" else None
+        conn_id = conn_id or named or kwargs.pop("http_conn_id", None) or self.default_conn_name
+        super().__init__(method=method, http_conn_id=conn_id, **kwargs)
         # Where the API consumer's allowance is shared by every process (a database connection: the integration's
         # ledger); without one, each process paces alone to its share of the pool (its slots divide the limit).
         self.pacing_conn_id = pacing_conn_id
@@ -108,7 +114,8 @@ class TargetHttpHook(HttpHook):
 
     @property
     def timeout(self) -> float:
-        return float(self.settings.get("timeout") or DEFAULT_TIMEOUT_SECONDS)
+        timeout = float(self.settings.get("timeout") or DEFAULT_TIMEOUT_SECONDS)
+        return min(timeout, self._timeout_cap) if self._timeout_cap else timeout
 
     @staticmethod
     def _mask(*secrets: Any) -> None:
@@ -181,6 +188,64 @@ class TargetHttpHook(HttpHook):
     def url_for(self, path_with_query: str) -> str:
         _ = self.session  # building the session sets base_url from the connection
         return self.base_url.rstrip("/") + path_with_query
+
+    # -- the connection form's Test button ----------------------------------------------------------
+
+    #: the Test button waits at most this long for an answer (the connection's ``timeout`` if shorter)
+    TEST_TIMEOUT_SECONDS = 10.0
+
+    def check_connection(self) -> str:
+        """One real, harmless call with the connection's credentials (a target overrides it); what to tell the
+        user when it works. Raises ``RejectedError`` / ``TransientTargetError`` like any call."""
+        raise NotImplementedError
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Airflow's Test button (``[core] test_connection = Enabled``): one attempt of ``check_connection``,
+        no retries, a short timeout; on failure, why in the user's words: credentials refused (HTTP 401),
+        the host unreachable, the target's own message otherwise."""
+        saved = self.max_attempts
+        self.max_attempts, self._timeout_cap = 1, self.TEST_TIMEOUT_SECONDS
+        try:
+            return True, self.check_connection()
+        except NotImplementedError:
+            return False, f"{type(self).__name__} has no connection check (check_connection)"
+        except RejectedError as error:
+            return False, self._refusal_reason(error)
+        except TransientTargetError as error:
+            return False, self._transient_reason(error)
+        except requests.RequestException as error:  # e.g. a host that is no URL at all
+            return False, f"cannot reach {self._target_url()}: {error}"
+        finally:
+            self.max_attempts, self._timeout_cap = saved, None
+
+    def _target_url(self) -> str:
+        return str(getattr(self, "base_url", "") or self.connection.host or "(no host)")
+
+    def _refusal_reason(self, error: RejectedError) -> str:
+        if error.status == 401:
+            return f"credentials refused (HTTP 401) by {self._target_url()}: {error.message}"
+        if error.status == 403:
+            return f"access refused (HTTP 403) by {self._target_url()}: {error.message}"
+        if error.status in (0, 200):  # refused before sending, or in the target's own envelope
+            return error.message
+        return f"HTTP {error.status} from {self._target_url()}: {error.message}"
+
+    def _transient_reason(self, error: TransientTargetError) -> str:
+        cause = error.__cause__
+        if isinstance(cause, requests.Timeout):
+            return f"no answer from {self._target_url()} within {self.timeout:g} s"
+        if isinstance(cause, requests.ConnectionError):
+            text = str(cause)
+            why = next((words for marker, words in (
+                ("Connection refused", "connection refused, nothing listening"),
+                ("Name or service not known", "unknown host name"),
+                ("nodename nor servname", "unknown host name"),
+                ("Temporary failure in name resolution", "host name not resolvable"),
+                ("Network is unreachable", "network unreachable"),
+                ("No route to host", "no route to host"),
+            ) if marker in text), text)
+            return f"host unreachable: cannot reach {self._target_url()} ({why})"
+        return str(error)
 
     # -- requests ----------------------------------------------------------------------------------
 
@@ -269,6 +334,7 @@ class TargetHttpHook(HttpHook):
         path_with_query = f"{path}?{query}" if query else path
         payload = exact_json(body).encode() if body is not None else None
         last_problem = ""
+        last_error: Exception | None = None
         for attempt in range(1, self.max_attempts + 1):
             self.pacer.wait()
             headers = {"Accept": "application/json", **self.sign(method, path_with_query, payload)}
@@ -279,6 +345,7 @@ class TargetHttpHook(HttpHook):
                     method, self.url_for(path_with_query), data=payload, headers=headers, timeout=self.timeout
                 )
             except TRANSPORT_ERRORS as error:
+                last_error = error
                 last_problem = f"{type(error).__name__}: {error}"
                 if not idempotent:
                     raise OutcomeUnknownError(
@@ -313,7 +380,9 @@ class TargetHttpHook(HttpHook):
                     method, path, last_problem, attempt, self.max_attempts - 1, wait,
                 )
                 time.sleep(wait)
-        raise TransientTargetError(f"{method} {path} still failing after {self.max_attempts} attempts: {last_problem}")
+        raise TransientTargetError(
+            f"{method} {path} still failing after {self.max_attempts} attempts: {last_problem}"
+        ) from last_error
 
 
 def exact_json(value: Any) -> str:

@@ -73,6 +73,8 @@ class Target(ABC):
     connection_type: ClassVar[dict[str, Any]] = {}
     #: the target's webhooks, if it has any
     inbound: ClassVar[Inbound | None] = None
+    #: every outlet must name the target's branch its documents are booked to (``outlets.<code>.branch``)
+    outlet_needs_branch: ClassVar[bool] = False
 
     @abstractmethod
     def hook_class(self) -> type[TargetHttpHook]:
