@@ -16,7 +16,7 @@ The queries are SQLAlchemy Core and run unchanged on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -531,27 +531,86 @@ def _expected(expression: Any, kind: Kind) -> str:
     return "a quantity" if scale == 3 else "a rate" if precision < 18 else "an amount"
 
 
+def _rows(conn: Connection, stmt: Select[Any]) -> Iterator[Sequence[tuple[Any, ...]]]:
+    """The statement's rows as the driver returns them, ``STREAM_ROWS`` at a time.
+
+    Every column is fetched without per-value result processing (see ``_as_fetched``; the other kinds have
+    none on either database), so on SQLite the rows are read straight off the DBAPI cursor: building a
+    SQLAlchemy ``Row`` per row was a third of the extract. PostgreSQL streams through a server-side cursor
+    (``yield_per``), whose first row SQLAlchemy has already buffered, so its rows go through the result."""
+    if conn.dialect.name == "postgresql":
+        yield from conn.execute(stmt.execution_options(yield_per=STREAM_ROWS)).partitions()
+        return
+    result = conn.execute(stmt)
+    cursor = result.cursor
+    try:
+        while rows := cursor.fetchmany(STREAM_ROWS):
+            yield rows
+    finally:
+        result.close()
+
+
 def _frame(conn: Connection, stmt: Select[Any], columns: Sequence[tuple[str, Any, Kind]]) -> pd.DataFrame:
     """Run ``stmt`` streamed and build a frame column by column, with stable dtypes also when empty.
 
     A value that cannot be read leaves its cell empty and is named in the row's ``unreadable`` column: one
     bad value fails its record, never the extract."""
-    result = conn.execute(stmt.execution_options(yield_per=STREAM_ROWS))
     data: list[list[Any]] = [[] for _ in columns]
-    for rows in result.partitions():
+    for rows in _rows(conn, stmt):
         for values, column in zip(data, zip(*rows, strict=True), strict=True):
             values.extend(column)
     built: dict[str, Any] = {}
     unreadable: list[Any] = [None] * (len(data[0]) if data else 0)
-    for values, (label, expression, kind) in zip(data, columns, strict=True):
+    for position, (label, expression, kind) in enumerate(columns):
+        values = data[position]
         bad: dict[int, Any] = {}
         built[label] = _column(values, expression, kind, conn.dialect, bad)
+        data[position] = []  # the raw values are done with: free them before the next column is built
         if bad:
             source, expected = _source_name(expression, label), _expected(expression, kind)
             for row, raw in bad.items():
                 unreadable[row] = (*(unreadable[row] or ()), Unreadable(source, raw, expected))
     built[UNREADABLE] = pd.Series(unreadable, dtype=object)
     return pd.DataFrame(built)
+
+
+_NONE = type(None)
+
+
+def _exact_column(values: list[Any], expression: Any, dialect: Dialect, bad: dict[int, Any]) -> pd.Series | None:
+    """Exact values converted once per distinct value and spread back by position (``pd.factorize``), or
+    ``None`` when the column holds anything but what the driver returns for exact values (the per-value
+    path in ``_column`` then names each bad value). The same conversion as per value, so the same Decimals."""
+    kinds = set(map(type, values))
+    # SQLite keeps exact values as integers of the smallest unit; PostgreSQL returns Decimals.
+    if not kinds <= ({int, _NONE} if dialect.name == "sqlite" else {int, Decimal, _NONE}):
+        return None
+    if kinds <= {int}:
+        try:
+            raw: np.ndarray = np.array(values, dtype=np.int64)
+        except OverflowError:
+            return None
+    else:
+        raw = np.array(values, dtype=object)
+    codes, distinct = pd.factorize(raw)  # None (and a Decimal NaN) get code -1
+    process = expression.type.process_result_value
+    converted = np.empty(len(distinct) + 1, dtype=object)  # the last slot, None, is where code -1 points
+    failed: list[int] = []
+    for index, value in enumerate(distinct.tolist()):
+        try:
+            exact = process(value, dialect)
+            if not exact.is_finite():
+                raise ValueError(value)
+        except (ValueError, TypeError, ArithmeticError):
+            failed.append(index)
+            exact = None
+        converted[index] = exact
+    if failed or (codes < 0).any():
+        missing = np.flatnonzero(codes < 0)
+        if any(values[row] is not None for row in missing.tolist()):
+            return None  # a Decimal NaN: not exact, named by the per-value path
+        bad.update((int(row), values[row]) for row in np.flatnonzero(np.isin(codes, failed)).tolist())
+    return pd.Series(converted[codes], dtype=object)
 
 
 def _column(values: list[Any], expression: Any, kind: Kind, dialect: Dialect, bad: dict[int, Any]) -> Any:
@@ -578,6 +637,9 @@ def _column(values: list[Any], expression: Any, kind: Kind, dialect: Dialect, ba
         return times.astype("datetime64[us, UTC]")
     # Exact values: the column type's own conversion, once per distinct value (prices, rates and quantities
     # repeat all through a sales window). Object dtype keeps pandas from inferring floats.
+    fast = _exact_column(values, expression, dialect, bad)
+    if fast is not None:
+        return fast
     process = expression.type.process_result_value
     # SQLite keeps exact values as integers of the smallest unit; anything else there (text, a float: an
     # integer beyond 64 bits becomes one) is not an exact value.
