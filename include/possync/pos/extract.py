@@ -62,6 +62,9 @@ _MEMO_LIMIT = 200_000
 # Rows fetched per round trip; PostgreSQL streams them through a server-side cursor, so a large window
 # never holds more than one partition of raw rows besides the frames being built.
 STREAM_ROWS = 50_000
+#: Orders a chunk of ``extract_sales_chunks`` holds; their ids are bound as parameters of an ``IN`` list,
+#: well within SQLite's 32,766.
+CHUNK_ORDERS = 10_000
 _ZERO_QTY = Decimal("0.000")
 
 Kind = Literal["id", "int", "nullable_int", "str", "bool", "time", "exact"]
@@ -699,6 +702,76 @@ def extract_sales(
     :param catch_up: also read the due records (selected before the window end) committed in this range,
         whatever their business time: what a scheduled run catches up on (``plan_catch_up``).
     """
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            # One snapshot for all six queries, so a sale committed meanwhile is either wholly in the frames
+            # or not at all. (SQLite runs them back to back; children of a record committed in between are
+            # ignored by the transform, which only builds what ``orders`` and ``refunds`` hold.)
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        return _read_sales(conn, *_sales_statements(engine, window, outlet_codes, lookback, committed_since,
+                                                     window_on, retry_order_numbers, retry_refund_numbers,
+                                                     catch_up))
+
+
+def extract_sales_chunks(
+    engine: Engine,
+    window: Window,
+    outlet_codes: Iterable[str] | None = None,
+    *,
+    lookback: timedelta | None = None,
+    committed_since: datetime | None = None,
+    window_on: WindowOn = "business_time",
+    retry_order_numbers: Iterable[str] = (),
+    retry_refund_numbers: Iterable[str] = (),
+    catch_up: CatchUp | None = None,
+    chunk_orders: int = CHUNK_ORDERS,
+) -> Iterator[SalesFrames]:
+    """``extract_sales`` read ``chunk_orders`` orders at a time, oldest first (business time, then number):
+    each chunk holds its orders with their lines and payments; the first also holds every refund of the
+    window with its lines (refunds are few). What the chunks hold together is what ``extract_sales``
+    reads; ``possync.transform.sales.transform_sales_chunks`` turns them into the same documents, and a
+    window's peak memory is one chunk's frames instead of the window's.
+
+    The order ids are read first (one query), then each chunk's orders, lines and payments by id; all on one
+    connection (on PostgreSQL one snapshot, as for ``extract_sales``), held until the iterator is done.
+    """
+    if chunk_orders < 1:
+        raise ValueError(f"chunk_orders must be at least 1, got {chunk_orders}")
+    order_ids, refund_ids = _sales_statements(
+        engine, window, outlet_codes, lookback, committed_since, window_on, retry_order_numbers,
+        retry_refund_numbers, catch_up)
+    in_order = select(orders.c.id).where(orders.c.id.in_(order_ids)).order_by(orders.c.business_time,
+                                                                             orders.c.number)
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        ids = [row[0] for rows in _rows(conn, in_order) for row in rows]
+        first = _read_sales(conn, ids[:chunk_orders], refund_ids)
+        yield first
+        empty_refunds, empty_refund_lines = first.refunds.iloc[0:0], first.refund_lines.iloc[0:0]
+        for start in range(chunk_orders, len(ids), chunk_orders):
+            chunk = ids[start:start + chunk_orders]
+            yield SalesFrames(
+                orders=_frame(conn, _orders_statement(chunk), _ORDER_COLUMNS),
+                lines=_frame(conn, _lines_statement(chunk), _LINE_COLUMNS),
+                payments=_frame(conn, _payments_statement(chunk), _PAYMENT_COLUMNS),
+                refunds=empty_refunds,
+                refund_lines=empty_refund_lines,
+            )
+
+
+def _sales_statements(
+    engine: Engine,
+    window: Window,
+    outlet_codes: Iterable[str] | None,
+    lookback: timedelta | None,
+    committed_since: datetime | None,
+    window_on: WindowOn,
+    retry_order_numbers: Iterable[str],
+    retry_refund_numbers: Iterable[str],
+    catch_up: CatchUp | None,
+) -> tuple[Select[Any], Select[Any]]:
+    """The ids of the orders and of the refunds ``extract_sales`` reads, as subqueries."""
     _check_sweep(lookback, committed_since)
     if window_on not in ("business_time", "shift_close"):
         raise ValueError(f"window_on must be 'business_time' or 'shift_close', not {window_on!r}")
@@ -736,7 +809,11 @@ def extract_sales(
         )
     )
 
-    orders_stmt = (
+    return order_ids, refund_ids
+
+
+def _orders_statement(order_ids: Select[Any] | list[int]) -> Select[Any]:
+    return (
         _select(_ORDER_COLUMNS)
         .select_from(
             orders.join(outlets, outlets.c.id == orders.c.outlet_id)
@@ -747,17 +824,27 @@ def extract_sales(
         .where(orders.c.id.in_(order_ids))
         .order_by(orders.c.business_time, orders.c.number)
     )
-    lines_stmt = (
+
+
+def _lines_statement(order_ids: Select[Any] | list[int]) -> Select[Any]:
+    return (
         _select(_LINE_COLUMNS)
         .select_from(order_lines.join(products, products.c.id == order_lines.c.product_id))
         .where(order_lines.c.order_id.in_(order_ids))
         .order_by(order_lines.c.order_id, order_lines.c.line_no)
     )
-    payments_stmt = (
+
+
+def _payments_statement(order_ids: Select[Any] | list[int]) -> Select[Any]:
+    return (
         _select(_PAYMENT_COLUMNS)
         .where(payments.c.order_id.in_(order_ids))
         .order_by(payments.c.order_id, payments.c.seq)
     )
+
+
+def _read_sales(conn: Connection, order_ids: Select[Any] | list[int], refund_ids: Select[Any]) -> SalesFrames:
+    """The orders (by id, or a subquery of ids) with their lines and payments, and the refunds with theirs."""
     refunds_stmt = (
         _select(_REFUND_COLUMNS)
         .select_from(
@@ -778,21 +865,14 @@ def extract_sales(
         .where(refund_lines.c.refund_id.in_(refund_ids))
         .order_by(refund_lines.c.refund_id, _sold_line.c.line_no, refund_lines.c.id)
     )
-
-    with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            # One snapshot for all six queries, so a sale committed meanwhile is either wholly in the frames
-            # or not at all. (SQLite runs them back to back; children of a record committed in between are
-            # ignored by the transform, which only builds what ``orders`` and ``refunds`` hold.)
-            conn.execution_options(isolation_level="REPEATABLE READ")
-        frames = SalesFrames(
-            orders=_frame(conn, orders_stmt, _ORDER_COLUMNS),
-            lines=_frame(conn, lines_stmt, _LINE_COLUMNS),
-            payments=_frame(conn, payments_stmt, _PAYMENT_COLUMNS),
-            refunds=_frame(conn, refunds_stmt, _REFUND_COLUMNS),
-            refund_lines=_frame(conn, refund_lines_stmt, _REFUND_LINE_COLUMNS),
-        )
-        refunded_before = _refunded_before(conn, frames.refunds, frames.refund_lines, refund_ids)
+    frames = SalesFrames(
+        orders=_frame(conn, _orders_statement(order_ids), _ORDER_COLUMNS),
+        lines=_frame(conn, _lines_statement(order_ids), _LINE_COLUMNS),
+        payments=_frame(conn, _payments_statement(order_ids), _PAYMENT_COLUMNS),
+        refunds=_frame(conn, refunds_stmt, _REFUND_COLUMNS),
+        refund_lines=_frame(conn, refund_lines_stmt, _REFUND_LINE_COLUMNS),
+    )
+    refunded_before = _refunded_before(conn, frames.refunds, frames.refund_lines, refund_ids)
     frames.refund_lines["quantity_refunded_before"] = refunded_before
     return frames
 
