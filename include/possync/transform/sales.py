@@ -30,6 +30,7 @@ so ``gross - discount = net`` per line and the document identity holds to the se
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -472,6 +473,18 @@ def transform_sales_chunks(chunks: Iterable[SalesFramesLike]) -> SalesBatch:
     refunds in any chunk. The documents are those of the whole window at once, in the same order: orders
     are transformed a chunk at a time, refunds once every order has been (a refund fails with its rejected
     order, whatever chunk that was in), and the lists are merged oldest first."""
+    # Python's cyclic garbage collector is paused meanwhile: the documents are millions of objects that live
+    # on and form no cycles, and each few thousand new ones set off a walk over every object alive.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _transform_chunks(chunks)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _transform_chunks(chunks: Iterable[SalesFramesLike]) -> SalesBatch:
     batch = SalesBatch()
     rejected_orders: dict[Hashable, str] = {}
     invoice_keys: list[pd.DataFrame] = []
