@@ -9,7 +9,10 @@ skips what is already synced.
 One query per table, whatever the window holds: lines, payments and refund lines are selected with
 ``IN (subquery)`` on the same window predicate, never one query per order, so a million-line window is a
 handful of streamed queries. Money, quantities and rates stay exact ``Decimal`` objects in the frames
-(object dtype), never floats; times are UTC (``datetime64[us, UTC]``).
+(object dtype), never floats; times are UTC (``datetime64[us, UTC]``). Rows are read as the driver returns
+them (on SQLite straight off the DBAPI cursor) and converted a column at a time, an exact value once per
+distinct value. ``extract_sales_chunks`` reads the same window a chunk of orders at a time, for a transform
+(``possync.transform.sales.transform_sales_chunks``) that need not hold the whole window.
 
 The queries are SQLAlchemy Core and run unchanged on SQLite and PostgreSQL.
 """
