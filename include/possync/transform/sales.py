@@ -249,8 +249,10 @@ class _Reasons:
 
 
 def _missing_text(series: pd.Series) -> pd.Series:
-    """True where a text column is missing or blank."""
-    return series.isna() | (series.astype(object).fillna("").astype(str).str.strip() == "")
+    """True where a text column is missing or blank (each distinct value looked at once)."""
+    codes, distinct = pd.factorize(series.astype(object))
+    blank = np.array([not str(value).strip() for value in distinct.tolist()] + [True], dtype=bool)
+    return pd.Series(blank[codes], index=series.index)  # code -1 (missing) is the last, True
 
 
 def _optional(value: Any) -> Any:
@@ -261,7 +263,7 @@ def _zones(names: Iterable[str]) -> tuple[dict[str, ZoneInfo], set[str]]:
     """The zones these names denote, and the names that denote none."""
     zones: dict[str, ZoneInfo] = {}
     unknown: set[str] = set()
-    for name in set(names):
+    for name in pd.Series(names, dtype=object).unique():  # each zone once (a set of a column is slow)
         try:
             zones[name] = ZoneInfo(str(name))
         except (ZoneInfoNotFoundError, ValueError, TypeError):
