@@ -610,16 +610,18 @@ def _exact_column(values: list[Any], expression: Any, dialect: Dialect, bad: dic
     """Exact values converted once per distinct value and spread back by position (``pd.factorize``), or
     ``None`` when the column holds anything but what the driver returns for exact values (the per-value
     path in ``_column`` then names each bad value). The same conversion as per value, so the same Decimals."""
-    kinds = set(map(type, values))
-    # SQLite keeps exact values as integers of the smallest unit; PostgreSQL returns Decimals.
-    if not kinds <= ({int, _NONE} if dialect.name == "sqlite" else {int, Decimal, _NONE}):
-        return None
-    if kinds <= {int}:
-        try:
-            raw: np.ndarray = np.array(values, dtype=np.int64)
-        except OverflowError:
+    raw: np.ndarray | None = None
+    if dialect.name == "sqlite":
+        # SQLite keeps exact values as integers of the smallest unit. numpy makes int64 of a list only when
+        # every value is an int within 64 bits (a float, text, bytes or None makes another dtype).
+        inferred = np.array(values)
+        if inferred.dtype == np.int64:
+            raw = inferred
+    if raw is None:
+        kinds = set(map(type, values))
+        # PostgreSQL returns Decimals.
+        if not kinds <= ({int, _NONE} if dialect.name == "sqlite" else {int, Decimal, _NONE}):
             return None
-    else:
         raw = np.array(values, dtype=object)
     codes, distinct = pd.factorize(raw)  # None (and a Decimal NaN) get code -1
     process = expression.type.process_result_value
