@@ -179,7 +179,12 @@ def main(argv: list[str] | None = None) -> int:
     window = _window(engine)
     gc.collect()
     baseline = _peak_rss_mib()
-    mode = f"streamed, {args.chunk_orders:,} orders a chunk" if args.stream else "whole window at once"
+    if args.stream:
+        mode = f"streamed, {args.chunk_orders:,} orders a chunk"
+    elif args.chunk_orders:
+        mode = f"extracted whole, transformed {args.chunk_orders:,} orders a chunk"
+    else:
+        mode = "extracted and transformed whole"
     print(f"window {window}; {mode}; process baseline {baseline:,.0f} MiB")
 
     statements: list[tuple[str, object]] = []
