@@ -3,12 +3,21 @@
     .venv/bin/python bench/bench_transform.py                        # ~1,000,000 order lines, SQLite
     .venv/bin/python bench/bench_transform.py --lines 200000
     .venv/bin/python bench/bench_transform.py --pos-url postgresql+psycopg2://user:pw@host/pos_bench
+    .venv/bin/python bench/bench_transform.py --stream [--chunk-orders 10000]   # streamed, chunk by chunk
 
 Generates the demo POS (``possync_devkit.demo_pos``) scaled to ``--lines`` order lines, or reuses the database
 when it already holds that many (``--regenerate`` forces a fresh one). Generation runs in a child process,
 so the memory figures below are the extract's and the transform's own. Then it extracts the whole week
 in one window and transforms it, timing each separately, and prints rows per second and the peak resident
 memory of each stage. Not a test: numbers depend on the machine.
+
+After the extract it replays the very statements the extract ran (caught with SQLAlchemy's
+``before_cursor_execute``, same SQL, same parameters) on a raw DBAPI cursor, fetching every row and keeping
+none: the driver's own cost of the same rows, measured in the same run, and the extract's ratio to it.
+
+``--stream`` reads the window with ``extract_sales_chunks`` and transforms it with ``transform_sales_chunks``
+(``--chunk-orders`` orders at a time), the way a window need not be held whole; extract and transform are
+then timed apart inside the one pass. Each mode's peak memory is its own process's, so run them separately.
 """
 
 from __future__ import annotations
@@ -20,16 +29,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import event, func, inspect, select
 from sqlalchemy.engine import Engine, make_url
 
 from possync.db import make_engine
-from possync.pos.extract import Window, extract_sales
+from possync.pos.extract import CHUNK_ORDERS, SalesFrames, Window, extract_sales, extract_sales_chunks
 from possync.pos.schema import order_lines, orders
-from possync.transform.sales import transform_sales
+from possync.transform.sales import transform_sales, transform_sales_chunks
 from possync_devkit.demo_pos import DemoSpec, generate
 
 DAYS = 7
@@ -98,6 +108,47 @@ def _window(engine: Engine) -> Window:
     return Window(first, last + timedelta(microseconds=1))
 
 
+def _streamed(engine: Engine, window: Window, chunk_orders: int) -> tuple[float, float, dict[str, int], object]:
+    """One pass of the streamed extract and transform; the time spent inside the extract's iterator is the
+    extract's, the rest the transform's."""
+    counts = dict.fromkeys(("orders", "lines", "payments", "refunds", "refund_lines"), 0)
+    reading = 0.0
+
+    def timed(chunks: Iterator[SalesFrames]) -> Iterator[SalesFrames]:
+        nonlocal reading
+        while True:
+            started = time.perf_counter()
+            chunk = next(chunks, None)
+            reading += time.perf_counter() - started
+            if chunk is None:
+                return
+            for name, count in chunk.counts().items():
+                counts[name] += count
+            yield chunk
+
+    started = time.perf_counter()
+    batch = transform_sales_chunks(timed(extract_sales_chunks(engine, window, chunk_orders=chunk_orders)))
+    total = time.perf_counter() - started
+    return reading, total - reading, counts, batch
+
+
+def _raw_fetch(engine: Engine, statements: list[tuple[str, object]]) -> tuple[int, float]:
+    """Run the statements on a raw DBAPI cursor and fetch every row (kept nowhere): the driver's cost."""
+    raw = engine.raw_connection()
+    try:
+        rows = 0
+        started = time.perf_counter()
+        for statement, parameters in statements:
+            cursor = raw.cursor()
+            cursor.execute(statement, parameters)
+            while batch := cursor.fetchmany(50_000):
+                rows += len(batch)
+            cursor.close()
+        return rows, time.perf_counter() - started
+    finally:
+        raw.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -108,8 +159,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--regenerate", action="store_true", help="generate afresh even if the data is there")
+    parser.add_argument("--stream", action="store_true", help="extract and transform chunk by chunk")
+    parser.add_argument("--chunk-orders", type=int, default=CHUNK_ORDERS,
+                        help=f"orders a chunk (default {CHUNK_ORDERS:,}); 0 transforms the extract whole at once")
     parser.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if not args.chunk_orders:
+        if args.stream:
+            parser.error("--stream needs --chunk-orders of at least 1")
+        args.chunk_orders = None
 
     url = args.pos_url or f"sqlite:///{Path(tempfile.gettempdir()) / f'possync-bench-pos-{args.lines}.db'}"
     if args.generate_only:
@@ -121,30 +179,55 @@ def main(argv: list[str] | None = None) -> int:
     window = _window(engine)
     gc.collect()
     baseline = _peak_rss_mib()
-    print(f"window {window}; process baseline {baseline:,.0f} MiB")
+    if args.stream:
+        mode = f"streamed, {args.chunk_orders:,} orders a chunk"
+    elif args.chunk_orders:
+        mode = f"extracted whole, transformed {args.chunk_orders:,} orders a chunk"
+    else:
+        mode = "extracted and transformed whole"
+    print(f"window {window}; {mode}; process baseline {baseline:,.0f} MiB")
 
-    started = time.perf_counter()
-    frames = extract_sales(engine, window)
-    extract_seconds = time.perf_counter() - started
-    extract_peak = _peak_rss_mib()
-    counts = frames.counts()
+    statements: list[tuple[str, object]] = []
+
+    def caught(_conn, _cursor, statement, parameters, _context, _executemany) -> None:
+        statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", caught)
+    if args.stream:
+        extract_seconds, transform_seconds, counts, batch = _streamed(engine, window, args.chunk_orders)
+        extract_peak = transform_peak = _peak_rss_mib()
+    else:
+        started = time.perf_counter()
+        frames = extract_sales(engine, window)
+        extract_seconds = time.perf_counter() - started
+        extract_peak = _peak_rss_mib()
+        counts = frames.counts()
+        started = time.perf_counter()
+        batch = transform_sales(frames, chunk_orders=args.chunk_orders)
+        transform_seconds = time.perf_counter() - started
+        transform_peak = _peak_rss_mib()
+        del frames
+    event.remove(engine, "before_cursor_execute", caught)
     print(
         f"extract   {extract_seconds:7.2f} s  {counts['lines'] / extract_seconds:>10,.0f} lines/s  "
         f"{counts['orders'] / extract_seconds:>9,.0f} orders/s  peak RSS {extract_peak:,.0f} MiB "
         f"(+{extract_peak - baseline:,.0f})  {counts}"
     )
-
-    started = time.perf_counter()
-    batch = transform_sales(frames)
-    transform_seconds = time.perf_counter() - started
-    transform_peak = _peak_rss_mib()
     print(
         f"transform {transform_seconds:7.2f} s  {counts['lines'] / transform_seconds:>10,.0f} lines/s  "
-        f"{counts['orders'] / transform_seconds:>9,.0f} orders/s  peak RSS {transform_peak:,.0f} MiB "
-        f"(+{transform_peak - extract_peak:,.0f} over the extract's peak)  {batch.counts()}"
+        f"{counts['orders'] / transform_seconds:>9,.0f} orders/s  peak RSS {transform_peak:,.0f} MiB  "
+        f"{batch.counts()}"
     )
     total = extract_seconds + transform_seconds
-    print(f"total     {total:7.2f} s  {counts['lines'] / total:>10,.0f} lines/s end to end")
+    print(f"total     {total:7.2f} s  {counts['lines'] / total:>10,.0f} lines/s end to end; "
+          f"peak RSS {_peak_rss_mib():,.0f} MiB (+{_peak_rss_mib() - baseline:,.0f} over the baseline)")
+    del batch
+    gc.collect()
+    raw_rows, raw_seconds = _raw_fetch(engine, statements)
+    print(
+        f"raw fetch {raw_seconds:7.2f} s  {raw_rows:,} rows of the extract's {len(statements)} statements on a raw "
+        f"DBAPI cursor; the extract takes {extract_seconds / raw_seconds:.2f}x that"
+    )
     engine.dispose()
     return 0
 

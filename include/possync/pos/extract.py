@@ -9,14 +9,19 @@ skips what is already synced.
 One query per table, whatever the window holds: lines, payments and refund lines are selected with
 ``IN (subquery)`` on the same window predicate, never one query per order, so a million-line window is a
 handful of streamed queries. Money, quantities and rates stay exact ``Decimal`` objects in the frames
-(object dtype), never floats; times are UTC (``datetime64[us, UTC]``).
+(object dtype), never floats; times are UTC (``datetime64[us, UTC]``). Rows are read as the driver returns
+them (on SQLite straight off the DBAPI cursor) and converted a column at a time, an exact value once per
+distinct value. ``extract_sales_chunks`` reads the same window a chunk of orders at a time, for a transform
+(``possync.transform.sales.transform_sales_chunks``) that need not hold the whole window.
 
 The queries are SQLAlchemy Core and run unchanged on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import gc
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -62,6 +67,9 @@ _MEMO_LIMIT = 200_000
 # Rows fetched per round trip; PostgreSQL streams them through a server-side cursor, so a large window
 # never holds more than one partition of raw rows besides the frames being built.
 STREAM_ROWS = 50_000
+#: Orders a chunk of ``extract_sales_chunks`` holds; their ids are bound as parameters of an ``IN`` list,
+#: well within SQLite's 32,766.
+CHUNK_ORDERS = 10_000
 _ZERO_QTY = Decimal("0.000")
 
 Kind = Literal["id", "int", "nullable_int", "str", "bool", "time", "exact"]
@@ -531,27 +539,109 @@ def _expected(expression: Any, kind: Kind) -> str:
     return "a quantity" if scale == 3 else "a rate" if precision < 18 else "an amount"
 
 
+def _rows(conn: Connection, stmt: Select[Any]) -> Iterator[Sequence[tuple[Any, ...]]]:
+    """The statement's rows as the driver returns them, ``STREAM_ROWS`` at a time.
+
+    Every column is fetched without per-value result processing (see ``_as_fetched``; the other kinds have
+    none on either database), so on SQLite the rows are read straight off the DBAPI cursor: building a
+    SQLAlchemy ``Row`` per row was a third of the extract. PostgreSQL streams through a server-side cursor
+    (``yield_per``), whose first row SQLAlchemy has already buffered, so its rows go through the result."""
+    if conn.dialect.name == "postgresql":
+        yield from conn.execute(stmt.execution_options(yield_per=STREAM_ROWS)).partitions()
+        return
+    result = conn.execute(stmt)
+    cursor = result.cursor
+    try:
+        while rows := cursor.fetchmany(STREAM_ROWS):
+            yield rows
+    finally:
+        result.close()
+
+
+@contextmanager
+def paused_gc() -> Generator[None]:
+    """Python's cyclic garbage collector paused for the block, as it was after it.
+
+    Reading a window makes millions of objects that live on (rows, values, documents) and none that form
+    cycles; each few thousand of them set off a collection that walks every object alive, which made a
+    large window's extract and transform up to twice as slow. Reference counting still frees everything."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _frame(conn: Connection, stmt: Select[Any], columns: Sequence[tuple[str, Any, Kind]]) -> pd.DataFrame:
     """Run ``stmt`` streamed and build a frame column by column, with stable dtypes also when empty.
 
     A value that cannot be read leaves its cell empty and is named in the row's ``unreadable`` column: one
     bad value fails its record, never the extract."""
-    result = conn.execute(stmt.execution_options(yield_per=STREAM_ROWS))
+    with paused_gc():
+        return _build_frame(conn, stmt, columns)
+
+
+def _build_frame(conn: Connection, stmt: Select[Any], columns: Sequence[tuple[str, Any, Kind]]) -> pd.DataFrame:
     data: list[list[Any]] = [[] for _ in columns]
-    for rows in result.partitions():
+    for rows in _rows(conn, stmt):
         for values, column in zip(data, zip(*rows, strict=True), strict=True):
             values.extend(column)
     built: dict[str, Any] = {}
     unreadable: list[Any] = [None] * (len(data[0]) if data else 0)
-    for values, (label, expression, kind) in zip(data, columns, strict=True):
+    for position, (label, expression, kind) in enumerate(columns):
+        values = data[position]
         bad: dict[int, Any] = {}
         built[label] = _column(values, expression, kind, conn.dialect, bad)
+        data[position] = []  # the raw values are done with: free them before the next column is built
         if bad:
             source, expected = _source_name(expression, label), _expected(expression, kind)
             for row, raw in bad.items():
                 unreadable[row] = (*(unreadable[row] or ()), Unreadable(source, raw, expected))
     built[UNREADABLE] = pd.Series(unreadable, dtype=object)
     return pd.DataFrame(built)
+
+
+_NONE = type(None)
+
+
+def _exact_column(values: list[Any], expression: Any, dialect: Dialect, bad: dict[int, Any]) -> pd.Series | None:
+    """Exact values converted once per distinct value and spread back by position (``pd.factorize``), or
+    ``None`` when the column holds anything but what the driver returns for exact values (the per-value
+    path in ``_column`` then names each bad value). The same conversion as per value, so the same Decimals."""
+    raw: np.ndarray | None = None
+    if dialect.name == "sqlite":
+        # SQLite keeps exact values as integers of the smallest unit. numpy makes int64 of a list only when
+        # every value is an int within 64 bits (a float, text, bytes or None makes another dtype).
+        inferred = np.array(values)
+        if inferred.dtype == np.int64:
+            raw = inferred
+    if raw is None:
+        kinds = set(map(type, values))
+        # PostgreSQL returns Decimals.
+        if not kinds <= ({int, _NONE} if dialect.name == "sqlite" else {int, Decimal, _NONE}):
+            return None
+        raw = np.array(values, dtype=object)
+    codes, distinct = pd.factorize(raw)  # None (and a Decimal NaN) get code -1
+    process = expression.type.process_result_value
+    converted = np.empty(len(distinct) + 1, dtype=object)  # the last slot, None, is where code -1 points
+    failed: list[int] = []
+    for index, value in enumerate(distinct.tolist()):
+        try:
+            exact = process(value, dialect)
+            if not exact.is_finite():
+                raise ValueError(value)
+        except (ValueError, TypeError, ArithmeticError):
+            failed.append(index)
+            exact = None
+        converted[index] = exact
+    if failed or (codes < 0).any():
+        missing = np.flatnonzero(codes < 0)
+        if any(values[row] is not None for row in missing.tolist()):
+            return None  # a Decimal NaN: not exact, named by the per-value path
+        bad.update((int(row), values[row]) for row in np.flatnonzero(np.isin(codes, failed)).tolist())
+    return pd.Series(converted[codes], dtype=object)
 
 
 def _column(values: list[Any], expression: Any, kind: Kind, dialect: Dialect, bad: dict[int, Any]) -> Any:
@@ -578,6 +668,9 @@ def _column(values: list[Any], expression: Any, kind: Kind, dialect: Dialect, ba
         return times.astype("datetime64[us, UTC]")
     # Exact values: the column type's own conversion, once per distinct value (prices, rates and quantities
     # repeat all through a sales window). Object dtype keeps pandas from inferring floats.
+    fast = _exact_column(values, expression, dialect, bad)
+    if fast is not None:
+        return fast
     process = expression.type.process_result_value
     # SQLite keeps exact values as integers of the smallest unit; anything else there (text, a float: an
     # integer beyond 64 bits becomes one) is not an exact value.
@@ -637,6 +730,76 @@ def extract_sales(
     :param catch_up: also read the due records (selected before the window end) committed in this range,
         whatever their business time: what a scheduled run catches up on (``plan_catch_up``).
     """
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            # One snapshot for all six queries, so a sale committed meanwhile is either wholly in the frames
+            # or not at all. (SQLite runs them back to back; children of a record committed in between are
+            # ignored by the transform, which only builds what ``orders`` and ``refunds`` hold.)
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        return _read_sales(conn, *_sales_statements(engine, window, outlet_codes, lookback, committed_since,
+                                                     window_on, retry_order_numbers, retry_refund_numbers,
+                                                     catch_up))
+
+
+def extract_sales_chunks(
+    engine: Engine,
+    window: Window,
+    outlet_codes: Iterable[str] | None = None,
+    *,
+    lookback: timedelta | None = None,
+    committed_since: datetime | None = None,
+    window_on: WindowOn = "business_time",
+    retry_order_numbers: Iterable[str] = (),
+    retry_refund_numbers: Iterable[str] = (),
+    catch_up: CatchUp | None = None,
+    chunk_orders: int = CHUNK_ORDERS,
+) -> Iterator[SalesFrames]:
+    """``extract_sales`` read ``chunk_orders`` orders at a time, oldest first (business time, then number):
+    each chunk holds its orders with their lines and payments; the first also holds every refund of the
+    window with its lines (refunds are few). What the chunks hold together is what ``extract_sales``
+    reads; ``possync.transform.sales.transform_sales_chunks`` turns them into the same documents, and a
+    window's peak memory is one chunk's frames instead of the window's.
+
+    The order ids are read first (one query), then each chunk's orders, lines and payments by id; all on one
+    connection (on PostgreSQL one snapshot, as for ``extract_sales``), held until the iterator is done.
+    """
+    if chunk_orders < 1:
+        raise ValueError(f"chunk_orders must be at least 1, got {chunk_orders}")
+    order_ids, refund_ids = _sales_statements(
+        engine, window, outlet_codes, lookback, committed_since, window_on, retry_order_numbers,
+        retry_refund_numbers, catch_up)
+    in_order = select(orders.c.id).where(orders.c.id.in_(order_ids)).order_by(orders.c.business_time,
+                                                                             orders.c.number)
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        ids = [row[0] for rows in _rows(conn, in_order) for row in rows]
+        first = _read_sales(conn, ids[:chunk_orders], refund_ids)
+        yield first
+        empty_refunds, empty_refund_lines = first.refunds.iloc[0:0], first.refund_lines.iloc[0:0]
+        for start in range(chunk_orders, len(ids), chunk_orders):
+            chunk = ids[start:start + chunk_orders]
+            yield SalesFrames(
+                orders=_frame(conn, _orders_statement(chunk), _ORDER_COLUMNS),
+                lines=_frame(conn, _lines_statement(chunk), _LINE_COLUMNS),
+                payments=_frame(conn, _payments_statement(chunk), _PAYMENT_COLUMNS),
+                refunds=empty_refunds,
+                refund_lines=empty_refund_lines,
+            )
+
+
+def _sales_statements(
+    engine: Engine,
+    window: Window,
+    outlet_codes: Iterable[str] | None,
+    lookback: timedelta | None,
+    committed_since: datetime | None,
+    window_on: WindowOn,
+    retry_order_numbers: Iterable[str],
+    retry_refund_numbers: Iterable[str],
+    catch_up: CatchUp | None,
+) -> tuple[Select[Any], Select[Any]]:
+    """The ids of the orders and of the refunds ``extract_sales`` reads, as subqueries."""
     _check_sweep(lookback, committed_since)
     if window_on not in ("business_time", "shift_close"):
         raise ValueError(f"window_on must be 'business_time' or 'shift_close', not {window_on!r}")
@@ -674,7 +837,11 @@ def extract_sales(
         )
     )
 
-    orders_stmt = (
+    return order_ids, refund_ids
+
+
+def _orders_statement(order_ids: Select[Any] | list[int]) -> Select[Any]:
+    return (
         _select(_ORDER_COLUMNS)
         .select_from(
             orders.join(outlets, outlets.c.id == orders.c.outlet_id)
@@ -685,17 +852,27 @@ def extract_sales(
         .where(orders.c.id.in_(order_ids))
         .order_by(orders.c.business_time, orders.c.number)
     )
-    lines_stmt = (
+
+
+def _lines_statement(order_ids: Select[Any] | list[int]) -> Select[Any]:
+    return (
         _select(_LINE_COLUMNS)
         .select_from(order_lines.join(products, products.c.id == order_lines.c.product_id))
         .where(order_lines.c.order_id.in_(order_ids))
         .order_by(order_lines.c.order_id, order_lines.c.line_no)
     )
-    payments_stmt = (
+
+
+def _payments_statement(order_ids: Select[Any] | list[int]) -> Select[Any]:
+    return (
         _select(_PAYMENT_COLUMNS)
         .where(payments.c.order_id.in_(order_ids))
         .order_by(payments.c.order_id, payments.c.seq)
     )
+
+
+def _read_sales(conn: Connection, order_ids: Select[Any] | list[int], refund_ids: Select[Any]) -> SalesFrames:
+    """The orders (by id, or a subquery of ids) with their lines and payments, and the refunds with theirs."""
     refunds_stmt = (
         _select(_REFUND_COLUMNS)
         .select_from(
@@ -716,21 +893,14 @@ def extract_sales(
         .where(refund_lines.c.refund_id.in_(refund_ids))
         .order_by(refund_lines.c.refund_id, _sold_line.c.line_no, refund_lines.c.id)
     )
-
-    with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            # One snapshot for all six queries, so a sale committed meanwhile is either wholly in the frames
-            # or not at all. (SQLite runs them back to back; children of a record committed in between are
-            # ignored by the transform, which only builds what ``orders`` and ``refunds`` hold.)
-            conn.execution_options(isolation_level="REPEATABLE READ")
-        frames = SalesFrames(
-            orders=_frame(conn, orders_stmt, _ORDER_COLUMNS),
-            lines=_frame(conn, lines_stmt, _LINE_COLUMNS),
-            payments=_frame(conn, payments_stmt, _PAYMENT_COLUMNS),
-            refunds=_frame(conn, refunds_stmt, _REFUND_COLUMNS),
-            refund_lines=_frame(conn, refund_lines_stmt, _REFUND_LINE_COLUMNS),
-        )
-        refunded_before = _refunded_before(conn, frames.refunds, frames.refund_lines, refund_ids)
+    frames = SalesFrames(
+        orders=_frame(conn, _orders_statement(order_ids), _ORDER_COLUMNS),
+        lines=_frame(conn, _lines_statement(order_ids), _LINE_COLUMNS),
+        payments=_frame(conn, _payments_statement(order_ids), _PAYMENT_COLUMNS),
+        refunds=_frame(conn, refunds_stmt, _REFUND_COLUMNS),
+        refund_lines=_frame(conn, refund_lines_stmt, _REFUND_LINE_COLUMNS),
+    )
+    refunded_before = _refunded_before(conn, frames.refunds, frames.refund_lines, refund_ids)
     frames.refund_lines["quantity_refunded_before"] = refunded_before
     return frames
 

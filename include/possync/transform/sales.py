@@ -30,7 +30,8 @@ so ``gross - discount = net`` per line and the document identity holds to the se
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+import gc
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -135,6 +136,18 @@ def to_minor(values: pd.Series | Sequence[Any], places: int, what: str = "amount
     if strangers:
         names = ", ".join(sorted(kind.__name__ for kind in strangers))
         raise ValueError(f"{what}: every value must be an exact Decimal, found {names}")
+    # Amounts repeat all through a window (prices, rates, quantities): each distinct value is scaled once.
+    # Equal values (Decimal("1.5"), Decimal("1.50")) share a code, and have the same minor units.
+    try:
+        codes, distinct = pd.factorize(array)
+    except TypeError:  # an unhashable value (a signalling NaN): refused below, naming it
+        codes, distinct = np.arange(array.size), array
+    if (codes < 0).any():  # a Decimal NaN is missing to pandas: refused below, naming it
+        codes, distinct = np.arange(array.size), array
+    return _scaled(np.asarray(distinct, dtype=object), places, what)[codes]
+
+
+def _scaled(array: np.ndarray, places: int, what: str) -> np.ndarray:
     try:
         scaled = array * (10**places)
         minor = scaled.astype(np.int64)
@@ -149,7 +162,14 @@ def to_minor(values: pd.Series | Sequence[Any], places: int, what: str = "amount
 
 def from_minor(minor: np.ndarray | Iterable[int], places: int = MONEY_PLACES) -> list[Decimal]:
     """``int`` minor units back to ``Decimal`` with exactly ``places`` places (no float on the way)."""
-    # Sales repeat the same few prices, so most values are built once; Decimals are immutable.
+    # Sales repeat the same few prices, so each distinct value is built once; Decimals are immutable.
+    if isinstance(minor, np.ndarray) and minor.dtype.kind in "iu":
+        if minor.size == 0:
+            return []
+        codes, distinct = pd.factorize(minor)
+        decimals = np.empty(len(distinct), dtype=object)
+        decimals[:] = [Decimal(value).scaleb(-places) for value in distinct.tolist()]
+        return decimals[codes].tolist()
     memo: dict[int, Decimal] = {}
     out: list[Decimal] = []
     for value in np.asarray(minor).tolist() if isinstance(minor, np.ndarray) else minor:
@@ -224,8 +244,10 @@ class _Reasons:
 
 
 def _missing_text(series: pd.Series) -> pd.Series:
-    """True where a text column is missing or blank."""
-    return series.isna() | (series.astype(object).fillna("").astype(str).str.strip() == "")
+    """True where a text column is missing or blank (each distinct value looked at once)."""
+    codes, distinct = pd.factorize(series.astype(object))
+    blank = np.array([not str(value).strip() for value in distinct.tolist()] + [True], dtype=bool)
+    return pd.Series(blank[codes], index=series.index)  # code -1 (missing) is the last, True
 
 
 def _optional(value: Any) -> Any:
@@ -236,7 +258,7 @@ def _zones(names: Iterable[str]) -> tuple[dict[str, ZoneInfo], set[str]]:
     """The zones these names denote, and the names that denote none."""
     zones: dict[str, ZoneInfo] = {}
     unknown: set[str] = set()
-    for name in set(names):
+    for name in pd.Series(names, dtype=object).unique():  # each zone once (a set of a column is slow)
         try:
             zones[name] = ZoneInfo(str(name))
         except (ZoneInfoNotFoundError, ValueError, TypeError):
@@ -388,22 +410,128 @@ def _time_words(what: str) -> Callable[[Any, Any], str]:
 # ------------------------------------------------------------------------------------------- sales
 
 
-def transform_sales(frames: SalesFramesLike) -> SalesBatch:
+#: Orders transformed at a time by ``transform_sales``: the pandas work of a chunk (copies, merges, sort
+#: keys) is what peaks, so a window's peak memory is its documents plus one chunk's, not the window's.
+CHUNK_ORDERS = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    """A part of a window's frames (``SalesFramesLike``): some orders with their lines and payments, and
+    some refunds with their lines."""
+
+    orders: pd.DataFrame
+    lines: pd.DataFrame
+    payments: pd.DataFrame
+    refunds: pd.DataFrame
+    refund_lines: pd.DataFrame
+
+
+def transform_sales(frames: SalesFramesLike, *, chunk_orders: int | None = CHUNK_ORDERS) -> SalesBatch:
     """Turn an extract's frames (``possync.pos.extract.SalesFrames``) into invoices, payments, returns.
 
     Every order and refund in the frames ends up in exactly one place: a document, a rejection (with the
     reason) or skipped (voided at the till). Payments follow their order. Lists are oldest first.
+
+    The orders are worked through ``chunk_orders`` at a time, oldest first (``None``: all at once); the
+    documents are the same either way (``transform_sales_chunks``).
     """
+    return transform_sales_chunks(split_sales(frames, chunk_orders))
+
+
+def split_sales(frames: SalesFramesLike, chunk_orders: int | None) -> Iterator[SalesFramesLike]:
+    """The frames as chunks of ``chunk_orders`` orders, oldest first, each with its orders' lines and
+    payments; the refunds ride with the first chunk (they are transformed once all orders have been)."""
+    orders = frames.orders
+    if chunk_orders is None or len(orders) <= chunk_orders or not orders["order_id"].is_unique:
+        yield frames
+        return
+    if chunk_orders < 1:
+        raise ValueError(f"chunk_orders must be at least 1, got {chunk_orders}")
+    orders = orders.sort_values(["business_time", "number"], kind="stable")
+    chunk_of = pd.Series(np.arange(len(orders)) // chunk_orders, index=orders["order_id"].to_numpy())
+    line_rows = frames.lines.groupby(frames.lines["order_id"].map(chunk_of).to_numpy()).indices
+    payment_rows = frames.payments.groupby(frames.payments["order_id"].map(chunk_of).to_numpy()).indices
+    nothing = np.zeros(0, dtype=np.int64)
+    for number, start in enumerate(range(0, len(orders), chunk_orders)):
+        first = number == 0
+        yield _Chunk(
+            orders=orders.iloc[start:start + chunk_orders],
+            lines=frames.lines.iloc[line_rows.get(float(number), line_rows.get(number, nothing))],
+            payments=frames.payments.iloc[payment_rows.get(float(number), payment_rows.get(number, nothing))],
+            refunds=frames.refunds if first else frames.refunds.iloc[0:0],
+            refund_lines=frames.refund_lines if first else frames.refund_lines.iloc[0:0],
+        )
+
+
+def transform_sales_chunks(chunks: Iterable[SalesFramesLike]) -> SalesBatch:
+    """``transform_sales`` of a window that comes in chunks (``split_sales``, or
+    ``possync.pos.extract.extract_sales_chunks``): each chunk's orders with their lines and payments, and
+    refunds in any chunk. The documents are those of the whole window at once, in the same order: orders
+    are transformed a chunk at a time, refunds once every order has been (a refund fails with its rejected
+    order, whatever chunk that was in), and the lists are merged oldest first."""
+    # Python's cyclic garbage collector is paused meanwhile: the documents are millions of objects that live
+    # on and form no cycles, and each few thousand new ones set off a walk over every object alive.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _transform_chunks(chunks)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _transform_chunks(chunks: Iterable[SalesFramesLike]) -> SalesBatch:
+    batch = SalesBatch()
+    rejected_orders: dict[Hashable, str] = {}
+    invoice_keys: list[pd.DataFrame] = []
+    payment_keys: list[pd.DataFrame] = []
+    refunds: list[pd.DataFrame] = []
+    refund_lines: list[pd.DataFrame] = []
+    for chunk in chunks:
+        invoices, payments = _transform_orders(chunk, rejected_orders, batch)
+        invoice_keys.append(invoices)
+        payment_keys.append(payments)
+        refunds.append(chunk.refunds)
+        refund_lines.append(chunk.refund_lines)
+    if not refunds:
+        raise ValueError("transform_sales_chunks needs at least one chunk (an empty window is one empty chunk)")
+    if len(refunds) > 1:
+        batch.invoices = _in_order(batch.invoices, invoice_keys)
+        batch.payments = _in_order(batch.payments, payment_keys)
+    all_refunds = pd.concat(refunds) if len(refunds) > 1 else refunds[0]
+    all_refund_lines = pd.concat(refund_lines) if len(refund_lines) > 1 else refund_lines[0]
+    zones, unknown_zones = _zones(all_refunds["outlet_timezone"])
+    _build_returns(all_refunds, all_refund_lines, rejected_orders, zones, unknown_zones, batch)
+    batch.rejections.sort(key=_rejection_order)
+    batch.skipped.sort(key=_rejection_order)
+    return batch
+
+
+def _in_order(documents: list[Any], keys: list[pd.DataFrame]) -> list[Any]:
+    """The chunks' documents (each chunk's in order) in the order of their sort keys over all chunks."""
+    every = pd.concat(keys, ignore_index=True)
+    order = every.sort_values(list(every.columns), kind="stable").index.to_numpy()
+    if (order == np.arange(len(order))).all():
+        return documents
+    return [documents[position] for position in order.tolist()]
+
+
+def _transform_orders(
+    frames: SalesFramesLike, rejected_orders: dict[Hashable, str], batch: SalesBatch
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Invoices and payments of the frames' orders onto ``batch``, their failures into ``rejected_orders``;
+    return the sort keys of the invoices and payments added (in the order added)."""
     orders = frames.orders.sort_values(["business_time", "number"], kind="stable").reset_index(drop=True)
-    zones, unknown_zones = _zones(pd.concat([orders["outlet_timezone"], frames.refunds["outlet_timezone"]]))
+    zones, unknown_zones = _zones(orders["outlet_timezone"])
     orders["local_time"] = _local(orders["business_time"], orders["outlet_timezone"], zones)
 
-    batch = SalesBatch()
     order_reasons = _Reasons()
     invoice_rows, invoice_lines = _check_orders(
         orders, frames.lines, frames.payments, order_reasons, zones, unknown_zones
     )
-    rejected_orders = order_reasons.joined()
+    rejected_here = order_reasons.joined()
+    rejected_orders.update(rejected_here)
 
     voided = orders.loc[orders["status"] == "voided"]
     for number, outlet, moment, why in zip(
@@ -415,19 +543,17 @@ def transform_sales(frames: SalesFramesLike) -> SalesBatch:
     ):
         reason = f"voided at the till: {why or 'no reason given'}"
         batch.skipped.append(Rejection("invoice", number, reason, outlet, moment))
-    rejected = orders.loc[orders["order_id"].isin(list(rejected_orders))]
+    rejected = orders.loc[orders["order_id"].isin(list(rejected_here))]
     for order_id, number, outlet, moment in zip(
         rejected["order_id"], rejected["number"], rejected["outlet_code"], rejected["local_time"], strict=True
     ):
-        batch.rejections.append(Rejection("invoice", number, rejected_orders[order_id], outlet, moment))
+        batch.rejections.append(Rejection("invoice", number, rejected_here[order_id], outlet, moment))
 
     # Built in time order (the frames are sorted so), because loads go oldest first.
-    batch.invoices = _build_invoices(invoice_rows, invoice_lines)
-    _build_payments(frames.payments, orders, rejected_orders, zones, batch)
-    _build_returns(frames.refunds, frames.refund_lines, rejected_orders, zones, unknown_zones, batch)
-    batch.rejections.sort(key=_rejection_order)
-    batch.skipped.sort(key=_rejection_order)
-    return batch
+    batch.invoices.extend(_build_invoices(invoice_rows, invoice_lines))
+    invoice_keys = invoice_rows[["business_time", "number"]].reset_index(drop=True)
+    payment_keys = _build_payments(frames.payments, orders, rejected_here, zones, batch)
+    return invoice_keys, payment_keys
 
 
 _RECORD_ORDER = {"invoice": 0, "payment": 1, "return": 2}
@@ -754,6 +880,16 @@ def _build_invoices(orders: pd.DataFrame, lines: pd.DataFrame) -> list[SalesInvo
     starts = np.searchsorted(line_orders, order_ids, side="left").tolist()
     stops = np.searchsorted(line_orders, order_ids, side="right").tolist()
     customers = orders["customer_id"].astype(object).where(orders["customer_id"].notna(), None).tolist()
+    # ``SalesInvoice.check_totals`` for every invoice at once, in sen: Σ gross − Σ discount + Σ tax + service
+    # charge + rounding = total (the Decimals are these sen exactly). An invoice that fails is checked again
+    # as a document below, which raises with its figures.
+    sums = lines.groupby("order_id")[["inv_gross", "inv_discount", "inv_tax"]].sum()
+    per_order = sums.reindex(orders["order_id"].to_numpy(), fill_value=0)
+    expected = (
+        per_order["inv_gross"].to_numpy() - per_order["inv_discount"].to_numpy() + per_order["inv_tax"].to_numpy()
+        + orders["service_charge"].to_numpy() + orders["rounding"].to_numpy()
+    )
+    reconciled = (expected == orders["total"].to_numpy()).tolist()
 
     invoices = []
     for (
@@ -797,9 +933,10 @@ def _build_invoices(orders: pd.DataFrame, lines: pd.DataFrame) -> list[SalesInvo
             shift_number=shift,
             note=note,
         )
-        # The checks above guarantee the identity; if it fails, the arithmetic here is wrong, and that must
-        # stop the run rather than post a wrong invoice or blame the POS.
-        invoice.check_totals()
+        if not reconciled[len(invoices)]:
+            # The checks above guarantee the identity; if it fails, the arithmetic here is wrong, and that must
+            # stop the run rather than post a wrong invoice or blame the POS.
+            invoice.check_totals()
         invoices.append(invoice)
     return invoices
 
@@ -810,14 +947,18 @@ def _build_payments(
     rejected_orders: dict[Hashable, str],
     zones: dict[str, ZoneInfo],
     batch: SalesBatch,
-) -> None:
+) -> pd.DataFrame:
+    """Payments of the orders onto ``batch`` (oldest first); return the sort keys of those added."""
     columns = ["order_id", "number", "status", "outlet_code", "outlet_timezone", "local_time"]
     joined = payments.merge(orders[columns], on="order_id", how="inner", validate="many_to_one")
+    keys = ["paid_at", "number", "seq"]
     if joined.empty:
-        return
-    joined = joined.sort_values(["paid_at", "number", "seq"], kind="stable")
+        return joined[keys]
+    joined = joined.sort_values(keys, kind="stable")
+    added: list[int] = []
     paid_at = _local(joined["paid_at"], joined["outlet_timezone"], zones).tolist()
-    for order_id, number, seq, status, outlet, moment, paid, method, amount, reference in zip(
+    for position, order_id, number, seq, status, outlet, moment, paid, method, amount, reference in zip(
+        range(len(joined)),
         joined["order_id"].tolist(),
         joined["number"].tolist(),
         joined["seq"].tolist(),
@@ -848,6 +989,8 @@ def _build_payments(
             batch.payments.append(
                 Payment(key, number, outlet, paid, cast(PaymentMethod, method), amount, reference)
             )
+            added.append(position)
+    return joined[keys].iloc[added].reset_index(drop=True)
 
 
 def _build_returns(
