@@ -395,6 +395,9 @@ class Lines:
 
     debug = info = warning = error = exception = critical = _keep
 
+    def log(self, level: int, msg: str, *args: Any, **kwargs: Any) -> None:
+        self._keep(msg, *args)
+
 
 # ------------------------------------------------------------------------------- the demo week, synced
 

@@ -186,3 +186,27 @@ def test_the_webhook_log_page_lists_events(server, ledger) -> None:
                                    "data": [{"receiveItemId": 5, "receiveItemNo": "RI.1", "action": "WRITE"}]}])
     page = server.get("/sync-status/webhooks", params={"integration": "accurate_demo"}, headers=token("viewer"))
     assert page.status_code == 200 and "RECEIVE_ITEM" in page.text and "u-1" in page.text
+
+
+def test_an_integration_in_bahasa_indonesia_gets_its_pages_and_reasons_in_indonesian(server, monkeypatch) -> None:
+    """``language: id``: the page's own words and the ledger's reasons (kept in English) are shown in Indonesian;
+    keys, names and the record types stay as they are. The same ledger in English is unchanged."""
+    from possync import config
+
+    english = server.get("/sync-status/", params={"integration": J, "status": "failed"}, headers=token("viewer"))
+    assert "product &#x27;Kopi Susu&#x27; has no SKU" in english.text and "Sync Status" in english.text
+    settings = config.load_config()
+    speaking = settings.model_copy(update={"integrations": [
+        i.model_copy(update={"language": "id"}) if i.name == J else i for i in settings.integrations]})
+    monkeypatch.setattr(config, "load_config", lambda *args, **kwargs: speaking)
+
+    page = server.get("/sync-status/", params={"integration": J, "status": "failed"}, headers=token("viewer"))
+    assert page.status_code == 200, page.text
+    text = page.text
+    assert "Status Sinkronisasi: jurnal_demo" in text and "<th>alasan</th>" in text and "Saring" in text
+    assert "produk &#x27;Kopi Susu&#x27; tidak punya SKU" in text and "has no SKU" not in text
+    assert ">gagal<" in text and "INV-JKT01-0010" in text, "statuses translated, keys kept"
+    assert "transfer keluar TO-0009 belum disinkronkan; perbaiki dulu" in server.get(
+        "/sync-status/", params={"integration": J, "flow": "transfers"}, headers=token("viewer")).text
+    webhooks = server.get("/sync-status/webhooks", params={"integration": J}, headers=token("viewer"))
+    assert "Log webhook: jurnal_demo" in webhooks.text

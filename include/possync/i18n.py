@@ -72,8 +72,9 @@ WORDS: dict[str, str] = {
     "only when case is ignored": "hanya bila huruf besar-kecil diabaikan",
 }
 
-_TARGET = r"(?P<target>Jurnal|Accurate)"
-_HELD = r"(?P<held>(?:Jurnal|Accurate) #[^\s;()]+)"
+#: a target's label as reasons name it (``Target.label``: one capitalised word); no target is named here
+_TARGET = r"(?P<target>[A-Z][A-Za-z]+)"
+_HELD = r"(?P<held>[A-Z][A-Za-z]+ #[^\s;()]+)"
 _AMOUNT = r"-?Rp [\d.,]+"
 _QTY = r"-?[\d.,]+"
 _NAME = r"'(?P<name>.*)'"
@@ -135,13 +136,14 @@ _CATALOGUE: list[tuple[str, str]] = [
      "jadi itu tidak dianggap sebagai data ini ({message})"),
     (rf"{_TARGET} already has a different document under this key \(#(?P<id>[^)]*)\): (?P<message>.*)",
      "{target} sudah punya dokumen lain dengan kunci ini (#{id}): {message}"),
-    (rf"{_TARGET}: (?P<message>.*), yet no (?:Jurnal|Accurate) document holds the key \(the key of a document "
-     r"deleted in (?:Jurnal|Accurate) may stay taken\): it cannot be posted under this number",
+    (rf"{_TARGET}: (?P<message>.*), yet no (?:[A-Z][A-Za-z]+) document holds the key \(the key of a document "
+     r"deleted in (?:[A-Z][A-Za-z]+) may stay taken\): it cannot be posted under this number",
      "{target}: {message}, tetapi tidak ada dokumen {target} yang memegang kunci ini (kunci dokumen yang dihapus di "
      "{target} bisa tetap terpakai): data ini tidak bisa diposting dengan nomor ini"),
-    (r"paid back as Jurnal bank withdrawal #(?P<id>\S+)", "uang dikembalikan sebagai pengeluaran bank Jurnal #{id}"),
-    (r"paid back as Accurate other payment #(?P<id>\S+)",
-     "uang dikembalikan sebagai pembayaran lain Accurate #{id}"),
+    (rf"paid back as {_TARGET} bank withdrawal #(?P<id>\S+)",
+     "uang dikembalikan sebagai pengeluaran bank {target} #{id}"),
+    (rf"paid back as {_TARGET} other payment #(?P<id>\S+)",
+     "uang dikembalikan sebagai pembayaran lain {target} #{id}"),
     (r"the count matched the till: nothing to adjust",
      "hasil hitung sama dengan stok di POS: tidak ada yang disesuaikan"),
     (rf"returned as {_TARGET} #(?P<id>\S+)(?P<number> \([^)]*\))?, but the money paid back was not posted: "
@@ -265,33 +267,33 @@ _CATALOGUE: list[tuple[str, str]] = [
      "otomatis (sesuaikan stok di POS)"),
     (r"receive-item (?P<key>\S+): action (?P<action>\S+) is not synced",
      "penerimaan barang {key}: aksi {action} tidak disinkronkan"),
-    (r"receive-item (?P<key>\S+) no longer exists in Accurate \(deleted after it was saved\)",
-     "penerimaan barang {key} sudah tidak ada di Accurate (dihapus setelah disimpan)"),
-    (r"receive-item (?P<key>\S+): Accurate refused to return it: (?P<message>.*)",
-     "penerimaan barang {key}: Accurate menolak mengembalikannya: {message}"),
+    (rf"receive-item (?P<key>\S+) no longer exists in {_TARGET} \(deleted after it was saved\)",
+     "penerimaan barang {key} sudah tidak ada di {target} (dihapus setelah disimpan)"),
+    (rf"receive-item (?P<key>\S+): {_TARGET} refused to return it: (?P<message>.*)",
+     "penerimaan barang {key}: {target} menolak mengembalikannya: {message}"),
     (r"already in the POS \(an earlier delivery\)", "sudah ada di POS (kiriman sebelumnya)"),
-    (r"receive-item (?P<key>\S+) was changed in Accurate after the POS received it; the POS keeps the first "
+    (rf"receive-item (?P<key>\S+) was changed in {_TARGET} after the POS received it; the POS keeps the first "
      r"version: adjust the stock in the POS if the change is real",
-     "penerimaan barang {key} diubah di Accurate setelah POS menerimanya; POS menyimpan versi pertama: sesuaikan "
+     "penerimaan barang {key} diubah di {target} setelah POS menerimanya; POS menyimpan versi pertama: sesuaikan "
      "stok di POS bila perubahan itu memang benar"),
     (r"receive-item (?P<key>\S+) line (?P<line>\d+): (?P<field>quantity|unitPrice) (?P<value>.+) is not a number",
      "penerimaan barang {key} baris {line}: {field} {value} bukan angka"),
     (r"receive-item (?P<key>\S+): transDate (?P<value>.+) is not dd/MM/yyyy",
      "penerimaan barang {key}: transDate {value} bukan dd/MM/yyyy"),
-    (r"receive-item (?P<key>\S+): Accurate returned it without a number",
-     "penerimaan barang {key}: Accurate mengembalikannya tanpa nomor"),
+    (rf"receive-item (?P<key>\S+): {_TARGET} returned it without a number",
+     "penerimaan barang {key}: {target} mengembalikannya tanpa nomor"),
     (r"receive-item (?P<key>\S+) has no item lines", "penerimaan barang {key} tidak punya baris barang"),
     (r"receive-item (?P<key>\S+): line (?P<line>\d+) is not an object",
      "penerimaan barang {key}: baris {line} bukan objek"),
     (r"receive-item (?P<key>\S+): line (?P<line>\d+) names no warehouse",
      "penerimaan barang {key}: baris {line} tidak menyebut gudang"),
     (r"receive-item (?P<key>\S+) receives into several warehouses \((?P<warehouses>.*)\); the POS takes one outlet "
-     r"per receipt: split it in Accurate",
+     rf"per receipt: split it in {_TARGET}",
      "penerimaan barang {key} masuk ke beberapa gudang ({warehouses}); POS hanya menerima satu outlet per "
-     "penerimaan: pecah di Accurate"),
-    (r"Accurate warehouse '(?P<warehouse>.*)' of receive-item (?P<key>\S+) is not mapped to a POS outlet "
+     "penerimaan: pecah di {target}"),
+    (rf"{_TARGET} warehouse '(?P<warehouse>.*)' of receive-item (?P<key>\S+) is not mapped to a POS outlet "
      r"\(set outlets\.<code>\.warehouse for integration (?P<integration>\S+) in integrations\.yaml\)",
-     "gudang Accurate '{warehouse}' dari penerimaan barang {key} belum dipetakan ke outlet POS (isi "
+     "gudang {target} '{warehouse}' dari penerimaan barang {key} belum dipetakan ke outlet POS (isi "
      "outlets.<code>.warehouse untuk integrasi {integration} di integrations.yaml)"),
     (r"(?P<source>.+) item '(?P<sku>.*)'(?P<item> \(.*\))?: quantity (?P<quantity>\S+) is not a positive quantity "
      r"received", "barang {source} '{sku}'{item}: kuantitas {quantity} bukan kuantitas diterima yang positif"),
@@ -496,3 +498,83 @@ def failure_message(failed: int, failures: Sequence[str], language: str, shown: 
         return f"{failed} data gagal: {listed}{more}"
     more = f" (and {len(failures) - shown} more in the log)" if len(failures) > shown else ""
     return f"{failed} record(s) failed: {listed}{more}"
+
+
+# ---------------------------------------------------------------------------------------- the Sync Status pages
+
+#: the Sync Status pages' own words (titles, navigation, filters, column heads, buttons, statuses) in Indonesian;
+#: record types, keys, names and amounts stay as they are, reasons go through ``translate``
+UI_ID: dict[str, str] = {
+    "Sync Status": "Status Sinkronisasi",
+    "Webhook log": "Log webhook",
+    "Reconciliation": "Rekonsiliasi",
+    "Records": "Data",
+    "← Airflow": "← Airflow",
+    "Integration": "Integrasi",
+    "Flow": "Alur",
+    "Status": "Status",
+    "Outlet": "Outlet",
+    "From": "Dari",
+    "To": "Sampai",
+    "Days": "Hari",
+    "Number starts with": "Nomor diawali",
+    "Filter": "Saring",
+    "Show": "Tampilkan",
+    "all flows": "semua alur",
+    "any status": "semua status",
+    "all outlets": "semua outlet",
+    "flow": "alur",
+    "number": "nomor",
+    "record": "data",
+    "outlet": "outlet",
+    "business time": "waktu transaksi",
+    "status": "status",
+    "document": "dokumen",
+    "reason": "alasan",
+    "attempts": "percobaan",
+    "last attempt": "percobaan terakhir",
+    "task log": "log tugas",
+    "log": "log",
+    "received": "diterima",
+    "event": "peristiwa",
+    "documents": "dokumen",
+    "Retry": "Coba lagi",
+    "Retry failed": "Coba lagi yang gagal",
+    "Ignore": "Abaikan",
+    "Undo ignore": "Batalkan abaikan",
+    "older →": "lebih lama →",
+    "newest": "terbaru",
+    "no records yet": "belum ada data",
+    "no records match these filters": "tidak ada data yang cocok dengan saringan ini",
+    "no webhook events": "belum ada peristiwa webhook",
+    "newest 200 shown": "200 terbaru ditampilkan",
+    "synced": "tersinkron",
+    "failed": "gagal",
+    "pending": "menunggu",
+    "skipped": "dilewati",
+    "ignored": "diabaikan",
+    "processed": "diproses",
+    "failing since": "gagal sejak",
+    "ignored by": "diabaikan oleh",
+    "day": "tanggal",
+    "outcome": "hasil",
+    "POS invoices": "faktur POS",
+    "POS total": "total POS",
+    "target invoices": "faktur target",
+    "target total": "total target",
+    "difference": "selisih",
+    "POS VAT": "PPN POS",
+    "target VAT": "PPN target",
+    "POS payments": "pembayaran POS",
+    "target payments": "pembayaran target",
+    "explained": "terjelaskan",
+    "unexplained": "tak terjelaskan",
+    "equal": "sama",
+    "reconciled": "direkonsiliasi",
+    "no reconciliation kept for these days yet": "belum ada rekonsiliasi untuk hari-hari ini",
+}
+
+
+def ui(text: str, language: str) -> str:
+    """A Sync Status page's own word in ``language`` (unchanged in English, or when the catalogue lacks it)."""
+    return UI_ID.get(text, text) if language == "id" else text

@@ -55,6 +55,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -241,6 +242,7 @@ def _integration(params: dict[str, str], integrations: dict[str, Any]) -> Any:
     name = params.get("integration") or next(iter(integrations))
     if name not in integrations:
         raise Refused(404, f"no enabled integration {name!r}")
+    _LANGUAGE.set(getattr(integrations[name], "language", "en"))  # the page speaks the integration's language
     return integrations[name]
 
 
@@ -268,19 +270,37 @@ def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value))
 
 
+#: the language of the page being drawn: the chosen integration's (``language: id`` → Bahasa Indonesia)
+_LANGUAGE: ContextVar[str] = ContextVar("possync_page_language", default="en")
+
+
+def _t(text: str) -> str:
+    """One of the page's own words in the page's language (``possync.i18n.ui``)."""
+    from possync.i18n import ui
+
+    return ui(text, _LANGUAGE.get())
+
+
+def _reason(text: str | None) -> str | None:
+    """A ledger reason (kept in English) in the page's language (``possync.i18n.translate``)."""
+    from possync.i18n import translate
+
+    return text if text is None else translate(text, _LANGUAGE.get())
+
+
 def _page(title: str, body: str, message: str | None = None, error: bool = False) -> HTMLResponse:
     note = f'<div id="message" class="{"error" if error else ""}">{_e(message)}</div>' if message else ""
     return HTMLResponse(f"""<!doctype html><html><head><meta charset="utf-8"><title>{_e(title)}</title>
 <style>{_STYLE}</style></head><body><h1>{_e(title)}</h1>
-<nav><a href="/">← Airflow</a><a href="./">Records</a><a href="webhooks">Webhook log</a>
-<a href="reconciliation">Reconciliation</a></nav>{note}{body}
+<nav><a href="/">← Airflow</a><a href="./">{_t("Records")}</a><a href="webhooks">{_t("Webhook log")}</a>
+<a href="reconciliation">{_t("Reconciliation")}</a></nav>{note}{body}
 </body></html>""")
 
 
 def _select(name: str, options: list[tuple[str, str]], chosen: str | None) -> str:
     items = "".join(f'<option value="{_e(v)}"{" selected" if v == (chosen or "") else ""}>{_e(t)}</option>'
                     for v, t in options)
-    return f'<label>{name.replace("_", " ").title()}<select name="{name}">{items}</select></label>'
+    return f'<label>{_t(name.replace("_", " ").title())}<select name="{name}">{items}</select></label>'
 
 
 def _age(item: Any, zone: ZoneInfo) -> str:
@@ -290,7 +310,7 @@ def _age(item: Any, zone: ZoneInfo) -> str:
     since = getattr(item, "failing_since", None)
     if item.status != "failed" or since is None:
         return ""
-    return (f'<div class="failing-since">failing since {since.astimezone(zone):%Y-%m-%d %H:%M}, '
+    return (f'<div class="failing-since">{_t("failing since")} {since.astimezone(zone):%Y-%m-%d %H:%M}, '
             f'{failing_for(since)}</div>')
 
 
@@ -335,20 +355,21 @@ def _records_page(integrations: dict[str, Any], params: dict[str, str], message:
 
     filters = "".join([
         _select("integration", [(n, n) for n in integrations], integration.name),
-        _select("flow", [("", "all flows"), *((f, f) for f in FLOWS)], query.flow),
-        _select("status", [("", "any status"), *((s, s) for s in STATUSES)], query.status),
-        _select("outlet", [("", "all outlets"), *((o, o) for o in sorted(integration.outlets))], query.outlet),
-        f'<label>From<input type="date" name="date_from" value="{_e(params.get("date_from"))}"></label>',
-        f'<label>To<input type="date" name="date_to" value="{_e(params.get("date_to"))}"></label>',
-        f'<label>Number starts with<input name="q" value="{_e(params.get("q"))}" placeholder="INV-JKT01-…"></label>',
+        _select("flow", [("", _t("all flows")), *((f, f) for f in FLOWS)], query.flow),
+        _select("status", [("", _t("any status")), *((s, _t(s)) for s in STATUSES)], query.status),
+        _select("outlet", [("", _t("all outlets")), *((o, o) for o in sorted(integration.outlets))], query.outlet),
+        f'<label>{_t("From")}<input type="date" name="date_from" value="{_e(params.get("date_from"))}"></label>',
+        f'<label>{_t("To")}<input type="date" name="date_to" value="{_e(params.get("date_to"))}"></label>',
+        f'<label>{_t("Number starts with")}<input name="q" value="{_e(params.get("q"))}" '
+        'placeholder="INV-JKT01-…"></label>',
         *(f'<input type="hidden" name="{k}" value="{_e(params[k])}">'
           for k in ("dag_id", "run_id", "task_id", "map_index") if params.get(k)),
-        '<button id="apply" type="submit">Filter</button>',
+        f'<button id="apply" type="submit">{_t("Filter")}</button>',
     ])
     count_rows = "".join(
         f'<tr><td>{_e(flow)}</td>' + "".join(f'<td class="num">{n[s]}</td>' for s in STATUSES) + "</tr>"
         for (_name, flow), n in counts.items()
-    ) or f'<tr><td colspan="{len(STATUSES) + 1}">no records yet</td></tr>'
+    ) or f'<tr><td colspan="{len(STATUSES) + 1}">{_t("no records yet")}</td></tr>'
     failed_here = counts.get((integration.name, query.flow or ""), {}).get("failed", 0)
     retry_flow = (f"""<form id="retry-flow" method="post" action="retry">
 <input type="hidden" name="integration" value="{_e(integration.name)}">
@@ -368,7 +389,7 @@ records of {_e(integration.name)}, oldest first (after you have repaired them in
         retry = (f'<form method="post" action="retry"><input type="hidden" name="integration" '
                  f'value="{_e(record.integration)}"><input type="hidden" name="flow" value="{_e(record.flow)}">'
                  f'<input type="hidden" name="key" value="{_e(record.key)}"><input type="hidden" '
-                 f'name="record_type" value="{_e(record.record_type)}"><button class="retry-record">Retry'
+                 f'name="record_type" value="{_e(record.record_type)}"><button class="retry-record">{_t("Retry")}'
                  '</button></form>' if record.status == "failed" else "")
         identity = {"integration": record.integration, "flow": record.flow, "record_type": record.record_type,
                     "key": record.key}
@@ -382,23 +403,25 @@ records of {_e(integration.name)}, oldest first (after you have repaired them in
         rows.append(
             f'<tr class="record"><td class="key">{_e(record.key)}</td><td>{_e(record.record_type)}</td>'
             f'<td>{_e(record.flow)}</td><td>{_e(record.outlet_code)}</td><td>{when}</td>'
-            f'<td class="status s-{_e(record.status)}">{_e(record.status)}{age}</td><td>{target}</td>'
-            f'<td class="reason">{_e(record.reason)}{note}</td><td class="num">{record.attempts}</td><td>{last}</td>'
-            f"<td>{log_link}</td><td>{retry}</td></tr>"
+            f'<td class="status s-{_e(record.status)}">{_e(_t(record.status))}{age}</td><td>{target}</td>'
+            f'<td class="reason">{_e(_reason(record.reason))}{note}</td><td class="num">{record.attempts}</td>'
+            f"<td>{last}</td><td>{log_link}</td><td>{retry}</td></tr>"
         )
-    table = "".join(rows) or '<tr><td colspan="12">no records match these filters</td></tr>'
+    table = "".join(rows) or f'<tr><td colspan="12">{_t("no records match these filters")}</td></tr>'
     kept = {k: v for k, v in params.items() if v and k not in ("cursor", "message", "error")}
-    pager = (f'<a id="older" href="?{_e(urlencode({**kept, "cursor": page.next_cursor}))}">older →</a>'
+    pager = (f'<a id="older" href="?{_e(urlencode({**kept, "cursor": page.next_cursor}))}">{_t("older →")}</a>'
              if page.next_cursor else "")
-    newest = f'<a href="?{_e(urlencode(kept))}">newest</a> ' if params.get("cursor") else ""
+    newest = f'<a href="?{_e(urlencode(kept))}">{_t("newest")}</a> ' if params.get("cursor") else ""
     body = f"""<form id="filters" method="get" action="./">{filters}</form>
-<table id="counts"><tr><th>flow</th>{"".join(f"<th>{s}</th>" for s in STATUSES)}</tr>{count_rows}</table>
+<table id="counts"><tr><th>{_t("flow")}</th>{"".join(f"<th>{_t(s)}</th>" for s in STATUSES)}</tr>{count_rows}
+</table>
 {retry_flow}
-<table id="records"><tr><th>number</th><th>record</th><th>flow</th><th>outlet</th>
-<th>business time ({_e(integration.timezone)})</th><th>status</th><th>{_e(integration.target)} document</th>
-<th>reason</th><th>attempts</th><th>last attempt</th><th>task log</th><th></th></tr>{table}</table>
+<table id="records"><tr><th>{_t("number")}</th><th>{_t("record")}</th><th>{_t("flow")}</th><th>{_t("outlet")}</th>
+<th>{_t("business time")} ({_e(integration.timezone)})</th><th>{_t("status")}</th>
+<th>{_e(integration.target)} {_t("document")}</th><th>{_t("reason")}</th><th>{_t("attempts")}</th>
+<th>{_t("last attempt")}</th><th>{_t("task log")}</th><th></th></tr>{table}</table>
 <p>{newest}{pager}</p>"""
-    return _page(f"Sync Status: {integration.name} → {integration.target}", body, message, error)
+    return _page(f"{_t('Sync Status')}: {integration.name} → {integration.target}", body, message, error)
 
 
 def _webhooks_page(integrations: dict[str, Any], params: dict[str, str],
@@ -426,26 +449,32 @@ def _webhooks_page(integrations: dict[str, Any], params: dict[str, str],
             action = _undo_form("webhooks/unignore", integration=integration.name, uuid=e.uuid)
         rows.append(
             f'<tr class="event"><td>{e.received_at.astimezone(zone):%Y-%m-%d %H:%M:%S}</td><td>{_e(e.event_type)}</td>'
-            f'<td>{_e(e.document_numbers)}</td><td class="status s-{_e(e.status)}">{_e(e.status)}{_age(e, zone)}</td>'
-            f'<td class="reason">{_e(e.reason)}</td><td class="num">{e.attempts}</td><td class="uuid">{_e(e.uuid)}</td>'
+            f'<td>{_e(e.document_numbers)}</td>'
+            f'<td class="status s-{_e(e.status)}">{_e(_t(e.status))}{_age(e, zone)}</td>'
+            f'<td class="reason">{_e(_reason(e.reason))}</td><td class="num">{e.attempts}</td>'
+            f'<td class="uuid">{_e(e.uuid)}</td>'
             f"<td>{action}</td></tr>")
-    table = "".join(rows) or '<tr><td colspan="8">no webhook events</td></tr>'
+    table = "".join(rows) or f'<tr><td colspan="8">{_t("no webhook events")}</td></tr>'
     retry = (f"""<form id="retry-webhooks" method="post" action="retry">{_hidden(
         integration=integration.name, flow="inbound", back="webhooks")}<button id="retry-failed" type="submit">
 Retry failed</button> triggers {_e(owning_dag(integration.name, "inbound"))}, which processes the {counts["failed"]}
 failed event(s) again (after you have repaired them in the POS)</form>""" if counts.get("failed") else "")
     body = f"""<form id="filters" method="get">{_select("integration", [(n, n) for n in integrations],
-    integration.name)}{_select("status", [("", "any status"), *((s, s) for s in WEBHOOK_STATUSES)], status)}
-<button id="apply" type="submit">Filter</button></form>
-<p>{", ".join(f"{n} {s}" for s, n in counts.items())} (newest 200 shown)</p>{retry}
-<table id="webhooks"><tr><th>received</th><th>event</th><th>documents</th><th>status</th><th>reason</th>
-<th>attempts</th><th>uuid</th><th></th></tr>{table}</table>"""
-    return _page(f"Webhook log: {integration.name}", body, params.get("message"), params.get("error") == "1")
+    integration.name)}{_select("status", [("", _t("any status")), *((s, _t(s)) for s in WEBHOOK_STATUSES)],
+    status)}
+<button id="apply" type="submit">{_t("Filter")}</button></form>
+<p>{", ".join(f"{n} {_t(s)}" for s, n in counts.items())} ({_t("newest 200 shown")})</p>{retry}
+<table id="webhooks"><tr><th>{_t("received")}</th><th>{_t("event")}</th><th>{_t("documents")}</th>
+<th>{_t("status")}</th><th>{_t("reason")}</th><th>{_t("attempts")}</th><th>uuid</th><th></th></tr>{table}</table>"""
+    return _page(f"{_t('Webhook log')}: {integration.name}", body, params.get("message"), params.get("error") == "1")
 
 
 # ------------------------------------------------------------------------------------------- reconciliation
 
 RECONCILIATION_DAYS = 28
+RECONCILIATION_HEADS = ("day", "outlet", "outcome", "POS invoices", "POS total", "target invoices", "target total",
+                        "difference", "POS VAT", "target VAT", "POS payments", "target payments", "explained",
+                        "unexplained", "reconciled")
 DRILLDOWN_ROWS = 500  # differing documents listed for a day (each looks its ledger record up)
 _CHART_LOCK = threading.Lock()  # matplotlib's rcParams are process-wide; the API server renders on threads
 
@@ -549,7 +578,7 @@ def _reconciliation_page(integrations: dict[str, Any], params: dict[str, str]) -
                                               "date": result.business_date.isoformat()})
         rows.append(
             f'<tr class="day-outlet"><td><a href="{_e(link)}">{result.business_date}</a></td>'
-            f'<td>{_e(result.outlet_code)}</td><td class="o-{result.outcome}">{result.outcome}</td>'
+            f'<td>{_e(result.outlet_code)}</td><td class="o-{result.outcome}">{_t(result.outcome)}</td>'
             f'<td class="num">{result.pos.invoices}</td>'
             f'<td class="num">{_amount(result.pos.invoice_total)}</td><td class="num">{result.target.invoices}</td>'
             f'<td class="num">{_amount(result.target.invoice_total)}</td><td class="num">{_amount(difference)}</td>'
@@ -557,7 +586,7 @@ def _reconciliation_page(integrations: dict[str, Any], params: dict[str, str]) -
             f'<td class="num">{_amount(pos_paid)}</td><td class="num">{_amount(target_paid)}</td>'
             f'<td class="num">{len(result.explained)}</td><td class="num">{len(result.unexplained)}</td>'
             f"<td>{result.run_at.astimezone(zone):%Y-%m-%d %H:%M}</td></tr>")
-    table = "".join(rows) or '<tr><td colspan="15">no reconciliation kept for these days yet</td></tr>'
+    table = "".join(rows) or f'<tr><td colspan="15">{_t("no reconciliation kept for these days yet")}</td></tr>'
     body = f"""<form id="filters" method="get" action="reconciliation">{_select(
         "integration", [(n, n) for n in integrations], integration.name)}
 <label>Days<input name="days" value="{days}" size="4"></label><button id="apply" type="submit">Show</button></form>
@@ -565,11 +594,9 @@ def _reconciliation_page(integrations: dict[str, Any], params: dict[str, str]) -
 differences nothing in the ledger explains. Click a day for its documents.</p>
 {chart}
 {_drilldown(integration, ledger, per_day.get(chosen.date(), []) if chosen else [], outlet)}
-<table id="reconciliations"><tr><th>day</th><th>outlet</th><th>outcome</th><th>POS invoices</th><th>POS total</th>
-<th>target invoices</th><th>target total</th><th>difference</th><th>POS VAT</th><th>target VAT</th>
-<th>POS payments</th><th>target payments</th><th>explained</th><th>unexplained</th><th>reconciled</th></tr>
+<table id="reconciliations"><tr>{"".join(f"<th>{_t(head)}</th>" for head in RECONCILIATION_HEADS)}</tr>
 {table}</table>"""
-    return _page(f"Reconciliation: {integration.name} → {integration.target}", body, params.get("message"),
+    return _page(f"{_t('Reconciliation')}: {integration.name} → {integration.target}", body, params.get("message"),
                  params.get("error") == "1")
 
 

@@ -129,7 +129,8 @@ class SyncOperator(BaseOperator):
         """Red for a new failure (or any, with ``red_on: any``); green with warnings for known ones (failing
         since before ``started``, the start of this run)."""
         report_failures(self.log, "record(s)", summary.failed_records, summary.failed,
-                        red_on=self.integration.red_on, reported_before=started, language=self.integration.language)
+                        red_on=self.integration.red_on, reported_before=started, language=self.integration.language,
+                        texts=summary.failures)
 
     def execute(self, context: Any) -> dict[str, Any]:
         from possync.ledger import RunRef
@@ -189,7 +190,7 @@ def run_started_at(context: Any) -> datetime:
 
 def report_failures(
     log: Any, what: str, failures: Sequence[FailedRecord], total: int, *, red_on: str, reported_before: datetime,
-    language: str = "en",
+    language: str = "en", texts: Sequence[str] = (),
 ) -> None:
     """Turn failed records into the task's state: raise ``AirflowFailException`` when a failure is new (first
     time, or a new reason) or when ``red_on`` is ``any``; otherwise log each failure already reported as a
@@ -215,6 +216,8 @@ def report_failures(
                     utc_minute(known[0].failing_since or now))
     if red_on == "any" or new or unaccounted:
         shown_list = [str(f) for f in (failures if red_on == "any" else new)]
+        if unaccounted and not shown_list:  # a summary without failed records: its failure texts say which
+            shown_list = list(texts)
         count = total if red_on == "any" else len(new) + unaccounted
         also = (f"; {len(known)} more still failing for reasons already reported"
                 if known and red_on != "any" else "")
