@@ -464,12 +464,13 @@ def main() -> int:
         tasks = api.task_instances(sales_dag)
         per_task = Counter((t["task_id"], t["state"]) for t in tasks)
         say(f"  {sales_dag} tasks:")
-        for task_id in ("sync_customers", "sync_products", "sync_sales"):
+        for task_id in ("sync_customers", "sync_products", "sync_sales", "run_result"):
             say(f"    {task_id:<22} " + ", ".join(
                 f"{n} {state}" for (t, state), n in sorted(per_task.items()) if t == task_id))
-    say("  Red is expected: a task with a record it cannot sync ends failed (no retries) and names the record.")
-    say("  sync_customers and sync_products report CUST-29 and PROD-40 in every run until they are repaired,")
-    say("  and each outlet's later windows retry its earlier failed sales, so its sync_sales stays red too.")
+    say("  Red means new (red_on: new): a task turns red when a record fails for the first time or for a new")
+    say("  reason, naming it (CUST-29, PROD-40 and the broken sales, in the windows that first meet them). Later")
+    say("  runs retry them, log each as a warning with since when it has been failing, and stay green; a run is")
+    say("  red whenever one of its tasks is (run_result).")
 
     step("Sync status (the sync ledger: every record's state, failures with the reason)")
     say(run(BIN / "possync", "status", "--ledger-url", LEDGER_URL).rstrip())

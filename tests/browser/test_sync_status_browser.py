@@ -162,7 +162,9 @@ def test_ops_follow_a_failed_invoice_to_its_log_and_retry_it(
     records = page.locator("table#records tr.record")
     expect(records.first).to_be_visible(timeout=UI_TIMEOUT)
     statuses = records.locator("td.status").all_inner_texts()
-    assert statuses and all(s.strip() == "failed" for s in statuses), f"not only failed records: {statuses}"
+    # each status cell: the status, then since when it has been failing (red means new)
+    assert statuses and all(s.strip().splitlines()[0] == "failed" and "failing since" in s for s in statuses), (
+        f"not only failed records: {statuses}")
     invoice = record_row(page, BROKEN_INVOICE)
     expect(invoice, f"{BROKEN_INVOICE} is not among the failed sales records").to_have_count(1)
     expect(invoice.locator("td.status")).to_have_text(re.compile(r"failed"))
