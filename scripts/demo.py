@@ -195,6 +195,29 @@ def describe(states: Counter) -> str:
     return text + (", " + ", ".join(waiting) if waiting else "")
 
 
+#: finishes the unfinished backfills of the DAGs named in argv, as the API's "cancel backfill" does (pause it, fail
+#: its runs not finished, mark it completed); run before the scheduler starts, so nothing races it
+CANCEL_UNFINISHED_BACKFILLS = """
+import sys
+from sqlalchemy import select, update
+from airflow.models.backfill import Backfill, BackfillDagRun
+from airflow.models.dagrun import DagRun
+from airflow.sdk import timezone
+from airflow.utils.session import create_session
+from airflow.utils.state import DagRunState
+with create_session() as session:
+    for backfill in session.scalars(select(Backfill).where(Backfill.dag_id.in_(sys.argv[1:]),
+                                                           Backfill.completed_at.is_(None))):
+        backfill.is_paused = True
+        session.execute(update(DagRun).where(
+            DagRun.id.in_(select(BackfillDagRun.dag_run_id).where(BackfillDagRun.backfill_id == backfill.id)),
+            DagRun.state.in_([DagRunState.QUEUED, DagRunState.RUNNING])).values(state=DagRunState.FAILED)
+            .execution_options(synchronize_session=False))
+        backfill.completed_at = timezone.utcnow()
+        print(f"finished the unfinished backfill {backfill.id} of {backfill.dag_id}")
+"""
+
+
 def progress(airflow: AirflowAPI, started: float, week: tuple[datetime, datetime]) -> dict[str, list[dict]]:
     """Print progress until the backfill and every other run of the demo DAGs have finished."""
     last_line, last_print, unhealthy_since = "", 0.0, None
@@ -354,6 +377,8 @@ def main() -> int:
     say(f"  unpaused {', '.join(DAGS)} and the Accurate inbound DAGs")
     say("  (unpausing also schedules each DAG's latest slot, today: the sales window holds no demo sales,")
     say("  the customers and products runs sync whatever the target lacks; then they run hourly)")
+    # a demo stopped half-way (Ctrl-C, `make stop`) leaves its backfills unfinished, and Airflow allows one per DAG
+    run(BIN / "python", "-c", CANCEL_UNFINISHED_BACKFILLS, *SALES_DAGS, log="airflow-backfill-cancel.log")
     for sales_dag in SALES_DAGS:
         run(airflow, "backfill", "create", "--dag-id", sales_dag,
             "--from-date", week_start.isoformat(), "--to-date", week_end.isoformat(),

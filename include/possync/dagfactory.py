@@ -661,7 +661,6 @@ and what {target_label} holds, read through its list endpoints by date (paced, i
 
 def build_reconcile_dag(integration: Integration) -> DAG:
     """The daily reconciliation of an integration (targets that can read their books back)."""
-    from airflow.sdk import CronTriggerTimetable
 
     name = integration.name
     target = get_target(integration.target)
@@ -672,8 +671,7 @@ def build_reconcile_dag(integration: Integration) -> DAG:
     with DAG(
         dag_id=f"{name}__reconcile",
         description=f"POS ↔ ledger ↔ {target.label}, per outlet and day ({name})",
-        schedule=CronTriggerTimetable(f"{at.minute} {at.hour} * * *", timezone=integration.timezone,
-                                      interval=timedelta(days=1)),
+        schedule=_daily(integration, at),
         start_date=_start_date(integration),
         catchup=False,
         max_active_runs=1,
@@ -760,9 +758,17 @@ retried. Failed tasks of the other DAGs alert on their own, as they fail.
 """
 
 
+def _daily(integration: Integration, at: time) -> Any:
+    """The schedule of a once-a-day DAG at ``at`` outlet time (reconcile, alerts digest), each run's data
+    interval the day before it."""
+    from airflow.sdk import CronTriggerTimetable
+
+    return CronTriggerTimetable(f"{at.minute} {at.hour} * * *", timezone=integration.timezone,
+                                interval=timedelta(days=1))
+
+
 def build_digest_dag(integration: Integration) -> DAG:
     """The daily digest of an integration's open failures (only with ``alerts`` configured, ``digest`` on)."""
-    from airflow.sdk import CronTriggerTimetable
 
     alerts = integration.alerts
     if alerts is None or not alerts.digest:
@@ -771,8 +777,7 @@ def build_digest_dag(integration: Integration) -> DAG:
     with DAG(
         dag_id=f"{name}__alerts_digest",
         description=f"Daily digest of open sync failures ({name})",
-        schedule=CronTriggerTimetable(f"{at.minute} {at.hour} * * *", timezone=integration.timezone,
-                                      interval=timedelta(days=1)),
+        schedule=_daily(integration, at),
         start_date=_start_date(integration),
         catchup=False,
         max_active_runs=1,
