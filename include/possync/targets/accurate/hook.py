@@ -7,9 +7,9 @@ discovered through ``api-token.do`` on the account host configured in the connec
 Accurate answers business and validation errors with HTTP 200 and ``{"s": false, "d": ["<message>"]}``:
 the hook turns those into ``RejectedError`` with Accurate's own words, like any other permanent refusal.
 Accurate allows 8 calls a second and 8 in flight; every task calling it runs in the target's Airflow pool
-(calls are sequential within a task, so the pool's size caps those in flight) and takes from one allowance of 8
-a second shared by every process (``SharedPacer``, through the integration's ledger), so neither limit is
-crossed.
+(calls are sequential within a task, so the pool's size caps those in flight) and paces to its share of the 8
+a second (``pacing_share``; or, with ``shared_pacing``, to one allowance shared by every process through the
+integration's ledger), so neither limit is crossed.
 Should a call be throttled all the same, the reply is recognised whether it is a 429 or a 200 ``s:false``
 naming the limit (``is_throttled``; Accurate does not document which), waited out and sent again.
 """

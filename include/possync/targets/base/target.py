@@ -81,11 +81,11 @@ class Target(ABC):
         """The hook class, imported inside the method (this module is imported at DAG-parse time)."""
 
     def hook(self, integration: Integration) -> Any:
-        """The integration's hook, pacing to the API consumer's allowance kept in the integration's ledger: every
-        task in the pool (sync, inbound, reconcile), in whatever process or worker, takes from that one allowance,
-        so together they stay under the target's limit however tasks start and stop."""
+        """The integration's hook. With ``shared_pacing`` it paces to the API consumer's one allowance kept in the
+        integration's ledger (every task, process and worker takes from it); without (the default), each task
+        paces alone to its share of the target pool, the pool's size dividing the limit."""
         return self.hook_class()(integration.conn_id, pacing_share=integration.target_concurrency,
-                                 pacing_conn_id=integration.ledger_conn_id)
+                                 pacing_conn_id=integration.ledger_conn_id if integration.shared_pacing else None)
 
     @abstractmethod
     def sender_classes(self) -> Iterable[type]:
