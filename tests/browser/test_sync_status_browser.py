@@ -64,8 +64,12 @@ class Steps:
 def sign_in(page: Page, stack: AirflowStack, user: str, steps: Steps | None = None) -> None:
     """Through Airflow's own login page, where the UI sends a visitor without a session."""
     page.goto(stack.url)
-    page.wait_for_url(re.compile(r"/auth/login"), timeout=UI_TIMEOUT)
-    expect(page.get_by_label("Username")).to_be_visible()
+    # The UI redirects a visitor without a session more than once on its way to the login form (the SPA, then
+    # /auth/login?next=…); waiting for one navigation to finish can meet the next one aborting it
+    # (net::ERR_ABORTED), so wait for the form itself, then check where it is.
+    expect(page.get_by_label("Username"), "the UI did not send a visitor without a session to its login form"
+           ).to_be_visible(timeout=UI_TIMEOUT)
+    assert "/auth/login" in page.url, page.url
     if steps:
         steps.shot(page, "login-page")
     page.get_by_label("Username").fill(user)
