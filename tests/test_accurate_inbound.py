@@ -339,11 +339,15 @@ def purchase(world, warehouse: str, *lines: tuple[str, str, int]) -> dict:
 
 def run_inbound_task() -> dict:
     """The inbound DAG's task as the worker runs it (connections from AIRFLOW_CONN_*, the real AccurateHook)."""
+    import time
+    from types import SimpleNamespace
+
     from possync.config import load_config
     from possync.dagfactory import build_inbound_dag
 
     [integration] = load_config().integrations
-    return build_inbound_dag(integration).get_task("process_webhooks").python_callable()
+    run = SimpleNamespace(dag_id=f"{integration.name}__inbound", run_id=f"manual__{time.monotonic_ns()}")
+    return build_inbound_dag(integration).get_task("process_webhooks").python_callable(ti=run)
 
 
 def test_a_purchase_in_accurate_reaches_pos_stock_once(world) -> None:

@@ -1,9 +1,11 @@
 """Red means new: a task turns red when a record fails for the first time or for another reason than before, not
 on every later run that retries a failure already reported; such a record is still retried, and logged as a
 warning with how long it has been failing. ``red_on: any`` keeps every run with a failed record red. The ledger
-knows since when each record has been failing for its current reason (``failing_since``), decided in the same
-write that records the failure; a reason that differs only by volatile text (a timestamp, an attempt number)
-is the same reason. A run whose task failed is red even when a later ``all_done`` task succeeded."""
+knows since when each record has been failing for its current reason (``failing_since``) and which DAG run met it
+first (``failing_run``), decided in the same write that records the failure: the run that met it is red (a retry
+of that run too), every other run green, however close in time (backfill runs come seconds apart). A reason that
+differs only by volatile text (a timestamp, an attempt number) is the same reason. A run whose task failed is red
+even when a later ``all_done`` task succeeded."""
 
 from __future__ import annotations
 
@@ -18,9 +20,9 @@ from airflow.sdk.exceptions import AirflowFailException
 from sqlalchemy import create_engine, inspect, text, update
 
 from possync.config import load_config
-from possync.ledger import RecordOutcome, SyncLedger
-from possync.ledger.reasons import failure_key
-from possync.ledger.schema import sync_records, webhook_events
+from possync.ledger import RecordOutcome, RunRef, SyncLedger
+from possync.ledger.reasons import Failing, failure_key
+from possync.ledger.schema import sync_records
 from possync.pos import schema as pos_schema
 from possync.targets.base.loader import FailedRecord
 from possync.targets.base.operators import SyncProductsOperator, report_failures
@@ -43,19 +45,45 @@ def ledger(db_url: str) -> SyncLedger:
     return SyncLedger.from_url(db_url, ensure_schema=True)
 
 
+def _run(run_id: str, try_number: int = 1, dag_id: str = "i__sales") -> RunRef:
+    return RunRef(dag_id, run_id, "sync_sales", try_number=try_number)
+
+
 def test_failing_since_starts_at_the_first_failure_and_stays_while_the_reason_does(ledger: SyncLedger) -> None:
-    first = ledger.record("i", [_outcome("failed", "product 'Kopi' has no SKU")])["invoice", "INV-1"]
-    assert first is not None and ledger.get("i", "invoice", "INV-1").failing_since == first
-    ledger.record("i", [_outcome("pending")])  # staged again for its retry
-    assert ledger.get("i", "invoice", "INV-1").failing_since == first
-    again = ledger.record("i", [_outcome("failed", "product 'Kopi' has no SKU")])
-    assert again == {("invoice", "INV-1"): first}, "the same reason again: failing since the first time"
+    first = ledger.record("i", [_outcome("failed", "product 'Kopi' has no SKU")], _run("r1"))["invoice", "INV-1"]
+    assert first is not None and first.new and ledger.get("i", "invoice", "INV-1").failing_since == first.since
+    ledger.record("i", [_outcome("pending")], _run("r2"))  # staged again for its retry
+    assert ledger.get("i", "invoice", "INV-1").failing_since == first.since
+    again = ledger.record("i", [_outcome("failed", "product 'Kopi' has no SKU")], _run("r2"))
+    assert again == {("invoice", "INV-1"): Failing(first.since, new=False)}, (
+        "the same reason in the next run: failing since the first time, reported by the first run")
+
+
+def test_the_run_that_met_a_failure_reports_it_on_every_try_and_no_other_run_does(ledger: SyncLedger) -> None:
+    """Runs are told apart by their ids, not by clocks: the next backfill run a moment later is another run."""
+    reason = "product 'Kopi' has no SKU"
+    assert ledger.record("i", [_outcome("failed", reason)], _run("backfill__2026-11-09T00:00"))["invoice", "INV-1"].new
+    retried = ledger.record("i", [_outcome("failed", reason)], _run("backfill__2026-11-09T00:00", try_number=2))
+    assert retried["invoice", "INV-1"].new, "a retry (or a cleared task) of the run that met it stays red"
+    next_run = ledger.record("i", [_outcome("failed", reason)], _run("backfill__2026-11-09T00:15"))
+    assert not next_run["invoice", "INV-1"].new, "the next run, a moment later, retries it quietly"
+    other_dag = ledger.record("i", [_outcome("failed", reason)], _run("backfill__2026-11-09T00:00", dag_id="i__other"))
+    assert not other_dag["invoice", "INV-1"].new, "a run id is only the same run within its DAG"
+    assert ledger.record("i", [_outcome("failed", reason)])["invoice", "INV-1"].new is False, (
+        "a write outside any run (the CLI) does not report what a run reported")
+
+
+def test_a_failure_started_outside_a_run_is_new_to_the_write_that_started_it(ledger: SyncLedger) -> None:
+    assert ledger.record("i", [_outcome("failed", "no SKU")])["invoice", "INV-1"].new
+    assert not ledger.record("i", [_outcome("failed", "no SKU")])["invoice", "INV-1"].new
+    assert not ledger.record("i", [_outcome("failed", "no SKU")], _run("r9"))["invoice", "INV-1"].new
 
 
 def test_a_new_reason_restarts_failing_since(ledger: SyncLedger) -> None:
-    first = ledger.record("i", [_outcome("failed", "product 'Kopi' has no SKU")])["invoice", "INV-1"]
-    changed = ledger.record("i", [_outcome("failed", "Jurnal: Customer can't be blank")])["invoice", "INV-1"]
-    assert changed is not None and changed > first
+    first = ledger.record("i", [_outcome("failed", "product 'Kopi' has no SKU")], _run("r1"))["invoice", "INV-1"]
+    changed = ledger.record("i", [_outcome("failed", "Jurnal: Customer can't be blank")], _run("r2"))[
+        "invoice", "INV-1"]
+    assert changed is not None and changed.since > first.since and changed.new, "another reason: new to run r2"
 
 
 def test_a_reason_changing_only_by_volatile_text_is_the_same_failure(ledger: SyncLedger) -> None:
@@ -65,7 +93,7 @@ def test_a_reason_changing_only_by_volatile_text_is_the_same_failure(ledger: Syn
     again = ledger.record("i", [_outcome(
         "failed", "Jurnal: Item 1: Product (Product 'X' was not found.) (1 of 4 invoices are not valid; none was "
                   "created.) at 2026-11-10T08:00:41Z, attempt 1 of 5, request id 1b2c-99")])["invoice", "INV-1"]
-    assert again == first
+    assert again is not None and first is not None and again.since == first.since
 
 
 def test_the_noise_filter_keeps_what_tells_failures_apart() -> None:
@@ -81,8 +109,9 @@ def test_syncing_or_skipping_clears_failing_since(ledger: SyncLedger) -> None:
     ledger.record("i", [_outcome("synced", content="h2")])
     record = ledger.get("i", "invoice", "INV-1")
     assert record.status == "synced" and record.failing_since is None
-    later = ledger.record("i", [_outcome("failed", "no SKU", content="h3")])["invoice", "INV-1"]
-    assert later is not None and later > record.synced_at, "failing again after a sync is a new failure"
+    later = ledger.record("i", [_outcome("failed", "no SKU", content="h3")], _run("r3"))["invoice", "INV-1"]
+    assert later is not None and later.new and later.since > record.synced_at, (
+        "failing again after a sync is a new failure")
     ledger.record("i", [_outcome("skipped", "voided at the till", content="h4")])
     assert ledger.get("i", "invoice", "INV-1").failing_since is None
 
@@ -91,7 +120,7 @@ def test_a_failure_not_stored_over_a_synced_record_counts_as_new(ledger: SyncLed
     ledger.record("i", [_outcome("synced")])
     # an overlapping run saw "already exists" for the same content: the record stays synced
     assert ledger.record("i", [_outcome("failed", "duplicate")]) == {("invoice", "INV-1"): None}
-    assert FailedRecord("invoice", "INV-1", "duplicate", None).is_new(datetime.now(UTC))
+    assert FailedRecord("invoice", "INV-1", "duplicate", None).is_new
 
 
 def test_an_older_ledger_gets_failing_since_for_what_already_failed(tmp_path: Path) -> None:
@@ -115,12 +144,14 @@ def test_an_older_ledger_gets_failing_since_for_what_already_failed(tmp_path: Pa
             "('i', 'invoice', 'INV-2', 'sales', 'synced', NULL, 1, '2026-11-01 00:00:00.000000', "
             "'2026-11-01 00:00:00.000000', '2026-11-01 00:00:00.000000', 'h2')")
     ledger = SyncLedger.from_url(url, ensure_schema=True)
-    assert {"failing_since", "failure_key"} <= {c["name"] for c in inspect(engine).get_columns("sync_records")}
+    assert {"failing_since", "failure_key", "failing_run"} <= {
+        c["name"] for c in inspect(engine).get_columns("sync_records")}
     since = datetime(2026, 11, 2, 10, 15, tzinfo=UTC)
     assert ledger.get("i", "invoice", "INV-1").failing_since == since
     assert ledger.get("i", "invoice", "INV-2").failing_since is None
     # the failure reported before the upgrade is not new after it
-    assert ledger.record("i", [_outcome("failed", "no SKU")]) == {("invoice", "INV-1"): since}
+    assert ledger.record("i", [_outcome("failed", "no SKU")], _run("r1")) == {
+        ("invoice", "INV-1"): Failing(since, new=False)}
 
 
 # -- the task: red for new failures, green with warnings for known ones ------------------------------------------
@@ -141,14 +172,12 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     yield from jurnal_world(tmp_path, monkeypatch)
 
 
-def run_products(world: dict[str, Any], run_id: str, *, started: datetime | None = None, try_number: int = 1,
-                 **settings: Any) -> dict[str, Any]:
+def run_products(world: dict[str, Any], run_id: str, *, try_number: int = 1, **settings: Any) -> dict[str, Any]:
     """The real ``sync_products`` task of the world's integration, run as Airflow would (a minimal context)."""
     integration = next(i for i in load_config().integrations if i.name == world["integration"])
     operator = SyncProductsOperator(task_id="sync_products", integration_name=integration.name)
     operator.__dict__["integration"] = integration.model_copy(update=settings) if settings else integration
-    context = {"ti": _TaskInstance(run_id, try_number),
-               "dag_run": SimpleNamespace(start_date=started or datetime.now(UTC))}
+    context = {"ti": _TaskInstance(run_id, try_number)}
     return operator.execute(context)
 
 
@@ -156,15 +185,9 @@ def _skuless(world: dict[str, Any]) -> Any:
     return world["ledger"].get(world["integration"], "item", SKULESS_KEY)
 
 
-def an_hour_ago(engine: Any, table: Any) -> datetime:
-    """Move every failure's start an hour back, as if it had been recorded by an earlier run; the new start."""
-    since = datetime.now(UTC) - timedelta(hours=1)
-    with engine.begin() as conn:
-        conn.execute(update(table).where(table.c.failing_since.is_not(None)).values(failing_since=since))
-    return since
-
-
 def _backdate(world: dict[str, Any], days: int) -> datetime:
+    """Move the SKU-less product's failure back by ``days``: its age in the log lines (not its colour, which the
+    run ids decide)."""
     since = datetime.now(UTC) - timedelta(days=days, minutes=5)
     with world["ledger"].engine.begin() as conn:
         conn.execute(update(sync_records).where(sync_records.c.business_key == SKULESS_KEY).values(failing_since=since))
@@ -185,7 +208,7 @@ def test_a_broken_record_is_red_once_then_retried_green_with_its_age(world: dict
     assert first.status == "failed" and first.failing_since is not None
 
     assert not [line for line in _warning_lines(capsys) if line.startswith("FAILED")], "a new failure is no warning"
-    since = _backdate(world, 7)  # reported last week
+    since = _backdate(world, 7)  # as if reported last week
     summary = run_products(world, "scheduled__2")
     assert summary["failed"] == 1 and summary["synced"] == 0, "still retried, still failed: only the colour differs"
     lines = _warning_lines(capsys)
@@ -196,6 +219,14 @@ def test_a_broken_record_is_red_once_then_retried_green_with_its_age(world: dict
                                f"{since:%Y-%m-%d %H:%M} UTC)") for line in lines), lines
     record = _skuless(world)
     assert record.failing_since == since and record.attempts == first.attempts + 1
+
+
+def test_the_next_run_a_second_later_is_green(world: dict[str, Any]) -> None:
+    """The demo's backfill: runs seconds apart. Only the run that met the failure first is red."""
+    with pytest.raises(AirflowFailException):
+        run_products(world, "backfill__2026-11-09T00:00:00+00:00")
+    summary = run_products(world, "backfill__2026-11-09T01:00:00+00:00")
+    assert summary["failed"] == 1, "retried, and still failing, but reported already: green"
 
 
 def test_a_changed_reason_turns_the_task_red_again(world: dict[str, Any]) -> None:
@@ -220,12 +251,12 @@ def test_red_on_any_keeps_every_run_with_a_failed_record_red(world: dict[str, An
 
 
 def test_a_retry_of_the_run_that_met_the_failure_stays_red(world: dict[str, Any]) -> None:
-    started = datetime.now(UTC)
     with pytest.raises(AirflowFailException):
-        run_products(world, "scheduled__1", started=started)
+        run_products(world, "scheduled__1")
+    _backdate(world, 1)  # however long ops take to clear the task, it stays that run's failure
     # the same run again (a retry after a transient error, or ops clearing the task): the failure is its own
     with pytest.raises(AirflowFailException):
-        run_products(world, "scheduled__1", started=started, try_number=2)
+        run_products(world, "scheduled__1", try_number=2)
 
 
 def test_a_repaired_record_syncs_and_no_longer_has_a_failing_since(world: dict[str, Any]) -> None:
@@ -245,11 +276,12 @@ def test_a_repaired_record_syncs_and_no_longer_has_a_failing_since(world: dict[s
 
 
 def test_new_and_known_failures_together_are_red_and_name_only_the_new(caplog: pytest.LogCaptureFixture) -> None:
-    started = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
-    failures = [FailedRecord("item", "PROD-1", "no SKU", datetime(2026, 11, 9, 10, 15, tzinfo=UTC)),
-                FailedRecord("customer", "CUST-2", "code taken", started + timedelta(seconds=5))]
+    reported_last_week = Failing(datetime(2026, 11, 9, 10, 15, tzinfo=UTC), new=False)
+    met_by_this_run = Failing(datetime(2026, 11, 16, 10, tzinfo=UTC), new=True)
+    failures = [FailedRecord("item", "PROD-1", "no SKU", reported_last_week),
+                FailedRecord("customer", "CUST-2", "code taken", met_by_this_run)]
     with pytest.raises(AirflowFailException) as raised:
-        report_failures(logging.getLogger("t"), "record(s)", failures, 2, red_on="new", reported_before=started)
+        report_failures(logging.getLogger("t"), "record(s)", failures, 2, red_on="new")
     assert str(raised.value) == ("1 record(s) failed: customer CUST-2: code taken; 1 more still failing for reasons "
                                  "already reported")
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -258,7 +290,7 @@ def test_new_and_known_failures_together_are_red_and_name_only_the_new(caplog: p
                                 "2026-11-09 10:15 UTC)")
     # a failure counted but not described (no ledger answer) is never taken for a known one
     with pytest.raises(AirflowFailException):
-        report_failures(logging.getLogger("t"), "record(s)", failures[:1], 2, red_on="new", reported_before=started)
+        report_failures(logging.getLogger("t"), "record(s)", failures[:1], 2, red_on="new")
 
 
 # -- the DAG: a run whose task failed is red -------------------------------------------------------------------
@@ -274,8 +306,8 @@ def test_a_sales_run_whose_products_task_failed_is_red(tmp_path: Path, monkeypat
         states = run_sales("jurnal_demo__sales")
         assert states["sync_products", -1] == "failed" and states["run_result", -1] == "upstream_failed"
         # a new product without SKU, sold nowhere: only sync_products meets a new failure; the broken records of
-        # the first run fail again, for the same reasons, without turning their tasks red
-        an_hour_ago(world["ledger"].engine, sync_records)  # the first run was the previous window
+        # the first run fail again, for the same reasons, without turning their tasks red (a moment later: the
+        # runs' ids tell them apart)
         with world["pos"].begin() as conn:
             conn.execute(pos_schema.products.insert().values(
                 id=9001, sku=None, name="Es Teh Manis Jumbo", unit="pcs", price=8000, cost=2000, tax_rate=0,
@@ -366,19 +398,23 @@ def test_a_failing_webhook_event_is_red_once_then_retried_green(db_engine: Any, 
     accurate = FakeAccurate(detail(lines=[{"itemNo": "KOP-009", "itemName": "Kopi Gayo 250g", "quantity": 6,
                                            "unitPrice": 60000, "warehouseName": "Dago"}]))
     log.receive("accurate_t", [envelope("u1")])
-    monkeypatch.setattr("possync.pipeline.process_webhooks", lambda *args, **kwargs: process_pending(
-        log, accurate, shop.engine, INTEGRATION, logging.getLogger("t")))
+    monkeypatch.setattr("possync.pipeline.process_webhooks", lambda *args, run=None: process_pending(
+        WebhookLog(log.engine, run=run), accurate, shop.engine, INTEGRATION, logging.getLogger("t")))
+    runs = iter(range(1, 100))
 
-    def run(red_on: str = "new", started: datetime | None = None) -> dict[str, int]:
+    def run(red_on: str = "new", run_id: str | None = None) -> dict[str, int]:
         task = build_inbound_dag(INTEGRATION.model_copy(update={"red_on": red_on})).get_task("process_webhooks")
-        return task.python_callable(dag_run=SimpleNamespace(start_date=started or datetime.now(UTC)))
+        ti = SimpleNamespace(dag_id="accurate_t__inbound", run_id=run_id or f"scheduled__{next(runs)}")
+        return task.python_callable(ti=ti)
 
     with pytest.raises(AirflowFailException, match=r"1 webhook event\(s\) failed: .*KOP-009"):
-        run()
-    assert log.get("accurate_t", "u1").failing_since is not None
-    since = an_hour_ago(log.engine, webhook_events)  # the next run comes later
-    assert run()["failed"] == 1, "the same failure again: retried, green"
-    assert log.get("accurate_t", "u1").failing_since == since and log.get("accurate_t", "u1").attempts == 2
+        run(run_id="scheduled__first")
+    since = log.get("accurate_t", "u1").failing_since
+    assert since is not None
+    with pytest.raises(AirflowFailException):
+        run(run_id="scheduled__first")  # the run that met it, cleared by ops: still its failure, still red
+    assert run()["failed"] == 1, "the same failure in the next run: retried, green"
+    assert log.get("accurate_t", "u1").failing_since == since and log.get("accurate_t", "u1").attempts == 3
     with pytest.raises(AirflowFailException):
         run(red_on="any")
 

@@ -458,15 +458,16 @@ every {INBOUND_EVERY_MINUTES} minutes, in case a trigger was lost.
             with ``red_on: any``), green with a warning per event still failing for a reason already reported."""
             import logging
 
+            from possync.ledger.reasons import run_key
             from possync.pipeline import process_webhooks
-            from possync.targets.base.operators import report_failures, run_started_at
+            from possync.targets.base.operators import report_failures
 
             logger = logging.getLogger("possync.inbound")
-            started = run_started_at(context)
-            summary = process_webhooks(integration, target, logger)
+            ti = context["ti"]
+            summary = process_webhooks(integration, target, logger, run=run_key(ti.dag_id, ti.run_id))
             if summary.failed:
                 report_failures(logger, "webhook event(s)", getattr(summary, "failed_events", []), summary.failed,
-                                red_on=integration.red_on, reported_before=started)
+                                red_on=integration.red_on)
             return summary.as_dict()
 
         process_webhooks()

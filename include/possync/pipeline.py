@@ -575,15 +575,16 @@ def sync_stock(job: SyncJob, *, outlet_code: str, window: Window, catch_up: bool
     return _sync_stock_flow(job, "stock", [outlet_code], window, catch_up, now)
 
 
-def process_webhooks(integration: Integration, target: Target, logger: Logger = log) -> Any:
+def process_webhooks(integration: Integration, target: Target, logger: Logger = log, run: str | None = None) -> Any:
     """The integration's pending webhook events, processed by its target's ``Inbound`` with a hook that paces
-    to the integration's share of the target pool (the inbound task runs in that pool beside the syncs)."""
+    to the integration's share of the target pool (the inbound task runs in that pool beside the syncs). ``run``:
+    the DAG run processing them (``possync.ledger.reasons.run_key``), to which a failure it starts is new."""
     from possync.db import engine_for_conn
     from possync.ledger.webhooks import WebhookLog
 
     if target.inbound is None:
         raise ValueError(f"target {target.name!r} has no webhooks")
-    webhook_log = WebhookLog(engine_for_conn(integration.ledger_conn_id), ensure_schema=True)
+    webhook_log = WebhookLog(engine_for_conn(integration.ledger_conn_id), ensure_schema=True, run=run)
     return target.inbound.process_pending(webhook_log, target.hook(integration),
                                           engine_for_conn(integration.pos_conn_id), integration,
                                           with_language(logger, integration.language))

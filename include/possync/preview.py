@@ -39,6 +39,7 @@ from decimal import Decimal
 from typing import Any
 
 from possync.ledger import LedgerRecord, RecordOutcome, Reversal, RunRef, SyncLedger
+from possync.ledger.reasons import Failing
 from possync.recordlog import OUTCOMES
 from possync.targets.base.loader import LoadSummary, SendResult
 
@@ -153,12 +154,13 @@ class PreviewLedger:
     # -- writes: kept here -------------------------------------------------------------------------------
 
     def record(self, integration: str, outcomes: Any, run: RunRef | None = None
-               ) -> dict[tuple[str, str], datetime | None]:
+               ) -> dict[tuple[str, str], Failing | None]:
         """Merge like ``SyncLedger.record``: a synced (or ignored) record stays so when an outcome without new
         content says otherwise; otherwise the latest outcome wins. Returns, as it does, since when each failed
-        record has been failing: the real ledger's time when it was failing for the same reason, else now."""
+        record has been failing (the real ledger's time when it was failing for the same reason, else now) and
+        whether that is new (a preview reports every failure it would start as new)."""
         now = datetime.now(UTC)
-        failing: dict[tuple[str, str], datetime | None] = {}
+        failing: dict[tuple[str, str], Failing | None] = {}
         for outcome in outcomes:
             before = self.get(integration, outcome.record_type, outcome.key)
             merged = self._merged(integration, outcome, run, now)
@@ -166,8 +168,9 @@ class PreviewLedger:
             if outcome.status == "failed":
                 same = (before is not None and before.status == "failed" and before.reason == outcome.reason
                         and getattr(before, "failing_since", None) is not None)
-                failing[outcome.record_type, outcome.key] = (before.failing_since if same and before else now) \
-                    if merged.status == "failed" else None
+                failing[outcome.record_type, outcome.key] = (
+                    Failing(before.failing_since, new=False) if same and before and before.failing_since
+                    else Failing(now, new=True)) if merged.status == "failed" else None
         return failing
 
     def _merged(self, integration: str, outcome: RecordOutcome, run: RunRef | None, now: datetime) -> LedgerRecord:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
+from datetime import datetime
 
 _NOISE: tuple[tuple[re.Pattern[str], str], ...] = (
     # a date with a time of day (ISO or "2026-11-09 10:15 UTC"); a plain date is kept: it names a day
@@ -47,3 +49,21 @@ def normalised_reason(reason: str | None) -> str:
 def failure_key(reason: str | None) -> str:
     """A fixed-length key of the reason without its noise: equal keys, same failure (sha256 hex, 64 chars)."""
     return hashlib.sha256(normalised_reason(reason).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Failing:
+    """What the ledger answered when it stored a failure: since when the record (or webhook event) has been failing
+    for this reason, and whether the failure is ``new`` to the DAG run that wrote it. New: this write started it
+    (a first failure, or another reason than before), or an earlier write of the same DAG run did (the run's other
+    task, or an earlier try of this task: a retry of a red task stays red until the record is repaired). A failure
+    that began in an earlier run was reported by that run; it is retried quietly. Runs are told apart by their
+    ids, never by clocks: backfill runs seconds apart are as distinct as runs a day apart."""
+
+    since: datetime
+    new: bool
+
+
+def run_key(dag_id: str | None, run_id: str | None) -> str | None:
+    """The DAG run a failure began in, as the ledger keeps it (``failing_run``); None for writes outside a run."""
+    return f"{dag_id}/{run_id}" if dag_id and run_id else None

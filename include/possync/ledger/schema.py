@@ -100,6 +100,9 @@ sync_records = Table(
     # a failure with another key is a new failure, reported again
     Column("failing_since", UTCDateTime()),
     Column("failure_key", String(64)),
+    # the DAG run (``dag_id/run_id``) whose write started the current failure: that run reports it (turns red),
+    # later runs retry it quietly (``possync.ledger.reasons.Failing``); NULL for a failure begun outside a run
+    Column("failing_run", String(500)),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("dag_id", String(250)),
     Column("run_id", String(250)),
@@ -199,6 +202,7 @@ webhook_events = Table(
     # as in sync_records: since when the event has been failing for its current reason, and that reason's key
     Column("failing_since", UTCDateTime()),
     Column("failure_key", String(64)),
+    Column("failing_run", String(500)),
     Column("processed_at", UTCDateTime()),
     Column("payload", Text, nullable=False),
     UniqueConstraint("integration", "uuid", name="uq_webhook_events_uuid"),
@@ -321,12 +325,15 @@ def _add_missing_columns(conn: Connection) -> None:
 
 
 def _add_failing_since_to(conn: Connection, table: Table) -> None:
-    """``failing_since`` and ``failure_key`` for a table that had neither: a record (or webhook event) that failed
-    before was already reported (its task went red then), so it counts as failing since its last attempt, for
-    its stored reason."""
+    """``failing_since``, ``failure_key`` and ``failing_run`` for a table that lacks them: a record (or webhook event)
+    that failed before was already reported (its task went red then), so it counts as failing since its last
+    attempt, for its stored reason, begun in no run of today's."""
     from possync.ledger.reasons import failure_key
 
-    if "failing_since" in {column["name"] for column in inspect(conn).get_columns(table.name)}:
+    columns = {column["name"] for column in inspect(conn).get_columns(table.name)}
+    if "failing_run" not in columns:  # NULL: a failure begun before runs were kept, reported then
+        conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN failing_run VARCHAR(500)")
+    if "failing_since" in columns:
         return
     column_type = table.c.failing_since.type.compile(dialect=conn.dialect)
     conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN failing_since {column_type}")

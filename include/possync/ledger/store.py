@@ -25,8 +25,9 @@ Merge rules for ``SyncLedger.record`` (the row in the ledger is *old*, the outco
 - ``failing_since`` is when the record first failed for its current reason, ``failure_key`` that reason without
   its volatile parts (``possync.ledger.reasons``). A ``failed`` outcome keeps the old ``failing_since`` when the
   record was already failing with the same key (and was at most staged again as ``pending`` since), and starts it
-  at this write otherwise; ``pending`` keeps both; ``synced`` and ``skipped`` clear them. ``record`` returns each
-  failed outcome's ``failing_since``, so the caller knows in the same write whether the failure is new.
+  at this write otherwise; ``pending`` keeps both; ``synced`` and ``skipped`` clear them. ``failing_run`` (the DAG
+  run of the write that started the failure) goes with ``failing_since``. ``record`` returns each failed outcome's
+  ``Failing``: since when, and whether the failure is new to this run (``possync.ledger.reasons``).
 - ``target_hash`` (the content of the version the target holds) becomes the outcome's ``content_hash`` on
   ``synced`` and is kept otherwise: staging a changed record replaces its content and status but not what the
   target holds, so the change is found (``possync.changes``) until ``SyncLedger.reverse`` records that the
@@ -56,7 +57,7 @@ from sqlalchemy import ColumnElement, Insert, and_, case, func, null, or_, selec
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, Row
 
-from possync.ledger.reasons import failure_key
+from possync.ledger.reasons import Failing, failure_key, run_key
 from possync.ledger.schema import (
     STATUSES,
     create_schema,
@@ -326,12 +327,12 @@ class SyncLedger:
 
     def record(
         self, integration: str, outcomes: Iterable[RecordOutcome], run: RunRef | None = None
-    ) -> dict[tuple[str, str], datetime | None]:
+    ) -> dict[tuple[str, str], Failing | None]:
         """Upsert a batch of outcomes in one transaction (merge rules: see the module docstring).
 
-        Returns, for each ``failed`` outcome's (record type, key), when the record has been failing for this
-        reason: this write's time for a new failure (first failure, or another reason than before), an earlier
-        time for one already recorded, ``None`` when the failure was not stored (a synced record kept).
+        Returns, for each ``failed`` outcome's (record type, key), since when the record has been failing for
+        this reason and whether that failure is new to ``run`` (started by this write or by an earlier write of
+        the same DAG run), ``None`` when the failure was not stored (a synced or ignored record kept).
 
         Rows are written in key order so two PostgreSQL transactions over overlapping keys lock them
         in the same order and cannot deadlock. An outcome repeated for the same record in one batch
@@ -355,16 +356,19 @@ class SyncLedger:
                     for outcome in outcomes if outcome.status == "synced"]
         failed = {(outcome.record_type, outcome.key) for outcome in outcomes if outcome.status == "failed"}
         c = sync_records.c
-        failing: dict[tuple[str, str], datetime | None] = {}
+        this_run = run_key(run.dag_id, run.run_id) if run else None
+        failing: dict[tuple[str, str], Failing | None] = {}
         with self._write() as conn:
             reopened = self._reopened(conn, integration, outcomes, run, now)
             for rows in rounds:
                 rows.sort(key=lambda row: (row["record_type"], row["business_key"]))
-                returned = self._upsert(conn, self._record_stmt, rows,
-                                        returning=(c.record_type, c.business_key, c.status, c.failing_since))
-                for record_type, key, status, since in returned:
-                    if (record_type, key) in failed:
-                        failing[record_type, key] = since if status == "failed" else None
+                returned = self._upsert(conn, self._record_stmt, rows, returning=(
+                    c.record_type, c.business_key, c.status, c.failing_since, c.failing_run))
+                for record_type, key, status, since, since_run in returned:
+                    if (record_type, key) not in failed:
+                        continue
+                    failing[record_type, key] = None if status != "failed" or since is None else Failing(
+                        since, new=since == now or (this_run is not None and since_run == this_run))
             if versions:
                 conn.execute(sync_record_versions.insert(), versions)
             if reopened:
@@ -472,6 +476,7 @@ class SyncLedger:
             "reason": None if synced else outcome.reason,
             "failing_since": now if failed else None,
             "failure_key": failure_key(outcome.reason) if failed else None,
+            "failing_run": run_key(run.dag_id, run.run_id) if failed and run else None,
             "attempts": 1 if attempted else 0,
             "dag_id": run.dag_id if run else None,
             "run_id": run.run_id if run else None,
@@ -527,6 +532,13 @@ class SyncLedger:
             "failure_key": case(
                 (or_(keep, new.status == "pending"), old.failure_key),
                 (new.status == "failed", new.failure_key),
+                else_=null(),
+            ),
+            "failing_run": case(
+                (or_(keep, new.status == "pending"), old.failing_run),
+                (and_(new.status == "failed", old.failing_since.is_not(None), old.failure_key == new.failure_key),
+                 old.failing_run),
+                (new.status == "failed", new.failing_run),
                 else_=null(),
             ),
             "attempts": old.attempts + new.attempts,

@@ -24,7 +24,7 @@ from sqlalchemy import and_, case, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, Row
 
-from possync.ledger.reasons import failure_key
+from possync.ledger.reasons import Failing, failure_key
 from possync.ledger.schema import WEBHOOK_STATUSES, create_schema, webhook_events
 
 WebhookStatus = Literal["received", "processed", "failed", "ignored"]
@@ -99,8 +99,11 @@ def _event(row: Row[Any]) -> WebhookEvent:
 class WebhookLog:
     """Webhook events of every integration, in the sync ledger database (SQLite or PostgreSQL)."""
 
-    def __init__(self, engine: Engine, *, ensure_schema: bool = False) -> None:
+    def __init__(self, engine: Engine, *, ensure_schema: bool = False, run: str | None = None) -> None:
+        """``run``: the DAG run processing events (``possync.ledger.reasons.run_key``), whose failures are new to
+        it when it started them (``mark_failed``)."""
         self.engine = engine
+        self.run = run
         if ensure_schema:
             create_schema(engine)
 
@@ -157,7 +160,7 @@ class WebhookLog:
             return [_event(row) for row in conn.execute(query)]
 
     def _mark(self, event_id: int, status: WebhookStatus, reason: str | None, now: datetime | None
-              ) -> datetime | None:
+              ) -> Failing | None:
         now = now or datetime.now(UTC)
         c = webhook_events.c
         values: dict[str, Any] = {
@@ -167,34 +170,39 @@ class WebhookLog:
             "last_attempt_at": now,
             "failing_since": None,
             "failure_key": None,
+            "failing_run": None,
         }
         if status in ("processed", "ignored"):
             values["processed_at"] = now
         if status == "failed":  # the same failure goes on since it started; another reason starts anew
             key = failure_key(reason)
             values["failure_key"] = key
-            values["failing_since"] = case(
-                (and_(c.status == "failed", c.failing_since.is_not(None), c.failure_key == key), c.failing_since),
-                else_=literal(now, c.failing_since.type),
-            )
+            going_on = and_(c.status == "failed", c.failing_since.is_not(None), c.failure_key == key)
+            values["failing_since"] = case((going_on, c.failing_since), else_=literal(now, c.failing_since.type))
+            values["failing_run"] = case((going_on, c.failing_run), else_=literal(self.run, c.failing_run.type))
         # processed is final; so is an event someone set aside (ignored) for a late failure of an overlapping run
         final = ("processed", "ignored") if status == "failed" else ("processed",)
         stmt = (
             update(webhook_events)
             .where(c.id == event_id, c.status.not_in(final))
             .values(**values)
-            .returning(c.failing_since)
+            .returning(c.failing_since, c.failing_run)
         )
         with self.engine.begin() as conn:
-            return conn.execute(stmt).scalar_one_or_none()
+            row = conn.execute(stmt).one_or_none()
+        if row is None or row.failing_since is None:
+            return None
+        return Failing(row.failing_since, new=row.failing_since == now
+                       or (self.run is not None and row.failing_run == self.run))
 
     def mark_processed(self, event_id: int, *, reason: str | None = None, now: datetime | None = None) -> None:
         """Done; ``reason`` may say what it did when that is not obvious (e.g. "already in the POS")."""
         self._mark(event_id, "processed", reason, now)
 
-    def mark_failed(self, event_id: int, reason: str, *, now: datetime | None = None) -> datetime | None:
+    def mark_failed(self, event_id: int, reason: str, *, now: datetime | None = None) -> Failing | None:
         """Could not be processed; stays pending and is retried by every later run. Returns since when the event
-        has been failing for this reason (``now`` when the failure is new; None when it was processed meanwhile)."""
+        has been failing for this reason and whether that is new to this log's run (None when it was processed or
+        set aside meanwhile)."""
         return self._mark(event_id, "failed", reason, now)
 
     def mark_ignored(self, event_id: int, reason: str, *, now: datetime | None = None) -> None:

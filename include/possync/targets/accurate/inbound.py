@@ -322,9 +322,9 @@ def process_pending(webhook_log: WebhookLog, hook: DetailReader, pos_engine: Eng
             webhook_log.mark_ignored(event.id, reason or "nothing to do")
             summary.ignored += 1
         else:
-            since = webhook_log.mark_failed(event.id, reason or "failed")
+            failing = webhook_log.mark_failed(event.id, reason or "failed")
             summary.failed += 1
             summary.failed_events.append(
-                FailedRecord("webhook", event.document_numbers or event.uuid, reason or "failed", since))
+                FailedRecord("webhook", event.document_numbers or event.uuid, reason or "failed", failing))
     logger.info("%s", summary.line())
     return summary

@@ -27,6 +27,7 @@ from possync.recordlog import ignored_note, log_record
 
 if TYPE_CHECKING:  # the ledger (SQLAlchemy) is imported when a task runs, not when DAGs are parsed
     from possync.ledger import RecordOutcome, RunRef, SyncLedger
+    from possync.ledger.reasons import Failing
 
 
 @dataclass(frozen=True)
@@ -60,27 +61,32 @@ class Sender(Protocol):
 
 @dataclass(frozen=True)
 class FailedRecord:
-    """A record that failed, and since when it has been failing for this reason (from the ledger write that
-    recorded it: ``SyncLedger.record``). ``None``: the failure was not stored as the record's state."""
+    """A record that failed, and what the ledger write that recorded it answered (``SyncLedger.record``): since
+    when it has been failing for this reason, and whether that is new to this DAG run. ``None``: the failure was
+    not stored as the record's state."""
 
     record_type: str
     key: str
     reason: str
-    failing_since: datetime | None
+    failing: Failing | None
 
-    def is_new(self, reported_before: datetime) -> bool:
-        """Whether this failure has not been reported by a task that ended before ``reported_before`` (the
-        start of the current run): failing since then, or not recorded as failing at all."""
-        return self.failing_since is None or self.failing_since >= reported_before
+    @property
+    def is_new(self) -> bool:
+        """Whether this run reports the failure (turns red): it began in this run, or was not stored at all."""
+        return self.failing is None or self.failing.new
+
+    @property
+    def failing_since(self) -> datetime | None:
+        return self.failing.since if self.failing else None
 
     def __str__(self) -> str:
         return f"{self.record_type} {self.key}: {self.reason}"
 
 
 def failed_records(outcomes: Iterable[RecordOutcome],
-                   failing_since: Mapping[tuple[str, str], datetime | None]) -> list[FailedRecord]:
+                   failing: Mapping[tuple[str, str], Failing | None]) -> list[FailedRecord]:
     """The failed ``outcomes`` with what the ledger answered when they were recorded."""
-    return [FailedRecord(o.record_type, o.key, o.reason or "", failing_since.get((o.record_type, o.key)))
+    return [FailedRecord(o.record_type, o.key, o.reason or "", failing.get((o.record_type, o.key)))
             for o in outcomes if o.status == "failed"]
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -125,12 +125,11 @@ class SyncOperator(BaseOperator):
         """What a dry run's preview says it covered (outlets, window)."""
         return {}
 
-    def fail_on_failures(self, summary: LoadSummary, started: datetime) -> None:
-        """Red for a new failure (or any, with ``red_on: any``); green with warnings for known ones (failing
-        since before ``started``, the start of this run)."""
+    def fail_on_failures(self, summary: LoadSummary) -> None:
+        """Red for a failure new to this run (or any, with ``red_on: any``); green with warnings for those an
+        earlier run reported."""
         report_failures(self.log, "record(s)", summary.failed_records, summary.failed,
-                        red_on=self.integration.red_on, reported_before=started, language=self.integration.language,
-                        texts=summary.failures)
+                        red_on=self.integration.red_on, language=self.integration.language, texts=summary.failures)
 
     def execute(self, context: Any) -> dict[str, Any]:
         from possync.ledger import RunRef
@@ -138,7 +137,6 @@ class SyncOperator(BaseOperator):
 
         if (context.get("params") or {}).get("dry_run"):
             return self.dry_run(context)
-        started = run_started_at(context)
         job = SyncJob.connect(self.integration, self.target, self.hook, run=RunRef.from_context(context),
                               logger=self.log)
         summary = self.sync(job)
@@ -149,7 +147,7 @@ class SyncOperator(BaseOperator):
         for warning in self.warnings(job):
             self.log.warning("WARNING %s", warning)
         if summary.failed:
-            self.fail_on_failures(summary, started)
+            self.fail_on_failures(summary)
         return summary.as_dict()
 
     def dry_run(self, context: Any) -> dict[str, Any]:
@@ -173,35 +171,21 @@ class SyncOperator(BaseOperator):
         return {"dry_run": True, **preview.summary}
 
 
-#: the run's start comes from the Airflow database's clock, ``failing_since`` from the worker's: a failure recorded up
-#: to this long before the run started still counts as the run's own (an extra red at worst, never a missed one)
-CLOCK_SKEW_MARGIN = timedelta(seconds=60)
-
-
-def run_started_at(context: Any) -> datetime:
-    """When the current DAG run started, less ``CLOCK_SKEW_MARGIN`` (a failure recorded since was met by this run,
-    whatever the try); now when the context has no start (so call it before the sync)."""
-    dag_run = context.get("dag_run")
-    started = getattr(dag_run, "start_date", None)
-    if isinstance(started, datetime):
-        return (started if started.tzinfo else started.replace(tzinfo=UTC)) - CLOCK_SKEW_MARGIN
-    return datetime.now(UTC)
-
-
 def report_failures(
-    log: Any, what: str, failures: Sequence[FailedRecord], total: int, *, red_on: str, reported_before: datetime,
-    language: str = "en", texts: Sequence[str] = (),
+    log: Any, what: str, failures: Sequence[FailedRecord], total: int, *, red_on: str, language: str = "en",
+    texts: Sequence[str] = (),
 ) -> None:
-    """Turn failed records into the task's state: raise ``AirflowFailException`` when a failure is new (first
-    time, or a new reason) or when ``red_on`` is ``any``; otherwise log each failure already reported as a
-    warning line, with since when it has been failing, and a summary line, and let the task succeed.
+    """Turn failed records into the task's state: raise ``AirflowFailException`` when a failure is new to this run
+    (first time, or a new reason, met by this run: ``Failing.new``) or when ``red_on`` is ``any``; otherwise log
+    each failure an earlier run reported as a warning line, with since when it has been failing, and a summary
+    line, and let the task succeed.
 
     ``total`` counts every failed record (``failures`` may lack some, e.g. a summary built by hand): those
     without an entry count as new."""
     from possync.recordlog import failing_for, log_record, utc_minute
 
-    new = [f for f in failures if f.is_new(reported_before)]
-    known = sorted((f for f in failures if not f.is_new(reported_before) and f.failing_since is not None),
+    new = [f for f in failures if f.is_new]
+    known = sorted((f for f in failures if not f.is_new and f.failing_since is not None),
                    key=lambda f: (f.failing_since, f.record_type, f.key))
     unaccounted = max(0, total - len(failures))
     if red_on != "any" and known:
