@@ -57,3 +57,88 @@ def test_retry_after_pauses_everything() -> None:
 def test_limits_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least one request"):
         Limit(0, 60)
+
+
+def test_a_request_held_up_on_its_way_never_lands_beside_a_full_window() -> None:
+    """Counted from its allowance, a request delayed on its way (a busy machine, a slow commit of the shared
+    pacer's row) would land in a later window beside that window's own full allowance. Counted until a period after
+    its answer, it never does: in no second of the server's do more than two requests arrive."""
+    fake = FakeTime()
+    pacer = Pacer([Limit(2, 1)], margin_seconds=0.0, clock=fake.clock, sleep=fake.sleep)
+    held_up = pacer.sending()
+    held_up.__enter__()  # allowed at 1000.0, then stuck on its way until 1003.4
+    arrivals = []
+    for _ in range(8):
+        if fake.now >= 1003.4 and len(arrivals) < 9 and 1003.4 not in arrivals:
+            arrivals.append(1003.4)
+            held_up.__exit__(None, None, None)
+        pacer.wait()  # these arrive as soon as allowed and are answered at once
+        arrivals.append(fake.now)
+        fake.now += 0.2
+    assert 1003.4 in arrivals
+    for start in [1000 + tenth / 10 for tenth in range(0, 100)]:
+        landed = [t for t in arrivals if start <= t < start + 1]
+        assert len(landed) <= 2, f"{landed} arrived in the second from {start}"
+
+
+def test_requests_in_flight_fill_the_window_until_they_are_answered() -> None:
+    from possync.targets.base.pacing import IN_FLIGHT_POLL_SECONDS, delay_before_next
+
+    limits = [Limit(8, 1)]
+    assert delay_before_next(limits, [], 100.0, in_flight=7, margin_seconds=0) == 0, "one more fits"
+    assert delay_before_next(limits, [], 100.0, in_flight=8, margin_seconds=0) == IN_FLIGHT_POLL_SECONDS
+    answered = [99.5] * 2
+    assert delay_before_next(limits, answered, 100.0, in_flight=6, margin_seconds=0) == pytest.approx(0.5), (
+        "the oldest answered request leaves the window a period after its answer")
+    assert delay_before_next(limits, answered, 100.0, in_flight=5, margin_seconds=0) == 0
+
+
+class _StillWaiting(Exception):
+    pass
+
+
+def test_the_shared_pacer_counts_another_process_s_request_until_it_is_answered(tmp_path) -> None:
+    """Two pacers of one consumer on one ledger (as two task processes have): while one's request is in flight,
+    the other waits for its answer, then a period after it."""
+    import time
+
+    from possync.db import make_engine
+    from possync.targets.base.pacing import IN_FLIGHT_POLL_SECONDS, SharedPacer
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    first = SharedPacer(engine, "accurate:host:client", [Limit(1, 1)], margin_seconds=0.0)
+    naps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        naps.append(seconds)
+        if len(naps) == 3:
+            raise _StillWaiting
+
+    second = SharedPacer(engine, "accurate:host:client", [Limit(1, 1)], margin_seconds=0.0, sleep=sleep)
+    with first.sending():
+        with pytest.raises(_StillWaiting):
+            second.wait()
+        assert naps == [IN_FLIGHT_POLL_SECONDS] * 3, "in flight elsewhere: only its answer can make room"
+        time.sleep(0.3)  # the answer comes late
+    answered = time.time()
+    naps.clear()
+    second._sleep = lambda seconds: (naps.append(seconds), time.sleep(seconds))
+    second.wait()
+    assert time.time() >= answered + 1 - 0.05 and naps and naps[0] > 0.9, (
+        "the second request waited a period after the first one's answer, not after its allowance")
+
+
+def test_an_older_ledger_gets_answered_at_for_its_pacing_requests(tmp_path) -> None:
+    from sqlalchemy import create_engine, inspect
+
+    from possync.ledger.schema import create_schema, pacing_consumers, pacing_requests
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE pacing_requests (id INTEGER PRIMARY KEY, consumer VARCHAR(128) NOT NULL, "
+                             "sent_at FLOAT NOT NULL)")
+        conn.exec_driver_sql("INSERT INTO pacing_requests (consumer, sent_at) VALUES ('c', 1000.5)")
+    create_schema(engine, [pacing_consumers, pacing_requests])
+    assert "answered_at" in {column["name"] for column in inspect(engine).get_columns("pacing_requests")}
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT answered_at = sent_at FROM pacing_requests").scalar_one() == 1

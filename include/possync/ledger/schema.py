@@ -265,8 +265,9 @@ reconciliations = Table(
 )
 
 # The rate-limit allowance of each API consumer, shared by every task, process and worker that calls it
-# (``targets.base.pacing.SharedPacer``): one row per request sent in the longest window (seconds since the epoch
-# on the database's clock), and one row per consumer that serialises the check-and-send and keeps a Retry-After.
+# (``targets.base.pacing.SharedPacer``): one row per request in flight or answered within the longest window
+# (seconds since the epoch on the database's clock), and one row per consumer that serialises the check-and-send
+# and keeps a Retry-After.
 pacing_consumers = Table(
     "pacing_consumers",
     metadata,
@@ -279,6 +280,8 @@ pacing_requests = Table(
     Column("id", _Id, primary_key=True, autoincrement=True),
     Column("consumer", String(128), nullable=False),
     Column("sent_at", Float, nullable=False),
+    # when its answer came (NULL: still in flight); it counts in the consumer's windows until a period after
+    Column("answered_at", Float),
     Index("ix_pacing_requests_consumer_sent", "consumer", "sent_at"),
 )
 
@@ -299,10 +302,21 @@ def create_schema(engine: Engine, tables: list[Table] | None = None) -> None:
         if tables is None:
             _add_missing_columns(conn)
             _widen_status_check(conn)
+        _add_answered_at(conn)
         metadata.create_all(conn, tables=chosen, checkfirst=True)
         for table in chosen:  # indexes added since a ledger was created
             for index in table.indexes:
                 index.create(conn, checkfirst=True)
+
+
+def _add_answered_at(conn: Connection) -> None:
+    """``pacing_requests.answered_at`` for a ledger whose shared pacer counted requests from their sending only:
+    those rows (the last hour's at most) count as answered when sent."""
+    if not inspect(conn).has_table("pacing_requests"):
+        return
+    if "answered_at" not in {column["name"] for column in inspect(conn).get_columns("pacing_requests")}:
+        conn.exec_driver_sql("ALTER TABLE pacing_requests ADD COLUMN answered_at FLOAT")
+        conn.exec_driver_sql("UPDATE pacing_requests SET answered_at = sent_at")
 
 
 def _add_missing_columns(conn: Connection) -> None:

@@ -336,14 +336,13 @@ class TargetHttpHook(HttpHook):
         last_problem = ""
         last_error: Exception | None = None
         for attempt in range(1, self.max_attempts + 1):
-            self.pacer.wait()
-            headers = {"Accept": "application/json", **self.sign(method, path_with_query, payload)}
-            if payload is not None:
-                headers["Content-Type"] = "application/json"
+            url = self.url_for(path_with_query)  # before the allowance: finding the URL may call the target itself
             try:
-                response = self.session.request(
-                    method, self.url_for(path_with_query), data=payload, headers=headers, timeout=self.timeout
-                )
+                with self.pacer.sending():  # signed once allowed: a signature's timestamp must be fresh
+                    headers = {"Accept": "application/json", **self.sign(method, path_with_query, payload)}
+                    if payload is not None:
+                        headers["Content-Type"] = "application/json"
+                    response = self.session.request(method, url, data=payload, headers=headers, timeout=self.timeout)
             except TRANSPORT_ERRORS as error:
                 last_error = error
                 last_problem = f"{type(error).__name__}: {error}"

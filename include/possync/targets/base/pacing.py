@@ -3,8 +3,13 @@
 A ``Pacer`` holds sliding windows (e.g. 30 per minute and 1,800 per hour for a Jurnal API consumer, 8 per
 second for Accurate) and makes a caller wait until one more request fits in all of them. At most N
 requests in *any* sliding window of a period means at most N in every fixed window the server counts, so
-pacing holds whatever the server's clock. A small margin on the period absorbs network jitter between
-send and arrival. ``pause_until`` honours a server's Retry-After.
+pacing holds whatever the server's clock. ``pause_until`` honours a server's Retry-After.
+
+A request counts in the windows from the moment it may be sent until a period after it was answered (``sending``):
+it reaches the server somewhere in between, however late (a busy machine, a slow commit of the shared pacer's
+row, a slow network), so N arrivals in one of the server's windows are impossible. (Counted from the moment it
+was allowed, a request held up between allowance and arrival could land in the next window beside that window's
+own N.) A small margin on the period absorbs what remains: the server's own rounding.
 
 A ``Pacer`` paces one process. A ``SharedPacer`` keeps the windows in a database every task, process and
 worker that calls the target sees (the integration's ledger), so one API consumer's allowance is shared by all
@@ -19,7 +24,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -43,18 +49,27 @@ def margin_for(limit: Limit, margin_seconds: float | None = None) -> float:
     return margin_seconds if margin_seconds is not None else min(0.25, 0.05 * limit.period_seconds)
 
 
-def delay_before_next(limits: Iterable[Limit], sent: Iterable[float], now: float, *, paused_until: float = 0.0,
-                      margin_seconds: float | None = None) -> float:
-    """How long to wait until one more request fits every limit, given the times of the requests sent (oldest
-    first) and a pause (Retry-After) that may still hold."""
-    times = list(sent)
+#: how often a sender blocked only by requests still unanswered looks again (they leave the windows a period
+#: after their answer, which may come any moment)
+IN_FLIGHT_POLL_SECONDS = 0.02
+
+
+def delay_before_next(limits: Iterable[Limit], answered: Iterable[float], now: float, *, in_flight: int = 0,
+                      paused_until: float = 0.0, margin_seconds: float | None = None) -> float:
+    """How long to wait until one more request fits every limit, given when the requests were answered (oldest
+    first), how many are ``in_flight`` (allowed, not answered yet: they count as arriving now), and a pause
+    (Retry-After) that may still hold."""
+    times = list(answered)
     delay = max(0.0, paused_until - now)
     for limit in limits:
         period = limit.period_seconds + margin_for(limit, margin_seconds)
         in_window = [t for t in times if t > now - period]
-        if len(in_window) >= limit.requests:
-            # the oldest request that must leave the window before one more fits
-            delay = max(delay, in_window[-limit.requests] + period - now)
+        if len(in_window) + in_flight < limit.requests:
+            continue
+        # the answered requests leave the window a period after their answers, oldest first; when even all of them
+        # gone would not make room, only an answer can: look again shortly
+        leaving = len(in_window) + in_flight - limit.requests
+        delay = max(delay, in_window[leaving] + period - now if leaving < len(in_window) else IN_FLIGHT_POLL_SECONDS)
     return delay
 
 
@@ -71,34 +86,59 @@ class Pacer:
         self.margin = margin_seconds
         self._clock = clock
         self._sleep = sleep
-        self._sent: deque[float] = deque()
+        self._answered: deque[float] = deque()
+        self._in_flight = 0
         self._paused_until = 0.0
         self._lock = threading.Lock()
         self.waited_seconds = 0.0
+        self._longest = max((limit.period_seconds + margin_for(limit, margin_seconds) for limit in limits), default=0)
 
     def margin_for(self, limit: Limit) -> float:
         return margin_for(limit, self.margin)
 
-    def _delay(self, now: float) -> float:
-        return delay_before_next(self.limits, self._sent, now, paused_until=self._paused_until,
-                                 margin_seconds=self.margin)
+    def _allow(self) -> float:
+        """Count one more request in flight and return 0.0 when it fits every limit; else how long to wait."""
+        with self._lock:
+            delay = delay_before_next(self.limits, self._answered, self._clock(), in_flight=self._in_flight,
+                                      paused_until=self._paused_until, margin_seconds=self.margin)
+            if delay <= 0:
+                self._in_flight += 1
+            return delay
+
+    def _answer(self) -> None:
+        with self._lock:
+            now = self._clock()
+            self._in_flight -= 1
+            self._answered.append(now)
+            while self._answered and self._answered[0] <= now - self._longest:
+                self._answered.popleft()
+
+    @contextmanager
+    def sending(self) -> Generator[None]:
+        """Wait until one more request fits every limit; the request is sent in the block and counts until a
+        period after the block ends (its answer, or its failure)."""
+        while (delay := self._allow()) > 0:  # sleeps outside the lock: an answer may come meanwhile
+            self.waited_seconds += delay
+            self._sleep(delay)
+        try:
+            yield
+        finally:
+            self._answer()
 
     def wait(self) -> None:
-        """Block until one more request fits every limit, then count it as sent."""
-        with self._lock:
-            while (delay := self._delay(self._clock())) > 0:
-                self.waited_seconds += delay
-                self._sleep(delay)
-            now = self._clock()
-            self._sent.append(now)
-            longest = max((limit.period_seconds + self.margin_for(limit) for limit in self.limits), default=0)
-            while self._sent and self._sent[0] <= now - longest:
-                self._sent.popleft()
+        """Wait for a request answered at once (``sending`` around nothing)."""
+        with self.sending():
+            pass
 
     def pause_until(self, seconds_from_now: float) -> None:
         """Send nothing for a while (the server's Retry-After)."""
         with self._lock:
             self._paused_until = max(self._paused_until, self._clock() + seconds_from_now)
+
+
+#: a request allowed but never answered (its process killed mid-request) stops counting after this long, beyond
+#: any request's timeout
+IN_FLIGHT_EXPIRY_SECONDS = 300.0
 
 
 class SharedPacer:
@@ -143,9 +183,10 @@ class SharedPacer:
             return float(conn.execute(text("SELECT EXTRACT(EPOCH FROM clock_timestamp())")).scalar_one())
         return time.time()
 
-    def _try_send(self) -> float:
-        """In one transaction: lock the consumer, and either record a send now (0.0) or say how long to wait."""
-        from sqlalchemy import select, update
+    def _try_send(self) -> tuple[float, int | None]:
+        """In one transaction: lock the consumer, and either record a request in flight now (0.0 and its row's
+        id) or say how long to wait."""
+        from sqlalchemy import and_, func, or_, select, update
 
         from possync.ledger.schema import pacing_consumers, pacing_requests
 
@@ -157,23 +198,48 @@ class SharedPacer:
             now = self._now(conn)
             paused_until = conn.execute(select(consumers.paused_until)
                                         .where(consumers.consumer == self.consumer)).scalar_one()
-            sent = conn.execute(select(requests.sent_at).where(requests.consumer == self.consumer,
-                                                               requests.sent_at > now - self._longest)
-                                .order_by(requests.sent_at)).scalars().all()
-            delay = delay_before_next(self.limits, sent, now, paused_until=paused_until, margin_seconds=self.margin)
+            mine = requests.consumer == self.consumer
+            answered = conn.execute(select(requests.answered_at).where(mine, requests.answered_at > now - self._longest)
+                                    .order_by(requests.answered_at)).scalars().all()
+            in_flight = conn.execute(select(func.count()).where(
+                mine, requests.answered_at.is_(None), requests.sent_at > now - IN_FLIGHT_EXPIRY_SECONDS)).scalar_one()
+            delay = delay_before_next(self.limits, answered, now, in_flight=in_flight, paused_until=paused_until,
+                                      margin_seconds=self.margin)
             if delay > 0:
-                return delay
-            conn.execute(pacing_requests.insert().values(consumer=self.consumer, sent_at=now))
-            conn.execute(pacing_requests.delete().where(requests.consumer == self.consumer,
-                                                        requests.sent_at <= now - self._longest))
-            return 0.0
+                return delay, None
+            row_id = conn.execute(pacing_requests.insert().values(consumer=self.consumer, sent_at=now)
+                                  .returning(requests.id)).scalar_one()
+            conn.execute(pacing_requests.delete().where(mine, or_(
+                requests.answered_at <= now - self._longest,
+                and_(requests.answered_at.is_(None), requests.sent_at <= now - IN_FLIGHT_EXPIRY_SECONDS))))
+            return 0.0, row_id
+
+    def _answer(self, row_id: int) -> None:
+        from sqlalchemy import update
+
+        from possync.ledger.schema import pacing_requests
+
+        with self.engine.begin() as conn:
+            conn.execute(update(pacing_requests).where(pacing_requests.c.id == row_id)
+                         .values(answered_at=self._now(conn)))
+
+    @contextmanager
+    def sending(self) -> Generator[None]:
+        """Wait until one more request fits every limit across all processes; the request is sent in the block and
+        counts, for every process, until a period after the block ends."""
+        with self._lock:  # one check at a time in this process; the database serialises the processes
+            while (found := self._try_send())[1] is None:
+                self.waited_seconds += found[0]
+                self._sleep(found[0])
+        try:
+            yield
+        finally:
+            self._answer(found[1])
 
     def wait(self) -> None:
-        """Block until one more request fits every limit across all processes, then count it as sent."""
-        with self._lock:
-            while (delay := self._try_send()) > 0:
-                self.waited_seconds += delay
-                self._sleep(delay)
+        """Wait for a request answered at once (``sending`` around nothing)."""
+        with self.sending():
+            pass
 
     def pause_until(self, seconds_from_now: float) -> None:
         """Send nothing for a while (the server's Retry-After), in every process."""
