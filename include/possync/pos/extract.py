@@ -1232,9 +1232,14 @@ class CanonicalColumn:
     places: int | None = None
 
 
+_EXPECTED = {"id": "an id", "int": "a whole number", "nullable_int": "a whole number", "bool": "true or false",
+             "str": "text"}
+
+
 def _canonical(columns: Sequence[tuple[str, Any, Kind]]) -> tuple[CanonicalColumn, ...]:
     return tuple(
-        CanonicalColumn(label, kind, _source_name(expression, label), _expected(expression, kind),
+        CanonicalColumn(label, kind, _source_name(expression, label),
+                        _EXPECTED.get(kind) or _expected(expression, kind),
                         getattr(expression.type, "scale", None) if kind == "exact" else None)
         for label, expression, kind in columns
     )

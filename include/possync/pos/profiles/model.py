@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
@@ -73,7 +73,7 @@ class ProfileError(ConfigError):
 
 def parameters_of(sql: str) -> list[str]:
     """The ``:name`` bound parameters an SQL text uses, as SQLAlchemy's ``text()`` reads them."""
-    return list(text(sql)._bindparams)  # noqa: SLF001 - text()'s own parse, so the check matches the run
+    return list(text(sql)._bindparams)
 
 
 class EntitySource(_Strict):

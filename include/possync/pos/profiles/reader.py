@@ -53,7 +53,7 @@ from possync.pos.extract import (
     assemble_frame,
     paused_gc,
 )
-from possync.pos.profiles.model import PARENTS, LoadedProfile, ProfileError
+from possync.pos.profiles.model import PARENTS, LoadedProfile
 from possync.pos.types import ExactDecimal
 
 #: parent ids bound per child query (SQLite takes 32,766 parameters)
@@ -101,7 +101,7 @@ class ProfileReader:
         (sorted as the built-in extract sorts it)."""
         sql = self.profile.sql(entity)
         statement = text(sql)
-        used = set(statement._bindparams)  # noqa: SLF001 - bind only what the query uses
+        used = set(statement._bindparams)
         binds = [self._bind(name, params[name]) for name in used if name in params]
         missing = sorted(used - params.keys())
         if missing:  # the model allows only the entity's parameters; a child query asks for its parent's ids
@@ -142,7 +142,7 @@ class ProfileReader:
             converted = []
             for row, value in enumerate(values):
                 number = _integer(value)
-                if number is None and value is not None or (number is None and kind == "int"):
+                if (number is None and value is not None) or (number is None and kind == "int"):
                     bad[row] = value
                 converted.append(number if number is not None or kind == "nullable_int" else 0)
             return (np.array(converted, dtype=np.int64) if kind == "int"
