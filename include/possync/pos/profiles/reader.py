@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import DateTime, bindparam, text
+from sqlalchemy import BigInteger, DateTime, String, bindparam, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
@@ -77,6 +77,7 @@ _SORT: dict[str, list[str]] = {
     "adjustments": ["business_time", "adjustment_id"],
     "adjustment_lines": ["adjustment_id", "line_no"],
 }
+_TEXT_LISTS = ("outlet_codes", "retry_numbers")
 _TRUE = {"1", "t", "true", "y", "yes"}
 _FALSE = {"0", "f", "false", "n", "no"}
 
@@ -208,8 +209,8 @@ class ProfileReader:
             if self.engine.dialect.name == "postgresql":
                 return bindparam(name, type_=DateTime(timezone=True))
             return bindparam(name, type_=DateTime())
-        if isinstance(value, list | tuple):
-            return bindparam(name, expanding=True)
+        if isinstance(value, list | tuple):  # typed, so an empty list renders as an empty set of that type
+            return bindparam(name, expanding=True, type_=String() if name in _TEXT_LISTS else BigInteger())
         return bindparam(name)
 
     def _time(self, moment: datetime) -> datetime:
@@ -400,11 +401,13 @@ class ProfileReader:
         in_range = live & ((committed > after) & (committed <= until)).to_numpy()
         due = np.zeros(len(frame), dtype=bool)
         later = np.zeros(len(frame), dtype=bool)
+        not_due = np.ones(len(frame), dtype=bool)  # as SQL's NOT: a side with no time is not "not due"
         for time, code in sides:
             here = code.isin(codes).to_numpy()
             due |= (time < due_before).to_numpy() & here
             later |= ((time >= due_before) & (time <= until)).to_numpy() & here
-        return _plan(after, until, int((in_range & due).sum()), 0, committed[in_range & later & ~due])
+            not_due &= (time.notna() & (time >= due_before)).to_numpy() | (code.notna() & ~code.isin(codes)).to_numpy()
+        return _plan(after, until, int((in_range & due).sum()), 0, committed[in_range & later & not_due])
 
     def _require(self, *entities: str) -> None:
         missing = [entity for entity in entities if getattr(self.profile, entity) is None]
