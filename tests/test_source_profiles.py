@@ -339,3 +339,36 @@ def test_source_check_names_a_missing_profile(demo_file: str) -> None:
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith("possync source check: ") and "nosuch.yaml: no such profile file" in result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+# ------------------------------------------------------------------- changes after sync, reconciliation
+
+
+def test_the_refunds_of_changed_orders_are_found_through_the_profile(demo_week: Engine, tmp_path: Path) -> None:
+    orders = ["INV-JKT01-20261109-0009", "INV-BDG01-20261110-0012", "NO-SUCH-ORDER"]
+    builtin = extract.refunds_of_orders(demo_week, orders)
+    assert builtin["INV-JKT01-20261109-0009"]  # the over-refunded order has refunds
+
+    assert ProfileReader(demo_week, load_profile("reference")).refunds_of_orders(orders) == builtin
+    reference = yaml.safe_load(REFERENCE.read_text())
+    path = write_profile(tmp_path, {"refunds": {"query": reference["refunds"]["query"].replace(
+        "OR o.number IN :order_numbers", "")}})
+    with pytest.raises(ProfileError, match=rf"^{path}: refunds: finding the refunds of an order changed after sync"):
+        ProfileReader(demo_week, load_profile(str(path))).refunds_of_orders(orders)
+
+
+def test_reconciliation_reads_the_pos_through_the_integration_profile(sqlite_url: str, tmp_path: Path) -> None:
+    from possync.reconcile import pos_documents
+
+    pos = make_engine(sqlite_url)
+    generate(pos, DemoSpec())
+    config = load_config(integrations(tmp_path))
+    builtin = config.integrations[0]
+    profiled = builtin.model_copy(update={"profile": "reference"})
+    broken = builtin.model_copy(update={"profile": str(write_profile(tmp_path, {"orders": {"query": "SELECT 1"}}))})
+    day = datetime(2026, 11, 11).date()
+
+    documents = pos_documents(pos, builtin, ["JKT01"], day, day)
+    assert documents and pos_documents(pos, profiled, ["JKT01"], day, day) == documents
+    with pytest.raises(ProfileError, match="orders: the query returns no column order_id"):
+        pos_documents(pos, broken, ["JKT01"], day, day)

@@ -468,24 +468,17 @@ def sales_catch_up(integration: Integration, now: datetime | None = None) -> Cat
                            limit=integration.sales.catch_up_limit, now=now)
 
 
-def unmapped_outlets(pos: Engine, mapped: Iterable[str]) -> list[str]:
-    """Codes of the POS outlets that have sales (orders or refunds) but are not in ``mapped``."""
-    from sqlalchemy import exists, select
-
-    from possync.pos.schema import orders, outlets, refunds
-
-    has_sales = exists().where(orders.c.outlet_id == outlets.c.id) | exists().where(
-        refunds.c.outlet_id == outlets.c.id)
-    stmt = select(outlets.c.code).where(has_sales, outlets.c.code.not_in(sorted(set(mapped)))).order_by(outlets.c.code)
-    with pos.connect() as conn:
-        return list(conn.scalars(stmt))
+def unmapped_outlets(pos: Engine, mapped: Iterable[str], profile: str | None = None) -> list[str]:
+    """Codes of the POS outlets that have sales (orders or refunds) but are not in ``mapped``; read through the
+    integration's source ``profile`` when it has one (which cannot tell yet: then none)."""
+    return pos_source(pos, profile).unmapped_outlets(mapped) or []
 
 
 def unmapped_outlets_warning(pos: Engine, integration: Integration,
                              codes: Sequence[str] | None = None) -> str | None:
     """The warning line for outlets with sales but no mapping (``codes``, read from the POS when not given), or
     ``None`` when every such outlet is mapped."""
-    codes = unmapped_outlets(pos, integration.outlets) if codes is None else codes
+    codes = unmapped_outlets(pos, integration.outlets, integration.profile) if codes is None else codes
     if not codes:
         return None
     return (f"{integration.name}: POS outlet(s) {', '.join(codes)} have sales but no mapping in integrations.yaml "
@@ -500,7 +493,7 @@ def report_unmapped_outlets(pos: Engine, ledger: SyncLedger, integration: Integr
     """Warn about outlets with sales but no mapping (log), and note each in the ledger as a failed
     ``outlet`` record of the sales flow so the Sync Status page shows it; an outlet mapped since has its note
     closed (``skipped``). Returns the unmapped codes."""
-    codes = unmapped_outlets(pos, integration.outlets)
+    codes = unmapped_outlets(pos, integration.outlets, integration.profile)
     warning = unmapped_outlets_warning(pos, integration, codes)
     if warning:
         logger.warning(warning)

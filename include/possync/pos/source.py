@@ -43,6 +43,10 @@ class PosSource(Protocol):
 
     def plan_stock_catch_up(self, outlet_codes: Iterable[str], **kwargs: Any) -> CatchUpPlan: ...
 
+    def refunds_of_orders(self, order_numbers: Iterable[str]) -> dict[str, list[str]]: ...
+
+    def unmapped_outlets(self, mapped: Iterable[str]) -> list[str] | None: ...
+
 
 class BuiltinSource:
     """The reference POS schema, read by ``possync.pos.extract``."""
@@ -72,6 +76,22 @@ class BuiltinSource:
 
     def plan_stock_catch_up(self, outlet_codes: Iterable[str], **kwargs: Any) -> CatchUpPlan:
         return extract.plan_stock_catch_up(self.engine, outlet_codes, **kwargs)
+
+    def refunds_of_orders(self, order_numbers: Iterable[str]) -> dict[str, list[str]]:
+        return extract.refunds_of_orders(self.engine, order_numbers)
+
+    def unmapped_outlets(self, mapped: Iterable[str]) -> list[str] | None:
+        """Codes of the outlets with sales (orders or refunds) that are not in ``mapped``."""
+        from sqlalchemy import exists, select
+
+        from possync.pos.schema import orders, outlets, refunds
+
+        has_sales = exists().where(orders.c.outlet_id == outlets.c.id) | exists().where(
+            refunds.c.outlet_id == outlets.c.id)
+        stmt = (select(outlets.c.code).where(has_sales, outlets.c.code.not_in(sorted(set(mapped))))
+                .order_by(outlets.c.code))
+        with self.engine.connect() as conn:
+            return list(conn.scalars(stmt))
 
 
 def pos_source(engine: Engine, profile: str | Path | None = None, base: Path | None = None

@@ -36,7 +36,7 @@ ENTITY_PARAMETERS: dict[str, tuple[str, ...]] = {
     "orders": _SELECTION,
     "order_lines": ("order_ids",),
     "payments": ("order_ids",),
-    "refunds": _SELECTION,
+    "refunds": (*_SELECTION, "order_numbers"),
     "refund_lines": ("refund_ids",),
     "customers": ("updated_since",),
     "products": ("updated_since",),
@@ -221,10 +221,11 @@ def _table_sql(entity: str, source: EntitySource) -> str:
             f" OR ({col('number')} IN :retry_numbers AND ({' OR '.join(f'{c} IN :outlet_codes' for _t, c in sides)})))")
     elif entity in ("orders", "refunds", "adjustments"):
         time, committed = col("business_time"), col("committed_at")
+        of_orders = f" OR {col('order_number')} IN :order_numbers" if entity == "refunds" else ""
         conditions.append(
             f"{col('outlet_code')} IN :outlet_codes AND (({time} >= :window_start AND {time} < :window_end)"
             f" OR ({committed} > :committed_after AND {committed} <= :committed_until AND {time} < :window_end)"
-            f" OR {col('number')} IN :retry_numbers)")
+            f" OR {col('number')} IN :retry_numbers{of_orders})")
     if source.where:
         conditions.append(f"({source.where})")
     where = f"\nWHERE {' AND '.join(conditions)}" if conditions else ""

@@ -53,7 +53,7 @@ from possync.pos.extract import (
     assemble_frame,
     paused_gc,
 )
-from possync.pos.profiles.model import PARENTS, LoadedProfile
+from possync.pos.profiles.model import PARENTS, LoadedProfile, parameters_of
 from possync.pos.types import ExactDecimal
 
 #: parent ids bound per child query (SQLite takes 32,766 parameters)
@@ -77,7 +77,9 @@ _SORT: dict[str, list[str]] = {
     "adjustments": ["business_time", "adjustment_id"],
     "adjustment_lines": ["adjustment_id", "line_no"],
 }
-_TEXT_LISTS = ("outlet_codes", "retry_numbers")
+_TEXT_LISTS = ("outlet_codes", "retry_numbers", "order_numbers")
+#: what a query is given for a parameter only some calls set (``refunds``' ``:order_numbers``)
+_DEFAULTS: dict[str, Any] = {"order_numbers": []}
 _TRUE = {"1", "t", "true", "y", "yes"}
 _FALSE = {"0", "f", "false", "n", "no"}
 
@@ -103,6 +105,7 @@ class ProfileReader:
         sql = self.profile.sql(entity)
         statement = text(sql)
         used = set(statement._bindparams)
+        params = {**_DEFAULTS, **params}
         binds = [self._bind(name, params[name]) for name in used if name in params]
         missing = sorted(used - params.keys())
         if missing:  # the model allows only the entity's parameters; a child query asks for its parent's ids
@@ -408,6 +411,32 @@ class ProfileReader:
             later |= ((time >= due_before) & (time <= until)).to_numpy() & here
             not_due &= (time.notna() & (time >= due_before)).to_numpy() | (code.notna() & ~code.isin(codes)).to_numpy()
         return _plan(after, until, int((in_range & due).sum()), 0, committed[in_range & later & not_due])
+
+    def refunds_of_orders(self, order_numbers: Iterable[str]) -> dict[str, list[str]]:
+        """Order number → the numbers of its refunds (``changes_after_sync``), by the refunds query's
+        ``:order_numbers`` (the orders whose refunds it also returns, whatever their time)."""
+        self._require("refunds")
+        if "order_numbers" not in parameters_of(self.profile.sql("refunds")):
+            raise self.loaded.error("refunds", "finding the refunds of an order changed after sync "
+                                               "(changes_after_sync) needs the query to also return the refunds of "
+                                               "the orders in :order_numbers (OR order_number IN :order_numbers)")
+        wanted = sorted(set(order_numbers))
+        found: dict[str, list[str]] = {}
+        nowhere = (_EVER, _EVER)
+        with self.engine.connect() as conn:
+            codes = self._codes(conn, None)
+            for start in range(0, len(wanted), CHUNK_IDS):
+                chunk = wanted[start:start + CHUNK_IDS]
+                frame = self.read(conn, "refunds", order_numbers=chunk,
+                                  **self._selection_params(codes, *nowhere, nowhere, ()))
+                frame = frame.loc[frame["order_number"].isin(chunk)].sort_values("number")
+                for order, refund in zip(frame["order_number"], frame["number"], strict=True):
+                    found.setdefault(order, []).append(refund)
+        return found
+
+    def unmapped_outlets(self, mapped: Iterable[str]) -> list[str] | None:
+        """Not known through a profile yet (which outlets have sales would take a query of its own)."""
+        return None
 
     def _require(self, *entities: str) -> None:
         missing = [entity for entity in entities if getattr(self.profile, entity) is None]
