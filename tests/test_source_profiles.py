@@ -368,6 +368,10 @@ def test_reconciliation_reads_the_pos_through_the_integration_profile(sqlite_url
     broken = builtin.model_copy(update={"profile": str(write_profile(tmp_path, {"orders": {"query": "SELECT 1"}}))})
     day = datetime(2026, 11, 11).date()
 
+    from possync.pipeline import SyncJob
+
+    assert isinstance(SyncJob(profiled, pos, None, None, None).source, ProfileReader)  # type: ignore[arg-type]
+    assert isinstance(SyncJob(builtin, pos, None, None, None).source, BuiltinSource)  # type: ignore[arg-type]
     documents = pos_documents(pos, builtin, ["JKT01"], day, day)
     assert documents and pos_documents(pos, profiled, ["JKT01"], day, day) == documents
     with pytest.raises(ProfileError, match="orders: the query returns no column order_id"):

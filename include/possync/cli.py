@@ -362,7 +362,7 @@ def _source_check(args: argparse.Namespace) -> int:
     coerced, a few documents. Exit status 1 (and one line per problem on stderr) when anything is wrong."""
     import contextlib
 
-    from possync.config import config_path, load_config
+    from possync.config import load_config
     from possync.pos.profiles.check import check_profile
     from possync.pos.profiles.model import ProfileError, load_profile
     from possync.preview import day_window
@@ -375,7 +375,7 @@ def _source_check(args: argparse.Namespace) -> int:
     window = day_window(args.from_date, args.to_date or args.from_date, integration.timezone)
     reference = args.profile or integration.profile or "reference"
     try:
-        loaded = load_profile(reference, config_path(args.config).parent if args.profile else None)
+        loaded = load_profile(reference)  # --profile: a name, or a path from here; the integration's: resolved
     except ProfileError as error:
         print(f"possync source check: {_one_line(error)}", file=sys.stderr)
         return 1
