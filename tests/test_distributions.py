@@ -107,6 +107,7 @@ def test_the_production_distribution_holds_production_code_only(production: Buil
     assert "possync/cli.py" in production.files
     assert "possync/pos/schema.py" in production.files
     assert "possync/targets/headoffice/schema.py" in production.files
+    assert "possync/pos/profiles/shipped/reference.yaml" in production.files  # profile: reference
     assert production.entry_points["console_scripts"] == {"possync": "possync.cli:main"}
 
 

@@ -83,7 +83,7 @@ class ChangeSummary:
 
 def find_changes(job: SyncJob, documents: Sequence[Document], skipped: Sequence[Rejection]) -> list[OrderChange]:
     """The orders among what was staged whose target documents differ from the POS, oldest first."""
-    from possync.pos.extract import refunds_of_orders
+    from possync.pos.source import BuiltinSource
 
     ledger, name = job.ledger, job.integration.name
     hashes = {(d.record_type, d.key): content_hash(d) for d in documents}
@@ -113,7 +113,8 @@ def find_changes(job: SyncJob, documents: Sequence[Document], skipped: Sequence[
 
     whole = [change for change in changes.values() if change.whole]
     if whole:  # a whole order takes every payment and return the target holds for it, changed or not
-        refunds = refunds_of_orders(job.pos, [change.invoice_key for change in whole])
+        source = job.source or BuiltinSource(job.pos)
+        refunds = source.refunds_of_orders([change.invoice_key for change in whole])
         for change in whole:
             change.payments = [r for r in ledger.with_key_prefix(name, "payment", change.invoice_key + "/P")
                                if r.target_hash is not None and r.key.rsplit("/P", 1)[0] == change.invoice_key]

@@ -220,6 +220,10 @@ class Integration(_Strict):
     target: str
     conn_id: Annotated[str, Field(min_length=1)]
     pos_conn_id: str = "possync_pos"
+    #: how the POS database is read: a source profile (a shipped profile's name, e.g. ``reference``, or a path to
+    #: a YAML file, relative to this file's folder; docs/source-profiles.md). Unset: the built-in extract of
+    #: possync's reference schema. A path is kept resolved (absolute).
+    profile: Annotated[str, Field(min_length=1)] | None = None
     ledger_conn_id: str = "possync_ledger"
     enabled: bool = True
     timezone: str = "Asia/Jakarta"
@@ -260,6 +264,27 @@ class Integration(_Strict):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown timezone {value!r} (use an IANA name such as 'Asia/Jakarta')") from None
         return value
+
+    @field_validator("profile")
+    @classmethod
+    def _a_usable_profile(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        from possync.pos.profiles.model import ProfileError, load_profile, profile_path
+
+        path = profile_path(value, (info.context or {}).get("config_dir"))
+        try:
+            load_profile(path)
+        except ProfileError as error:
+            raise ValueError(str(error)) from None
+        return value if path.parent == _shipped_profiles() and path.stem == value else str(path.resolve())
+
+    @model_validator(mode="after")
+    def _profile_windows(self) -> Integration:
+        if self.profile is not None and self.sales.mode == "shift_close":
+            raise ValueError("sales.mode shift_close is not supported with a source profile yet (windows on shift "
+                             "close read the reference schema's shifts); use scheduled or realtime, or no profile")
+        return self
 
     @field_validator("target")
     @classmethod
@@ -310,6 +335,12 @@ class Integration(_Strict):
     def target_pool(self) -> str:
         """The Airflow pool that caps concurrent calls to this target across all DAGs and backfills."""
         return self.pool or f"{self.target}_api"
+
+
+def _shipped_profiles() -> Path:
+    from possync.pos.profiles.model import SHIPPED
+
+    return SHIPPED
 
 
 class HeadOffice(_Strict):
@@ -489,7 +520,7 @@ def _validate(source: Path, raw: Any, twice: list[tuple[tuple[Any, ...], str]],
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping with an 'integrations' list at the top")
     try:
-        config = PossyncConfig.model_validate(raw)
+        config = PossyncConfig.model_validate(raw, context={"config_dir": source.parent})
     except ValidationError as exc:
         return None, problems + _problems(exc, raw)
     for index, message in config.store_problems().items():

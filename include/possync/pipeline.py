@@ -28,15 +28,8 @@ from possync.config import Integration
 from possync.documents import Document, Rejection
 from possync.i18n import language_of, stage_summary_line, with_language
 from possync.ledger import LedgerRecord, RecordOutcome, RunRef, SyncLedger, content_hash
-from possync.pos.extract import (
-    CatchUpPlan,
-    Window,
-    WindowOn,
-    extract_sales,
-    extract_stock,
-    plan_catch_up,
-    plan_stock_catch_up,
-)
+from possync.pos.extract import CatchUpPlan, Window, WindowOn
+from possync.pos.source import BuiltinSource, PosSource, pos_source
 from possync.recordlog import ignored_note, log_record
 from possync.targets.base.loader import FailedRecord, Loader, LoadSummary, Sender, failed_records
 from possync.targets.base.target import Target
@@ -168,6 +161,7 @@ def stage_sales(
     catch_up: CatchUpSettings | None = None,
     run: RunRef | None = None,
     logger: logging.Logger | logging.LoggerAdapter | None = None,
+    source: PosSource | None = None,
 ) -> tuple[StageSummary, list[Document]]:
     """Extract, transform and record one outlet's sales for ``window``; return the summary and documents.
 
@@ -177,16 +171,20 @@ def stage_sales(
     task left unread. The watermark moves only once everything read is in the ledger, so a task killed
     before that reads it all again. Without it (a backfill, a manual window), exactly the window is read
     (plus the lookback sweep and earlier unsynced records) and the watermark stays where it is.
+
+    ``source`` reads the POS (``possync.pos.source``: a source profile); by default the built-in extract
+    of ``pos``.
     """
     logger = logger or log
+    source = source or BuiltinSource(pos)
     retry_orders, retry_refunds = (
         _earlier_unsynced(ledger, integration, outlet_code, window) if retry_failed else ([], [])
     )
     plan = None
     if catch_up is not None:
-        plan = _plan_catch_up(pos, ledger, integration, outlet_code, window, window_on, catch_up, logger)
-    frames = extract_sales(
-        pos, window, [outlet_code], lookback=lookback, window_on=window_on,
+        plan = _plan_catch_up(source, ledger, integration, outlet_code, window, window_on, catch_up, logger)
+    frames = source.extract_sales(
+        window, [outlet_code], lookback=lookback, window_on=window_on,
         retry_order_numbers=retry_orders, retry_refund_numbers=retry_refunds,
         catch_up=None if plan is None else plan.catch_up,
     )
@@ -201,15 +199,15 @@ def stage_sales(
 
 
 def _plan_catch_up(
-    pos: Engine, ledger: SyncLedger, integration: str, outlet_code: str, window: Window, window_on: WindowOn,
+    source: PosSource, ledger: SyncLedger, integration: str, outlet_code: str, window: Window, window_on: WindowOn,
     settings: CatchUpSettings, logger: logging.Logger | logging.LoggerAdapter,
 ) -> CatchUpPlan:
     stored = ledger.watermark(integration, "sales", watermark_name(outlet_code))
     first = stored is None
     after = window.end - settings.first_run_reach if stored is None else stored
     until = settings.until()
-    plan = plan_catch_up(
-        pos, outlet_code, after=after, until=until, due_before=window.end, window_on=window_on,
+    plan = source.plan_catch_up(
+        outlet_code, after=after, until=until, due_before=window.end, window_on=window_on,
         limit=settings.limit, hold_since=until - max(settings.first_run_reach, timedelta(days=1)),
     )
     logger.info(
@@ -298,6 +296,7 @@ def stage_stock(
     catch_up: CatchUpSettings | None = None,
     run: RunRef | None = None,
     logger: logging.Logger | logging.LoggerAdapter | None = None,
+    source: PosSource | None = None,
 ) -> tuple[StageSummary, list[Document]]:
     """Extract, transform and record the ``flow`` documents of ``outlet_codes`` in ``window``: transfers
     (transfer-outs at their source, transfer-ins at their destination), or stock (adjustments, stock takes).
@@ -306,17 +305,19 @@ def stage_stock(
     time, so a repaired record (or one whose transfer-out has since synced) goes through on the next run.
     A transfer to or from an outlet the integration does not map fails with that reason. With ``catch_up``
     (scheduled runs), also everything of the outlets due by the window end and committed after their
-    watermarks, as ``stage_sales`` does; the watermarks move once it is all in the ledger.
+    watermarks, as ``stage_sales`` does; the watermarks move once it is all in the ledger. ``source``: as
+    ``stage_sales``.
     """
     logger = logger or log
+    source = source or BuiltinSource(pos)
     retry: set[str] = set()
     if retry_failed:
         retry.update(record.key for record in ledger.unsynced(integration, flow, limit=RETRY_LIMIT))
     plan = None
     if catch_up is not None:
-        plan = _plan_stock_catch_up(pos, ledger, integration, flow, outlet_codes, window, catch_up, logger)
-    frames = extract_stock(
-        pos, window, outlet_codes, lookback=lookback,
+        plan = _plan_stock_catch_up(source, ledger, integration, flow, outlet_codes, window, catch_up, logger)
+    frames = source.extract_stock(
+        window, outlet_codes, lookback=lookback,
         include_transfers=flow == "transfers", include_adjustments=flow == "stock",
         retry_transfer_numbers=retry, retry_adjustment_numbers=retry,
         catch_up=None if plan is None else plan.catch_up,
@@ -343,14 +344,14 @@ def stage_stock(
 
 
 def _plan_stock_catch_up(
-    pos: Engine, ledger: SyncLedger, integration: str, flow: str, outlet_codes: Sequence[str], window: Window,
+    source: PosSource, ledger: SyncLedger, integration: str, flow: str, outlet_codes: Sequence[str], window: Window,
     settings: CatchUpSettings, logger: logging.Logger | logging.LoggerAdapter,
 ) -> CatchUpPlan:
     """One plan for all the outlets of the call, from the oldest of their watermarks (reading an outlet's
     records again is harmless: the ledger skips what is synced)."""
     stored = [ledger.watermark(integration, flow, watermark_name(code)) for code in outlet_codes]
     after = min(window.end - settings.first_run_reach if mark is None else mark for mark in stored)
-    plan = plan_stock_catch_up(pos, outlet_codes, transfers_flow=flow == "transfers", after=after,
+    plan = source.plan_stock_catch_up(outlet_codes, transfers_flow=flow == "transfers", after=after,
                                until=settings.until(), due_before=window.end)
     logger.info("outlets %s: catching up on %s committed %s → %s and due by %s: %d record(s)%s",
                 ",".join(outlet_codes), flow, plan.catch_up.after.isoformat(), plan.catch_up.until.isoformat(),
@@ -384,10 +385,14 @@ class SyncJob:
     hook: Any
     run: RunRef | None = None
     logger: Logger = log
+    #: how the POS is read: the integration's source profile, or the built-in extract (``possync.pos.source``)
+    source: PosSource | None = None
 
     def __post_init__(self) -> None:
         # every line the job's parts log (log_record) is in the integration's language
         self.logger = with_language(self.logger, self.integration.language)
+        if self.source is None:
+            self.source = pos_source(self.pos, getattr(self.integration, "profile", None))
 
     @classmethod
     def connect(cls, integration: Integration, target: Target, hook: Any, *, run: RunRef | None = None,
@@ -433,11 +438,10 @@ class SyncJob:
 
 def sync_customers(job: SyncJob) -> LoadSummary:
     """Every POS customer, plus the walk-in customer invoices without a customer are booked to."""
-    from possync.pos.extract import extract_customers
     from possync.targets.base.bookkeeping import walk_in_customer
     from possync.transform.sales import transform_customers
 
-    customers, rejections = transform_customers(extract_customers(job.pos))
+    customers, rejections = transform_customers((job.source or BuiltinSource(job.pos)).extract_customers())
     summary = job.reject("customers", rejections)
     summary.add(job.loader.load(job.senders["customer"],
                                 [walk_in_customer(job.integration.bookkeeping), *customers]))
@@ -447,12 +451,11 @@ def sync_customers(job: SyncJob) -> LoadSummary:
 def sync_products(job: SyncJob) -> LoadSummary:
     """The target's warehouses first (``Target.prepare``), then POS products matched by SKU (created when
     missing), plus the helper items invoices use."""
-    from possync.pos.extract import extract_products
     from possync.targets.base.bookkeeping import helper_items
     from possync.transform.sales import transform_products
 
     job.target.prepare(job.hook, job.integration, job.logger)
-    items, rejections = transform_products(extract_products(job.pos))
+    items, rejections = transform_products((job.source or BuiltinSource(job.pos)).extract_products())
     summary = job.reject("products", rejections)
     summary.add(job.loader.load(job.senders["item"], [*helper_items(job.integration.bookkeeping), *items]))
     return summary
@@ -465,24 +468,17 @@ def sales_catch_up(integration: Integration, now: datetime | None = None) -> Cat
                            limit=integration.sales.catch_up_limit, now=now)
 
 
-def unmapped_outlets(pos: Engine, mapped: Iterable[str]) -> list[str]:
-    """Codes of the POS outlets that have sales (orders or refunds) but are not in ``mapped``."""
-    from sqlalchemy import exists, select
-
-    from possync.pos.schema import orders, outlets, refunds
-
-    has_sales = exists().where(orders.c.outlet_id == outlets.c.id) | exists().where(
-        refunds.c.outlet_id == outlets.c.id)
-    stmt = select(outlets.c.code).where(has_sales, outlets.c.code.not_in(sorted(set(mapped)))).order_by(outlets.c.code)
-    with pos.connect() as conn:
-        return list(conn.scalars(stmt))
+def unmapped_outlets(pos: Engine, mapped: Iterable[str], profile: str | None = None) -> list[str]:
+    """Codes of the POS outlets that have sales (orders or refunds) but are not in ``mapped``; read through the
+    integration's source ``profile`` when it has one (which cannot tell yet: then none)."""
+    return pos_source(pos, profile).unmapped_outlets(mapped) or []
 
 
 def unmapped_outlets_warning(pos: Engine, integration: Integration,
                              codes: Sequence[str] | None = None) -> str | None:
     """The warning line for outlets with sales but no mapping (``codes``, read from the POS when not given), or
     ``None`` when every such outlet is mapped."""
-    codes = unmapped_outlets(pos, integration.outlets) if codes is None else codes
+    codes = unmapped_outlets(pos, integration.outlets, integration.profile) if codes is None else codes
     if not codes:
         return None
     return (f"{integration.name}: POS outlet(s) {', '.join(codes)} have sales but no mapping in integrations.yaml "
@@ -497,7 +493,7 @@ def report_unmapped_outlets(pos: Engine, ledger: SyncLedger, integration: Integr
     """Warn about outlets with sales but no mapping (log), and note each in the ledger as a failed
     ``outlet`` record of the sales flow so the Sync Status page shows it; an outlet mapped since has its note
     closed (``skipped``). Returns the unmapped codes."""
-    codes = unmapped_outlets(pos, integration.outlets)
+    codes = unmapped_outlets(pos, integration.outlets, integration.profile)
     warning = unmapped_outlets_warning(pos, integration, codes)
     if warning:
         logger.warning(warning)
@@ -530,7 +526,7 @@ def sync_sales(job: SyncJob, *, outlet_code: str, window: Window, catch_up: bool
         lookback=timedelta(hours=integration.sales.lookback_hours),
         window_on="shift_close" if integration.sales.mode == "shift_close" else "business_time",
         catch_up=sales_catch_up(integration, now) if catch_up else None,
-        run=job.run, logger=job.logger,
+        run=job.run, logger=job.logger, source=job.source,
     )
     documents, changes = apply_changes(job, documents, staged.skipped_records)
     summary = LoadSummary(skipped=staged.skipped + changes.skipped, failed=staged.failed + changes.failed,
@@ -553,6 +549,7 @@ def _sync_stock_flow(job: SyncJob, flow: Literal["transfers", "stock"], outlet_c
         mapped_outlets=integration.outlets, window=window,
         lookback=timedelta(hours=integration.transfers.lookback_hours),
         catch_up=stock_catch_up(integration, now) if catch_up else None, run=job.run, logger=job.logger,
+        source=job.source,
     )
     return job.load_in_order(flow, documents, LoadSummary(skipped=staged.skipped, failed=staged.failed,
                                                           failures=list(staged.failures),

@@ -274,13 +274,15 @@ def pos_documents(pos: Engine, integration: Integration, outlet_codes: Sequence[
                   last: date) -> list[PosDocument]:
     """The POS's sales documents of the outlets dated ``first`` to ``last`` (outlet time), and a day around them
     (so a document the target dates a day off is still matched), as the sales sync's transform makes them."""
-    from possync.pos.extract import Window, extract_sales
+    from possync.pos.extract import Window
+    from possync.pos.source import pos_source
     from possync.transform.sales import transform_sales
 
     zone = ZoneInfo(integration.timezone)
     window = Window(datetime.combine(first - timedelta(days=1), time(), tzinfo=zone),
                     datetime.combine(last + timedelta(days=2), time(), tzinfo=zone))
-    batch = transform_sales(extract_sales(pos, window, list(outlet_codes)))
+    source = pos_source(pos, getattr(integration, "profile", None))  # the integration's source profile, if any
+    batch = transform_sales(source.extract_sales(window, list(outlet_codes)))
     found: list[PosDocument] = []
     for invoice in batch.invoices:
         found.append(PosDocument("invoice", invoice.key, invoice.business_time.date(), invoice.outlet_code,
@@ -316,13 +318,15 @@ def pos_stock_documents(pos: Engine, integration: Integration, books: TargetBook
     the road is a ``transit_loss`` of its own, Accurate posts nothing for a count that matched the till), with its
     lines in the target's terms. Records the POS cannot make documents of (a transfer never recorded as sent, a
     product without SKU, a transfer from or to an outlet the integration does not map) come with the reason."""
-    from possync.pos.extract import Window, extract_stock
+    from possync.pos.extract import Window
+    from possync.pos.source import pos_source
     from possync.transform.stock import transform_stock
 
     zone = ZoneInfo(integration.timezone)
     window = Window(datetime.combine(first - timedelta(days=1), time(), tzinfo=zone),
                     datetime.combine(last + timedelta(days=2), time(), tzinfo=zone))
-    batch = transform_stock(extract_stock(pos, window, list(outlet_codes)), outlet_codes, until=window.end)
+    source = pos_source(pos, getattr(integration, "profile", None))
+    batch = transform_stock(source.extract_stock(window, list(outlet_codes)), outlet_codes, until=window.end)
     found: list[PosDocument] = []
     mapped = set(integration.outlets)
     for document in batch.documents():

@@ -20,7 +20,7 @@ The queries are SQLAlchemy Core and run unchanged on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import gc
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -588,17 +588,36 @@ def _build_frame(conn: Connection, stmt: Select[Any], columns: Sequence[tuple[st
     for rows in _rows(conn, stmt):
         for values, column in zip(data, zip(*rows, strict=True), strict=True):
             values.extend(column)
+    dialect = conn.dialect
+    return assemble_frame(
+        data,
+        [(label, _source_name(expression, label), _expected(expression, kind)) for label, expression, kind in columns],
+        lambda position, values, bad: _column(values, columns[position][1], columns[position][2], dialect, bad),
+    )
+
+
+def assemble_frame(
+    data: list[list[Any]],
+    columns: Sequence[tuple[str, str, str]],
+    convert: Callable[[int, list[Any], dict[int, Any]], Any],
+) -> pd.DataFrame:
+    """A frame of raw column values (``data[i]`` for ``columns[i]``), converted a column at a time.
+
+    ``columns`` are ``(label, source, expected)``: the frame's column, where the value is stored as the
+    reasons name it (``orders.total_amount``), and what it should be (``an amount``). ``convert(position,
+    values, bad)`` returns the converted column and puts the positions (and raw values) it cannot convert in
+    ``bad``; each becomes an ``Unreadable`` in its row's ``unreadable`` column, so the transform fails that
+    record alone. Shared by the built-in extract and source profiles (``possync.pos.profiles``), so both
+    word an unreadable value the same way."""
     built: dict[str, Any] = {}
     unreadable: list[Any] = [None] * (len(data[0]) if data else 0)
-    for position, (label, expression, kind) in enumerate(columns):
+    for position, (label, source, expected) in enumerate(columns):
         values = data[position]
         bad: dict[int, Any] = {}
-        built[label] = _column(values, expression, kind, conn.dialect, bad)
+        built[label] = convert(position, values, bad)
         data[position] = []  # the raw values are done with: free them before the next column is built
-        if bad:
-            source, expected = _source_name(expression, label), _expected(expression, kind)
-            for row, raw in bad.items():
-                unreadable[row] = (*(unreadable[row] or ()), Unreadable(source, raw, expected))
+        for row, raw in bad.items():
+            unreadable[row] = (*(unreadable[row] or ()), Unreadable(source, raw, expected))
     built[UNREADABLE] = pd.Series(unreadable, dtype=object)
     return pd.DataFrame(built)
 
@@ -1188,3 +1207,68 @@ def extract_stock(
             adjustments=_frame(conn, adjustments_stmt, _ADJUSTMENT_COLUMNS),
             adjustment_lines=_frame(conn, adjustment_lines_stmt, _ADJUSTMENT_LINE_COLUMNS),
         )
+
+
+# ------------------------------------------------------------------------------------ canonical frames
+
+
+@dataclass(frozen=True, slots=True)
+class CanonicalColumn:
+    """One column of a canonical frame, as every extract (built-in or a source profile) must deliver it.
+
+    :ivar name: the frame's column (``total_amount``).
+    :ivar kind: how it is held: ``id`` / ``int`` (int64), ``nullable_int`` (Int64), ``str``, ``bool``, ``time``
+        (UTC), ``exact`` (``Decimal``, object dtype).
+    :ivar source: where the reference schema keeps it (``orders.total_amount``): what a reason names when a
+        value cannot be read.
+    :ivar expected: ``an amount``, ``a quantity``, ``a rate``, ``a time`` (what an unreadable value is not).
+    :ivar places: decimal places of an exact value (2 for money and rates, 3 for quantities).
+    """
+
+    name: str
+    kind: Kind
+    source: str
+    expected: str
+    places: int | None = None
+
+
+_EXPECTED = {"id": "an id", "int": "a whole number", "nullable_int": "a whole number", "bool": "true or false",
+             "str": "text"}
+
+
+def _canonical(columns: Sequence[tuple[str, Any, Kind]]) -> tuple[CanonicalColumn, ...]:
+    return tuple(
+        CanonicalColumn(label, kind, _source_name(expression, label),
+                        _EXPECTED.get(kind) or _expected(expression, kind),
+                        getattr(expression.type, "scale", None) if kind == "exact" else None)
+        for label, expression, kind in columns
+    )
+
+
+_OUTLET_COLUMNS: list[tuple[str, Any, Kind]] = [
+    ("outlet_id", outlets.c.id, "id"),
+    ("code", outlets.c.code, "str"),
+    ("name", outlets.c.name, "str"),
+    ("kind", outlets.c.kind, "str"),
+    ("timezone", outlets.c.timezone, "str"),
+]
+
+#: Every canonical frame's columns, by entity: what ``SalesFrames``, ``StockFrames``, ``extract_customers`` and
+#: ``extract_products`` hold (besides ``unreadable``), and what a source profile's queries must return.
+#: ``refund_lines`` carries ``quantity_refunded_before``, which the built-in extract works out in a second query.
+CANONICAL_COLUMNS: dict[str, tuple[CanonicalColumn, ...]] = {
+    "outlets": _canonical(_OUTLET_COLUMNS),
+    "orders": _canonical(_ORDER_COLUMNS),
+    "order_lines": _canonical(_LINE_COLUMNS),
+    "payments": _canonical(_PAYMENT_COLUMNS),
+    "refunds": _canonical(_REFUND_COLUMNS),
+    "refund_lines": (*_canonical(_REFUND_LINE_COLUMNS),
+                     CanonicalColumn("quantity_refunded_before", "exact", "quantity_refunded_before", "a quantity",
+                                     3)),
+    "customers": _canonical(_CUSTOMER_COLUMNS),
+    "products": _canonical(_PRODUCT_COLUMNS),
+    "transfers": _canonical(_TRANSFER_COLUMNS),
+    "transfer_lines": _canonical(_TRANSFER_LINE_COLUMNS),
+    "adjustments": _canonical(_ADJUSTMENT_COLUMNS),
+    "adjustment_lines": _canonical(_ADJUSTMENT_LINE_COLUMNS),
+}
