@@ -110,19 +110,31 @@ def mariadb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         mariadb_cluster.stop(data_dir)
 
 
+def _new_mariadb_database(server_url: str) -> tuple[str, str]:
+    """A new empty database on the MariaDB server: (its name, its URL)."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(server_url)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    admin.dispose()
+    return name, make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_mariadb_database(server_url: str, name: str) -> None:
+    admin = make_engine(server_url)
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+    admin.dispose()
+
+
 @pytest.fixture
 def mariadb_url(mariadb_server: str) -> Iterator[str]:
     """A fresh, empty MariaDB database for one test."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(mariadb_server)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    name, url = _new_mariadb_database(mariadb_server)
     try:
-        yield make_url(mariadb_server).set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        admin.dispose()
+        _drop_mariadb_database(mariadb_server, name)
 
 
 @pytest.fixture

@@ -740,8 +740,9 @@ def extract_sales(
     with engine.connect() as conn:
         if conn.dialect.name in _SNAPSHOTS:
             # One snapshot for all six queries, so a sale committed meanwhile is either wholly in the frames
-            # or not at all (InnoDB's REPEATABLE READ too: its snapshot is taken at the first read). (SQLite runs them back to back; children of a record committed in between are
-            # ignored by the transform, which only builds what ``orders`` and ``refunds`` hold.)
+            # or not at all (InnoDB's REPEATABLE READ too: its snapshot is taken at the first read). (SQLite
+            # runs them back to back; children of a record committed in between are ignored by the transform,
+            # which only builds what ``orders`` and ``refunds`` hold.)
             conn.execution_options(isolation_level="REPEATABLE READ")
         return _read_sales(conn, *_sales_statements(engine, window, outlet_codes, lookback, committed_since,
                                                      window_on, retry_order_numbers, retry_refund_numbers,
