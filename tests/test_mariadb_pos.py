@@ -135,3 +135,40 @@ def test_customers_and_products_read_the_same(sqlite_pos: Engine, mariadb_pos: E
     customers = extract_customers(mariadb_pos)
     owners = customers.loc[customers["customer_code"] == "C-0007", "code_owner_id"].tolist()
     assert len(owners) == 2 and len(set(owners)) == 1
+
+
+def test_goods_receipts_are_written_once_on_mariadb_even_by_writers_racing(mariadb_url: str) -> None:
+    """The inbound side writes the POS too: no ON CONFLICT on MariaDB, so the unique key decides the race."""
+    import threading
+    from decimal import Decimal
+
+    from possync.pos.receiving import GoodsReceipt, ReceiptLine, record_goods_receipt, stock_level
+    from support.pos_builder import Pos
+
+    engine = make_engine(mariadb_url)
+    shop = Pos(engine)
+    shop.outlet("JKT01")
+    shop.product("Kopi Toraja 250g", 85000, sku="KOP-001")
+    receipt = GoodsReceipt(source="accurate", source_number="RI.1", integration="acc", outlet_code="JKT01",
+                           received_at=datetime(2026, 12, 1, 3, tzinfo=UTC),
+                           lines=[ReceiptLine("KOP-001", Decimal("5.000")), ReceiptLine("KOP-001", Decimal("1.500"))])
+    results: list[bool] = []
+    start = threading.Barrier(4)
+
+    def write() -> None:
+        start.wait()
+        results.append(record_goods_receipt(engine, receipt))
+
+    writers = [threading.Thread(target=write) for _ in range(4)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    assert sorted(results) == [False, False, False, True]
+    assert stock_level(engine, "JKT01", "KOP-001") == Decimal("6.500")
+    assert record_goods_receipt(engine, receipt) is False
+    second = GoodsReceipt(source="accurate", source_number="RI.2", integration="acc", outlet_code="JKT01",
+                          received_at=datetime(2026, 12, 2, 3, tzinfo=UTC), lines=[ReceiptLine("KOP-001", Decimal(2))])
+    assert record_goods_receipt(engine, second) is True
+    assert stock_level(engine, "JKT01", "KOP-001") == Decimal("8.500")
+    engine.dispose()
