@@ -299,3 +299,18 @@ def test_an_outlet_with_both_price_modes_is_refused(tmp_path: Path) -> None:
         conn.execute(update(ref.orders).where(ref.orders.c.id == first).values(tax_inclusive=True))
     with pytest.raises(ValueError, match="outlet JKT01 has tax-inclusive and tax-exclusive orders"):
         k.load_kasir(source, make_engine(f"sqlite:///{tmp_path / 'kasir.db'}"))
+
+
+def test_the_devkit_command_loads_kasir_and_refuses_a_second_load(reference: Engine, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from possync_devkit.cli import main
+
+    source = reference.url.render_as_string(hide_password=False)
+    target = f"sqlite:///{tmp_path / 'kasir.db'}"
+    assert main(["kasir", "load", "--pos-url", source, "--kasir-url", target]) == 0
+    assert "1289 tickets" in capsys.readouterr().out
+    assert main(["kasir", "load", "--pos-url", source, "--kasir-url", target]) == 2
+    assert "already holds 1289 tickets; pass replace=True (--replace)" in capsys.readouterr().err
+    assert main(["kasir", "load", "--pos-url", source, "--kasir-url", target, "--replace"]) == 0
+    assert main(["kasir", "load", "--pos-url", source, "--kasir-url", "oracle://x@y/z"]) == 2
+    assert "SQLite or PostgreSQL (a POS database also MySQL or MariaDB), not oracle" in capsys.readouterr().err

@@ -453,7 +453,7 @@ def load_kasir(reference: Engine, kasir: Engine, replace: bool = False) -> dict[
         if held:
             raise ValueError(
                 f"the kasir database {kasir.url.render_as_string(hide_password=True)} already holds {held} "
-                "tickets; pass replace=True to drop its tables and load afresh"
+                "tickets; pass replace=True (--replace) to drop its tables and load afresh"
             )
         return rows.write(conn)
 
