@@ -70,6 +70,10 @@ def test_the_server_is_mariadb_and_the_schema_is_exact(mariadb_pos: Engine) -> N
     columns = {c["name"]: c["type"] for c in inspect(mariadb_pos).get_columns("orders")}
     assert columns["business_time"].fsp == 6, "DATETIME(6): microseconds kept"
     assert str(columns["total_amount"]) == "DECIMAL(18, 2)"
+    with mariadb_pos.connect() as conn:
+        collations = set(conn.execute(text(
+            "SELECT TABLE_COLLATION FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()")).scalars())
+    assert collations == {"utf8mb4_nopad_bin"}, "text compares as on SQLite and PostgreSQL"
 
 
 def test_the_demo_week_summarises_the_same(sqlite_pos: Engine, mariadb_pos: Engine) -> None:

@@ -149,6 +149,18 @@ def test_skus_may_be_missing_but_not_repeated(pos: Engine) -> None:
         conn.execute(products.insert(), [_product(4, "KOP-001")])
 
 
+def test_text_compares_exactly_on_every_database(pos: Engine) -> None:
+    # MariaDB's default collation ignores case and trailing spaces: 'kop-001' would be the same SKU as
+    # 'KOP-001' there and not on SQLite or PostgreSQL. The reference schema's tables compare text as bytes.
+    with pos.begin() as conn:
+        conn.execute(products.insert(), [_product(2, "kop-001"), _product(3, "KOP-001 ")])
+    with pos.connect() as conn:
+        found = conn.execute(select(products.c.id).where(products.c.sku == "kop-001")).scalars().all()
+        assert found == [2]
+        ordered = conn.execute(select(products.c.sku).order_by(products.c.sku)).scalars().all()
+        assert ordered == ["KOP-001", "KOP-001 ", "kop-001"]
+
+
 def test_foreign_keys_are_enforced(pos: Engine) -> None:
     # SQLite only checks them with PRAGMA foreign_keys=ON, which make_engine sets.
     with pytest.raises(IntegrityError), pos.begin() as conn:
