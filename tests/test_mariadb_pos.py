@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -176,3 +177,43 @@ def test_goods_receipts_are_written_once_on_mariadb_even_by_writers_racing(maria
     assert record_goods_receipt(engine, second) is True
     assert stock_level(engine, "JKT01", "KOP-001") == Decimal("8.500")
     engine.dispose()
+
+
+def test_the_pipeline_stages_the_same_documents_and_failures_from_mariadb(
+        sqlite_pos: Engine, mariadb_pos: Engine, tmp_path: Path) -> None:
+    """Past the frames: sales, transfers and stock staged from each POS into a ledger of its own give equal
+    documents (content and order) and the same failures with the same reasons."""
+    from possync.ledger import SyncLedger
+    from possync.pipeline import stage_sales, stage_stock
+    from possync.transform.sales import transform_customers, transform_products
+
+    outlets = ["JKT01", "BDG01", "SBY01"]
+    staged: dict[str, list[Any]] = {}
+    for name, pos in (("sqlite", sqlite_pos), ("mariadb", mariadb_pos)):
+        ledger = SyncLedger.from_url(f"sqlite:///{tmp_path / f'{name}-ledger.db'}", ensure_schema=True)
+        results = []
+        for outlet in outlets:
+            for day in DAYS:
+                results.append(stage_sales(pos, ledger, integration="t", outlet_code=outlet, window=day,
+                                           lookback=timedelta(hours=18)))
+        for flow in ("transfers", "stock"):
+            results.append(stage_stock(pos, ledger, integration="t", flow=flow, outlet_codes=[*outlets, "WH01"],
+                                       mapped_outlets=[*outlets, "WH01"], window=WEEK, lookback=timedelta(0)))
+        results.append(transform_customers(extract_customers(pos)))
+        results.append(transform_products(extract_products(pos)))
+        staged[name] = results
+
+    def comparable(result: Any) -> Any:
+        summary, documents = result
+        if not hasattr(summary, "failed_records"):
+            return result  # customers and products: (documents, rejections)
+        failed = [(r.record_type, r.key, r.reason) for r in summary.failed_records]  # not when it began failing
+        return (summary.staged, summary.skipped, summary.failed, summary.failures, failed, summary.skipped_records,
+                documents)
+
+    assert [comparable(r) for r in staged["mariadb"]] == [comparable(r) for r in staged["sqlite"]]
+    documents = [d for summary, docs in staged["mariadb"][:-2] for d in docs]
+    failures = [f for summary, _ in staged["mariadb"][:-2] for f in summary.failures]
+    assert len(documents) > 2000
+    assert {d.record_type for d in documents} >= {"invoice", "payment", "return", "transfer_out", "transfer_in"}
+    assert any("has no SKU" in failure for failure in failures), failures
