@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -93,9 +94,13 @@ def start(data_dir: Path) -> str:
     )
     init.chmod(0o644)
     port = _free_port()
+    socket_path = data_dir / "mariadb.sock"
+    if len(str(socket_path)) > 100:  # a Unix socket's path has at most 107 bytes
+        socket_path = Path(tempfile.mkdtemp(prefix="mdb-")) / "s"
+        socket_path.parent.chmod(0o777)
     server = subprocess.Popen(
         [_bin("mariadbd"), "--no-defaults", f"--datadir={datadir}", *user_args,
-         f"--port={port}", "--bind-address=127.0.0.1", f"--socket={data_dir / 'mariadb.sock'}",
+         f"--port={port}", "--bind-address=127.0.0.1", f"--socket={socket_path}",
          f"--pid-file={data_dir / 'mariadb.pid'}", f"--log-error={data_dir / 'server.log'}",
          f"--init-file={init}", "--skip-name-resolve", "--character-set-server=utf8mb4",
          "--innodb-buffer-pool-size=64M", "--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0",

@@ -217,3 +217,15 @@ def test_the_pipeline_stages_the_same_documents_and_failures_from_mariadb(
     assert len(documents) > 2000
     assert {d.record_type for d in documents} >= {"invoice", "payment", "return", "transfer_out", "transfer_in"}
     assert any("has no SKU" in failure for failure in failures), failures
+
+
+def test_a_machine_without_the_server_is_told_what_to_install(monkeypatch: pytest.MonkeyPatch,
+                                                              tmp_path: Path) -> None:
+    """No skip: without mariadb-server the fixture fails, naming the package and the way around it."""
+    import mariadb_cluster
+
+    monkeypatch.setattr(mariadb_cluster.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(mariadb_cluster.os, "access", lambda _path, _mode: False)
+    with pytest.raises(RuntimeError, match=r"mariadb-install-db was not found: install the server \(apt-get install "
+                                           r"mariadb-server.*POSSYNC_TEST_MARIADB_URL"):
+        mariadb_cluster.start(tmp_path / "server")
