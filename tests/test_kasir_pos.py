@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -314,3 +315,42 @@ def test_the_devkit_command_loads_kasir_and_refuses_a_second_load(reference: Eng
     assert main(["kasir", "load", "--pos-url", source, "--kasir-url", target, "--replace"]) == 0
     assert main(["kasir", "load", "--pos-url", source, "--kasir-url", "oracle://x@y/z"]) == 2
     assert "SQLite or PostgreSQL (a POS database also MySQL or MariaDB), not oracle" in capsys.readouterr().err
+
+
+def doc_query(title: str) -> str:
+    """The SQL block of docs/kasir-schema.md whose first line is ``-- kasir: <title>``."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "kasir-schema.md").read_text()
+    for block in doc.split("```sql\n")[1:]:
+        sql = block.split("```")[0]
+        if sql.startswith(f"-- kasir: {title}\n"):
+            return sql
+    raise AssertionError(f"docs/kasir-schema.md has no SQL block '-- kasir: {title}'")
+
+
+def naive(moment: Any) -> datetime:
+    """A time as raw SQL returns it (SQLite: ISO text; the others: a naive datetime), naive UTC."""
+    moment = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return moment.replace(tzinfo=None)
+
+
+def test_the_documented_queries_find_the_facts(reference: Engine, kasir: Engine) -> None:
+    from sqlalchemy import text
+
+    outlets = {number: code for number, code, _ in rows(kasir, text(doc_query("ticket outlets")))}
+    ref_outlets = {n: c for n, c in rows(reference, select(ref.orders.c.number, ref.outlets.c.code).select_from(
+        ref.orders.join(ref.outlets)))} | {n: c for n, c in rows(reference, select(
+            ref.refunds.c.number, ref.outlets.c.code).select_from(ref.refunds.join(ref.outlets)))}
+    assert outlets == ref_outlets
+
+    sends, receives, adjustments = _kasir_moves(kasir)
+    legs = Counter()
+    for leg, from_code, to_code, moved_at, item, qty in rows(kasir, text(doc_query("transfer legs"))):
+        legs[leg, from_code, to_code, naive(moved_at), item, Decimal(str(qty))] += 1
+    assert legs == Counter({("sent", f, t, at.replace(tzinfo=None), i, q): n for (f, t, at, i, q), n in sends.items()}
+                           | {("received", f, t, at.replace(tzinfo=None), i, q): n
+                              for (f, t, at, i, q), n in receives.items()})
+    found = Counter()
+    for code, moved_at, item, move_type, qty, _reason in rows(kasir, text(doc_query("adjustments"))):
+        qty = Decimal(str(qty))
+        found[code, naive(moved_at), item, qty if move_type == "IN" else -qty] += 1
+    assert found == Counter({(c, at.replace(tzinfo=None), i, q): n for (c, at, i, q), n in adjustments.items()})
