@@ -27,6 +27,9 @@ USER = "possync"
 PASSWORD = "possync"
 DRIVER = "mysql+pymysql"
 START_TIMEOUT_S = 60
+#: the servers this process started, by data directory: kept so they are waited for (not left to the garbage
+#: collector, which warns about a child still running)
+_servers: dict[Path, subprocess.Popen[bytes]] = {}
 
 
 def _bin(name: str) -> str:
@@ -108,6 +111,7 @@ def start(data_dir: Path) -> str:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     (data_dir / "server.pid").write_text(str(server.pid))
+    _servers[data_dir] = server
     deadline = time.monotonic() + START_TIMEOUT_S
     import pymysql
 
@@ -129,6 +133,15 @@ def start(data_dir: Path) -> str:
 
 def stop(data_dir: Path) -> None:
     """Stop the server started in ``data_dir`` (SIGTERM: a clean shutdown), waiting for it to exit."""
+    server = _servers.pop(Path(data_dir).resolve(), None)
+    if server is not None:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        return
     pid_file = Path(data_dir).resolve() / "server.pid"
     if not pid_file.exists():
         return
