@@ -37,7 +37,7 @@ export AIRFLOW_CONN_ACCURATE_DEMO := {"conn_type": "accurate", "host": "http://1
 
 venv: $(STAMP)
 
-# The Debian packages each target needs (PostgreSQL, Chromium, Redis, docker-compose's parser, python3-venv,
+# The Debian packages each target needs (PostgreSQL, MariaDB, Chromium, Redis, docker-compose's parser, python3-venv,
 # runuser): scripts/system_packages.sh installs the missing ones with apt-get when run as root, otherwise it
 # names them and the apt-get command, and stops.
 system-packages-test system-packages-stack-test system-packages-demo:

@@ -5,19 +5,20 @@
 #   scripts/system_packages.sh test|stack-test|demo
 #
 #   test        python3-venv (the .venv), postgresql (the tests' throwaway cluster; as root it runs as the
-#               postgres user through util-linux's runuser), chromium (the browser test, driven by Playwright),
+#               postgres user through util-linux's runuser), mariadb-server (the tests' throwaway MariaDB, a POS
+#               database; as root it drops to the mysql user itself), chromium (the browser test, driven by Playwright),
 #               docker-compose (only its parser: tests/test_deploy.py validates docker-compose.yaml) and
 #               redis-server (what CI's `make stack-test` runs next; the README's prerequisites name it)
 #   stack-test  python3-venv, postgresql, util-linux, redis-server, docker-compose (scripts/stack.py)
 #   demo        python3-venv (the demo runs on SQLite and the sandboxes; no server package)
 #
-# POSSYNC_SYSTEM_ROOT (tests only) prefixes the paths looked at for the PostgreSQL server.
+# POSSYNC_SYSTEM_ROOT (tests only) prefixes the paths looked at for the PostgreSQL and MariaDB servers.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 target=${1:?usage: system_packages.sh test|stack-test|demo}
 case "$target" in
-  test) wanted=(venv postgresql runuser chromium redis-server docker-compose) ;;
+  test) wanted=(venv postgresql runuser mariadb-server chromium redis-server docker-compose) ;;
   stack-test) wanted=(venv postgresql runuser redis-server docker-compose) ;;
   demo) wanted=(venv) ;;
   *) echo "system_packages.sh: unknown target '$target' (test, stack-test or demo)" >&2; exit 2 ;;
@@ -40,6 +41,9 @@ for need in "${wanted[@]}"; do
     runuser)
       # only root needs it: PostgreSQL refuses to run as root, so the server runs as the postgres user
       if $is_root; then command -v runuser >/dev/null || missing+=(util-linux); fi ;;
+    mariadb-server)
+      # mariadbd lives in /usr/sbin, which a non-root PATH often lacks
+      command -v mariadbd >/dev/null || [[ -x "$root/usr/sbin/mariadbd" ]] || missing+=(mariadb-server) ;;
     chromium) command -v chromium >/dev/null || missing+=(chromium) ;;
     redis-server) command -v redis-server >/dev/null || missing+=(redis-server) ;;
     docker-compose) command -v docker-compose >/dev/null || missing+=(docker-compose) ;;

@@ -1,4 +1,4 @@
-"""Shared fixtures: an isolated Airflow home, a real PostgreSQL server, fresh databases per test.
+"""Shared fixtures: an isolated Airflow home, real PostgreSQL and MariaDB servers, fresh databases per test.
 
 The Airflow settings are set before anything imports airflow (Airflow reads its configuration at import).
 """
@@ -27,6 +27,7 @@ import pytest  # ruff: ignore[module-import-not-at-top-of-file]
 from sqlalchemy import text  # ruff: ignore[module-import-not-at-top-of-file]
 from sqlalchemy.engine import Engine, make_url  # ruff: ignore[module-import-not-at-top-of-file]
 
+import mariadb_cluster  # ruff: ignore[module-import-not-at-top-of-file]
 import postgres_cluster  # ruff: ignore[module-import-not-at-top-of-file]
 from possync.db import make_engine  # ruff: ignore[module-import-not-at-top-of-file]
 
@@ -90,6 +91,52 @@ def pg_url(pg_server: str) -> Iterator[str]:
         _drop_pg_database(pg_server, name)
 
 
+@pytest.fixture(scope="session")
+def mariadb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A MariaDB URL with every privilege: ``POSSYNC_TEST_MARIADB_URL`` if CI started one, else a throwaway
+    server from Debian's mariadb-server (tests/mariadb_cluster.py).
+
+    Never skipped: without a server the MariaDB tests fail with the reason (what is missing, the server log).
+    """
+    given = os.environ.get("POSSYNC_TEST_MARIADB_URL")
+    if given:
+        yield given
+        return
+    data_dir = tmp_path_factory.mktemp("mariadb")
+    url = mariadb_cluster.start(data_dir)
+    try:
+        yield url
+    finally:
+        mariadb_cluster.stop(data_dir)
+
+
+def _new_mariadb_database(server_url: str) -> tuple[str, str]:
+    """A new empty database on the MariaDB server: (its name, its URL)."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(server_url)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    admin.dispose()
+    return name, make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_mariadb_database(server_url: str, name: str) -> None:
+    admin = make_engine(server_url)
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+    admin.dispose()
+
+
+@pytest.fixture
+def mariadb_url(mariadb_server: str) -> Iterator[str]:
+    """A fresh, empty MariaDB database for one test."""
+    name, url = _new_mariadb_database(mariadb_server)
+    try:
+        yield url
+    finally:
+        _drop_mariadb_database(mariadb_server, name)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'test.db'}"
@@ -101,6 +148,21 @@ def db_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_url")
     return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture(params=["sqlite", "postgres", "mariadb"])
+def pos_db_url(request: pytest.FixtureRequest) -> str:
+    """The same test on every database a POS may run on (the ledger's are ``db_url``'s two)."""
+    return request.getfixturevalue(f"{request.param}_url" if request.param != "postgres" else "pg_url")
+
+
+@pytest.fixture
+def pos_engine(pos_db_url: str) -> Iterator[Engine]:
+    engine = make_engine(pos_db_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

@@ -102,8 +102,8 @@ def test_a_receive_item_the_pos_cannot_place_names_the_reason(record, reason) ->
 
 
 @pytest.fixture
-def shop(db_engine) -> Pos:
-    shop = Pos(db_engine)
+def shop(pos_engine) -> Pos:
+    shop = Pos(pos_engine)
     shop.outlet("JKT01")
     shop.outlet("BDG01")
     shop.product("Kopi Toraja 250g", 85000, sku="KOP-001")

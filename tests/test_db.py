@@ -100,3 +100,56 @@ def test_the_postgresql_type_alias_works_too(monkeypatch: pytest.MonkeyPatch, pg
             assert conn.execute(text("SHOW application_name")).scalar() == "possync-alias"
     finally:
         engine.dispose()
+
+
+# --------------------------------------------------------------------------------------- MySQL / MariaDB
+
+
+@pytest.fixture
+def mariadb_special_user(mariadb_server: str, mariadb_url: str) -> Iterator[str]:
+    """A MariaDB account whose password has the characters a hand-made URL breaks on, owning one database."""
+    name = f"r_{uuid.uuid4().hex[:10]}"
+    database = make_url(mariadb_url).database
+    admin = make_engine(mariadb_server)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE USER '{name}'@'127.0.0.1' IDENTIFIED BY '{SPECIAL_PASSWORD}'"))
+        conn.execute(text(f"GRANT ALL PRIVILEGES ON `{database}`.* TO '{name}'@'127.0.0.1'"))
+    yield name
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP USER IF EXISTS '{name}'@'127.0.0.1'"))
+    admin.dispose()
+
+
+def test_a_mysql_connection_reaches_mariadb_with_its_fields_and_extras(
+    monkeypatch: pytest.MonkeyPatch, mariadb_url: str, mariadb_special_user: str,
+) -> None:
+    server = make_url(mariadb_url)
+    set_conn(monkeypatch, "pos_mysql", conn_type="mysql", host=server.host, port=server.port,
+             schema=server.database, login=mariadb_special_user, password=SPECIAL_PASSWORD,
+             extra={"connect_timeout": 7, "init_command": "SET SESSION time_zone = '+00:00'"})
+    url = sqlalchemy_url_for_conn("pos_mysql")
+    assert url.drivername == "mysql+pymysql"
+    assert (url.password, url.query["charset"], url.query["connect_timeout"]) == (SPECIAL_PASSWORD, "utf8mb4", "7")
+    engine = engine_for_conn("pos_mysql")
+    try:
+        with engine.connect() as conn:
+            user = conn.execute(text("SELECT CURRENT_USER()")).scalar()
+            assert user == f"{mariadb_special_user}@127.0.0.1"
+            assert conn.execute(text("SELECT DATABASE()")).scalar() == server.database
+            assert conn.execute(text("SELECT @@session.time_zone")).scalar() == "+00:00"
+            assert conn.execute(text("SELECT @@character_set_client")).scalar() == "utf8mb4"
+    finally:
+        engine.dispose()
+
+
+def test_mysql_ssl_extra_becomes_driver_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_conn(monkeypatch, "pos_ssl", conn_type="mariadb", host="pos.example.invalid", schema="kasir",
+             login="reader", password="x", extra={"ssl": {"ca": "/etc/ssl/pos-ca.pem", "verify_cert": True},
+                                                  "charset": "latin1", "sqlalchemy_scheme": "mysql+mysqldb"})
+    url = sqlalchemy_url_for_conn("pos_ssl")
+    assert url.drivername == "mysql+mysqldb" and url.port is None and url.database == "kasir"
+    assert dict(url.query) == {"charset": "latin1", "ssl_ca": "/etc/ssl/pos-ca.pem", "ssl_verify_cert": "true"}
+
+    set_conn(monkeypatch, "pos_bad_ssl", conn_type="mysql", host="h", extra={"ssl": {"cafile": "/x"}})
+    with pytest.raises(ValueError, match=r"'pos_bad_ssl': extra 'ssl' has unknown keys \['cafile'\]"):
+        sqlalchemy_url_for_conn("pos_bad_ssl")

@@ -154,7 +154,8 @@ def test_the_commands_are_split_between_the_distributions() -> None:
     production = commands(production_parser())
     assert "demo" not in production
     assert production["headoffice"] == ["status"]
-    assert commands(devkit_parser()) == {"demo": ["seed", "summary"], "headoffice": ["apply", "seed-demo"]}
+    assert commands(devkit_parser()) == {"demo": ["seed", "summary"], "kasir": ["load"],
+                                         "headoffice": ["apply", "seed-demo"]}
     # `python -m possync_devkit` is the same command (what demo-seed.sh and scripts/demo.py run)
     result = subprocess.run([sys.executable, "-m", "possync_devkit", "demo", "seed", "--help"],
                             capture_output=True, text=True, timeout=60)

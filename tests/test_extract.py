@@ -1,4 +1,5 @@
-"""Windowed POS extracts on SQLite and a real PostgreSQL: which records a window reads, and how exactly."""
+"""Windowed POS extracts on SQLite, a real PostgreSQL and a real MariaDB: which records a window reads, and how
+exactly."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ TICK = timedelta(microseconds=1)
 
 
 @pytest.fixture
-def pos(db_engine: Engine) -> Pos:
-    shop = Pos(db_engine)
+def pos(pos_engine: Engine) -> Pos:
+    shop = Pos(pos_engine)
     shop.outlet("OUT-01")
     shop.outlet("OUT-02", timezone="Asia/Makassar")
     shop.product("Kopi Susu", 25000)
@@ -65,6 +66,19 @@ def test_window_is_half_open(pos: Pos) -> None:
 
     assert list(frames.orders["number"]) == ["INV-START", "INV-LAST"]
     assert frames.orders["business_time"].iloc[0] == pd.Timestamp(START)
+
+
+def test_times_keep_their_microseconds(pos: Pos) -> None:
+    # MySQL / MariaDB's DATETIME keeps whole seconds unless declared DATETIME(6): a sale at 10:00:00.999999
+    # would fall back a second and a commit-time watermark would read it twice or never.
+    pos.order("INV-MICRO", [Line("Kopi Susu")], at=START + timedelta(seconds=1) - TICK,
+              committed_at=END - TICK)
+
+    frames = extract_sales(pos.engine, Window(START + timedelta(microseconds=999_999), END))
+
+    assert frames.orders["business_time"].tolist() == [pd.Timestamp(START + timedelta(microseconds=999_999))]
+    assert frames.orders["committed_at"].tolist() == [pd.Timestamp(END - TICK)]
+    assert frames.payments["paid_at"].dt.microsecond.tolist() == [999_999]
 
 
 def test_adjacent_windows_read_every_record_once(pos: Pos) -> None:

@@ -1,4 +1,5 @@
-"""The reference POS schema on SQLite and PostgreSQL: exact amounts, UTC times, the constraints it keeps."""
+"""The reference POS schema on SQLite, PostgreSQL and MariaDB: exact amounts, UTC times, the constraints it
+keeps."""
 
 from __future__ import annotations
 
@@ -28,13 +29,13 @@ NOW = datetime(2026, 11, 9, 3, 15, tzinfo=UTC)
 
 
 @pytest.fixture
-def pos(db_engine: Engine) -> Engine:
-    create_schema(db_engine)
-    with db_engine.begin() as conn:
+def pos(pos_engine: Engine) -> Engine:
+    create_schema(pos_engine)
+    with pos_engine.begin() as conn:
         conn.execute(outlets.insert(), [{"id": 1, "code": "JKT01", "name": "Kemang"}])
         conn.execute(registers.insert(), [{"id": 1, "outlet_id": 1, "code": "R1", "name": "Kasir 1"}])
         conn.execute(products.insert(), [_product(1, "KOP-001")])
-    return db_engine
+    return pos_engine
 
 
 def _product(pid: int, sku: str | None, **overrides: Any) -> dict[str, Any]:
@@ -65,10 +66,10 @@ def _order(oid: int, number: str, **overrides: Any) -> dict[str, Any]:
     return row | overrides
 
 
-def test_schema_creates_every_table_and_is_idempotent(db_engine: Engine) -> None:
-    create_schema(db_engine)
-    create_schema(db_engine)
-    assert set(inspect(db_engine).get_table_names()) >= set(schema.metadata.tables)
+def test_schema_creates_every_table_and_is_idempotent(pos_engine: Engine) -> None:
+    create_schema(pos_engine)
+    create_schema(pos_engine)
+    assert set(inspect(pos_engine).get_table_names()) >= set(schema.metadata.tables)
 
 
 def test_money_and_quantity_round_trip_exactly(pos: Engine) -> None:
@@ -148,6 +149,18 @@ def test_skus_may_be_missing_but_not_repeated(pos: Engine) -> None:
         conn.execute(products.insert(), [_product(4, "KOP-001")])
 
 
+def test_text_compares_exactly_on_every_database(pos: Engine) -> None:
+    # MariaDB's default collation ignores case and trailing spaces: 'kop-001' would be the same SKU as
+    # 'KOP-001' there and not on SQLite or PostgreSQL. The reference schema's tables compare text as bytes.
+    with pos.begin() as conn:
+        conn.execute(products.insert(), [_product(2, "kop-001"), _product(3, "KOP-001 ")])
+    with pos.connect() as conn:
+        found = conn.execute(select(products.c.id).where(products.c.sku == "kop-001")).scalars().all()
+        assert found == [2]
+        ordered = conn.execute(select(products.c.sku).order_by(products.c.sku)).scalars().all()
+        assert ordered == ["KOP-001", "KOP-001 ", "kop-001"]
+
+
 def test_foreign_keys_are_enforced(pos: Engine) -> None:
     # SQLite only checks them with PRAGMA foreign_keys=ON, which make_engine sets.
     with pytest.raises(IntegrityError), pos.begin() as conn:
@@ -199,5 +212,6 @@ def test_check_constraints_refuse_unknown_values(pos: Engine, table: Any, row: d
     if table is payments:
         with pos.begin() as conn:
             conn.execute(orders.insert(), [_order(1, "INV-1")])
-    with pytest.raises(IntegrityError, match=r"(?i)check"), pos.begin() as conn:
+    # MariaDB names the constraint ("CONSTRAINT `ck_orders_status` failed"), the others say "check"
+    with pytest.raises(IntegrityError, match=r"(?i)check|CONSTRAINT `ck_"), pos.begin() as conn:
         conn.execute(table.insert(), [row])

@@ -25,9 +25,9 @@ def assert_same(chunked: SalesBatch, whole: SalesBatch) -> None:
 
 
 @pytest.fixture
-def demo_week(db_engine):
-    generate(db_engine, DemoSpec())
-    return db_engine
+def demo_week(pos_engine):
+    generate(pos_engine, DemoSpec())
+    return pos_engine
 
 
 def test_chunks_of_seven_orders_give_the_documents_of_the_whole_window(demo_week) -> None:

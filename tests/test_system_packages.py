@@ -44,8 +44,9 @@ def test_not_root_names_what_make_test_needs_and_the_command(tmp_path: Path) -> 
     result = _run(tmp_path, "test", uid=1000, apt=True)
     assert result.returncode == 1
     assert result.stderr.strip() == (
-        "make test needs: python3-venv postgresql chromium redis-server docker-compose; "
-        "install them with: sudo apt-get install -y python3-venv postgresql chromium redis-server docker-compose"
+        "make test needs: python3-venv postgresql mariadb-server chromium redis-server docker-compose; "
+        "install them with: sudo apt-get install -y python3-venv postgresql mariadb-server chromium redis-server "
+        "docker-compose"
     )
     assert not (tmp_path / "apt-get.calls").exists()
 
@@ -60,9 +61,28 @@ def test_root_with_apt_get_installs_only_what_is_missing(tmp_path: Path) -> None
     result = _run(tmp_path, "test", uid=0, apt=True, present=("chromium", "runuser", "redis-server"),
                   venv_module=True)
     assert result.returncode == 0, result.stderr
-    assert "installing postgresql docker-compose (apt-get)" in result.stdout
+    assert "installing postgresql mariadb-server docker-compose (apt-get)" in result.stdout
     calls = (tmp_path / "apt-get.calls").read_text().splitlines()
-    assert calls == ["update -qq", "install -y -qq postgresql docker-compose"]
+    assert calls == ["update -qq", "install -y -qq postgresql mariadb-server docker-compose"]
+
+
+def test_mariadb_found_in_sbin_or_on_path_is_not_installed_again(tmp_path: Path) -> None:
+    (tmp_path / "root" / "usr/sbin").mkdir(parents=True)
+    (tmp_path / "root" / "usr/sbin/mariadbd").touch(mode=0o755)
+    in_sbin = _run(tmp_path, "test", uid=0, apt=True, venv_module=True,
+                   present=("initdb", "chromium", "runuser", "redis-server", "docker-compose"))
+    assert (in_sbin.returncode, in_sbin.stdout) == (0, "")
+    (tmp_path / "root" / "usr/sbin/mariadbd").unlink()
+    on_path = _run(tmp_path, "test", uid=0, apt=True, venv_module=True,
+                   present=("initdb", "mariadbd", "chromium", "runuser", "redis-server", "docker-compose"))
+    assert (on_path.returncode, on_path.stdout) == (0, "")
+    assert not (tmp_path / "apt-get.calls").exists()
+
+
+def test_stack_test_and_demo_need_no_mariadb(tmp_path: Path) -> None:
+    result = _run(tmp_path, "stack-test", uid=1000, apt=False, venv_module=True,
+                  present=("initdb", "redis-server", "docker-compose"))
+    assert (result.returncode, result.stderr) == (0, "")
 
 
 def test_nothing_missing_does_nothing(tmp_path: Path) -> None:

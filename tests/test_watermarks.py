@@ -88,9 +88,9 @@ def test_a_paused_dag_gap_is_caught_up_by_the_next_run(pos: Pos, ledger: SyncLed
     assert stage(pos, ledger, window(11)) == set(), "nothing is read twice once the watermark moved"
 
 
-def test_the_catch_up_reads_the_same_on_postgresql(db_engine: Any, tmp_path: Path) -> None:
-    """The catch-up's plan (counts, the cap, the hold) and its query on both POS databases."""
-    shop = Pos(db_engine)
+def test_the_catch_up_reads_the_same_on_every_pos_database(pos_engine: Any, tmp_path: Path) -> None:
+    """The catch-up's plan (counts, the cap, the hold) and its query on SQLite, PostgreSQL and MariaDB."""
+    shop = Pos(pos_engine)
     shop.outlet("OUT-01")
     shop.product("Kopi Susu", 25000)
     ledger = SyncLedger.from_url(f"sqlite:///{tmp_path / 'pg_ledger.db'}", ensure_schema=True)

@@ -2,6 +2,7 @@
 
     possync-devkit demo seed --pos-url sqlite:///var/data/pos.db [--seed 42] [--days 7] [--replace]
     possync-devkit demo summary --pos-url sqlite:///var/data/pos.db [--json]
+    possync-devkit kasir load --pos-url sqlite:///var/data/pos.db --kasir-url sqlite:///var/data/kasir.db [--replace]
     possync-devkit headoffice seed-demo --ho-url ... --pos-url ... --store JKT01 [--store ...]
     possync-devkit headoffice apply --ho-url ...
 
@@ -29,7 +30,7 @@ def _demo_seed(args: argparse.Namespace) -> int:
         orders_per_day=args.orders_per_day,
         target_order_lines=args.order_lines,
     )
-    engine = make_engine(database_url(args.pos_url))
+    engine = make_engine(database_url(args.pos_url, pos=True))
     if args.keep_existing and not args.replace:
         from sqlalchemy import func, inspect, select
 
@@ -55,8 +56,23 @@ def _demo_summary(args: argparse.Namespace) -> int:
     from possync.cli import database_url, existing_database
     from possync_devkit.demo_pos import format_summary, summarize
 
-    summary = summarize(existing_database(database_url(args.pos_url), "POS database"))
+    summary = summarize(existing_database(database_url(args.pos_url, pos=True), "POS database"))
     print(json.dumps(summary, indent=2, default=str) if args.json else format_summary(summary))
+    return 0
+
+
+def _kasir_load(args: argparse.Namespace) -> int:
+    """Write the facts of a reference POS database (the demo) into a kasir POS database (docs/kasir-schema.md)."""
+    from possync.cli import UsageError, database_url, existing_database
+    from possync.db import make_engine
+    from possync_devkit.kasir_pos import load_kasir
+
+    reference = existing_database(database_url(args.pos_url, pos=True), "POS database")
+    try:
+        written = load_kasir(reference, make_engine(database_url(args.kasir_url, pos=True)), replace=args.replace)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    print(f"loaded {args.kasir_url} from {args.pos_url}: " + ", ".join(f"{n} {t}" for t, n in written.items()))
     return 0
 
 
@@ -116,6 +132,14 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--pos-url", required=True)
     summary.add_argument("--json", action="store_true")
     summary.set_defaults(func=_demo_summary)
+
+    kasir = commands.add_parser("kasir", help="the kasir POS database (a POS built differently)").add_subparsers(
+        dest="action", required=True)
+    load = kasir.add_parser("load", help="write a reference POS database's facts (the demo) into a kasir database")
+    load.add_argument("--pos-url", required=True, help="SQLAlchemy URL of the reference POS database to read")
+    load.add_argument("--kasir-url", required=True, help="SQLAlchemy URL of the kasir database to write")
+    load.add_argument("--replace", action="store_true", help="drop and recreate the kasir tables first")
+    load.set_defaults(func=_kasir_load)
 
     headoffice = commands.add_parser("headoffice", help="the demo head office (a simulator)").add_subparsers(
         dest="action", required=True)

@@ -54,15 +54,17 @@ def _iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (yyyy-mm-dd)") from None
 
 
-def database_url(text: str) -> URL:
-    """A SQLAlchemy URL that parses and names a driver this installation has."""
+def database_url(text: str, *, pos: bool = False) -> URL:
+    """A SQLAlchemy URL that parses and names a driver this installation has. A POS database (``pos``) may
+    also be MySQL / MariaDB (``mysql+pymysql://user:password@host/db``)."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     try:
         url = make_url(text)
-        if url.get_backend_name() not in ("sqlite", "postgresql"):
-            raise UsageError(f"{text!r}: possync's databases are SQLite or PostgreSQL, "
+        if url.get_backend_name() not in ("sqlite", "postgresql", *(("mysql", "mariadb") if pos else ())):
+            raise UsageError(f"{text!r}: possync's databases are SQLite or PostgreSQL"
+                             f"{' (a POS database also MySQL or MariaDB)' if pos else ''}, "
                              f"not {url.get_backend_name()}")
         url.get_dialect().import_dbapi()
     except (NoSuchModuleError, ImportError):
@@ -340,7 +342,7 @@ def _headoffice_status(args: argparse.Namespace) -> int:
         query = select(business_events.c.status, func.count()).group_by(business_events.c.status)
         if args.store:
             query = query.where(business_events.c.outlet_code.in_(args.store))
-        with existing_database(database_url(args.pos_url), "POS database").connect() as conn:
+        with existing_database(database_url(args.pos_url, pos=True), "POS database").connect() as conn:
             report["pos_outbox"] = dict(conn.execute(query).all())
     if args.json:
         print(json.dumps(report, indent=2, default=str))

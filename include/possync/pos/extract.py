@@ -14,7 +14,9 @@ them (on SQLite straight off the DBAPI cursor) and converted a column at a time,
 distinct value. ``extract_sales_chunks`` reads the same window a chunk of orders at a time, for a transform
 (``possync.transform.sales.transform_sales_chunks``) that need not hold the whole window.
 
-The queries are SQLAlchemy Core and run unchanged on SQLite and PostgreSQL.
+The queries are SQLAlchemy Core and run unchanged on SQLite, PostgreSQL and MySQL / MariaDB (what differs
+between them is in the column types, ``possync.pos.types``; tests/test_mariadb_pos.py reads the demo week from
+MariaDB as the same frames as from SQLite).
 """
 
 from __future__ import annotations
@@ -71,6 +73,10 @@ STREAM_ROWS = 50_000
 #: well within SQLite's 32,766.
 CHUNK_ORDERS = 10_000
 _ZERO_QTY = Decimal("0.000")
+# Databases whose rows are streamed (server-side / unbuffered cursors), and that read a whole sales extract
+# in one snapshot.
+_STREAMING = ("postgresql", "mysql", "mariadb")
+_SNAPSHOTS = ("postgresql", "mysql", "mariadb")
 
 Kind = Literal["id", "int", "nullable_int", "str", "bool", "time", "exact"]
 
@@ -545,8 +551,9 @@ def _rows(conn: Connection, stmt: Select[Any]) -> Iterator[Sequence[tuple[Any, .
     Every column is fetched without per-value result processing (see ``_as_fetched``; the other kinds have
     none on either database), so on SQLite the rows are read straight off the DBAPI cursor: building a
     SQLAlchemy ``Row`` per row was a third of the extract. PostgreSQL streams through a server-side cursor
-    (``yield_per``), whose first row SQLAlchemy has already buffered, so its rows go through the result."""
-    if conn.dialect.name == "postgresql":
+    (``yield_per``), whose first row SQLAlchemy has already buffered, so its rows go through the result; so does
+    MySQL / MariaDB (an unbuffered cursor, read to its end before the next query on the connection)."""
+    if conn.dialect.name in _STREAMING:
         yield from conn.execute(stmt.execution_options(yield_per=STREAM_ROWS)).partitions()
         return
     result = conn.execute(stmt)
@@ -750,10 +757,11 @@ def extract_sales(
         whatever their business time: what a scheduled run catches up on (``plan_catch_up``).
     """
     with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
+        if conn.dialect.name in _SNAPSHOTS:
             # One snapshot for all six queries, so a sale committed meanwhile is either wholly in the frames
-            # or not at all. (SQLite runs them back to back; children of a record committed in between are
-            # ignored by the transform, which only builds what ``orders`` and ``refunds`` hold.)
+            # or not at all (InnoDB's REPEATABLE READ too: its snapshot is taken at the first read). (SQLite
+            # runs them back to back; children of a record committed in between are ignored by the transform,
+            # which only builds what ``orders`` and ``refunds`` hold.)
             conn.execution_options(isolation_level="REPEATABLE READ")
         return _read_sales(conn, *_sales_statements(engine, window, outlet_codes, lookback, committed_since,
                                                      window_on, retry_order_numbers, retry_refund_numbers,
@@ -790,7 +798,7 @@ def extract_sales_chunks(
     in_order = select(orders.c.id).where(orders.c.id.in_(order_ids)).order_by(orders.c.business_time,
                                                                              orders.c.number)
     with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
+        if conn.dialect.name in _SNAPSHOTS:
             conn.execution_options(isolation_level="REPEATABLE READ")
         ids = [row[0] for rows in _rows(conn, in_order) for row in rows]
         first = _read_sales(conn, ids[:chunk_orders], refund_ids)

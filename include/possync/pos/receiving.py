@@ -21,8 +21,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from possync.pos.schema import goods_receipt_lines, goods_receipts, outlets, products, stock_levels
 
@@ -76,6 +77,44 @@ def _insert(conn: Connection) -> Any:
     return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
+class _WrittenMeanwhile(Exception):
+    """A concurrent writer committed the same document first (MySQL / MariaDB: the unique key refused ours)."""
+
+
+def _insert_receipt(conn: Connection, values: dict[str, Any]) -> int | None:
+    """Insert the receipt's row; its id, or None when the same document is already there.
+
+    SQLite and PostgreSQL: ``ON CONFLICT DO NOTHING RETURNING id``. MySQL / MariaDB have neither; a plain insert
+    that the unique key refuses means a concurrent writer won, and the whole transaction is rolled back."""
+    if conn.dialect.name in ("mysql", "mariadb"):
+        try:
+            return conn.execute(goods_receipts.insert().values(**values)).inserted_primary_key[0]
+        except IntegrityError as error:
+            raise _WrittenMeanwhile from error
+    return conn.execute(
+        _insert(conn)(goods_receipts).values(**values)
+        .on_conflict_do_nothing(index_elements=["integration", "source_number"])
+        .returning(goods_receipts.c.id)
+    ).scalar()
+
+
+def _add_stock(conn: Connection, outlet_id: int, product_id: int, quantity: Decimal, now: datetime) -> None:
+    """Add to a stock level, creating it when the POS keeps none yet (an upsert on every database)."""
+    values = {"outlet_id": outlet_id, "product_id": product_id, "quantity": quantity, "updated_at": now}
+    if conn.dialect.name in ("mysql", "mariadb"):
+        stmt = mysql.insert(stock_levels).values(**values)
+        conn.execute(stmt.on_duplicate_key_update(quantity=stock_levels.c.quantity + stmt.inserted.quantity,
+                                                  updated_at=stmt.inserted.updated_at))
+        return
+    stmt = _insert(conn)(stock_levels).values(**values)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["outlet_id", "product_id"],
+            set_={"quantity": stock_levels.c.quantity + stmt.excluded.quantity, "updated_at": now},
+        )
+    )
+
+
 def _resolve_products(conn: Connection, receipt: GoodsReceipt) -> list[int]:
     """The POS product id of every line, in order; ``GoodsReceiptError`` for the first line that has none."""
     skus = sorted({line.sku for line in receipt.lines if line.sku})
@@ -116,6 +155,13 @@ def record_goods_receipt(engine: Engine, receipt: GoodsReceipt, *, now: datetime
     if not receipt.lines:
         raise GoodsReceiptError(f"goods receipt {receipt.source_number} has no lines")
     now = now or datetime.now(UTC)
+    try:
+        return _record(engine, receipt, now)
+    except _WrittenMeanwhile:
+        return False
+
+
+def _record(engine: Engine, receipt: GoodsReceipt, now: datetime) -> bool:
     with engine.begin() as conn:
         if conn.dialect.name == "sqlite":
             # take the write lock up front: a deferred transaction that reads first can fail to upgrade
@@ -135,22 +181,16 @@ def record_goods_receipt(engine: Engine, receipt: GoodsReceipt, *, now: datetime
             )
         product_ids = _resolve_products(conn, receipt)
 
-        insert = _insert(conn)
-        receipt_id = conn.execute(
-            insert(goods_receipts)
-            .values(
-                source=receipt.source,
-                source_number=receipt.source_number,
-                integration=receipt.integration,
-                outlet_id=outlet_id,
-                supplier=receipt.supplier,
-                received_at=receipt.received_at,
-                source_document_id=receipt.source_document_id,
-                created_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["integration", "source_number"])
-            .returning(goods_receipts.c.id)
-        ).scalar()
+        receipt_id = _insert_receipt(conn, {
+            "source": receipt.source,
+            "source_number": receipt.source_number,
+            "integration": receipt.integration,
+            "outlet_id": outlet_id,
+            "supplier": receipt.supplier,
+            "received_at": receipt.received_at,
+            "source_document_id": receipt.source_document_id,
+            "created_at": now,
+        })
         if receipt_id is None:  # a concurrent writer committed the same document first
             return False
 
@@ -169,15 +209,7 @@ def record_goods_receipt(engine: Engine, receipt: GoodsReceipt, *, now: datetime
             added[product_id] = added.get(product_id, Decimal(0)) + line.quantity
 
         for product_id, quantity in sorted(added.items()):
-            stmt = insert(stock_levels).values(
-                outlet_id=outlet_id, product_id=product_id, quantity=quantity, updated_at=now
-            )
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["outlet_id", "product_id"],
-                    set_={"quantity": stock_levels.c.quantity + stmt.excluded.quantity, "updated_at": now},
-                )
-            )
+            _add_stock(conn, outlet_id, product_id, quantity, now)
     return True
 
 

@@ -2,9 +2,11 @@
 
 Modelled on a retail/F&B point of sale: outlets and warehouses, registers with shifts, products, customers,
 orders with lines, payments and refunds, stock transfers, stock adjustments and stock takes, stock levels.
-Runs on SQLite (demo, tests) and PostgreSQL (production-shaped tests). Amounts are exact decimals
-(``Money``), times are UTC instants (``UTCDateTime``); each outlet carries the timezone its business day
-is counted in.
+Runs on SQLite (demo, tests), PostgreSQL (production-shaped tests) and MySQL / MariaDB. Amounts are exact
+decimals (``Money``), times are UTC instants (``UTCDateTime``); each outlet carries the timezone its business
+day is counted in. Text compares exactly on every database: on MySQL / MariaDB the tables are created
+``utf8mb4`` with a binary NO PAD collation (``mysql_collation``), since the default one ignores case and
+trailing spaces (``'kop-001'`` would be the same SKU as ``'KOP-001'`` there, and not on SQLite or PostgreSQL).
 
 The schema keeps what a real POS keeps, including its imperfections: product SKUs may be missing,
 customer IDs typed at the till are not unique, transfers may be received late or never. Reporting those
@@ -12,6 +14,8 @@ cleanly is the sync's job, not the schema's.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -25,8 +29,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from possync.pos.types import Money, Percent, Quantity, UTCDateTime
 
@@ -425,6 +430,24 @@ business_events = Table(
     Index("ix_business_events_outlet_status", "outlet_code", "status", "id"),
     Index("ix_business_events_kind_outlet_time", "kind", "outlet_code", "source_time"),
 )
+
+
+def mysql_collation(dialect: Any) -> str:
+    """The binary NO PAD utf8mb4 collation of this MySQL / MariaDB server: byte for byte, trailing spaces
+    included, as SQLite and PostgreSQL compare text (MySQL before 8.0 has only ``utf8mb4_bin``, which pads)."""
+    if dialect.is_mariadb:
+        return "utf8mb4_nopad_bin"
+    return "utf8mb4_0900_bin" if (dialect.server_version_info or (0,)) >= (8, 0) else "utf8mb4_bin"
+
+
+def _exact_text_on_mysql(table: Table, connection: Connection, **_kw: Any) -> None:
+    if connection.dialect.name in ("mysql", "mariadb"):
+        table.dialect_kwargs["mysql_charset"] = "utf8mb4"
+        table.dialect_kwargs["mysql_collate"] = mysql_collation(connection.dialect)
+
+
+for _table in metadata.tables.values():
+    event.listen(_table, "before_create", _exact_text_on_mysql)
 
 
 def create_schema(engine: Engine) -> None:

@@ -1,8 +1,13 @@
-"""Exact column types that behave the same on SQLite and PostgreSQL.
+"""Exact column types that behave the same on SQLite, PostgreSQL and MySQL / MariaDB.
 
-PostgreSQL has an exact NUMERIC; SQLite does not (a NUMERIC column there is stored as a float once it has a
-fraction). ``ExactDecimal`` therefore stores scaled integers on SQLite and native NUMERIC on PostgreSQL,
-and always hands Python a ``Decimal``, so an amount is never a float on any database.
+PostgreSQL and MySQL / MariaDB have an exact NUMERIC (DECIMAL); SQLite does not (a NUMERIC column there is
+stored as a float once it has a fraction). ``ExactDecimal`` therefore stores scaled integers on SQLite and
+native NUMERIC elsewhere, and always hands Python a ``Decimal``, so an amount is never a float on any database.
+
+Times: MySQL / MariaDB have no timezone-aware type, and their ``DATETIME`` keeps whole seconds unless asked
+for more, so ``UTCDateTime`` is ``DATETIME(6)`` there, holding naive UTC (as on SQLite) to the microsecond, as
+PostgreSQL's ``timestamptz`` does. ``DATETIME``, not ``TIMESTAMP``: the latter is converted by the session's
+``time_zone`` and ends in 2038.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Numeric
+from sqlalchemy.dialects.mysql import DATETIME as MYSQL_DATETIME
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -74,12 +80,20 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime(timezone=True)
     cache_ok = True
 
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(MYSQL_DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime(timezone=True))
+
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: POS times must carry a timezone")
-        return value.astimezone(UTC) if dialect.name != "sqlite" else value.astimezone(UTC).replace(tzinfo=None)
+        if dialect.name == "postgresql":
+            return value.astimezone(UTC)
+        # SQLite and MySQL / MariaDB keep no zone: naive UTC
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
