@@ -236,9 +236,8 @@ class Integration(_Strict):
     #: (or, with ``shared_pacing``, all to one allowance)
     target_concurrency: Annotated[int, Field(ge=1, le=8)] = 1
     #: pace every task, process and worker to the API consumer's one allowance, kept in the ledger
-    #: (``targets.base.pacing.SharedPacer``); off by default until the single refusal it still lets through in the
-    #: Accurate end-to-end test (tests/test_sales_end_to_end.py) is understood, see docs/reference.md
-    shared_pacing: bool = False
+    #: (``targets.base.pacing.SharedPacer``); off: each task paces alone to its pool share of the limit
+    shared_pacing: bool = True
     #: a sale edited or voided in the POS after it was synced: ``apply`` reverses its documents in the target and
     #: posts them again as they now are; ``report`` only fails the records with what changed (possync.changes)
     changes_after_sync: Literal["apply", "report"] = "apply"
