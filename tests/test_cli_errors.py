@@ -108,3 +108,24 @@ def test_the_demo_summary_never_creates_the_database(tmp_path: Path) -> None:
     assert_one_line(devkit("demo", "summary", "--pos-url", f"sqlite:///{missing}"),
                     f"possync-devkit demo summary: no POS database at {missing}: the file does not exist")
     assert not missing.exists()
+
+
+def test_reconcile_reads_what_is_kept_and_creates_nothing(tmp_path: Path) -> None:
+    """Without ``--run``, ``possync reconcile`` only reads the kept results: no ledger file, no table created."""
+    from sqlalchemy import inspect
+
+    missing = tmp_path / "ledger.db"
+    conn = {"AIRFLOW_CONN_POSSYNC_LEDGER": json.dumps({"conn_type": "sqlite", "host": str(missing)})}
+    args = ("reconcile", "--integration", "jurnal_demo", "--from", "2026-11-10")
+    assert_one_line(possync(*args, env=conn),
+                    f"possync reconcile: no sync ledger (connection 'possync_ledger') at {missing}")
+    assert not missing.exists()
+
+    engine = make_engine(f"sqlite:///{missing}")
+    with engine.begin() as db:  # a ledger from before reconciliation was kept
+        db.exec_driver_sql("CREATE TABLE sync_records (id INTEGER PRIMARY KEY)")
+    result = possync(*args, env=conn)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ("no reconciliation of jurnal_demo kept for 2026-11-10 → 2026-11-10 "
+                                     "(run one with --run)")
+    assert inspect(engine).get_table_names() == ["sync_records"], "a read created tables"

@@ -259,13 +259,18 @@ def _reconcile(args: argparse.Namespace) -> int:
             if args.run:
                 results = run_reconciliation(integration, first, last, outlets=args.outlet or None)
             else:
-                from possync.db import engine_for_conn
-                from possync.ledger.schema import create_schema
+                from sqlalchemy import inspect
 
-                engine = engine_for_conn(integration.ledger_conn_id)
-                create_schema(engine)
-                results = ReconciliationLog(engine).history(integration.name, first, last,
-                                                            outlets=args.outlet or None, latest_only=True)
+                from possync.db import sqlalchemy_url_for_conn
+                from possync.ledger.schema import reconciliations
+
+                # a read: never creates the ledger database or its tables (nothing kept yet is no results)
+                engine = existing_database(sqlalchemy_url_for_conn(integration.ledger_conn_id),
+                                           f"sync ledger (connection {integration.ledger_conn_id!r})")
+                results = (ReconciliationLog(engine).history(integration.name, first, last,
+                                                             outlets=args.outlet or None, latest_only=True)
+                           if inspect(engine).has_table(reconciliations.name) else [])
+                engine.dispose()
     except ValueError as error:
         raise UsageError(str(error)) from None
     if args.json:
