@@ -186,7 +186,7 @@ class SharedPacer:
     def _try_send(self) -> tuple[float, int | None]:
         """In one transaction: lock the consumer, and either record a request in flight now (0.0 and its row's
         id) or say how long to wait."""
-        from sqlalchemy import and_, func, or_, select, update
+        from sqlalchemy import and_, or_, select, update
 
         from possync.ledger.schema import pacing_consumers, pacing_requests
 
@@ -199,10 +199,12 @@ class SharedPacer:
             paused_until = conn.execute(select(consumers.paused_until)
                                         .where(consumers.consumer == self.consumer)).scalar_one()
             mine = requests.consumer == self.consumer
-            answered = conn.execute(select(requests.answered_at).where(mine, requests.answered_at > now - self._longest)
-                                    .order_by(requests.answered_at)).scalars().all()
-            in_flight = conn.execute(select(func.count()).where(
-                mine, requests.answered_at.is_(None), requests.sent_at > now - IN_FLIGHT_EXPIRY_SECONDS)).scalar_one()
+            unanswered = and_(requests.answered_at.is_(None), requests.sent_at > now - IN_FLIGHT_EXPIRY_SECONDS)
+            # one statement, one snapshot: read apart, a request answered in between would be in neither reading
+            counted = conn.execute(select(requests.answered_at).where(
+                mine, or_(requests.answered_at > now - self._longest, unanswered))).scalars().all()
+            answered = sorted(t for t in counted if t is not None)
+            in_flight = len(counted) - len(answered)
             delay = delay_before_next(self.limits, answered, now, in_flight=in_flight, paused_until=paused_until,
                                       margin_seconds=self.margin)
             if delay > 0:
