@@ -105,3 +105,25 @@ def test_the_setting_is_at_least_one() -> None:
     assert SalesSync(mode="realtime", outlets_per_task=1).outlets_per_task == 1
     with pytest.raises(ValidationError):
         SalesSync(mode="realtime", outlets_per_task=0)
+
+
+@pytest.mark.parametrize("per_task, planned", [
+    (25, [["BDG01", "JKT01", "SBY01", "WH01"]]),
+    (3, [["BDG01", "JKT01", "SBY01"], ["WH01"]]),
+    (1, [["BDG01"], ["JKT01"], ["SBY01"], ["WH01"]]),
+])
+def test_the_sales_dag_plans_one_task_per_group_named_by_its_outlets(per_task: int,
+                                                                     planned: list[list[str]]) -> None:
+    from possync.config import load_config
+    from possync.dagfactory import build_sales_dag
+
+    integration = next(i for i in load_config().integrations if i.name == "jurnal_demo")
+    integration = integration.model_copy(update={
+        "sales": integration.sales.model_copy(update={"outlets_per_task": per_task})})
+    dag = build_sales_dag(integration)
+    assert dag.get_task("sync_sales").map_index_template == "{{ task.outlets_label }}"
+    params = {"dry_run": True, "outlets": [], "window_start": "2026-11-10T00:00", "window_end": "2026-11-11T00:00"}
+    plan = dag.get_task("plan_sales_windows").python_callable(params=params)  # type: ignore[attr-defined]
+    assert [entry["outlet_codes"] for entry in plan] == planned
+    assert {entry["window_start"] for entry in plan} == {"2026-11-10T00:00:00+07:00"}
+    assert not any(entry["catch_up"] for entry in plan), "a window override syncs exactly its range"

@@ -267,12 +267,13 @@ def _record_staged(
         summary.failed += 1
         summary.failures.append(f"{rejection.record_type} {rejection.key}: {rejection.reason}")
         log_record(logger, "FAILED", rejection.record_type, rejection.key, rejection.reason,
-                   outlet=rejection.outlet_code)
+                   outlet=rejection.outlet_code if flow == "sales" else None)
     for record in skipped:
         outcomes.append(_rejection_outcome(record, "skipped", flow))
         summary.skipped += 1
         summary.skipped_records.append(record)
-        log_record(logger, "SKIPPED", record.record_type, record.key, record.reason, outlet=record.outlet_code)
+        log_record(logger, "SKIPPED", record.record_type, record.key, record.reason,
+                   outlet=record.outlet_code if flow == "sales" else None)
     for document in documents:
         outcomes.append(_outcome(document, "pending", flow))
         summary.staged += 1  # its line is logged when it is loaded

@@ -30,6 +30,10 @@ if TYPE_CHECKING:  # the ledger (SQLAlchemy) is imported when a task runs, not w
     from possync.ledger.reasons import Failing
 
 
+#: the record types of the sales flow, loaded by a task for a group of outlets together
+SALES_RECORD_TYPES = frozenset({"invoice", "payment", "return"})
+
+
 @dataclass(frozen=True)
 class SendResult:
     """What the target said about one document."""
@@ -161,7 +165,11 @@ class Loader:
         self.log = logger or logging.getLogger(__name__)
 
     def _line(self, outcome: str, record_type: str, key: str, detail: str, document: Any = None) -> None:
-        log_record(self.log, outcome, record_type, key, detail, outlet=getattr(document, "outlet_code", None))
+        """One record's line; a sales document's names its outlet when its key does not (a sales task loads a group
+        of outlets together)."""
+        sales = getattr(document, "record_type", None) in SALES_RECORD_TYPES
+        log_record(self.log, outcome, record_type, key, detail,
+                   outlet=getattr(document, "outlet_code", None) if sales else None)
 
     def _unmet(
         self, sender: Sender, documents: Sequence[Any]
