@@ -127,3 +127,20 @@ def test_the_sales_dag_plans_one_task_per_group_named_by_its_outlets(per_task: i
     assert [entry["outlet_codes"] for entry in plan] == planned
     assert {entry["window_start"] for entry in plan} == {"2026-11-10T00:00:00+07:00"}
     assert not any(entry["catch_up"] for entry in plan), "a window override syncs exactly its range"
+
+
+def test_a_record_line_names_the_outlet_its_key_does_not(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from possync.i18n import outlet_counts_line
+    from possync.recordlog import log_record
+
+    logger = logging.getLogger("possync.test.batches")
+    with caplog.at_level(logging.INFO, logger="possync.test.batches"):
+        log_record(logger, "SYNCED", "invoice", "INV-JKT01-20261109-0001", "→ Jurnal #1", outlet="JKT01")
+        log_record(logger, "SYNCED", "invoice", "S-000123", "→ Jurnal #2", outlet="BDG01")
+    named, bare = caplog.messages
+    assert named.endswith("→ Jurnal #1"), "the key already names JKT01"
+    assert bare.endswith("→ Jurnal #2 · outlet BDG01")
+    line = outlet_counts_line({"BDG01": {"synced": 60, "failed": 1}, "WH01": {}}, "en")
+    assert line == "per outlet (read = synced + skipped + failed): BDG01 61 = 60 + 0 + 1; WH01 0 = 0 + 0 + 0"
