@@ -520,7 +520,7 @@ def main() -> int:
     say(f"  {AIRFLOW_URL}  user admin, password {api.password}")
     say(f"  every record across runs, with retry: Browse → Sync Status ({AIRFLOW_URL}/sync-status/)")
     say(f"  per-record lines: DAG {SALES_DAGS[0]} (or {SALES_DAGS[1]}) → Grid → a run → a sync_sales box "
-        "(one per outlet) → Logs")
+        "(one per window: its outlets together, sales.outlets_per_task) → Logs")
     if example:
         say(f"  or the files, e.g. {example[-1].relative_to(ROOT)}:")
         events = [json.loads(line).get("event", "") for line in example[-1].read_text().splitlines()]

@@ -244,6 +244,8 @@ def test_a_sales_dag_run_with_dry_run_writes_nothing_and_its_preview_is_on_sync_
 
     states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
     assert set(states.values()) == {"success"}, states
+    assert [ti.rendered_map_index for ti in run.get_task_instances() if ti.task_id == "sync_sales"] == [OUTLET], \
+        "the grid names the sales task by its outlets: one chosen, its code"
     assert target_counts(jurnal, job) == target_before, "a dry run wrote to the target"
     assert ledger_counts(jurnal) == ledger_before, "a dry run wrote to the ledger"
 

@@ -39,8 +39,10 @@ def test_the_pos_week_lands_in_the_target_exactly_once(world: dict[str, Any],
         assert 0 < seen["max_in_flight_seen"] <= 8
     assert states["sync_customers", -1] == "failed", "the customer with a duplicate ID fails its task"
     assert states["sync_products", -1] == "failed", "the product without SKU fails its task"
-    sales_states = Counter(state for (task, _), state in states.items() if task == "sync_sales")
-    assert sales_states["failed"] >= 1 and sales_states["success"] >= 1
+    sales_states = {index: state for (task, index), state in states.items() if task == "sync_sales"}
+    # one task for the demo's four outlets (sales.outlets_per_task): red for the broken sales, while every other
+    # outlet's and order's invoice still lands (below)
+    assert sales_states == {0: "failed"}, sales_states
 
     books = Books.for_world(world)
     broken = broken_keys()

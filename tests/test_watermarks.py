@@ -249,7 +249,7 @@ def test_the_sales_task_summary_warns_about_unmapped_outlets(pos: Pos, ledger: S
     from possync.targets.base.operators import SyncSalesOperator
 
     pos.order("INV-2", [Line("Kopi Susu")], outlet="OUT-02")
-    operator = SyncSalesOperator(task_id="sync_sales", integration_name=INTEGRATION, outlet_code="OUT-01",
+    operator = SyncSalesOperator(task_id="sync_sales", integration_name=INTEGRATION, outlet_codes=["OUT-01"],
                                  window_start=T0.isoformat(), window_end=(T0 + HOUR).isoformat())
     operator.__dict__["integration"] = integration()
     job = SimpleNamespace(pos=pos.engine)

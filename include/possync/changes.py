@@ -174,7 +174,7 @@ def _fail(job: SyncJob, record_type: str, key: str, reason: str, summary: Change
                             business_time=business_time, reason=reason)
     summary.failed_records.extend(failed_records([outcome], job.ledger.record(job.integration.name, [outcome],
                                                                                job.run)))
-    log_record(job.logger, "FAILED", record_type, key, reason)
+    log_record(job.logger, "FAILED", record_type, key, reason, outlet=outlet_code)
     summary.failed += 1
     summary.failures.append(f"{record_type} {key}: {reason}")
 

@@ -71,6 +71,9 @@ class SalesSync(_Strict):
     first_run_lookback_days: Annotated[int, Field(ge=0, le=366)] = 7
     #: at most this many earlier records (orders + refunds) one run catches up per outlet, oldest first
     catch_up_limit: Annotated[int, Field(ge=1)] = 20_000
+    #: at most this many outlets per sync_sales task (outlets in code order): the loads of a task fill the
+    #: target's batches across its outlets, and a chain's run has a bounded number of tasks
+    outlets_per_task: Annotated[int, Field(ge=1)] = 25
 
     @field_validator("every_minutes")
     @classmethod

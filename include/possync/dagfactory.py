@@ -1,9 +1,9 @@
 """Builds the DAGs of every enabled integration from the settings in integrations.yaml.
 
 One DAG per integration and flow (``<integration>__sales``), tagged with target, flow and integration.
-Each run covers a real window of business time (see ``possync.timetables``); tasks map over outlets,
-never over records. Nothing here does
-I/O at parse time: the tasks import pandas, SQLAlchemy and the targets when they run.
+Each run covers a real window of business time (see ``possync.timetables``); tasks map over outlets (the sales
+tasks over groups of outlets), never over records. Nothing here does I/O at parse time: the tasks import pandas,
+SQLAlchemy and the targets when they run.
 """
 
 from __future__ import annotations
@@ -49,14 +49,17 @@ def _sales_doc(integration: Integration) -> str:
 
 Runs {mode}, {integration.timezone} time. Each run syncs the completed orders, payments and refunds whose
 business time falls in its data interval, per outlet, plus late sales from offline tills committed in the
-last {integration.sales.lookback_hours} hours.
+last {integration.sales.lookback_hours} hours. One `sync_sales` task syncs up to
+{integration.sales.outlets_per_task} outlets (`sales.outlets_per_task`, in code order; the grid names each task
+by its outlets), filling the target's batches across them.
 
-* **Per-record status**: the task log of each outlet has one line per record (`SYNCED` with the target's
-  document, `SKIPPED` with why, `FAILED` with the reason) and a summary `read = synced + skipped + failed`.
+* **Per-record status**: the task log has one line per record (`SYNCED` with the target's
+  document, `SKIPPED` with why, `FAILED` with the reason) and a summary `read = synced + skipped + failed`,
+  then the same counts per outlet.
 * **Changes after sync**: a sale edited or voided at the till after it was synced is reversed in the target
   (a `REVERSED` line per deleted document) and posted again as it now is
   (`changes_after_sync: {integration.changes_after_sync}`; `report` only fails the changed records).
-* **Failures** (e.g. a product without SKU) turn the outlet's task red without retries the first time a record
+* **Failures** (e.g. a product without SKU) turn the outlets' task red without retries the first time a record
   fails or when its reason changes (`red_on: {integration.red_on}`); later runs retry it and log it as a warning
   with since when it has been failing, staying green. Repair the POS record, then clear the task (or wait for
   the next run) to sync it again. `run_result` is red (upstream failed) whenever any task of the run is.
@@ -255,7 +258,10 @@ def build_sales_dag(integration: Integration) -> DAG:
 
         @task(multiple_outputs=False)
         def plan_sales_windows(**context: Any) -> list[dict[str, Any]]:
-            """One entry per outlet to sync in this run's window."""
+            """One entry per group of outlets to sync in this run's window (``sales.outlets_per_task`` outlets
+            at most, in code order)."""
+            from possync.pipeline import outlet_groups
+
             params = context["params"]
             with _bad_parameters_fail_the_run():
                 start, end = _window_from_context(context, params, integration.timezone)
@@ -264,9 +270,9 @@ def build_sales_dag(integration: Integration) -> DAG:
             if not params.get("dry_run"):  # a dry run writes nothing to the ledger (the sync tasks still warn)
                 _report_unmapped_outlets(integration, context)
             return [
-                {"outlet_code": code, "window_start": start.isoformat(), "window_end": end.isoformat(),
+                {"outlet_codes": group, "window_start": start.isoformat(), "window_end": end.isoformat(),
                  "catch_up": catch_up}
-                for code in chosen
+                for group in outlet_groups(chosen, integration.sales.outlets_per_task)
             ]
 
         customers, products = _sync_task(integration, "customers"), _sync_task(integration, "products")
@@ -274,7 +280,7 @@ def build_sales_dag(integration: Integration) -> DAG:
             task_id="sync_sales",
             integration_name=name,
             pool=integration.target_pool,
-            map_index_template="{{ task.outlet_code }}",
+            map_index_template="{{ task.outlets_label }}",
             # A customer or product that failed fails only the invoices that need it (with that reason);
             # every other sale still goes.
             trigger_rule=TriggerRule.ALL_DONE,

@@ -469,6 +469,18 @@ def load_summary_line(integration: str, flow: str, read: int, synced: int, skipp
     return f"{integration} {flow}: read {read} = synced {synced} + skipped {skipped} + failed {failed}{tail}"
 
 
+def outlet_counts_line(counts: Mapping[str, Mapping[str, int]], language: str) -> str:
+    """After a group's summary line, each outlet's counts: ``per outlet: BDG01 40 = 38 + 1 + 1; …``
+    (read = synced + skipped + failed)."""
+    parts = []
+    for outlet, by_outcome in counts.items():
+        synced, skipped, failed = (by_outcome.get(k, 0) for k in ("synced", "skipped", "failed"))
+        parts.append(f"{outlet} {synced + skipped + failed} = {synced} + {skipped} + {failed}")
+    head = ("per outlet (dibaca = tersinkron + dilewati + gagal)" if language == "id"
+            else "per outlet (read = synced + skipped + failed)")
+    return f"{head}: " + "; ".join(parts)
+
+
 def stage_summary_line(outlet: str, start: str, end: str, read: int, staged: int, skipped: int, failed: int,
                        language: str) -> str:
     """The line closing one outlet's staging: ``read = staged + skipped + failed``."""

@@ -266,12 +266,14 @@ def _record_staged(
         outcomes.append(_rejection_outcome(rejection, "failed", flow))
         summary.failed += 1
         summary.failures.append(f"{rejection.record_type} {rejection.key}: {rejection.reason}")
-        log_record(logger, "FAILED", rejection.record_type, rejection.key, rejection.reason)
+        log_record(logger, "FAILED", rejection.record_type, rejection.key, rejection.reason,
+                   outlet=rejection.outlet_code if flow == "sales" else None)
     for record in skipped:
         outcomes.append(_rejection_outcome(record, "skipped", flow))
         summary.skipped += 1
         summary.skipped_records.append(record)
-        log_record(logger, "SKIPPED", record.record_type, record.key, record.reason)
+        log_record(logger, "SKIPPED", record.record_type, record.key, record.reason,
+                   outlet=record.outlet_code if flow == "sales" else None)
     for document in documents:
         outcomes.append(_outcome(document, "pending", flow))
         summary.staged += 1  # its line is logged when it is loaded
@@ -510,28 +512,61 @@ def report_unmapped_outlets(pos: Engine, ledger: SyncLedger, integration: Integr
     return codes
 
 
-def sync_sales(job: SyncJob, *, outlet_code: str, window: Window, catch_up: bool = False,
-               now: datetime | None = None) -> LoadSummary:
-    """One outlet's sales of one window (plus late ones and earlier failures): invoices, payments, returns.
+def outlet_groups(outlet_codes: Iterable[str], size: int) -> list[list[str]]:
+    """The outlets in code order, cut into groups of at most ``size``: one ``sync_sales`` task each
+    (``sales.outlets_per_task``)."""
+    if size < 1:
+        raise ValueError(f"outlets per task must be at least 1, not {size}")
+    codes = sorted(dict.fromkeys(outlet_codes))
+    return [codes[start:start + size] for start in range(0, len(codes), size)]
 
-    Sales changed or voided in the POS after they were synced are applied to the target (or reported) first,
-    according to ``changes_after_sync`` (``possync.changes``).
 
-    ``catch_up`` (scheduled runs): also everything of the outlet due by the window end and committed after
+def outlets_label(outlet_codes: Sequence[str]) -> str:
+    """How a task over ``outlet_codes`` is named in the grid: ``JKT01``, or ``BDG01…SBY01 (3 outlets)``."""
+    codes = list(outlet_codes)
+    if len(codes) == 1:
+        return codes[0]
+    if not codes:
+        return "no outlets"
+    return f"{codes[0]}…{codes[-1]} ({len(codes)} outlets)"
+
+
+def sync_sales(job: SyncJob, *, outlet_codes: Sequence[str] | None = None, outlet_code: str | None = None,
+               window: Window, catch_up: bool = False, now: datetime | None = None) -> LoadSummary:
+    """The sales of a group of outlets (``outlet_codes``, or one ``outlet_code``) for one window (plus late ones
+    and earlier failures): invoices, payments, returns.
+
+    Each outlet is staged on its own (``stage_sales``: its window, watermark and catch-up are the outlet's), and
+    its sales changed or voided in the POS after they were synced are applied to the target (or reported) first,
+    according to ``changes_after_sync`` (``possync.changes``). Then every outlet's documents load together
+    (``SyncJob.load_in_order``): all invoices, then all payments, then all returns, so the target's batches fill
+    across outlets, and a payment still waits only for its own invoice.
+
+    ``catch_up`` (scheduled runs): also everything of each outlet due by the window end and committed after
     its watermark (``stage_sales``); off for backfills and manual windows, which sync exactly their range.
     """
+    codes = list(outlet_codes or []) + ([outlet_code] if outlet_code else [])
+    if not codes:
+        raise ValueError("sync_sales needs outlet_codes (or outlet_code)")
     integration = job.integration
-    staged, documents = stage_sales(
-        job.pos, job.ledger, integration=integration.name, outlet_code=outlet_code, window=window,
-        lookback=timedelta(hours=integration.sales.lookback_hours),
-        window_on="shift_close" if integration.sales.mode == "shift_close" else "business_time",
-        catch_up=sales_catch_up(integration, now) if catch_up else None,
-        run=job.run, logger=job.logger, source=job.source,
-    )
-    documents, changes = apply_changes(job, documents, staged.skipped_records)
-    summary = LoadSummary(skipped=staged.skipped + changes.skipped, failed=staged.failed + changes.failed,
-                          failures=[*staged.failures, *changes.failures],
-                          failed_records=[*staged.failed_records, *changes.failed_records], reversed=changes.reversed)
+    summary = LoadSummary()
+    documents: list[Document] = []
+    for code in codes:
+        staged, staged_documents = stage_sales(
+            job.pos, job.ledger, integration=integration.name, outlet_code=code, window=window,
+            lookback=timedelta(hours=integration.sales.lookback_hours),
+            window_on="shift_close" if integration.sales.mode == "shift_close" else "business_time",
+            catch_up=sales_catch_up(integration, now) if catch_up else None,
+            run=job.run, logger=job.logger, source=job.source,
+        )
+        loaded, changes = apply_changes(job, staged_documents, staged.skipped_records)
+        summary.add(LoadSummary(skipped=staged.skipped + changes.skipped, failed=staged.failed + changes.failed,
+                                failures=[*staged.failures, *changes.failures],
+                                failed_records=[*staged.failed_records, *changes.failed_records],
+                                reversed=changes.reversed,
+                                outlets={code: {"skipped": staged.skipped + changes.skipped,
+                                                "failed": staged.failed + changes.failed}}))
+        documents.extend(loaded)
     return job.load_in_order("sales", documents, summary)
 
 

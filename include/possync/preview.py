@@ -585,7 +585,7 @@ def day_window(first: date, last: date, timezone: str) -> Any:
 def preview_range(job: Any, flow: str, first: date, last: date, outlets: Sequence[str] | None = None) -> Preview:
     """The dry run of ``flow`` over the days ``first`` to ``last`` (outlet time) for ``outlets`` (default: every
     mapped outlet), as a run of the flow's DAG for that date range would sync them (no catch-up)."""
-    from possync.pipeline import sync_customers, sync_products, sync_sales, sync_stock, sync_transfers
+    from possync.pipeline import outlet_groups, sync_customers, sync_products, sync_sales, sync_stock, sync_transfers
 
     if flow not in FLOWS:
         raise ValueError(f"flow {flow!r} is not one of {', '.join(FLOWS)}")
@@ -605,9 +605,12 @@ def preview_range(job: Any, flow: str, first: date, last: date, outlets: Sequenc
         if flow == "transfers":
             return sync_transfers(dry, outlet_codes=chosen, window=window)
         summary = LoadSummary()
+        if flow == "sales":  # grouped as the sales DAG's tasks are (sales.outlets_per_task)
+            for group in outlet_groups(chosen, integration.sales.outlets_per_task):
+                summary.add(sync_sales(dry, outlet_codes=group, window=window))
+            return summary
         for code in chosen:
-            sync = sync_sales if flow == "sales" else sync_stock
-            summary.add(sync(dry, outlet_code=code, window=window))
+            summary.add(sync_stock(dry, outlet_code=code, window=window))
         return summary
 
     scope: dict[str, Any] = {"from": first.isoformat(), "to": last.isoformat()}

@@ -4,6 +4,9 @@
     FAILED   invoice   INV-JKT01-20261111-0017      product 'Kopi Susu Gula Aren Seasonal 1L' has no SKU
     REVERSED payment   INV-JKT01-20261109-0004/P1   changed in the POS after it was synced (...): deleted ...
 
+A record whose key does not name its outlet gets the outlet after the detail (`` · outlet JKT01``), so a task
+that syncs a group of outlets still says whose record each line is.
+
 The detail is written in the language the logger carries (``possync.i18n.LanguageAdapter``, set from the
 integration's ``language``); the outcome, record type and key stay as they are (ops grep for them):
 
@@ -23,12 +26,16 @@ OUTCOMES = ("SYNCED", "SKIPPED", "FAILED", "REVERSED", "CREATED", "APPLIED", "UP
 
 
 def log_record(logger: logging.Logger | logging.LoggerAdapter | Any, outcome: str, record_type: str, key: str,
-               detail: str, *, level: int = logging.INFO) -> None:
+               detail: str, *, level: int = logging.INFO, outlet: str | None = None) -> None:
+    """One per-record line: outcome, record type, key, then the detail (in the logger's language); ``outlet``
+    is added after the detail when the key does not already name it."""
     if outcome not in OUTCOMES:
         raise ValueError(f"log outcome {outcome!r} is not one of {OUTCOMES}")
     language = language_of(logger)
     if language != "en":
         detail = translate(detail, language)
+    if outlet and outlet not in key:
+        detail = f"{detail} · outlet {outlet}"
     logger.log(level, "%-8s %-9s %-28s %s", outcome, record_type, key, detail)
 
 

@@ -30,6 +30,10 @@ if TYPE_CHECKING:  # the ledger (SQLAlchemy) is imported when a task runs, not w
     from possync.ledger.reasons import Failing
 
 
+#: the record types of the sales flow, loaded by a task for a group of outlets together
+SALES_RECORD_TYPES = frozenset({"invoice", "payment", "return"})
+
+
 @dataclass(frozen=True)
 class SendResult:
     """What the target said about one document."""
@@ -102,10 +106,19 @@ class LoadSummary:
     #: target documents deleted because the POS changed or voided them after sync (``possync.changes``); not part
     #: of ``read``: each reversed record is also counted as whatever it then became
     reversed: int = 0
+    #: the same counts per outlet ({outlet: {"synced": n, "skipped": n, "failed": n}}), for records of an outlet
+    outlets: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def read(self) -> int:
         return self.synced + self.skipped + self.failed
+
+    def count(self, document: Any, outcome: Literal["synced", "skipped", "failed"]) -> None:
+        """Count one outcome for the document's outlet (documents without an outlet are not counted per outlet)."""
+        outlet = getattr(document, "outlet_code", None)
+        if outlet:
+            counts = self.outlets.setdefault(str(outlet), {})
+            counts[outcome] = counts.get(outcome, 0) + 1
 
     def add(self, other: LoadSummary) -> None:
         self.synced += other.synced
@@ -115,6 +128,10 @@ class LoadSummary:
         self.failed_records.extend(other.failed_records)
         self.created.extend(other.created)
         self.reversed += other.reversed
+        for outlet, counts in other.outlets.items():
+            mine = self.outlets.setdefault(outlet, {})
+            for outcome, count in counts.items():
+                mine[outcome] = mine.get(outcome, 0) + count
 
     def as_dict(self) -> dict[str, int]:
         return {"read": self.read, "synced": self.synced, "skipped": self.skipped, "failed": self.failed,
@@ -147,8 +164,12 @@ class Loader:
         self.run = run
         self.log = logger or logging.getLogger(__name__)
 
-    def _line(self, outcome: str, record_type: str, key: str, detail: str) -> None:
-        log_record(self.log, outcome, record_type, key, detail)
+    def _line(self, outcome: str, record_type: str, key: str, detail: str, document: Any = None) -> None:
+        """One record's line; a sales document's names its outlet when its key does not (a sales task loads a group
+        of outlets together)."""
+        sales = getattr(document, "record_type", None) in SALES_RECORD_TYPES
+        log_record(self.log, outcome, record_type, key, detail,
+                   outlet=getattr(document, "outlet_code", None) if sales else None)
 
     def _unmet(
         self, sender: Sender, documents: Sequence[Any]
@@ -201,22 +222,25 @@ class Loader:
                 # set aside by someone, its content unchanged since: not retried (ledger/quarantine.py); changed
                 # (or refused before it was a document, so no hash), it is sent and the ledger reopens it
                 summary.skipped += 1
-                self._line("SKIPPED", sender.record_type, document.key, ignored_note(record))
+                summary.count(document, "skipped")
+                self._line("SKIPPED", sender.record_type, document.key, ignored_note(record), document)
                 continue
             if record is not None and record.status == "synced":
                 summary.skipped += 1
+                summary.count(document, "skipped")
                 changed = record.content_hash not in (None, hashes[document.key])
                 detail = f"already synced as {self.target} #{record.target_number or record.target_id}"
                 self._line("SKIPPED", sender.record_type, document.key,
-                           detail + ("; changed in the POS since, not pushed again" if changed else ""))
+                           detail + ("; changed in the POS since, not pushed again" if changed else ""), document)
                 continue
             problem = key_problem(document)
             if unmet[document.key] or problem:
                 reason = problem or self._waiting_reason(unmet[document.key], failed_prerequisites)
                 outcomes.append(self._outcome(sender, document, hashes, "failed", reason=reason))
                 summary.failed += 1
+                summary.count(document, "failed")
                 summary.failures.append(f"{sender.record_type} {document.key}: {reason}")
-                self._line("FAILED", sender.record_type, document.key, reason)
+                self._line("FAILED", sender.record_type, document.key, reason, document)
                 continue
             to_send.append(document)
         summary.failed_records.extend(failed_records(outcomes, self.ledger.record(self.integration, outcomes,
@@ -233,16 +257,18 @@ class Loader:
                 outcomes.append(self._outcome(sender, document, hashes, result.status, result=result))
                 if result.status == "synced":
                     summary.synced += 1
+                    summary.count(document, "synced")
                     if result.target_id:
                         summary.created.append((sender.record_type, str(result.target_id), result.target_number))
                     number = f" ({result.target_number})" if result.target_number else ""
                     where = f"→ {self.target} #{result.target_id}{number}" if result.target_id else "→ nothing to post"
                     self._line("SYNCED", sender.record_type, document.key,
-                               where + (f"; {result.note}" if result.note else ""))
+                               where + (f"; {result.note}" if result.note else ""), document)
                 else:
                     summary.failed += 1
+                    summary.count(document, "failed")
                     summary.failures.append(f"{sender.record_type} {document.key}: {result.reason}")
-                    self._line("FAILED", sender.record_type, document.key, str(result.reason))
+                    self._line("FAILED", sender.record_type, document.key, str(result.reason), document)
             summary.failed_records.extend(failed_records(outcomes, self.ledger.record(self.integration, outcomes,
                                                                                       self.run)))
         return summary

@@ -125,6 +125,9 @@ class SyncOperator(BaseOperator):
         """What a dry run's preview says it covered (outlets, window)."""
         return {}
 
+    def log_outlet_counts(self, summary: LoadSummary) -> None:
+        """Lines of per-outlet counts after the task's summary line (the sales tasks, over a group of outlets)."""
+
     def fail_on_failures(self, summary: LoadSummary) -> None:
         """Red for a failure new to this run (or any, with ``red_on: any``); green with warnings for those an
         earlier run reported."""
@@ -144,6 +147,7 @@ class SyncOperator(BaseOperator):
         language = self.integration.language
         self.log.info("%s", load_summary_line(self.integration.name, self.flow, summary.read, summary.synced,
                                               summary.skipped, summary.failed, summary.reversed, language))
+        self.log_outlet_counts(summary)
         for warning in self.warnings(job):
             self.log.warning("WARNING %s", warning)
         if summary.failed:
@@ -244,35 +248,53 @@ class SyncProductsOperator(SyncOperator):
 
 
 class SyncSalesOperator(SyncOperator):
-    """One outlet's sales of one window: invoices, then their payments, then returns.
+    """The sales of a group of outlets for one window: each outlet staged on its own, then invoices, their
+    payments and returns loaded together, so the target's batches fill across the outlets.
 
-    :param outlet_code: the POS outlet.
+    :param outlet_codes: the POS outlets of the group (``sales.outlets_per_task`` at most, in code order).
     :param window_start: ISO start of the window (inclusive).
     :param window_end: ISO end of the window (exclusive).
-    :param catch_up: also sync everything of the outlet due by the window end and committed since its
+    :param catch_up: also sync everything of each outlet due by the window end and committed since its
         watermark (scheduled runs); False syncs exactly the window (backfills, manual windows).
     """
 
     flow = "sales"
-    template_fields = ("outlet_code", "window_start", "window_end")
+    template_fields = ("outlet_codes", "window_start", "window_end")
+    template_fields_renderers = {"outlet_codes": "json"}
 
-    def __init__(self, *, outlet_code: str, window_start: str, window_end: str, catch_up: bool = False,
+    def __init__(self, *, outlet_codes: Sequence[str], window_start: str, window_end: str, catch_up: bool = False,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.outlet_code = outlet_code
+        self.outlet_codes = outlet_codes
         self.window_start = window_start
         self.window_end = window_end
         self.catch_up = catch_up
 
+    @property
+    def outlets_label(self) -> str:
+        """The group's name in the grid (its ``map_index_template``): ``JKT01``, or ``BDG01…SBY01 (3 outlets)``."""
+        from possync.pipeline import outlets_label
+
+        return outlets_label(list(self.outlet_codes))
+
     def preview_scope(self) -> dict[str, Any]:
-        return {"outlet": self.outlet_code, "window_start": self.window_start, "window_end": self.window_end,
-                "catch_up": self.catch_up}
+        return {"outlets": ", ".join(self.outlet_codes), "window_start": self.window_start,
+                "window_end": self.window_end, "catch_up": self.catch_up}
 
     def sync(self, job: SyncJob) -> LoadSummary:
         from possync.pipeline import sync_sales
 
-        return sync_sales(job, outlet_code=self.outlet_code, catch_up=self.catch_up,
+        return sync_sales(job, outlet_codes=list(self.outlet_codes), catch_up=self.catch_up,
                           window=_window(self.window_start, self.window_end))
+
+    def log_outlet_counts(self, summary: LoadSummary) -> None:
+        """With more than one outlet, a line of each outlet's counts after the task's summary."""
+        if len(self.outlet_codes) < 2:
+            return
+        from possync.i18n import outlet_counts_line
+
+        self.log.info("%s", outlet_counts_line(
+            {code: summary.outlets.get(code, {}) for code in self.outlet_codes}, self.integration.language))
 
     def warnings(self, job: SyncJob) -> list[str]:
         from possync.pipeline import unmapped_outlets_warning
