@@ -24,6 +24,7 @@ Not yet (see docs/source-profiles.md): windows on shift close (``sales.mode: shi
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -78,6 +79,13 @@ _SORT: dict[str, list[str]] = {
     "adjustment_lines": ["adjustment_id", "line_no"],
 }
 _TEXT_LISTS = ("outlet_codes", "retry_numbers", "order_numbers")
+#: id columns whose values become ledger keys and reach the targets (``customer_key``: ``CUST-<id>``; a
+#: product without SKU is refused as ``PROD-<id>``): a text id stays text there
+KEY_IDS = frozenset({"customer_id", "code_owner_id", "product_id"})
+#: nullable id columns (``nullable_int``) that may hold text ids like the ``id`` ones
+ID_COLUMNS = frozenset({"shift_id", "customer_id", "code_owner_id", "from_outlet_id", "to_outlet_id"})
+#: the parent ids whose text the children's queries are bound
+_PARENT_IDS = frozenset((parent, column) for parent, _parameter, column in PARENTS.values())
 #: what a query is given for a parameter only some calls set (``refunds``' ``:order_numbers``)
 _DEFAULTS: dict[str, Any] = {"order_numbers": []}
 _TRUE = {"1", "t", "true", "y", "yes"}
@@ -93,6 +101,8 @@ class ProfileReader:
         self.profile = loaded.profile
         self._zone = ZoneInfo(self.profile.naive_times)
         self._exact_as = self.profile.exact_values_for(engine.dialect.name)
+        #: parent entity -> hashed id -> the text id it came from (bound to the children's query)
+        self._texts: dict[str, dict[int, Any]] = {}
 
     def __repr__(self) -> str:
         return f"ProfileReader({self.profile.name!r} on {self.engine.dialect.name})"
@@ -140,8 +150,12 @@ class ProfileReader:
 
     def _convert(self, entity: str, column: CanonicalColumn, values: list[Any], bad: dict[int, Any]) -> Any:
         kind = column.kind
-        if kind == "id":
-            return np.array([self._id(entity, column, value) for value in values], dtype=np.int64)
+        if column.name in KEY_IDS:
+            keys = self._keys(entity, column, values)
+            if keys is not None:
+                return keys
+        if kind == "id" or column.name in ID_COLUMNS:
+            return self._ids(entity, column, values)
         if kind in ("int", "nullable_int"):
             converted = []
             for row, value in enumerate(values):
@@ -166,12 +180,50 @@ class ProfileReader:
             return _column([self._aware(value) for value in values], None, "time", self.engine.dialect, bad)
         return self._exact(column, values, bad)
 
-    def _id(self, entity: str, column: CanonicalColumn, value: Any) -> int:
-        number = _integer(value)
-        if number is None:
-            raise self.loaded.error(entity, f"column {column.name}: {value!r} is not an integer id (every "
-                                            f"{entity} row needs one; map text ids to integers in the query)")
-        return number
+    def _ids(self, entity: str, column: CanonicalColumn, values: list[Any]) -> Any:
+        """An id column: integers as they are; text ids as their ``text_id`` (a stable 64-bit number). The
+        text of each parent id is kept so the children's query is bound the POS's own ids."""
+        nullable = column.kind == "nullable_int"
+        numbers: list[int | None] = []
+        texts: dict[int, Any] = {}
+        for value in values:
+            number = _integer(value)
+            if number is None and value is not None and not (isinstance(value, str) and not value.strip()):
+                number = text_id(value)
+                seen = texts.setdefault(number, value)
+                if seen != value:
+                    raise self.loaded.error(entity, f"column {column.name}: the text ids {seen!r} and {value!r} "
+                                                    "hash to the same number; give one of them another id")
+            elif number is None and not nullable:
+                raise self.loaded.error(entity, f"column {column.name}: {value!r} is not an id (every {entity} "
+                                                "row needs one: an integer or a text)")
+            numbers.append(number)
+        if (entity, column.name) in _PARENT_IDS:
+            self._texts[entity] = texts
+        if nullable:
+            return pd.array(numbers, dtype="Int64")
+        return np.array(numbers, dtype=np.int64)
+
+    def _keys(self, entity: str, column: CanonicalColumn, values: list[Any]) -> Any:
+        """A column whose ids become ledger keys (``CUST-<id>``, ``PROD-<id>``): ``None`` when every value is
+        an integer (read as any id); otherwise the ids as text (an integer as its digits), so a text key
+        keeps its own name in the key (``CUST-M000017``), the same on every run."""
+        if all(value is None or _integer(value) is not None for value in values):
+            return None
+        keys: list[str | None] = []
+        for value in values:
+            number = _integer(value)
+            key = str(number) if number is not None else None if value is None else _text(value).strip()
+            if not key and (value is not None or column.kind == "id"):
+                raise self.loaded.error(entity, f"column {column.name}: {value!r} is not an id (every {entity} "
+                                                "row needs one: an integer or a text)")
+            keys.append(key or None)
+        return np.array(keys, dtype=object)
+
+    def _parent_values(self, entity: str, ids: Sequence[Any]) -> list[Any]:
+        """The POS's own ids of parent rows (``ids`` from the frame): a text id for a hashed one."""
+        texts = self._texts.get(entity, {})
+        return [texts.get(int(number), int(number)) for number in ids]
 
     def _aware(self, value: Any) -> Any:
         """A stored time with the profile's zone where it has none (the built-in reads naive as UTC)."""
@@ -213,7 +265,9 @@ class ProfileReader:
                 return bindparam(name, type_=DateTime(timezone=True))
             return bindparam(name, type_=DateTime())
         if isinstance(value, list | tuple):  # typed, so an empty list renders as an empty set of that type
-            return bindparam(name, expanding=True, type_=String() if name in _TEXT_LISTS else BigInteger())
+            text_ids = name not in _TEXT_LISTS and any(isinstance(item, str) for item in value)
+            return bindparam(name, expanding=True,
+                             type_=String() if name in _TEXT_LISTS or text_ids else BigInteger())
         return bindparam(name)
 
     def _time(self, moment: datetime) -> datetime:
@@ -224,7 +278,8 @@ class ProfileReader:
         return moment.astimezone(self._zone).replace(tzinfo=None)
 
     def _children(self, conn: Connection, entity: str, ids: Sequence[int]) -> pd.DataFrame:
-        _parent, parameter, _column_name = PARENTS[entity]
+        parent, parameter, _column_name = PARENTS[entity]
+        ids = self._parent_values(parent, ids)
         chunks = [self.read(conn, entity, **{parameter: list(ids[start:start + CHUNK_IDS])})
                   for start in range(0, len(ids), CHUNK_IDS)] or [self.read(conn, entity, **{parameter: []})]
         if len(chunks) == 1:
@@ -532,6 +587,15 @@ def _empty(entity: str) -> pd.DataFrame:
             _column(values, SimpleNamespace(type=ExactDecimal(columns[position].places or 2)), "exact", dialect, bad)
             if columns[position].kind == "exact" else _column(values, None, columns[position].kind, dialect, bad)),
     )
+
+
+def text_id(value: Any) -> int:
+    """The frame id of a text id: the first 62 bits of its BLAKE2b digest, plus 2**62 (never a small integer
+    id). The same text gives the same number on every run, database and machine, so a record keeps its id
+    from one read to the next; two texts of one read that share a number stop the read (odds about 1 in
+    2**62 per pair)."""
+    digest = hashlib.blake2b(_text(value).encode("utf-8"), digest_size=8).digest()
+    return (1 << 62) | (int.from_bytes(digest, "big") >> 2)
 
 
 def _integer(value: Any) -> int | None:
