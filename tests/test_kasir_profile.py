@@ -272,3 +272,26 @@ def test_both_profiles_put_the_same_documents_in_each_target(target: str, tmp_pa
     assert any(number.startswith("ST-") for number, _total in got_documents["adjustment"]) or target == "accurate"
     assert got_documents["customer"] == expected["customer"]
     assert got_stock == stock and stock, "the same quantities moved, warehouse by warehouse"
+
+
+def assert_streams_alike(reader: ProfileReader) -> list[Any]:
+    from possync.transform.sales import transform_sales_chunks
+
+    whole = reader.extract_sales(DEMO_WEEK)
+    chunks = list(reader.extract_sales_chunks(DEMO_WEEK, chunk_orders=100))
+    assert len(chunks) == -(-len(whole.orders) // 100) > 10
+    assert all(len(chunk.orders) <= 100 for chunk in chunks) and len(chunks[1].refunds) == 0
+    assert sum(len(chunk.lines) for chunk in chunks) == len(whole.lines)
+    assert transform_sales_chunks(chunks) == transform_sales(whole)
+    return chunks
+
+
+def test_the_kasir_profile_streams_a_window_in_chunks_into_the_same_documents(kasir: Engine) -> None:
+    assert_streams_alike(ProfileReader(kasir, load_profile("kasir")))
+
+
+def test_the_reference_profile_streams_the_builtin_extracts_chunks(reference: Engine) -> None:
+    chunks = assert_streams_alike(ProfileReader(reference, load_profile("reference")))
+    for got, builtin in zip(chunks, extract.extract_sales_chunks(reference, DEMO_WEEK, chunk_orders=100), strict=True):
+        for name in builtin.__dataclass_fields__:
+            assert getattr(got, name).equals(getattr(builtin, name)), name

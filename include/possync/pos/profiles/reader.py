@@ -25,7 +25,7 @@ Not yet (see docs/source-profiles.md): windows on shift close (``sales.mode: shi
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from types import SimpleNamespace
@@ -40,6 +40,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from possync.pos.extract import (
     CANONICAL_COLUMNS,
+    CHUNK_ORDERS,
     FUTURE_TOLERANCE,
     UNREADABLE,
     CanonicalColumn,
@@ -339,6 +340,61 @@ class ProfileReader:
                 refunds=refunds,
                 refund_lines=self._children(conn, "refund_lines", refund_ids),
             )
+
+    def extract_sales_chunks(
+        self,
+        window: Window,
+        outlet_codes: Iterable[str] | None = None,
+        *,
+        lookback: timedelta | None = None,
+        committed_since: datetime | None = None,
+        window_on: WindowOn = "business_time",
+        retry_order_numbers: Iterable[str] = (),
+        retry_refund_numbers: Iterable[str] = (),
+        catch_up: CatchUp | None = None,
+        chunk_orders: int = CHUNK_ORDERS,
+    ) -> Iterator[SalesFrames]:
+        """``possync.pos.extract.extract_sales_chunks`` through the profile: the window's orders oldest first
+        (business time, then number), ``chunk_orders`` at a time, each chunk with its lines and payments (read
+        by its order ids); the first chunk also holds every refund of the window with its lines. Together the
+        chunks hold what ``extract_sales`` reads, and ``transform_sales_chunks`` makes the same documents of
+        them. The orders query runs once (its frame is held: a profile's query cannot be asked for ids
+        alone); the lines and payments, most of a window, are read and held a chunk at a time. One
+        connection (one snapshot on PostgreSQL) until the iterator is done."""
+        if chunk_orders < 1:
+            raise ValueError(f"chunk_orders must be at least 1, got {chunk_orders}")
+        _check_sweep(lookback, committed_since)
+        if window_on != "business_time":
+            raise self.loaded.error("orders", f"windows on {window_on} are not supported by source profiles yet "
+                                              "(sales.mode shift_close); use scheduled or realtime")
+        self._require("orders", "order_lines", "payments", "refunds", "refund_lines")
+        committed = _commit_range(window, lookback, committed_since, catch_up)
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            codes = self._codes(conn, outlet_codes)
+            orders = self.read(conn, "orders", **self._selection_params(
+                codes, window.start, window.end, committed, retry_order_numbers))
+            order_texts = self._texts.get("orders", {})
+            refunds = self.read(conn, "refunds", **self._selection_params(
+                codes, window.start, window.end, committed, retry_refund_numbers))
+            orders = _keep(orders, _sales_selection(orders, window, codes, lookback, committed_since, catch_up,
+                                                     retry_order_numbers))
+            refunds = _keep(refunds, _sales_selection(refunds, window, codes, lookback, committed_since, catch_up,
+                                                       retry_refund_numbers))
+            refund_lines = self._children(conn, "refund_lines", refunds["refund_id"].tolist())
+            no_refunds, no_refund_lines = refunds.iloc[0:0], refund_lines.iloc[0:0]
+            for start in range(0, max(len(orders), 1), chunk_orders):
+                chunk = orders.iloc[start:start + chunk_orders].reset_index(drop=True)
+                ids = chunk["order_id"].tolist()
+                self._texts["orders"] = order_texts
+                yield SalesFrames(
+                    orders=chunk,
+                    lines=self._children(conn, "order_lines", ids),
+                    payments=self._children(conn, "payments", ids),
+                    refunds=refunds if start == 0 else no_refunds,
+                    refund_lines=refund_lines if start == 0 else no_refund_lines,
+                )
 
     def extract_stock(
         self,
