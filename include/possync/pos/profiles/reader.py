@@ -122,9 +122,16 @@ class ProfileReader:
         if missing:  # the model allows only the entity's parameters; a child query asks for its parent's ids
             raise self.loaded.error(entity, f"parameter :{missing[0]} is not given to this query")
         try:
-            result = conn.execute(statement.bindparams(*binds), {name: params[name] for name in used})
-            names = list(result.keys())
-            rows = result.fetchall()
+            with paused_gc():
+                result = conn.execute(statement.bindparams(*binds), {name: params[name] for name in used})
+                names = list(result.keys())
+                # a textual query's values have no result processing: read them off the DBAPI cursor, as the
+                # built-in extract does, without a SQLAlchemy Row per row
+                cursor = result.cursor
+                try:
+                    rows = cursor.fetchall() if cursor is not None else []
+                finally:
+                    result.close()
         except (DBAPIError, SQLAlchemyError) as error:
             raise self.loaded.error(entity, f"the query failed: {_one_line(error)}") from None
         return self.frame(entity, names, rows)
@@ -139,8 +146,10 @@ class ProfileReader:
                                             f"{', '.join(map(str, names)) or 'nothing'}; name each canonical "
                                             "column with AS)")
         positions = [lowered[column.name.lower()] for column in columns]
-        data = [[row[position] for row in rows] for position in positions]
         with paused_gc():
+            transposed = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+            data = [list(transposed[position]) for position in positions]
+            del transposed
             frame = assemble_frame(
                 data, [(column.name, column.source, column.expected) for column in columns],
                 lambda position, values, bad: self._convert(entity, columns[position], values, bad),
@@ -157,6 +166,8 @@ class ProfileReader:
                 return keys
         if kind == "id" or column.name in ID_COLUMNS:
             return self._ids(entity, column, values)
+        if kind == "int" and _only(values, int):
+            return np.array(values, dtype=np.int64)
         if kind in ("int", "nullable_int"):
             converted = []
             for row, value in enumerate(values):
@@ -166,6 +177,8 @@ class ProfileReader:
                 converted.append(number if number is not None or kind == "nullable_int" else 0)
             return (np.array(converted, dtype=np.int64) if kind == "int"
                     else pd.array(converted, dtype="Int64"))
+        if kind == "bool" and _only(values, bool):
+            return np.array(values, dtype=bool)
         if kind == "bool":
             flags = []
             for row, value in enumerate(values):
@@ -175,7 +188,8 @@ class ProfileReader:
                 flags.append(bool(flag))
             return np.array(flags, dtype=bool)
         if kind == "str":
-            texts = [value if value is None or isinstance(value, str) else _text(value) for value in values]
+            texts = values if _only(values, str, type(None)) else [
+                value if value is None or isinstance(value, str) else _text(value) for value in values]
             return _column(texts, None, "str", self.engine.dialect, bad)
         if kind == "time":
             return _column([self._aware(value) for value in values], None, "time", self.engine.dialect, bad)
@@ -185,6 +199,10 @@ class ProfileReader:
         """An id column: integers as they are; text ids as their ``text_id`` (a stable 64-bit number). The
         text of each parent id is kept so the children's query is bound the POS's own ids."""
         nullable = column.kind == "nullable_int"
+        if not nullable and _only(values, int):
+            return np.array(values, dtype=np.int64)
+        if nullable and _only(values, int, type(None)):
+            return pd.array(values, dtype="Int64")
         numbers: list[int | None] = []
         texts: dict[int, Any] = {}
         for value in values:
@@ -209,7 +227,7 @@ class ProfileReader:
         """A column whose ids become ledger keys (``CUST-<id>``, ``PROD-<id>``): ``None`` when every value is
         an integer (read as any id); otherwise the ids as text (an integer as its digits), so a text key
         keeps its own name in the key (``CUST-M000017``), the same on every run."""
-        if all(value is None or _integer(value) is not None for value in values):
+        if _only(values, int, type(None)) or all(value is None or _integer(value) is not None for value in values):
             return None
         keys: list[str | None] = []
         for value in values:
@@ -643,6 +661,11 @@ def _empty(entity: str) -> pd.DataFrame:
             _column(values, SimpleNamespace(type=ExactDecimal(columns[position].places or 2)), "exact", dialect, bad)
             if columns[position].kind == "exact" else _column(values, None, columns[position].kind, dialect, bad)),
     )
+
+
+def _only(values: list[Any], *types: type) -> bool:
+    """Every value is of exactly one of ``types`` (``bool`` is no ``int`` here): the column needs no coercion."""
+    return set(map(type, values)) <= set(types)
 
 
 def text_id(value: Any) -> int:
