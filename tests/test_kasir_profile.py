@@ -176,6 +176,15 @@ def test_a_day_with_late_records_catch_up_and_retries_selects_as_the_reference(r
     plan: dict[str, Any] = {"after": DEMO_WEEK.start, "until": DEMO_WEEK.end, "due_before": ONE_DAY.end}
     assert reader.plan_catch_up("JKT01", limit=25, **plan) == extract.plan_catch_up(reference, "JKT01", limit=25,
                                                                                       **plan)
+    for transfers_flow in (True, False):
+        assert (reader.plan_stock_catch_up(["JKT01", "WH01"], transfers_flow=transfers_flow, **plan)
+                == extract.plan_stock_catch_up(reference, ["JKT01", "WH01"], transfers_flow=transfers_flow, **plan))
+    refunded = extract.refunds_of_orders(reference, ["INV-JKT01-20261109-0009", *got_refunded_orders(got)])
+    assert refunded and reader.refunds_of_orders(list(refunded)) == refunded
+
+
+def got_refunded_orders(batch: Any) -> list[str]:
+    return [sales_return.invoice_key for sales_return in batch.returns]
 
 
 def test_text_ids_are_stable_numbers_and_keys_keep_their_text(kasir: Engine) -> None:

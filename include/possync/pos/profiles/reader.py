@@ -25,6 +25,7 @@ Not yet (see docs/source-profiles.md): windows on shift close (``sales.mode: shi
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -114,9 +115,10 @@ class ProfileReader:
         """Run ``entity``'s query with the parameters it uses and coerce its rows into the canonical frame
         (sorted as the built-in extract sorts it)."""
         sql = self.profile.sql(entity)
+        params = {**_DEFAULTS, **params}
+        sql = _inline_integer_ids(sql, params)
         statement = text(sql)
         used = set(statement._bindparams)
-        params = {**_DEFAULTS, **params}
         binds = [self._bind(name, params[name]) for name in used if name in params]
         missing = sorted(used - params.keys())
         if missing:  # the model allows only the entity's parameters; a child query asks for its parent's ids
@@ -192,13 +194,16 @@ class ProfileReader:
                 value if value is None or isinstance(value, str) else _text(value) for value in values]
             return _column(texts, None, "str", self.engine.dialect, bad)
         if kind == "time":
-            return _column([self._aware(value) for value in values], None, "time", self.engine.dialect, bad)
+            aware = values if self._zone.key == "UTC" else [self._aware(value) for value in values]
+            return _column(aware, None, "time", self.engine.dialect, bad)
         return self._exact(column, values, bad)
 
     def _ids(self, entity: str, column: CanonicalColumn, values: list[Any]) -> Any:
         """An id column: integers as they are; text ids as their ``text_id`` (a stable 64-bit number). The
         text of each parent id is kept so the children's query is bound the POS's own ids."""
         nullable = column.kind == "nullable_int"
+        if (entity, column.name) in _PARENT_IDS:
+            self._texts[entity] = {}
         if not nullable and _only(values, int):
             return np.array(values, dtype=np.int64)
         if nullable and _only(values, int, type(None)):
@@ -265,18 +270,38 @@ class ProfileReader:
         typed = SimpleNamespace(type=ExactDecimal(places))
         if self._exact_as == "minor_units":
             # bool is an int: True in a money column is no amount
-            return _column([value if type(value) is not bool else str(value) for value in values], typed, "exact",
-                           SimpleNamespace(name="sqlite"), bad)
+            plain = values if _only(values, int, type(None)) else [
+                value if type(value) is not bool else str(value) for value in values]
+            return _column(plain, typed, "exact", SimpleNamespace(name="sqlite"), bad)
         quantum = Decimal(1).scaleb(-places)
-        prepared: list[Any] = []
-        for row, value in enumerate(values):
+
+        def exact_of(value: Any) -> Decimal | None:
             exact = _decimal(value)
-            if value is not None and (exact is None or not exact.is_finite() or exact.quantize(quantum) != exact):
-                bad[row] = value
-                exact = None
-            prepared.append(exact)
-        converted = _column(prepared, typed, "exact", SimpleNamespace(name="decimal"), {})
-        return converted
+            if exact is None or not exact.is_finite() or exact.quantize(quantum) != exact:
+                return None
+            return exact
+
+        if bool in set(map(type, values)):  # True equals 1 to factorize: each value on its own
+            prepared: list[Any] = []
+            for row, value in enumerate(values):
+                exact = None if value is None else exact_of(value)
+                if exact is None and value is not None:
+                    bad[row] = value
+                prepared.append(exact)
+        else:  # once per distinct value (prices, rates and quantities repeat all through a window)
+            codes, distinct = pd.factorize(np.array(values, dtype=object))
+            converted = np.empty(len(distinct) + 1, dtype=object)  # the last slot, None, is where -1 points
+            failed = []
+            for index, value in enumerate(distinct.tolist()):
+                converted[index] = exact_of(value)
+                if converted[index] is None:
+                    failed.append(index)
+            rows = np.flatnonzero(np.isin(codes, failed)).tolist() if failed else []
+            missing = np.flatnonzero(codes < 0).tolist()
+            rows += [row for row in missing if values[row] is not None]  # NaN: no amount
+            bad.update((row, values[row]) for row in rows)
+            prepared = converted[codes].tolist()
+        return _column(prepared, typed, "exact", SimpleNamespace(name="decimal"), {})
 
     def _bind(self, name: str, value: Any) -> Any:
         if isinstance(value, datetime):
@@ -646,9 +671,46 @@ def _keep(frame: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
 
 
 def _sorted(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    if len(frame) < 2:
+    if len(frame) < 2 or _in_order(frame, by):
         return frame
     return frame.sort_values(by, kind="stable", na_position="first").reset_index(drop=True)
+
+
+def _in_order(frame: pd.DataFrame, by: list[str]) -> bool:
+    """Whether the rows are already sorted by ``by`` (as a query ordered by its index returns them): then a
+    stable sort would change nothing. A column with an empty value or values that do not compare: no."""
+    before_equal = np.ones(len(frame) - 1, dtype=bool)
+    ordered = np.zeros(len(frame) - 1, dtype=bool)
+    for name in by:
+        column = frame[name]
+        if column.isna().any():
+            return False
+        if isinstance(column.dtype, pd.DatetimeTZDtype):
+            values = column.dt.tz_convert(None).to_numpy()
+        elif isinstance(column.dtype, pd.Int64Dtype):
+            values = column.to_numpy(dtype=np.int64)
+        else:
+            values = column.to_numpy()
+        try:
+            lower = values[:-1] < values[1:]
+            same = values[:-1] == values[1:]
+        except TypeError:
+            return False
+        ordered |= before_equal & np.asarray(lower, dtype=bool)
+        before_equal &= np.asarray(same, dtype=bool)
+    return bool((ordered | before_equal).all())
+
+
+def _inline_integer_ids(sql: str, params: dict[str, Any]) -> str:
+    """``sql`` with each non-empty list of integer ids written into it (``IN (17,18,...)``) instead of bound:
+    SQLAlchemy expands a bound list one parameter at a time, which cost a profile read of a million order
+    lines seconds; integers are safe to write as they are. Text lists stay bound."""
+    inline = {name: value for name, value in params.items()
+              if name not in _TEXT_LISTS and isinstance(value, list | tuple) and value and _only(list(value), int)}
+    if not inline:
+        return sql
+    pattern = re.compile(rf"(?<![:\w]):({'|'.join(map(re.escape, inline))})\b")
+    return pattern.sub(lambda match: "(" + ",".join(map(str, inline[match.group(1)])) + ")", sql)
 
 
 def _empty(entity: str) -> pd.DataFrame:
