@@ -304,3 +304,16 @@ def test_the_reference_profile_streams_the_builtin_extracts_chunks(reference: En
     for got, builtin in zip(chunks, extract.extract_sales_chunks(reference, DEMO_WEEK, chunk_orders=100), strict=True):
         for name in builtin.__dataclass_fields__:
             assert getattr(got, name).equals(getattr(builtin, name)), name
+
+
+def test_source_check_reads_kasir_clean_with_its_children(kasir: Engine) -> None:
+    from possync.pos.profiles.check import check_profile
+
+    report = check_profile(kasir, load_profile("kasir"), ONE_DAY)
+
+    rows = {check.entity: check.rows for check in report.entities}
+    assert not [check for check in report.entities if check.error or check.problems]
+    # the children are read by their parents' text ids
+    assert all(rows[entity] > 0 for entity in ("order_lines", "payments", "refund_lines", "transfer_lines",
+                                                "adjustment_lines")), rows
+    assert any("TRF-" in line for line in report.documents) and any("CUST-M" in line for line in report.documents)
