@@ -18,6 +18,11 @@ window ``--rounds`` times each way:
 It prints each read's time, the best of each path and the profile path's ratio to the built-in (the goal:
 within 1.2x), and checks once that both paths gave the same frames. Not a test: the numbers depend on the
 machine; no test holds a threshold.
+
+``--kasir-url sqlite:////tmp/kasir.db`` also loads the same facts into a kasir database
+(``possync_devkit.kasir_pos``, once: a database that holds tickets is reused) and reads them whole through the
+shipped ``kasir`` profile (text ids, joins through tills, receipt prices worked out, transfers rebuilt from
+stock moves): a POS built differently, so its figure says what such a profile costs, beside the built-in's.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from sqlalchemy.engine import Engine
 
 import bench_transform
 from possync.db import make_engine
@@ -60,6 +67,26 @@ def _same(builtin: SalesFrames, profiled: SalesFrames) -> bool:
     return all(getattr(builtin, name).equals(getattr(profiled, name)) for name in builtin.__dataclass_fields__)
 
 
+def _kasir_reads(engine: Engine, url: str, window: Window, builtin: Callable[[], object]
+                 ) -> dict[str, Callable[[], object]]:
+    """The built-in read of the reference database and the kasir profile's read of the same facts in kasir."""
+    from sqlalchemy import func, inspect, select
+
+    from possync_devkit.kasir_pos import load_kasir, tickets
+
+    kasir = make_engine(url)
+    held = 0
+    if "tickets" in inspect(kasir).get_table_names():
+        with kasir.connect() as conn:
+            held = conn.execute(select(func.count()).select_from(tickets)).scalar_one()
+    if not held:
+        started = time.perf_counter()
+        written = load_kasir(engine, kasir)
+        print(f"loaded kasir in {time.perf_counter() - started:.1f} s: {written}", flush=True)
+    reader = ProfileReader(kasir, load_profile("kasir"))
+    return {"built-in": builtin, "profile": lambda: reader.extract_sales(window)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lines", type=int, default=1_000_000, help="order lines to generate (default 1,000,000)")
@@ -67,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--regenerate", action="store_true", help="generate afresh even if the data is there")
     parser.add_argument("--rounds", type=int, default=2, help="reads of each path and mode (default 2)")
+    parser.add_argument("--kasir-url", default=None, help="also read the same facts from this kasir database")
     parser.add_argument("--chunk-orders", type=int, default=CHUNK_ORDERS,
                         help=f"orders a chunk in the streamed mode (default {CHUNK_ORDERS:,})")
     args = parser.parse_args(argv)
@@ -86,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
             "profile": lambda: _drain(reader.extract_sales_chunks(window, chunk_orders=args.chunk_orders)),
         },
     }
+    if args.kasir_url:
+        paths["kasir"] = _kasir_reads(engine, args.kasir_url, window, paths["whole"]["built-in"])
     best: dict[tuple[str, str], float] = {}
     for mode, reads in paths.items():
         for round_ in range(1, args.rounds + 1):

@@ -208,11 +208,13 @@ class ProfileReader:
             return np.array(values, dtype=np.int64)
         if nullable and _only(values, int, type(None)):
             return pd.array(values, dtype="Int64")
+        # once per distinct value (a window's outlets, tills and shifts repeat), spread back by position
+        codes, distinct = pd.factorize(np.array(values, dtype=object))
         numbers: list[int | None] = []
         texts: dict[int, Any] = {}
-        for value in values:
+        for value in distinct.tolist():
             number = _integer(value)
-            if number is None and value is not None and not (isinstance(value, str) and not value.strip()):
+            if number is None and not (isinstance(value, str) and not value.strip()):
                 number = text_id(value)
                 seen = texts.setdefault(number, value)
                 if seen != value:
@@ -222,27 +224,37 @@ class ProfileReader:
                 raise self.loaded.error(entity, f"column {column.name}: {value!r} is not an id (every {entity} "
                                                 "row needs one: an integer or a text)")
             numbers.append(number)
+        if not nullable and (codes < 0).any():
+            raise self.loaded.error(entity, f"column {column.name}: None is not an id (every {entity} row needs "
+                                            "one: an integer or a text)")
         if (entity, column.name) in _PARENT_IDS:
             self._texts[entity] = texts
+        spread = np.array([*numbers, None], dtype=object)[codes]  # code -1 (NULL) takes the last slot
         if nullable:
-            return pd.array(numbers, dtype="Int64")
-        return np.array(numbers, dtype=np.int64)
+            return pd.array(spread.tolist(), dtype="Int64")
+        return spread.astype(np.int64)
 
     def _keys(self, entity: str, column: CanonicalColumn, values: list[Any]) -> Any:
         """A column whose ids become ledger keys (``CUST-<id>``, ``PROD-<id>``): ``None`` when every value is
         an integer (read as any id); otherwise the ids as text (an integer as its digits), so a text key
         keeps its own name in the key (``CUST-M000017``), the same on every run."""
-        if _only(values, int, type(None)) or all(value is None or _integer(value) is not None for value in values):
+        if _only(values, int, type(None)):
             return None
+        codes, distinct = pd.factorize(np.array(values, dtype=object))
+        if all(_integer(value) is not None for value in distinct.tolist()):
+            return None
+        if column.kind == "id" and (codes < 0).any():
+            raise self.loaded.error(entity, f"column {column.name}: None is not an id (every {entity} row needs "
+                                            "one: an integer or a text)")
         keys: list[str | None] = []
-        for value in values:
+        for value in distinct.tolist():
             number = _integer(value)
-            key = str(number) if number is not None else None if value is None else _text(value).strip()
-            if not key and (value is not None or column.kind == "id"):
+            key = str(number) if number is not None else _text(value).strip()
+            if not key and column.kind == "id":
                 raise self.loaded.error(entity, f"column {column.name}: {value!r} is not an id (every {entity} "
                                                 "row needs one: an integer or a text)")
             keys.append(key or None)
-        return np.array(keys, dtype=object)
+        return np.array([*keys, None], dtype=object)[codes]  # code -1 (NULL) takes the last slot
 
     def _parent_values(self, entity: str, ids: Sequence[Any]) -> list[Any]:
         """The POS's own ids of parent rows (``ids`` from the frame): a text id for a hashed one."""
