@@ -181,6 +181,10 @@ class ProfileReader:
                     else pd.array(converted, dtype="Int64"))
         if kind == "bool" and _only(values, bool):
             return np.array(values, dtype=bool)
+        if kind == "bool" and _only(values, int):  # 0 / 1, as SQLite and MariaDB keep booleans
+            numbers = np.array(values, dtype=np.int64)
+            if ((numbers == 0) | (numbers == 1)).all():
+                return numbers.astype(bool)
         if kind == "bool":
             flags = []
             for row, value in enumerate(values):
@@ -335,7 +339,9 @@ class ProfileReader:
 
     def _children(self, conn: Connection, entity: str, ids: Sequence[int]) -> pd.DataFrame:
         parent, parameter, _column_name = PARENTS[entity]
-        ids = self._parent_values(parent, ids)
+        # ascending, so each query's rows (in the order of the children's index, as a database returns them)
+        # follow the previous query's and the frame needs no sort (the children frames are sorted by it)
+        ids = self._parent_values(parent, sorted(ids))
         chunks = [self.read(conn, entity, **{parameter: list(ids[start:start + CHUNK_IDS])})
                   for start in range(0, len(ids), CHUNK_IDS)] or [self.read(conn, entity, **{parameter: []})]
         if len(chunks) == 1:
