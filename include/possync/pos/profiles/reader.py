@@ -1,7 +1,8 @@
 """Read a POS database through a source profile into exactly the frames the built-in extract makes.
 
 ``ProfileReader(engine, loaded)`` offers what ``possync.pos.extract`` does for the reference schema:
-``extract_sales`` (``SalesFrames``), ``extract_stock`` (``StockFrames``), ``extract_customers``,
+``extract_sales`` (``SalesFrames``), ``extract_sales_chunks`` (the same, a chunk of orders at a time),
+``extract_stock`` (``StockFrames``), ``extract_customers``,
 ``extract_products``, and the catch-up plans of scheduled runs (``plan_catch_up``, ``plan_stock_catch_up``),
 with the same arguments, so the pipeline takes either (``possync.pos.source``).
 
@@ -9,15 +10,20 @@ Each query's rows are coerced a column at a time into the canonical kind of the 
 (``CANONICAL_COLUMNS``) by the built-in extract's own machinery (``assemble_frame``, ``_column``): a value
 that cannot be coerced leaves its cell empty and becomes an ``Unreadable`` naming the canonical column
 (``orders.total_amount = 'abc' is not an amount``), so the transform fails that record alone, with the
-reason the reference schema's unreadable values get. An id that is no integer cannot be given to any
-record: that, a failing query and a missing canonical column are ``ProfileError`` naming the profile file,
-the entity and the column.
+reason the reference schema's unreadable values get. A missing id (NULL) cannot be given to any record:
+that, a failing query and a missing canonical column are ``ProfileError`` naming the profile file, the
+entity and the column.
+
+Ids may be integers or text. A text id that only joins frames becomes its ``text_id`` (a stable 64-bit
+number: the same on every run and database); the ids that become ledger keys (``KEY_IDS``: customers'
+``CUST-<id>``, products' ``PROD-<id>``) keep their text. Children's queries are bound the parents' own ids.
 
 Selection: the queries of ``orders``, ``refunds``, ``transfers`` and ``adjustments`` are bound the window,
 the commit-time range the run sweeps (the lookback's late records, a scheduled run's catch-up), the
 outlets and the numbers retried; the reader then keeps exactly the rows the built-in extract would select
 (the same rules, applied to the coerced frame), so a query that reads a little too much is harmless.
-Children are read by their parents' ids (``:order_ids``, ... in chunks of ``CHUNK_IDS``).
+Children are read by their parents' ids (``:order_ids``, ... in chunks of ``CHUNK_IDS``; integer ids are
+written into the SQL, text ids bound).
 
 Not yet (see docs/source-profiles.md): windows on shift close (``sales.mode: shift_close``).
 """
