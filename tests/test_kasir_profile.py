@@ -317,3 +317,17 @@ def test_source_check_reads_kasir_clean_with_its_children(kasir: Engine) -> None
     assert all(rows[entity] > 0 for entity in ("order_lines", "payments", "refund_lines", "transfer_lines",
                                                 "adjustment_lines")), rows
     assert any("TRF-" in line for line in report.documents) and any("CUST-M" in line for line in report.documents)
+
+
+def test_a_text_id_is_the_same_number_everywhere_and_a_shared_number_stops_the_read(
+        kasir: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from possync.pos.profiles import ProfileError
+    from possync.pos.profiles import reader as reader_module
+
+    # fixed numbers: a change of the hash would renumber every text id (and must be a decision, not an accident)
+    assert text_id("A-17") == 8796605452449138013
+    assert text_id("6f1d3c2a-5b1e-4c7a-9e0d-6b7a8c9d0e1f") == 8850684712474111231
+    monkeypatch.setattr(reader_module, "text_id", lambda value: 1 << 62)
+    with pytest.raises(ProfileError, match=r"kasir.yaml: orders: column order_id: the text ids .* hash to the same "
+                                           r"number"):
+        ProfileReader(kasir, load_profile("kasir")).extract_sales(ONE_DAY, ["JKT01"])

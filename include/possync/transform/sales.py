@@ -125,7 +125,10 @@ def customer_key(pos_customer_id: int | str) -> str:
 
 
 def _id_text(pos_id: Any) -> str:
-    text = str(pos_id).strip()
+    """A POS id as a key writes it: a number (or text of digits) by its integer, other text as it is."""
+    if not isinstance(pos_id, str):
+        return str(int(pos_id))
+    text = pos_id.strip()
     return str(int(text)) if text.lstrip("-").isdigit() else text
 
 
