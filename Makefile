@@ -92,6 +92,7 @@ BENCH_ROWS ?= 1000000
 bench: venv
 	$(BIN)/python bench/bench_generator.py --order-lines $(BENCH_ROWS)
 	$(BIN)/python bench/bench_transform.py --lines $(BENCH_ROWS)
+	$(BIN)/python bench/bench_profile_extract.py --lines $(BENCH_ROWS)
 	$(BIN)/python bench/bench_ledger.py --records $(BENCH_ROWS)
 	$(BIN)/python bench/bench_jurnal_load.py
 	$(BIN)/python bench/bench_accurate_load.py

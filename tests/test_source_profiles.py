@@ -212,6 +212,8 @@ def test_a_table_form_profile_coerces_a_foreign_catalogue(tmp_path: Path) -> Non
     ({"exact_values": "cents"}, (), "exact_values"),
     ({"naive_times": "Asia/Jakartaa"}, (), "naive_times: unknown timezone 'Asia/Jakartaa'"),
     ({"refunds_lines": {"query": "SELECT 1"}}, (), "refunds_lines: Extra inputs are not permitted"),
+    ({"views": {"recent": "SELECT * FROM orders WHERE business_time >= :window_start"}}, (),
+     "recent: a view takes no parameters (it uses :window_start)"),
 ])
 def test_a_bad_profile_field_is_named_with_its_file(tmp_path: Path, changes: dict[str, Any], drop: tuple[str, ...],
                                                     message: str) -> None:
@@ -238,11 +240,11 @@ def test_a_query_without_a_canonical_column_or_that_fails_names_file_entity_and_
         ProfileReader(shop.engine, load_profile(str(path))).extract_products()
 
     path = write_profile(tmp_path, {"customers": {"query": reference["customers"]["query"].replace(
-        "c.id AS customer_id", "'C' || c.id AS customer_id")}})
+        "c.id AS customer_id", "NULLIF(c.id, 5) AS customer_id")}})
     with shop.engine.begin() as conn:
         conn.execute(text("INSERT INTO customers (id, name, created_at, updated_at) VALUES "
                           "(5, 'Andi', '2026-11-09 01:00:00.000000', '2026-11-09 01:00:00.000000')"))
-    with pytest.raises(ProfileError, match=rf"^{path}: customers: column customer_id: 'C5' is not an integer id"):
+    with pytest.raises(ProfileError, match=rf"^{path}: customers: column customer_id: None is not an id"):
         ProfileReader(shop.engine, load_profile(str(path))).extract_customers()
 
 
@@ -376,3 +378,31 @@ def test_reconciliation_reads_the_pos_through_the_integration_profile(sqlite_url
     assert documents and pos_documents(pos, profiled, ["JKT01"], day, day) == documents
     with pytest.raises(ProfileError, match="orders: the query returns no column order_id"):
         pos_documents(pos, broken, ["JKT01"], day, day)
+
+
+def test_views_are_common_table_expressions_ahead_of_the_queries_that_name_them() -> None:
+    from possync.pos.profiles.model import with_views
+
+    views = {"paid": "SELECT * FROM payments WHERE amount > 0", "cash": "SELECT * FROM paid WHERE method = 'cash'",
+             "unused": "SELECT 1"}
+
+    assert with_views("SELECT * FROM orders", views) == "SELECT * FROM orders"
+    assert with_views("SELECT order_id FROM cash", views) == (
+        "WITH paid AS (\nSELECT * FROM payments WHERE amount > 0\n),\n"
+        "cash AS (\nSELECT * FROM paid WHERE method = 'cash'\n)\nSELECT order_id FROM cash")
+    # a query with a WITH of its own gets the views ahead of its expressions
+    assert with_views("with mine AS (SELECT 1) SELECT * FROM paid, mine", views) == (
+        "WITH paid AS (\nSELECT * FROM payments WHERE amount > 0\n),\nmine AS (SELECT 1) SELECT * FROM paid, mine")
+
+
+def test_the_reference_profile_reads_a_mariadb_pos_as_the_builtin_extract(mariadb_url: str) -> None:
+    engine = make_engine(mariadb_url)
+    generate(engine, DemoSpec(days=2))
+    reader = ProfileReader(engine, load_profile("reference"))
+
+    sales = extract.extract_sales(engine, DEMO_WEEK)
+    assert len(sales.orders) > 100 and len(sales.lines) > 200
+    assert_same_frames(sales, reader.extract_sales(DEMO_WEEK))
+    assert_same_frames(extract.extract_stock(engine, DEMO_WEEK), reader.extract_stock(DEMO_WEEK))
+    pd.testing.assert_frame_equal(reader.extract_customers(), extract.extract_customers(engine))
+    engine.dispose()

@@ -1,14 +1,15 @@
 """Where a sync reads the POS: the built-in extract of the reference schema, or a source profile.
 
 ``pos_source(engine, profile)`` gives an object with the extracts the pipeline calls (``extract_sales``,
-``extract_stock``, ``extract_customers``, ``extract_products``, ``plan_catch_up``, ``plan_stock_catch_up``),
-with the arguments of ``possync.pos.extract``'s functions minus the engine. ``profile`` is the integration's
-``profile:`` (a shipped profile's name or a YAML file); ``None`` is the built-in extract, unchanged.
+``extract_sales_chunks``, ``extract_stock``, ``extract_customers``, ``extract_products``, ``plan_catch_up``,
+``plan_stock_catch_up``), with the arguments of ``possync.pos.extract``'s functions minus the engine.
+``profile`` is the integration's ``profile:`` (a shipped profile's name or a YAML file); ``None`` is the
+built-in extract, unchanged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -31,6 +32,9 @@ class PosSource(Protocol):
 
     def extract_sales(self, window: Window, outlet_codes: Iterable[str] | None = None, **kwargs: Any
                       ) -> SalesFrames: ...
+
+    def extract_sales_chunks(self, window: Window, outlet_codes: Iterable[str] | None = None, **kwargs: Any
+                             ) -> Iterator[SalesFrames]: ...
 
     def extract_stock(self, window: Window, outlet_codes: Iterable[str] | None = None, **kwargs: Any
                       ) -> StockFrames: ...
@@ -60,6 +64,10 @@ class BuiltinSource:
     def extract_sales(self, window: Window, outlet_codes: Iterable[str] | None = None, **kwargs: Any
                       ) -> SalesFrames:
         return extract.extract_sales(self.engine, window, outlet_codes, **kwargs)
+
+    def extract_sales_chunks(self, window: Window, outlet_codes: Iterable[str] | None = None, **kwargs: Any
+                             ) -> Iterator[SalesFrames]:
+        return extract.extract_sales_chunks(self.engine, window, outlet_codes, **kwargs)
 
     def extract_stock(self, window: Window, outlet_codes: Iterable[str] | None = None, **kwargs: Any
                       ) -> StockFrames:

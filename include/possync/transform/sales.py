@@ -118,9 +118,18 @@ def format_quantity(quantity: Decimal) -> str:
     return f"{sign}{text},{fraction}" if fraction else f"{sign}{text}"
 
 
-def customer_key(pos_customer_id: int) -> str:
-    """The stable key of a POS customer: its database id, never the code cashiers type (not unique)."""
-    return f"{CUSTOMER_KEY_PREFIX}{int(pos_customer_id)}"
+def customer_key(pos_customer_id: int | str) -> str:
+    """The stable key of a POS customer: its database id, never the code cashiers type (not unique). A text
+    id (a source profile's, ``M000017``) is the key as it is; an integer, or text of digits, by its number."""
+    return f"{CUSTOMER_KEY_PREFIX}{_id_text(pos_customer_id)}"
+
+
+def _id_text(pos_id: Any) -> str:
+    """A POS id as a key writes it: a number (or text of digits) by its integer, other text as it is."""
+    if not isinstance(pos_id, str):
+        return str(int(pos_id))
+    text = pos_id.strip()
+    return str(int(text)) if text.lstrip("-").isdigit() else text
 
 
 # ------------------------------------------------------------------------------- exact column maths
@@ -1238,7 +1247,7 @@ def transform_customers(frame: pd.DataFrame) -> tuple[list[Customer], list[Rejec
         code = _optional(row.customer_code)
         code = code.strip() or None if isinstance(code, str) else None
         owner = _optional(getattr(row, "code_owner_id", None))
-        if code is not None and owner is not None and int(owner) != int(row.customer_id):
+        if code is not None and owner is not None and _id_text(owner) != _id_text(row.customer_id):
             reason = f"customer ID {code} is already used by customer '{row.code_owner_name}'"
             rejections.append(Rejection(record_type="customer", key=key, reason=reason))
             continue

@@ -102,7 +102,8 @@ def check_profile(engine: Engine, loaded: LoadedProfile, window: Window,
                     parent, parameter, _column = PARENTS[entity]
                     id_column = CANONICAL_COLUMNS[parent][0].name
                     parent_frame = frames.get(parent)
-                    params = {parameter: [] if parent_frame is None else parent_frame[id_column].tolist()}
+                    params = {parameter: [] if parent_frame is None
+                              else reader._parent_values(parent, parent_frame[id_column].tolist())}
                 elif entity in ("customers", "products"):
                     params = {"updated_since": reader._time(_EVER)}
                 else:

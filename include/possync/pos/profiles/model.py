@@ -122,6 +122,8 @@ class SourceProfile(_Strict):
     description: str = ""
     exact_values: ExactValues | dict[str, ExactValues] = "decimal"
     naive_times: str = "UTC"
+    views: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], Annotated[str, Field(min_length=1)]] = (
+        Field(default_factory=dict))
     outlets: EntitySource
     orders: _ENTITY_FIELD
     order_lines: _ENTITY_FIELD
@@ -134,6 +136,19 @@ class SourceProfile(_Strict):
     transfer_lines: _ENTITY_FIELD
     adjustments: _ENTITY_FIELD
     adjustment_lines: _ENTITY_FIELD
+
+    @field_validator("views")
+    @classmethod
+    def _plain_views(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, sql in value.items():
+            try:
+                used = parameters_of(sql)
+            except Exception as error:
+                raise ValueError(f"{name}: cannot read the SQL: {error}") from None
+            if used:
+                raise ValueError(f"{name}: a view takes no parameters (it uses :{used[0]}); select by them in "
+                                 "the entity's query")
+        return value
 
     @field_validator("naive_times")
     @classmethod
@@ -194,7 +209,27 @@ class SourceProfile(_Strict):
         source = getattr(self, entity)
         if source is None:
             raise ValueError(f"the profile has no {entity}")
-        return source.query if source.query is not None else _table_sql(entity, source)
+        return with_views(source.query if source.query is not None else _table_sql(entity, source), self.views)
+
+
+def with_views(sql: str, views: dict[str, str]) -> str:
+    """``sql`` with the ``views`` it names (and those they name, in the order given) as a ``WITH`` clause
+    ahead of it: common table expressions, which SQLite, PostgreSQL and MariaDB all run. A query that has a
+    ``WITH`` of its own gets the views ahead of its own expressions."""
+    def names(text_: str) -> set[str]:
+        return {name for name in views if re.search(rf"\b{name}\b", text_)}
+
+    wanted = names(sql)
+    for name in reversed(list(views)):  # a view may name views given before it
+        if name in wanted:
+            wanted |= names(views[name]) - {name}
+    if not wanted:
+        return sql
+    clause = ",\n".join(f"{name} AS (\n{views[name].strip()}\n)" for name in views if name in wanted)
+    own = re.match(r"\s*WITH\s", sql, re.IGNORECASE)
+    if own:
+        return f"WITH {clause},\n{sql[own.end():]}"
+    return f"WITH {clause}\n{sql}"
 
 
 def _table_sql(entity: str, source: EntitySource) -> str:
