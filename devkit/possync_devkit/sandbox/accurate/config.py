@@ -96,7 +96,11 @@ class SandboxConfig(UndocumentedReadings):
     page_size_default: int = 20
     page_size_max: int = 1000
     bulk_max: int = 100
-    tax1_rate_percent: str = Field("11", description="PPN rate in percent (useTax1)")
+    tax1_rate_percent: str = Field("11", description="PPN rate in percent (useTax1 of an item without tax1Name)")
+    taxes: dict[str, str] = Field(
+        default_factory=lambda: {"PPN": "11", "PB1": "10"},
+        description="tax records (name -> rate in percent) an item may name as tax1Name",
+    )
     extra_accounts: list[tuple[str, str, str]] = Field(
         default_factory=list, description="(no, name, accountType) seeded on top of SEED_ACCOUNTS"
     )
