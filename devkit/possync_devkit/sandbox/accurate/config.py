@@ -52,6 +52,7 @@ SEED_ACCOUNTS: tuple[tuple[str, str, str], ...] = (
     ("4101.001", "Penjualan", "REVENUE"),
     ("4102.001", "Retur Penjualan", "REVENUE"),
     ("4103.001", "Diskon Penjualan", "REVENUE"),
+    ("4104.001", "Pembulatan Penjualan", "REVENUE"),  # possync: negative rounding and tax cents, detailExpense
     ("4201.001", "Pendapatan Service Charge", "OTHER_INCOME"),
     ("5101.001", "Beban Pokok Penjualan", "COGS"),
     ("5102.001", "Beban Penyesuaian Persediaan", "COGS"),  # item-adjustment adjustmentAccountNo
