@@ -344,8 +344,8 @@ Where the documentation is silent, the sandbox chose
 - The save.do success message names the key (customerNo, no, number, name), not the item's name as in
   example.md's ``Barang & Jasa "Test Item"``.
 - Tax: only useTax1 (the item's tax1Name, PPN-type records) is emulated; the defaults of ``taxable``/``useTax1``
-  above; tax rounded once per tax per document (``--tax-rounding line``: per line); a cash discount spreads pro rata over lines for the tax base; inclusive tax extracted as
-  base x r / (1 + r).
+  above; tax rounded once per tax per document (``--tax-rounding line``: per line); a cash discount spreads
+  pro rata over lines for the tax base; inclusive tax extracted as base x r / (1 + r).
 - Lines without ``warehouseName`` use ``Utama``; stock may go negative; only INVENTORY items keep stock.
 - ``types`` of ``POST /_sandbox/webhooks`` default to ``["RECEIVE_ITEM"]``.
 - An item's ``itemType`` cannot change on update; ``unit1Name`` defaults to ``PCS``, ``unitPrice`` to 0.

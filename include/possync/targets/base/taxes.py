@@ -60,7 +60,7 @@ def unconfigured_rates(invoice: SalesInvoice, bookkeeping: Bookkeeping) -> list[
 
 
 def unconfigured_reason(rates: Sequence[Decimal], target_label: str) -> str:
-    listed = ", ".join(f"{rate:g} %" for rate in rates)
+    listed = ", ".join(f"{rate.normalize():f} %" for rate in rates)
     return (f"tax rate {listed} has no {target_label} tax configured (bookkeeping.taxes of the integration); "
             "add it, then retry")
 
