@@ -325,14 +325,15 @@ def reconcile_week(api: AirflowAPI, week_start: datetime, week_end: datetime) ->
         vat = [d for d in differences if d["kind"] == "tax_differs"]
         if vat:
             off = sum((Decimal(d["target"]) - Decimal(d["pos"]) for d in vat), Decimal("0.00"))
-            say(f"    VAT: {len(vat)} tax-inclusive invoice(s) whose VAT the target split out itself, {rupiah(off)} "
-                "off the POS's in all")
-        for difference in (unexplained or [d for d in differences if d["kind"] != "tax_differs"])[:4]:
+            say(f"    TAX: {len(vat)} invoice(s) whose tax in the target is not the POS's, {rupiah(off)} off in all")
+        else:
+            say("    Tax: every invoice's tax (PB1 10 %, PPN 11 %, per line) is the POS's to the sen")
+        for difference in (unexplained or differences)[:4]:
             why = difference["explanation"] or "UNEXPLAINED"
             say(f"    {difference['kind']} {difference['record_type']} {difference['key']}: {why}"[:150])
     if not unexplained_in_all:
         say("  Every difference is explained: the demo's broken records and what depends on them (failed in the")
-        say("  ledger with their reasons), and the VAT of tax-inclusive receipts that the targets compute themselves.")
+        say("  ledger with their reasons).")
     say(f"  Per day: .venv/bin/possync reconcile --integration jurnal_demo "
         f"--from {dates['from_date']} --to {dates['to_date']}; in the UI: Browse → Sync Status → Reconciliation.")
 

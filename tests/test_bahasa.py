@@ -165,6 +165,9 @@ SAMPLES: dict[str, str] = {
     "order discount Rp 90.000 is more than its lines (Rp 50.000)":
         "diskon pesanan Rp 90.000 melebihi total barisnya (Rp 50.000)",
     "product 'Kopi Susu Gula Aren Seasonal 1L' has no SKU": "produk 'Kopi Susu Gula Aren Seasonal 1L' tidak punya SKU",
+    "tax rate 12 % has no Jurnal tax configured (bookkeeping.taxes of the integration); add it, then retry":
+        "tarif pajak 12 % belum punya pajak Jurnal di konfigurasi (bookkeeping.taxes integrasi); tambahkan, lalu coba "
+        "lagi",
     "order tax Rp 5.500 does not match its lines' tax (Rp 5.000)":
         "pajak pesanan Rp 5.500 tidak sama dengan pajak baris-barisnya (Rp 5.000)",
     "order total Rp 243.500 does not match its lines (Rp 242.500)":

@@ -214,7 +214,7 @@ def test_the_data_has_the_variety_a_sync_must_handle(data: dict[str, list[Any]])
     assert set(lines_per_order.values()) == {1, 2, 3, 4, 5}
     assert any(line.discount_amount > 0 for line in data["order_lines"])
     assert any(line.quantity != line.quantity.to_integral_value() for line in data["order_lines"])
-    assert {line.tax_rate for line in data["order_lines"]} == {D("11.00"), D("0.00")}
+    assert {line.tax_rate for line in data["order_lines"]} == {D("11.00"), D("10.00"), D("0.00")}  # PPN, PB1, exempt
     split = Counter(p.order_id for p in data["payments"])
     assert 0.04 < sum(count == 2 for count in split.values()) / n < 0.13
     assert {p.method for p in data["payments"]} == {"cash", "card", "qris", "ewallet", "bank_transfer"}

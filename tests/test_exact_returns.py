@@ -134,11 +134,15 @@ def test_every_return_equals_its_pos_refund_to_the_sen_and_the_money_is_paid_bac
         assert held[document.key] == (total, tax, _expected_account(sync, document), total), document.key
         methods[document.method] += 1
     assert len(methods) >= 2, "refunds of more than one method"
-    if world["target"] == "jurnal":  # the case this is about: Jurnal's own pricing of the return falls short
+    if world["target"] == "jurnal":
+        # Since tax per rate (issue 19) an invoice line is posted at what the till charged for it, with its own
+        # tax, so Jurnal's pricing of a return of whole units matches the refund (before, with receipt prices, one
+        # Value discount and the VAT as an item line, at least half fell short); the withdrawal still carries any
+        # difference (a line the till refunded otherwise), and its receivable part is exactly Jurnal's return.
         returns, _ = _jurnal_books(sync)
         priced = {d.key: Decimal(str(returns[d.key][0]["return_amount"])) for d in documents}
         short = [d.key for d in documents if priced[d.key] != d.total]
-        assert len(short) >= len(documents) // 2, f"{len(short)} of {len(documents)} priced otherwise by Jurnal"
+        assert len(short) <= len(documents) // 2, f"{len(short)} of {len(documents)} priced otherwise by Jurnal"
 
 
 def _created_before_the_ledger_knew(sync: Sync, document: SalesReturn) -> None:

@@ -161,6 +161,8 @@ ONE = Decimal(1)
 ZERO = Decimal("0.00")
 QZERO = Decimal("0.000")
 PPN = Decimal("11.00")
+#: the regional restaurant tax (pajak barang dan jasa tertentu, formerly PB1) on food served in the cafés
+PB1 = Decimal("10.00")
 EXEMPT = Decimal("0.00")
 SERVICE_RATE = Decimal("5.00")
 CASH_ROUNDING = Decimal("100")
@@ -438,7 +440,9 @@ def _ean13(body12: str) -> str:
     return body12 + str((10 - total % 10) % 10)
 
 
-# sku, name, category, unit, price, cost, tax rate, tracked, sold by weight, popularity, has barcode
+# sku, name, category, unit, price, cost, tax rate, tracked, sold by weight, popularity, has barcode.
+# Food (Makanan) carries the restaurant tax PB1 10 %, drinks and retail goods PPN 11 %, fresh produce none: so
+# every outlet is a café whose receipts mix PB1 and PPN (both taxes on one invoice whenever food and a drink sell).
 _CATALOGUE: tuple[tuple[Any, ...], ...] = (
     ("KOP-001", "Espresso", "Kopi", "cup", "18000", "5000", PPN, False, False, 4, False),
     ("KOP-002", "Americano", "Kopi", "cup", "22000", "6000", PPN, False, False, 8, False),
@@ -456,14 +460,14 @@ _CATALOGUE: tuple[tuple[Any, ...], ...] = (
     ("NON-003", "Teh Tarik", "Non-Kopi", "cup", "22000", "5500", PPN, False, False, 3, False),
     ("NON-004", "Lemon Tea", "Non-Kopi", "cup", "20000", "4500", PPN, False, False, 3, False),
     ("NON-005", "Air Mineral 600ml", "Non-Kopi", "btl", "8000", "3000", PPN, True, False, 4, True),
-    ("MKN-001", "Croissant Butter", "Makanan", "pcs", "25000", "11000", PPN, True, False, 6, False),
-    ("MKN-002", "Pain au Chocolat", "Makanan", "pcs", "28000", "12500", PPN, True, False, 4, False),
-    ("MKN-003", "Banana Bread", "Makanan", "pcs", "22000", "8000", PPN, True, False, 4, False),
-    ("MKN-004", "Roti Bakar Cokelat Keju", "Makanan", "pcs", "26000", "9000", PPN, False, False, 3, False),
-    ("MKN-005", "Nasi Goreng Kampung", "Makanan", "pcs", "38000", "14000", PPN, False, False, 4, False),
-    ("MKN-006", "Mie Goreng Jawa", "Makanan", "pcs", "35000", "12000", PPN, False, False, 3, False),
-    ("MKN-007", "Pisang Goreng", "Makanan", "pcs", "18000", "6000", PPN, False, False, 3, False),
-    ("MKN-008", "Donat Gula", "Makanan", "pcs", "12000", "4000", PPN, True, False, 3, False),
+    ("MKN-001", "Croissant Butter", "Makanan", "pcs", "25000", "11000", PB1, True, False, 6, False),
+    ("MKN-002", "Pain au Chocolat", "Makanan", "pcs", "28000", "12500", PB1, True, False, 4, False),
+    ("MKN-003", "Banana Bread", "Makanan", "pcs", "22000", "8000", PB1, True, False, 4, False),
+    ("MKN-004", "Roti Bakar Cokelat Keju", "Makanan", "pcs", "26000", "9000", PB1, False, False, 3, False),
+    ("MKN-005", "Nasi Goreng Kampung", "Makanan", "pcs", "38000", "14000", PB1, False, False, 4, False),
+    ("MKN-006", "Mie Goreng Jawa", "Makanan", "pcs", "35000", "12000", PB1, False, False, 3, False),
+    ("MKN-007", "Pisang Goreng", "Makanan", "pcs", "18000", "6000", PB1, False, False, 3, False),
+    ("MKN-008", "Donat Gula", "Makanan", "pcs", "12000", "4000", PB1, True, False, 3, False),
     ("SEG-001", "Pisang Cavendish", "Segar", "kg", "32000", "21000", EXEMPT, True, True, 1, False),
     ("SEG-002", "Telur Ayam Kampung", "Segar", "butir", "3500", "2300", EXEMPT, True, False, 1, False),
     ("SEG-003", "Susu Segar 1L", "Segar", "btl", "24500", "17000", EXEMPT, True, False, 1, True),

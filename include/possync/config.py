@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import date, time
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -121,6 +122,31 @@ class OutletMapping(_Strict):
     branch: str | None = None
 
 
+class TaxCode(_Strict):
+    """The target's tax for one POS tax rate: ``name`` is the tax as the target names it (Jurnal's tax name,
+    Accurate's tax record that the item carries as ``tax1Name``); ``exempt`` posts lines of the rate without a tax
+    (only for a 0 % rate)."""
+
+    rate: Annotated[Decimal, Field(ge=0, lt=100, decimal_places=2)]
+    name: Annotated[str, Field(min_length=1)] | None = None
+    exempt: bool = False
+
+    @model_validator(mode="after")
+    def _named_or_exempt(self) -> TaxCode:
+        if self.exempt and self.name:
+            raise ValueError("give either name (the target's tax) or exempt: true, not both")
+        if self.exempt and self.rate:
+            raise ValueError(f"only a 0 % rate can be exempt; rate {self.rate} needs the target's tax name")
+        if not self.exempt and not self.name:
+            raise ValueError("name the target's tax for this rate (e.g. name: PPN), or exempt: true for a 0 % rate")
+        return self
+
+
+def _default_taxes() -> list[TaxCode]:
+    return [TaxCode(rate=Decimal(11), name="PPN"), TaxCode(rate=Decimal(10), name="PB1"),
+            TaxCode(rate=Decimal(0), exempt=True)]
+
+
 class Bookkeeping(_Strict):
     """How POS money lands in the target's books: accounts and the helper items invoices need."""
 
@@ -131,8 +157,8 @@ class Bookkeeping(_Strict):
     )
     #: the customer an invoice is booked to when the sale had none
     walk_in_customer: str = "Pelanggan Umum"
-    #: the tax the target applies to tax-inclusive prices
-    sales_tax_name: str = "PPN"
+    #: the target's tax per POS tax rate (a line carries the tax of its rate); a rate not listed cannot be posted
+    taxes: list[TaxCode] = Field(default_factory=_default_taxes)
     #: non-inventory items (SKU → name) for what a receipt charges besides products
     output_vat_sku: str = "POS-PPN"
     service_charge_sku: str = "POS-SERVICE"
@@ -147,10 +173,32 @@ class Bookkeeping(_Strict):
     sales_return_account: str = "Retur Penjualan"
     #: the account stock adjustments and stock-take differences post against
     stock_adjustment_account: str = "Beban Penyesuaian Persediaan"
+    #: Accurate: where a negative cash rounding and the cents that keep the target's tax equal to the POS's post
+    #: (an invoice's other charges, ``detailExpense``, which do not change its tax base)
+    rounding_account: str = "Pembulatan Penjualan"
     #: the account goods lost in transit (sent but never received) are written off to
     transit_loss_account: str = "Beban Penyesuaian Persediaan"
     #: targets whose transfers are single-step hold goods on the road in this warehouse
     transit_warehouse: str = "Barang Dalam Perjalanan"
+
+    @field_validator("taxes")
+    @classmethod
+    def _one_code_per_rate(cls, value: list[TaxCode]) -> list[TaxCode]:
+        rates = [code.rate for code in value]
+        if twice := sorted({rate for rate in rates if rates.count(rate) > 1}):
+            raise ValueError(f"rate {', '.join(f'{rate:g}' for rate in twice)} listed twice; one tax per rate")
+        names = [code.name.casefold() for code in value if code.name]
+        if twice_named := sorted({name for name in names if names.count(name) > 1}):
+            raise ValueError(f"tax {', '.join(twice_named)} named for two rates; the target computes a tax at one "
+                             "rate, so each rate needs its own tax")
+        return value
+
+    def tax_for(self, rate: Decimal) -> TaxCode | None:
+        """The configured tax of a POS rate; a 0 % rate not listed is exempt; None: a rate with no tax here."""
+        for code in self.taxes:
+            if code.rate == rate:
+                return code
+        return TaxCode(rate=Decimal(0), exempt=True) if rate == 0 else None
 
 
 EMAIL = r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$"

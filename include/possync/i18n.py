@@ -204,6 +204,10 @@ _CATALOGUE: list[tuple[str, str]] = [
     (r"order discount (?P<discount>" + _AMOUNT + r") is more than its lines \((?P<lines>" + _AMOUNT + r")\)",
      "diskon pesanan {discount} melebihi total barisnya ({lines})"),
     (rf"product {_NAME} has no SKU", "produk '{name}' tidak punya SKU"),
+    (r"tax rate (?P<rates>.+) has no (?P<target>\w+) tax configured \(bookkeeping\.taxes of the integration\); add it, "
+     r"then retry",
+     "tarif pajak {rates} belum punya pajak {target} di konfigurasi (bookkeeping.taxes integrasi); tambahkan, lalu "
+     "coba lagi"),
     (r"order tax (?P<tax>" + _AMOUNT + r") does not match its lines' tax \((?P<lines>" + _AMOUNT + r")\)",
      "pajak pesanan {tax} tidak sama dengan pajak baris-barisnya ({lines})"),
     (r"order total (?P<total>" + _AMOUNT + r") does not match its lines \((?P<lines>" + _AMOUNT + r")\)",

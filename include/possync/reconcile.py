@@ -39,7 +39,8 @@ of:
 ``extra``              the target holds it, the POS has no such document (added there by hand?)
 ``voided_but_present`` voided at the till, still in the target
 ``amount_differs``     invoice total / payment amount differ (types the target prices as the POS does)
-``tax_differs``        the VAT the target books for an invoice is not the POS's (``TargetBooks.invoice_lines``)
+``tax_differs``        the tax the target books for an invoice (all rates) is not the POS's; never explained: possync
+                       posts lines on which the target's own tax is the till's per rate
 ``method_differs``     a payment's method differs
 ``quantity_differs``   an invoice's products or quantities, or a transfer side's or adjustment's quantities per
                        product (SKU), differ
@@ -267,7 +268,7 @@ class PosDocument:
     voided: str | None = None  # voided at the till: the target must not hold it
     #: invoices: SKU → quantity of its products; stock documents: SKU → quantity, in the target's terms
     lines: tuple[tuple[str, Decimal], ...] = ()
-    tax_inclusive: bool = False  # invoices: priced with tax included (the target splits the VAT out itself)
+    tax_inclusive: bool = False  # invoices: priced with tax included
 
 
 def pos_documents(pos: Engine, integration: Integration, outlet_codes: Sequence[str], first: date,
@@ -589,7 +590,7 @@ class _Comparison:
                 and target.tax != document.tax:
             found.append(Difference("tax_differs", record_type, key,
                                     f"VAT: POS {rupiah(document.tax)}, target {rupiah(target.tax)}",
-                                    why or self.target_split_tax(document), _text(document.tax), _text(target.tax),
+                                    why, _text(document.tax), _text(target.tax),
                                     target.target_id, status))
         if (record_type in STOCK_TYPES or (record_type == "invoice" and target.lines is not None)) \
                 and target.lines != document.lines:
@@ -601,16 +602,6 @@ class _Comparison:
                                     f"POS {document.method}, target {target.method}", why, document.method,
                                     target.method, target.target_id, status))
         return found
-
-    @staticmethod
-    def target_split_tax(document: PosDocument) -> str | None:
-        """Why an invoice's VAT in the target may differ from the POS's: on a tax-inclusive receipt possync lets the
-        target split the VAT out of the prices (its own rounding, on the invoice's total less its discount spread
-        over every line); the POS's exact VAT is posted only for tax-exclusive receipts (an output-VAT line)."""
-        if not document.tax_inclusive:
-            return None
-        return ("tax-inclusive receipt: the target splits the VAT out of the prices itself (its rounding, the "
-                "invoice discount spread over every line), possync does not post the POS's VAT for it")
 
     def not_due(self, document: PosDocument) -> str | None:
         """A sale no sync has read yet, because it was made after the day's last sales window and the window

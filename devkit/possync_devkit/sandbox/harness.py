@@ -84,6 +84,11 @@ class UndocumentedReadings(BaseModel):
         description="what happens to the number (and custom id) of a deleted document: 'free' = a new document may"
         " take it; 'kept' = it stays taken ('already used') although nothing holds it",
     )
+    tax_rounding: Literal["document", "line"] = Field(
+        "document",
+        description="how an invoice's tax is rounded, which neither vendor documents: 'document' = once per tax per"
+        " document (the sum of its lines' bases, then rounded); 'line' = each taxed line rounded, then summed",
+    )
 
 
 class FaultState:
@@ -364,6 +369,8 @@ def add_shared_arguments(parser: Any) -> None:
     parser.add_argument("--deleted-numbers", choices=("free", "kept"), default="free",
                         help="the number (and custom id) of a deleted document (the docs are silent): free for a new"
                         " document again, or kept taken for good")
+    parser.add_argument("--tax-rounding", choices=("document", "line"), default="document",
+                        help="an invoice's tax (the docs are silent): rounded once per tax per document, or per line")
 
 
 def faults_from_args(args: Any) -> FaultConfig:

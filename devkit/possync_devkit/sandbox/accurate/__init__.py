@@ -121,9 +121,14 @@ Sales invoice (required ``customerNo``, ``transDate``, non-empty ``detailItem[]`
 - taxed lines: ``useTax1: true`` lines (default false: sandbox items carry no PPN setting), and only when the
   invoice is ``taxable`` (default: true iff some line says useTax1 true). Tax base = taxed line totals less
   their pro-rata share of cashDiscount (cashDiscount x taxed / subTotal), unrounded.
-- not ``inclusiveTax``: ``taxAmount`` = ``tax1Amount`` = round2(base x 11%) and ``totalAmount`` = subTotal -
-  cashDiscount + taxAmount + totalExpense. ``inclusiveTax``: taxAmount = round2(base x 11/111) (informational,
-  the part included) and totalAmount = subTotal - cashDiscount + totalExpense. The rate is ``--tax-rate``.
+- a line's tax is its item's: the item's ``tax1Name`` (a tax record seeded by ``SandboxConfig.taxes``: PPN 11 %,
+  PB1 10 %; an unknown name is refused on item save), else PPN at ``--tax-rate``. Taxed lines are grouped per
+  tax: not ``inclusiveTax``: tax = round2(base x r) per tax, ``taxAmount`` = ``tax1Amount`` = their sum and
+  ``totalAmount`` = subTotal - cashDiscount + taxAmount + totalExpense. ``inclusiveTax``: tax = round2(base x
+  r/(1+r)) per tax (informational, the part included) and totalAmount = subTotal - cashDiscount + totalExpense.
+  ``detailTax[]{taxName, rate, taxableAmount, taxAmount}`` (the sandbox's own field: the openapi documents no
+  per-tax breakdown of a reply) gives each tax. ``--tax-rounding line`` rounds each line's tax, then sums (the
+  docs say neither).
 - ``detailExpense[]{accountNo (must exist), expenseAmount, expenseName, expenseNotes}``: ``totalExpense`` = sum.
 - ``primeOwing`` = totalAmount - receipts (payments + their detailDiscount) - returns applied; also
   ``receiptAmount``, ``returnAmount``, ``outstanding`` (bool), ``statusName`` (Belum Lunas/Lunas), ``dueDate``
@@ -338,9 +343,9 @@ Where the documentation is silent, the sandbox chose
   field and the offending value.
 - The save.do success message names the key (customerNo, no, number, name), not the item's name as in
   example.md's ``Barang & Jasa "Test Item"``.
-- Tax: only useTax1 (PPN) is emulated; the defaults of ``taxable``/``useTax1`` above; tax rounded once per
-  document; a cash discount spreads pro rata over lines for the tax base; inclusive tax extracted as
-  base x r / (1 + r).
+- Tax: only useTax1 (the item's tax1Name, PPN-type records) is emulated; the defaults of ``taxable``/``useTax1``
+  above; tax rounded once per tax per document (``--tax-rounding line``: per line); a cash discount spreads
+  pro rata over lines for the tax base; inclusive tax extracted as base x r / (1 + r).
 - Lines without ``warehouseName`` use ``Utama``; stock may go negative; only INVENTORY items keep stock.
 - ``types`` of ``POST /_sandbox/webhooks`` default to ``["RECEIVE_ITEM"]``.
 - An item's ``itemType`` cannot change on update; ``unit1Name`` defaults to ``PCS``, ``unitPrice`` to 0.

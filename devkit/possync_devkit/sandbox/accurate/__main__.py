@@ -90,6 +90,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         number_match=args.number_match,
         batch_failure=args.batch_failure,
         deleted_numbers=args.deleted_numbers,
+        tax_rounding=args.tax_rounding,
         throttle_response=args.throttle_response,
     )
 

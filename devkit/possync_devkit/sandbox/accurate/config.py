@@ -52,6 +52,7 @@ SEED_ACCOUNTS: tuple[tuple[str, str, str], ...] = (
     ("4101.001", "Penjualan", "REVENUE"),
     ("4102.001", "Retur Penjualan", "REVENUE"),
     ("4103.001", "Diskon Penjualan", "REVENUE"),
+    ("4104.001", "Pembulatan Penjualan", "REVENUE"),  # possync: negative rounding and tax cents, detailExpense
     ("4201.001", "Pendapatan Service Charge", "OTHER_INCOME"),
     ("5101.001", "Beban Pokok Penjualan", "COGS"),
     ("5102.001", "Beban Penyesuaian Persediaan", "COGS"),  # item-adjustment adjustmentAccountNo
@@ -96,7 +97,11 @@ class SandboxConfig(UndocumentedReadings):
     page_size_default: int = 20
     page_size_max: int = 1000
     bulk_max: int = 100
-    tax1_rate_percent: str = Field("11", description="PPN rate in percent (useTax1)")
+    tax1_rate_percent: str = Field("11", description="PPN rate in percent (useTax1 of an item without tax1Name)")
+    taxes: dict[str, str] = Field(
+        default_factory=lambda: {"PPN": "11", "PB1": "10"},
+        description="tax records (name -> rate in percent) an item may name as tax1Name",
+    )
     extra_accounts: list[tuple[str, str, str]] = Field(
         default_factory=list, description="(no, name, accountType) seeded on top of SEED_ACCOUNTS"
     )

@@ -322,6 +322,11 @@ def _scalars(data: dict[str, Any], skip: set[str]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in skip and not k.startswith("_") and not isinstance(v, dict)}
 
 
+def _fraction(line: dict[str, Any], default: Decimal) -> Decimal:
+    """A detail line's tax rate as a fraction (lines keep it in percent as ``tax1Rate``)."""
+    return Decimal(str(line["tax1Rate"])) / 100 if line.get("tax1Rate") is not None else default
+
+
 class AccurateService:
     def __init__(self, db: Database, config: SandboxConfig) -> None:
         self.db = db
@@ -579,6 +584,11 @@ class AccurateService:
         for name in ("unitPrice", "vendorPrice", "minimumQuantity"):
             if not blank(data.get(name)):
                 record[name] = errors.guard(lambda name=name: parse_number(data[name], name))
+        if not blank(data.get("tax1Name")):
+            tax_name = self._tax_name(text(data.get("tax1Name")))
+            if tax_name is None:
+                errors.add(f'Pajak (tax1Name) "{text(data.get("tax1Name"))}" tidak ditemukan')
+            record["tax1Name"] = tax_name
         record.setdefault("unitPrice", ZERO)
         record.setdefault("unit1Name", "PCS")
         record.setdefault("suspended", False)
@@ -628,6 +638,18 @@ class AccurateService:
             return record, True
         repo.update(existing["id"], _key(module, key, self.config.number_match), record)
         return record, False
+
+    def _tax_name(self, name: str | None) -> str | None:
+        """The tax record named ``name`` (case-insensitive), as seeded (``SandboxConfig.taxes``)."""
+        for known in self.config.taxes:
+            if name is not None and known.casefold() == name.casefold():
+                return known
+        return None
+
+    def _tax_rate(self, name: str | None) -> Decimal:
+        """The rate (a fraction) of an item's tax1Name; PPN at tax1_rate_percent for an item without one."""
+        known = self._tax_name(name)
+        return Decimal(self.config.taxes[known]) / 100 if known else self.tax_rate
 
     # ------------------------------------------------------------ amounts
     def _line_amount(self, line: dict, errors: Errors, where: str) -> dict[str, Any] | None:
@@ -686,10 +708,24 @@ class AccurateService:
         if cash < 0 or cash > subtotal:
             errors.add(f"Diskon faktur (cashDiscount) {cash} harus antara 0 dan subtotal {subtotal}")
             cash = ZERO
-        taxed = sum((line["totalPrice"] for line in lines if line["useTax1"]), ZERO) if taxable else ZERO
-        base = taxed - (cash * taxed / subtotal if subtotal else ZERO)
-        rate = self.tax_rate / (1 + self.tax_rate) if inclusive else self.tax_rate
-        tax = round2(base * rate)
+        # Per tax (the item's tax1Name, else PPN at tax1_rate_percent): the taxed lines less their pro-rata share of
+        # cashDiscount, rounded once per tax, or (tax_rounding "line") each line rounded, then summed.
+        groups: dict[Decimal, list[Decimal]] = {}
+        for line in lines:
+            if taxable and line["useTax1"]:
+                share = cash * line["totalPrice"] / subtotal if subtotal else ZERO
+                groups.setdefault(_fraction(line, self.tax_rate), []).append(line["totalPrice"] - share)
+        base = sum((sum(bases, ZERO) for bases in groups.values()), ZERO)
+        details = []
+        for tax_rate, bases in groups.items():
+            rate = tax_rate / (1 + tax_rate) if inclusive else tax_rate
+            amount = (sum((round2(b * rate) for b in bases), ZERO) if self.config.tax_rounding == "line"
+                      else round2(sum(bases, ZERO) * rate))
+            names = {line.get("tax1Name") or "PPN" for line in lines if line["useTax1"]
+                     and _fraction(line, self.tax_rate) == tax_rate}
+            details.append({"taxName": ", ".join(sorted(names)), "rate": tax_rate * 100,
+                            "taxableAmount": round2(sum(bases, ZERO)), "taxAmount": amount})
+        tax = sum((detail["taxAmount"] for detail in details), ZERO)
         total_expense = round2(sum((expense["expenseAmount"] for expense in expenses), ZERO))
         total = subtotal - cash + total_expense + (ZERO if inclusive else tax)
         return {
@@ -701,6 +737,7 @@ class AccurateService:
             "tax1Amount": tax,
             "tax1Rate": Decimal(self.config.tax1_rate_percent),
             "taxableAmount": round2(base - tax) if inclusive else round2(base),
+            "detailTax": details,
             "totalExpense": total_expense,
             "totalAmount": total,
         }
@@ -760,6 +797,8 @@ class AccurateService:
             if values is None or warehouse is None:
                 continue
             values["useTax1"] = bool(values["useTax1"])
+            values["tax1Name"] = item.get("tax1Name")
+            values["tax1Rate"] = self._tax_rate(item.get("tax1Name")) * 100  # percent, as the header's
             values.update(
                 {
                     "itemNo": item["no"],

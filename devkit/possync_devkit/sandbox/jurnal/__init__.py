@@ -179,7 +179,7 @@ Totals (see ``amounts.py``; reproduces the swagger's worked examples to the rupi
 ``amount`` is sent, else to the product's ``sell_price_per_unit``; ``quantity`` defaults to 1).
 ``subtotal`` = sum of quantity x rate; ``discount_per_lines`` = subtotal - sum of line amounts;
 ``discount_price`` = line total x ``discount_unit`` % (``discount_type_name`` Percent, the default) or
-``discount_unit`` (Value); taxes from ``line_tax_id`` / ``line_tax_name`` (seeded: PPN 11 %), on the line
+``discount_unit`` (Value); taxes from ``line_tax_id`` / ``line_tax_name`` (seeded: PPN 11 %, PB1 10 %), on the line
 amount less its pro-rata share of ``discount_price`` when ``tax_after_discount`` (default true);
 ``tax_amount`` = base x rate / 100, or base x rate / (100 + rate) with ``use_tax_inclusive`` (then it is
 not added again); ``original_amount`` = line total - discount_price + shipping_price (+ tax_amount when
@@ -273,7 +273,8 @@ Where the documentation is silent, the sandbox chose
   is refused as ambiguous.
 - Customer ``display_name`` is unique (§1.3 partner report) although the swagger's batch example shows two
   customers named "Display Name"; ``SandboxConfig.unique_customer_display_name=False`` turns it off.
-- Amounts are rounded to cents, half up; tax is rounded once per tax; an invoice Value discount is spread over
+- Amounts are rounded to cents, half up; tax is rounded once per tax (``--tax-rounding line``: per line, then
+  summed, the other reading of docs that say neither); an invoice Value discount is spread over
   lines pro rata to find tax bases; inclusive tax is extracted as base x rate / (100 + rate).
 - Ids come from one sequence shared by all resources (so an id sent to the wrong resource is a 404);
   ``transaction_no`` defaults to 10001, 10002, ... per transaction type.

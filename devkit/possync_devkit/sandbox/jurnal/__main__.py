@@ -73,6 +73,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         number_match=args.number_match,
         batch_failure=args.batch_failure,
         deleted_numbers=args.deleted_numbers,
+        tax_rounding=args.tax_rounding,
         conflict_id=args.conflict_id,
         return_dedup=args.return_dedup,
         list_lines=args.list_lines,

@@ -10,7 +10,8 @@ POST /sales_returns example: returning that line gives ``discount_lines`` 1,200,
 1,080,000, ``returned_witholding_amount`` 972,000, ``return_amount`` 8,748,000.
 
 Sandbox choices where the examples are silent (documented in the package docstring):
-- every computed amount is rounded to cents, half up; tax is rounded once per tax, not per line;
+- every computed amount is rounded to cents, half up; tax is rounded once per tax, not per line (the
+  ``tax_rounding`` switch: ``line`` rounds each line's tax, then sums);
 - an invoice ``Value`` discount is spread over lines in proportion to their amounts to find each tax base;
 - with ``use_tax_inclusive`` line amounts already contain the tax: the tax is extracted as
   base x rate / (100 + rate) and not added again to ``original_amount``.
@@ -76,16 +77,21 @@ def line_amount(quantity: Decimal, rate: Decimal, discount: Decimal) -> tuple[De
     return q2(gross), q2(gross * (HUNDRED - discount) / HUNDRED)
 
 
-def _taxes(lines: list[LineInput], bases: list[Decimal], tax_inclusive: bool) -> tuple[list[TaxTotal], Decimal]:
+def _taxes(lines: list[LineInput], bases: list[Decimal], tax_inclusive: bool,
+           per_line: bool = False) -> tuple[list[TaxTotal], Decimal]:
+    """Tax per tax: rounded once over its lines' bases, or (``per_line``) each line rounded, then summed."""
     grouped: dict[int, TaxTotal] = {}
     for line, base in zip(lines, bases, strict=True):
         if line.tax_id is None or line.tax_rate is None:
             continue
         total = grouped.setdefault(line.tax_id, TaxTotal(line.tax_id, line.tax_rate, ZERO, ZERO))
         total.base += base
+        if per_line:
+            total.amount += q2(base * total.rate / (HUNDRED + total.rate if tax_inclusive else HUNDRED))
     for total in grouped.values():
         divisor = HUNDRED + total.rate if tax_inclusive else HUNDRED
-        total.amount = q2(total.base * total.rate / divisor)
+        if not per_line:
+            total.amount = q2(total.base * total.rate / divisor)
         total.base = q2(total.base)
     taxes = list(grouped.values())
     return taxes, sum((t.amount for t in taxes), ZERO)
@@ -107,6 +113,7 @@ def invoice_totals(
     shipping_price: Decimal,
     witholding_type: str | None,
     witholding_value: Decimal,
+    per_line_tax: bool = False,
 ) -> InvoiceTotals:
     pairs = [line_amount(line.quantity, line.rate, line.discount) for line in lines]
     gross = [g for g, _ in pairs]
@@ -116,7 +123,7 @@ def invoice_totals(
     discount_price = q2(line_total * discount_unit / HUNDRED) if discount_type == PERCENT else q2(discount_unit)
     shares = _discount_shares(amounts, discount_price, line_total)
     bases = [a - s for a, s in zip(amounts, shares, strict=True)] if tax_after_discount else amounts
-    taxes, tax_amount = _taxes(lines, bases, tax_inclusive)
+    taxes, tax_amount = _taxes(lines, bases, tax_inclusive, per_line_tax)
     net = line_total - discount_price
     original = net + shipping_price + (ZERO if tax_inclusive else tax_amount)
     witholding_base = net - tax_amount if tax_inclusive else net
@@ -153,6 +160,7 @@ def return_totals(
     witholding_type: str | None,
     witholding_value: Decimal,
     witholding_amount: Decimal,
+    per_line_tax: bool = False,
 ) -> ReturnTotals:
     """Totals of returning ``quantity`` of each invoice line: the invoice's own rules, pro rata."""
     lines = [line for line, _ in returned]
@@ -170,7 +178,7 @@ def return_totals(
         shares = [ZERO] * len(amounts)
     discount_whole = q2(sum(shares, ZERO))
     bases = [a - s for a, s in zip(amounts, shares, strict=True)] if tax_after_discount else amounts
-    taxes, returned_tax = _taxes(lines, bases, tax_inclusive)
+    taxes, returned_tax = _taxes(lines, bases, tax_inclusive, per_line_tax)
     net = returned_total - discount_whole
     if witholding_type == PERCENT:
         witholding = q2((net - returned_tax if tax_inclusive else net) * witholding_value / HUNDRED)

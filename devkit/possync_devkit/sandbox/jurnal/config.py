@@ -65,7 +65,8 @@ class SandboxConfig(UndocumentedReadings):
         " their transaction_lines_attributes (a summary list)",
     )
     not_found_status: int = Field(404, description="404 {'error': ...} or 422 {'errors': 'Data not found.'}")
-    taxes: dict[str, str] = Field(default_factory=lambda: {"PPN": "11"}, description="tax name -> rate in percent")
+    taxes: dict[str, str] = Field(default_factory=lambda: {"PPN": "11", "PB1": "10"},
+                                  description="tax name -> rate in percent")
     accounts: list[str] = Field(
         default_factory=list,
         description="extra Cash & Bank accounts (e.g. 'Kas Outlet Senayan') on top of the seeded default chart",

@@ -884,6 +884,7 @@ class JurnalService:
             shipping_price=shipping_price,
             witholding_type=witholding_type,
             witholding_value=witholding_value,
+            per_line_tax=self.config.tax_rounding == "line",
         )
         if discount_type == VALUE and totals.discount_price > totals.line_total:
             errors.add("discount_unit", "(Discount cannot be greater than the total of the lines.)")
@@ -1454,6 +1455,7 @@ class JurnalService:
             witholding_type=d.get("witholding_type"),
             witholding_value=D(d["witholding_value"]),
             witholding_amount=D(d["witholding_amount"]),
+            per_line_tax=self.config.tax_rounding == "line",
         )
         remaining = self._invoice_state(repo, invoice).remaining
         # The part of the return the invoice still owes is taken off its balance; the rest would be a credit

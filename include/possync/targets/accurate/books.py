@@ -7,8 +7,8 @@ The outlet of a document is its branch, else the warehouse of its first line (bo
 Payment methods come back from Accurate's ``paymentMethod`` codes to the POS's words (``EDC`` → ``card``).
 
 An invoice's lines (``detailItem``: ``itemNo``, ``quantity``, ``totalPrice``) give its products and quantities, and its
-VAT: Accurate's ``taxAmount`` (its own split of tax-inclusive prices) plus the line of the output-VAT item (the
-VAT of a tax-exclusive receipt).
+tax: Accurate's ``taxAmount`` (every tax, computed by Accurate on lines possync posted so that it is the till's)
+plus any line of the output-VAT item (how invoices posted before tax per rate carried a tax-exclusive VAT).
 
 Returns are compared by amount: possync posts each line's net refund and the refund's VAT (an expense line), so
 Accurate's ``totalAmount`` is the POS refund to the sen. The money a refund paid back is an other payment

@@ -1,17 +1,20 @@
 """Canonical documents → Accurate Online ``save.do`` / ``bulk-save.do`` items.
 
 How a receipt becomes an Accurate sales invoice, so that Accurate's total equals the POS total to the sen
-whatever rounding Accurate applies to tax (the same choices as for Jurnal, in Accurate's vocabulary):
+and whose tax per rate equals the till's (the same choices as for Jurnal, in Accurate's vocabulary):
 
 * product lines carry the quantity and the unit price **as on the receipt** (``itemNo`` = SKU), each with
-  its own discount as an amount (``itemCashDiscount``: the line discount and its share of the order
-  discount, as priced), so no percentage has to approximate an amount;
-* tax-exclusive receipts: the tax the till charged is a line of the output-VAT item, and the invoice is
-  not ``taxable`` (Accurate does not recompute it);
-* tax-inclusive receipts: ``taxable`` + ``inclusiveTax`` with ``useTax1`` on taxed lines, so Accurate
-  splits the VAT out of prices whose sum it does not change;
-* a service charge is a line of the service item; positive cash rounding a line of the rounding item,
-  negative rounding the invoice's ``cashDiscount`` (lines cannot be negative).
+  its own discount as an amount (``itemCashDiscount``) down to what the till charged for it, so no
+  percentage has to approximate an amount;
+* each taxed line has ``useTax1``: Accurate applies its item's tax (``tax1Name``, set from the item's rate
+  and ``bookkeeping.taxes``: PPN 11 %, PB1 10 %, ...), so a line's tax follows its item, not the outlet; the
+  invoice is ``taxable`` when a line is taxed and ``inclusiveTax`` as the receipt priced, so tax-exclusive VAT
+  is Accurate's own tax, not a line of an output-VAT item. Accurate rounds each tax once per invoice, the till
+  per line: the largest line of a rate may move by a few sen so that Accurate's tax is the till's exactly, and
+  an untaxed adjustment moves them back (``possync.targets.base.taxes``);
+* a service charge is a line of the service item; a positive adjustment (cash rounding, plus those cents) a
+  line of the rounding item, a negative one an other charge (``detailExpense``) on
+  ``bookkeeping.rounding_account``: not ``cashDiscount``, which Accurate spreads over the taxed lines' bases.
 
 Every line names the outlet's warehouse and the header its branch. Amounts stay ``Decimal``.
 
@@ -60,6 +63,7 @@ from possync.documents import (
     TransferIn,
     TransferOut,
 )
+from possync.targets.base.taxes import plan_invoice, unit_rate
 
 ZERO = Decimal("0.00")
 ONE = Decimal(1)
@@ -99,8 +103,14 @@ def customer_body(customer: Customer, *, use_pos_customer_id: bool, since: date)
     return body
 
 
-def item_body(item: Item) -> dict[str, Any]:
-    return {
+def _line(sku: str, quantity: Decimal, price: Decimal, warehouse: str, **extra: Any) -> dict[str, Any]:
+    return {"itemNo": sku, "quantity": quantity, "unitPrice": price, "warehouseName": warehouse, **extra}
+
+
+def item_body(item: Item, bookkeeping: Bookkeeping | None = None) -> dict[str, Any]:
+    """An item; a taxed one carries the tax of its rate as ``tax1Name`` (Accurate takes a line's tax from its
+    item: ``useTax1`` on the invoice line applies it)."""
+    body: dict[str, Any] = {
         "no": item.key,
         "name": item.name,
         "itemType": "INVENTORY" if item.track_stock else "NON_INVENTORY",
@@ -108,46 +118,56 @@ def item_body(item: Item) -> dict[str, Any]:
         "unitPrice": item.price,
         "vendorPrice": item.cost,
     }
-
-
-def _line(sku: str, quantity: Decimal, price: Decimal, warehouse: str, **extra: Any) -> dict[str, Any]:
-    return {"itemNo": sku, "quantity": quantity, "unitPrice": price, "warehouseName": warehouse, **extra}
+    code = bookkeeping.tax_for(item.tax_rate) if bookkeeping is not None and item.tax_rate else None
+    if code is not None and not code.exempt:
+        body["tax1Name"] = code.name
+    return body
 
 
 def invoice_body(invoice: SalesInvoice, *, customer_no: str, outlet: OutletMapping,
                  bookkeeping: Bookkeeping) -> dict[str, Any]:
+    """The receipt as an Accurate sales invoice whose tax per rate is the till's (``possync.targets.base.taxes``):
+    each product line at the receipt's price less a cash discount down to the amount the till charged for it,
+    ``useTax1`` on a taxed line (its item's ``tax1Name`` is the tax of its rate); ``taxable`` when any line is
+    taxed, ``inclusiveTax`` as the receipt priced; the untaxed adjustment a line of the rounding item when
+    positive, else an other charge (``detailExpense``) on ``bookkeeping.rounding_account``: not the invoice's
+    ``cashDiscount``, which Accurate spreads over the taxed lines' bases."""
     warehouse = outlet.warehouse
+    plan = plan_invoice(invoice, bookkeeping)
     lines = []
-    for line in invoice.lines:
+    for posted in plan.lines:
+        line = posted.line
         gross_as_priced = (line.quantity * line.unit_price).quantize(Decimal("0.01"))
-        # what the customer paid for the line, as priced: net, plus tax when the price includes it
-        paid = line.net + (line.tax if invoice.tax_inclusive else ZERO)
         extra: dict[str, Any] = {}
-        if gross_as_priced != paid:
-            extra["itemCashDiscount"] = gross_as_priced - paid
-        if invoice.tax_inclusive and line.tax_rate > 0:
-            extra["useTax1"] = True
-        lines.append(_line(line.sku, line.quantity, line.unit_price, warehouse, **extra))
-    if not invoice.tax_inclusive and invoice.tax_total:
-        lines.append(_line(bookkeeping.output_vat_sku, ONE, invoice.tax_total, warehouse))
+        price = line.unit_price
+        if posted.amount > gross_as_priced:  # a few sen moved onto a line sold without discount
+            price = unit_rate(posted.amount, line.quantity)
+            gross_as_priced = (line.quantity * price).quantize(Decimal("0.01"))
+        if gross_as_priced != posted.amount:
+            extra["itemCashDiscount"] = gross_as_priced - posted.amount
+        extra["useTax1"] = not posted.tax.exempt
+        lines.append(_line(line.sku, line.quantity, price, warehouse, **extra))
     if invoice.service_charge:
-        lines.append(_line(bookkeeping.service_charge_sku, ONE, invoice.service_charge, warehouse))
-    if invoice.rounding > 0:
-        lines.append(_line(bookkeeping.rounding_sku, ONE, invoice.rounding, warehouse))
+        lines.append(_line(bookkeeping.service_charge_sku, ONE, invoice.service_charge, warehouse, useTax1=False))
+    if plan.adjustment > 0:
+        lines.append(_line(bookkeeping.rounding_sku, ONE, plan.adjustment, warehouse, useTax1=False))
 
+    taxed = bool(plan.taxes)
     body: dict[str, Any] = {
         "number": invoice.key,
         "customerNo": customer_no,
         "transDate": accurate_date(invoice.business_time),
         "description": f"POS {invoice.outlet_code}" + (f", shift {shift}" if (shift := invoice.shift_number) else ""),
-        "taxable": invoice.tax_inclusive,
-        "inclusiveTax": invoice.tax_inclusive,
+        "taxable": taxed,
+        "inclusiveTax": invoice.tax_inclusive and taxed,
         "detailItem": lines,
     }
     if outlet.branch:
         body["branchName"] = outlet.branch
-    if invoice.rounding < 0:
-        body["cashDiscount"] = -invoice.rounding
+    if plan.adjustment < 0:
+        body["detailExpense"] = [{"accountNo": bookkeeping.rounding_account, "expenseAmount": plan.adjustment,
+                                  "expenseName": "Pembulatan (POS)",
+                                  "expenseNotes": f"rounding of {invoice.key}"}]
     return body
 
 

@@ -39,6 +39,7 @@ from possync.targets.base.senders import (
     stock_prerequisites,
     transfer_number,
 )
+from possync.targets.base.taxes import send_taxable
 
 DUPLICATE_MARKER = "sudah ada data lain dengan"
 
@@ -168,7 +169,7 @@ class ItemSender(SkuMatchedItemSender, AccurateSender):
         }
 
     def body(self, item: Item) -> dict[str, Any]:
-        return mapping.item_body(item)
+        return mapping.item_body(item, self.integration.bookkeeping)
 
 
 class InvoiceSender(AccurateSender):
@@ -179,7 +180,7 @@ class InvoiceSender(AccurateSender):
 
     def send(self, documents: Sequence[SalesInvoice]) -> list[SendResult]:
         self._customers = self.customer_numbers({d.customer_key or WALK_IN_KEY for d in documents})
-        results = super().send(documents)
+        results = send_taxable(documents, super().send, self.integration.bookkeeping, "Accurate")
         self.ledger.set_id_maps(self.integration.name, "invoice_customer", {
             document.key: (str(result.target_id), self._customer_no(document))
             for document, result in zip(documents, results, strict=True) if result.status == "synced"

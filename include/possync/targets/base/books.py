@@ -117,8 +117,8 @@ class TargetBooks(ABC):
     def invoice_lines(self, lines: list[tuple[str, Any, Any]] | None, target_tax: Any
                       ) -> tuple[tuple[tuple[str, Decimal], ...] | None, Decimal | None]:
         """An invoice's product lines (SKU → quantity) and the VAT it books, from its lines as (SKU, quantity,
-        amount) and the tax the target computed itself: possync posts the VAT of a tax-exclusive receipt as a line
-        of the output-VAT item, so the VAT booked is the target's tax plus that line. ``lines`` None (the list gave
+        amount) and the tax the target computed itself (every rate's), plus any line of the output-VAT item (how
+        invoices posted before tax per rate carried a tax-exclusive receipt's VAT). ``lines`` None (the list gave
         none): neither (the VAT line cannot be seen), so neither is compared."""
         if lines is None:
             return None, None

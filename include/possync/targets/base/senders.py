@@ -295,11 +295,9 @@ def invoice_prerequisites(invoice: SalesInvoice, bookkeeping: Bookkeeping) -> li
             seen.add(line.sku)
             needs.append(Prerequisite("item", line.sku, f"product '{line.product_name}' ({line.sku})"))
     helpers = []
-    if not invoice.tax_inclusive and invoice.tax_total:
-        helpers.append(bookkeeping.output_vat_sku)
     if invoice.service_charge:
         helpers.append(bookkeeping.service_charge_sku)
-    if invoice.rounding > 0:
+    if invoice.rounding > 0 or any(line.tax_rate for line in invoice.lines):  # a taxed rate may need an adjustment
         helpers.append(bookkeeping.rounding_sku)
     return needs + [Prerequisite("item", sku, f"item {sku}") for sku in helpers]
 

@@ -23,8 +23,9 @@ with ``maintain_actual`` is a stock take (its ``actual_quantity`` per line, the 
 warehouse a transfer's loss on the road (``transit_loss``), any other an adjustment (its ``difference`` per line).
 
 An invoice's lines (``transaction_lines_attributes``: product ``code`` = the SKU, ``quantity``, ``amount``) give its
-products and quantities, and its VAT: Jurnal's ``tax_amount`` (its own split of tax-inclusive prices) plus the line
-of the output-VAT item (the VAT of a tax-exclusive receipt). The swagger gives the list's rows no example, so
+products and quantities, and its tax: Jurnal's ``tax_amount`` (every rate's tax, computed by Jurnal on lines
+possync posted so that it is the till's) plus any line of the output-VAT item (how invoices posted before tax
+per rate carried a tax-exclusive receipt's VAT). The swagger gives the list's rows no example, so
 whether they carry the lines is not documented: a row without ``transaction_lines_attributes`` gives neither lines
 nor VAT (the output-VAT line is not in sight), so neither is compared (the sandbox's ``list_lines`` switch plays
 both).

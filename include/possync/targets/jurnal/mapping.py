@@ -6,26 +6,28 @@ quantities source â†’ transit, the transfer-in moves the received ones transit â
 lost on the way leaves the transit warehouse as a stock adjustment of the same number. Stock takes are
 stock adjustments with ``maintain_actual`` (the counted quantities), other adjustments carry differences.
 
-How a receipt becomes a Jurnal sales invoice, so that Jurnal's total equals the POS total to the sen
-whatever rounding Jurnal applies to tax:
+How a receipt becomes a Jurnal sales invoice whose total equals the POS total and whose tax per rate equals
+the till's, to the sen:
 
-* product lines carry the quantity and the unit price **as on the receipt**, referenced by Jurnal
-  product id (from the products sync) with the SKU as ``product_code``;
-* all discounts (line discounts and the order discount, as priced) are one invoice-level ``Value``
-  discount, so no percentage has to approximate an amount;
-* tax-exclusive receipts: the tax the till charged is an explicit line of the output-VAT item
-  (``bookkeeping.output_vat_sku``), not recomputed by Jurnal line by line;
-* tax-inclusive receipts: the lines are marked with the sales tax and ``use_tax_inclusive``, so Jurnal
-  splits the VAT out of prices whose sum it does not change;
-* a service charge is a line of the service item; positive cash rounding a line of the rounding item,
-  negative rounding part of the discount (Jurnal lines cannot be negative).
+* product lines are referenced by Jurnal product id (from the products sync) with the SKU as ``product_code``;
+* each product line carries the quantity as on the receipt and the amount the till charged for it (its
+  discounts taken off; net of tax on a tax-exclusive receipt, tax included on an inclusive one, with
+  ``use_tax_inclusive`` as the receipt priced) as ``rate`` = amount / quantity, and the tax of its rate
+  (``line_tax_name``, from ``bookkeeping.taxes``: PPN 11 %, PB1 10 %, ...; none for an exempt rate), so each
+  tax Jurnal computes is the till's exactly (``possync.targets.base.taxes``: Jurnal rounds once per tax per
+  invoice, the till per line, so the largest line of a rate may move by a few sen and an untaxed adjustment
+  moves them back);
+* tax-exclusive VAT is Jurnal's own tax on the lines (not a line of an output-VAT item any more);
+* a service charge is a line of the service item; a positive adjustment (cash rounding, plus the cents moved
+  off the taxed lines) a line of the rounding item, a negative one the invoice's ``Value`` discount with
+  ``tax_after_discount`` off, so it changes no tax base (Jurnal lines cannot be negative).
 
 How a POS refund becomes Jurnal documents equal to it to the sen, tax and discounts included:
 
 * Jurnal's sales return takes quantities only (its swagger body: the invoice, lines with ``return_quantity``, a
   memo) and prices them from the invoice line: its rate, less a pro-rata share of the invoice's ``Value``
-  discount (spread over every line, the VAT, service and rounding lines too), plus its line tax. The VAT of a
-  tax-exclusive receipt is an item line of the invoice, which a quantity return of the products does not carry.
+  discount (spread over every line, the service and rounding lines too), plus its line tax (Jurnal's
+  rounding over the returned lines, not the till's per line).
   So the return rarely equals the refund (the refund is what the till paid back; the return is Jurnal's
   pro-rata arithmetic), and no shaping of the invoice makes it exact: a per-line percentage cannot carry an
   amount to the sen, and Jurnal's own tax rounding would put the invoice total off the POS total.
@@ -60,6 +62,7 @@ from possync.documents import (
     TransferIn,
     TransferOut,
 )
+from possync.targets.base.taxes import plan_invoice, unit_rate
 
 ZERO = Decimal("0.00")
 ONE = Decimal(1)
@@ -143,23 +146,21 @@ def invoice_body(
     product_ids: dict[str, str],
     bookkeeping: Bookkeeping,
 ) -> dict[str, Any]:
+    """The receipt as a Jurnal sales invoice whose tax per rate is the till's (``possync.targets.base.taxes``):
+    each product line its amount as the till charged it (``rate`` = that amount over the quantity), tagged with
+    the tax of its rate (``line_tax_name``); ``use_tax_inclusive`` as the receipt priced; ``tax_after_discount``
+    off, so the invoice's ``Value`` discount (a negative adjustment) leaves the tax bases alone."""
     date = jurnal_date(invoice.business_time)
+    plan = plan_invoice(invoice, bookkeeping)
     lines = []
-    as_priced_discount = ZERO
-    for line in invoice.lines:
-        extra = {"line_tax_name": bookkeeping.sales_tax_name} if invoice.tax_inclusive and line.tax_rate > 0 else {}
-        lines.append(_line(line.sku, product_ids, line.quantity, line.unit_price, **extra))
-        gross_as_priced = (line.quantity * line.unit_price).quantize(Decimal("0.01"))
-        # what the customer paid for the line, as priced: net, plus tax when the price includes it
-        paid = line.net + (line.tax if invoice.tax_inclusive else ZERO)
-        as_priced_discount += gross_as_priced - paid
-    if not invoice.tax_inclusive and invoice.tax_total:
-        lines.append(_line(bookkeeping.output_vat_sku, product_ids, ONE, invoice.tax_total))
+    for posted in plan.lines:
+        line = posted.line
+        extra = {} if posted.tax.exempt else {"line_tax_name": posted.tax.name}
+        lines.append(_line(line.sku, product_ids, line.quantity, unit_rate(posted.amount, line.quantity), **extra))
     if invoice.service_charge:
         lines.append(_line(bookkeeping.service_charge_sku, product_ids, ONE, invoice.service_charge))
-    if invoice.rounding > 0:
-        lines.append(_line(bookkeeping.rounding_sku, product_ids, ONE, invoice.rounding))
-    discount = as_priced_discount - min(invoice.rounding, ZERO)
+    if plan.adjustment > 0:
+        lines.append(_line(bookkeeping.rounding_sku, product_ids, ONE, plan.adjustment))
 
     body: dict[str, Any] = {
         "transaction_no": invoice.key,
@@ -168,12 +169,13 @@ def invoice_body(
         "person_name": customer_name,
         "warehouse_name": warehouse,
         "use_tax_inclusive": invoice.tax_inclusive,
+        "tax_after_discount": False,
         "transaction_lines_attributes": lines,
         "memo": f"POS {invoice.outlet_code}" + (f", shift {invoice.shift_number}" if invoice.shift_number else ""),
         "tags": [invoice.outlet_code],
     }
-    if discount:
-        body.update(discount_type_name="Value", discount_unit=discount)
+    if plan.adjustment < 0:
+        body.update(discount_type_name="Value", discount_unit=-plan.adjustment)
     return body
 
 
@@ -238,8 +240,8 @@ def refund_withdrawal_body(sales_return: SalesReturn, *, returned: Decimal, retu
     ``returned`` is what Jurnal's sales return came to (``return_amount``, priced from the invoice) and
     ``returned_tax`` the VAT in it. The withdrawal totals the POS refund: ``returned`` against receivables (the
     customer's credit the return left on a paid invoice), the refund's VAT that the return did not carry against
-    output VAT (all of it on a tax-exclusive receipt, whose VAT is an item line of the invoice; cents on an
-    inclusive one), and what is left (discount cents, Jurnal's pro-rata pricing) against
+    output VAT (the cents by which Jurnal's rounding over the returned lines differs from the till's), and what
+    is left (discount cents, Jurnal's pro-rata pricing) against
     ``bookkeeping.sales_return_account``; a line the return overshot is a credit."""
     key = sales_return.key
     tax = sum((line.tax for line in sales_return.lines), ZERO)

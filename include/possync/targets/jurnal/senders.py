@@ -42,6 +42,7 @@ from possync.targets.base.senders import (
     stock_prerequisites,
     transfer_number,
 )
+from possync.targets.base.taxes import send_taxable
 from possync.targets.jurnal import mapping
 from possync.targets.jurnal.hook import BATCH_LIMIT, JurnalHook
 
@@ -235,7 +236,7 @@ class InvoiceSender(JurnalSender):
         name = self.integration.name
         self._customers = self.ledger.id_maps(name, "customer")
         self._products = {sku: target_id for sku, (target_id, _number) in self.ledger.id_maps(name, "product").items()}
-        return super().send(documents)
+        return send_taxable(documents, super().send, self.integration.bookkeeping, "Jurnal")
 
     def body(self, invoice: SalesInvoice) -> dict[str, Any]:
         customer = self._customers.get(invoice.customer_key or WALK_IN_KEY)
