@@ -77,5 +77,6 @@ def test_drift_shows_as_a_difference_and_the_action_repairs_it(world) -> None:
     corrections = [r for r in job.ledger.unsynced(job.integration.name, "stock", statuses=["synced"])
                    if r.record_type == "stock_correction"]
     assert [r.key.split("/")[1] for r in corrections] == [row.outlet_code]
+    assert corrections[0].run_id.startswith("asked by ops@example.com at "), "the ledger keeps who asked"
     assert all(r.difference == 0 for r in compare_stock(job))
     assert adjust_to_pos(job, who="ops@example.com").read == 0, "nothing left to adjust"

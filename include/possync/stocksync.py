@@ -12,7 +12,8 @@ later gets its own, and a lost reply is found again by the number, never posted 
 **Stock comparison.** ``compare_stock`` reads the POS's stock now (``stocklevels.pos_levels``) and the target's per
 warehouse (``Target.stock_levels``, through the paced hook) and lists every outlet and product, differences
 first. ``adjust_to_pos`` posts, per outlet, one stock adjustment of the differences (record ``stock_correction``,
-key ``SC/<outlet>/<UTC time>``, its memo naming who asked) through the loader: ledger, log lines and all.
+key ``SC/<outlet>/<UTC time>``, its memo naming who asked) through the loader: ledger, log lines and all; the
+ledger keeps who asked as the record's run (``dag_id`` ``adjust_to_pos``, ``run_id`` "asked by <who> at <time>").
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 from possync.documents import StockAdjustment, StockLine
 from possync.stocklevels import ZERO, opening_levels, pos_levels, start_moment
+
+#: the ledger's ``dag_id`` of a stock correction's record: asked for by a person, not run by a DAG (its ``run_id``
+#: says who asked and when)
+ASKED_BY_DAG = "adjust_to_pos"
 
 if TYPE_CHECKING:
     from possync.pipeline import SyncJob
@@ -98,8 +103,9 @@ def adjust_to_pos(job: SyncJob, *, who: str, warehouse: str | None = None, sku: 
                   now: datetime | None = None) -> LoadSummary:
     """Bring the target to the POS: compare (``warehouse``, ``sku`` narrow it), then post one stock adjustment
     per outlet with differences, each line the POS − target difference; its memo names ``who`` asked."""
+    from possync.ledger import RunRef
     from possync.recordlog import log_record
-    from possync.targets.base.loader import LoadSummary
+    from possync.targets.base.loader import Loader, LoadSummary
 
     differences = [d for d in compare_stock(job, warehouse=warehouse)
                    if d.difference != 0 and (sku is None or d.sku == sku)]
@@ -121,7 +127,11 @@ def adjust_to_pos(job: SyncJob, *, who: str, warehouse: str | None = None, sku: 
     for document in documents:
         job.logger.info("stock correction %s asked by %s: %d product(s) to the POS's quantity", document.key, who,
                         len(document.lines))
-    return job.loader.load(job.senders["stock_correction"], documents)
+    # who asked is kept on each record as the "run" that wrote it (no Airflow task: no log link)
+    asked = RunRef(dag_id=ASKED_BY_DAG, run_id=f"asked by {who} at {moment.isoformat(timespec='seconds')}",
+                   task_id="")
+    loader = Loader(job.ledger, job.integration.name, target=job.target.label, run=asked, logger=job.logger)
+    return loader.load(job.senders["stock_correction"], documents)
 
 
 def describe(rows: Sequence[StockDifference]) -> dict[str, Any]:
