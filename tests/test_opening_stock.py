@@ -5,6 +5,7 @@ the POS" repairs it through the ledger."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +25,7 @@ AFTER_THE_WEEK = SPEC.start_date + timedelta(days=SPEC.days + 1)  # no POS move 
 
 @pytest.fixture(params=["jurnal", "accurate"])
 def world(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr("possync.targets.base.hook.time.sleep", lambda seconds: None)
     yield from WORLDS[request.param](tmp_path, monkeypatch)
 
 
@@ -80,3 +82,34 @@ def test_drift_shows_as_a_difference_and_the_action_repairs_it(world) -> None:
     assert corrections[0].run_id.startswith("asked by ops@example.com at "), "the ledger keeps who asked"
     assert all(r.difference == 0 for r in compare_stock(job))
     assert adjust_to_pos(job, who="ops@example.com").read == 0, "nothing left to adjust"
+
+
+def opening_documents_in_target(world: dict[str, Any], job: Any) -> Counter:
+    """How many times each opening-stock number is in the target, read through its API."""
+    if world["target"] == "jurnal":
+        numbers = [row.get("transaction_no") for row in job.hook.iterate("stock_adjustments")]
+    else:
+        numbers = [row.get("number") for row in job.hook.iterate("item-adjustment", fields=["id", "number"])]
+    return Counter(n for n in numbers if str(n).startswith("OS/"))
+
+
+def test_a_lost_reply_never_doubles_an_opening_stock(world) -> None:
+    job = sync_job(world, opening_stock=True, start_date=AFTER_THE_WEEK)
+    sync_products(job)  # products (and their opening stock) once, cleanly
+    first = opening_documents_in_target(world, job)
+    wanted = set(first)
+    # forget what the ledger knows of the opening stock: every document is sent again while replies are lost
+    with job.ledger.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM sync_records WHERE record_type = 'opening_stock'")
+    for drops in (1, 2, 1):
+        world["admin"].faults({"drop_after_commit_next": drops})
+        sync_products(sync_job(world, opening_stock=True, start_date=AFTER_THE_WEEK))
+    world["admin"].faults({})
+    sync_products(sync_job(world, opening_stock=True, start_date=AFTER_THE_WEEK))
+
+    again = opening_documents_in_target(world, job)
+    assert set(again) == wanted and set(again.values()) == {1}, "one opening document per outlet and product"
+    synced = {r.key for r in job.ledger.unsynced(job.integration.name, "products", statuses=["synced"])
+              if r.record_type == "opening_stock"}
+    assert synced == wanted
+    assert all(row.difference == 0 for row in compare_stock(job))
