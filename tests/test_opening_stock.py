@@ -5,6 +5,7 @@ the POS" repairs it through the ledger."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
@@ -113,3 +114,28 @@ def test_a_lost_reply_never_doubles_an_opening_stock(world) -> None:
               if r.record_type == "opening_stock"}
     assert synced == wanted
     assert all(row.difference == 0 for row in compare_stock(job))
+
+
+def test_the_cli_prints_differences_first_and_adjusts(world, capsys: pytest.CaptureFixture[str]) -> None:
+    from possync.cli import main
+
+    job = sync_job(world, opening_stock=True, start_date=AFTER_THE_WEEK)
+    sync_products(job)
+    row = next(r for r in compare_stock(job) if r.pos > 0)
+    drift(world, job, row.outlet_code, row.sku, Decimal("2.5"))
+    name = job.integration.name
+
+    assert main(["stock", "compare", "--integration", name]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"{name}: 1 difference(s) in ")
+    assert lines[1].startswith(f"≠ {row.outlet_code}") and row.sku in lines[1] and "-2.500" in lines[1], lines[1]
+    assert all(line.startswith("= ") for line in lines[2:])
+
+    assert main(["stock", "compare", "--integration", name, "--warehouse", row.warehouse, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["differences"] == 1 and report["rows"][0]["sku"] == row.sku
+    assert {r["outlet_code"] for r in report["rows"]} == {row.outlet_code}
+
+    assert main(["stock", "adjust", "--integration", name, "--sku", row.sku, "--by", "ops-cli"]) == 0
+    assert "1 adjustment(s) posted, 0 failed" in capsys.readouterr().out
+    assert all(r.difference == 0 for r in compare_stock(job))

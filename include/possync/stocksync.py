@@ -134,6 +134,17 @@ def adjust_to_pos(job: SyncJob, *, who: str, warehouse: str | None = None, sku: 
     return loader.load(job.senders["stock_correction"], documents)
 
 
+def connect(integration: Any, *, write: bool = False) -> SyncJob:
+    """A job on the integration's POS, ledger and target, as the sync tasks build it (the CLI's and Sync
+    Status's): ``write`` creates the ledger's tables if missing (an adjustment records), a comparison creates
+    nothing."""
+    from possync.pipeline import SyncJob
+    from possync.targets.base.registry import get_target
+
+    target = get_target(integration.target)
+    return SyncJob.connect(integration, target, target.hook(integration), ensure_schema=write)
+
+
 def describe(rows: Sequence[StockDifference]) -> dict[str, Any]:
     """A JSON-able summary: counts and every row (differences first)."""
     return {"differences": sum(1 for r in rows if r.difference), "compared": len(rows),
