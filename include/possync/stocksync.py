@@ -99,6 +99,13 @@ def compare_stock(job: SyncJob, *, warehouse: str | None = None) -> list[StockDi
     return sorted(rows, key=lambda r: (r.difference == 0, -abs(r.difference), r.outlet_code, r.sku))
 
 
+def _free_key(job: SyncJob, key: str) -> str:
+    """``key``, or ``key-2``, ``key-3``... when the ledger holds it already (two corrections in one second)."""
+    taken = {record for record in job.ledger.lookup(job.integration.name, "stock_correction",
+                                                    [key, *(f"{key}-{n}" for n in range(2, 100))])}
+    return next(candidate for candidate in (key, *(f"{key}-{n}" for n in range(2, 101))) if candidate not in taken)
+
+
 def adjust_to_pos(job: SyncJob, *, who: str, warehouse: str | None = None, sku: str | None = None,
                   now: datetime | None = None) -> LoadSummary:
     """Bring the target to the POS: compare (``warehouse``, ``sku`` narrow it), then post one stock adjustment
@@ -115,7 +122,7 @@ def adjust_to_pos(job: SyncJob, *, who: str, warehouse: str | None = None, sku: 
     for row in differences:
         by_outlet.setdefault(row.outlet_code, []).append(row)
     documents = [StockAdjustment(
-        key=f"SC/{code}/{stamp}", outlet_code=code, business_time=moment,
+        key=_free_key(job, f"SC/{code}/{stamp}"), outlet_code=code, business_time=moment,
         lines=tuple(StockLine(n, r.sku, r.product_name, r.difference, r.unit_cost)
                     for n, r in enumerate(sorted(rows, key=lambda r: r.sku), start=1)),
         reason=f"Stock correction to the POS asked by {who}")
