@@ -17,9 +17,11 @@ import pytest
 from sqlalchemy import select, update
 
 from possync.pos import schema
+from possync.stocklevels import opening_levels, pos_levels
+from possync.stocksync import compare_stock
 from support.books import Books, integration_of
 from support.demo_week import WEEK_DATES, counted_levels, run_sales, run_transfers, stock_movements
-from support.worlds import accurate_world, jurnal_world
+from support.worlds import accurate_world, jurnal_world, sync_job
 
 WORLDS = {"jurnal": jurnal_world, "accurate": accurate_world}
 TRANSIT = "transit"  # the key stock_levels() files goods on the road under
@@ -42,10 +44,17 @@ def stock_levels(world: dict[str, Any]) -> dict[tuple[str, str], Decimal]:
 
 
 def expected_levels(world: dict[str, Any]) -> dict[tuple[str, str], Decimal]:
-    """What the POS says each target must hold: the synced movements, and the goods on the road in transit.
+    """What the POS says each target must hold: the opening stock, the synced movements, and the goods on the road in
+    transit.
     Jurnal's stock counts keep the counted quantity (``maintain_actual``), so its counted outlets hold exactly
     what was counted; Accurate receives the count's differences."""
     moved, in_transit = stock_movements(world["pos"], world["ledger"], world["integration"])
+    settings = integration_of(world)
+    products = world["ledger"].id_maps(settings.name, "product")
+    # the opening stock the products sync posted (opening_stock: true): the POS's level at the start
+    for place, level in opening_levels(world["pos"], settings.outlets, settings.start_date).items():
+        if place[1] in products:
+            moved[place] = moved.get(place, Decimal(0)) + level.quantity
     expected = {key: quantity for key, quantity in moved.items() if quantity}
     expected.update({(TRANSIT, sku): quantity for sku, quantity in in_transit.items()})
     if world["target"] == "jurnal":
@@ -54,6 +63,17 @@ def expected_levels(world: dict[str, Any]) -> dict[tuple[str, str], Decimal]:
         expected = {key: q for key, q in expected.items() if key[0] not in counted_outlets}
         expected.update({key: quantity for key, quantity in counted.items() if quantity})
     return expected
+
+
+def unsynced_moves(world: dict[str, Any]) -> dict[tuple[str, str], Decimal]:
+    """(outlet, SKU) → what the week's records that did not sync moved in the POS (and so the target lacks)."""
+    settings = integration_of(world)
+    now = pos_levels(world["pos"], settings.outlets)
+    expected = expected_levels(world)
+    products = world["ledger"].id_maps(settings.name, "product")
+    gaps = {place: level.quantity - expected.get(place, Decimal(0)) for place, level in now.items()
+            if place[1] in products}
+    return {place: gap for place, gap in gaps.items() if gap}
 
 
 def extra_links(dag_id: str) -> dict[tuple[str, int], dict[str, str]]:
@@ -110,6 +130,16 @@ def test_the_weeks_stock_moves_land_in_the_target(world) -> None:
     levels = stock_levels(world)
     assert any(outlet == TRANSIT for outlet, _sku in levels), "the week ends with goods on the road"
     assert levels == expected_levels(world)
+
+    # the stock comparison (possync stock compare) reads the same target stock, and the POS's stock now: after the
+    # week with opening stock they differ only where a record that failed would have moved stock
+    job = sync_job(world)
+    rows = compare_stock(job)
+    assert {(r.outlet_code, r.sku): r.target for r in rows if r.target} == {
+        place: quantity for place, quantity in levels.items() if place[0] != TRANSIT and quantity}
+    differences = {(r.outlet_code, r.sku): r.difference for r in rows if r.difference}
+    print("STOCK DIFFERENCES", world["target"], sorted(differences.items()))
+    assert differences == unsynced_moves(world)
 
     # a second run over the same range (a retry, an overlapping backfill) moves nothing again
     run_transfers(f"{name}__transfers", WEEK_DATES)
