@@ -460,9 +460,14 @@ def sync_products(job: SyncJob) -> LoadSummary:
     summary = job.reject("products", rejections)
     summary.add(job.loader.load(job.senders["item"], [*helper_items(job.integration.bookkeeping), *items]))
     if job.integration.opening_stock:  # each product's stock per outlet at the start, once (possync.stocksync)
-        from possync.stocksync import sync_opening_stock
+        from possync.stocksync import opening_stock_readable, sync_opening_stock
 
-        summary.add(sync_opening_stock(job))
+        if opening_stock_readable(job.integration):
+            summary.add(sync_opening_stock(job))
+        else:
+            job.logger.warning("%s: opening stock is not posted: it reads the reference schema's stock levels, and "
+                               "this integration reads the POS through source profile %s", job.integration.name,
+                               job.integration.profile)
     return summary
 
 

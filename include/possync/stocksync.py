@@ -36,6 +36,12 @@ if TYPE_CHECKING:
     from possync.targets.base.loader import LoadSummary
 
 
+def opening_stock_readable(integration: Any) -> bool:
+    """Whether the integration's POS has the reference schema's stock levels (no source profile, or the shipped
+    ``reference`` one): opening stock and the comparison read them."""
+    return integration.profile in (None, "reference")
+
+
 def opening_documents(job: SyncJob) -> list[StockAdjustment]:
     """One document per mapped outlet and product with a non-zero opening level, keyed and numbered
     ``OS/<outlet>/<SKU>``."""
@@ -82,6 +88,9 @@ def compare_stock(job: SyncJob, *, warehouse: str | None = None) -> list[StockDi
     """Per mapped outlet (or only the one whose code or warehouse is ``warehouse``) and synced product: the POS's
     stock now against the target's, differences first (largest first), then by outlet and SKU."""
     integration = job.integration
+    if not opening_stock_readable(integration):
+        raise ValueError(f"{integration.name} reads the POS through source profile {integration.profile}: the stock"
+                         " comparison reads the reference schema's stock levels only")
     outlets = {code: mapping for code, mapping in integration.outlets.items()
                if warehouse is None or warehouse in (code, mapping.warehouse)}
     if not outlets:
