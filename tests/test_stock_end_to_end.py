@@ -67,7 +67,8 @@ def expected_levels(world: dict[str, Any]) -> dict[tuple[str, str], Decimal]:
 
 def failed_moves(world: dict[str, Any]) -> dict[tuple[str, str], Decimal]:
     """(outlet, SKU) → what the week's records that failed moved in the POS and so the target lacks: sales and
-    refunds, transfer sides and adjustments the ledger holds as failed (Jurnal's counted outlets excepted: its stock
+    refunds, transfer sides and adjustments the ledger holds as failed, of products that track stock (Jurnal's
+    counted outlets excepted: its stock
     take keeps the counted quantity, whatever came before)."""
     s = schema
     settings = integration_of(world)
@@ -111,11 +112,12 @@ def failed_moves(world: dict[str, Any]) -> dict[tuple[str, str], Decimal]:
                 .join(s.stock_adjustment_lines, s.stock_adjustment_lines.c.adjustment_id == s.stock_adjustments.c.id)
                 .join(s.products, s.products.c.id == s.stock_adjustment_lines.c.product_id)
                 .join(s.outlets, s.outlets.c.id == s.stock_adjustments.c.outlet_id)):
-            if number in failed.get("adjustment", ()) | failed.get("stock_take", ()):
+            if number in failed.get("adjustment", set()) | failed.get("stock_take", set()):
                 moves[code, sku] += change
+        tracked = set(conn.execute(select(s.products.c.sku).where(s.products.c.track_stock.is_(True))).scalars())
     counted = {outlet for outlet, _sku in counted_levels(world["pos"])} if world["target"] == "jurnal" else set()
     return {place: quantity for place, quantity in moves.items()
-            if quantity and place[1] in products and place[0] not in counted}
+            if quantity and place[1] in products and place[1] in tracked and place[0] not in counted}
 
 
 def extra_links(dag_id: str) -> dict[tuple[str, int], dict[str, str]]:
@@ -206,6 +208,17 @@ def test_a_transfer_in_waits_for_its_repaired_transfer_out_then_both_sync_once(w
                                    .where(schema.transfers.c.number == "TO-0009")).scalar_one()
         conn.execute(update(schema.transfers).where(schema.transfers.c.number == "TO-0009").values(
             sent_at=received_at - timedelta(hours=3), committed_at=datetime.now(UTC)))
+        # and with it the goods it sent leave the source's stock level (the opening stock posted at the start, the
+        # level then, stays what it was)
+        transfer = schema.transfers.alias("t")
+        for source, product, sent in conn.execute(
+                select(transfer.c.from_outlet_id, schema.transfer_lines.c.product_id,
+                       schema.transfer_lines.c.quantity_sent)
+                .join(schema.transfer_lines, schema.transfer_lines.c.transfer_id == transfer.c.id)
+                .where(transfer.c.number == "TO-0009")).all():
+            level = schema.stock_levels.c
+            conn.execute(update(schema.stock_levels).where(level.outlet_id == source, level.product_id == product)
+                         .values(quantity=level.quantity - sent))
 
     # The next run covers a later day only; earlier failures are retried, oldest first: the out, then the in.
     states = run_transfers(f"{name}__transfers", {"from_date": "2026-11-13", "to_date": "2026-11-13"})
