@@ -139,3 +139,23 @@ def test_the_cli_prints_differences_first_and_adjusts(world, capsys: pytest.Capt
     assert main(["stock", "adjust", "--integration", name, "--sku", row.sku, "--by", "ops-cli"]) == 0
     assert "1 adjustment(s) posted, 0 failed" in capsys.readouterr().out
     assert all(r.difference == 0 for r in compare_stock(job))
+
+
+def test_the_opening_level_is_the_pos_level_at_the_start(tmp_path: Path) -> None:
+    """Today's levels less every move since the start give back exactly what the demo POS opened the week with."""
+    from sqlalchemy import select
+
+    from possync.db import make_engine
+    from possync.pos import schema
+    from possync_devkit.demo_pos import generate, opening_stock
+
+    pos = make_engine(f"sqlite:///{tmp_path / 'pos.db'}")
+    generate(pos, SPEC)
+    with pos.connect() as conn:
+        skus = {pid: sku for pid, sku, tracked in conn.execute(
+            select(schema.products.c.id, schema.products.c.sku, schema.products.c.track_stock)) if sku and tracked}
+    opened = {(code, skus[pid]): quantity for (code, pid), quantity in opening_stock(SPEC).items() if pid in skus}
+    levels = opening_levels(pos, ["JKT01", "BDG01", "SBY01", "WH01"], SPEC.start_date)
+    assert {place: level.quantity for place, level in levels.items()} == opened
+    now = pos_levels(pos)
+    assert any(now[place].quantity != quantity for place, quantity in opened.items()), "the week moved stock"
