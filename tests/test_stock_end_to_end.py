@@ -17,9 +17,11 @@ import pytest
 from sqlalchemy import select, update
 
 from possync.pos import schema
+from possync.stocklevels import opening_levels
+from possync.stocksync import compare_stock
 from support.books import Books, integration_of
 from support.demo_week import WEEK_DATES, counted_levels, run_sales, run_transfers, stock_movements
-from support.worlds import accurate_world, jurnal_world
+from support.worlds import accurate_world, jurnal_world, sync_job
 
 WORLDS = {"jurnal": jurnal_world, "accurate": accurate_world}
 TRANSIT = "transit"  # the key stock_levels() files goods on the road under
@@ -42,10 +44,17 @@ def stock_levels(world: dict[str, Any]) -> dict[tuple[str, str], Decimal]:
 
 
 def expected_levels(world: dict[str, Any]) -> dict[tuple[str, str], Decimal]:
-    """What the POS says each target must hold: the synced movements, and the goods on the road in transit.
+    """What the POS says each target must hold: the opening stock, the synced movements, and the goods on the road in
+    transit.
     Jurnal's stock counts keep the counted quantity (``maintain_actual``), so its counted outlets hold exactly
     what was counted; Accurate receives the count's differences."""
     moved, in_transit = stock_movements(world["pos"], world["ledger"], world["integration"])
+    settings = integration_of(world)
+    products = world["ledger"].id_maps(settings.name, "product")
+    # the opening stock the products sync posted (opening_stock: true): the POS's level at the start
+    for place, level in opening_levels(world["pos"], settings.outlets, settings.start_date).items():
+        if place[1] in products:
+            moved[place] = moved.get(place, Decimal(0)) + level.quantity
     expected = {key: quantity for key, quantity in moved.items() if quantity}
     expected.update({(TRANSIT, sku): quantity for sku, quantity in in_transit.items()})
     if world["target"] == "jurnal":
@@ -54,6 +63,61 @@ def expected_levels(world: dict[str, Any]) -> dict[tuple[str, str], Decimal]:
         expected = {key: q for key, q in expected.items() if key[0] not in counted_outlets}
         expected.update({key: quantity for key, quantity in counted.items() if quantity})
     return expected
+
+
+def failed_moves(world: dict[str, Any]) -> dict[tuple[str, str], Decimal]:
+    """(outlet, SKU) → what the week's records that failed moved in the POS and so the target lacks: sales and
+    refunds, transfer sides and adjustments the ledger holds as failed, of products that track stock (Jurnal's
+    counted outlets excepted: its stock
+    take keeps the counted quantity, whatever came before)."""
+    s = schema
+    settings = integration_of(world)
+    products = world["ledger"].id_maps(settings.name, "product")
+    failed: dict[str, set[str]] = {}
+    for flow in ("sales", "transfers", "stock"):
+        for r in world["ledger"].unsynced(settings.name, flow, statuses=["failed"]):
+            failed.setdefault(r.record_type, set()).add(r.key)
+    moves: dict[tuple[str, str], Decimal] = Counter()
+    source, destination = s.outlets.alias("src"), s.outlets.alias("dst")
+    with world["pos"].connect() as conn:
+        for number, code, sku, quantity in conn.execute(
+                select(s.orders.c.number, s.outlets.c.code, s.products.c.sku, s.order_lines.c.quantity)
+                .join(s.order_lines, s.order_lines.c.order_id == s.orders.c.id)
+                .join(s.products, s.products.c.id == s.order_lines.c.product_id)
+                .join(s.outlets, s.outlets.c.id == s.orders.c.outlet_id)):
+            if number in failed.get("invoice", ()):
+                moves[code, sku] -= quantity
+        for number, code, sku, quantity in conn.execute(
+                select(s.refunds.c.number, s.outlets.c.code, s.products.c.sku, s.refund_lines.c.quantity)
+                .join(s.refund_lines, s.refund_lines.c.refund_id == s.refunds.c.id)
+                .join(s.order_lines, s.order_lines.c.id == s.refund_lines.c.order_line_id)
+                .join(s.products, s.products.c.id == s.order_lines.c.product_id)
+                .join(s.outlets, s.outlets.c.id == s.refunds.c.outlet_id)):
+            if number in failed.get("return", ()):
+                moves[code, sku] += quantity
+        for number, src, dst, sku, sent, received, sent_at in conn.execute(
+                select(s.transfers.c.number, source.c.code, destination.c.code, s.products.c.sku,
+                       s.transfer_lines.c.quantity_sent, s.transfer_lines.c.quantity_received, s.transfers.c.sent_at)
+                .join(s.transfer_lines, s.transfer_lines.c.transfer_id == s.transfers.c.id)
+                .join(s.products, s.products.c.id == s.transfer_lines.c.product_id)
+                .join(source, source.c.id == s.transfers.c.from_outlet_id)
+                .join(destination, destination.c.id == s.transfers.c.to_outlet_id)):
+            if number in failed.get("transfer_out", ()) and sent_at is not None:
+                moves[src, sku] -= sent
+            if number in failed.get("transfer_in", ()):
+                moves[dst, sku] += received or 0
+        for number, code, sku, change in conn.execute(
+                select(s.stock_adjustments.c.number, s.outlets.c.code, s.products.c.sku,
+                       s.stock_adjustment_lines.c.quantity_change)
+                .join(s.stock_adjustment_lines, s.stock_adjustment_lines.c.adjustment_id == s.stock_adjustments.c.id)
+                .join(s.products, s.products.c.id == s.stock_adjustment_lines.c.product_id)
+                .join(s.outlets, s.outlets.c.id == s.stock_adjustments.c.outlet_id)):
+            if number in failed.get("adjustment", set()) | failed.get("stock_take", set()):
+                moves[code, sku] += change
+        tracked = set(conn.execute(select(s.products.c.sku).where(s.products.c.track_stock.is_(True))).scalars())
+    counted = {outlet for outlet, _sku in counted_levels(world["pos"])} if world["target"] == "jurnal" else set()
+    return {place: quantity for place, quantity in moves.items()
+            if quantity and place[1] in products and place[1] in tracked and place[0] not in counted}
 
 
 def extra_links(dag_id: str) -> dict[tuple[str, int], dict[str, str]]:
@@ -111,6 +175,16 @@ def test_the_weeks_stock_moves_land_in_the_target(world) -> None:
     assert any(outlet == TRANSIT for outlet, _sku in levels), "the week ends with goods on the road"
     assert levels == expected_levels(world)
 
+    # the stock comparison (possync stock compare) reads the same target stock, and the POS's stock now: after the
+    # week with opening stock they differ only where a record that failed would have moved stock
+    job = sync_job(world)
+    rows = compare_stock(job)
+    assert {(r.outlet_code, r.sku): r.target for r in rows if r.target} == {
+        place: quantity for place, quantity in levels.items() if place[0] != TRANSIT and quantity}
+    differences = {(r.outlet_code, r.sku): r.difference for r in rows if r.difference}
+    assert differences == failed_moves(world)
+    assert (differences == {}) == (world["target"] == "jurnal"), "Jurnal's counts leave no difference"
+
     # a second run over the same range (a retry, an overlapping backfill) moves nothing again
     run_transfers(f"{name}__transfers", WEEK_DATES)
     assert stock_levels(world) == levels
@@ -134,6 +208,17 @@ def test_a_transfer_in_waits_for_its_repaired_transfer_out_then_both_sync_once(w
                                    .where(schema.transfers.c.number == "TO-0009")).scalar_one()
         conn.execute(update(schema.transfers).where(schema.transfers.c.number == "TO-0009").values(
             sent_at=received_at - timedelta(hours=3), committed_at=datetime.now(UTC)))
+        # and with it the goods it sent leave the source's stock level (the opening stock posted at the start, the
+        # level then, stays what it was)
+        transfer = schema.transfers.alias("t")
+        for source, product, sent in conn.execute(
+                select(transfer.c.from_outlet_id, schema.transfer_lines.c.product_id,
+                       schema.transfer_lines.c.quantity_sent)
+                .join(schema.transfer_lines, schema.transfer_lines.c.transfer_id == transfer.c.id)
+                .where(transfer.c.number == "TO-0009")).all():
+            level = schema.stock_levels.c
+            conn.execute(update(schema.stock_levels).where(level.outlet_id == source, level.product_id == product)
+                         .values(quantity=level.quantity - sent))
 
     # The next run covers a later day only; earlier failures are retried, oldest first: the out, then the in.
     states = run_transfers(f"{name}__transfers", {"from_date": "2026-11-13", "to_date": "2026-11-13"})

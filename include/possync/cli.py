@@ -25,7 +25,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Engine
@@ -333,6 +333,46 @@ def _preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stock_line(row: Any) -> str:
+    mark = "≠" if row.difference else "="
+    return (f"{mark} {row.outlet_code:<8} {row.warehouse:<16} {row.sku:<14} POS {row.pos:>12}  target {row.target:>12}"
+            f"  difference {row.difference:>12}  {row.product_name}")
+
+
+def _stock(args: argparse.Namespace) -> int:
+    """``stock compare``: the POS's stock per warehouse and product against the target's, differences first
+    (read through the target's API, paced). ``stock adjust``: post the differences as stock adjustments that bring
+    the target to the POS (ledger record ``stock_correction``, kept with who asked)."""
+    import contextlib
+
+    from possync.config import load_config
+    from possync.stocksync import adjust_to_pos, compare_stock, connect, describe
+
+    config = load_config(args.config)
+    integration = next((i for i in config.integrations if i.name == args.integration), None)
+    if integration is None:
+        raise UsageError(f"no integration {args.integration!r} (known: "
+                         f"{', '.join(i.name for i in config.integrations)})")
+    # stdout carries only the report (``--json`` is piped): Airflow's and the hooks' logs go to stderr
+    with contextlib.redirect_stdout(sys.stderr):
+        job = connect(integration, write=args.action == "adjust")
+        if args.action == "adjust":
+            summary = adjust_to_pos(job, who=args.by, warehouse=args.warehouse, sku=args.sku)
+        rows = compare_stock(job, warehouse=args.warehouse)
+    if args.action == "adjust":
+        print(f"adjusted {integration.name} to the POS: {summary.synced} adjustment(s) posted, {summary.failed} "
+              f"failed" + "".join(f"\n    {failure}" for failure in summary.failures))
+        return 1 if summary.failed else 0
+    if args.json:
+        print(json.dumps(describe(rows), indent=2, ensure_ascii=False))
+        return 0
+    different = sum(1 for row in rows if row.difference)
+    print(f"{integration.name}: {different} difference(s) in {len(rows)} product(s) and warehouse(s) compared")
+    for row in rows:
+        print(_stock_line(row))
+    return 0
+
+
 def _headoffice_status(args: argparse.Namespace) -> int:
     """Sent Data and Received Data: every document exchanged with the head office, its status and reason."""
     from possync.targets.headoffice.exchange import status_report
@@ -512,6 +552,19 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--config", default=None, help="path (default: $POSSYNC_CONFIG or the project's file)")
     preview.add_argument("--json", action="store_true", help="the whole preview as JSON (amounts as strings)")
     preview.set_defaults(func=_preview)
+
+    stock = commands.add_parser("stock", help="the POS's stock against the target's").add_subparsers(
+        dest="action", required=True)
+    compare = stock.add_parser("compare", help="per warehouse and product, POS vs target, differences first")
+    adjust = stock.add_parser("adjust", help="post stock adjustments bringing the target to the POS")
+    for parser_ in (compare, adjust):
+        parser_.add_argument("--integration", required=True)
+        parser_.add_argument("--warehouse", default=None, help="only this outlet code or target warehouse")
+        parser_.add_argument("--config", default=None, help="path (default: $POSSYNC_CONFIG or the project's file)")
+        parser_.set_defaults(func=_stock)
+    compare.add_argument("--json", action="store_true", help="counts and every row (quantities as strings)")
+    adjust.add_argument("--sku", default=None, help="only this product")
+    adjust.add_argument("--by", required=True, help="who asks (kept in the ledger and the adjustment's memo)")
 
     headoffice = commands.add_parser("headoffice", help="the head office exchange").add_subparsers(
         dest="action", required=True)

@@ -299,6 +299,9 @@ class Integration(_Strict):
     #: (a record still failing for a reason already reported is retried and logged as a warning); ``any`` on
     #: every run it fails in. System errors (unreachable target, refused credentials) always do.
     red_on: Literal["new", "any"] = "new"
+    #: post each product's opening stock per outlet warehouse (the POS's level at ``start_date``) when the products
+    #: sync imports it or an outlet is mapped, once (possync.stocksync; docs/reference.md: Opening stock)
+    opening_stock: bool = False
     sales: SalesSync
     transfers: TransferSync = TransferSync()
     bookkeeping: Bookkeeping = Bookkeeping()

@@ -588,6 +588,20 @@ UI_ID: dict[str, str] = {
     "equal": "sama",
     "reconciled": "direkonsiliasi",
     "no reconciliation kept for these days yet": "belum ada rekonsiliasi untuk hari-hari ini",
+    "Stock": "Stok",
+    "Warehouse": "Gudang",
+    "warehouse": "gudang",
+    "all warehouses": "semua gudang",
+    "SKU": "SKU",
+    "product": "produk",
+    "POS stock": "stok POS",
+    "target stock": "stok target",
+    "Adjust": "Sesuaikan",
+    "Adjust the target to the POS": "Sesuaikan target dengan POS",
+    "all": "semua",
+    "difference(s)": "selisih",
+    "read now, POS stock now": "dibaca sekarang, stok POS saat ini",
+    "no products synced yet": "belum ada produk yang tersinkron",
 }
 
 

@@ -452,7 +452,8 @@ def sync_customers(job: SyncJob) -> LoadSummary:
 
 def sync_products(job: SyncJob) -> LoadSummary:
     """The target's warehouses first (``Target.prepare``), then POS products matched by SKU (created when
-    missing), plus the helper items invoices use."""
+    missing), plus the helper items invoices use; then, with ``opening_stock``, each product's opening stock per
+    outlet not posted yet."""
     from possync.targets.base.bookkeeping import helper_items
     from possync.transform.sales import transform_products
 
@@ -460,6 +461,15 @@ def sync_products(job: SyncJob) -> LoadSummary:
     items, rejections = transform_products((job.source or BuiltinSource(job.pos)).extract_products())
     summary = job.reject("products", rejections)
     summary.add(job.loader.load(job.senders["item"], [*helper_items(job.integration.bookkeeping), *items]))
+    if job.integration.opening_stock:  # each product's stock per outlet at the start, once (possync.stocksync)
+        from possync.stocksync import opening_stock_readable, sync_opening_stock
+
+        if opening_stock_readable(job.integration):
+            summary.add(sync_opening_stock(job))
+        else:
+            job.logger.warning("%s: opening stock is not posted: it reads the reference schema's stock levels, and "
+                               "this integration reads the POS through source profile %s", job.integration.name,
+                               job.integration.profile)
     return summary
 
 

@@ -395,6 +395,24 @@ STOCK_RUN_GRACE = timedelta(minutes=30)
 MANUAL_SYNC_GRACE = timedelta(days=7)
 
 
+#: possync's own stock documents, not POS moves (possync.stocksync): ledger record type by number prefix
+OWN_STOCK = {"OS/": "opening_stock", "SC/": "stock_correction"}
+
+
+def own_stock_set_aside(documents: list[BookDocument], ledger: SyncLedger, integration: str) -> list[BookDocument]:
+    """The target's stock documents without possync's own opening stock and stock corrections (the ledger holds
+    each under ``opening_stock`` / ``stock_correction``): they move no POS record, the stock comparison
+    (``possync stock compare``) checks what they leave. One numbered like them the ledger does not know stays."""
+    own: dict[str, set[str]] = defaultdict(set)
+    for document in documents:
+        prefix = next((p for p in OWN_STOCK if document.number.startswith(p)), None)
+        if prefix and document.record_type in ("adjustment", "stock_take"):
+            own[OWN_STOCK[prefix]].add(document.number)
+    known = {(record_type, key) for record_type, keys in own.items()
+             for key in ledger.lookup(integration, record_type, keys)}
+    return [d for d in documents if not any((t, d.number) in known for t in OWN_STOCK.values())]
+
+
 def stock_not_due(integration: Integration, moment: datetime | None, now: datetime) -> str | None:
     """Why a transfer side, adjustment or stock take no sync has read yet is not due: transfers synced by hand
     (``transfers.mode: manual``: ops have not synced its day yet), or the scheduled transfers window that syncs it
@@ -640,7 +658,8 @@ def reconcile(integration: Integration, books: TargetBooks, pos: Engine, ledger:
     now = (now or datetime.now(UTC)).astimezone(UTC)
     pos_docs = pos_documents(pos, integration, chosen, first, last)
     pos_docs += pos_stock_documents(pos, integration, books, chosen, first, last)
-    target_docs = list(books.documents(first, last)) + list(books.stock_documents(first, last))
+    target_docs = list(books.documents(first, last)) + own_stock_set_aside(
+        list(books.stock_documents(first, last)), ledger, integration.name)
     logger.info("%s: %d POS record(s) around %s → %s, %d target document(s) dated in it", integration.name,
                 len(pos_docs), first, last, len(target_docs))
     results = _Comparison(integration, books, pos_docs, target_docs, ledger, first, last, chosen, now).run()

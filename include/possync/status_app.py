@@ -27,6 +27,13 @@ Success or Failed and the reason, across runs, and a way to re-sync after a repa
     POST /sync-status/api/ignore        {"integration", "record_type", "key", "reason"}; /api/unignore likewise
     GET  /sync-status/api/history       ?integration=&record_type=&key= : every ignore, undo and reopen of it
     POST /sync-status/api/webhooks/ignore  {"integration", "uuid", "reason"}; /api/webhooks/unignore likewise
+    GET  /sync-status/stock             "Stock": per warehouse and product, the POS's stock against the target's
+                                        (read now through the target's API, paced), differences first
+                                        (``possync.stocksync``); ``?warehouse=`` an outlet code or warehouse
+    POST /sync-status/stock/adjust      "Adjust the target to the POS" for a product (``sku``), a ``warehouse`` or
+                                        all: stock adjustments through the normal path (ledger ``stock_correction``
+                                        kept with who asked, log lines); the same right as Retry on the stock DAG
+    GET  /sync-status/api/stock         the comparison as JSON; POST /sync-status/api/stock/adjust likewise
 
 Every route requires an authenticated Airflow user allowed to see plugin views (anonymous: 401, not
 allowed: 403; the API server's JWT, as a bearer token or the UI's session cookie). A retry also requires
@@ -170,6 +177,13 @@ def _ledger(integration: Any) -> Any:
     return SyncLedger(shared_engine_for_conn(integration.ledger_conn_id))
 
 
+def _stock_job(integration: Any, write: bool) -> Any:
+    """A job that reads the integration's POS, ledger and target (``write``: and records an adjustment)."""
+    from possync.stocksync import connect
+
+    return connect(integration, write=write)
+
+
 def _document_links(integration: Any) -> Callable[[str, str | None], str | None]:
     """record type, target id → the document's page in the target's web app (None where it has none)."""
     from possync.targets.base.registry import get_target
@@ -293,7 +307,7 @@ def _page(title: str, body: str, message: str | None = None, error: bool = False
     return HTMLResponse(f"""<!doctype html><html><head><meta charset="utf-8"><title>{_e(title)}</title>
 <style>{_STYLE}</style></head><body><h1>{_e(title)}</h1>
 <nav><a href="/">← Airflow</a><a href="./">{_t("Records")}</a><a href="webhooks">{_t("Webhook log")}</a>
-<a href="reconciliation">{_t("Reconciliation")}</a></nav>{note}{body}
+<a href="reconciliation">{_t("Reconciliation")}</a><a href="stock">{_t("Stock")}</a></nav>{note}{body}
 </body></html>""")
 
 
@@ -600,6 +614,56 @@ differences nothing in the ledger explains. Click a day for its documents.</p>
                  params.get("error") == "1")
 
 
+STOCK_HEADS = ("outlet", "warehouse", "SKU", "product", "POS stock", "target stock", "difference", "")
+
+
+def _adjust_form(label: str, integration: str, **fields: Any) -> str:
+    return (f'<form class="adjust-form" method="post" action="stock/adjust">'
+            f'{_hidden(integration=integration, **fields)}<button class="adjust">{_e(label)}</button></form>')
+
+
+def _stock_page(integrations: dict[str, Any], params: dict[str, str], job_for: Callable[[Any, bool], Any],
+                may_edit: Callable[[str], bool]) -> HTMLResponse:
+    """Per warehouse and product, POS against target stock, differences first; Adjust buttons for editors."""
+    from possync.stocksync import compare_stock
+
+    integration = _integration(params, integrations)
+    warehouse = params.get("warehouse") or None
+    try:
+        rows = compare_stock(job_for(integration, False), warehouse=warehouse)
+    except ValueError as error:
+        raise Refused(400, str(error)) from None
+    editable = may_edit(owning_dag(integration.name, "stock"))
+    different = [row for row in rows if row.difference]
+    lines = []
+    for row in rows:
+        action = (_adjust_form(_t("Adjust"), integration.name, warehouse=row.outlet_code, sku=row.sku)
+                  if editable and row.difference else "")
+        lines.append(f'<tr class="stock{" differs" if row.difference else ""}"><td>{_e(row.outlet_code)}</td>'
+                     f'<td>{_e(row.warehouse)}</td><td>{_e(row.sku)}</td><td>{_e(row.product_name)}</td>'
+                     f'<td class="num">{row.pos}</td><td class="num">{row.target}</td>'
+                     f'<td class="num">{row.difference}</td><td>{action}</td></tr>')
+    table = "".join(lines) or f'<tr><td colspan="8">{_t("no products synced yet")}</td></tr>'
+    outlets = [("", _t("all warehouses"))] + [(code, f"{code} ({m.warehouse})")
+                                               for code, m in integration.outlets.items()]
+    buttons = ""
+    if editable and different:
+        per_warehouse = sorted({row.outlet_code for row in different})
+        buttons = "".join(_adjust_form(f"{_t('Adjust the target to the POS')}: {code}", integration.name,
+                                       warehouse=code) for code in per_warehouse)
+        buttons += _adjust_form(f"{_t('Adjust the target to the POS')}: {_t('all')}", integration.name,
+                                warehouse=warehouse)
+    body = f"""<form id="filters" method="get" action="stock">{_select(
+        "integration", [(n, n) for n in integrations], integration.name)}{_select("warehouse", outlets, warehouse)}
+<button id="apply" type="submit">{_t("Show")}</button></form>
+<p id="stock-summary">{len(different)} {_t("difference(s)")} / {len(rows)}: {_e(integration.target)} {_t(
+        "read now, POS stock now")}.</p><div id="adjust-all">{buttons}</div>
+<table id="stock"><tr>{"".join(f"<th>{_t(head)}</th>" for head in STOCK_HEADS)}</tr>
+{table}</table>"""
+    return _page(f"{_t('Stock')}: {integration.name} → {integration.target}", body, params.get("message"),
+                 params.get("error") == "1")
+
+
 def _amount(value: Decimal | None) -> str:
     """An amount cell; a dash where the side shows none (results kept before it was read)."""
     return "–" if value is None else rupiah(value)
@@ -776,9 +840,10 @@ def create_app(
     integrations: Callable[[], dict[str, Any]] = _integrations,
     trigger: Callable[[str, dict[str, Any], str], str] = trigger_retry,
     previews: Callable[[str, str], list[dict[str, Any]]] = read_previews,
+    stock_job: Callable[[Any, bool], Any] = _stock_job,
 ) -> FastAPI:
-    """The Sync Status app; ``integrations``, ``trigger`` and ``previews`` are where it reads settings, starts
-    runs and reads dry-run previews."""
+    """The Sync Status app; ``integrations``, ``trigger``, ``previews`` and ``stock_job`` are where it reads
+    settings, starts runs, reads dry-run previews and reads (and adjusts) the stock."""
     from airflow.api_fastapi.core_api.security import get_user
 
     current_user = Depends(get_user)  # a default, not an annotation: this module's annotations are strings
@@ -1142,6 +1207,76 @@ def create_app(
                     status_code=303)
             back["message"] = f"Triggered run {run_id} of {plan.dag_id} to re-sync {what}, oldest first."
             return RedirectResponse(f"./?{urlencode(back)}", status_code=303)
+        return await run(work, as_json=False)
+
+    @api.get("/stock", response_class=HTMLResponse)
+    async def stock_page(request: Request, user: Any = current_user) -> Response:
+        params = dict(request.query_params)
+        return await run(lambda: _stock_page(integrations(), params, stock_job, editor(user)), as_json=False)
+
+    @api.get("/api/stock")
+    async def stock_api(request: Request) -> Response:
+        params = dict(request.query_params)
+
+        def work() -> Response:
+            from possync.stocksync import compare_stock, describe
+
+            integration = _integration(params, integrations())
+            try:
+                rows = compare_stock(stock_job(integration, False), warehouse=params.get("warehouse") or None)
+            except ValueError as error:
+                raise Refused(400, str(error)) from None
+            return JSONResponse({"integration": integration.name, **describe(rows)})
+        return await run(work, as_json=True)
+
+    def adjust_stock(fields: dict[str, Any], user: Any) -> Any:
+        """Adjust the target to the POS (a product, a warehouse or all): refused before anything is posted, 404
+        unknown integration, 403 no right to trigger the stock DAG, 400 an unknown warehouse."""
+        from possync.stocksync import adjust_to_pos
+
+        known = integrations()
+        name = str(fields.get("integration") or "")
+        if name not in known:
+            raise Refused(404, f"no enabled integration {name!r}")
+        dag_id = owning_dag(name, "stock")
+        if not _may_trigger(user, dag_id):
+            raise Refused(403, f"you may not trigger {dag_id}, so you cannot adjust its stock")
+        warehouse, sku = (str(fields.get(k) or "") or None for k in ("warehouse", "sku"))
+        log.info("sync status: %s asked to adjust %s stock to the POS (warehouse %s, product %s)", user.get_name(),
+                 name, warehouse or "all", sku or "all")
+        try:
+            return adjust_to_pos(stock_job(known[name], True), who=user.get_name(), warehouse=warehouse, sku=sku)
+        except ValueError as error:
+            raise Refused(400, str(error)) from None
+
+    @api.post("/api/stock/adjust")
+    async def stock_adjust_api(request: Request, user: Any = current_user) -> Response:
+        fields = await json_fields(request)
+        if fields is None:
+            return JSONResponse({"detail": "send a JSON object: integration, and optionally warehouse and sku"}, 400)
+
+        def work() -> Response:
+            summary = adjust_stock(fields, user)
+            return JSONResponse({**summary.as_dict(), "failures": summary.failures})
+        return await run(work, as_json=True)
+
+    @api.post("/stock/adjust")
+    async def stock_adjust_form(request: Request, user: Any = current_user) -> Response:
+        fields = dict(await request.form())
+
+        def work() -> Response:
+            back = {"integration": fields.get("integration")}
+            try:
+                summary = adjust_stock(fields, user)
+            except Refused as error:
+                if error.status == 403:
+                    raise
+                return RedirectResponse("?".join(("stock", urlencode({**back, "message": error.detail, "error": "1"}))),
+                                        status_code=303)
+            message = (f"Posted {summary.synced} stock adjustment(s) bringing the target to the POS"
+                       + (f"; {summary.failed} failed: {'; '.join(summary.failures)}" if summary.failed else ""))
+            back.update(message=message, **({"error": "1"} if summary.failed else {}))
+            return RedirectResponse("stock?" + urlencode(back), status_code=303)
         return await run(work, as_json=False)
 
     return api

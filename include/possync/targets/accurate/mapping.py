@@ -323,3 +323,21 @@ def stock_take_body(stock_take: StockTake, *, outlet: OutletMapping, bookkeeping
     return _adjustment(stock_take.key, stock_take.business_time, outlet, lines,
                        f"POS stock take {stock_take.key}" + (f": {stock_take.reason}" if stock_take.reason else ""),
                        bookkeeping)
+
+
+def opening_stock_body(adjustment: StockAdjustment, *, outlet: OutletMapping,
+                       bookkeeping: Bookkeeping) -> dict[str, Any]:
+    """A product's opening quantity in one warehouse: an item adjustment (``item-adjustment/save.do``), an
+    ADJUSTMENT_IN line at the POS's unit cost (an opening below zero: ADJUSTMENT_OUT). Not the item's
+    ``detailOpenBalance``: that is read only when item/save creates the item, so it cannot give a product
+    matched by SKU or a warehouse mapped later its stock, and its result has no number to find it again by."""
+    lines = [_adjustment_line(line, line.quantity, outlet.warehouse) for line in adjustment.lines]
+    return _adjustment(adjustment.key, adjustment.business_time, outlet, lines,
+                       adjustment.reason or f"Opening stock {adjustment.key}", bookkeeping)
+
+
+def correction_body(adjustment: StockAdjustment, *, outlet: OutletMapping, bookkeeping: Bookkeeping) -> dict[str, Any]:
+    """Item adjustment bringing Accurate to the POS's quantities (Sync Status "adjust the target to the POS")."""
+    lines = [_adjustment_line(line, line.quantity, outlet.warehouse) for line in adjustment.lines]
+    return _adjustment(adjustment.key, adjustment.business_time, outlet, lines,
+                       adjustment.reason or f"Stock correction {adjustment.key}", bookkeeping)

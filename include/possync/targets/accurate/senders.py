@@ -345,3 +345,25 @@ class StockTakeSender(_StockSender):
         created = {r.key: r for r in self.create([d for d in documents if d.key not in matched])} if len(
             matched) < len(documents) else {}
         return [matched.get(d.key) or created[d.key] for d in documents]
+
+
+class OpeningStockSender(_StockSender):
+    """A product's opening quantity in one outlet's warehouse (``possync.openingstock``): one item adjustment
+    numbered ``OS/<outlet>/<SKU>``, bulk-saved; a lost reply is refused as a taken number when sent again and
+    found by it (``find_existing``), never posted twice."""
+
+    record_type, flow, module = "opening_stock", "products", "item-adjustment"
+
+    def body(self, adjustment: StockAdjustment) -> dict[str, Any]:
+        return mapping.opening_stock_body(adjustment, outlet=self.outlet(adjustment),
+                                          bookkeeping=self.integration.bookkeeping)
+
+
+class StockCorrectionSender(_StockSender):
+    """Item adjustment bringing one warehouse to the POS's quantities, asked for on Sync Status or the CLI."""
+
+    record_type, flow, module = "stock_correction", "stock", "item-adjustment"
+
+    def body(self, adjustment: StockAdjustment) -> dict[str, Any]:
+        return mapping.correction_body(adjustment, outlet=self.outlet(adjustment),
+                                       bookkeeping=self.integration.bookkeeping)

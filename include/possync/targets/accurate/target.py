@@ -94,12 +94,32 @@ class AccurateTarget(Target):
 
         return (senders.CustomerSender, senders.ItemSender, senders.InvoiceSender, senders.ReceiptSender,
                 senders.ReturnSender, senders.TransferOutSender, senders.TransferInSender,
-                senders.AdjustmentSender, senders.StockTakeSender)
+                senders.AdjustmentSender, senders.StockTakeSender,
+                senders.OpeningStockSender, senders.StockCorrectionSender)
 
     def reader_class(self) -> type:
         from possync.targets.accurate.books import AccurateBooks
 
         return AccurateBooks
+
+    def stock_levels(self, hook: Any, integration: Integration, ledger: Any) -> dict[tuple[str, str], Any]:
+        """Accurate's stock per warehouse: the item list (``item/list.do``) with the item detail's documented
+        ``detailWarehouseData[] {warehouseName, balance}`` as a field, 100 items a request; only the items the
+        ledger maps to a POS product (not the helper items invoices use)."""
+        from decimal import Decimal
+
+        skus = set(ledger.id_maps(integration.name, "product"))
+        outlet_of = {outlet.warehouse.casefold(): code for code, outlet in integration.outlets.items()}
+        levels = {}
+        for item in hook.iterate("item", fields=["id", "no", "detailWarehouseData"]):
+            sku = str(item.get("no"))
+            if sku not in skus:
+                continue
+            for row in item.get("detailWarehouseData") or []:
+                code = outlet_of.get(str(row.get("warehouseName") or "").casefold())
+                if code is not None:
+                    levels[code, sku] = Decimal(str(row.get("balance") or 0))
+        return levels
 
     def prepare(self, hook: Any, integration: Integration, logger: Logger) -> None:
         """Create the branches and warehouses the outlets map to, when Accurate lacks them."""

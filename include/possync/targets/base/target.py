@@ -106,6 +106,12 @@ class Target(ABC):
     def senders_by_type(self, hook: Any, integration: Integration, ledger: SyncLedger) -> dict[str, Sender]:
         return {sender.record_type: sender for sender in self.senders(hook, integration, ledger)}
 
+    def stock_levels(self, hook: Any, integration: Integration, ledger: SyncLedger) -> dict[tuple[str, str], Any]:
+        """(POS outlet code, SKU) → the quantity the target holds in the outlet's warehouse, for the products the
+        products sync matched or created (the ledger's id map), read through ``hook`` (paced like every call);
+        a pair the target has no row for is left out (zero). For ``possync.stockcompare``."""
+        raise NotImplementedError(f"target {self.name!r} cannot read its stock per warehouse")
+
     def reader_class(self) -> type[TargetBooks] | None:
         """The class that reads the target's sales documents back for the daily reconciliation
         (``targets/base/books.py``), imported inside the method; None for a target that cannot be read back

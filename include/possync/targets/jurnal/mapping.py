@@ -349,3 +349,25 @@ def stock_take_body(stock_take: StockTake, *, warehouse: str, product_ids: dict[
     memo = f"POS stock take {stock_take.key}" + (f": {stock_take.reason}" if stock_take.reason else "")
     return _adjustment(stock_take.key, stock_take.business_time, warehouse, lines, bookkeeping,
                        maintain_actual=True, memo=memo)
+
+
+def opening_stock_body(adjustment: StockAdjustment, *, warehouse: str, product_ids: dict[str, str],
+                       bookkeeping: Bookkeeping) -> dict[str, Any]:
+    """A product's opening quantity in one warehouse: a stock adjustment of Jurnal's documented type "Initial
+    Quantity" (Kuantitas Awal, 4), stock in/out (``maintain_actual`` false: only ``difference`` is read, so it adds
+    to whatever moves the warehouse already holds) at the POS's cost (``use_custom_average_price``)."""
+    lines = [{**_product(line, product_ids), "difference": line.quantity, "use_custom_average_price": True,
+              "average_price": line.unit_cost if line.unit_cost is not None else Decimal("0")}
+             for line in adjustment.lines]
+    body = _adjustment(adjustment.key, adjustment.business_time, warehouse, lines, bookkeeping,
+                       maintain_actual=False, memo=adjustment.reason or f"Opening stock {adjustment.key}")
+    body["stock_adjustment_type"] = "Initial Quantity"
+    return body
+
+
+def correction_body(adjustment: StockAdjustment, *, warehouse: str, product_ids: dict[str, str],
+                    bookkeeping: Bookkeeping) -> dict[str, Any]:
+    """Stock in/out that brings Jurnal to the POS's quantity (Sync Status "adjust the target to the POS")."""
+    lines = [{**_product(line, product_ids), "difference": line.quantity} for line in adjustment.lines]
+    return _adjustment(adjustment.key, adjustment.business_time, warehouse, lines, bookkeeping,
+                       maintain_actual=False, memo=adjustment.reason or f"Stock correction {adjustment.key}")

@@ -484,3 +484,25 @@ class StockTakeSender(_StockSender):
     def body(self, stock_take: StockTake) -> dict[str, Any]:
         return mapping.stock_take_body(stock_take, warehouse=self.warehouse(stock_take.outlet_code),
                                        product_ids=self._products, bookkeeping=self.integration.bookkeeping)
+
+
+class OpeningStockSender(AdjustmentSender):
+    """A product's opening quantity in one outlet's warehouse (``possync.openingstock``): one stock adjustment
+    of type "Initial Quantity" numbered ``OS/<outlet>/<SKU>``; a lost reply is refused as a taken number when sent
+    again and found by it (``find_existing``), never posted twice."""
+
+    record_type, flow = "opening_stock", "products"
+
+    def body(self, adjustment: StockAdjustment) -> dict[str, Any]:
+        return mapping.opening_stock_body(adjustment, warehouse=self.warehouse(adjustment.outlet_code),
+                                          product_ids=self._products, bookkeeping=self.integration.bookkeeping)
+
+
+class StockCorrectionSender(AdjustmentSender):
+    """Stock in/out bringing one warehouse to the POS's quantities, asked for on Sync Status or the CLI."""
+
+    record_type, flow = "stock_correction", "stock"
+
+    def body(self, adjustment: StockAdjustment) -> dict[str, Any]:
+        return mapping.correction_body(adjustment, warehouse=self.warehouse(adjustment.outlet_code),
+                                       product_ids=self._products, bookkeeping=self.integration.bookkeeping)

@@ -59,12 +59,26 @@ class JurnalTarget(Target):
 
         return (senders.CustomerSender, senders.ItemSender, senders.InvoiceSender, senders.PaymentSender,
                 senders.ReturnSender, senders.TransferOutSender, senders.TransferInSender,
-                senders.AdjustmentSender, senders.StockTakeSender)
+                senders.AdjustmentSender, senders.StockTakeSender,
+                senders.OpeningStockSender, senders.StockCorrectionSender)
 
     def reader_class(self) -> type:
         from possync.targets.jurnal.books import JurnalBooks
 
         return JurnalBooks
+
+    def stock_levels(self, hook: Any, integration: Integration, ledger: Any) -> dict[tuple[str, str], Any]:
+        """Jurnal's documented quantity per warehouse (``get_product_quantity_per_warehouse?ids=``, 50 products
+        a request) for the products the ledger maps to a Jurnal id."""
+        ids = {target_id: sku for sku, (target_id, _n) in ledger.id_maps(integration.name, "product").items()}
+        outlet_of = {outlet.warehouse.casefold(): code for code, outlet in integration.outlets.items()}
+        levels = {}
+        for product_id, warehouses in hook.stock_per_warehouse(sorted(ids)).items():
+            for name, quantity in warehouses.items():
+                code = outlet_of.get(name.casefold())
+                if code is not None and product_id in ids:
+                    levels[code, ids[product_id]] = quantity
+        return levels
 
     def prepare(self, hook: Any, integration: Integration, logger: Logger) -> None:
         """Create the warehouses the outlets map to, and the transit warehouse, when Jurnal lacks them."""
