@@ -16,9 +16,11 @@ withdrawal that completes the quantity return) and the money paid back, of the s
 every customer (plus the walk-in customer) one customer, every product with a SKU (plus the helper items) one
 product; a transfer sent one ``<number>/OUT``, received one ``<number>/IN`` (Jurnal books goods lost on the road
 as an adjustment ``<number>/IN``); every adjustment and stock take one adjustment (Accurate posts a count that
-matched the till as nothing). Records the demo breaks on purpose, and the documents that need them (the
-payments and returns of a broken order, the transfer-in of a transfer-out never sent), must be failed with a
-reason and absent.
+matched the till as nothing); with ``opening_stock``, every mapped outlet's stock-tracked product with a SKU and
+a level at the start one adjustment ``OS/<outlet>/<SKU>`` (the level at the start is possync's own definition,
+``possync.stocklevels.opening_levels``, the one thing read through possync here). Records the demo breaks on
+purpose, and the documents that need them (the payments and returns of a broken order, the transfer-in of a
+transfer-out never sent), must be failed with a reason and absent.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ from support.books import KINDS, Books, TargetDocument
 RECORD_TYPES: dict[str, tuple[str, ...]] = {
     "invoice": ("invoice",), "payment": ("payment",), "return": ("return",), "refund": ("return",),
     "customer": ("customer",),
-    "product": ("item",), "transfer": ("transfer_out", "transfer_in"), "adjustment": ("adjustment", "stock_take"),
+    "product": ("item",), "transfer": ("transfer_out", "transfer_in"),
+    "adjustment": ("adjustment", "stock_take", "opening_stock"),
 }
 FLOWS = ("customers", "products", "sales", "transfers", "stock")
 #: what the ledger's reason must say for each kind of record the demo breaks on purpose
@@ -174,6 +177,13 @@ def expected_documents(pos: Any, integration: Integration, target: str, failed: 
             if record_type == "stock_take" and target == "accurate" and aid not in changed:
                 continue  # a count that matched the till: synced with nothing to post
             add("adjustment", record_type, number, number)
+    if integration.opening_stock:
+        from possync.stocklevels import opening_levels
+
+        levels = opening_levels(pos, sorted(outlets.values()), integration.start_date)
+        for (outlet, sku), level in sorted(levels.items()):
+            if level.quantity and not any(r == "item" and k.endswith(f"-{sku}") for r, k in failed):
+                add("adjustment", "opening_stock", f"OS/{outlet}/{sku}", f"OS/{outlet}/{sku}")
     add("customer", "customer", WALK_IN_KEY, None)
     for item in helper_items(integration.bookkeeping):
         add("product", "item", item.key, item.key)
@@ -316,9 +326,9 @@ TRANSIT = "transit"  # where goods on the road are filed in the stock comparison
 
 def stock_compared(pos: Any, ledger: SyncLedger, books: Books, integration: Integration) -> tuple[dict, dict]:
     """(the target's stock, what the POS says it must be): (outlet code or ``TRANSIT``, SKU) → quantity, zeros
-    left out. The POS's side is the movements of every synced document and the goods on the road; Jurnal's
-    stock counts keep the counted quantity (``maintain_actual``), so its counted outlets hold what was counted;
-    Accurate receives the count's differences."""
+    left out. The POS's side is the opening stock, the movements of every synced document and the goods on the
+    road; Jurnal's stock counts keep the counted quantity (``maintain_actual``), so its counted outlets hold what
+    was counted; Accurate receives the count's differences."""
     from support.demo_week import counted_levels, stock_movements
 
     outlet_of = {outlet.warehouse: code for code, outlet in integration.outlets.items()}
@@ -327,6 +337,12 @@ def stock_compared(pos: Any, ledger: SyncLedger, books: Books, integration: Inte
     actual = {(outlet_of[warehouse], sku): quantity for (warehouse, sku), quantity in books.stock(products).items()
               if warehouse in outlet_of}
     moved, in_transit = stock_movements(pos, ledger, integration.name)
+    if integration.opening_stock:  # what the products sync posted first: the POS's level at the start
+        from possync.stocklevels import opening_levels
+
+        for place, level in opening_levels(pos, integration.outlets, integration.start_date).items():
+            if place[1] in products:
+                moved[place] = moved.get(place, Decimal(0)) + level.quantity
     expected = {key: quantity for key, quantity in moved.items() if quantity}
     expected.update({(TRANSIT, sku): quantity for sku, quantity in in_transit.items()})
     if books.target == "jurnal":
