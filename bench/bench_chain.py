@@ -51,7 +51,7 @@ from loadkit import free_port, server_peak_rss_mib
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "include"), str(ROOT / "devkit")]
 from airflow_rest import AirflowAPI, http_json  # ruff: ignore[module-import-not-at-top-of-file]
 
 RESERVED_PORTS = {8080, 8601, 8602, 8603}  # a demo may be running on these
@@ -210,7 +210,12 @@ def run(command: list[str | Path], env: dict[str, str], log: Path) -> str:
 def background(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     with open(log, "ab") as out:
         return subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_default_sigint)
+
+
+def _default_sigint() -> None:
+    # a bench started in the background (nohup, `&`) ignores SIGINT, and its children would inherit that
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_until(name: str, process: subprocess.Popen, check: Any, timeout: float) -> None:
@@ -350,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout-minutes", type=float, default=60)
     parser.add_argument("--keep", action="store_true", help="keep the folder (POS, ledger, logs, AIRFLOW_HOME)")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench_chain: terminated"))  # stop what it started
     wall = time.monotonic()
     folder = Path(tempfile.mkdtemp(prefix="possync-chain-"))
     names = ("jurnal", "accurate") if args.target == "both" else (args.target,)
@@ -364,6 +370,8 @@ def main(argv: list[str] | None = None) -> int:
     env = {
         **os.environ,
         "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
+        # this checkout's code, not whatever the venv's editable install points at (another checkout may change)
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "include"), str(ROOT / "devkit"), os.environ.get("PYTHONPATH", "")]),
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
