@@ -325,8 +325,8 @@ def report(target: Target, runs: list[dict], tasks: list[dict], ledger: Path, wi
         late = [length for length in lengths if length > limit]
         say(f"  real-time windows: every run within its window's length ({limit:.0f} s scaled)? "
             f"{'yes' if not late else 'NO'}: {len(lengths) - len(late)} of {len(lengths)} within; longest "
-            f"{max(lengths):.0f} s, median {sorted(lengths)[len(lengths) // 2]:.0f} s; the first run (it also "
-            f"catches up what came before its window) {lengths[0]:.0f} s")
+            f"{max(lengths):.0f} s, median {sorted(lengths)[len(lengths) // 2]:.0f} s; the first run (it also creates "
+            f"the outlets' warehouses) {lengths[0]:.0f} s")
 
 
 def realtime_windows(first_window: str, windows: int | None) -> tuple[datetime, datetime]:
@@ -348,8 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", choices=("whole-day", "realtime"), default="whole-day",
                         help="one run for the whole day, or a run per 15-minute window of the day")
     parser.add_argument("--first-window", default="00:15",
-                        help="realtime: the end of the first 15-minute window (outlet time, HH:MM); the first run "
-                        "also catches up what came before it")
+                        help="realtime: the end of the first 15-minute window (outlet time, HH:MM)")
     parser.add_argument("--windows", type=int, default=None,
                         help="realtime: this many windows from --first-window (default: through the end of the day)")
     parser.add_argument("--timeout-minutes", type=float, default=60)
