@@ -269,7 +269,8 @@ def synced_documents(ledger: Path, integration: str) -> Counter:
 
 def throttled(target: Target, stats: dict[str, Any]) -> int:
     by_status = {int(k): v for k, v in (stats.get("by_status") or {}).items()}
-    return max(int(stats.get("rate_limited") or 0), by_status.get(429, 0))
+    refused = int(stats.get("refused_rate") or 0) + int(stats.get("refused_in_flight") or 0)  # Accurate's throttle
+    return max(int(stats.get("rate_limited") or 0), by_status.get(429, 0), refused)
 
 
 def report(target: Target, runs: list[dict], tasks: list[dict], ledger: Path, window: str) -> None:
