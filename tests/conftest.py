@@ -186,3 +186,40 @@ def airflow_with_dags(airflow_home: Path) -> Path:
                               env=os.environ.copy(), timeout=300)
         assert done.returncode == 0, done.stderr[-2000:]
     return airflow_home
+
+
+# -- the demo week in the reference POS schema and in kasir (test_kasir_pos.py, test_kasir_profile.py) --------------
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """The demo week in the reference POS schema (SQLite), once per module."""
+    from possync_devkit.demo_pos import DemoSpec, generate
+
+    engine = make_engine(f"sqlite:///{Path(tmp_path_factory.mktemp('ref')) / 'pos.db'}")
+    generate(engine, DemoSpec())
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres", "mariadb"])
+def kasir(request: pytest.FixtureRequest, reference: Engine, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[Engine]:
+    """The demo week loaded into kasir, once per database for the module (the tests only read it)."""
+    from possync_devkit import kasir_pos
+
+    drop_database = name = server = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{Path(tmp_path_factory.mktemp('kasir')) / 'kasir.db'}"
+    else:
+        server = request.getfixturevalue("pg_server" if request.param == "postgres" else "mariadb_server")
+        new, drop_database = ((_new_pg_database, _drop_pg_database) if request.param == "postgres"
+                              else (_new_mariadb_database, _drop_mariadb_database))
+        name, url = new(server)
+    engine = make_engine(url)
+    written = kasir_pos.load_kasir(reference, engine)
+    assert written["tickets"] > 1000
+    yield engine
+    engine.dispose()
+    if drop_database:
+        drop_database(server, name)

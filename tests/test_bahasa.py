@@ -426,14 +426,14 @@ def sync_week(world: dict[str, Any], language: str) -> list[dict[str, str]]:
     sync_customers(job)
     sync_products(job)
     for outlet in sorted(job.integration.outlets):
-        sync_sales(job, outlet_code=outlet, window=WEEK)
+        sync_sales(job, outlet_codes=[outlet], window=WEEK)
     outlets = sorted(job.integration.outlets)
     sync_transfers(job, outlet_codes=outlets, window=WEEK)
     for outlet in outlets:
         sync_stock(job, outlet_code=outlet, window=WEEK)
     [order] = plain_orders(world["pos"], "JKT01", DAY.start, DAY.end, exclude=set(broken_keys()))[:1]
     void_order(world["pos"], order.number, "Pelanggan batal")
-    sync_sales(job, outlet_code="JKT01", window=DAY)
+    sync_sales(job, outlet_codes=["JKT01"], window=DAY)
     lines = []
     for message in logger.messages:
         match = LINE.fullmatch(message)

@@ -50,7 +50,7 @@ def job(world: dict[str, Any], mode: str = "apply") -> SyncJob:
 
 
 def sync_day(world: dict[str, Any], mode: str = "apply") -> Any:
-    return sync_sales(job(world, mode), outlet_code=OUTLET, window=DAY)
+    return sync_sales(job(world, mode), outlet_codes=[OUTLET], window=DAY)
 
 
 def target_payments(world: dict[str, Any]) -> dict[str, tuple[Decimal, str]]:

@@ -89,7 +89,7 @@ def canonical(what: str, body: Any) -> str:
 
 
 def preview_sales(job: Any, window: Window = DAY) -> Preview:
-    return dry_run(job, "sales", lambda dry: sync_sales(dry, outlet_code=OUTLET, window=window),
+    return dry_run(job, "sales", lambda dry: sync_sales(dry, outlet_codes=[OUTLET], window=window),
                    scope={"outlet": OUTLET})
 
 
@@ -111,7 +111,7 @@ def test_dry_run_writes_nothing_and_shows_exactly_the_bodies_a_real_run_posts(wo
 
     real = sync_job(world)
     posted = capture_posts(world, real)
-    summary = sync_sales(real, outlet_code=OUTLET, window=DAY)
+    summary = sync_sales(real, outlet_codes=[OUTLET], window=DAY)
     assert summary.synced > 0
     sent = {canonical(what, body) for what, body in posted}
     replied = {canonical(request.what, request.body) for _record, request in preview.bodies()
@@ -156,7 +156,7 @@ def test_a_change_after_sync_shows_as_a_deletion_and_a_repost(world: dict[str, A
     job = sync_job(world)
     sync_customers(job)
     sync_products(job)
-    sync_sales(job, outlet_code=OUTLET, window=DAY)
+    sync_sales(job, outlet_codes=[OUTLET], window=DAY)
     voided = plain_orders(world["pos"], OUTLET, DAY.start, DAY.end, exclude=set(broken_keys()))[0].number
     void_order(world["pos"], voided, "customer changed their mind")
     target_before, ledger_before = target_counts(world, job), ledger_counts(world)
@@ -306,7 +306,7 @@ def test_the_placeholders_become_the_ids_the_target_then_gives(world: dict[str, 
     sync_customers(real)
     sync_products(real)
     posted = capture_posts(world, real)
-    sync_sales(real, outlet_code=OUTLET, window=DAY)
+    sync_sales(real, outlet_codes=[OUTLET], window=DAY)
 
     reply_built = _reply_built(preview)
     shown = {canonical(request.what, resolved(request.body, world)) for _record, request in preview.bodies()

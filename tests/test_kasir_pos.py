@@ -7,7 +7,6 @@ prices, shift cash from the tickets, transfers from pairs of stock moves.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +16,6 @@ import pytest
 from sqlalchemy import and_, inspect, select, update
 from sqlalchemy.engine import Engine
 
-from conftest import _drop_mariadb_database, _drop_pg_database, _new_mariadb_database, _new_pg_database
 from possync.db import make_engine
 from possync.pos import schema as ref
 from possync_devkit import kasir_pos as k
@@ -25,37 +23,6 @@ from possync_devkit.demo_pos import DemoSpec, generate, summarize
 
 ZERO = Decimal("0.00")
 TILL_BUG_ORDER = "INV-SBY01-20261113-0026"  # the demo's order whose stored total is Rp 1.000 off its lines
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{Path(tmp_path_factory.mktemp('ref')) / 'pos.db'}")
-    generate(engine, DemoSpec())
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres", "mariadb"])
-def kasir(request: pytest.FixtureRequest, reference: Engine, tmp_path_factory: pytest.TempPathFactory
-          ) -> Iterator[Engine]:
-    """The demo week loaded into kasir, once per database for the module (the tests only read it)."""
-    if request.param == "sqlite":
-        url, drop = f"sqlite:///{Path(tmp_path_factory.mktemp('kasir')) / 'kasir.db'}", None
-    else:
-        server = request.getfixturevalue("pg_server" if request.param == "postgres" else "mariadb_server")
-        new, drop_database = ((_new_pg_database, _drop_pg_database) if request.param == "postgres"
-                              else (_new_mariadb_database, _drop_mariadb_database))
-        name, url = new(server)
-
-        def drop() -> None:
-            drop_database(server, name)
-    engine = make_engine(url)
-    written = k.load_kasir(reference, engine)
-    assert written["tickets"] > 1000
-    yield engine
-    engine.dispose()
-    if drop:
-        drop()
 
 
 def rows(engine: Engine, stmt: Any) -> list[Any]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from conftest import _drop_mariadb_database, _drop_pg_database, _new_mariadb_database, _new_pg_database
 from possync.db import make_engine
 from possync.pos import extract
 from possync.pos import schema as ref
@@ -32,41 +30,9 @@ from possync.pos.profiles.reader import text_id
 from possync.transform.sales import transform_customers, transform_products, transform_sales
 from possync.transform.stock import transform_stock
 from possync_devkit import kasir_pos as k
-from possync_devkit.demo_pos import DemoSpec, generate
 
 DEMO_WEEK = Window(datetime(2026, 11, 8, 17, tzinfo=UTC), datetime(2026, 11, 15, 17, tzinfo=UTC))
 ONE_DAY = Window(datetime(2026, 11, 10, 17, tzinfo=UTC), datetime(2026, 11, 11, 17, tzinfo=UTC))
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{Path(tmp_path_factory.mktemp('ref')) / 'pos.db'}")
-    generate(engine, DemoSpec())
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres", "mariadb"])
-def kasir(request: pytest.FixtureRequest, reference: Engine, tmp_path_factory: pytest.TempPathFactory
-          ) -> Iterator[Engine]:
-    """The demo week loaded into kasir, once per database for the module."""
-    drop = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{Path(tmp_path_factory.mktemp('kasir')) / 'kasir.db'}"
-    else:
-        server = request.getfixturevalue("pg_server" if request.param == "postgres" else "mariadb_server")
-        new, drop_database = ((_new_pg_database, _drop_pg_database) if request.param == "postgres"
-                              else (_new_mariadb_database, _drop_mariadb_database))
-        name, url = new(server)
-
-        def drop() -> None:
-            drop_database(server, name)
-    engine = make_engine(url)
-    k.load_kasir(reference, engine)
-    yield engine
-    engine.dispose()
-    if drop:
-        drop()
 
 
 def stamp(moment: datetime) -> str:
@@ -235,7 +201,7 @@ def synced_books(world: dict[str, Any], kasir: Engine | None) -> tuple[dict[str,
     sync_products(job)
     outlets = sorted(integration.outlets)
     for outlet in outlets:
-        sync_sales(job, outlet_code=outlet, window=E2E_SALES)
+        sync_sales(job, outlet_codes=[outlet], window=E2E_SALES)
     sync_transfers(job, outlet_codes=outlets, window=E2E_STOCK)
     for outlet in outlets:
         sync_stock(job, outlet_code=outlet, window=E2E_STOCK)

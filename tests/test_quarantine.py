@@ -86,7 +86,7 @@ def test_an_ignored_invoice_is_not_retried_nor_open_and_undo_retries_it(
     job = sync_job(world)
     sync_customers(job)
     sync_products(job)
-    sync_sales(job, outlet_code=OUTLET, window=jakarta_day(11))
+    sync_sales(job, outlet_codes=[OUTLET], window=jakarta_day(11))
     failed = ledger.get(J, "invoice", BROKEN)
     assert failed is not None and failed.status == "failed" and "has no SKU" in (failed.reason or "")
     open_before = flow_counts(ledger, J)[J, "sales"]["failed"]
@@ -124,12 +124,12 @@ def test_an_ignored_invoice_is_not_retried_nor_open_and_undo_retries_it(
 
     # the next day's run retries earlier failures, but not this one
     lines = Lines()
-    next_day = sync_sales(lines.job(world), outlet_code=OUTLET, window=jakarta_day(12))
+    next_day = sync_sales(lines.job(world), outlet_codes=[OUTLET], window=jakarta_day(12))
     assert lines.about(BROKEN) == [] and not any(BROKEN in f for f in next_day.failures), "not even read"
     assert ledger.get(J, "payment", f"{BROKEN}/P1").ignored_reason == why
     assert ledger.get(J, "invoice", BROKEN) == ignored
     # its own day again (a backfill): read, refused again, and skipped as ignored, not failed
-    again = sync_sales(lines.job(world), outlet_code=OUTLET, window=jakarta_day(11))
+    again = sync_sales(lines.job(world), outlet_codes=[OUTLET], window=jakarta_day(11))
     line = lines.about(BROKEN)[0]
     assert line.startswith("SKIPPED") and "ignored by user on " in line and why in line, line
     assert not any(BROKEN in f for f in again.failures)
@@ -143,7 +143,7 @@ def test_an_ignored_invoice_is_not_retried_nor_open_and_undo_retries_it(
     assert ledger.get(J, "payment", f"{BROKEN}/P1").status == "failed", "undone with its invoice"
     assert [h["action"] for h in back.json()["history"]] == ["ignore", "undo"]
     assert post(server, "unignore", "user", integration=J, record_type="invoice", key=BROKEN).status_code == 409
-    retried = sync_sales(lines.job(world), outlet_code=OUTLET, window=jakarta_day(12))
+    retried = sync_sales(lines.job(world), outlet_codes=[OUTLET], window=jakarta_day(12))
     assert any(BROKEN in f for f in retried.failures), "the next run retries the record again"
     assert any(line.startswith("FAILED") for line in lines.about(BROKEN))
     assert ledger.get(J, "invoice", BROKEN).updated_at > ignored.updated_at
@@ -156,13 +156,13 @@ def test_a_repaired_record_reopens_by_itself(world: dict[str, Any]) -> None:
     job = sync_job(world)
     sync_customers(job)
     sync_products(job)
-    sync_sales(job, outlet_code=OUTLET, window=jakarta_day(11))
+    sync_sales(job, outlet_codes=[OUTLET], window=jakarta_day(11))
     ignore(ledger, J, "invoice", BROKEN, by="alice", reason="waiting for the product's SKU")
     with world["pos"].begin() as conn:
         conn.execute(update(pos_schema.products).where(pos_schema.products.c.sku.is_(None))
                      .values(sku="KOPI-SEASONAL-1L"))
     sync_products(sync_job(world))
-    summary = sync_sales(sync_job(world), outlet_code=OUTLET, window=jakarta_day(11))
+    summary = sync_sales(sync_job(world), outlet_codes=[OUTLET], window=jakarta_day(11))
     record = ledger.get(J, "invoice", BROKEN)
     assert record.status == "synced" and record.ignored_by is None, (record, summary.failures)
     assert [(h.action, h.by) for h in history(ledger, J, "invoice", BROKEN)] == [

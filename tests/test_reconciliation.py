@@ -68,7 +68,7 @@ def sync_the_day(world: dict[str, Any]) -> None:
     first = sync_job(world)
     sync_customers(first)
     sync_products(first)
-    sync_sales(first, outlet_code=OUTLET, window=DAY)
+    sync_sales(first, outlet_codes=[OUTLET], window=DAY)
     sync_stock_moves(first, DAY)
 
 
@@ -138,7 +138,7 @@ def test_a_synced_day_reconciles_with_only_explained_differences(world: dict[str
     """JKT01 and BDG01 (whose day holds the demo's order broken on purpose, its payments not adding up)."""
     sync_the_day(world)
     the_job = sync_job(world)
-    sync_sales(the_job, outlet_code="BDG01", window=DAY)
+    sync_sales(the_job, outlet_codes=["BDG01"], window=DAY)
     books = the_job.target.reader(the_job.hook, the_job.integration)
     results = reconcile(the_job.integration, books, world["pos"], world["ledger"], THE_DAY, THE_DAY,
                         outlets=[OUTLET, "BDG01"])
@@ -222,7 +222,7 @@ def test_drift_in_the_target_is_found_classified_and_the_deleted_payment_repaire
     assert resync_missing(ledger, name, [after]) == [("payment", deleted)]
     record = ledger.get(name, "payment", deleted)
     assert record.status == "pending" and record.target_id is None and "re-sync missing" in record.reason
-    sync_sales(sync_job(world), outlet_code=OUTLET, window=DAY)
+    sync_sales(sync_job(world), outlet_codes=[OUTLET], window=DAY)
     assert ledger.get(name, "payment", deleted).status == "synced"
 
     repaired = reconcile_day(world)
@@ -352,7 +352,7 @@ def test_the_synced_demo_week_differs_only_by_its_records_broken_on_purpose(worl
     week = Window(datetime(2026, 11, 9, tzinfo=UTC) - timedelta(hours=7),
                   datetime(2026, 11, 14, tzinfo=UTC) - timedelta(hours=7))
     for outlet in sorted(the_job.integration.outlets):
-        sync_sales(the_job, outlet_code=outlet, window=week)
+        sync_sales(the_job, outlet_codes=[outlet], window=week)
     sync_stock_moves(the_job, week)
     books = the_job.target.reader(the_job.hook, the_job.integration)
     results = reconcile(the_job.integration, books, world["pos"], world["ledger"], date(2026, 11, 9),
@@ -405,7 +405,7 @@ def test_tax_is_the_pos_tax_to_the_sen_on_every_invoice_priced_either_way(world:
     sync_customers(the_job)
     sync_products(the_job)
     for outlet in (OUTLET, "SBY01"):
-        sync_sales(the_job, outlet_code=outlet, window=DAY)
+        sync_sales(the_job, outlet_codes=[outlet], window=DAY)
     books = the_job.target.reader(the_job.hook, the_job.integration)
     exclusive, inclusive = reconcile(the_job.integration, books, world["pos"], world["ledger"], THE_DAY, THE_DAY,
                                      outlets=[OUTLET, "SBY01"])
@@ -468,7 +468,7 @@ def test_the_money_of_a_refund_deleted_in_the_target_is_found_and_paid_back_agai
     assert kinds(after, explained=False) == {("synced_but_absent", "refund", money.number)}
     assert after.target.refunds == before.target.refunds - 1
     assert resync_missing(world["ledger"], world["integration"], [after]) == [("return", money.number)]
-    sync_sales(sync_job(world), outlet_code=OUTLET, window=DAY)
+    sync_sales(sync_job(world), outlet_codes=[OUTLET], window=DAY)
 
     repaired = reconcile_day(world)
     assert repaired.unexplained == [], "\n".join(d.line() for d in repaired.unexplained)

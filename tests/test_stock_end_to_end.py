@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import select, update
 
 from possync.pos import schema
-from possync.stocklevels import opening_levels
 from possync.stocksync import compare_stock
 from support.books import Books, integration_of
 from support.demo_week import WEEK_DATES, counted_levels, run_sales, run_transfers, stock_movements
+from support.reconcile import add_opening_stock
 from support.worlds import accurate_world, jurnal_world, sync_job
 
 WORLDS = {"jurnal": jurnal_world, "accurate": accurate_world}
@@ -51,10 +51,7 @@ def expected_levels(world: dict[str, Any]) -> dict[tuple[str, str], Decimal]:
     moved, in_transit = stock_movements(world["pos"], world["ledger"], world["integration"])
     settings = integration_of(world)
     products = world["ledger"].id_maps(settings.name, "product")
-    # the opening stock the products sync posted (opening_stock: true): the POS's level at the start
-    for place, level in opening_levels(world["pos"], settings.outlets, settings.start_date).items():
-        if place[1] in products:
-            moved[place] = moved.get(place, Decimal(0)) + level.quantity
+    add_opening_stock(moved, world["pos"], settings, products)
     expected = {key: quantity for key, quantity in moved.items() if quantity}
     expected.update({(TRANSIT, sku): quantity for sku, quantity in in_transit.items()})
     if world["target"] == "jurnal":

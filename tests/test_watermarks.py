@@ -295,9 +295,9 @@ def test_a_next_day_refund_of_a_killed_tasks_order_succeeds(
     with monkeypatch.context() as patched:  # day 1's task dies before its records reach the ledger
         patched.setattr(ledger, "record", killed)
         with pytest.raises(SystemExit):
-            sync_sales(job, outlet_code="OUT-01", window=days[0], catch_up=True, now=days[0].end + HOUR)
+            sync_sales(job, outlet_codes=["OUT-01"], window=days[0], catch_up=True, now=days[0].end + HOUR)
 
-    summary = sync_sales(job, outlet_code="OUT-01", window=days[1], catch_up=True, now=days[1].end + HOUR)
+    summary = sync_sales(job, outlet_codes=["OUT-01"], window=days[1], catch_up=True, now=days[1].end + HOUR)
     assert summary.failed == 0, summary.failures
     for record_type, key in (("invoice", "INV-KILLED"), ("payment", "INV-KILLED/P1"), ("return", "RF-NEXT-DAY")):
         record = ledger.get("jurnal_demo", record_type, key)

@@ -541,10 +541,10 @@ def outlets_label(outlet_codes: Sequence[str]) -> str:
     return f"{codes[0]}…{codes[-1]} ({len(codes)} outlets)"
 
 
-def sync_sales(job: SyncJob, *, outlet_codes: Sequence[str] | None = None, outlet_code: str | None = None,
-               window: Window, catch_up: bool = False, now: datetime | None = None) -> LoadSummary:
-    """The sales of a group of outlets (``outlet_codes``, or one ``outlet_code``) for one window (plus late ones
-    and earlier failures): invoices, payments, returns.
+def sync_sales(job: SyncJob, *, outlet_codes: Sequence[str], window: Window, catch_up: bool = False,
+               now: datetime | None = None) -> LoadSummary:
+    """The sales of a group of outlets for one window (plus late ones and earlier failures): invoices, payments,
+    returns.
 
     Each outlet is staged on its own (``stage_sales``: its window, watermark and catch-up are the outlet's), and
     its sales changed or voided in the POS after they were synced are applied to the target (or reported) first,
@@ -555,9 +555,9 @@ def sync_sales(job: SyncJob, *, outlet_codes: Sequence[str] | None = None, outle
     ``catch_up`` (scheduled runs): also everything of each outlet due by the window end and committed after
     its watermark (``stage_sales``); off for backfills and manual windows, which sync exactly their range.
     """
-    codes = list(outlet_codes or []) + ([outlet_code] if outlet_code else [])
+    codes = list(outlet_codes)
     if not codes:
-        raise ValueError("sync_sales needs outlet_codes (or outlet_code)")
+        raise ValueError("sync_sales needs at least one outlet")
     integration = job.integration
     summary = LoadSummary()
     documents: list[Document] = []

@@ -324,6 +324,19 @@ def reconcile(pos: Any, ledger: SyncLedger, books: Books, integration: Integrati
 TRANSIT = "transit"  # where goods on the road are filed in the stock comparison
 
 
+def add_opening_stock(moved: dict[tuple[str, str], Decimal], pos: Any, integration: Integration,
+                      products: Any) -> None:
+    """Add to ``moved`` what the products sync posted first with ``opening_stock``: the POS's level at the start of
+    every product the target holds (``products``: SKU → target id)."""
+    if not integration.opening_stock:
+        return
+    from possync.stocklevels import opening_levels
+
+    for place, level in opening_levels(pos, integration.outlets, integration.start_date).items():
+        if place[1] in products:
+            moved[place] = moved.get(place, Decimal(0)) + level.quantity
+
+
 def stock_compared(pos: Any, ledger: SyncLedger, books: Books, integration: Integration) -> tuple[dict, dict]:
     """(the target's stock, what the POS says it must be): (outlet code or ``TRANSIT``, SKU) → quantity, zeros
     left out. The POS's side is the opening stock, the movements of every synced document and the goods on the
@@ -337,12 +350,7 @@ def stock_compared(pos: Any, ledger: SyncLedger, books: Books, integration: Inte
     actual = {(outlet_of[warehouse], sku): quantity for (warehouse, sku), quantity in books.stock(products).items()
               if warehouse in outlet_of}
     moved, in_transit = stock_movements(pos, ledger, integration.name)
-    if integration.opening_stock:  # what the products sync posted first: the POS's level at the start
-        from possync.stocklevels import opening_levels
-
-        for place, level in opening_levels(pos, integration.outlets, integration.start_date).items():
-            if place[1] in products:
-                moved[place] = moved.get(place, Decimal(0)) + level.quantity
+    add_opening_stock(moved, pos, integration, products)
     expected = {key: quantity for key, quantity in moved.items() if quantity}
     expected.update({(TRANSIT, sku): quantity for sku, quantity in in_transit.items()})
     if books.target == "jurnal":

@@ -54,7 +54,7 @@ def tasks(job: Any, start: date, days: int, sales_days: range | None = None
         window = day_window(start, n, integration.timezone)
         for outlet in outlets:
             yield (f"sales {outlet} {start + timedelta(days=n)}",
-                   lambda o=outlet, w=window: sync_sales(job, outlet_code=o, window=w, catch_up=True,
+                   lambda o=outlet, w=window: sync_sales(job, outlet_codes=[o], window=w, catch_up=True,
                                                          now=w.end + HOUR))
     period = Window(day_window(start, 0, integration.timezone).start,
                     day_window(start, days - 1, integration.timezone).end)
