@@ -338,20 +338,28 @@ def reconcile_week(api: AirflowAPI, week_start: datetime, week_end: datetime) ->
         f"--from {dates['from_date']} --to {dates['to_date']}; in the UI: Browse → Sync Status → Reconciliation.")
 
 
+#: differing stock rows the demo prints per target (``possync stock compare`` lists them all)
+SHOWN_STOCK_ROWS = 8
+
+
 def compare_stock_week() -> None:
     """Per warehouse and product, the POS's stock against each target's (``possync stock compare``): the opening
     stock the products sync posted plus the week's synced moves, against the POS's levels."""
     step("Stock: the POS's stock against each target's, per warehouse and product")
     for name in INTEGRATIONS:
         report = json.loads(run(BIN / "possync", "stock", "compare", "--integration", name, "--json"))
-        say(f"  {name}: {report['differences']} difference(s) in {report['compared']} product(s) and warehouse(s)")
-        for row in [r for r in report["rows"] if Decimal(r["difference"])][:5]:
+        say(f"  {name}: {report['differences']} difference(s) in {report['compared']} product(s) and warehouse(s),"
+            f" {report['explained']} explained, {report['unexplained']} unexplained")
+        differing = [r for r in report["rows"] if Decimal(r["difference"])]
+        for row in differing[:SHOWN_STOCK_ROWS]:
             say(f"    {row['outlet_code']} {row['sku']} ({row['product_name']}): POS {row['pos']}, "
-                f"target {row['target']}")
-    say("  Opening stock came from the POS's levels at start_date (ledger record opening_stock); a difference left is")
-    say("  a record that failed (its move is in the POS, not in the target): Jurnal's closing count keeps the counted")
-    say("  quantities, Accurate takes the count's differences. Browse → Sync Status → Stock can adjust the target to")
-    say("  the POS; from a terminal: .venv/bin/possync stock compare --integration accurate_demo")
+                f"target {row['target']}: {row['explanation']}")
+        if len(differing) > SHOWN_STOCK_ROWS:
+            say(f"    ... and {len(differing) - SHOWN_STOCK_ROWS} more (possync stock compare lists them all)")
+    say("  Opening stock came from the POS's levels at start_date (ledger record opening_stock). A difference left is")
+    say("  explained when the moves of records the target misses (failed, pending) add up to it: Jurnal's closing")
+    say("  count keeps the counted quantities, Accurate takes the count's differences. Sync Status → Stock can")
+    say("  adjust the target to the POS; from a terminal: .venv/bin/possync stock compare --integration accurate_demo")
 
 
 def main() -> int:

@@ -181,6 +181,9 @@ def test_the_weeks_stock_moves_land_in_the_target(world) -> None:
     differences = {(r.outlet_code, r.sku): r.difference for r in rows if r.difference}
     assert differences == failed_moves(world)
     assert (differences == {}) == (world["target"] == "jurnal"), "Jurnal's counts leave no difference"
+    # each is explained by the failed records whose moves the target misses, adding up to it exactly
+    assert all(r.explained for r in rows if r.difference), [r.explanation for r in rows if not r.explained]
+    assert {u.why.split(":")[0] for r in rows for u in r.unsynced} <= {"failed"}
 
     # a second run over the same range (a retry, an overlapping backfill) moves nothing again
     run_transfers(f"{name}__transfers", WEEK_DATES)

@@ -334,9 +334,10 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _stock_line(row: Any) -> str:
-    mark = "≠" if row.difference else "="
-    return (f"{mark} {row.outlet_code:<8} {row.warehouse:<16} {row.sku:<14} POS {row.pos:>12}  target {row.target:>12}"
+    mark = "=" if not row.difference else "≈" if row.explained else "≠"
+    line = (f"{mark} {row.outlet_code:<8} {row.warehouse:<16} {row.sku:<14} POS {row.pos:>12}  target {row.target:>12}"
             f"  difference {row.difference:>12}  {row.product_name}")
+    return line + (f"\n      {row.explanation}" if row.difference else "")
 
 
 def _stock(args: argparse.Namespace) -> int:
@@ -366,8 +367,10 @@ def _stock(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(describe(rows), indent=2, ensure_ascii=False))
         return 0
-    different = sum(1 for row in rows if row.difference)
-    print(f"{integration.name}: {different} difference(s) in {len(rows)} product(s) and warehouse(s) compared")
+    report = describe(rows)
+    print(f"{integration.name}: {report['differences']} difference(s) in {len(rows)} product(s) and warehouse(s) "
+          f"compared, {report['explained']} explained by POS records the target misses, {report['unexplained']} "
+          "unexplained")
     for row in rows:
         print(_stock_line(row))
     return 0

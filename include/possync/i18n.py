@@ -600,6 +600,7 @@ UI_ID: dict[str, str] = {
     "Adjust the target to the POS": "Sesuaikan target dengan POS",
     "all": "semua",
     "difference(s)": "selisih",
+    "why": "sebab",
     "read now, POS stock now": "dibaca sekarang, stok POS saat ini",
     "no products synced yet": "belum ada produk yang tersinkron",
 }

@@ -614,7 +614,7 @@ differences nothing in the ledger explains. Click a day for its documents.</p>
                  params.get("error") == "1")
 
 
-STOCK_HEADS = ("outlet", "warehouse", "SKU", "product", "POS stock", "target stock", "difference", "")
+STOCK_HEADS = ("outlet", "warehouse", "SKU", "product", "POS stock", "target stock", "difference", "why", "")
 
 
 def _adjust_form(label: str, integration: str, **fields: Any) -> str:
@@ -639,11 +639,13 @@ def _stock_page(integrations: dict[str, Any], params: dict[str, str], job_for: C
     for row in rows:
         action = (_adjust_form(_t("Adjust"), integration.name, warehouse=row.outlet_code, sku=row.sku)
                   if editable and row.difference else "")
-        lines.append(f'<tr class="stock{" differs" if row.difference else ""}"><td>{_e(row.outlet_code)}</td>'
+        state = "" if not row.difference else " differs explained" if row.explained else " differs unexplained"
+        lines.append(f'<tr class="stock{state}"><td>{_e(row.outlet_code)}</td>'
                      f'<td>{_e(row.warehouse)}</td><td>{_e(row.sku)}</td><td>{_e(row.product_name)}</td>'
                      f'<td class="num">{row.pos}</td><td class="num">{row.target}</td>'
-                     f'<td class="num">{row.difference}</td><td>{action}</td></tr>')
-    table = "".join(lines) or f'<tr><td colspan="8">{_t("no products synced yet")}</td></tr>'
+                     f'<td class="num">{row.difference}</td><td class="why">{_e(row.explanation)}</td>'
+                     f'<td>{action}</td></tr>')
+    table = "".join(lines) or f'<tr><td colspan="9">{_t("no products synced yet")}</td></tr>'
     outlets = [("", _t("all warehouses"))] + [(code, f"{code} ({m.warehouse})")
                                                for code, m in integration.outlets.items()]
     buttons = ""
@@ -656,8 +658,8 @@ def _stock_page(integrations: dict[str, Any], params: dict[str, str], job_for: C
     body = f"""<form id="filters" method="get" action="stock">{_select(
         "integration", [(n, n) for n in integrations], integration.name)}{_select("warehouse", outlets, warehouse)}
 <button id="apply" type="submit">{_t("Show")}</button></form>
-<p id="stock-summary">{len(different)} {_t("difference(s)")} / {len(rows)}: {_e(integration.target)} {_t(
-        "read now, POS stock now")}.</p><div id="adjust-all">{buttons}</div>
+<p id="stock-summary">{len(different)} {_t("difference(s)")} / {len(rows)} ({sum(r.explained for r in different)}
+ {_t("explained")}): {_e(integration.target)} {_t("read now, POS stock now")}.</p><div id="adjust-all">{buttons}</div>
 <table id="stock"><tr>{"".join(f"<th>{_t(head)}</th>" for head in STOCK_HEADS)}</tr>
 {table}</table>"""
     return _page(f"{_t('Stock')}: {integration.name} → {integration.target}", body, params.get("message"),

@@ -13,7 +13,7 @@ Only stock-tracked products with a SKU count; quantities are exact ``Decimal`` (
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -60,83 +60,107 @@ def start_moment(start: date, timezone: str) -> datetime:
     return datetime.combine(start, time(0), ZoneInfo(timezone))
 
 
-def moves_since(pos: Engine, since: dict[str, datetime]) -> dict[Place, Decimal]:
-    """(outlet, SKU) → the net quantity every stock move at or after the outlet's moment in ``since`` (outlet
-    code → an aware time) added: sold (completed orders) out, refunded in, transfers out when sent and in when
-    received, adjustment lines' signed changes (stock takes' too), goods received in, goods returned out."""
-    net: dict[Place, Decimal] = defaultdict(lambda: ZERO)
-    codes = sorted(since)
+@dataclass(frozen=True)
+class Move:
+    """One POS record's change to one outlet's product: the ledger's record type and key it is synced under
+    (``goods_receipt`` / ``goods_return`` come from the target and are not synced out), and when it happened."""
+
+    record_type: str
+    key: str
+    outlet_code: str
+    sku: str
+    quantity: Decimal
+    when: datetime | None
+
+
+def stock_moves(pos: Engine, outlet_codes: Iterable[str]) -> Iterator[Move]:
+    """Every stock move at the outlets given: sold (completed orders) out, refunded in, transfers out when sent and
+    in when received, adjustment lines' signed changes (stock takes' too), goods received in, goods returned out."""
+    codes = sorted(set(outlet_codes))
     if not codes:
-        return {}
+        return
     source, destination = s.outlets.alias("src"), s.outlets.alias("dst")
-
-    def after(code: str, moment: datetime | None) -> bool:
-        if moment is None:
-            return False
-        aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=ZoneInfo("UTC"))
-        return aware >= since[code]
-
     with pos.connect() as conn:
-        for code, sku, quantity, when in conn.execute(
-            select(s.outlets.c.code, s.products.c.sku, s.order_lines.c.quantity, s.orders.c.business_time)
+        for number, code, sku, quantity, when in conn.execute(
+            select(s.orders.c.number, s.outlets.c.code, s.products.c.sku, s.order_lines.c.quantity,
+                   s.orders.c.business_time)
             .join(s.order_lines, s.order_lines.c.order_id == s.orders.c.id)
             .join(s.products, s.products.c.id == s.order_lines.c.product_id)
             .join(s.outlets, s.outlets.c.id == s.orders.c.outlet_id)
             .where(_tracked(), s.orders.c.status == "completed", s.outlets.c.code.in_(codes))
         ):
-            if after(code, when):
-                net[code, sku] -= Decimal(quantity)
-        for code, sku, quantity, when in conn.execute(
-            select(s.outlets.c.code, s.products.c.sku, s.refund_lines.c.quantity, s.refunds.c.business_time)
+            yield Move("invoice", number, code, sku, -Decimal(quantity), when)
+        for number, code, sku, quantity, when in conn.execute(
+            select(s.refunds.c.number, s.outlets.c.code, s.products.c.sku, s.refund_lines.c.quantity,
+                   s.refunds.c.business_time)
             .join(s.refund_lines, s.refund_lines.c.refund_id == s.refunds.c.id)
             .join(s.order_lines, s.order_lines.c.id == s.refund_lines.c.order_line_id)
             .join(s.products, s.products.c.id == s.order_lines.c.product_id)
             .join(s.outlets, s.outlets.c.id == s.refunds.c.outlet_id)
             .where(_tracked(), s.outlets.c.code.in_(codes))
         ):
-            if after(code, when):
-                net[code, sku] += Decimal(quantity)
-        for src, dst, sku, sent, received, sent_at, received_at in conn.execute(
-            select(source.c.code, destination.c.code, s.products.c.sku, s.transfer_lines.c.quantity_sent,
-                   s.transfer_lines.c.quantity_received, s.transfers.c.sent_at, s.transfers.c.received_at)
+            yield Move("return", number, code, sku, Decimal(quantity), when)
+        for number, src, dst, sku, sent, received, sent_at, received_at in conn.execute(
+            select(s.transfers.c.number, source.c.code, destination.c.code, s.products.c.sku,
+                   s.transfer_lines.c.quantity_sent, s.transfer_lines.c.quantity_received, s.transfers.c.sent_at,
+                   s.transfers.c.received_at)
             .join(s.transfer_lines, s.transfer_lines.c.transfer_id == s.transfers.c.id)
             .join(s.products, s.products.c.id == s.transfer_lines.c.product_id)
             .join(source, source.c.id == s.transfers.c.from_outlet_id)
             .join(destination, destination.c.id == s.transfers.c.to_outlet_id)
             .where(_tracked())
         ):
-            if src in since and after(src, sent_at):
-                net[src, sku] -= Decimal(sent)
-            if dst in since and received is not None and after(dst, received_at):
-                net[dst, sku] += Decimal(received)
-        for code, sku, change, when in conn.execute(
-            select(s.outlets.c.code, s.products.c.sku, s.stock_adjustment_lines.c.quantity_change,
-                   s.stock_adjustments.c.business_time)
+            if src in codes and sent_at is not None:
+                yield Move("transfer_out", number, src, sku, -Decimal(sent), sent_at)
+            if dst in codes and received is not None and received_at is not None:
+                yield Move("transfer_in", number, dst, sku, Decimal(received), received_at)
+        for number, kind, code, sku, change, when in conn.execute(
+            select(s.stock_adjustments.c.number, s.stock_adjustments.c.kind, s.outlets.c.code, s.products.c.sku,
+                   s.stock_adjustment_lines.c.quantity_change, s.stock_adjustments.c.business_time)
             .join(s.stock_adjustment_lines, s.stock_adjustment_lines.c.adjustment_id == s.stock_adjustments.c.id)
             .join(s.products, s.products.c.id == s.stock_adjustment_lines.c.product_id)
             .join(s.outlets, s.outlets.c.id == s.stock_adjustments.c.outlet_id)
             .where(_tracked(), s.outlets.c.code.in_(codes))
         ):
-            if change is not None and after(code, when):
-                net[code, sku] += Decimal(change)
-        for code, sku, quantity, when in conn.execute(
-            select(s.outlets.c.code, s.products.c.sku, s.goods_receipt_lines.c.quantity, s.goods_receipts.c.received_at)
+            if change is not None:
+                yield Move("stock_take" if kind == "stock_take" else "adjustment", number, code, sku,
+                           Decimal(change), when)
+        for number, code, sku, quantity, when in conn.execute(
+            select(s.goods_receipts.c.source_number, s.outlets.c.code, s.products.c.sku,
+                   s.goods_receipt_lines.c.quantity, s.goods_receipts.c.received_at)
             .join(s.goods_receipt_lines, s.goods_receipt_lines.c.receipt_id == s.goods_receipts.c.id)
             .join(s.products, s.products.c.id == s.goods_receipt_lines.c.product_id)
             .join(s.outlets, s.outlets.c.id == s.goods_receipts.c.outlet_id)
             .where(_tracked(), s.outlets.c.code.in_(codes))
         ):
-            if after(code, when):
-                net[code, sku] += Decimal(quantity)
-        for code, sku, quantity, when in conn.execute(
-            select(s.outlets.c.code, s.products.c.sku, s.goods_return_lines.c.quantity, s.goods_returns.c.returned_at)
+            yield Move("goods_receipt", number, code, sku, Decimal(quantity), when)
+        for number, code, sku, quantity, when in conn.execute(
+            select(s.goods_returns.c.number, s.outlets.c.code, s.products.c.sku, s.goods_return_lines.c.quantity,
+                   s.goods_returns.c.returned_at)
             .join(s.goods_return_lines, s.goods_return_lines.c.return_id == s.goods_returns.c.id)
             .join(s.products, s.products.c.id == s.goods_return_lines.c.product_id)
             .join(s.outlets, s.outlets.c.id == s.goods_returns.c.outlet_id)
             .where(_tracked(), s.outlets.c.code.in_(codes))
         ):
-            if after(code, when):
-                net[code, sku] -= Decimal(quantity)
+            yield Move("goods_return", number, code, sku, -Decimal(quantity), when)
+
+
+def at_or_after(moment: datetime | None, since: datetime) -> bool:
+    """Whether a move's time (naive means UTC, as SQLite returns it) is at or after ``since``; a move with no
+    time never is."""
+    if moment is None:
+        return False
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=ZoneInfo("UTC"))
+    return aware >= since
+
+
+def moves_since(pos: Engine, since: dict[str, datetime]) -> dict[Place, Decimal]:
+    """(outlet, SKU) → the net quantity every stock move (``stock_moves``) at or after the outlet's moment in
+    ``since`` (outlet code → an aware time) added."""
+    net: dict[Place, Decimal] = defaultdict(lambda: ZERO)
+    for move in stock_moves(pos, since):
+        if at_or_after(move.when, since[move.outlet_code]):
+            net[move.outlet_code, move.sku] += move.quantity
     return dict(net)
 
 

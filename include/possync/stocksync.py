@@ -11,13 +11,16 @@ later gets its own, and a lost reply is found again by the number, never posted 
 
 **Stock comparison.** ``compare_stock`` reads the POS's stock now (``stocklevels.pos_levels``) and the target's per
 warehouse (``Target.stock_levels``, through the paced hook) and lists every outlet and product, differences
-first. ``adjust_to_pos`` posts, per outlet, one stock adjustment of the differences (record ``stock_correction``,
+first. A difference is **explained** when the POS moves the target misses there (records failed, pending or
+ignored in the ledger, not read yet, or never sent to this target) add up to it exactly (``explain``).
+``adjust_to_pos`` posts, per outlet, one stock adjustment of the differences (record ``stock_correction``,
 key ``SC/<outlet>/<UTC time>``, its memo naming who asked) through the loader: ledger, log lines and all; the
 ledger keeps who asked as the record's run (``dag_id`` ``adjust_to_pos``, ``run_id`` "asked by <who> at <time>").
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -25,7 +28,15 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from possync.documents import StockAdjustment, StockLine
-from possync.stocklevels import ZERO, opening_levels, pos_levels, start_moment
+from possync.stocklevels import (
+    ZERO,
+    at_or_after,
+    opening_levels,
+    outlet_timezones,
+    pos_levels,
+    start_moment,
+    stock_moves,
+)
 
 #: the ledger's ``dag_id`` of a stock correction's record: asked for by a person, not run by a DAG (its ``run_id``
 #: says who asked and when)
@@ -65,8 +76,23 @@ def sync_opening_stock(job: SyncJob) -> LoadSummary:
 
 
 @dataclass(frozen=True)
+class Unsynced:
+    """A POS record whose stock move the target does not hold: not synced (failed, pending, ignored, or not in
+    the ledger yet), or of a kind possync does not send to this target."""
+
+    record_type: str
+    key: str
+    quantity: Decimal
+    why: str
+
+    def line(self) -> str:
+        return f"{self.record_type} {self.key} {self.quantity:+}: {self.why}"
+
+
+@dataclass(frozen=True)
 class StockDifference:
-    """One outlet's product: the POS's quantity, the target's, and POS − target."""
+    """One outlet's product: the POS's quantity, the target's, and POS − target; ``unsynced`` lists the moves
+    the target misses there (``explain``)."""
 
     outlet_code: str
     warehouse: str
@@ -75,18 +101,86 @@ class StockDifference:
     pos: Decimal
     target: Decimal
     unit_cost: Decimal
+    unsynced: tuple[Unsynced, ...] = ()
 
     @property
     def difference(self) -> Decimal:
         return self.pos - self.target
 
-    def as_dict(self) -> dict[str, str]:
-        return {**{k: str(v) for k, v in asdict(self).items()}, "difference": str(self.difference)}
+    @property
+    def explained(self) -> bool:
+        """A difference is explained when the moves the target misses add up to it exactly."""
+        return bool(self.difference) and sum((u.quantity for u in self.unsynced), ZERO) == self.difference
+
+    @property
+    def explanation(self) -> str:
+        if not self.difference:
+            return ""
+        missed = "; ".join(u.line() for u in self.unsynced)
+        if self.explained:
+            return f"the target misses {missed}"
+        if not self.unsynced:
+            return "no unsynced POS record moves this product here: changed in the target by hand?"
+        total = sum((u.quantity for u in self.unsynced), ZERO)
+        return f"UNEXPLAINED: the unsynced moves add up to {total:+}, not {self.difference:+} ({missed})"
+
+    def as_dict(self) -> dict[str, Any]:
+        plain = {k: str(v) for k, v in asdict(self).items() if k != "unsynced"}
+        return {**plain, "difference": str(self.difference), "explained": self.explained,
+                "explanation": self.explanation, "unsynced": [u.line() for u in self.unsynced]}
+
+
+#: why a move of a record type the outbound flows never send is not in the target
+NOT_SENT = {"goods_return": "goods returns are sent to the head office only",
+            "goods_receipt": "goods received are written into the POS from the target (inbound)"}
+
+
+def explain(job: SyncJob, rows: Sequence[StockDifference]) -> list[StockDifference]:
+    """``rows`` with the moves since the integration's start that the target misses at each differing place:
+    the record is not synced in the ledger, or not of a kind sent to the target (``NOT_SENT``; goods received
+    came from the target, so they are never missed). Where a synced stock take sets the count
+    (``Target.stock_take_sets_count``), only the moves after the last one count."""
+    differing = {(r.outlet_code, r.sku) for r in rows if r.difference}
+    if not differing:
+        return list(rows)
+    integration = job.integration
+    zones = outlet_timezones(job.pos, {code for code, _sku in differing})
+    since = {code: start_moment(integration.start_date, zone) for code, zone in zones.items()}
+    moves = [m for m in stock_moves(job.pos, since) if (m.outlet_code, m.sku) in differing
+             and m.record_type != "goods_receipt" and at_or_after(m.when, since[m.outlet_code])]
+    records: dict[tuple[str, str], Any] = {}
+    for record_type in {m.record_type for m in moves} - set(NOT_SENT):
+        found = job.ledger.lookup(integration.name, record_type, {m.key for m in moves if m.record_type == record_type})
+        records.update({(record_type, key): record for key, record in found.items()})
+    missed: dict[tuple[str, str], list[tuple[Any, Unsynced]]] = {}
+    counted: dict[tuple[str, str], Any] = {}  # place → when its last synced stock take counted it
+    for move in moves:
+        place = (move.outlet_code, move.sku)
+        record = records.get((move.record_type, move.key))
+        if record is not None and record.status == "synced":
+            if move.record_type == "stock_take" and job.target.stock_take_sets_count:
+                counted[place] = max(counted.get(place, move.when), move.when)
+            continue
+        if not move.quantity:
+            continue
+        why = (NOT_SENT.get(move.record_type)
+               or ("not in the ledger: no sync has read it yet" if record is None
+                   else f"{record.status}" + (f": {record.reason}" if record.reason else "")))
+        missed.setdefault(place, []).append((move.when, Unsynced(move.record_type, move.key, move.quantity, why)))
+    explained = []
+    for row in rows:
+        place = (row.outlet_code, row.sku)
+        after = counted.get(place)
+        moves_missed = tuple(u for when, u in sorted(missed.get(place, []), key=lambda pair: (pair[0], pair[1].key))
+                             if after is None or when > after)
+        explained.append(dataclasses.replace(row, unsynced=moves_missed) if moves_missed else row)
+    return explained
 
 
 def compare_stock(job: SyncJob, *, warehouse: str | None = None) -> list[StockDifference]:
     """Per mapped outlet (or only the one whose code or warehouse is ``warehouse``) and synced product: the POS's
-    stock now against the target's, differences first (largest first), then by outlet and SKU."""
+    stock now against the target's, each difference with the moves the target misses (``explain``): unexplained
+    differences first, then explained ones (largest first), then the equal, by outlet and SKU."""
     integration = job.integration
     if not opening_stock_readable(integration):
         raise ValueError(f"{integration.name} reads the POS through source profile {integration.profile}: the stock"
@@ -105,7 +199,8 @@ def compare_stock(job: SyncJob, *, warehouse: str | None = None) -> list[StockDi
                             ours[code, sku].quantity if (code, sku) in ours else ZERO,
                             Decimal(theirs.get((code, sku), ZERO)), costs.get(sku, Decimal("0.00")))
             for code, sku in set(ours) | set(theirs)]
-    return sorted(rows, key=lambda r: (r.difference == 0, -abs(r.difference), r.outlet_code, r.sku))
+    return sorted(explain(job, rows), key=lambda r: (r.difference == 0, r.explained, -abs(r.difference),
+                                                     r.outlet_code, r.sku))
 
 
 def _free_key(job: SyncJob, key: str) -> str:
@@ -162,6 +257,8 @@ def connect(integration: Any, *, write: bool = False) -> SyncJob:
 
 
 def describe(rows: Sequence[StockDifference]) -> dict[str, Any]:
-    """A JSON-able summary: counts and every row (differences first)."""
+    """A JSON-able summary: counts and every row (differences first, unexplained before explained)."""
     return {"differences": sum(1 for r in rows if r.difference), "compared": len(rows),
+            "explained": sum(1 for r in rows if r.explained),
+            "unexplained": sum(1 for r in rows if r.difference and not r.explained),
             "rows": [r.as_dict() for r in rows]}

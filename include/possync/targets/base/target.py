@@ -75,6 +75,9 @@ class Target(ABC):
     inbound: ClassVar[Inbound | None] = None
     #: every outlet must name the target's branch its documents are booked to (``outlets.<code>.branch``)
     outlet_needs_branch: ClassVar[bool] = False
+    #: a synced stock take sets the counted quantity (rather than adding the count's difference), so a move the
+    #: target missed before it no longer shows in the target's stock (``possync.stocksync.explain``)
+    stock_take_sets_count: ClassVar[bool] = False
 
     @abstractmethod
     def hook_class(self) -> type[TargetHttpHook]:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 class JurnalTarget(Target):
     name = "jurnal"
     label = "Jurnal"
+    stock_take_sets_count = True  # a stock take is posted with each line's actual_quantity
     connection_type = {
         "connection-type": "jurnal",
         "hook-class-name": "possync.targets.jurnal.hook.JurnalHook",
