@@ -444,3 +444,36 @@ def test_a_digest_of_many_reasons_shows_the_oldest_groups_and_counts_the_rest(sq
     text = digest_message(integration, groups, total).text
     assert text.count(" x customers: ") == DIGEST_GROUPS
     assert "  … and 5 more failed record(s) in 5 more group(s) (Sync Status lists them all)" in text
+
+
+def test_an_indonesian_integrations_alerts_speak_indonesian(sqlite_url: str) -> None:
+    """``language: id``: the alert's and the digest's own words are Indonesian; names, keys and links are not."""
+    from types import SimpleNamespace
+
+    from possync.alerts import digest_message, failure_message, open_failures
+    from possync.config import load_config
+    from possync.i18n import failure_message as task_message
+    from possync.ledger import RecordOutcome, SyncLedger
+
+    ti = SimpleNamespace(dag_id="kopi__sales", run_id="scheduled__1", task_id="sync_sales", map_index=-1,
+                         try_number=2)
+    error = task_message(1, ["invoice INV-1: product 'Kopi' has no SKU"], "id")
+    context = {"ti": ti, "exception": RuntimeError(error)}
+    message = failure_message(context, name="kopi", target="jurnal", language="id")
+    assert message.subject == "[possync] kopi: sync_sales gagal di kopi__sales"
+    assert message.lines[:4] == ["Integrasi:   kopi (jurnal)", "DAG:         kopi__sales", "Run:         scheduled__1",
+                                 "Tugas:       sync_sales (try 2)"]
+    assert "Sebab:" in message.lines and "1 data gagal:" in message.text and "tidak punya SKU" in message.text
+    assert any(line.startswith("Status Sinkronisasi: ") and "integration=kopi" in line for line in message.lines)
+    assert failure_message(context, name="kopi", target="jurnal").subject.endswith("sync_sales failed in kopi__sales")
+
+    ledger = SyncLedger.from_url(sqlite_url, ensure_schema=True)
+    ledger.record("jurnal_demo", [RecordOutcome("invoice", "INV-1", "sales", "failed",
+                                                reason="product 'Kopi' has no SKU")])
+    groups, total = open_failures(ledger, "jurnal_demo")
+    integration = next(i for i in load_config().integrations if i.name == "jurnal_demo").model_copy(
+        update={"language": "id"})
+    digest = digest_message(integration, groups, total)
+    assert digest.subject.startswith("[possync] jurnal_demo: 1 kegagalan terbuka, terlama ")
+    assert "Kegagalan terbuka: 1 data dalam 1 kelompok (alur dan sebab), terlama dulu:" in digest.lines
+    assert "    1 x sales: produk 'Kopi' tidak punya SKU" in digest.lines, digest.lines

@@ -168,10 +168,21 @@ def reason_lines(error: str) -> list[str]:
     return [line.rstrip() for line in error.splitlines() if line.strip()]
 
 
+def _labelled(label: str, value: str, width: int = 12) -> str:
+    """``Label: value``, the label padded so that the values of a message's lines line up."""
+    return f"{label + ':':<{width}} {value}"
+
+
 def failure_message(context: Mapping[str, Any], *, name: str, target: str | None = None,
-                    ledger: bool = True) -> Message:
+                    ledger: bool = True, language: str = "en") -> Message:
     """The alert for a failed task, from the failure callback's context. ``ledger``: the integration keeps a sync
-    ledger, so the message links Sync Status (a head office keeps its lists in its own database)."""
+    ledger, so the message links Sync Status (a head office keeps its lists in its own database). ``language``:
+    the integration's; the sync tasks' failure messages arrive in it already (``possync.i18n.failure_message``)."""
+    from possync.i18n import alert_word
+
+    def w(text: str) -> str:
+        return alert_word(text, language)
+
     ti = context.get("ti")
     dag = context.get("dag")
     dag_id = getattr(ti, "dag_id", None) or getattr(dag, "dag_id", "?")
@@ -184,25 +195,32 @@ def failure_message(context: Mapping[str, Any], *, name: str, target: str | None
     error = context.get("exception")
     reasons = reason_lines(str(error)) if error is not None else []
     if not reasons:
-        reasons = ["(no failure message: the task was killed or lost its heartbeat; see its log)"]
+        reasons = [w("(no failure message: the task was killed or lost its heartbeat; see its log)")]
     if len(reasons) > MAX_REASON_LINES:
-        reasons = [*reasons[:MAX_REASON_LINES], f"  … and {len(reasons) - MAX_REASON_LINES} more lines in the task log"]
+        reasons = [*reasons[:MAX_REASON_LINES],
+                   f"  … {w('and')} {len(reasons) - MAX_REASON_LINES} {w('more lines in the task log')}"]
     try_number = getattr(ti, "try_number", None)
     lines = [
-        f"Integration: {name}" + (f" ({target})" if target else ""),
-        f"DAG:         {dag_id}",
-        f"Run:         {run_id}",
-        f"Task:        {task}" + (f" (try {try_number})" if try_number else ""),
+        _labelled(w("Integration"), name + (f" ({w(target)})" if target else "")),
+        _labelled("DAG", dag_id),
+        _labelled("Run", run_id),
+        _labelled(w("Task"), task + (f" (try {try_number})" if try_number else "")),
         "",
-        "Reason:",
+        f"{w('Reason')}:",
         *(f"  {line}" for line in reasons),
         "",
-        f"Run in Airflow:  {task_url(dag_id, run_id)}",
-        f"Task in Airflow: {task_url(dag_id, run_id, task_id, map_index)}",
-        f"Sync Status:     {sync_status_url(name, dag_id=dag_id, run_id=run_id, status='failed')}" if ledger else
-        "Documents:       possync headoffice status (Sent Data / Received Data, with HO's reasons)",
+        _labelled(w("Run in Airflow"), task_url(dag_id, run_id), LINK_WIDTH),
+        _labelled(w("Task in Airflow"), task_url(dag_id, run_id, task_id, map_index), LINK_WIDTH),
+        _labelled(w("Sync Status"), sync_status_url(name, dag_id=dag_id, run_id=run_id, status="failed"), LINK_WIDTH)
+        if ledger else _labelled(w("Documents"), w(HO_DOCUMENTS), LINK_WIDTH),
     ]
-    return Message(f"[possync] {name}: {task} failed in {dag_id}", lines)
+    return Message(f"[possync] {name}: {task} {w('failed in')} {dag_id}", lines)
+
+
+#: the link lines' labels are padded to this width ("Task in Airflow:")
+LINK_WIDTH = 16
+#: where a head office's documents and their reasons are listed (it keeps no sync ledger)
+HO_DOCUMENTS = "possync headoffice status (Sent Data / Received Data, with HO's reasons)"
 
 
 class TaskFailureNotifier(BaseNotifier):
@@ -213,25 +231,33 @@ class TaskFailureNotifier(BaseNotifier):
     :param alerts: its alert settings (channels and their connections).
     :param target: the target's name, shown beside the integration.
     :param ledger: whether it keeps a sync ledger (then the message links Sync Status); not a head office.
+    :param language: the integration's language (``en`` or ``id``) for the message's own words.
     """
 
     template_fields = ()
 
-    def __init__(self, *, name: str, alerts: Alerts, target: str | None = None, ledger: bool = True) -> None:
+    def __init__(self, *, name: str, alerts: Alerts, target: str | None = None, ledger: bool = True,
+                 language: str = "en") -> None:
         super().__init__()
         self.name = name
         self.alerts = alerts
         self.target = target
         self.ledger = ledger
+        self.language = language
 
     def notify(self, context: Any) -> None:
+        from possync.i18n import alert_word
+
         try:
-            message = failure_message(context, name=self.name, target=self.target, ledger=self.ledger)
+            message = failure_message(context, name=self.name, target=self.target, ledger=self.ledger,
+                                      language=self.language)
         except Exception:  # a message that cannot be built must not hide the failure: say so, plainly
             log.exception("could not build the failure alert of %s", self.name)
-            message = Message(f"[possync] {self.name}: a task failed", [
-                f"Integration: {self.name}", "A task failed; its details could not be read. See the Airflow UI.",
-                *([f"Sync Status: {sync_status_url(self.name, status='failed')}"] if self.ledger else [])])
+            message = Message(f"[possync] {self.name}: {alert_word('a task failed', self.language)}", [
+                _labelled(alert_word("Integration", self.language), self.name),
+                alert_word("A task failed; its details could not be read. See the Airflow UI.", self.language),
+                *([f"{alert_word('Sync Status', self.language)}: {sync_status_url(self.name, status='failed')}"]
+                  if self.ledger else [])])
         deliver(self.alerts, message, context)
 
 
@@ -297,33 +323,43 @@ def digest_message(integration: Integration, groups: Sequence[FailureGroup], tot
     from zoneinfo import ZoneInfo
 
     now = now or datetime.now(UTC)
+    from possync.i18n import alert_word, translate
+
+    language = integration.language
+
+    def w(text: str) -> str:
+        return alert_word(text, language)
+
     zone = ZoneInfo(integration.timezone)
     flows = sorted({g.flow for g in groups})
     lines = [
-        f"Integration: {integration.name} ({integration.target})",
-        f"Open failures: {total} record(s) in {len(groups)} group(s) (flow and reason), oldest first:",
+        _labelled(w("Integration"), f"{integration.name} ({integration.target})"),
+        f"{w('Open failures')}: {total} {w('record(s) in')} {len(groups)} "
+        f"{w('group(s) (flow and reason), oldest first:')}",
         "",
     ]
     for group in groups[:DIGEST_GROUPS]:
-        sold = (f", business time {group.oldest_business_time.astimezone(zone):%Y-%m-%d %H:%M}"
+        sold = (f", {w('business time')} {group.oldest_business_time.astimezone(zone):%Y-%m-%d %H:%M}"
                 if group.oldest_business_time else "")
         lines += [
-            f"{group.count:>5} x {group.flow}: {group.reason}",
-            f"        oldest {group.oldest_type} {group.oldest_key}{sold}, in the ledger for "
+            f"{group.count:>5} x {group.flow}: {translate(group.reason, language)}",
+            f"        {w('oldest')} {group.oldest_type} {group.oldest_key}{sold}, {w('in the ledger for')} "
             f"{age(now - group.oldest_since)}",
         ]
     shown = sum(g.count for g in groups[:DIGEST_GROUPS])
     if total > shown:
-        lines.append(f"  … and {total - shown} more failed record(s)"
-                     + (f" in {len(groups) - DIGEST_GROUPS} more group(s)" if len(groups) > DIGEST_GROUPS else "")
-                     + " (Sync Status lists them all)")
+        lines.append(f"  … {w('and')} {total - shown} {w('more failed record(s)')}"
+                     + (f" {w('in')} {len(groups) - DIGEST_GROUPS} {w('more group(s)')}"
+                        if len(groups) > DIGEST_GROUPS else "")
+                     + f" {w('(Sync Status lists them all)')}")
     lines += [
         "",
-        "Repair the POS records, then retry from Sync Status (Retry failed) or wait for the next runs.",
-        *(f"Sync Status ({flow}): {sync_status_url(integration.name, flow=flow, status='failed')}" for flow in flows),
+        w("Repair the POS records, then retry from Sync Status (Retry failed) or wait for the next runs."),
+        *(f"{w('Sync Status')} ({flow}): {sync_status_url(integration.name, flow=flow, status='failed')}"
+          for flow in flows),
     ]
     oldest = age(now - groups[0].oldest_since) if groups else "0 min"
-    return Message(f"[possync] {integration.name}: {total} open failure(s), oldest {oldest}", lines)
+    return Message(f"[possync] {integration.name}: {total} {w('open failure(s)')}, {w('oldest')} {oldest}", lines)
 
 
 def send_digest(integration: Integration, ledger: SyncLedger | None = None,

@@ -813,7 +813,8 @@ def alerting(dag: DAG, owner: Integration | HeadOffice) -> DAG:
     from possync.alerts import TaskFailureNotifier
 
     if isinstance(owner, Integration):
-        notifier = TaskFailureNotifier(name=owner.name, alerts=owner.alerts, target=owner.target)
+        notifier = TaskFailureNotifier(name=owner.name, alerts=owner.alerts, target=owner.target,
+                                       language=owner.language)
     else:  # a head office keeps no sync ledger: its message points at its own lists, not Sync Status
         notifier = TaskFailureNotifier(name=owner.name, alerts=owner.alerts, target="head office", ledger=False)
     for operator in dag.tasks:

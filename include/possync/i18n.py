@@ -516,6 +516,49 @@ def failure_message(failed: int, failures: Sequence[str], language: str, shown: 
     return f"{failed} record(s) failed: {listed}{more}"
 
 
+# ---------------------------------------------------------------------------------------------------- alerts
+
+#: the alerts' own words (labels, subjects, the digest's sentences) in Indonesian; names, ids, keys and links stay
+ALERT_ID: dict[str, str] = {
+    "Integration": "Integrasi",
+    "Task": "Tugas",
+    "Reason": "Sebab",
+    "Run in Airflow": "Run di Airflow",
+    "Task in Airflow": "Tugas di Airflow",
+    "Sync Status": "Status Sinkronisasi",
+    "Documents": "Dokumen",
+    "head office": "kantor pusat",
+    "failed in": "gagal di",
+    "a task failed": "sebuah tugas gagal",
+    "(no failure message: the task was killed or lost its heartbeat; see its log)":
+        "(tanpa pesan gagal: tugas dihentikan atau kehilangan heartbeat; lihat log-nya)",
+    "more lines in the task log": "baris lagi di log tugas",
+    "possync headoffice status (Sent Data / Received Data, with HO's reasons)":
+        "possync headoffice status (Data Terkirim / Data Diterima, dengan sebab dari kantor pusat)",
+    "A task failed; its details could not be read. See the Airflow UI.":
+        "Sebuah tugas gagal; rinciannya tidak terbaca. Lihat UI Airflow.",
+    "Open failures": "Kegagalan terbuka",
+    "record(s) in": "data dalam",
+    "group(s) (flow and reason), oldest first:": "kelompok (alur dan sebab), terlama dulu:",
+    "oldest": "terlama",
+    "business time": "waktu transaksi",
+    "in the ledger for": "di ledger selama",
+    "more failed record(s)": "data gagal lagi",
+    "more group(s)": "kelompok lagi",
+    "(Sync Status lists them all)": "(Status Sinkronisasi mencantumkan semuanya)",
+    "Repair the POS records, then retry from Sync Status (Retry failed) or wait for the next runs.":
+        "Perbaiki data di POS, lalu coba lagi dari Status Sinkronisasi (Retry failed) atau tunggu run berikutnya.",
+    "open failure(s)": "kegagalan terbuka",
+    "and": "dan",
+    "in": "dalam",
+}
+
+
+def alert_word(text: str, language: str) -> str:
+    """An alert's own word or sentence in ``language`` (unchanged in English, or when the catalogue lacks it)."""
+    return ALERT_ID.get(text, text) if language == "id" else text
+
+
 # ---------------------------------------------------------------------------------------- the Sync Status pages
 
 #: the Sync Status pages' own words (titles, navigation, filters, column heads, buttons, statuses) in Indonesian;
