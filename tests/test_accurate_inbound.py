@@ -17,7 +17,7 @@ from possync.db import make_engine
 from possync.ledger.webhooks import WebhookLog
 from possync.pos import schema as pos
 from possync.pos.receiving import stock_level
-from possync.targets.accurate.inbound import ReceiveItemError, process_pending, receipt_from_detail
+from possync.targets.accurate.inbound import AccurateDocumentError, process_pending, receipt_from_detail
 from possync.targets.base.errors import RejectedError, TransientTargetError
 from support.pos_builder import Pos
 
@@ -27,6 +27,10 @@ INTEGRATION = Integration.model_validate({
     "outlets": {"JKT01": {"warehouse": "Kemang", "branch": "Jakarta"},
                 "BDG01": {"warehouse": "Dago", "branch": "Bandung"}},
 })
+
+
+NO_ORDERS_NOR_TRANSFERS = {"orders_written": 0, "orders_unchanged": 0, "transfers_written": 0,
+                           "transfers_unchanged": 0}
 
 
 def detail(number: str = "RI.2026.12.00001", *, warehouse: str = "Kemang", lines=None, **extra: Any) -> dict:
@@ -94,7 +98,7 @@ def test_a_receive_item_maps_to_a_receipt_at_the_warehouses_outlet() -> None:
     (detail(number=""), "without a number"),
 ])
 def test_a_receive_item_the_pos_cannot_place_names_the_reason(record, reason) -> None:
-    with pytest.raises(ReceiveItemError, match=reason.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(AccurateDocumentError, match=reason.replace("(", r"\(").replace(")", r"\)")):
         receipt_from_detail(record, INTEGRATION)
 
 
@@ -130,7 +134,7 @@ def test_pending_events_become_receipts_once_and_others_are_ignored(shop, log, c
 
     summary = process_pending(log, accurate, shop.engine, INTEGRATION, logging.getLogger("t"))
     assert summary.as_dict() == {"events": 4, "processed": 2, "ignored": 2, "failed": 0,
-                                 "receipts_written": 1, "receipts_unchanged": 1}
+                                 "receipts_written": 1, "receipts_unchanged": 1, **NO_ORDERS_NOR_TRANSFERS}
     assert receipts(shop.engine) == 1
     assert stock_level(shop.engine, "JKT01", "KOP-001") == Decimal("12.000")
     assert log.counts("accurate_t") == {"received": 0, "processed": 2, "failed": 0, "ignored": 2}
@@ -359,7 +363,7 @@ def test_a_purchase_in_accurate_reaches_pos_stock_once(world) -> None:
     assert world["triggered"] == [f"{E2E}__inbound"]  # the endpoint asked for a run right away
 
     assert run_inbound_task() == {"events": 1, "processed": 1, "ignored": 0, "failed": 0,
-                                  "receipts_written": 1, "receipts_unchanged": 0}
+                                  "receipts_written": 1, "receipts_unchanged": 0, **NO_ORDERS_NOR_TRANSFERS}
     shop = world["shop"]
     assert stock_level(shop.engine, "JKT01", "KOP-001") == Decimal("12.000")
     assert stock_level(shop.engine, "JKT01", "GUL-001") == Decimal("2.500")

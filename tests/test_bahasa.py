@@ -222,8 +222,8 @@ SAMPLES: dict[str, str] = {
     "stock take ST-1 has no business time": "stok opname ST-1 tidak punya waktu transaksi",
     "adjustment ADJ-1 has no business time": "penyesuaian stok ADJ-1 tidak punya waktu transaksi",
     # goods receipts from Accurate
-    "SAVE_ITEM events are not synced to the POS (only RECEIVE_ITEM)":
-        "event SAVE_ITEM tidak disinkronkan ke POS (hanya RECEIVE_ITEM)",
+    "SAVE_ITEM events are not synced to the POS (only RECEIVE_ITEM, PURCHASE_ORDER, ITEM_TRANSFER)":
+        "event SAVE_ITEM tidak disinkronkan ke POS (hanya RECEIVE_ITEM, PURCHASE_ORDER, ITEM_TRANSFER)",
     "the envelope has no data entries": "envelope tidak berisi data",
     "receive-item RI-1: action DELETE is not synced; a receipt already in the POS is not reversed automatically "
     "(adjust the stock in the POS)":

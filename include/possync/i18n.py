@@ -262,8 +262,8 @@ _CATALOGUE: list[tuple[str, str]] = [
     (r"line (?P<line>\d+) \('(?P<name>.*)'\) has no quantity change",
      "baris {line} ('{name}') tidak punya perubahan kuantitas"),
     # ------------------------------------------------------------------ goods receipts from Accurate (inbound)
-    (r"(?P<event>\S+) events are not synced to the POS \(only RECEIVE_ITEM\)",
-     "event {event} tidak disinkronkan ke POS (hanya RECEIVE_ITEM)"),
+    (r"(?P<event>\S+) events are not synced to the POS \(only (?P<types>[A-Z_, ]+)\)",
+     "event {event} tidak disinkronkan ke POS (hanya {types})"),
     (r"the envelope has no data entries", "envelope tidak berisi data"),
     (r"receive-item (?P<key>\S+): action (?P<action>\S+) is not synced; a receipt already in the POS is not "
      r"reversed automatically \(adjust the stock in the POS\)",

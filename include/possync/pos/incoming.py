@@ -34,7 +34,7 @@ from possync.pos.receiving import (
     outlet_id_of,
     resolve_products,
 )
-from possync.pos.schema import outlets, purchase_order_lines, purchase_orders, transfer_lines, transfers
+from possync.pos.schema import outlets, products, purchase_order_lines, purchase_orders, transfer_lines, transfers
 
 OrderOutcome = Literal["written", "updated", "unchanged"]
 
@@ -193,6 +193,24 @@ class TransferReceived:
 def _origin_clash(number: str, origin: str | None, integration: str) -> str:
     where = "entered at the POS" if origin is None else f"written in by integration {origin}"
     return f"the POS already has a transfer {number} ({where}), not the one integration {integration} wrote"
+
+
+def pos_transfer(engine: Engine, number: str) -> dict[str, object] | None:
+    """A transfer as the POS keeps it: ``status``, ``origin``, outlet codes and ``lines`` [(sku, sent, received)]."""
+    source, destination = outlets.alias("source"), outlets.alias("destination")
+    t, line = transfers.c, transfer_lines.c
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(t.id, t.status, t.origin, source.c.code.label("from_code"), destination.c.code.label("to_code"))
+            .join(source, source.c.id == t.from_outlet_id).join(destination, destination.c.id == t.to_outlet_id)
+            .where(t.number == number)).first()
+        if found is None:
+            return None
+        lines = conn.execute(select(products.c.sku, line.quantity_sent, line.quantity_received)
+                             .join(products, products.c.id == line.product_id)
+                             .where(line.transfer_id == found.id).order_by(line.line_no)).all()
+    return {"status": found.status, "origin": found.origin, "from_code": found.from_code, "to_code": found.to_code,
+            "lines": [tuple(row) for row in lines]}
 
 
 def record_transfer_sent(engine: Engine, transfer: TransferSent, *, now: datetime | None = None) -> bool:
