@@ -421,10 +421,10 @@ def stock_not_due(integration: Integration, moment: datetime | None, now: dateti
     if moment is None:
         return None
     transfers = integration.transfers
-    if transfers.mode == "manual":
+    if transfers.mode != "automatic":  # manual; realtime syncs only transfer sides on its own (``not_due``)
         if now >= moment + MANUAL_SYNC_GRACE:
             return None
-        return ("transfers and stock are synced by hand (transfers.mode: manual) and no run has read it yet"
+        return (f"transfers and stock are synced by hand (transfers.mode: {transfers.mode}) and no run has read it yet"
                 f" (unexplained from {(moment + MANUAL_SYNC_GRACE).date()} on)")
     zone = ZoneInfo(integration.timezone)
     local = moment.astimezone(zone)
@@ -624,7 +624,9 @@ class _Comparison:
     def not_due(self, document: PosDocument) -> str | None:
         """A sale no sync has read yet, because it was made after the day's last sales window and the window
         that syncs it has not ended: not due yet. A stock move: see ``stock_not_due``."""
-        if document.record_type in STOCK_TYPES:
+        realtime_side = (self.integration.transfers.mode == "realtime"
+                         and document.record_type in ("transfer_out", "transfer_in"))
+        if document.record_type in STOCK_TYPES and not realtime_side:  # a realtime side is due like a sale
             return stock_not_due(self.integration, document.business_time, self.now)
         moment = document.business_time
         if moment is None or moment < not_due_before(self.integration, document.day):
