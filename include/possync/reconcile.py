@@ -413,6 +413,16 @@ def own_stock_set_aside(documents: list[BookDocument], ledger: SyncLedger, integ
     return [d for d in documents if not any((t, d.number) in known for t in OWN_STOCK.values())]
 
 
+def inbound_set_aside(documents: list[BookDocument], pos: Engine, integration: str) -> list[BookDocument]:
+    """The target's stock documents without the transfers entered in the target itself and written into the POS by
+    the inbound (``possync.pos.incoming``): the POS holds them as its own transfers, never synced out, so they are
+    no difference (``possync stock compare`` still sees the stock they moved on both sides)."""
+    from possync.pos.incoming import inbound_transfer_numbers
+
+    inbound = inbound_transfer_numbers(pos, integration)
+    return [d for d in documents if not (d.record_type in ("transfer_out", "transfer_in") and d.number in inbound)]
+
+
 def stock_not_due(integration: Integration, moment: datetime | None, now: datetime) -> str | None:
     """Why a transfer side, adjustment or stock take no sync has read yet is not due: transfers synced by hand
     (``transfers.mode: manual``: ops have not synced its day yet), or the scheduled transfers window that syncs it
@@ -660,8 +670,8 @@ def reconcile(integration: Integration, books: TargetBooks, pos: Engine, ledger:
     now = (now or datetime.now(UTC)).astimezone(UTC)
     pos_docs = pos_documents(pos, integration, chosen, first, last)
     pos_docs += pos_stock_documents(pos, integration, books, chosen, first, last)
-    target_docs = list(books.documents(first, last)) + own_stock_set_aside(
-        list(books.stock_documents(first, last)), ledger, integration.name)
+    target_docs = list(books.documents(first, last)) + inbound_set_aside(own_stock_set_aside(
+        list(books.stock_documents(first, last)), ledger, integration.name), pos, integration.name)
     logger.info("%s: %d POS record(s) around %s → %s, %d target document(s) dated in it", integration.name,
                 len(pos_docs), first, last, len(target_docs))
     results = _Comparison(integration, books, pos_docs, target_docs, ledger, first, last, chosen, now).run()

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, inspect, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -37,6 +37,10 @@ from possync.pos.receiving import (
 from possync.pos.schema import outlets, products, purchase_order_lines, purchase_orders, transfer_lines, transfers
 
 OrderOutcome = Literal["written", "updated", "unchanged"]
+
+
+class TransferNotInPos(GoodsReceiptError):
+    """A transfer-in arrived for a transfer the POS does not hold yet (its transfer-out is written later)."""
 
 
 def _aware(moment: datetime, what: str) -> datetime:
@@ -213,6 +217,18 @@ def pos_transfer(engine: Engine, number: str) -> dict[str, object] | None:
             "lines": [tuple(row) for row in lines]}
 
 
+def inbound_transfer_numbers(engine: Engine, integration: str) -> set[str]:
+    """The target's numbers of every transfer the integration wrote in (its transfer-outs' and transfer-ins'):
+    documents of the target's that the POS holds but never syncs out. Empty for a POS without ``origin`` (one read
+    through a source profile of another schema, where nothing is written in)."""
+    t = transfers.c
+    with engine.connect() as conn:
+        if "origin_receipt_number" not in {c["name"] for c in inspect(conn).get_columns("transfers")}:
+            return set()
+        rows = conn.execute(select(t.number, t.origin_receipt_number).where(t.origin == integration)).all()
+    return {number for row in rows for number in row if number}
+
+
 def record_transfer_sent(engine: Engine, transfer: TransferSent, *, now: datetime | None = None) -> bool:
     """Write the transfer as sent and take its stock out of the source outlet; False when it is already in the
     POS. ``GoodsReceiptError`` (nothing written) when the POS cannot place it."""
@@ -260,7 +276,7 @@ def record_transfer_received(engine: Engine, receipt: TransferReceived, *, now: 
         found = conn.execute(select(t.id, t.origin, t.status, t.to_outlet_id).where(t.number == receipt.number)).first()
         what = f"{receipt.source_label} transfer-in {receipt.receipt_number}"
         if found is None:
-            raise GoodsReceiptError(
+            raise TransferNotInPos(
                 f"{what} receives transfer {receipt.number}, which is not in the POS yet; it is written once the "
                 "transfer-out is")
         if found.origin != receipt.integration:
@@ -292,7 +308,8 @@ def record_transfer_received(engine: Engine, receipt: TransferReceived, *, now: 
             left[row.product_id] = left.get(row.product_id, Decimal(0)) - take
             conn.execute(update(transfer_lines).where(transfer_lines.c.id == row.id).values(quantity_received=take))
         conn.execute(update(transfers).where(t.id == found.id)
-                     .values(status="received", received_at=receipt.received_at, committed_at=now))
+                     .values(status="received", received_at=receipt.received_at, committed_at=now,
+                             origin_receipt_number=receipt.receipt_number))
         for line, product_id in zip(receipt.lines, product_ids, strict=True):
             add_stock(conn, to_id, product_id, line.quantity, now)
     return True

@@ -227,6 +227,9 @@ transfers = Table(
     # item transfer written in by possync's inbound): it is already in that target's books, so the outbound sync
     # never reads it (possync.pos.extract), and it is never sent back as a new transfer.
     Column("origin", String(60)),
+    # such a transfer's receiving document in that target (an Accurate TRANSFER_IN's number): with ``number`` (its
+    # transfer-out's), what the reconciliation sets aside among the target's documents
+    Column("origin_receipt_number", String(60)),
     CheckConstraint(f"status IN {TRANSFER_STATUSES!r}", name="ck_transfers_status"),
     Index("ix_transfers_sent_at", "sent_at"),
     Index("ix_transfers_received_at", "received_at"),
@@ -499,8 +502,10 @@ def create_schema(engine: Engine) -> None:
     possync lacks (idempotent)."""
     metadata.create_all(engine)
     with engine.begin() as conn:
-        if "origin" not in {column["name"] for column in inspect(conn).get_columns("transfers")}:
-            conn.exec_driver_sql("ALTER TABLE transfers ADD COLUMN origin VARCHAR(60)")
+        have = {column["name"] for column in inspect(conn).get_columns("transfers")}
+        for name in ("origin", "origin_receipt_number"):
+            if name not in have:
+                conn.exec_driver_sql(f"ALTER TABLE transfers ADD COLUMN {name} VARCHAR(60)")
 
 
 def drop_schema(engine: Engine) -> None:

@@ -53,6 +53,7 @@ from possync.config import Integration
 from possync.ledger.webhooks import WebhookEvent, WebhookLog
 from possync.pos.incoming import (
     PurchaseOrder,
+    TransferNotInPos,
     TransferReceived,
     TransferSent,
     cancel_purchase_order,
@@ -466,8 +467,10 @@ def _apply(kind: DocumentKind, key: str, entry: dict[str, Any], hook: DetailRead
 
 
 def _process_event(event: WebhookEvent, hook: DetailReader, pos_engine: Engine, integration: Integration,
-                   logger: Any, summary: InboundSummary) -> tuple[str, str | None]:
-    """(status, reason) for one event; raises TransientTargetError with nothing marked."""
+                   logger: Any, summary: InboundSummary, *, last_try: bool = True) -> tuple[str, str | None]:
+    """(status, reason) for one event; raises TransientTargetError with nothing marked. Unless ``last_try``, an
+    event whose only failures are transfer-ins delivered before their transfer-outs is ``later``: Accurate's
+    deliveries need not arrive in order, and the run tries it again after the others."""
     kind = KINDS.get(event.event_type)
     if kind is None:
         reason = f"{event.event_type} events are not synced to the POS (only {', '.join(KINDS)})"
@@ -481,6 +484,7 @@ def _process_event(event: WebhookEvent, hook: DetailReader, pos_engine: Engine, 
 
     failures: list[str] = []
     ignored: list[str] = []
+    waiting = False
     for entry in entries:
         key = _entry_key(kind, entry)
         try:
@@ -489,6 +493,12 @@ def _process_event(event: WebhookEvent, hook: DetailReader, pos_engine: Engine, 
             raise
         except RejectedError as error:
             reason = f"{kind.module} {key}: Accurate refused to return it: {error.message}"
+        except TransferNotInPos as error:
+            if not last_try:
+                log_record(logger, "SKIPPED", kind.record_type, key, f"{error}; tried again at the end of this run")
+                waiting = True
+                continue
+            reason = str(error)
         except (AccurateDocumentError, GoodsReceiptError) as error:
             reason = str(error)
         else:
@@ -506,6 +516,8 @@ def _process_event(event: WebhookEvent, hook: DetailReader, pos_engine: Engine, 
 
     if failures:
         return "failed", "; ".join(failures)
+    if waiting:
+        return "later", None
     if ignored and len(ignored) == len(entries):
         return "ignored", "; ".join(ignored)
     return "processed", "; ".join(ignored) or None
@@ -542,13 +554,19 @@ def process_pending(webhook_log: WebhookLog, hook: DetailReader, pos_engine: Eng
                     logger: logging.Logger | logging.LoggerAdapter | Any, *, limit: int = 500) -> InboundSummary:
     """Process the integration's pending webhook events, oldest first; see the module docstring."""
     summary = InboundSummary()
-    for event in webhook_log.pending(integration.name, limit=limit):
+    later: list[WebhookEvent] = []
+
+    def process(event: WebhookEvent, last_try: bool) -> None:
         try:
-            status, reason = _process_event(event, hook, pos_engine, integration, logger, summary)
+            status, reason = _process_event(event, hook, pos_engine, integration, logger, summary,
+                                            last_try=last_try)
         except TransientTargetError as error:
             logger.warning("stopped at webhook event %s (left pending, retried next): %s", event.uuid, error)
             logger.info("%s", summary.line())
             raise
+        if status == "later":
+            later.append(event)
+            return
         summary.events += 1
         if status == "processed":
             webhook_log.mark_processed(event.id, reason=reason)
@@ -561,5 +579,10 @@ def process_pending(webhook_log: WebhookLog, hook: DetailReader, pos_engine: Eng
             summary.failed += 1
             summary.failed_events.append(
                 FailedRecord("webhook", event.document_numbers or event.uuid, reason or "failed", failing))
+
+    for event in webhook_log.pending(integration.name, limit=limit):
+        process(event, last_try=False)
+    for event in later:  # transfer-ins delivered before their transfer-outs, once the others are written
+        process(event, last_try=True)
     logger.info("%s", summary.line())
     return summary
