@@ -327,7 +327,7 @@ def _write_order(detail: dict[str, Any], entry: dict[str, Any], pos: Engine, int
     outcome = record_purchase_order(pos, order)
     if outcome == "unchanged":
         return Applied("unchanged", "already in the POS (an earlier delivery)", order.source_number)
-    verb = "expected at" if outcome == "written" else "changed in Accurate, updated at"
+    verb = "expected at" if outcome == "written" else f"changed in {LABEL}, updated at"
     return Applied("written", f"→ {verb} POS outlet {order.outlet_code}: {len(order.lines)} lines",
                    order.source_number)
 
