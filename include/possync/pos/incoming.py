@@ -96,6 +96,7 @@ def _record_order(engine: Engine, order: PurchaseOrder, now: datetime) -> OrderO
         header = {"outlet_id": outlet_id, "supplier": order.supplier, "ordered_at": order.ordered_at,
                   "expected_at": order.expected_at, "status": "open", "source_document_id": order.source_document_id}
         po = purchase_orders.c
+        outcome: OrderOutcome
         found = conn.execute(select(po.id, po.outlet_id, po.supplier, po.ordered_at, po.expected_at, po.status,
                                     po.source_document_id)
                              .where(po.integration == order.integration, po.source_number == order.source_number)
@@ -116,7 +117,7 @@ def _record_order(engine: Engine, order: PurchaseOrder, now: datetime) -> OrderO
             {"order_id": order_id, "line_no": n, "product_id": product_id, "sku": sku, "quantity": quantity,
              "unit_price": price}
             for n, (product_id, sku, quantity, price) in enumerate(lines, 1)])
-    return outcome  # type: ignore[return-value]
+    return outcome
 
 
 def cancel_purchase_order(engine: Engine, integration: str, *, source_document_id: str | None = None,
