@@ -163,6 +163,11 @@ def test_an_item_transfer_becomes_the_pos_transfer_once_and_the_outbound_sync_ne
     log.receive("accurate_t", [envelope("u4", "ITEM_TRANSFER", "itemTransfer", in_)])  # the IN delivered again
     assert run(log, accurate, shop)["transfers_unchanged"] == 1
     assert stock_level(shop.engine, "BDG01", "KOP-001") == Decimal("9.000")
+    accurate.add("item-transfer", {**transfer_out(), "detailItem": [{"itemNo": "KOP-001", "quantity": 12}]})
+    log.receive("accurate_t", [envelope("u5", "ITEM_TRANSFER", "itemTransfer", out)])  # edited in Accurate since
+    run(log, accurate, shop)
+    assert "IT.2026.00001 was changed in Accurate after the POS took it" in log.get("accurate_t", "u5").reason
+    assert stock_level(shop.engine, "JKT01", "KOP-001") == Decimal("-10.000")  # the POS keeps what it moved
 
     # loop guard: neither the built-in extract nor the reference profile reads it for the outbound sync
     window = Window(datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 5, tzinfo=UTC))

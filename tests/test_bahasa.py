@@ -265,6 +265,10 @@ SAMPLES: dict[str, str] = {
         "→ transfer POS IT-1 dikirim JKT01 → BDG01: 2 baris, stok -14.000 di JKT01",
     "→ POS transfer IT-1 received at BDG01: +13.000 in stock": "→ transfer POS IT-1 diterima di BDG01: stok +13.000",
     "deleted in Accurate: cancelled in the POS": "dihapus di Accurate: dibatalkan di POS",
+    "item-transfer IT-1 was changed in Accurate after the POS took it; the POS keeps the first version: adjust the "
+    "stock in the POS if the change is real":
+        "pemindahan barang IT-1 diubah di Accurate setelah POS mencatatnya; POS menyimpan versi pertama: sesuaikan "
+        "stok di POS bila perubahan itu memang benar",
     "already cancelled in the POS (an earlier delivery)": "sudah dibatalkan di POS (kiriman sebelumnya)",
     "transfer IT-1 already received in the POS (an earlier delivery)":
         "transfer IT-1 sudah diterima di POS (kiriman sebelumnya)",

@@ -337,6 +337,10 @@ _CATALOGUE: list[tuple[str, str]] = [
     (r"transfer (?P<number>\S+) already received in the POS \(an earlier delivery\)",
      "transfer {number} sudah diterima di POS (kiriman sebelumnya)"),
     (r"tried again at the end of this run", "dicoba lagi di akhir run ini"),
+    (rf"item-transfer (?P<key>\S+) was changed in {_TARGET} after the POS took it; the POS keeps the first version: "
+     r"adjust the stock in the POS if the change is real",
+     "pemindahan barang {key} diubah di {target} setelah POS mencatatnya; POS menyimpan versi pertama: sesuaikan "
+     "stok di POS bila perubahan itu memang benar"),
     (rf"purchase-order (?P<key>\S+) was deleted in {_TARGET} and was never in the POS",
      "pesanan pembelian {key} dihapus di {target} dan tidak pernah ada di POS"),
     (r"item-transfer (?P<key>\S+): action DELETE is not synced; a transfer already in the POS is not reversed "

@@ -392,6 +392,13 @@ def _write_transfer(detail: dict[str, Any], entry: dict[str, Any], pos: Engine, 
                             to_outlet_code=_outlet_of(there, what, integration), sent_at=moment, lines=lines,
                             note=note[:2000])
         if not record_transfer_sent(pos, sent):
+            held = pos_transfer(pos, number)
+            if held is not None and [(sku, q) for sku, q, _received in held["lines"]] != [
+                    (line.sku, line.quantity) for line in lines]:
+                # edited in Accurate after the POS took it: the POS keeps what it moved, as for a receive-item
+                return Applied("unchanged", f"{what} was changed in Accurate after the POS took it; the POS keeps the "
+                                            "first version: adjust the stock in the POS if the change is real",
+                               number, noted=True)
             return Applied("unchanged", "already in the POS (an earlier delivery)", number)
         quantity = sum((line.quantity for line in lines), Decimal(0))
         return Applied("written", f"→ POS transfer {number} sent {sent.from_outlet_code} → {sent.to_outlet_code}: "
