@@ -17,7 +17,7 @@ from possync.db import make_engine
 from possync.ledger.webhooks import WebhookLog
 from possync.pos import schema as pos
 from possync.pos.receiving import stock_level
-from possync.targets.accurate.inbound import ReceiveItemError, process_pending, receipt_from_detail
+from possync.targets.accurate.inbound import AccurateDocumentError, process_pending, receipt_from_detail
 from possync.targets.base.errors import RejectedError, TransientTargetError
 from support.pos_builder import Pos
 
@@ -27,6 +27,10 @@ INTEGRATION = Integration.model_validate({
     "outlets": {"JKT01": {"warehouse": "Kemang", "branch": "Jakarta"},
                 "BDG01": {"warehouse": "Dago", "branch": "Bandung"}},
 })
+
+
+NO_ORDERS_NOR_TRANSFERS = {"orders_written": 0, "orders_unchanged": 0, "transfers_written": 0,
+                           "transfers_unchanged": 0}
 
 
 def detail(number: str = "RI.2026.12.00001", *, warehouse: str = "Kemang", lines=None, **extra: Any) -> dict:
@@ -94,7 +98,7 @@ def test_a_receive_item_maps_to_a_receipt_at_the_warehouses_outlet() -> None:
     (detail(number=""), "without a number"),
 ])
 def test_a_receive_item_the_pos_cannot_place_names_the_reason(record, reason) -> None:
-    with pytest.raises(ReceiveItemError, match=reason.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(AccurateDocumentError, match=reason.replace("(", r"\(").replace(")", r"\)")):
         receipt_from_detail(record, INTEGRATION)
 
 
@@ -130,7 +134,7 @@ def test_pending_events_become_receipts_once_and_others_are_ignored(shop, log, c
 
     summary = process_pending(log, accurate, shop.engine, INTEGRATION, logging.getLogger("t"))
     assert summary.as_dict() == {"events": 4, "processed": 2, "ignored": 2, "failed": 0,
-                                 "receipts_written": 1, "receipts_unchanged": 1}
+                                 "receipts_written": 1, "receipts_unchanged": 1, **NO_ORDERS_NOR_TRANSFERS}
     assert receipts(shop.engine) == 1
     assert stock_level(shop.engine, "JKT01", "KOP-001") == Decimal("12.000")
     assert log.counts("accurate_t") == {"received": 0, "processed": 2, "failed": 0, "ignored": 2}
@@ -248,9 +252,10 @@ SECRET = "e2e-webhook-secret-7c1d"
 
 
 @pytest.fixture
-def world(tmp_path, monkeypatch):
-    """Accurate sandbox (account + data host) → webhook endpoint (the plugin's app on a live server, mounted
-    at /possync as the API server mounts it) → webhook log → the inbound task → a POS SQLite."""
+def world(tmp_path, monkeypatch, request):
+    """Accurate sandbox (account + data host; ``request.param``: its undocumented readings) → webhook endpoint
+    (the plugin's app on a live server, mounted at /possync as the API server mounts it) → webhook log → the
+    inbound task → a POS SQLite."""
     import json
 
     import yaml
@@ -271,7 +276,7 @@ def world(tmp_path, monkeypatch):
     (tmp_path / "integrations.yaml").write_text(yaml.safe_dump(config))
     monkeypatch.setenv("POSSYNC_CONFIG", str(tmp_path / "integrations.yaml"))
 
-    sandbox_config = SandboxConfig(db_path=str(tmp_path / "accurate.db"))
+    sandbox_config = SandboxConfig(db_path=str(tmp_path / "accurate.db"), **getattr(request, "param", {}))
     account_app, data_app = create_apps(sandbox_config)
     data = LiveServer(data_app).start()
     sandbox_config.data_host_url = data.url
@@ -308,10 +313,12 @@ def world(tmp_path, monkeypatch):
         accurate.save("item", {"no": no, "name": name, "itemType": "INVENTORY"})
     endpoint = f"{hooks.url}/possync/webhooks/accurate/{E2E}"
     admin = SandboxAdmin(data.url)
-    admin.post("webhooks", {"url": f"{endpoint}?token={SECRET}"})
+    admin.post("webhooks", {"url": f"{endpoint}?token={SECRET}",
+                            "types": ["RECEIVE_ITEM", "PURCHASE_ORDER", "ITEM_TRANSFER"]})
 
     log = WebhookLog(make_engine(f"sqlite:///{tmp_path / 'ledger.db'}"), ensure_schema=True)
-    yield {"data": data, "admin": admin, "endpoint": endpoint, "shop": shop, "log": log, "triggered": triggered}
+    yield {"data": data, "admin": admin, "endpoint": endpoint, "shop": shop, "log": log, "triggered": triggered,
+           "accurate": accurate, "sandbox": sandbox_config}
     for server in (hooks, account, data):
         server.stop()
 
@@ -359,7 +366,7 @@ def test_a_purchase_in_accurate_reaches_pos_stock_once(world) -> None:
     assert world["triggered"] == [f"{E2E}__inbound"]  # the endpoint asked for a run right away
 
     assert run_inbound_task() == {"events": 1, "processed": 1, "ignored": 0, "failed": 0,
-                                  "receipts_written": 1, "receipts_unchanged": 0}
+                                  "receipts_written": 1, "receipts_unchanged": 0, **NO_ORDERS_NOR_TRANSFERS}
     shop = world["shop"]
     assert stock_level(shop.engine, "JKT01", "KOP-001") == Decimal("12.000")
     assert stock_level(shop.engine, "JKT01", "GUL-001") == Decimal("2.500")
@@ -410,3 +417,71 @@ def test_the_renew_dag_extends_the_webhook_and_returns_the_new_expiry(world) -> 
     assert re.fullmatch(r"\d{2}/\d{2}/\d{4}", expiry), expiry
     subscription = world["admin"].get("webhooks")
     assert subscription["active"] and subscription["expires_at_wib"].startswith(expiry)
+
+
+def wait_for_events(world, count: int) -> None:
+    import time
+
+    deadline = time.monotonic() + 15
+    while len(world["log"].events(E2E, limit=1000)) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{count} webhooks expected; deliveries: {world['admin'].get('webhook-deliveries')}")
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("world", [{}, {"webhook_numbers": "omitted", "item_transfer_webhook": "per_warehouse"}],
+                         ids=["numbers-once", "ids-only-per-warehouse"], indirect=True)
+def test_orders_and_transfers_entered_in_accurate_reach_the_pos_once_and_nothing_echoes(world) -> None:
+    from possync.config import load_config
+    from possync.pipeline import SyncJob, sync_products, sync_transfers
+    from possync.pos.extract import Window
+    from possync.pos.incoming import pos_transfer, purchase_order
+    from possync.targets.base.registry import get_target
+
+    accurate, shop = world["accurate"], world["shop"]
+    accurate.save("branch", {"name": "Jakarta"})
+    po = accurate.save("purchase-order", {"vendorNo": "V.00001", "transDate": "01/12/2026", "branchName": "Jakarta",
+                                          "detailItem": [{"itemNo": "KOP-001", "quantity": 24, "unitPrice": 51000}]})
+    out = accurate.save("item-transfer", {"itemTransferType": "TRANSFER_OUT", "transDate": "02/12/2026",
+                                          "warehouseName": "Kemang", "referenceWarehouseName": "Dago",
+                                          "detailItem": [{"itemNo": "GUL-001", "quantity": 5}]})
+    in_ = accurate.save("item-transfer", {"itemTransferType": "TRANSFER_IN", "transDate": "03/12/2026",
+                                          "warehouseName": "Dago", "fromItemTransferNo": out["number"],
+                                          "detailItem": [{"itemNo": "GUL-001", "quantity": 5}]})
+    wait_for_events(world, 3)
+    summary = run_inbound_task()
+    assert (summary["failed"], summary["orders_written"], summary["transfers_written"]) == (0, 1, 2)
+    # one entry per warehouse: each transfer named twice, written once
+    twice = world["sandbox"].item_transfer_webhook == "per_warehouse"
+    assert summary["transfers_unchanged"] == (2 if twice else 0)
+    assert purchase_order(shop.engine, E2E, po["number"])["outlet_code"] == "JKT01"
+    assert pos_transfer(shop.engine, out["number"])["status"] == "received"
+    assert (stock_level(shop.engine, "JKT01", "GUL-001"), stock_level(shop.engine, "BDG01", "GUL-001")) == (
+        Decimal("-5.000"), Decimal("5.000"))
+
+    # the outbound sync of the same days sends the POS's own transfer only; its webhooks come back and are ignored
+    day = datetime(2026, 12, 2, 3, tzinfo=UTC)
+    shop.transfer("TO-0100", "JKT01", "BDG01", "Kopi Toraja 250g", 2, sent_at=day, received_at=day + timedelta(hours=2))
+    [integration] = load_config().integrations
+    job = SyncJob.connect(integration, get_target("accurate"), accurate)
+    sync_products(job)
+    synced = sync_transfers(job, outlet_codes=["JKT01", "BDG01"],
+                            window=Window(day - timedelta(days=2), day + timedelta(days=2)))
+    assert (synced.read, synced.synced) == (2, 2)  # TO-0100's out and in; not the transfer from Accurate
+    numbers = sorted(r["number"] for r in accurate.iterate("item-transfer", fields=["number"]))
+    assert numbers == sorted([out["number"], in_["number"], "TO-0100/IN", "TO-0100/OUT"])
+    wait_for_events(world, 5)
+    echo = run_inbound_task()
+    assert (echo["ignored"], echo["transfers_written"]) == (2, 0)
+    assert pos_transfer(shop.engine, "TO-0100")["origin"] is None
+    with shop.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(pos.transfers)).scalar_one() == 2
+
+    # the daily reconciliation: the transfer entered in Accurate is the POS's own, never synced out, so no difference
+    from datetime import date
+
+    from possync.reconcile import reconcile
+
+    results = reconcile(integration, job.target.reader(accurate, integration), shop.engine, job.ledger,
+                        date(2026, 12, 1), date(2026, 12, 3))
+    assert [(d.kind, d.key) for result in results for d in result.differences] == []

@@ -222,8 +222,8 @@ SAMPLES: dict[str, str] = {
     "stock take ST-1 has no business time": "stok opname ST-1 tidak punya waktu transaksi",
     "adjustment ADJ-1 has no business time": "penyesuaian stok ADJ-1 tidak punya waktu transaksi",
     # goods receipts from Accurate
-    "SAVE_ITEM events are not synced to the POS (only RECEIVE_ITEM)":
-        "event SAVE_ITEM tidak disinkronkan ke POS (hanya RECEIVE_ITEM)",
+    "SAVE_ITEM events are not synced to the POS (only RECEIVE_ITEM, PURCHASE_ORDER, ITEM_TRANSFER)":
+        "event SAVE_ITEM tidak disinkronkan ke POS (hanya RECEIVE_ITEM, PURCHASE_ORDER, ITEM_TRANSFER)",
     "the envelope has no data entries": "envelope tidak berisi data",
     "receive-item RI-1: action DELETE is not synced; a receipt already in the POS is not reversed automatically "
     "(adjust the stock in the POS)":
@@ -248,6 +248,59 @@ SAMPLES: dict[str, str] = {
     "receive-item RI-1 has no item lines": "penerimaan barang RI-1 tidak punya baris barang",
     "receive-item RI-1: line 1 is not an object": "penerimaan barang RI-1: baris 1 bukan objek",
     "receive-item RI-1: line 1 names no warehouse": "penerimaan barang RI-1: baris 1 tidak menyebut gudang",
+    # purchase orders and item transfers from Accurate
+    "item-transfer #41: action WRITE2 is not synced": "pemindahan barang #41: aksi WRITE2 tidak disinkronkan",
+    "purchase-order PO-1: shipDate '2026-12-04' is not dd/MM/yyyy":
+        "pesanan pembelian PO-1: shipDate '2026-12-04' bukan dd/MM/yyyy",
+    "Accurate warehouse 'Utama' of item-transfer IT-1 is not mapped to a POS outlet (set outlets.<code>.warehouse "
+    "for integration accurate_demo in integrations.yaml)":
+        "gudang Accurate 'Utama' dari pemindahan barang IT-1 belum dipetakan ke outlet POS (isi "
+        "outlets.<code>.warehouse untuk integrasi accurate_demo di integrations.yaml)",
+    "→ expected at POS outlet JKT01: 2 lines": "→ diharapkan di outlet POS JKT01: 2 baris",
+    "Accurate item 'KOP-001' (Kopi Toraja): quantity -1.000 is not a positive quantity sent":
+        "barang Accurate 'KOP-001' (Kopi Toraja): kuantitas -1.000 bukan kuantitas dikirim yang positif",
+    "→ changed in Accurate, updated at POS outlet JKT01: 1 lines":
+        "→ diubah di Accurate, diperbarui di outlet POS JKT01: 1 baris",
+    "→ POS transfer IT-1 sent JKT01 → BDG01: 2 lines, -14.000 in stock at JKT01":
+        "→ transfer POS IT-1 dikirim JKT01 → BDG01: 2 baris, stok -14.000 di JKT01",
+    "→ POS transfer IT-1 received at BDG01: +13.000 in stock": "→ transfer POS IT-1 diterima di BDG01: stok +13.000",
+    "deleted in Accurate: cancelled in the POS": "dihapus di Accurate: dibatalkan di POS",
+    "item-transfer IT-1 was changed in Accurate after the POS took it; the POS keeps the first version: adjust the "
+    "stock in the POS if the change is real":
+        "pemindahan barang IT-1 diubah di Accurate setelah POS mencatatnya; POS menyimpan versi pertama: sesuaikan "
+        "stok di POS bila perubahan itu memang benar",
+    "already cancelled in the POS (an earlier delivery)": "sudah dibatalkan di POS (kiriman sebelumnya)",
+    "transfer IT-1 already received in the POS (an earlier delivery)":
+        "transfer IT-1 sudah diterima di POS (kiriman sebelumnya)",
+    "purchase-order PO-1 was deleted in Accurate and was never in the POS":
+        "pesanan pembelian PO-1 dihapus di Accurate dan tidak pernah ada di POS",
+    "item-transfer IT-1: action DELETE is not synced; a transfer already in the POS is not reversed automatically "
+    "(cancel it or adjust the stock in the POS)":
+        "pemindahan barang IT-1: aksi DELETE tidak disinkronkan; transfer yang sudah ada di POS tidak dibatalkan "
+        "otomatis (batalkan atau sesuaikan stok di POS)",
+    "item-transfer TO-1/OUT belongs to POS transfer TO-1, which possync sent to Accurate: nothing to write back":
+        "pemindahan barang TO-1/OUT milik transfer POS TO-1, yang dikirim possync ke Accurate: tidak ada yang ditulis "
+        "balik",
+    "item-transfer IT-2 moves goods between Accurate warehouses 'Utama' and 'Cabang', neither a POS outlet: nothing "
+    "for the POS":
+        "pemindahan barang IT-2 memindahkan barang antara gudang Accurate 'Utama' dan 'Cabang', keduanya bukan outlet "
+        "POS: tidak ada untuk POS",
+    "Accurate transfer-in IT-2 receives transfer IT-1, which is not in the POS yet; it is written once the "
+    "transfer-out is; tried again at the end of this run":
+        "transfer masuk Accurate IT-2 menerima transfer IT-1, yang belum ada di POS; ditulis setelah transfer "
+        "keluarnya; dicoba lagi di akhir run ini",
+    "Accurate branch 'Surabaya' of purchase-order PO-1 is not the branch of a POS outlet (set outlets.<code>.branch "
+    "for integration accurate_demo in integrations.yaml)":
+        "cabang Accurate 'Surabaya' dari pesanan pembelian PO-1 bukan cabang outlet POS mana pun (isi "
+        "outlets.<code>.branch untuk integrasi accurate_demo di integrations.yaml)",
+    "Accurate branch 'Bandung' of purchase-order PO-1 is the branch of several POS outlets (BDG01, BDG02): the POS "
+    "cannot tell which one expects it (give each outlet its own branch)":
+        "cabang Accurate 'Bandung' dari pesanan pembelian PO-1 adalah cabang beberapa outlet POS (BDG01, BDG02): POS "
+        "tidak tahu outlet mana yang menunggunya (beri tiap outlet cabangnya sendiri)",
+    "purchase-order PO-1 names neither a warehouse nor a branch: the POS cannot tell which outlet expects it (give "
+    "it the outlet's branch in Accurate)":
+        "pesanan pembelian PO-1 tidak menyebut gudang maupun cabang: POS tidak tahu outlet mana yang menunggunya (beri "
+        "cabang outletnya di Accurate)",
     "receive-item RI-1 receives into several warehouses (Gudang A, Gudang B); the POS takes one outlet per receipt: "
     "split it in Accurate":
         "penerimaan barang RI-1 masuk ke beberapa gudang (Gudang A, Gudang B); POS hanya menerima satu outlet per "

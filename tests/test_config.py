@@ -70,7 +70,7 @@ def test_unquoted_yaml_times_are_read_as_times(tmp_path: Path) -> None:
         (broken(transfers={"mode": "manual", "hours": ["23:45"]}),
          "integrations[0] (jurnal_test).transfers: hours only apply to mode 'automatic'"),
         (broken(transfers={"mode": "nightly"}),
-         "integrations[0] (jurnal_test).transfers.mode: Input should be 'automatic' or 'manual'"),
+         "integrations[0] (jurnal_test).transfers.mode: Input should be 'automatic', 'manual' or 'realtime'"),
         (broken(timezone="Asia/Jakarat"),
          "integrations[0] (jurnal_test).timezone: unknown timezone 'Asia/Jakarat'"),
         (broken(outlets={}), "integrations[0] (jurnal_test).outlets: map at least one POS outlet code"),

@@ -95,9 +95,12 @@ class SalesSync(_Strict):
 
 
 class TransferSync(_Strict):
-    """Transfers and stock: ``automatic`` at the configured hours, or ``manual`` (ops pick a date range)."""
+    """Transfers and stock: ``automatic`` at the configured hours, ``manual`` (ops pick a date range), or
+    ``realtime``: the transfer schedule is off and each transfer side (out at its source, in at its destination)
+    syncs in the next real-time sales window, as part of that run (``sales.mode: realtime`` required); stock
+    adjustments and stock takes are then synced by hand, as in ``manual``."""
 
-    mode: Literal["automatic", "manual"] = "manual"
+    mode: Literal["automatic", "manual", "realtime"] = "manual"
     hours: list[TimeOfDay] = Field(default_factory=list)
     #: transfers and stock documents committed late (offline tills) are still caught for this long
     lookback_hours: Annotated[int, Field(ge=0, le=24 * 14)] = 48
@@ -108,8 +111,9 @@ class TransferSync(_Strict):
     def _hours_for_automatic(self) -> TransferSync:
         if self.mode == "automatic" and not self.hours:
             raise ValueError("mode 'automatic' needs at least one entry in hours (e.g. ['23:45'])")
-        if self.mode == "manual" and self.hours:
-            raise ValueError("hours only apply to mode 'automatic'; a manual sync runs when ops trigger it")
+        if self.mode != "automatic" and self.hours:
+            raise ValueError(f"hours only apply to mode 'automatic', not {self.mode!r} (a manual sync runs when ops "
+                             "trigger it, a realtime one with every real-time sales run)")
         if len(set(self.hours)) != len(self.hours):
             raise ValueError("hours lists the same time twice")
         return self
@@ -331,6 +335,13 @@ class Integration(_Strict):
         except ProfileError as error:
             raise ValueError(str(error)) from None
         return value if path.parent == _shipped_profiles() and path.stem == value else str(path.resolve())
+
+    @model_validator(mode="after")
+    def _realtime_transfers_ride_on_realtime_sales(self) -> Integration:
+        if self.transfers.mode == "realtime" and self.sales.mode != "realtime":
+            raise ValueError(f"transfers.mode realtime syncs transfers in the real-time sales windows, but sales.mode "
+                             f"is {self.sales.mode!r}: set sales.mode realtime, or transfers.mode automatic or manual")
+        return self
 
     @model_validator(mode="after")
     def _profile_windows(self) -> Integration:

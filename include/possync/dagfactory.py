@@ -67,7 +67,10 @@ by its outlets), filling the target's batches across them.
 * **Manual window**: Trigger with `window_start` / `window_end` (and optionally a choice of outlets).
 * **Dry run**: Trigger with `dry_run` on: each task logs the documents and the exact request bodies it would
   post, and the task's "Dry-run preview" link shows them; nothing is written to the target or the ledger.
-"""
+""" + (f"""* **Transfers in real time** (`transfers.mode: realtime`): `sync_transfers` (one task for the run's outlets)
+  syncs each transfer side sent or received in the window, transfer-outs before transfer-ins, after
+  `sync_products`; stock adjustments and stock takes stay on `{integration.name}__transfers`, run by hand.
+""" if integration.transfers.mode == "realtime" else "")
 
 
 @contextmanager
@@ -197,6 +200,24 @@ def _sync_operator(flow: str) -> Any:
     return SYNC_OPERATORS[flow]
 
 
+def _transfers_tasks(integration: Integration, plan: Any) -> Any:
+    """``sync_transfers``, one task for every outlet of ``plan`` (a transfer-in needs another outlet's out), over
+    the plan's window; used by the transfers DAG and, with ``transfers.mode: realtime``, by the sales DAG."""
+
+    @task(multiple_outputs=False)
+    def plan_transfers(plan: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The transfers of every planned outlet go in one task (a transfer-in needs another outlet's out)."""
+        codes = [code for entry in plan for code in entry.get("outlet_codes") or [entry["outlet_code"]]]
+        return [{"outlet_codes": codes, "window_start": plan[0]["window_start"], "window_end": plan[0]["window_end"],
+                 "catch_up": plan[0]["catch_up"]}]
+
+    return _sync_operator("transfers").partial(
+        task_id="sync_transfers", integration_name=integration.name, pool=integration.target_pool,
+        # a product that failed fails only the documents that move it, with that reason
+        map_index_template="{{ task.outlet_codes | join(',') }}", trigger_rule=TriggerRule.ALL_DONE,
+    ).expand_kwargs(plan_transfers(plan))
+
+
 def build_master_dag(integration: Integration, flow: str) -> DAG:
     """Customers or products on their own, hourly and on demand (the sales DAG also runs both first)."""
     with DAG(
@@ -284,16 +305,19 @@ def build_sales_dag(integration: Integration) -> DAG:
             # A customer or product that failed fails only the invoices that need it (with that reason);
             # every other sale still goes.
             trigger_rule=TriggerRule.ALL_DONE,
-        ).expand_kwargs(plan_sales_windows())
+        ).expand_kwargs(windows := plan_sales_windows())
         [customers, products] >> sales
+        if integration.transfers.mode == "realtime":  # the transfer schedule is off: each side rides this window
+            products >> _transfers_tasks(integration, windows)
         _run_result(dag)
 
     return dag
 
 
 def transfers_timetable(integration: Integration) -> Any:
-    """Automatic: runs at the configured hours, each over the time since the previous one. Manual: none."""
-    if integration.transfers.mode == "manual":
+    """Automatic: runs at the configured hours, each over the time since the previous one. Manual and realtime
+    (transfers ride the real-time sales runs): none, ops trigger a date range."""
+    if integration.transfers.mode != "automatic":
         return None
     return ScheduledHoursTimetable.at_hours(integration.transfers.hours, integration.timezone)
 
@@ -322,6 +346,10 @@ def _transfers_doc(integration: Integration) -> str:
     else:
         when = ("Manual: ops trigger it with a date range (`from_date`, `to_date`, both days included, "
                 f"{integration.timezone} time) and, optionally, a choice of outlets. Nothing runs on a schedule.")
+        if transfers.mode == "realtime":
+            when += (f" Transfers themselves sync in real time (`transfers.mode: realtime`): each side in the next "
+                     f"run of `{integration.name}__sales`; run this DAG for stock adjustments and stock takes, or "
+                     "to sync a date range again.")
     return f"""
 ### Transfers and stock from the POS to {integration.target} ({integration.name})
 
@@ -347,7 +375,7 @@ def build_transfers_dag(integration: Integration) -> DAG:
     """Transfers, stock adjustments and stock takes: automatic at the configured hours, or manual."""
     name = integration.name
     outlets = sorted(integration.outlets)
-    manual = integration.transfers.mode == "manual"
+    manual = integration.transfers.mode != "automatic"
     date_param: dict[str, Any] = {"type": "string", "format": "date"} if manual else {
         "type": ["null", "string"], "format": "date", "section": "Date range (instead of the run's window)"}
     if not manual:
@@ -389,20 +417,8 @@ def build_transfers_dag(integration: Integration) -> DAG:
             ]
 
         windows = plan_stock_windows()
-
-        @task(multiple_outputs=False)
-        def plan_transfers(plan: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            """The transfers of every planned outlet go in one task (a transfer-in needs another outlet's out)."""
-            return [{"outlet_codes": [entry["outlet_code"] for entry in plan],
-                     "window_start": plan[0]["window_start"], "window_end": plan[0]["window_end"],
-                     "catch_up": plan[0]["catch_up"]}]
-
         products = _sync_task(integration, "products")
-        transfers = _sync_operator("transfers").partial(
-            task_id="sync_transfers", integration_name=name, pool=integration.target_pool,
-            # a product that failed fails only the documents that move it, with that reason
-            map_index_template="{{ task.outlet_codes | join(',') }}", trigger_rule=TriggerRule.ALL_DONE,
-        ).expand_kwargs(plan_transfers(windows))
+        transfers = _transfers_tasks(integration, windows)
         stock = _sync_operator("stock").partial(
             task_id="sync_stock", integration_name=name, pool=integration.target_pool,
             map_index_template="{{ task.outlet_code }}", trigger_rule=TriggerRule.ALL_DONE,

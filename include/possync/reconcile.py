@@ -413,6 +413,16 @@ def own_stock_set_aside(documents: list[BookDocument], ledger: SyncLedger, integ
     return [d for d in documents if not any((t, d.number) in known for t in OWN_STOCK.values())]
 
 
+def inbound_set_aside(documents: list[BookDocument], pos: Engine, integration: str) -> list[BookDocument]:
+    """The target's stock documents without the transfers entered in the target itself and written into the POS by
+    the inbound (``possync.pos.incoming``): the POS holds them as its own transfers, never synced out, so they are
+    no difference (``possync stock compare`` still sees the stock they moved on both sides)."""
+    from possync.pos.incoming import inbound_transfer_numbers
+
+    inbound = inbound_transfer_numbers(pos, integration)
+    return [d for d in documents if not (d.record_type in ("transfer_out", "transfer_in") and d.number in inbound)]
+
+
 def stock_not_due(integration: Integration, moment: datetime | None, now: datetime) -> str | None:
     """Why a transfer side, adjustment or stock take no sync has read yet is not due: transfers synced by hand
     (``transfers.mode: manual``: ops have not synced its day yet), or the scheduled transfers window that syncs it
@@ -421,10 +431,10 @@ def stock_not_due(integration: Integration, moment: datetime | None, now: dateti
     if moment is None:
         return None
     transfers = integration.transfers
-    if transfers.mode == "manual":
+    if transfers.mode != "automatic":  # manual; realtime syncs only transfer sides on its own (``not_due``)
         if now >= moment + MANUAL_SYNC_GRACE:
             return None
-        return ("transfers and stock are synced by hand (transfers.mode: manual) and no run has read it yet"
+        return (f"transfers and stock are synced by hand (transfers.mode: {transfers.mode}) and no run has read it yet"
                 f" (unexplained from {(moment + MANUAL_SYNC_GRACE).date()} on)")
     zone = ZoneInfo(integration.timezone)
     local = moment.astimezone(zone)
@@ -624,7 +634,9 @@ class _Comparison:
     def not_due(self, document: PosDocument) -> str | None:
         """A sale no sync has read yet, because it was made after the day's last sales window and the window
         that syncs it has not ended: not due yet. A stock move: see ``stock_not_due``."""
-        if document.record_type in STOCK_TYPES:
+        realtime_side = (self.integration.transfers.mode == "realtime"
+                         and document.record_type in ("transfer_out", "transfer_in"))
+        if document.record_type in STOCK_TYPES and not realtime_side:  # a realtime side is due like a sale
             return stock_not_due(self.integration, document.business_time, self.now)
         moment = document.business_time
         if moment is None or moment < not_due_before(self.integration, document.day):
@@ -658,8 +670,8 @@ def reconcile(integration: Integration, books: TargetBooks, pos: Engine, ledger:
     now = (now or datetime.now(UTC)).astimezone(UTC)
     pos_docs = pos_documents(pos, integration, chosen, first, last)
     pos_docs += pos_stock_documents(pos, integration, books, chosen, first, last)
-    target_docs = list(books.documents(first, last)) + own_stock_set_aside(
-        list(books.stock_documents(first, last)), ledger, integration.name)
+    target_docs = list(books.documents(first, last)) + inbound_set_aside(own_stock_set_aside(
+        list(books.stock_documents(first, last)), ledger, integration.name), pos, integration.name)
     logger.info("%s: %d POS record(s) around %s → %s, %d target document(s) dated in it", integration.name,
                 len(pos_docs), first, last, len(target_docs))
     results = _Comparison(integration, books, pos_docs, target_docs, ledger, first, last, chosen, now).run()

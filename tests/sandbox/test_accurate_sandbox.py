@@ -727,6 +727,32 @@ def test_webhook_on_save_and_simulated_purchase(hooked: tuple[Sandbox, Any]) -> 
     assert len(receiver.bodies) == 3
 
 
+def test_purchase_orders_move_no_stock_and_undocumented_webhook_entries_follow_their_switches(live_server: Any) -> None:
+    box = Sandbox(live_server, limits=NO_LIMITS, webhook_numbers="omitted", item_transfer_webhook="per_warehouse")
+    box.data.api("item/save", {"no": "STOK", "name": "Stok", "itemType": "INVENTORY"})
+    box.data.api("warehouse/save", {"name": "Cabang"})
+    receiver = Receiver(live_server)
+    box.admin("webhooks", {"url": receiver.url, "types": ["PURCHASE_ORDER", "ITEM_TRANSFER"]})
+    order = box.data.api("purchase-order/save", {
+        "vendorNo": "V.00001", "transDate": "04/03/2026", "shipDate": "06/03/2026", "branchName": "Kantor Pusat",
+        "detailItem": [{"itemNo": "STOK", "quantity": 4, "unitPrice": 1500, "warehouseName": "Cabang"}]})["r"]
+    assert (order["number"], order["branchName"], order["totalAmount"]) == ("PO.2026.00001", "Kantor Pusat", 6000)
+    assert "warehouseName" not in order["detailItem"][0]  # an order names no warehouse; goods arrive by receive-item
+    assert box.data.get("item/get-stock", no="STOK")["d"]["balance"] == 0
+    assert box.data.api("purchase-order/save", {"vendorNo": "V.00001", "transDate": "04/03/2026"})["s"] is False
+    moved = box.data.api("item-transfer/save", {
+        "itemTransferType": "TRANSFER_OUT", "transDate": "04/03/2026", "warehouseName": "Utama",
+        "referenceWarehouseName": "Cabang", "detailItem": [{"itemNo": "STOK", "quantity": 1}]})["r"]
+    first, second = receiver.wait(2)
+    assert first["body"][0]["data"] == [{"purchaseOrderId": order["id"], "action": "WRITE"}]  # ids only
+    assert [entry["warehouseId"] for entry in second["body"][0]["data"]] == [
+        moved["warehouseId"], moved["referenceWarehouseId"]]  # one entry per warehouse, the same transfer
+    assert {(e["itemTransferId"], e["action"], "itemTransferNo" in e) for e in second["body"][0]["data"]} == {
+        (moved["id"], "WRITE", False)}
+    box.data.call("/accurate/api/purchase-order/delete.do", method="DELETE", params={"id": order["id"]})
+    assert receiver.wait(3)[2]["body"][0]["data"] == [{"purchaseOrderId": order["id"], "action": "DELETE"}]
+
+
 def test_webhook_retries_with_same_uuid(hooked: tuple[Sandbox, Any]) -> None:
     box, start = hooked
     receiver = Receiver(start, fail_first=1)

@@ -1082,6 +1082,12 @@ class StockFrames:
         return {name: len(getattr(self, name)) for name in self.__dataclass_fields__}
 
 
+def _own_live_transfer() -> ColumnElement[bool]:
+    """A transfer the outbound sync reads: not cancelled, and entered at the POS (one an integration wrote in from
+    its target, ``origin`` set, is already in that target's books and must never go back as a new transfer)."""
+    return and_(transfers.c.status != "cancelled", transfers.c.origin.is_(None))
+
+
 def plan_stock_catch_up(
     engine: Engine,
     outlet_codes: Iterable[str],
@@ -1105,7 +1111,7 @@ def plan_stock_catch_up(
         sides = [(transfers.c.sent_at, _source.c.code), (transfers.c.received_at, _destination.c.code)]
         source = transfers.outerjoin(_source, _source.c.id == transfers.c.from_outlet_id).outerjoin(
             _destination, _destination.c.id == transfers.c.to_outlet_id)
-        live = transfers.c.status != "cancelled"
+        live = _own_live_transfer()
     else:
         table = stock_adjustments
         sides = [(stock_adjustments.c.business_time, outlets.c.code)]
@@ -1140,7 +1146,8 @@ def extract_stock(
     """Transfers sent or received in ``window`` at ``outlet_codes`` (source or destination), and the outlets'
     adjustments and stock takes in it; plus late records (committed since the window started, within the
     lookback), records due by the window end and committed in the ``catch_up`` range (``plan_stock_catch_up``)
-    and the numbers a retry asks for, whatever their time. Cancelled transfers are never read.
+    and the numbers a retry asks for, whatever their time. Cancelled transfers, and transfers written in from a
+    target (``transfers.origin``), are never read.
     ``include_transfers`` / ``include_adjustments`` = False leave that half out (its frames come back empty)."""
     _check_sweep(lookback, None)
     codes = None if outlet_codes is None else sorted(set(outlet_codes))
@@ -1160,7 +1167,7 @@ def extract_stock(
                     transfers.c.committed_at < window.end, *_outlet_filter(code_column, codes))
 
     transfer_where = and_(
-        transfers.c.status != "cancelled" if include_transfers else false(),
+        _own_live_transfer() if include_transfers else false(),
         or_(
             moved(transfers.c.sent_at, _source.c.code),
             moved(transfers.c.received_at, _destination.c.code),

@@ -67,8 +67,7 @@ class GoodsReceipt:
             raise ValueError(f"goods receipt {self.source_number}: received_at {self.received_at!r} is naive")
 
 
-def _label(receipt: GoodsReceipt, line: ReceiptLine) -> str:
-    source = receipt.source_label or receipt.source
+def _label(source: str, line: ReceiptLine) -> str:
     name = f" ({line.item_name})" if line.item_name else ""
     return f"{source} item '{line.sku or ''}'{name}"
 
@@ -98,8 +97,9 @@ def _insert_receipt(conn: Connection, values: dict[str, Any]) -> int | None:
     ).scalar()
 
 
-def _add_stock(conn: Connection, outlet_id: int, product_id: int, quantity: Decimal, now: datetime) -> None:
-    """Add to a stock level, creating it when the POS keeps none yet (an upsert on every database)."""
+def add_stock(conn: Connection, outlet_id: int, product_id: int, quantity: Decimal, now: datetime) -> None:
+    """Add to a stock level (a negative quantity takes away), creating it when the POS keeps none yet (an upsert on
+    every database)."""
     values = {"outlet_id": outlet_id, "product_id": product_id, "quantity": quantity, "updated_at": now}
     if conn.dialect.name in ("mysql", "mariadb"):
         stmt = mysql.insert(stock_levels).values(**values)
@@ -115,20 +115,22 @@ def _add_stock(conn: Connection, outlet_id: int, product_id: int, quantity: Deci
     )
 
 
-def _resolve_products(conn: Connection, receipt: GoodsReceipt) -> list[int]:
-    """The POS product id of every line, in order; ``GoodsReceiptError`` for the first line that has none."""
-    skus = sorted({line.sku for line in receipt.lines if line.sku})
+def resolve_products(conn: Connection, lines: Sequence[ReceiptLine], source: str, *,
+                     what: str = "received") -> list[int]:
+    """The POS product id of every line, in order; ``GoodsReceiptError`` for the first line that has none (or whose
+    quantity is not positive). ``source`` names the document's system in the messages (``Accurate``)."""
+    skus = sorted({line.sku for line in lines if line.sku})
     by_sku = dict(conn.execute(select(products.c.sku, products.c.id).where(products.c.sku.in_(skus))).all()) \
         if skus else {}
     resolved = []
-    for line in receipt.lines:
+    for line in lines:
         if line.quantity <= 0:
             raise GoodsReceiptError(
-                f"{_label(receipt, line)}: quantity {line.quantity} is not a positive quantity received",
+                f"{_label(source, line)}: quantity {line.quantity} is not a positive quantity {what}",
                 item=line.sku,
             )
         if not line.sku:
-            raise GoodsReceiptError(f"{_label(receipt, line)} has no item code to match a POS SKU", item=line.sku)
+            raise GoodsReceiptError(f"{_label(source, line)} has no item code to match a POS SKU", item=line.sku)
         product_id = by_sku.get(line.sku)
         if product_id is None:
             unlabelled = None
@@ -138,13 +140,27 @@ def _resolve_products(conn: Connection, receipt: GoodsReceipt) -> list[int]:
                 ).scalar()
             if unlabelled is not None:
                 raise GoodsReceiptError(
-                    f"{_label(receipt, line)}: the POS product '{unlabelled}' has no SKU; "
+                    f"{_label(source, line)}: the POS product '{unlabelled}' has no SKU; "
                     f"give it SKU '{line.sku}' in the POS",
                     item=line.sku,
                 )
-            raise GoodsReceiptError(f"{_label(receipt, line)} has no product with that SKU in the POS", item=line.sku)
+            raise GoodsReceiptError(f"{_label(source, line)} has no product with that SKU in the POS", item=line.sku)
         resolved.append(product_id)
     return resolved
+
+
+def outlet_id_of(conn: Connection, outlet_code: str, document: str) -> int:
+    """The POS id of an outlet; ``GoodsReceiptError`` naming ``document`` when the POS has no such outlet."""
+    outlet_id = conn.execute(select(outlets.c.id).where(outlets.c.code == outlet_code)).scalar()
+    if outlet_id is None:
+        raise GoodsReceiptError(f"{document}: outlet {outlet_code!r} is not in the POS")
+    return outlet_id
+
+
+def begin_writing(conn: Connection) -> None:
+    """Take SQLite's write lock up front: a deferred transaction that reads first can fail to upgrade."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def record_goods_receipt(engine: Engine, receipt: GoodsReceipt, *, now: datetime | None = None) -> bool:
@@ -163,9 +179,7 @@ def record_goods_receipt(engine: Engine, receipt: GoodsReceipt, *, now: datetime
 
 def _record(engine: Engine, receipt: GoodsReceipt, now: datetime) -> bool:
     with engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            # take the write lock up front: a deferred transaction that reads first can fail to upgrade
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        begin_writing(conn)
         already = conn.execute(
             select(goods_receipts.c.id).where(
                 goods_receipts.c.integration == receipt.integration,
@@ -174,12 +188,8 @@ def _record(engine: Engine, receipt: GoodsReceipt, now: datetime) -> bool:
         ).scalar()
         if already is not None:
             return False
-        outlet_id = conn.execute(select(outlets.c.id).where(outlets.c.code == receipt.outlet_code)).scalar()
-        if outlet_id is None:
-            raise GoodsReceiptError(
-                f"goods receipt {receipt.source_number}: outlet {receipt.outlet_code!r} is not in the POS"
-            )
-        product_ids = _resolve_products(conn, receipt)
+        outlet_id = outlet_id_of(conn, receipt.outlet_code, f"goods receipt {receipt.source_number}")
+        product_ids = resolve_products(conn, receipt.lines, receipt.source_label or receipt.source)
 
         receipt_id = _insert_receipt(conn, {
             "source": receipt.source,
@@ -209,7 +219,7 @@ def _record(engine: Engine, receipt: GoodsReceipt, now: datetime) -> bool:
             added[product_id] = added.get(product_id, Decimal(0)) + line.quantity
 
         for product_id, quantity in sorted(added.items()):
-            _add_stock(conn, outlet_id, product_id, quantity, now)
+            add_stock(conn, outlet_id, product_id, quantity, now)
     return True
 
 

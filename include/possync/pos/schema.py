@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    inspect,
 )
 from sqlalchemy.engine import Connection, Engine
 
@@ -222,6 +223,13 @@ transfers = Table(
     Column("received_at", UTCDateTime),
     Column("committed_at", UTCDateTime, nullable=False),
     Column("note", Text),
+    # NULL: entered at the POS. Otherwise the integration whose target the transfer was entered in (an Accurate
+    # item transfer written in by possync's inbound): it is already in that target's books, so the outbound sync
+    # never reads it (possync.pos.extract), and it is never sent back as a new transfer.
+    Column("origin", String(60)),
+    # such a transfer's receiving document in that target (an Accurate TRANSFER_IN's number): with ``number`` (its
+    # transfer-out's), what the reconciliation sets aside among the target's documents
+    Column("origin_receipt_number", String(60)),
     CheckConstraint(f"status IN {TRANSFER_STATUSES!r}", name="ck_transfers_status"),
     Index("ix_transfers_sent_at", "sent_at"),
     Index("ix_transfers_received_at", "received_at"),
@@ -309,6 +317,45 @@ goods_receipt_lines = Table(
     Column("quantity", Quantity(), nullable=False),
     Column("unit_cost", Money()),
     UniqueConstraint("receipt_id", "line_no", name="uq_goods_receipt_lines_line"),
+)
+
+
+PURCHASE_ORDER_STATUSES = ("open", "cancelled")
+
+# Purchase orders entered in an accounting target (an Accurate purchase-order): goods an outlet expects from a
+# supplier. No stock moves until the goods are received (``goods_receipts``). One row per integration and source
+# number; a later edit in the target replaces the lines, a deletion there cancels the order here.
+purchase_orders = Table(
+    "purchase_orders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", String(20), nullable=False),
+    Column("source_number", String(60), nullable=False),
+    Column("integration", String(100), nullable=False),
+    Column("outlet_id", ForeignKey("outlets.id"), nullable=False),
+    Column("supplier", String(160)),
+    Column("ordered_at", UTCDateTime, nullable=False),
+    Column("expected_at", UTCDateTime),
+    Column("status", String(10), nullable=False, server_default="open"),
+    Column("source_document_id", String(60)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("integration", "source_number", name="uq_purchase_orders_source"),
+    CheckConstraint(f"status IN {PURCHASE_ORDER_STATUSES!r}", name="ck_purchase_orders_status"),
+    Index("ix_purchase_orders_outlet_status", "outlet_id", "status"),
+)
+
+purchase_order_lines = Table(
+    "purchase_order_lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", ForeignKey("purchase_orders.id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("product_id", ForeignKey("products.id"), nullable=False),
+    Column("sku", String(40), nullable=False),
+    Column("quantity", Quantity(), nullable=False),
+    Column("unit_price", Money()),
+    UniqueConstraint("order_id", "line_no", name="uq_purchase_order_lines_line"),
 )
 
 
@@ -451,8 +498,14 @@ for _table in metadata.tables.values():
 
 
 def create_schema(engine: Engine) -> None:
-    """Create every POS table that does not exist yet (idempotent)."""
+    """Create every POS table that does not exist yet, and add the columns a database created by an older
+    possync lacks (idempotent)."""
     metadata.create_all(engine)
+    with engine.begin() as conn:
+        have = {column["name"] for column in inspect(conn).get_columns("transfers")}
+        for name in ("origin", "origin_receipt_number"):
+            if name not in have:
+                conn.exec_driver_sql(f"ALTER TABLE transfers ADD COLUMN {name} VARCHAR(60)")
 
 
 def drop_schema(engine: Engine) -> None:

@@ -65,6 +65,7 @@ module               actions                                               detai
 ``sales-return``     save, bulk-save, list, detail, delete                 ``number``
 ``other-payment``    save, bulk-save, list, detail, delete                 ``number``
 ``receive-item``     save, bulk-save, list, detail, delete                 ``number``
+``purchase-order``   save, bulk-save, list, detail, delete                 ``number``
 ``item-transfer``    save, bulk-save, list, detail, delete                 ``number``
 ``item-adjustment``  save, bulk-save, list, detail, delete                 ``number``
 ===================  ====================================================  =================================
@@ -87,9 +88,9 @@ database file (one seeded by an older sandbox) are added on start.
 
 save.do -> ``{"s": true, "d": ["<Jenis> \"<key>\" berhasil disimpan"], "r": {<the saved record>}}`` where Jenis
 is Pelanggan, Barang & Jasa, Gudang, Cabang, Pemasok, Faktur Penjualan, Penerimaan Penjualan, Retur Penjualan,
-Pembayaran, Penerimaan Barang, Pemindahan Barang, Penyesuaian Persediaan and key is customerNo / no / name / vendorNo /
-number. ``id`` in save.do updates (customer, item, vendor, warehouse, branch; fields sent replace, others stay; the
-key stays unless a new one is sent).
+Pembayaran, Penerimaan Barang, Pesanan Pembelian, Pemindahan Barang, Penyesuaian Persediaan and key is customerNo /
+no / name / vendorNo / number. ``id`` in save.do updates (customer, item, vendor, warehouse, branch; fields sent
+replace, others stay; the key stays unless a new one is sent).
 
 Natural keys, unique, caller-chosen or auto-numbered when empty (the duplicate check runs FIRST, before any other
 validation, so a retried write always learns "already there"):
@@ -102,6 +103,7 @@ validation, so a retried write always learns "already there"):
   sales-receipt ``... Nomor Penerimaan "<n>"``, auto ``CR.2026.00001``; sales-return ``... Nomor Retur "<n>"``,
   auto ``SRT.2026.00001``; other-payment ``... Nomor Pembayaran "<n>"``, auto ``OP.2026.00001``;
   receive-item ``... Nomor Penerimaan Barang "<n>"``, auto ``RI.2026.00001``;
+  purchase-order ``... Nomor Pesanan Pembelian "<n>"``, auto ``PO.2026.00001``;
   item-transfer ``... Nomor Pemindahan Barang "<n>"``, auto ``IT.2026.00001`` (OUT and IN share the series);
   item-adjustment ``... Nomor Penyesuaian Persediaan "<n>"``, auto ``IA.2026.00001``.
 
@@ -166,6 +168,13 @@ unitPrice, warehouseName}``, warehouse defaulting to ``Utama``): adds INVENTORY 
 header ``vendorNo``, ``vendor {id, vendorNo, name}``, ``receiveNumber``, ``shipDate``, ``subTotal``,
 ``totalAmount``; lines as the invoice's (``itemNo`` flat and ``item {id, no, name, itemType}`` nested, the
 shape of Accurate's detail responses). ``delete.do`` (``id`` or ``number``) removes it and its stock.
+
+Purchase order (Pesanan Pembelian; required ``vendorNo``, ``transDate``, ``detailItem[]{itemNo, quantity,
+unitPrice}``; optional ``number``, ``shipDate``, ``branchName``, ``description``): priced lines as the invoice's, no
+stock moved and no warehouse (the spec's detailItem has no warehouseName; one sent is ignored). Detail: header
+``vendorNo``, ``vendor {id, vendorNo, name}``, ``branchName`` / ``branchId`` (null when none was sent),
+``shipDate`` (null when none), ``subTotal``, ``totalAmount``; lines ``itemNo``, ``item {...}``, ``quantity``,
+``unitPrice``, ``totalPrice``, ``id``. ``delete.do`` removes it.
 
 Item transfer (Pemindahan Barang), two steps as in Accurate. Required ``itemTransferType`` (``TRANSFER_OUT`` |
 ``TRANSFER_IN``), ``transDate``, ``warehouseName`` and non-empty ``detailItem[]{itemNo, quantity > 0,
@@ -280,9 +289,11 @@ application/json``, body a JSON array of envelopes, one per type, e.g. ``[{"data
 "RECEIVE_ITEM", "timestamp": <epoch ms>, "uuid": "<uuid4>", "data": [{"receiveItemId": <id>, "receiveItemNo":
 "<number>", "action": "WRITE"}, ...]}]`` (a bulk-save lists every saved receive item in one envelope). Other
 subscribable types, same shape: SALES_INVOICE (salesInvoiceId/No), SALES_RECEIPT, SALES_RETURN, CUSTOMER
-(customerId/customerNo), ITEM, WAREHOUSE, ITEM_TRANSFER (itemTransferId/itemTransferNo), ITEM_ADJUSTMENT
-(itemAdjustmentId/itemAdjustmentNo). A TRANSFER_IN's save/delete notifies the IN only (not the OUT whose status it
-changed); creating the transit warehouse sends no WAREHOUSE event; ITEM_QUANTITY / STOCK_MUTATION are not emulated.
+(customerId/customerNo), ITEM, WAREHOUSE, PURCHASE_ORDER (purchaseOrderId/purchaseOrderNo), ITEM_TRANSFER
+(itemTransferId/itemTransferNo), ITEM_ADJUSTMENT (itemAdjustmentId/itemAdjustmentNo). A TRANSFER_IN's save/delete
+notifies the IN only (not the OUT whose status it changed); creating the transit warehouse sends no WAREHOUSE event;
+ITEM_QUANTITY / STOCK_MUTATION are not emulated. The entries' shape where undocumented: see ``webhook_numbers`` and
+``item_transfer_webhook`` below.
 Delivery is in a background thread (never blocks or fails the save); a non-2xx or a connection error is retried 3 times
 (0.2 s, 0.5 s, 1 s backoff) with the SAME body and uuid; every attempt is recorded at ``GET
 /_sandbox/webhook-deliveries`` ``[{uuid, url, attempt, time, types, status, error}]``. Proxies from the environment are
@@ -348,6 +359,14 @@ Where the documentation is silent, the sandbox chose
   pro rata over lines for the tax base; inclusive tax extracted as base x r / (1 + r).
 - Lines without ``warehouseName`` use ``Utama``; stock may go negative; only INVENTORY items keep stock.
 - ``types`` of ``POST /_sandbox/webhooks`` default to ``["RECEIVE_ITEM"]``.
+- Webhook entries (only SALES_INVOICE's is documented, with id and number), ``--webhook-numbers`` /
+  ``SandboxConfig.webhook_numbers``: ``sent`` (default) = every entry carries ``<prefix>Id`` and ``<prefix>No``;
+  ``omitted`` = entries of every other type carry the id alone (the consumer must read the number back).
+- How often an item-transfer save or delete notifies, ``--item-transfer-webhook`` /
+  ``SandboxConfig.item_transfer_webhook``: ``once`` (default) = one entry; ``per_warehouse`` = one entry per
+  warehouse it moves goods between (``warehouseName`` and ``referenceWarehouseName``), the same id and number each
+  with its ``warehouseId``, in one envelope.
+- Purchase orders: no warehouse, no status workflow (no ``statusName``, never closed by a receive-item).
 - An item's ``itemType`` cannot change on update; ``unit1Name`` defaults to ``PCS``, ``unitPrice`` to 0.
 - Updates by ``id`` only for masters; for transactions save.do with ``id`` is refused (s:false, "tidak
   diemulasikan"); no ``_status: delete`` line edits (such lines are skipped).
@@ -372,7 +391,7 @@ Deliberately not emulated
 =========================
 OAuth (``/oauth/*``, ``db-list.do``, ``open-db.do``, ``X-Session-ID``), scopes, ``webhook-history.do``, every
 module/action not in the table above (delete.do other than receive-item / item-transfer / item-adjustment,
-``pos/*``, purchase orders/invoices, ``item-adjustment/save-target-quantity.do``, stock opname orders/results,
+``pos/*``, purchase invoices, ``item-adjustment/save-target-quantity.do``, stock opname orders/results,
 ``item/list-stock.do``, stock-mutation history, ...), updating transfers/adjustments (save.do with ``id``),
 transfers from sales orders (``salesOrderNumber``), approval workflows (``saveAsStatusType`` other than APPROVED),
 inventory valuation (average cost, journals), multi-currency, PPnBM/PPh (useTax2/3), serial numbers, units other than

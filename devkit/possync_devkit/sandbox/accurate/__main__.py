@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="beyond the limit: HTTP 429 with Retry-After, or HTTP 200 {s: false} (undocumented)")
     parser.add_argument("--timestamp-skew", type=int, default=300, help="allowed X-Api-Timestamp skew, seconds")
     parser.add_argument("--tax-rate", default="11", help="PPN (useTax1) rate in percent")
+    parser.add_argument("--webhook-numbers", choices=("sent", "omitted"), default="sent",
+                        help="webhook entries with the document number besides the id, or the id alone (undocumented)")
+    parser.add_argument("--item-transfer-webhook", choices=("once", "per_warehouse"), default="once",
+                        help="one webhook entry per item transfer, or one per warehouse it touches (undocumented)")
     add_shared_arguments(parser)
     parser.add_argument(
         "--account",
@@ -92,6 +96,8 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         deleted_numbers=args.deleted_numbers,
         tax_rounding=args.tax_rounding,
         throttle_response=args.throttle_response,
+        webhook_numbers=args.webhook_numbers,
+        item_transfer_webhook=args.item_transfer_webhook,
     )
 
 

@@ -105,6 +105,16 @@ class SandboxConfig(UndocumentedReadings):
     extra_accounts: list[tuple[str, str, str]] = Field(
         default_factory=list, description="(no, name, accountType) seeded on top of SEED_ACCOUNTS"
     )
+    webhook_numbers: Literal["sent", "omitted"] = Field(
+        "sent",
+        description="whether a webhook data entry carries the document's number (<prefix>No) besides its id: only"
+        " SALES_INVOICE's shape is documented (both); 'omitted' sends the id alone for every other type",
+    )
+    item_transfer_webhook: Literal["once", "per_warehouse"] = Field(
+        "once",
+        description="how many data entries an item-transfer save or delete notifies (undocumented): 'once', or"
+        " 'per_warehouse': one per warehouse it moves goods between (the same id and number, with warehouseId)",
+    )
     webhook_retries: int = Field(3, ge=0, description="extra attempts after a failed webhook delivery")
     webhook_backoff_seconds: list[float] = Field(default_factory=lambda: [0.2, 0.5, 1.0])
     webhook_timeout_seconds: float = 5.0

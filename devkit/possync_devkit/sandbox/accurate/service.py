@@ -188,6 +188,17 @@ MODULES: dict[str, Module] = {
             "receiveItem",
         ),
         Module(
+            "purchase-order",
+            "Pesanan Pembelian",
+            "number",
+            "Nomor Pesanan Pembelian",
+            _actions("save", "bulk-save", "list", "detail", "delete"),
+            ("number",),
+            {"no": "number"},
+            "PURCHASE_ORDER",
+            "purchaseOrder",
+        ),
+        Module(
             "item-transfer",
             "Pemindahan Barang",
             "number",
@@ -221,6 +232,7 @@ AUTO_NUMBER = {  # module -> (prefix, per-year)
     "sales-return": ("SRT.", True),
     "other-payment": ("OP.", True),
     "receive-item": ("RI.", True),
+    "purchase-order": ("PO.", True),
     "item-transfer": ("IT.", True),
     "item-adjustment": ("IA.", True),
 }
@@ -234,6 +246,7 @@ REF_LABEL = {
     "glaccount": "Akun Perkiraan",
     "sales-invoice": "Faktur Penjualan",
     "item-transfer": "Pemindahan Barang",
+    "purchase-order": "Pesanan Pembelian",
 }
 
 
@@ -482,7 +495,7 @@ class AccurateService:
             raise ApiError("Isi request harus berupa objek")
         saver = getattr(self, "_save_" + module_name.replace("-", "_"))
         record, _created = saver(repo, module, data)
-        events = [(module.webhook, self._event_entry(module, record, "WRITE"))] if module.webhook else []
+        events = self._events(module, record, "WRITE")
         shown = record.get(module.key_field)
         message = f'{module.label} "{shown}" berhasil disimpan'
         return {"s": True, "d": [message], "r": self.render(module, record, repo)}, events
@@ -533,9 +546,20 @@ class AccurateService:
             ]}, []
         return {"s": True, "d": results}, events
 
-    def _event_entry(self, module: Module, record: dict[str, Any], action: str) -> dict[str, Any]:
+    def _events(self, module: Module, record: dict[str, Any], action: str) -> list[Event]:
+        """The webhook entries of one saved or deleted record, shaped by the undocumented readings:
+        ``webhook_numbers`` (entries of every type but SALES_INVOICE with or without ``<prefix>No``) and
+        ``item_transfer_webhook`` (one entry per transfer, or one per warehouse it touches, with ``warehouseId``)."""
+        if not module.webhook:
+            return []
         prefix = module.webhook_prefix
-        return {f"{prefix}Id": record["id"], f"{prefix}No": record.get(module.key_field), "action": action}
+        entry = {f"{prefix}Id": record["id"], f"{prefix}No": record.get(module.key_field), "action": action}
+        if self.config.webhook_numbers == "omitted" and module.webhook != "SALES_INVOICE":
+            del entry[f"{prefix}No"]
+        if module.name == "item-transfer" and self.config.item_transfer_webhook == "per_warehouse":
+            return [(module.webhook, {**entry, "warehouseId": record[field]})
+                    for field in ("warehouseId", "referenceWarehouseId") if record.get(field) is not None]
+        return [(module.webhook, entry)]
 
     # ------------------------------------------------------------ masters
     def _save_customer(self, repo: Repo, module: Module, data: dict) -> tuple[dict, bool]:
@@ -1186,6 +1210,48 @@ class AccurateService:
         }
         return self._store(repo, module, record, None, number)
 
+    # ------------------------------------------------------------ purchase order
+    def _save_purchase_order(self, repo: Repo, module: Module, data: dict) -> tuple[dict, bool]:
+        """An order to a vendor: priced lines, no stock and no warehouse (the spec's detailItem has none; goods
+        reach a warehouse when received, receive-item ``purchaseOrderNumber``)."""
+        errors = Errors()
+        trans = self._header(repo, module, data, errors, {"vendorNo": "Pemasok", "transDate": "Tanggal"})
+        vendor = self._ref(repo, "vendor", data.get("vendorNo"), errors)
+        branch = self._branch_fields(repo, data, errors)
+        ship = (
+            errors.guard(lambda: parse_date(data["shipDate"], "shipDate")) if not blank(data.get("shipDate")) else None
+        )
+        raw = errors.guard(lambda: _lines(data, "detailItem"), []) or []
+        lines = self._item_lines(repo, {"detailItem": [{k: v for k, v in line.items() if k != "warehouseName"}
+                                                       for line in raw]}, errors)
+        errors.raise_if_any()
+        assert vendor is not None and trans is not None
+        number = self._unique_number(repo, module, data, trans)
+        detail = []
+        for values, _item, _warehouse in lines:
+            values.pop("warehouseName")
+            values.pop("warehouse")
+            values["id"] = repo.counter("line", 1)
+            detail.append(values)
+        subtotal = sum((values["totalPrice"] for values in detail), ZERO)
+        record = {
+            **_scalars(data, {"id", "detailItem"}),
+            "number": number,
+            "transDate": fmt_date(trans),
+            "shipDate": fmt_date(ship) if ship else None,
+            "vendorNo": vendor["vendorNo"],
+            "vendor": _pick(vendor, "id", "vendorNo", "name"),
+            **branch,
+            "description": text(data.get("description")),
+            "detailItem": detail,
+            "subTotal": subtotal,
+            "totalAmount": subtotal,
+        }
+        return self._store(repo, module, record, None, number)
+
+    def _delete_purchase_order(self, repo: Repo, record: dict) -> None:
+        """An order moves no stock: deleting it only removes it."""
+
     # ------------------------------------------------------------ stock documents: shared line checks
     def _stock_item(self, repo: Repo, line: dict, errors: Errors, where: str) -> dict | None:
         """The line's item: required, existing, and an INVENTORY item (only those have stock to move)."""
@@ -1638,7 +1704,7 @@ class AccurateService:
                 repo.counter(_retired(module.name, _key(module, str(record[module.key_field]),
                                                         self.config.number_match)))
             repo.delete(record["id"])
-        events = [(module.webhook, self._event_entry(module, record, "DELETE"))] if module.webhook else []
+        events = self._events(module, record, "DELETE")
         return {"s": True, "d": [f'{module.label} "{record[module.key_field]}" berhasil dihapus']}, events
 
     # ------------------------------------------------------------ readers
