@@ -63,7 +63,8 @@ def start_moment(start: date, timezone: str) -> datetime:
 @dataclass(frozen=True)
 class Move:
     """One POS record's change to one outlet's product: the ledger's record type and key it is synced under
-    (``goods_receipt`` / ``goods_return`` come from the target and are not synced out), and when it happened."""
+    (``goods_receipt`` / ``goods_return`` are not synced out), and when it happened; ``origin``: the integration
+    whose target it was entered in (a transfer written into the POS by an inbound webhook), None for the POS's own."""
 
     record_type: str
     key: str
@@ -71,6 +72,7 @@ class Move:
     sku: str
     quantity: Decimal
     when: datetime | None
+    origin: str | None = None
 
 
 def stock_moves(pos: Engine, outlet_codes: Iterable[str]) -> Iterator[Move]:
@@ -100,8 +102,8 @@ def stock_moves(pos: Engine, outlet_codes: Iterable[str]) -> Iterator[Move]:
             .where(_tracked(), s.outlets.c.code.in_(codes))
         ):
             yield Move("return", number, code, sku, Decimal(quantity), when)
-        for number, src, dst, sku, sent, received, sent_at, received_at in conn.execute(
-            select(s.transfers.c.number, source.c.code, destination.c.code, s.products.c.sku,
+        for number, origin, src, dst, sku, sent, received, sent_at, received_at in conn.execute(
+            select(s.transfers.c.number, s.transfers.c.origin, source.c.code, destination.c.code, s.products.c.sku,
                    s.transfer_lines.c.quantity_sent, s.transfer_lines.c.quantity_received, s.transfers.c.sent_at,
                    s.transfers.c.received_at)
             .join(s.transfer_lines, s.transfer_lines.c.transfer_id == s.transfers.c.id)
@@ -111,9 +113,9 @@ def stock_moves(pos: Engine, outlet_codes: Iterable[str]) -> Iterator[Move]:
             .where(_tracked())
         ):
             if src in codes and sent_at is not None:
-                yield Move("transfer_out", number, src, sku, -Decimal(sent), sent_at)
+                yield Move("transfer_out", number, src, sku, -Decimal(sent), sent_at, origin)
             if dst in codes and received is not None and received_at is not None:
-                yield Move("transfer_in", number, dst, sku, Decimal(received), received_at)
+                yield Move("transfer_in", number, dst, sku, Decimal(received), received_at, origin)
         for number, kind, code, sku, change, when in conn.execute(
             select(s.stock_adjustments.c.number, s.stock_adjustments.c.kind, s.outlets.c.code, s.products.c.sku,
                    s.stock_adjustment_lines.c.quantity_change, s.stock_adjustments.c.business_time)

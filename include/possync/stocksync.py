@@ -137,8 +137,9 @@ NOT_SENT = {"goods_return": "goods returns are sent to the head office only",
 
 def explain(job: SyncJob, rows: Sequence[StockDifference]) -> list[StockDifference]:
     """``rows`` with the moves since the integration's start that the target misses at each differing place:
-    the record is not synced in the ledger, or not of a kind sent to the target (``NOT_SENT``; goods received
-    came from the target, so they are never missed). Where a synced stock take sets the count
+    the record is not synced in the ledger, or not of a kind sent to the target (``NOT_SENT``, transfers entered in
+    another integration's target); goods received and transfers entered in this target came from it, so they are
+    never missed. Where a synced stock take sets the count
     (``Target.stock_take_sets_count``), only the moves after the last one count."""
     differing = {(r.outlet_code, r.sku) for r in rows if r.difference}
     if not differing:
@@ -146,17 +147,20 @@ def explain(job: SyncJob, rows: Sequence[StockDifference]) -> list[StockDifferen
     integration = job.integration
     zones = outlet_timezones(job.pos, {code for code, _sku in differing})
     since = {code: start_moment(integration.start_date, zone) for code, zone in zones.items()}
+    # goods received and transfers entered in this integration's target came from it: never missed there
     moves = [m for m in stock_moves(job.pos, since) if (m.outlet_code, m.sku) in differing
-             and m.record_type != "goods_receipt" and at_or_after(m.when, since[m.outlet_code])]
+             and m.record_type != "goods_receipt" and m.origin != integration.name
+             and at_or_after(m.when, since[m.outlet_code])]
     records: dict[tuple[str, str], Any] = {}
     for record_type in {m.record_type for m in moves} - set(NOT_SENT):
-        found = job.ledger.lookup(integration.name, record_type, {m.key for m in moves if m.record_type == record_type})
+        found = job.ledger.lookup(integration.name, record_type,
+                                  {m.key for m in moves if m.record_type == record_type and not m.origin})
         records.update({(record_type, key): record for key, record in found.items()})
     missed: dict[tuple[str, str], list[tuple[Any, Unsynced]]] = {}
     counted: dict[tuple[str, str], Any] = {}  # place → when its last synced stock take counted it
     for move in moves:
         place = (move.outlet_code, move.sku)
-        record = records.get((move.record_type, move.key))
+        record = None if move.origin else records.get((move.record_type, move.key))
         if record is not None and record.status == "synced":
             if move.record_type == "stock_take" and job.target.stock_take_sets_count:
                 counted[place] = max(counted.get(place, move.when), move.when)
@@ -164,6 +168,7 @@ def explain(job: SyncJob, rows: Sequence[StockDifference]) -> list[StockDifferen
         if not move.quantity:
             continue
         why = (NOT_SENT.get(move.record_type)
+               or (f"entered in {move.origin}'s target: possync does not send it on" if move.origin else None)
                or ("not in the ledger: no sync has read it yet" if record is None
                    else f"{record.status}" + (f": {record.reason}" if record.reason else "")))
         missed.setdefault(place, []).append((move.when, Unsynced(move.record_type, move.key, move.quantity, why)))
