@@ -31,7 +31,8 @@ so ``gross - discount = net`` per line and the document identity holds to the se
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Hashable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -478,43 +479,96 @@ def transform_sales_chunks(chunks: Iterable[SalesFramesLike]) -> SalesBatch:
     ``possync.pos.extract.extract_sales_chunks``): each chunk's orders with their lines and payments, and
     refunds in any chunk. The documents are those of the whole window at once, in the same order: orders
     are transformed a chunk at a time, refunds once every order has been (a refund fails with its rejected
-    order, whatever chunk that was in), and the lists are merged oldest first."""
-    # Python's cyclic garbage collector is paused meanwhile: the documents are millions of objects that live
-    # on and form no cycles, and each few thousand new ones set off a walk over every object alive.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _transform_chunks(chunks)
-    finally:
-        if enabled:
-            gc.enable()
+    order, whatever chunk that was in), and the lists are merged oldest first (``SalesMerge``)."""
+    merged = SalesMerge()
+    for part in transform_sales_stream(chunks):
+        merged.add(part)
+    return merged.batch()
 
 
-def _transform_chunks(chunks: Iterable[SalesFramesLike]) -> SalesBatch:
-    batch = SalesBatch()
+@dataclass(slots=True)
+class SalesPart:
+    """What ``transform_sales_stream`` made of one chunk: its orders' invoices and payments (each list oldest
+    first), their rejections and skips, and the sort keys of the invoices and payments (to merge the chunks'
+    lists oldest first, ``SalesMerge``). The last part holds the window's returns and their refunds' failures."""
+
+    batch: SalesBatch
+    invoice_keys: pd.DataFrame | None = None
+    payment_keys: pd.DataFrame | None = None
+
+
+def transform_sales_stream(chunks: Iterable[SalesFramesLike]) -> Iterator[SalesPart]:
+    """The transform of a window that comes in chunks, a part at a time: one ``SalesPart`` per chunk (its
+    orders' documents, rejections and skips), then one with the returns of every chunk's refunds, transformed
+    once every order has been (a refund fails with its rejected order, whatever chunk that was in). A caller
+    can record each part before the next chunk is read, so only one chunk's frames are held at a time; the
+    parts merged (``SalesMerge``) are ``transform_sales`` of the whole window."""
     rejected_orders: dict[Hashable, str] = {}
-    invoice_keys: list[pd.DataFrame] = []
-    payment_keys: list[pd.DataFrame] = []
     refunds: list[pd.DataFrame] = []
     refund_lines: list[pd.DataFrame] = []
     for chunk in chunks:
-        invoices, payments = _transform_orders(chunk, rejected_orders, batch)
-        invoice_keys.append(invoices)
-        payment_keys.append(payments)
+        batch = SalesBatch()
+        # Python's cyclic garbage collector is paused meanwhile: documents are many objects that live on and
+        # form no cycles, and each few thousand new ones set off a walk over every object alive.
+        with _paused_gc():
+            invoice_keys, payment_keys = _transform_orders(chunk, rejected_orders, batch)
+        batch.rejections.sort(key=_rejection_order)
+        batch.skipped.sort(key=_rejection_order)
         refunds.append(chunk.refunds)
         refund_lines.append(chunk.refund_lines)
+        yield SalesPart(batch, invoice_keys, payment_keys)
     if not refunds:
         raise ValueError("transform_sales_chunks needs at least one chunk (an empty window is one empty chunk)")
-    if len(refunds) > 1:
-        batch.invoices = _in_order(batch.invoices, invoice_keys)
-        batch.payments = _in_order(batch.payments, payment_keys)
     all_refunds = pd.concat(refunds) if len(refunds) > 1 else refunds[0]
     all_refund_lines = pd.concat(refund_lines) if len(refund_lines) > 1 else refund_lines[0]
-    zones, unknown_zones = _zones(all_refunds["outlet_timezone"])
-    _build_returns(all_refunds, all_refund_lines, rejected_orders, zones, unknown_zones, batch)
+    batch = SalesBatch()
+    with _paused_gc():
+        zones, unknown_zones = _zones(all_refunds["outlet_timezone"])
+        _build_returns(all_refunds, all_refund_lines, rejected_orders, zones, unknown_zones, batch)
     batch.rejections.sort(key=_rejection_order)
     batch.skipped.sort(key=_rejection_order)
-    return batch
+    yield SalesPart(batch)
+
+
+class SalesMerge:
+    """The parts of ``transform_sales_stream`` gathered into the window's ``SalesBatch``: each kind's documents
+    oldest first over all chunks, rejections and skips in one order, as ``transform_sales`` of the window whole."""
+
+    def __init__(self) -> None:
+        self._batch = SalesBatch()
+        self._invoice_keys: list[pd.DataFrame] = []
+        self._payment_keys: list[pd.DataFrame] = []
+
+    def add(self, part: SalesPart) -> None:
+        self._batch.invoices.extend(part.batch.invoices)
+        self._batch.payments.extend(part.batch.payments)
+        self._batch.returns.extend(part.batch.returns)
+        self._batch.rejections.extend(part.batch.rejections)
+        self._batch.skipped.extend(part.batch.skipped)
+        if part.invoice_keys is not None:
+            self._invoice_keys.append(part.invoice_keys)
+        if part.payment_keys is not None:
+            self._payment_keys.append(part.payment_keys)
+
+    def batch(self) -> SalesBatch:
+        batch = self._batch
+        if len(self._invoice_keys) > 1:
+            batch.invoices = _in_order(batch.invoices, self._invoice_keys)
+            batch.payments = _in_order(batch.payments, self._payment_keys)
+        batch.rejections.sort(key=_rejection_order)
+        batch.skipped.sort(key=_rejection_order)
+        return batch
+
+
+@contextmanager
+def _paused_gc() -> Generator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _in_order(documents: list[Any], keys: list[pd.DataFrame]) -> list[Any]:
