@@ -22,6 +22,7 @@ MariaDB as the same frames as from SQLite).
 from __future__ import annotations
 
 import gc
+import json
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,9 +33,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Select,
+    String,
     and_,
+    bindparam,
     case,
     false,
     func,
@@ -44,6 +48,7 @@ from sqlalchemy import (
     type_coerce,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.types import NullType
 
@@ -801,11 +806,11 @@ def extract_sales_chunks(
         if conn.dialect.name in _SNAPSHOTS:
             conn.execution_options(isolation_level="REPEATABLE READ")
         ids = [row[0] for rows in _rows(conn, in_order) for row in rows]
-        first = _read_sales(conn, ids[:chunk_orders], refund_ids)
+        first = _read_sales(conn, _id_list(conn.dialect, ids[:chunk_orders]), refund_ids)
         yield first
         empty_refunds, empty_refund_lines = first.refunds.iloc[0:0], first.refund_lines.iloc[0:0]
         for start in range(chunk_orders, len(ids), chunk_orders):
-            chunk = ids[start:start + chunk_orders]
+            chunk = _id_list(conn.dialect, ids[start:start + chunk_orders])
             yield SalesFrames(
                 orders=_frame(conn, _orders_statement(chunk), _ORDER_COLUMNS),
                 lines=_frame(conn, _lines_statement(chunk), _LINE_COLUMNS),
@@ -813,6 +818,18 @@ def extract_sales_chunks(
                 refunds=empty_refunds,
                 refund_lines=empty_refund_lines,
             )
+
+
+def _id_list(dialect: Dialect, ids: list[int]) -> Select[Any] | list[int]:
+    """A chunk's order ids as what its statements select ``IN``: one bound parameter holding them all where the
+    database can unpack one (a JSON array on SQLite, an array on PostgreSQL), else the list (MySQL / MariaDB).
+    Ten thousand ids bound one by one cost SQLAlchemy more to render, and SQLite more to parse, than reading
+    the chunk's rows."""
+    if dialect.name == "sqlite":
+        return select(func.json_each(bindparam("ids", json.dumps(ids), type_=String)).table_valued("value").c.value)
+    if dialect.name == "postgresql":
+        return select(func.unnest(bindparam("ids", ids, type_=ARRAY(BigInteger))))
+    return ids
 
 
 def _sales_statements(
