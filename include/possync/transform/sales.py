@@ -573,11 +573,31 @@ def _paused_gc() -> Generator[None]:
 
 def _in_order(documents: list[Any], keys: list[pd.DataFrame]) -> list[Any]:
     """The chunks' documents (each chunk's in order) in the order of their sort keys over all chunks."""
+    if _chunks_follow_on(keys):
+        return documents  # what a stable sort would give; chunks read oldest first (the extract's) always are
     every = pd.concat(keys, ignore_index=True)
     order = every.sort_values(list(every.columns), kind="stable").index.to_numpy()
     if (order == np.arange(len(order))).all():
         return documents
     return [documents[position] for position in order.tolist()]
+
+
+def _chunks_follow_on(keys: list[pd.DataFrame]) -> bool:
+    """Whether each chunk's first key is at or after the previous chunks' last (each chunk's keys are sorted),
+    so the keys together are sorted already. A key that does not compare (a missing time) says no."""
+    last: tuple[Any, ...] | None = None
+    for chunk in keys:
+        if chunk.empty:
+            continue
+        first = tuple(chunk.iloc[0])
+        if last is not None:
+            try:
+                if not last <= first:
+                    return False
+            except TypeError:
+                return False
+        last = tuple(chunk.iloc[-1])
+    return True
 
 
 def _transform_orders(
