@@ -25,7 +25,9 @@ every row and keeping none, in the same run, twice:
 * the window's rows one statement a table (the statements ``extract_sales`` runs for the window whole): the
   plain fetch of the same rows, which pays no chunking.
 
-and the extract's ratio to each (the goal, issue 20: at most 1.5x the plain fetch).
+and the extract's ratio to each (the goal, issue 20: at most 1.5x the plain fetch). ``--rounds`` (3) times
+over, the extract read again (frames dropped) and both fetches in turn, so each ratio is taken between
+neighbours on a machine other work shares; the medians are printed.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import argparse
 import gc
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -152,6 +155,18 @@ def _streamed(engine: Engine, window: Window, chunk_orders: int) -> tuple[float,
     return reading, total - reading, counts, batch
 
 
+def _extract_only(engine: Engine, window: Window, chunk_orders: int | None) -> float:
+    """One more read of the window (streamed, or whole with ``None``), every frame dropped: its seconds."""
+    gc.collect()
+    started = time.perf_counter()
+    if chunk_orders is None:
+        extract_sales(engine, window)
+    else:
+        for _chunk in extract_sales_chunks(engine, window, chunk_orders=chunk_orders):
+            pass
+    return time.perf_counter() - started
+
+
 def _whole_window_statements(engine: Engine, window: Window) -> list[tuple[str, Any]]:
     """The statements ``extract_sales`` runs for the window whole (one a table), with their parameters, caught
     as the driver is given them; each is run but none of its rows is read (the extract's frames come out
@@ -207,8 +222,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk-orders", type=int, default=CHUNK_ORDERS,
                         help=f"orders a chunk (default {CHUNK_ORDERS:,}); with --whole, orders a transform chunk, "
                              "0 for the extract transformed at once")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="extract and raw fetches, in turn, for the ratios (default 3; medians printed)")
     parser.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     args.stream = not args.whole
     if not args.chunk_orders:
         if args.stream:
@@ -269,16 +288,30 @@ def main(argv: list[str] | None = None) -> int:
           f"peak RSS {_peak_rss_mib():,.0f} MiB (+{_peak_rss_mib() - baseline:,.0f} over the baseline)")
     del batch
     gc.collect()
-    raw_rows, raw_seconds = _raw_fetch(engine, statements)
-    print(
-        f"raw fetch {raw_seconds:7.2f} s  {raw_rows:,} rows of the extract's {len(statements)} statements on a raw "
-        f"DBAPI cursor; the extract takes {extract_seconds / raw_seconds:.2f}x that"
-    )
     plain = _whole_window_statements(engine, window)
-    plain_rows, plain_seconds = _raw_fetch(engine, plain)
+    extracts, raws, plains = [extract_seconds], [], []
+    for round_ in range(1, args.rounds + 1):
+        # the extract again (after the first round; read and dropped), then both raw fetches, in turn: on a
+        # shared machine each ratio is taken between neighbours, and the medians are quoted
+        if round_ > 1:
+            extracts.append(_extract_only(engine, window, args.chunk_orders if args.stream else None))
+        raw_rows, raw_seconds = _raw_fetch(engine, statements)
+        plain_rows, plain_seconds = _raw_fetch(engine, plain)
+        raws.append(raw_seconds)
+        plains.append(plain_seconds)
+        print(f"round {round_}: extract {extracts[-1]:6.2f} s; raw fetch of its own {len(statements)} statements "
+              f"{raw_seconds:6.2f} s ({extracts[-1] / raw_seconds:.2f}x); plain fetch of the window "
+              f"{plain_seconds:6.2f} s ({extracts[-1] / plain_seconds:.2f}x); {_load()}", flush=True)
+    median = statistics.median
     print(
-        f"raw fetch {plain_seconds:7.2f} s  {plain_rows:,} rows of the window, one statement a table ({len(plain)}) "
-        f"on a raw DBAPI cursor; the extract takes {extract_seconds / plain_seconds:.2f}x that; {_load()}"
+        f"raw fetch {median(raws):7.2f} s  {raw_rows:,} rows of the extract's {len(statements)} statements on a raw "
+        f"DBAPI cursor; the extract ({median(extracts):.2f} s) takes "
+        f"{median(e / r for e, r in zip(extracts, raws, strict=True)):.2f}x that (median of {args.rounds})"
+    )
+    print(
+        f"raw fetch {median(plains):7.2f} s  {plain_rows:,} rows of the window, one statement a table ({len(plain)}), "
+        f"on a raw DBAPI cursor; the extract takes {median(e / r for e, r in zip(extracts, plains, strict=True)):.2f}x "
+        f"that (median of {args.rounds}; the goal: at most 1.5x); {_load()}"
     )
     engine.dispose()
     return 0
