@@ -458,7 +458,7 @@ def split_sales(frames: SalesFramesLike, chunk_orders: int | None) -> Iterator[S
         return
     if chunk_orders < 1:
         raise ValueError(f"chunk_orders must be at least 1, got {chunk_orders}")
-    orders = orders.sort_values(["business_time", "number"], kind="stable")
+    orders = _sorted(orders, ["business_time", "number"])
     chunk_of = pd.Series(np.arange(len(orders)) // chunk_orders, index=orders["order_id"].to_numpy())
     line_rows = frames.lines.groupby(frames.lines["order_id"].map(chunk_of).to_numpy()).indices
     payment_rows = frames.payments.groupby(frames.payments["order_id"].map(chunk_of).to_numpy()).indices
@@ -600,12 +600,41 @@ def _chunks_follow_on(keys: list[pd.DataFrame]) -> bool:
     return True
 
 
+def _sorted(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``frame.sort_values(keys, kind="stable")``, skipped when the rows are in that order already (the extract
+    reads orders oldest first): sorting on a text key costs more than checking the order."""
+    if _in_key_order(frame, keys):
+        return frame
+    return frame.sort_values(keys, kind="stable")
+
+
+def _in_key_order(frame: pd.DataFrame, keys: list[str]) -> bool:
+    """Whether every row's keys are at or after the previous row's, compared key by key; a missing value (or
+    one that does not compare) says no, and the caller sorts."""
+    tied = np.ones(max(len(frame) - 1, 0), dtype=bool)  # pairs of neighbours equal on the keys so far
+    for key in keys:
+        column = frame[key]
+        if column.isna().any():
+            return False
+        values = column.array.asi8 if isinstance(column.dtype, pd.DatetimeTZDtype) else column.to_numpy()
+        try:
+            earlier, later = values[:-1], values[1:]
+            if (tied & (earlier > later)).any():
+                return False
+            tied &= earlier == later
+        except TypeError:
+            return False
+        if not tied.any():
+            break
+    return True
+
+
 def _transform_orders(
     frames: SalesFramesLike, rejected_orders: dict[Hashable, str], batch: SalesBatch
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Invoices and payments of the frames' orders onto ``batch``, their failures into ``rejected_orders``;
     return the sort keys of the invoices and payments added (in the order added)."""
-    orders = frames.orders.sort_values(["business_time", "number"], kind="stable").reset_index(drop=True)
+    orders = _sorted(frames.orders, ["business_time", "number"]).reset_index(drop=True)
     zones, unknown_zones = _zones(orders["outlet_timezone"])
     orders["local_time"] = _local(orders["business_time"], orders["outlet_timezone"], zones)
 
