@@ -7,7 +7,8 @@ operators (``targets/base/operators.py``), which only resolve the integration, i
 
 Each windowed sync stages first (``stage_sales``, ``stage_stock``): extract from the POS, transform into
 documents, and record every record's state in the ledger: ``failed`` with the reason for records that cannot
-become documents, ``skipped`` for voided orders, ``pending`` for documents waiting to be loaded. The
+become documents, ``skipped`` for voided orders, ``pending`` for documents waiting to be loaded; sales a
+chunk of orders at a time, so a window of any size holds one chunk's frames. The
 ``Loader`` then sends the documents through the target's senders, oldest first, each kind after the kinds it
 depends on.
 """
