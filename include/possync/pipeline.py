@@ -7,7 +7,8 @@ operators (``targets/base/operators.py``), which only resolve the integration, i
 
 Each windowed sync stages first (``stage_sales``, ``stage_stock``): extract from the POS, transform into
 documents, and record every record's state in the ledger: ``failed`` with the reason for records that cannot
-become documents, ``skipped`` for voided orders, ``pending`` for documents waiting to be loaded. The
+become documents, ``skipped`` for voided orders, ``pending`` for documents waiting to be loaded; sales a
+chunk of orders at a time, so a window of any size holds one chunk's frames. The
 ``Loader`` then sends the documents through the target's senders, oldest first, each kind after the kinds it
 depends on.
 """
@@ -28,12 +29,12 @@ from possync.config import Integration
 from possync.documents import Document, Rejection
 from possync.i18n import language_of, stage_summary_line, with_language
 from possync.ledger import LedgerRecord, RecordOutcome, RunRef, SyncLedger, content_hash
-from possync.pos.extract import CatchUpPlan, Window, WindowOn
+from possync.pos.extract import CHUNK_ORDERS, CatchUpPlan, Window, WindowOn
 from possync.pos.source import BuiltinSource, PosSource, pos_source
 from possync.recordlog import ignored_note, log_record
 from possync.targets.base.loader import FailedRecord, Loader, LoadSummary, Sender, failed_records
 from possync.targets.base.target import Target
-from possync.transform.sales import SalesBatch, transform_sales
+from possync.transform.sales import SalesBatch, SalesMerge, transform_sales_stream
 from possync.transform.stock import transform_stock
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,7 @@ def stage_sales(
     run: RunRef | None = None,
     logger: logging.Logger | logging.LoggerAdapter | None = None,
     source: PosSource | None = None,
+    chunk_orders: int | None = CHUNK_ORDERS,
 ) -> tuple[StageSummary, list[Document]]:
     """Extract, transform and record one outlet's sales for ``window``; return the summary and documents.
 
@@ -171,6 +173,12 @@ def stage_sales(
     task left unread. The watermark moves only once everything read is in the ledger, so a task killed
     before that reads it all again. Without it (a backfill, a manual window), exactly the window is read
     (plus the lookback sweep and earlier unsynced records) and the watermark stays where it is.
+
+    The window is streamed ``chunk_orders`` orders at a time (``None``: read whole): each chunk is extracted,
+    transformed and recorded in the ledger before the next is read, so a window of any size holds one chunk's
+    frames besides its documents; the returns come last, once every order is known (a refund of an order
+    rejected in any chunk fails with it). The documents, failures and skips are those of the window read whole,
+    and the documents come back in the same order (``possync.transform.sales.SalesMerge``).
 
     ``source`` reads the POS (``possync.pos.source``: a source profile); by default the built-in extract
     of ``pos``.
@@ -183,19 +191,23 @@ def stage_sales(
     plan = None
     if catch_up is not None:
         plan = _plan_catch_up(source, ledger, integration, outlet_code, window, window_on, catch_up, logger)
-    frames = source.extract_sales(
-        window, [outlet_code], lookback=lookback, window_on=window_on,
-        retry_order_numbers=retry_orders, retry_refund_numbers=retry_refunds,
-        catch_up=None if plan is None else plan.catch_up,
-    )
-    batch = transform_sales(frames)
+    reading: dict[str, Any] = {
+        "lookback": lookback, "window_on": window_on, "retry_order_numbers": retry_orders,
+        "retry_refund_numbers": retry_refunds, "catch_up": None if plan is None else plan.catch_up,
+    }
+    chunks = (iter([source.extract_sales(window, [outlet_code], **reading)]) if chunk_orders is None
+              else source.extract_sales_chunks(window, [outlet_code], chunk_orders=chunk_orders, **reading))
     summary = StageSummary(outlet_code=outlet_code, window=window)
-    documents = documents_in_load_order(batch)
-    _record_staged(ledger, integration, "sales", summary, batch.rejections, batch.skipped, documents, run, logger)
+    merged = SalesMerge()
+    for part in transform_sales_stream(chunks):
+        _record_staged(ledger, integration, "sales", summary, part.batch.rejections, part.batch.skipped,
+                       documents_in_load_order(part.batch), run, logger)
+        merged.add(part)
+    _log_staged(summary, logger)
     if plan is not None:
         # only now: every record read is in the ledger (pending, skipped or failed), so later runs retry it
         ledger.advance_watermark(integration, "sales", watermark_name(outlet_code), plan.advance_to)
-    return summary, documents
+    return summary, documents_in_load_order(merged.batch())
 
 
 def _plan_catch_up(
@@ -278,6 +290,10 @@ def _record_staged(
         outcomes.append(_outcome(document, "pending", flow))
         summary.staged += 1  # its line is logged when it is loaded
     summary.failed_records.extend(failed_records(outcomes, ledger.record(integration, outcomes, run)))
+
+
+def _log_staged(summary: StageSummary, logger: logging.Logger | logging.LoggerAdapter) -> None:
+    """The one line that sums up a staging step (``possync.i18n.stage_summary_line``)."""
     logger.info("%s", stage_summary_line(
         summary.outlet_code, summary.window.start.isoformat(), summary.window.end.isoformat(),
         summary.read, summary.staged, summary.skipped, summary.failed, language_of(logger),
@@ -339,6 +355,7 @@ def stage_stock(
     summary = StageSummary(outlet_code=",".join(outlet_codes), window=window)
     documents = batch.documents()
     _record_staged(ledger, integration, flow, summary, batch.rejections, [], documents, run, logger)
+    _log_staged(summary, logger)
     if plan is not None:  # only now: every record read is in the ledger
         for code in outlet_codes:
             ledger.advance_watermark(integration, flow, watermark_name(code), plan.advance_to)

@@ -22,6 +22,8 @@ MariaDB as the same frames as from SQLite).
 from __future__ import annotations
 
 import gc
+import json
+import warnings
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,9 +34,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Select,
+    String,
     and_,
+    bindparam,
     case,
     false,
     func,
@@ -44,6 +49,7 @@ from sqlalchemy import (
     type_coerce,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.types import NullType
 
@@ -63,6 +69,7 @@ from possync.pos.schema import (
     transfer_lines,
     transfers,
 )
+from possync.pos.types import ExactDecimal
 
 # Distinct exact values remembered per column while converting; past this, values are converted each time.
 _MEMO_LIMIT = 200_000
@@ -651,6 +658,13 @@ def _exact_column(values: list[Any], expression: Any, dialect: Dialect, bad: dic
         raw = np.array(values, dtype=object)
     codes, distinct = pd.factorize(raw)  # None (and a Decimal NaN) get code -1
     process = expression.type.process_result_value
+    if raw.dtype == np.int64 and isinstance(expression.type, ExactDecimal):
+        # ExactDecimal's own conversion of SQLite's integer minor units, without the per-call dispatch: an
+        # int64 is exact in Decimal's 28 digits, and scaleb gives it the column's places already
+        scale = -expression.type.scale
+
+        def process(value: int, _dialect: Dialect) -> Decimal:
+            return Decimal(value).scaleb(scale)
     converted = np.empty(len(distinct) + 1, dtype=object)  # the last slot, None, is where code -1 points
     failed: list[int] = []
     for index, value in enumerate(distinct.tolist()):
@@ -670,6 +684,23 @@ def _exact_column(values: list[Any], expression: Any, dialect: Dialect, bad: dic
     return pd.Series(converted[codes], dtype=object)
 
 
+def _naive_times(values: list[Any]) -> pd.Series | None:
+    """A time column of naive UTC values (SQLite's ISO text, MySQL's datetimes) parsed by numpy at once, or
+    ``None`` when anything in it is not plainly that (an offset, text that is no time, a blank): the general
+    path in ``_column`` then reads it as before and names each bad value. Twice as fast as ``pd.to_datetime``
+    on a million values."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # numpy only warns about an offset it applies
+            parsed = np.array(values, dtype="datetime64[us]")
+    except (ValueError, TypeError, OverflowError, UserWarning, DeprecationWarning):
+        return None
+    missing = np.isnat(parsed)
+    if missing.any() and any(values[row] is not None for row in np.flatnonzero(missing).tolist()):
+        return None  # blank text (or "NaT") parsed as no time: a bad value, not a NULL
+    return pd.Series(parsed).dt.tz_localize(UTC)
+
+
 def _column(values: list[Any], expression: Any, kind: Kind, dialect: Dialect, bad: dict[int, Any]) -> Any:
     """The column's values converted; positions (and raw values) that cannot be converted go to ``bad``."""
     if kind in ("id", "int"):
@@ -681,6 +712,9 @@ def _column(values: list[Any], expression: Any, kind: Kind, dialect: Dialect, ba
     if kind == "str":
         return pd.Series(values, dtype="str")
     if kind == "time":
+        fast = _naive_times(values)
+        if fast is not None:
+            return fast
         # What UTCDateTime does per value (naive means UTC, aware is converted), for the whole column.
         raw = pd.Series(values, dtype=object)
         try:
@@ -801,11 +835,11 @@ def extract_sales_chunks(
         if conn.dialect.name in _SNAPSHOTS:
             conn.execution_options(isolation_level="REPEATABLE READ")
         ids = [row[0] for rows in _rows(conn, in_order) for row in rows]
-        first = _read_sales(conn, ids[:chunk_orders], refund_ids)
+        first = _read_sales(conn, _id_list(conn.dialect, ids[:chunk_orders]), refund_ids)
         yield first
         empty_refunds, empty_refund_lines = first.refunds.iloc[0:0], first.refund_lines.iloc[0:0]
         for start in range(chunk_orders, len(ids), chunk_orders):
-            chunk = ids[start:start + chunk_orders]
+            chunk = _id_list(conn.dialect, ids[start:start + chunk_orders])
             yield SalesFrames(
                 orders=_frame(conn, _orders_statement(chunk), _ORDER_COLUMNS),
                 lines=_frame(conn, _lines_statement(chunk), _LINE_COLUMNS),
@@ -813,6 +847,18 @@ def extract_sales_chunks(
                 refunds=empty_refunds,
                 refund_lines=empty_refund_lines,
             )
+
+
+def _id_list(dialect: Dialect, ids: list[int]) -> Select[Any] | list[int]:
+    """A chunk's order ids as what its statements select ``IN``: one bound parameter holding them all where the
+    database can unpack one (a JSON array on SQLite, an array on PostgreSQL), else the list (MySQL / MariaDB).
+    Ten thousand ids bound one by one cost SQLAlchemy more to render, and SQLite more to parse, than reading
+    the chunk's rows."""
+    if dialect.name == "sqlite":
+        return select(func.json_each(bindparam("ids", json.dumps(ids), type_=String)).table_valued("value").c.value)
+    if dialect.name == "postgresql":
+        return select(func.unnest(bindparam("ids", ids, type_=ARRAY(BigInteger))))
+    return ids
 
 
 def _sales_statements(

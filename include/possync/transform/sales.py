@@ -31,7 +31,8 @@ so ``gross - discount = net`` per line and the document identity holds to the se
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Hashable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -457,7 +458,7 @@ def split_sales(frames: SalesFramesLike, chunk_orders: int | None) -> Iterator[S
         return
     if chunk_orders < 1:
         raise ValueError(f"chunk_orders must be at least 1, got {chunk_orders}")
-    orders = orders.sort_values(["business_time", "number"], kind="stable")
+    orders = _sorted(orders, ["business_time", "number"])
     chunk_of = pd.Series(np.arange(len(orders)) // chunk_orders, index=orders["order_id"].to_numpy())
     line_rows = frames.lines.groupby(frames.lines["order_id"].map(chunk_of).to_numpy()).indices
     payment_rows = frames.payments.groupby(frames.payments["order_id"].map(chunk_of).to_numpy()).indices
@@ -478,47 +479,102 @@ def transform_sales_chunks(chunks: Iterable[SalesFramesLike]) -> SalesBatch:
     ``possync.pos.extract.extract_sales_chunks``): each chunk's orders with their lines and payments, and
     refunds in any chunk. The documents are those of the whole window at once, in the same order: orders
     are transformed a chunk at a time, refunds once every order has been (a refund fails with its rejected
-    order, whatever chunk that was in), and the lists are merged oldest first."""
-    # Python's cyclic garbage collector is paused meanwhile: the documents are millions of objects that live
-    # on and form no cycles, and each few thousand new ones set off a walk over every object alive.
+    order, whatever chunk that was in), and the lists are merged oldest first (``SalesMerge``)."""
+    merged = SalesMerge()
+    for part in transform_sales_stream(chunks):
+        merged.add(part)
+    return merged.batch()
+
+
+@dataclass(slots=True)
+class SalesPart:
+    """What ``transform_sales_stream`` made of one chunk: its orders' invoices and payments (each list oldest
+    first), their rejections and skips, and the sort keys of the invoices and payments (to merge the chunks'
+    lists oldest first, ``SalesMerge``). The last part holds the window's returns and their refunds' failures."""
+
+    batch: SalesBatch
+    invoice_keys: pd.DataFrame | None = None
+    payment_keys: pd.DataFrame | None = None
+
+
+def transform_sales_stream(chunks: Iterable[SalesFramesLike]) -> Iterator[SalesPart]:
+    """The transform of a window that comes in chunks, a part at a time: one ``SalesPart`` per chunk (its
+    orders' documents, rejections and skips), then one with the returns of every chunk's refunds, transformed
+    once every order has been (a refund fails with its rejected order, whatever chunk that was in). A caller
+    can record each part before the next chunk is read, so only one chunk's frames are held at a time; the
+    parts merged (``SalesMerge``) are ``transform_sales`` of the whole window."""
+    rejected_orders: dict[Hashable, str] = {}
+    refunds: list[pd.DataFrame] = []
+    refund_lines: list[pd.DataFrame] = []
+    for chunk in chunks:
+        batch = SalesBatch()
+        # Python's cyclic garbage collector is paused meanwhile: documents are many objects that live on and
+        # form no cycles, and each few thousand new ones set off a walk over every object alive.
+        with _paused_gc():
+            invoice_keys, payment_keys = _transform_orders(chunk, rejected_orders, batch)
+        batch.rejections.sort(key=_rejection_order)
+        batch.skipped.sort(key=_rejection_order)
+        refunds.append(chunk.refunds)
+        refund_lines.append(chunk.refund_lines)
+        yield SalesPart(batch, invoice_keys, payment_keys)
+    if not refunds:
+        raise ValueError("transform_sales_chunks needs at least one chunk (an empty window is one empty chunk)")
+    all_refunds = pd.concat(refunds) if len(refunds) > 1 else refunds[0]
+    all_refund_lines = pd.concat(refund_lines) if len(refund_lines) > 1 else refund_lines[0]
+    batch = SalesBatch()
+    with _paused_gc():
+        zones, unknown_zones = _zones(all_refunds["outlet_timezone"])
+        _build_returns(all_refunds, all_refund_lines, rejected_orders, zones, unknown_zones, batch)
+    batch.rejections.sort(key=_rejection_order)
+    batch.skipped.sort(key=_rejection_order)
+    yield SalesPart(batch)
+
+
+class SalesMerge:
+    """The parts of ``transform_sales_stream`` gathered into the window's ``SalesBatch``: each kind's documents
+    oldest first over all chunks, rejections and skips in one order, as ``transform_sales`` of the window whole."""
+
+    def __init__(self) -> None:
+        self._batch = SalesBatch()
+        self._invoice_keys: list[pd.DataFrame] = []
+        self._payment_keys: list[pd.DataFrame] = []
+
+    def add(self, part: SalesPart) -> None:
+        self._batch.invoices.extend(part.batch.invoices)
+        self._batch.payments.extend(part.batch.payments)
+        self._batch.returns.extend(part.batch.returns)
+        self._batch.rejections.extend(part.batch.rejections)
+        self._batch.skipped.extend(part.batch.skipped)
+        if part.invoice_keys is not None:
+            self._invoice_keys.append(part.invoice_keys)
+        if part.payment_keys is not None:
+            self._payment_keys.append(part.payment_keys)
+
+    def batch(self) -> SalesBatch:
+        batch = self._batch
+        if len(self._invoice_keys) > 1:
+            batch.invoices = _in_order(batch.invoices, self._invoice_keys)
+            batch.payments = _in_order(batch.payments, self._payment_keys)
+        batch.rejections.sort(key=_rejection_order)
+        batch.skipped.sort(key=_rejection_order)
+        return batch
+
+
+@contextmanager
+def _paused_gc() -> Generator[None]:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _transform_chunks(chunks)
+        yield
     finally:
         if enabled:
             gc.enable()
 
 
-def _transform_chunks(chunks: Iterable[SalesFramesLike]) -> SalesBatch:
-    batch = SalesBatch()
-    rejected_orders: dict[Hashable, str] = {}
-    invoice_keys: list[pd.DataFrame] = []
-    payment_keys: list[pd.DataFrame] = []
-    refunds: list[pd.DataFrame] = []
-    refund_lines: list[pd.DataFrame] = []
-    for chunk in chunks:
-        invoices, payments = _transform_orders(chunk, rejected_orders, batch)
-        invoice_keys.append(invoices)
-        payment_keys.append(payments)
-        refunds.append(chunk.refunds)
-        refund_lines.append(chunk.refund_lines)
-    if not refunds:
-        raise ValueError("transform_sales_chunks needs at least one chunk (an empty window is one empty chunk)")
-    if len(refunds) > 1:
-        batch.invoices = _in_order(batch.invoices, invoice_keys)
-        batch.payments = _in_order(batch.payments, payment_keys)
-    all_refunds = pd.concat(refunds) if len(refunds) > 1 else refunds[0]
-    all_refund_lines = pd.concat(refund_lines) if len(refund_lines) > 1 else refund_lines[0]
-    zones, unknown_zones = _zones(all_refunds["outlet_timezone"])
-    _build_returns(all_refunds, all_refund_lines, rejected_orders, zones, unknown_zones, batch)
-    batch.rejections.sort(key=_rejection_order)
-    batch.skipped.sort(key=_rejection_order)
-    return batch
-
-
 def _in_order(documents: list[Any], keys: list[pd.DataFrame]) -> list[Any]:
     """The chunks' documents (each chunk's in order) in the order of their sort keys over all chunks."""
+    if _chunks_follow_on(keys):
+        return documents  # what a stable sort would give; chunks read oldest first (the extract's) always are
     every = pd.concat(keys, ignore_index=True)
     order = every.sort_values(list(every.columns), kind="stable").index.to_numpy()
     if (order == np.arange(len(order))).all():
@@ -526,12 +582,59 @@ def _in_order(documents: list[Any], keys: list[pd.DataFrame]) -> list[Any]:
     return [documents[position] for position in order.tolist()]
 
 
+def _chunks_follow_on(keys: list[pd.DataFrame]) -> bool:
+    """Whether each chunk's first key is at or after the previous chunks' last (each chunk's keys are sorted),
+    so the keys together are sorted already. A key that does not compare (a missing time) says no."""
+    last: tuple[Any, ...] | None = None
+    for chunk in keys:
+        if chunk.empty:
+            continue
+        first = tuple(chunk.iloc[0])
+        if last is not None:
+            try:
+                if not last <= first:
+                    return False
+            except TypeError:
+                return False
+        last = tuple(chunk.iloc[-1])
+    return True
+
+
+def _sorted(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``frame.sort_values(keys, kind="stable")``, skipped when the rows are in that order already (the extract
+    reads orders oldest first): sorting on a text key costs more than checking the order."""
+    if _in_key_order(frame, keys):
+        return frame
+    return frame.sort_values(keys, kind="stable")
+
+
+def _in_key_order(frame: pd.DataFrame, keys: list[str]) -> bool:
+    """Whether every row's keys are at or after the previous row's, compared key by key; a missing value (or
+    one that does not compare) says no, and the caller sorts."""
+    tied = np.ones(max(len(frame) - 1, 0), dtype=bool)  # pairs of neighbours equal on the keys so far
+    for key in keys:
+        column = frame[key]
+        if column.isna().any():
+            return False
+        values = column.array.asi8 if isinstance(column.dtype, pd.DatetimeTZDtype) else column.to_numpy()
+        try:
+            earlier, later = values[:-1], values[1:]
+            if (tied & (earlier > later)).any():
+                return False
+            tied &= earlier == later
+        except TypeError:
+            return False
+        if not tied.any():
+            break
+    return True
+
+
 def _transform_orders(
     frames: SalesFramesLike, rejected_orders: dict[Hashable, str], batch: SalesBatch
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Invoices and payments of the frames' orders onto ``batch``, their failures into ``rejected_orders``;
     return the sort keys of the invoices and payments added (in the order added)."""
-    orders = frames.orders.sort_values(["business_time", "number"], kind="stable").reset_index(drop=True)
+    orders = _sorted(frames.orders, ["business_time", "number"]).reset_index(drop=True)
     zones, unknown_zones = _zones(orders["outlet_timezone"])
     orders["local_time"] = _local(orders["business_time"], orders["outlet_timezone"], zones)
 
