@@ -576,6 +576,7 @@ def sync_sales(job: SyncJob, *, outlet_codes: Sequence[str], window: Window, cat
     summary = LoadSummary()
     documents: list[Document] = []
     covers: dict[tuple[str, str], list[Document]] = {}
+    left_out: list[Rejection] = []
     for code in codes:
         staged, staged_documents = stage_sales(
             job.pos, job.ledger, integration=integration.name, outlet_code=code, window=window,
@@ -592,6 +593,7 @@ def sync_sales(job: SyncJob, *, outlet_codes: Sequence[str], window: Window, cat
             staged.failures += summaries.failures
             staged.failed_records += summaries.failed_records
             covers.update(summaries.covers)
+            left_out += summaries.left_out
         loaded, changes = apply_changes(job, staged_documents, skipped_records)
         summary.add(LoadSummary(skipped=staged.skipped + changes.skipped, failed=staged.failed + changes.failed,
                                 failures=[*staged.failures, *changes.failures],
@@ -601,8 +603,8 @@ def sync_sales(job: SyncJob, *, outlet_codes: Sequence[str], window: Window, cat
                                                 "failed": staged.failed + changes.failed}}))
         documents.extend(loaded)
     job.load_in_order("sales", documents, summary)
-    if covers:
-        record_covered(job, covers)
+    if covers or left_out:
+        record_covered(job, covers, left_out)
     return summary
 
 

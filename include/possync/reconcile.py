@@ -79,6 +79,7 @@ if TYPE_CHECKING:
 
     from possync.config import Integration
     from possync.ledger import LedgerRecord, RunRef, SyncLedger
+    from possync.pos.source import PosSource
     from possync.targets.base.books import BookDocument, TargetBooks
     from possync.transform.sales import SalesBatch
 
@@ -273,12 +274,11 @@ class PosDocument:
 
 
 def pos_documents(pos: Engine, integration: Integration, outlet_codes: Sequence[str], first: date,
-                  last: date, ledger: SyncLedger | None = None) -> list[PosDocument]:
+                  last: date) -> list[PosDocument]:
     """The POS's sales documents of the outlets dated ``first`` to ``last`` (outlet time), and a day around them
     (so a document the target dates a day off is still matched), as the sales sync's transform makes them; with
     ``posting: per_day``, as the sync summarises them (``possync.transform.summary``: the summary documents, the
-    orders' own records left only where the POS cannot make documents of them; a refund of an order from before
-    the range is returned against the summary the ``ledger`` says the order is in)."""
+    orders' own records left only where the POS cannot make documents of them)."""
     from possync.pos.extract import Window
     from possync.pos.source import pos_source
     from possync.transform.sales import transform_sales
@@ -290,7 +290,7 @@ def pos_documents(pos: Engine, integration: Integration, outlet_codes: Sequence[
     batch = transform_sales(source.extract_sales(window, list(outlet_codes)))
     found: list[PosDocument] = []
     if integration.posting != "per_order":
-        batch = _summarised(batch, integration, ledger)
+        batch = _summarised(batch, integration, source)
     for invoice in batch.invoices:
         found.append(PosDocument("invoice", invoice.key, invoice.business_time.date(), invoice.outlet_code,
                                  invoice.total, tax=invoice.tax_total, business_time=invoice.business_time,
@@ -316,7 +316,7 @@ def pos_documents(pos: Engine, integration: Integration, outlet_codes: Sequence[
     return found
 
 
-def _summarised(batch: SalesBatch, integration: Integration, ledger: SyncLedger | None) -> SalesBatch:
+def _summarised(batch: SalesBatch, integration: Integration, source: PosSource) -> SalesBatch:
     """The batch as ``posting: per_day`` posts it: its days summarised, the records refused (the orders' and the
     summaries') and the voided orders kept."""
     from possync.summaries import order_summaries
@@ -325,7 +325,7 @@ def _summarised(batch: SalesBatch, integration: Integration, ledger: SyncLedger 
 
     orders = {invoice.key for invoice in batch.invoices}
     unknown = sorted({r.invoice_key for r in batch.returns if r.invoice_key not in orders})
-    known = order_summaries(ledger, integration.name, unknown, ZoneInfo(integration.timezone)) if ledger else {}
+    known = order_summaries(source, unknown, ZoneInfo(integration.timezone))
     folded = summarise(batch.invoices, batch.payments, batch.returns, order_summaries=known)
     return SalesBatch(folded.invoices, folded.payments, folded.returns, [*batch.rejections, *folded.rejections],
                       batch.skipped)
@@ -677,7 +677,7 @@ def reconcile(integration: Integration, books: TargetBooks, pos: Engine, ledger:
     if unknown:
         raise ValueError(f"outlet(s) {', '.join(sorted(unknown))} are not mapped in {integration.name}")
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    pos_docs = pos_documents(pos, integration, chosen, first, last, ledger)
+    pos_docs = pos_documents(pos, integration, chosen, first, last)
     pos_docs += pos_stock_documents(pos, integration, books, chosen, first, last)
     target_docs = list(books.documents(first, last)) + own_stock_set_aside(
         list(books.stock_documents(first, last)), ledger, integration.name)

@@ -33,16 +33,16 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from possync.documents import Document, Rejection
-from possync.ledger import RecordOutcome, content_hash
+from possync.ledger import RecordOutcome, Reversal, content_hash
 from possync.recordlog import log_record
 from possync.targets.base.loader import FailedRecord, failed_records
 from possync.transform.sales import transform_sales
 from possync.transform.summary import PREFIX, Summaries, is_summary_key, summarise, summary_day, summary_key
 
 if TYPE_CHECKING:
-    from possync.ledger import SyncLedger
     from possync.pipeline import SyncJob
     from possync.pos.extract import Window
+    from possync.pos.source import PosSource
 
 PER_ORDER, PER_DAY = "per_order", "per_day"
 SALES_TYPES = ("invoice", "payment", "return")
@@ -56,6 +56,8 @@ class StagedSummaries:
     documents: list[Document] = field(default_factory=list)
     skipped: list[Rejection] = field(default_factory=list)
     covers: dict[tuple[str, str], list[Document]] = field(default_factory=dict)
+    #: the orders (and their payments and refunds) voided at the till on the days summarised: out of the summaries
+    left_out: list[Rejection] = field(default_factory=list)
     failed: int = 0
     failures: list[str] = field(default_factory=list)
     failed_records: list[FailedRecord] = field(default_factory=list)
@@ -69,12 +71,20 @@ def _moment(item: Document | Rejection) -> datetime | None:
     return getattr(item, "business_time", None) or getattr(item, "paid_at", None)
 
 
-def order_summaries(ledger: SyncLedger, integration: str, order_numbers: Sequence[str], zone: ZoneInfo
-                    ) -> dict[str, str]:
-    """The summary each of these orders is in, by the ledger's record of its invoice (outlet and business day)."""
-    found = ledger.lookup(integration, "invoice", order_numbers)
-    return {key: summary_key(record.outlet_code, record.business_time.astimezone(zone).date())
-            for key, record in found.items() if record.outlet_code and record.business_time is not None}
+def order_summaries(source: PosSource, order_numbers: Sequence[str], zone: ZoneInfo) -> dict[str, str]:
+    """The summary each of these orders is in (its outlet and business day), read from the POS by number: a refund
+    of an order of an earlier day is returned against that day's summary."""
+    from possync.pos.extract import Window
+
+    if not order_numbers:
+        return {}
+    never = datetime(1970, 1, 1, tzinfo=UTC)  # the orders come by number; the window only has to hold none
+    batch = transform_sales(source.extract_sales(Window(never, never + timedelta(microseconds=1)),
+                                                 retry_order_numbers=list(order_numbers)))
+    found = [(i.key, i.outlet_code, i.business_time) for i in batch.invoices]
+    found += [(r.key, r.outlet_code, r.business_time) for r in [*batch.skipped, *batch.rejections]
+              if r.record_type == "invoice" and r.outlet_code and r.business_time is not None]
+    return {key: summary_key(outlet, moment.astimezone(zone).date()) for key, outlet, moment in found}
 
 
 def summarise_days(job: SyncJob, outlet_code: str, days: Sequence[date], zone: ZoneInfo) -> Summaries:
@@ -89,7 +99,7 @@ def summarise_days(job: SyncJob, outlet_code: str, days: Sequence[date], zone: Z
         orders = {i.key for i in batch.invoices}
         unknown = sorted({r.invoice_key for r in batch.returns if r.invoice_key not in orders})
         folded = summarise(batch.invoices, batch.payments, batch.returns, days={outlet_code: [day]},
-                           order_summaries=order_summaries(job.ledger, job.integration.name, unknown, zone))
+                           order_summaries=order_summaries(source, unknown, zone))
         out.invoices += folded.invoices
         out.payments += folded.payments
         out.returns += folded.returns
@@ -146,13 +156,27 @@ def stage_summaries(job: SyncJob, outlet_code: str, window: Window, documents: S
     ledger.record(name, outcomes, job.run)
     staged.skipped = [s for s in folded.skipped if ("invoice", s.key) in held]
     staged.covers = folded.covers
+    summarised = set(over)
+    staged.left_out = [r for r in skipped if r.record_type in SALES_TYPES and r.business_time is not None
+                       and r.business_time.astimezone(zone).date() in summarised]
     return staged
 
 
-def record_covered(job: SyncJob, covers: dict[tuple[str, str], list[Document]]) -> None:
+def record_covered(job: SyncJob, covers: dict[tuple[str, str], list[Document]],
+                   left_out: Sequence[Rejection] = ()) -> None:
     """Each order's records after its summaries were loaded: ``synced`` with the summary's target id and number
-    when the summary is in the target, else ``pending`` with what the summary waits for."""
+    when the summary is in the target, else ``pending`` with what the summary waits for. An order ``left_out``
+    (voided at the till) that a summary held is reversed to ``skipped``: the summary no longer holds it."""
     ledger, name = job.ledger, job.integration.name
+    reversals = []
+    for record_type in SALES_TYPES:
+        wanted = {r.key: r for r in left_out if r.record_type == record_type}
+        for key, record in ledger.lookup(name, record_type, wanted).items():
+            if record.status == "synced" and is_summary_key(record.target_number or ""):
+                reason = f"{wanted[key].reason}: out of summary {record.target_number}, posted again without it"
+                reversals.append(Reversal(record, "skipped", reason))
+                log_record(job.logger, "REVERSED", record_type, key, reason)
+    ledger.reverse(name, reversals, job.run)
     summaries = {}
     for record_type in SALES_TYPES:
         keys = [key for kind, key in covers if kind == record_type]
