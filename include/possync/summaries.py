@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from possync.documents import Document, Rejection
-from possync.ledger import RecordOutcome, Reversal, content_hash
+from possync.ledger import LedgerRecord, RecordOutcome, Reversal, content_hash
 from possync.recordlog import log_record
 from possync.targets.base.loader import FailedRecord, failed_records
 from possync.transform.sales import transform_sales
@@ -181,6 +181,10 @@ def record_covered(job: SyncJob, covers: dict[tuple[str, str], list[Document]],
     for record_type in SALES_TYPES:
         keys = [key for kind, key in covers if kind == record_type]
         summaries.update(((record_type, key), record) for key, record in ledger.lookup(name, record_type, keys).items())
+    known: dict[tuple[str, str], LedgerRecord] = {}
+    for record_type in SALES_TYPES:
+        keys = [d.key for (kind, _), documents in covers.items() if kind == record_type for d in documents]
+        known.update(((record_type, k), r) for k, r in ledger.lookup(name, record_type, keys).items())
     outcomes: list[RecordOutcome] = []
     for (record_type, key), documents in covers.items():
         summary = summaries.get((record_type, key))
@@ -191,6 +195,10 @@ def record_covered(job: SyncJob, covers: dict[tuple[str, str], list[Document]],
         reason = f"in summary {key} ({held})" if synced else f"waits for its summary {key} ({summary.status}" + (
             f": {summary.reason})" if summary.reason else ")")
         for document in documents:
+            record = known.get((document.record_type, document.key))
+            if synced and record is not None and record.status == "synced" and record.target_number == key \
+                    and record.target_id == summary.target_id and record.target_hash == content_hash(document):
+                continue  # said already: a day summarised again by a later window of the same day
             outcomes.append(RecordOutcome(
                 document.record_type, document.key, "sales", "synced" if synced else "pending",
                 content_hash=content_hash(document), outlet_code=getattr(document, "outlet_code", None),
