@@ -15,15 +15,17 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from possync.documents import InvoiceLine, Payment, ReturnLine, SalesInvoice, SalesReturn
 from possync.pipeline import sync_customers, sync_products, sync_sales
 from possync.pos.extract import Window, extract_sales
 from possync.reconcile import reconcile
 from possync.targets.base.books import STOCK_TYPES
 from possync.transform.sales import transform_sales
-from possync.transform.summary import summarise, summary_key
+from possync.transform.summary import summarise, summary_day, summary_key
 from possync_devkit.till_changes import plain_orders, void_order
 from support.books import Books
 from support.demo_week import broken_keys
@@ -132,3 +134,64 @@ def test_a_day_is_posted_once_over_as_one_summary_and_a_void_corrects_it(world: 
     result = reconciled(world)
     assert result.target.invoice_total == result.pos.invoice_total == after[KEY]
     assert result.target.payments == result.pos.payments
+
+
+# ------------------------------------------------------------------------------------------- the fold alone
+
+ZONE = ZoneInfo("Asia/Jakarta")
+
+
+def _invoice(key: str, hour: int, lines: list[tuple[str, str, str, str, str]], *, outlet: str = OUTLET,
+             inclusive: bool = False, service: str = "0.00", rounding: str = "0.00") -> SalesInvoice:
+    """lines: (sku, quantity, gross, rate, tax); no discounts."""
+    built = tuple(InvoiceLine(n, sku, sku.title(), Decimal(q), Decimal(gross) / Decimal(q), Decimal(gross), ZERO,
+                              Decimal(rate), Decimal(tax))
+                  for n, (sku, q, gross, rate, tax) in enumerate(lines, start=1))
+    total = sum((line.gross + line.tax for line in built), ZERO) + Decimal(service) + Decimal(rounding)
+    return SalesInvoice(key, outlet, datetime(2026, 11, 10, hour, tzinfo=ZONE), None, inclusive, built,
+                        Decimal(service), Decimal(rounding), total)
+
+
+def _refund(key: str, order: str, day: int, method: str, *, outlet: str = OUTLET) -> SalesReturn:
+    return SalesReturn(key, order, outlet, datetime(2026, 11, day, 20, tzinfo=ZONE), False, method,  # type: ignore[arg-type]
+                       (ReturnLine(1, "KOPI", "Kopi", Decimal("1.000"), Decimal("18000.00"), Decimal("18000.00"),
+                                   Decimal("1980.00")),), Decimal("19980.00"))
+
+
+def test_the_fold_sums_lines_per_product_and_rate_payments_per_method_and_refunds_per_method() -> None:
+    one = _invoice("A", 9, [("KOPI", "2.000", "36000.00", "11", "3960.00"), ("ROTI", "1.000", "15000.00", "10",
+                                                                             "1500.00")], service="500.00")
+    two = _invoice("B", 15, [("KOPI", "1.000", "18000.00", "11", "1980.00")], rounding="-0.33")
+    pays = [Payment("A/P1", "A", OUTLET, one.business_time, "cash", Decimal("30000.00")),
+            Payment("A/P2", "A", OUTLET, one.business_time, "qris", one.total - Decimal("30000.00")),
+            Payment("B/P1", "B", OUTLET, two.business_time, "cash", two.total)]
+    folded = summarise([one, two], pays, [_refund("R1", "B", 10, "cash"), _refund("R2", "OLD", 10, "cash"),
+                                          _refund("R3", "B", 10, "cash", outlet="BDG01")],
+                       order_summaries={"OLD": summary_key(OUTLET, date(2026, 11, 9))})
+    [invoice] = folded.invoices
+    assert invoice.key == KEY and invoice.total == one.total + two.total and invoice.rounding == Decimal("-0.33")
+    assert [(ln.sku, ln.quantity, ln.gross, ln.tax_rate, ln.tax) for ln in invoice.lines] == [
+        ("KOPI", Decimal("3.000"), Decimal("54000.00"), Decimal("11"), Decimal("5940.00")),
+        ("ROTI", Decimal("1.000"), Decimal("15000.00"), Decimal("10"), Decimal("1500.00"))]
+    assert invoice.service_charge == Decimal("500.00") and invoice.customer_key is None
+    assert {(p.key, p.amount) for p in folded.payments} == {
+        (f"{KEY}/Pcash", Decimal("30000.00") + two.total), (f"{KEY}/Pqris", one.total - Decimal("30000.00"))}
+    assert sum((p.amount for p in folded.payments), ZERO) == invoice.total
+    # refunds: per method and the summary their orders are in; refunded at another outlet, a key of its own
+    assert {(r.key, r.invoice_key, r.total) for r in folded.returns} == {
+        (f"{KEY}/R2026-11-10/cash", KEY, Decimal("19980.00")),
+        (f"{KEY}/R2026-11-10/cash/BDG01", KEY, Decimal("19980.00")),
+        ("SUM/JKT01/2026-11-09/R2026-11-10/cash", "SUM/JKT01/2026-11-09", Decimal("19980.00"))}
+    assert summary_day("return", "SUM/JKT01/2026-11-09/R2026-11-10/cash") == THE_DAY
+    assert {k: [d.key for d in v] for k, v in folded.covers.items()}["invoice", KEY] == ["A", "B"]
+
+
+def test_the_fold_refuses_what_one_summary_cannot_carry_and_says_which_days_are_empty() -> None:
+    inclusive = _invoice("A", 9, [("KOPI", "1.000", "18000.00", "11", "1980.00")], inclusive=True)
+    exclusive = _invoice("B", 10, [("KOPI", "1.000", "18000.00", "11", "1980.00")])
+    folded = summarise([inclusive, exclusive], [], [_refund("R1", "NOWHERE", 10, "cash")],
+                       days={OUTLET: [THE_DAY, date(2026, 11, 11)]})
+    assert folded.invoices == [] and folded.returns == []
+    assert {(r.record_type, r.key) for r in folded.rejections} == {("invoice", KEY), ("return", "R1")}
+    assert "mix tax-inclusive and tax-exclusive" in next(r.reason for r in folded.rejections if r.key == KEY)
+    assert [s.key for s in folded.skipped] == ["SUM/JKT01/2026-11-11"], "a day asked for with no order left"
