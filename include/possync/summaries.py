@@ -123,21 +123,19 @@ def stage_summaries(job: SyncJob, outlet_code: str, window: Window, documents: S
         moment = _moment(item)
         if moment is not None:
             touched.add(moment.astimezone(zone).date())
-    held = {}
-    for record_type in SALES_TYPES:
-        for record in ledger.with_key_prefix(name, record_type, f"{PREFIX}{outlet_code}/"):
-            held[record_type, record.key] = record
-            if record.status in ("pending", "failed"):
-                touched.add(summary_day(record_type, record.key))
+    for record in ledger.unsynced(name, "sales", outlet_code=outlet_code, key_prefix=PREFIX):
+        touched.add(summary_day(record.record_type, record.key))
     clock = max(window.end, (now or datetime.now(UTC)) - COMMIT_SETTLE)
     over = sorted(day for day in touched if day_bounds(day, zone)[1] <= clock)
     waiting = sorted(touched - set(over))
+    keys = {summary_key(outlet_code, day): day for day in touched}
+    held = set(ledger.lookup(name, "invoice", keys))
 
     staged = StagedSummaries()
     outcomes: list[RecordOutcome] = []
     for day in waiting:
         key = summary_key(outlet_code, day)
-        if ("invoice", key) in held:
+        if key in held:
             continue  # waiting already, or posted: a day can only be open again in a backfill of its own hours
         reason = f"waits for the end of {day} (per_day posting sums the day once it is over)"
         outcomes.append(RecordOutcome("invoice", key, "sales", "pending", outlet_code=outlet_code,
@@ -154,7 +152,7 @@ def stage_summaries(job: SyncJob, outlet_code: str, window: Window, documents: S
     staged.documents = folded.documents()
     outcomes += [_outcome(document, "pending", "sales") for document in staged.documents]
     ledger.record(name, outcomes, job.run)
-    staged.skipped = [s for s in folded.skipped if ("invoice", s.key) in held]
+    staged.skipped = [s for s in folded.skipped if s.key in held]
     staged.covers = folded.covers
     summarised = set(over)
     staged.left_out = [r for r in skipped if r.record_type in SALES_TYPES and r.business_time is not None
