@@ -26,7 +26,7 @@ from possync.reconcile import reconcile
 from possync.targets.base.books import STOCK_TYPES
 from possync.transform.sales import transform_sales
 from possync.transform.summary import summarise, summary_day, summary_key
-from possync_devkit.till_changes import plain_orders, void_order
+from possync_devkit.till_changes import add_unit, plain_orders, void_order
 from support.books import Books
 from support.demo_week import broken_keys
 from support.worlds import accurate_world, jurnal_world, sync_job
@@ -134,6 +134,16 @@ def test_a_day_is_posted_once_over_as_one_summary_and_a_void_corrects_it(world: 
     result = reconciled(world)
     assert result.target.invoice_total == result.pos.invoice_total == after[KEY]
     assert result.target.payments == result.pos.payments
+
+    # an edit after posting (one more unit on an order): the same path, the day's summary follows
+    edited = plain_orders(world["pos"], OUTLET, DAY.start, DAY.end, {*broken_keys(), voided.number})[0]
+    before = next(i.total for i in sold if i.key == edited.number)
+    grown = add_unit(world["pos"], edited.number) - before
+    sync_sales(job, outlet_codes=[OUTLET], window=DAY, now=DAY.end + timedelta(hours=3))
+    assert target_totals(world)[KEY] == after[KEY] + grown
+    assert ledger.get(name, "invoice", edited.number).target_number == KEY
+    result = reconciled(world)
+    assert result.target.invoice_total == result.pos.invoice_total == after[KEY] + grown
 
 
 # ------------------------------------------------------------------------------------------- the fold alone
