@@ -47,6 +47,7 @@ from demo_targets import (
 )
 
 from possync.money import rupiah
+from possync.transform.summary import summary_key
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
@@ -71,6 +72,29 @@ JURNAL_DEFAULT_PER_MINUTE = 30  # Jurnal's limit per API consumer (shared/refere
 POLL_SECONDS = 5
 TIMEOUT_MINUTES = 15
 FINISHED = {"success", "failed"}
+#: how the demo's Jurnal and Accurate integrations post sales (`make demo POSTING=per_day`; integrations.yaml's
+#: ``posting``)
+POSTING = os.environ.get("POSSYNC_DEMO_POSTING") or "per_order"
+
+
+def demo_config() -> None:
+    """With a posting other than integrations.yaml's, the demo runs on a copy in var/ with ``posting`` set on its
+    Jurnal and Accurate integrations: ``POSSYNC_CONFIG`` points this script, the CLI and Airflow at it."""
+    import yaml
+
+    if POSTING == "per_order":
+        return
+    source = Path(os.environ["POSSYNC_CONFIG"])
+    config = yaml.safe_load(source.read_text())
+    for integration in config["integrations"]:
+        if integration["name"] in INTEGRATIONS:
+            integration["posting"] = POSTING
+    copy = VAR / "config" / source.name
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_text(f"# {source} with posting: {POSTING} (make demo POSTING={POSTING})\n"
+                    + yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+    os.environ["POSSYNC_CONFIG"] = str(copy)
+    say(f"  posting: {POSTING} for {', '.join(INTEGRATIONS)} ({copy.relative_to(ROOT)})")
 
 
 def say(text: str = "") -> None:
@@ -269,7 +293,9 @@ def changes_after_sync(api: AirflowAPI, week_start: datetime) -> None:
     broken = {record["key"] for record in json.loads(run(*DEVKIT, "demo", "summary", "--pos-url", POS_URL,
                                                             "--json"))["broken_records"]}
     voided, edited = (o.number for o in plain_orders(pos, CHANGED_OUTLET, day, day + timedelta(days=1), broken)[:2])
-    before = {name: invoice_totals(name, [voided, edited]) for name in INTEGRATIONS}
+    # per_day: both orders are in the day's summary, which the changes post again under its number
+    shown = [voided, edited] if POSTING == "per_order" else [summary_key(CHANGED_OUTLET, day.date())]
+    before = {name: invoice_totals(name, shown) for name in INTEGRATIONS}
     void_order(pos, voided, "customer changed their mind")
     total = add_unit(pos, edited)
     say(f"  at the till: {voided} voided; {edited} got one more unit of its first item, total {rupiah(total)}")
@@ -286,10 +312,9 @@ def changes_after_sync(api: AirflowAPI, week_start: datetime) -> None:
         f"({time.monotonic() - started:.0f} s)")
     ledger = SyncLedger(make_engine(LEDGER_URL))
     for name in INTEGRATIONS:
-        after = invoice_totals(name, [voided, edited])
-        say(f"  {name}: invoice {voided} {before[name][voided]} → {after[voided] or 'gone'}; "
-            f"invoice {edited} {before[name][edited]} → {after[edited]}")
-        for record_type, key in (("invoice", voided), ("invoice", edited)):
+        after = invoice_totals(name, shown)
+        say(f"  {name}: " + "; ".join(f"invoice {key} {before[name][key]} → {after[key] or 'gone'}" for key in shown))
+        for record_type, key in (("invoice", key) for key in shown):
             versions = ledger.versions(name, record_type, key)
             say(f"    ledger {key}: " + " → ".join(v.event for v in versions[-3:])
                 + f" ({ledger.get(name, record_type, key).status})")
@@ -373,6 +398,7 @@ def main() -> int:
 
     step("Stopping anything a previous `make demo` left running")
     subprocess.run([ROOT / "scripts" / "stop.sh"], check=True)
+    demo_config()
 
     step("Demo POS and sync ledger")
     say("  " + run(*DEVKIT, "demo", "seed", "--pos-url", POS_URL, "--replace").strip())

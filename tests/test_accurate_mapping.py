@@ -71,6 +71,8 @@ def test_a_return_carries_the_refund_to_the_sen_with_its_own_vat(demo_batch, acc
         vat = sum(e["expenseAmount"] for e in body.get("detailExpense", []) if e["accountNo"] == "2102.001")
         assert (lines + vat, vat) == (sales_return.total, sum(line.tax for line in sales_return.lines))
         assert body["taxable"] is False and not any(line["useTax1"] for line in body["detailItem"])
+        # sent on every line, zero too: one left out takes a share of its invoice line's discount in Accurate
+        assert all("itemCashDiscount" in line for line in body["detailItem"])
 
 
 def test_the_money_paid_back_leaves_the_method_account(demo_batch, accurate) -> None:

@@ -37,6 +37,7 @@ from possync.money import rupiah
 from possync.recordlog import log_record
 from possync.targets.base.errors import RejectedError
 from possync.targets.base.loader import FailedRecord, failed_records
+from possync.transform.summary import is_summary_key
 
 if TYPE_CHECKING:
     from possync.pipeline import SyncJob
@@ -119,6 +120,8 @@ def find_changes(job: SyncJob, documents: Sequence[Document], skipped: Sequence[
             change.payments = [r for r in ledger.with_key_prefix(name, "payment", change.invoice_key + "/P")
                                if r.target_hash is not None and r.key.rsplit("/P", 1)[0] == change.invoice_key]
             held = ledger.lookup(name, "return", refunds.get(change.invoice_key, []))
+            if is_summary_key(change.invoice_key):  # a summary's returns are keyed under it (transform.summary)
+                held.update((r.key, r) for r in ledger.with_key_prefix(name, "return", change.invoice_key + "/R"))
             change.returns = [r for r in held.values() if r.target_hash is not None]
     times = {d.key: getattr(d, "business_time", None) for d in documents if isinstance(d, SalesInvoice)}
     return sorted(changes.values(), key=lambda c: (str(times.get(c.invoice_key) or ""), c.invoice_key))

@@ -296,6 +296,10 @@ class Integration(_Strict):
     #: a sale edited or voided in the POS after it was synced: ``apply`` reverses its documents in the target and
     #: posts them again as they now are; ``report`` only fails the records with what changed (possync.changes)
     changes_after_sync: Literal["apply", "report"] = "apply"
+    #: how sales are posted: ``per_order`` (an invoice per order, its payments and returns) or ``per_day`` (one
+    #: summary invoice per outlet and business day once the day is over, lines summed per product and tax rate,
+    #: payments per method, refunds per method; possync.transform.summary). ``per_shift`` is not built yet.
+    posting: Literal["per_order", "per_day"] = "per_order"
     #: the language of the per-record reasons in the task logs and on the Sync Status pages: ``en`` or ``id``
     #: (Bahasa Indonesia); the ledger keeps reasons in English either way (possync.i18n)
     language: Literal["en", "id"] = "en"

@@ -103,15 +103,22 @@ RETRY_LIMIT = 1000
 
 
 def _earlier_unsynced(
-    ledger: SyncLedger, integration: str, outlet_code: str, window: Window
+    ledger: SyncLedger, integration: str, outlet_code: str, window: Window, posting: str = "per_order"
 ) -> tuple[list[str], list[str]]:
     """POS numbers of this outlet's sales records from before the window that are still not synced:
     each run retries them, oldest first, so a repaired record or one whose prerequisite has since been
-    synced goes through without anyone re-running its window."""
+    synced goes through without anyone re-running its window. Summarised (``posting: per_day``), only the failed
+    ones: an order pending waits for its day's summary, which the summary's own record brings back
+    (``possync.summaries``)."""
+    from possync.transform.summary import is_summary_key
+
     orders: set[str] = set()
     refunds: set[str] = set()
     for record in ledger.unsynced(integration, "sales", outlet_code=outlet_code, until=window.start,
-                                  limit=RETRY_LIMIT):
+                                  limit=RETRY_LIMIT, statuses=("failed",) if posting != "per_order" else
+                                  ("pending", "failed")):
+        if is_summary_key(record.key):
+            continue
         if record.record_type == "invoice":
             orders.add(record.key)
         elif record.record_type == "payment":
@@ -164,6 +171,7 @@ def stage_sales(
     logger: logging.Logger | logging.LoggerAdapter | None = None,
     source: PosSource | None = None,
     chunk_orders: int | None = CHUNK_ORDERS,
+    posting: str = "per_order",
 ) -> tuple[StageSummary, list[Document]]:
     """Extract, transform and record one outlet's sales for ``window``; return the summary and documents.
 
@@ -186,7 +194,7 @@ def stage_sales(
     logger = logger or log
     source = source or BuiltinSource(pos)
     retry_orders, retry_refunds = (
-        _earlier_unsynced(ledger, integration, outlet_code, window) if retry_failed else ([], [])
+        _earlier_unsynced(ledger, integration, outlet_code, window, posting) if retry_failed else ([], [])
     )
     plan = None
     if catch_up is not None:
@@ -571,22 +579,39 @@ def sync_sales(job: SyncJob, *, outlet_codes: Sequence[str], window: Window, cat
 
     ``catch_up`` (scheduled runs): also everything of each outlet due by the window end and committed after
     its watermark (``stage_sales``); off for backfills and manual windows, which sync exactly their range.
+
+    Summarised (``posting: per_day``), each outlet's staged sales are replaced by the summaries of the days they
+    fall on that are over (``possync.summaries``), which go through the same changes and load; afterwards every
+    order in a loaded summary is recorded with it.
     """
+    from possync.summaries import PER_ORDER, record_covered, stage_summaries
+
     codes = list(outlet_codes)
     if not codes:
         raise ValueError("sync_sales needs at least one outlet")
     integration = job.integration
     summary = LoadSummary()
     documents: list[Document] = []
+    covers: dict[tuple[str, str], list[Document]] = {}
+    left_out: list[Rejection] = []
     for code in codes:
         staged, staged_documents = stage_sales(
             job.pos, job.ledger, integration=integration.name, outlet_code=code, window=window,
             lookback=timedelta(hours=integration.sales.lookback_hours),
             window_on="shift_close" if integration.sales.mode == "shift_close" else "business_time",
             catch_up=sales_catch_up(integration, now) if catch_up else None,
-            run=job.run, logger=job.logger, source=job.source,
+            run=job.run, logger=job.logger, source=job.source, posting=integration.posting,
         )
-        loaded, changes = apply_changes(job, staged_documents, staged.skipped_records)
+        skipped_records: list[Rejection] = staged.skipped_records
+        if integration.posting != PER_ORDER:
+            summaries = stage_summaries(job, code, window, staged_documents, staged.skipped_records, now)
+            staged_documents, skipped_records = summaries.documents, summaries.skipped
+            staged.failed += summaries.failed
+            staged.failures += summaries.failures
+            staged.failed_records += summaries.failed_records
+            covers.update(summaries.covers)
+            left_out += summaries.left_out
+        loaded, changes = apply_changes(job, staged_documents, skipped_records)
         summary.add(LoadSummary(skipped=staged.skipped + changes.skipped, failed=staged.failed + changes.failed,
                                 failures=[*staged.failures, *changes.failures],
                                 failed_records=[*staged.failed_records, *changes.failed_records],
@@ -594,7 +619,10 @@ def sync_sales(job: SyncJob, *, outlet_codes: Sequence[str], window: Window, cat
                                 outlets={code: {"skipped": staged.skipped + changes.skipped,
                                                 "failed": staged.failed + changes.failed}}))
         documents.extend(loaded)
-    return job.load_in_order("sales", documents, summary)
+    job.load_in_order("sales", documents, summary)
+    if covers or left_out:
+        record_covered(job, covers, left_out)
+    return summary
 
 
 def stock_catch_up(integration: Integration, now: datetime | None = None) -> CatchUpSettings:

@@ -79,7 +79,9 @@ if TYPE_CHECKING:
 
     from possync.config import Integration
     from possync.ledger import LedgerRecord, RunRef, SyncLedger
+    from possync.pos.source import PosSource
     from possync.targets.base.books import BookDocument, TargetBooks
+    from possync.transform.sales import SalesBatch
 
 log = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
@@ -274,7 +276,9 @@ class PosDocument:
 def pos_documents(pos: Engine, integration: Integration, outlet_codes: Sequence[str], first: date,
                   last: date) -> list[PosDocument]:
     """The POS's sales documents of the outlets dated ``first`` to ``last`` (outlet time), and a day around them
-    (so a document the target dates a day off is still matched), as the sales sync's transform makes them."""
+    (so a document the target dates a day off is still matched), as the sales sync's transform makes them; with
+    ``posting: per_day``, as the sync summarises them (``possync.transform.summary``: the summary documents, the
+    orders' own records left only where the POS cannot make documents of them)."""
     from possync.pos.extract import Window
     from possync.pos.source import pos_source
     from possync.transform.sales import transform_sales
@@ -285,6 +289,8 @@ def pos_documents(pos: Engine, integration: Integration, outlet_codes: Sequence[
     source = pos_source(pos, getattr(integration, "profile", None))  # the integration's source profile, if any
     batch = transform_sales(source.extract_sales(window, list(outlet_codes)))
     found: list[PosDocument] = []
+    if integration.posting != "per_order":
+        batch = _summarised(batch, integration, source)
     for invoice in batch.invoices:
         found.append(PosDocument("invoice", invoice.key, invoice.business_time.date(), invoice.outlet_code,
                                  invoice.total, tax=invoice.tax_total, business_time=invoice.business_time,
@@ -308,6 +314,21 @@ def pos_documents(pos: Engine, integration: Integration, outlet_codes: Sequence[
                                      rejection.outlet_code or UNKNOWN_OUTLET, business_time=rejection.business_time,
                                      **{attribute: rejection.reason}))
     return found
+
+
+def _summarised(batch: SalesBatch, integration: Integration, source: PosSource) -> SalesBatch:
+    """The batch as ``posting: per_day`` posts it: its days summarised, the records refused (the orders' and the
+    summaries') and the voided orders kept."""
+    from possync.summaries import order_summaries
+    from possync.transform.sales import SalesBatch
+    from possync.transform.summary import summarise
+
+    orders = {invoice.key for invoice in batch.invoices}
+    unknown = sorted({r.invoice_key for r in batch.returns if r.invoice_key not in orders})
+    known = order_summaries(source, unknown, ZoneInfo(integration.timezone))
+    folded = summarise(batch.invoices, batch.payments, batch.returns, order_summaries=known)
+    return SalesBatch(folded.invoices, folded.payments, folded.returns, [*batch.rejections, *folded.rejections],
+                      batch.skipped)
 
 
 def pos_stock_documents(pos: Engine, integration: Integration, books: TargetBooks, outlet_codes: Sequence[str],

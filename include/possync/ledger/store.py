@@ -651,8 +651,10 @@ class SyncLedger:
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int | None = None,
+        key_prefix: str | None = None,
     ) -> list[LedgerRecord]:
-        """Records of a flow still to sync, oldest first (business_time, then key), for the sync refresh.
+        """Records of a flow still to sync, oldest first (business_time, then key), for the sync refresh; with
+        ``key_prefix``, only those whose key starts with it (an outlet's day summaries: ``"SUM/JKT01/"``).
 
         Later records can depend on earlier ones (a payment on its invoice, a transfer-in on its
         transfer-out), so retries go oldest first; records without a business time (master data such
@@ -671,6 +673,9 @@ class SyncLedger:
             query = query.where(c.record_type.in_(tuple(record_types)))
         if outlet_code is not None:
             query = query.where(c.outlet_code == outlet_code)
+        if key_prefix is not None:
+            escaped = key_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(c.business_key.like(escaped + "%", escape="\\"))
         if since is not None:
             query = query.where(c.business_time >= _aware(since, "since"))
         if until is not None:

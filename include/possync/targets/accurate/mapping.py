@@ -197,9 +197,9 @@ def return_body(sales_return: SalesReturn, *, customer_no: str, outlet: OutletMa
     lines = []
     for line in sales_return.lines:
         gross_as_priced = (line.quantity * line.unit_price).quantize(Decimal("0.01"))
-        extra: dict[str, Any] = {"useTax1": False}
-        if gross_as_priced != line.net:
-            extra["itemCashDiscount"] = gross_as_priced - line.net
+        # always sent, zero too: a return line without one takes a pro-rata share of its invoice line's discount
+        # (the invoice's line of the item, which for a day's summary sums other receipts' discounts)
+        extra: dict[str, Any] = {"useTax1": False, "itemCashDiscount": gross_as_priced - line.net}
         lines.append(_line(line.sku, line.quantity, line.unit_price, outlet.warehouse, **extra))
     tax = sum((line.tax for line in sales_return.lines), ZERO)
     body: dict[str, Any] = {

@@ -1,0 +1,209 @@
+"""Summarised posting in the sales sync (``posting: per_day``): which days a run summarises, and the ledger's word
+on every order in a summary.
+
+**When a day is posted.** A business day (outlet time, the integration's ``timezone``) is summarised once it is
+over: its end (the next midnight) is at or before the run's window end or the run's clock (less
+``COMMIT_SETTLE``), whichever is later, so a scheduled run posts yesterday's summary in its first window after
+midnight and a backfill of a past day posts it at once. A day still open is not posted: its summary waits in the
+ledger as a ``pending`` record (``SUM/<outlet>/<day>``), which brings the day back to every later run until it is
+over and posted.
+
+**Which days a run looks at.** Every day a staged document (an order, payment or refund the run read: new, late,
+edited, voided or retried) falls on, plus every day with a summary document the ledger holds unsynced (waiting,
+failed, or deleted by a change after sync and not posted again). Each such day is read from the POS whole
+(``extract_sales`` of the day) and folded (``possync.transform.summary``), so a summary always sums the whole day,
+never just what one run happened to read.
+
+**Changes after posting** are the summaries' own content changing: the day summarised again hashes differently,
+and ``possync.changes`` deletes the summary's documents in the target and posts them again (or reports it), exactly
+as for a changed order. A day whose orders were all voided leaves a ``skipped`` summary, which deletes a posted one.
+
+**The ledger** keeps the summaries as records of their own (invoice, payment, return under their ``SUM/`` keys),
+and each order's records too: ``pending`` while its summary waits, ``synced`` with the summary's target id and
+number (reason ``in summary SUM/...``) once it is posted, so Sync Status and the task log say of every order where
+it went.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from possync.documents import Document, Rejection
+from possync.ledger import LedgerRecord, RecordOutcome, Reversal, content_hash
+from possync.recordlog import log_record
+from possync.targets.base.loader import FailedRecord, failed_records
+from possync.transform.sales import transform_sales
+from possync.transform.summary import PREFIX, Summaries, is_summary_key, summarise, summary_day, summary_key
+
+if TYPE_CHECKING:
+    from possync.pipeline import SyncJob
+    from possync.pos.extract import Window
+    from possync.pos.source import PosSource
+
+PER_ORDER, PER_DAY = "per_order", "per_day"
+SALES_TYPES = ("invoice", "payment", "return")
+
+
+@dataclass
+class StagedSummaries:
+    """What summarising one outlet's staged sales made: the summaries to load, the summaries whose day has no order
+    left (for ``apply_changes``), and what each covers."""
+
+    documents: list[Document] = field(default_factory=list)
+    skipped: list[Rejection] = field(default_factory=list)
+    covers: dict[tuple[str, str], list[Document]] = field(default_factory=dict)
+    #: the orders (and their payments and refunds) voided at the till on the days summarised: out of the summaries
+    left_out: list[Rejection] = field(default_factory=list)
+    failed: int = 0
+    failures: list[str] = field(default_factory=list)
+    failed_records: list[FailedRecord] = field(default_factory=list)
+
+
+def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    return datetime.combine(day, time(), tzinfo=zone), datetime.combine(day + timedelta(days=1), time(), tzinfo=zone)
+
+
+def _moment(item: Document | Rejection) -> datetime | None:
+    return getattr(item, "business_time", None) or getattr(item, "paid_at", None)
+
+
+def order_summaries(source: PosSource, order_numbers: Sequence[str], zone: ZoneInfo) -> dict[str, str]:
+    """The summary each of these orders is in (its outlet and business day), read from the POS by number: a refund
+    of an order of an earlier day is returned against that day's summary."""
+    from possync.pos.extract import Window
+
+    if not order_numbers:
+        return {}
+    never = datetime(1970, 1, 1, tzinfo=UTC)  # the orders come by number; the window only has to hold none
+    batch = transform_sales(source.extract_sales(Window(never, never + timedelta(microseconds=1)),
+                                                 retry_order_numbers=list(order_numbers)))
+    found = [(i.key, i.outlet_code, i.business_time) for i in batch.invoices]
+    found += [(r.key, r.outlet_code, r.business_time) for r in [*batch.skipped, *batch.rejections]
+              if r.record_type == "invoice" and r.outlet_code and r.business_time is not None]
+    return {key: summary_key(outlet, moment.astimezone(zone).date()) for key, outlet, moment in found}
+
+
+def summarise_days(job: SyncJob, outlet_code: str, days: Sequence[date], zone: ZoneInfo) -> Summaries:
+    """The summaries of an outlet's ``days``, each day read from the POS whole and folded."""
+    from possync.pos.extract import Window
+    from possync.pos.source import BuiltinSource
+
+    source = job.source or BuiltinSource(job.pos)
+    out = Summaries()
+    for day in sorted(days):
+        batch = transform_sales(source.extract_sales(Window(*day_bounds(day, zone)), [outlet_code]))
+        orders = {i.key for i in batch.invoices}
+        unknown = sorted({r.invoice_key for r in batch.returns if r.invoice_key not in orders})
+        folded = summarise(batch.invoices, batch.payments, batch.returns, days={outlet_code: [day]},
+                           order_summaries=order_summaries(source, unknown, zone))
+        out.invoices += folded.invoices
+        out.payments += folded.payments
+        out.returns += folded.returns
+        out.skipped += folded.skipped
+        out.rejections += folded.rejections
+        out.covers.update(folded.covers)
+    return out
+
+
+def stage_summaries(job: SyncJob, outlet_code: str, window: Window, documents: Sequence[Document],
+                    skipped: Sequence[Rejection], now: datetime | None = None) -> StagedSummaries:
+    """The summaries of the days the staged ``documents`` and ``skipped`` records of ``outlet_code`` fall on, and of
+    its days with a summary unsynced in the ledger; the days that are over are summarised and recorded ``pending``,
+    the others wait (see the module docstring)."""
+    from possync.pipeline import COMMIT_SETTLE, _outcome
+
+    ledger, name, logger = job.ledger, job.integration.name, job.logger
+    zone = ZoneInfo(job.integration.timezone)
+    touched: set[date] = set()
+    for item in [*documents, *(r for r in skipped if r.record_type in SALES_TYPES)]:
+        moment = _moment(item)
+        if moment is not None:
+            touched.add(moment.astimezone(zone).date())
+    for record in ledger.unsynced(name, "sales", outlet_code=outlet_code, key_prefix=PREFIX):
+        touched.add(summary_day(record.record_type, record.key))
+    clock = max(window.end, (now or datetime.now(UTC)) - COMMIT_SETTLE)
+    over = sorted(day for day in touched if day_bounds(day, zone)[1] <= clock)
+    waiting = sorted(touched - set(over))
+    keys = {summary_key(outlet_code, day): day for day in touched}
+    held = set(ledger.lookup(name, "invoice", keys))
+
+    staged = StagedSummaries()
+    outcomes: list[RecordOutcome] = []
+    for day in waiting:
+        key = summary_key(outlet_code, day)
+        if key in held:
+            continue  # waiting already, or posted: a day can only be open again in a backfill of its own hours
+        reason = f"waits for the end of {day} (per_day posting sums the day once it is over)"
+        outcomes.append(RecordOutcome("invoice", key, "sales", "pending", outlet_code=outlet_code,
+                                      business_time=day_bounds(day, zone)[0], reason=reason))
+        log_record(logger, "SKIPPED", "invoice", key, reason, outlet=outlet_code)
+    folded = summarise_days(job, outlet_code, over, zone) if over else Summaries()
+    refused = [RecordOutcome(r.record_type, r.key, "sales", "failed", outlet_code=r.outlet_code,
+                             business_time=r.business_time, reason=r.reason) for r in folded.rejections]
+    for rejection in folded.rejections:
+        log_record(logger, "FAILED", rejection.record_type, rejection.key, rejection.reason, outlet=outlet_code)
+        staged.failures.append(f"{rejection.record_type} {rejection.key}: {rejection.reason}")
+    staged.failed = len(refused)
+    staged.failed_records = failed_records(refused, ledger.record(name, refused, job.run))
+    staged.documents = folded.documents()
+    outcomes += [_outcome(document, "pending", "sales") for document in staged.documents]
+    ledger.record(name, outcomes, job.run)
+    staged.skipped = [s for s in folded.skipped if s.key in held]
+    staged.covers = folded.covers
+    summarised = set(over)
+    staged.left_out = [r for r in skipped if r.record_type in SALES_TYPES and r.business_time is not None
+                       and r.business_time.astimezone(zone).date() in summarised]
+    return staged
+
+
+def record_covered(job: SyncJob, covers: dict[tuple[str, str], list[Document]],
+                   left_out: Sequence[Rejection] = ()) -> None:
+    """Each order's records after its summaries were loaded: ``synced`` with the summary's target id and number
+    when the summary is in the target, else ``pending`` with what the summary waits for. An order ``left_out``
+    (voided at the till) that a summary held is reversed to ``skipped``: the summary no longer holds it."""
+    ledger, name = job.ledger, job.integration.name
+    reversals = []
+    for record_type in SALES_TYPES:
+        wanted = {r.key: r for r in left_out if r.record_type == record_type}
+        for key, record in ledger.lookup(name, record_type, wanted).items():
+            if record.status == "synced" and is_summary_key(record.target_number or ""):
+                reason = f"{wanted[key].reason}: out of summary {record.target_number}, posted again without it"
+                reversals.append(Reversal(record, "skipped", reason))
+                log_record(job.logger, "REVERSED", record_type, key, reason)
+    ledger.reverse(name, reversals, job.run)
+    summaries = {}
+    for record_type in SALES_TYPES:
+        keys = [key for kind, key in covers if kind == record_type]
+        summaries.update(((record_type, key), record) for key, record in ledger.lookup(name, record_type, keys).items())
+    known: dict[tuple[str, str], LedgerRecord] = {}
+    for record_type in SALES_TYPES:
+        keys = [d.key for (kind, _), documents in covers.items() if kind == record_type for d in documents]
+        known.update(((record_type, k), r) for k, r in ledger.lookup(name, record_type, keys).items())
+    outcomes: list[RecordOutcome] = []
+    for (record_type, key), documents in covers.items():
+        summary = summaries.get((record_type, key))
+        if summary is None:
+            continue
+        synced = summary.status == "synced"
+        held = f"{job.target.label} #{summary.target_number or summary.target_id}"
+        reason = f"in summary {key} ({held})" if synced else f"waits for its summary {key} ({summary.status}" + (
+            f": {summary.reason})" if summary.reason else ")")
+        for document in documents:
+            record = known.get((document.record_type, document.key))
+            if synced and record is not None and record.status == "synced" and record.target_number == key \
+                    and record.target_id == summary.target_id and record.target_hash == content_hash(document):
+                continue  # said already: a day summarised again by a later window of the same day
+            outcomes.append(RecordOutcome(
+                document.record_type, document.key, "sales", "synced" if synced else "pending",
+                content_hash=content_hash(document), outlet_code=getattr(document, "outlet_code", None),
+                business_time=_moment(document), target_id=summary.target_id if synced else None,
+                target_number=key if synced else None, reason=reason))
+            log_record(job.logger, "SYNCED" if synced else "SKIPPED", document.record_type, document.key, reason)
+    ledger.record(name, outcomes, job.run)
+
+
+__all__ = ["PER_DAY", "PER_ORDER", "StagedSummaries", "is_summary_key", "record_covered", "stage_summaries"]
