@@ -596,3 +596,32 @@ def test_registers_and_stock_rows_are_complete(data: dict[str, list[Any]]) -> No
     ):
         assert data[table.name], table.name
     assert stock_adjustments.name in data and order_lines.name in data
+
+
+def test_till_changes_move_the_shelf_stock_as_the_till_does(tmp_path: Path) -> None:
+    """A void puts the order's goods back on the shelf, an added unit takes one more off: the POS's stock levels
+    follow, so the stock comparison after a change compares like with like."""
+    from datetime import UTC, datetime
+
+    from possync.stocklevels import pos_levels
+    from possync_devkit.till_changes import add_unit, plain_orders, void_order
+
+    engine = _engine(tmp_path / "pos.db")
+    spec = DemoSpec(days=1)
+    generate(engine, spec)
+    start = datetime.combine(spec.start_date, datetime.min.time(), tzinfo=UTC)
+    levels = pos_levels(engine, ["JKT01"])
+    with engine.connect() as conn:
+        firsts = conn.execute(
+            select(orders.c.number, products.c.sku, order_lines.c.quantity)
+            .join(order_lines, order_lines.c.product_id == products.c.id)
+            .join(orders, orders.c.id == order_lines.c.order_id).where(order_lines.c.line_no == 1)).all()
+    shelved = {number: (sku, sold) for number, sku, sold in firsts if ("JKT01", sku) in levels}
+    order = next(o for o in plain_orders(engine, "JKT01", start - timedelta(days=1), start + timedelta(days=2))
+                 if o.number in shelved)
+    sku, sold = shelved[order.number]
+    before = pos_levels(engine, ["JKT01"])["JKT01", sku].quantity
+    add_unit(engine, order.number)
+    assert pos_levels(engine, ["JKT01"])["JKT01", sku].quantity == before - 1
+    void_order(engine, order.number, "customer changed their mind")
+    assert pos_levels(engine, ["JKT01"])["JKT01", sku].quantity == before - 1 + sold + 1
