@@ -251,3 +251,23 @@ def test_concurrent_batches_never_exceed_the_pacer_s_limit(ledger: SyncLedger) -
         for window_start in (start, start - 0.2 + 1e-9):
             overlapping = [s for s in spans if s[0] < window_start + 0.2 and s[1] >= window_start]
             assert len(overlapping) <= 2, (window_start, overlapping)
+
+
+@pytest.mark.parametrize("target", ["jurnal", "accurate"])
+def test_a_worker_keeps_its_batch_s_state_to_itself(target: str) -> None:
+    """What ``send`` sets for its batch (the customers and products it maps, Jurnal's list readings) is the worker's;
+    the hook (its session and pacer) and the ledger are the sender's."""
+    import importlib
+
+    senders = importlib.import_module(f"possync.targets.{target}.senders")
+    hook, ledger = object(), object()
+    for name in ("InvoiceSender", "ReceiptSender" if target == "accurate" else "PaymentSender"):
+        sender = getattr(senders, name)(hook, None, ledger)
+        assert sender.concurrent_batches
+        if target == "jurnal":
+            sender._listings[("page", 1),] = [{"id": 1}]
+        worker = sender.worker()
+        worker._customers = {"CUST-1": ("7", "C-1")}
+        assert not hasattr(sender, "_customers") and worker.hook is hook and worker.ledger is ledger
+        if target == "jurnal":
+            assert worker._listings == {} and sender._listings, "a worker reads the lists since its own creates"
