@@ -177,6 +177,7 @@ class Target:
         sales: dict[str, Any] = {"mode": "scheduled", "hours": ["00:00"] if args.window == "whole-day" else hours}
         if args.window == "realtime":
             sales = {"mode": "realtime", "every_minutes": REALTIME_MINUTES}
+        sales["outlets_per_task"] = args.outlets_per_task
         config: dict[str, Any] = {
             "name": self.integration, "target": self.name, "conn_id": self.integration,
             "pos_conn_id": "possync_pos", "ledger_conn_id": "possync_ledger", "timezone": TIMEZONE,
@@ -433,7 +434,7 @@ def report(target: Target, triggered: list[Triggered], runs: list[dict], tasks: 
     by_id = {r["dag_run_id"]: r for r in runs}
     states = Counter(by_id[t.run_id]["state"] for t in triggered)
     say(f"\n== {target.name} (sandbox limits {target.limits_text()}; target_concurrency {args.target_concurrency}, "
-        f"batches_in_flight {args.batches_in_flight})")
+        f"batches_in_flight {args.batches_in_flight}, outlets_per_task {args.outlets_per_task})")
     say(f"  runs: {len(triggered)} ({args.window}), " + ", ".join(f"{n} {s}" for s, n in sorted(states.items())))
     say(f"  documents synced: {synced:,} (" + ", ".join(
         f"{n:,} {record_type}" for (record_type, status), n in sorted(counts.items()) if status == "synced" and n)
@@ -510,6 +511,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="realtime: this many windows from --first-window (default: through the end of the day)")
     parser.add_argument("--target-concurrency", type=int, default=2, help="the integration's pool slots")
     parser.add_argument("--batches-in-flight", type=int, default=2, help="the integration's batches_in_flight")
+    parser.add_argument("--outlets-per-task", type=int, default=25, help="the integration's sales.outlets_per_task")
     parser.add_argument("--timeout-minutes", type=float, default=60)
     parser.add_argument("--keep", action="store_true", help="keep the folder (POS, ledger, logs, AIRFLOW_HOME)")
     args = parser.parse_args(argv)
