@@ -77,6 +77,8 @@ BOOKKEEPING = {
                          "bank_transfer": "1102.001"},
     "receivable_account": "1103.001",
     "output_vat_account": "2102.001",
+    "rounding_account": "4104.001",  # as the shipped integrations.yaml: Accurate names GL accounts by number
+    "taxes": [{"rate": 11, "name": "PPN"}, {"rate": 10, "name": "PB1"}, {"rate": 0, "exempt": True}],
     "stock_adjustment_account": "5102.001",
     "transit_loss_account": "6102.001",
 }
