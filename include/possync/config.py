@@ -293,6 +293,9 @@ class Integration(_Strict):
     #: pace every task, process and worker to the API consumer's one allowance, kept in the ledger
     #: (``targets.base.pacing.SharedPacer``); off: each task paces alone to its pool share of the limit
     shared_pacing: bool = True
+    #: batches of invoices or payments one task sends at once (``Loader``): at 2 or more the next batch's request
+    #: is on its way while one's answer is awaited, all within the connection's pacing; 1 sends one at a time
+    batches_in_flight: Annotated[int, Field(ge=1, le=8)] = 1
     #: a sale edited or voided in the POS after it was synced: ``apply`` reverses its documents in the target and
     #: posts them again as they now are; ``report`` only fails the records with what changed (possync.changes)
     changes_after_sync: Literal["apply", "report"] = "apply"

@@ -436,7 +436,7 @@ class SyncJob:
     @cached_property
     def loader(self) -> Loader:
         return Loader(self.ledger, self.integration.name, target=self.target.label, run=self.run,
-                      logger=self.logger)
+                      logger=self.logger, batches_in_flight=self.integration.batches_in_flight)
 
     @cached_property
     def senders(self) -> dict[str, Sender]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +20,8 @@ CREATE TABLE IF NOT EXISTS records (
     id        INTEGER PRIMARY KEY,
     kind      TEXT NOT NULL,
     key       TEXT,           -- customerNo, item no, number, lower-cased warehouse/branch name, ...
-    data      TEXT NOT NULL
+    data      TEXT NOT NULL,
+    created_at TEXT           -- when the sandbox committed it (ISO 8601 UTC): what a benchmark's lag is measured to
 );
 CREATE UNIQUE INDEX IF NOT EXISTS records_key ON records (kind, key) WHERE key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS records_kind ON records (kind, id);
@@ -66,9 +68,8 @@ class Repo:
     def insert(self, kind: str, key: str | None, data: dict[str, Any]) -> int:
         record_id = self.counter("id", FIRST_ID)
         data["id"] = record_id
-        self.conn.execute(
-            "INSERT INTO records (id, kind, key, data) VALUES (?, ?, ?, ?)", (record_id, kind, key, dumps(data))
-        )
+        self.conn.execute("INSERT INTO records (id, kind, key, data, created_at) VALUES (?, ?, ?, ?, ?)",
+                          (record_id, kind, key, dumps(data), datetime.now(UTC).isoformat(timespec="milliseconds")))
         return record_id
 
     def update(self, record_id: int, key: str | None, data: dict[str, Any]) -> None:
@@ -121,3 +122,7 @@ class Repo:
 class Database(SqliteStore[Repo]):
     def __init__(self, path: str) -> None:
         super().__init__(path, schema=SCHEMA, repo=Repo, tables=("records", "stock", "counters", "meta"))
+        with self.lock:  # a sandbox file from before records were timestamped
+            columns = {row[1] for row in self._conn.execute("PRAGMA table_info(records)")}
+            if "created_at" not in columns:
+                self._conn.execute("ALTER TABLE records ADD COLUMN created_at TEXT")

@@ -174,6 +174,7 @@ class ItemSender(SkuMatchedItemSender, AccurateSender):
 
 class InvoiceSender(AccurateSender):
     record_type, flow, module = "invoice", "sales", "sales-invoice"
+    concurrent_batches = True
 
     def prerequisites(self, invoice: SalesInvoice) -> list[Prerequisite]:
         return invoice_prerequisites(invoice, self.integration.bookkeeping)
@@ -218,6 +219,7 @@ class _InvoicePartSender(AccurateSender):
 
 class ReceiptSender(_InvoicePartSender):
     record_type, flow, module = "payment", "sales", "sales-receipt"
+    concurrent_batches = True
 
     def body(self, payment: Payment) -> dict[str, Any]:
         return mapping.receipt_body(payment, customer_no=self._invoice_customers[payment.invoice_key],

@@ -5,9 +5,18 @@ with the same content is skipped; one whose prerequisite (its customer, its prod
 synced fails with a reason naming it, and is retried on a later run once the prerequisite is synced;
 a key with leading or trailing spaces (the document's or the till's customer ID) fails with that reason,
 since a target that trims keys would take it for another record's; the rest go to the target in batches;
-every outcome is written to the ledger after each batch (so a crash loses at most one batch's bookkeeping,
-which the target's uniqueness rules then recover) and logged as one line per record; the summary always
-adds up (read = synced + skipped + failed).
+every outcome is written to the ledger after each batch (so a crash loses at most the bookkeeping of the
+batches in flight, which the target's uniqueness rules then recover) and logged as one line per record; the
+summary always adds up (read = synced + skipped + failed).
+
+Up to ``batches_in_flight`` batches of one record type are sent at once when the sender allows it
+(``concurrent_batches``: its batches do not depend on each other; each goes through its own ``worker()`` copy,
+so per-batch state is not shared), so the next batch's request is on its way while one's answer is awaited: a
+target a request at a time leaves part of its allowance unused. The connection's pacer still admits every
+request (it is shared by the threads as by the tasks), record types still load one after the other (all
+invoices answered before the first payment is sent), and outcomes are recorded and logged in batch order. A
+batch that fails stops new ones being sent; those already in flight are awaited and recorded, then the first
+failure is raised, so nothing they created is forgotten.
 
 A target supplies a ``Sender`` per record type: how a batch of documents is sent, and what each needs
 first. A transient failure (``TransientTargetError``) stops the load after recording what is known: the
@@ -17,7 +26,9 @@ task is retried by Airflow and resumes where it stopped, because synced records 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -61,6 +72,12 @@ class Sender(Protocol):
     def prerequisites(self, document: Any) -> list[Prerequisite]: ...
 
     def send(self, documents: Sequence[Any]) -> list[SendResult]: ...
+
+
+def sends_concurrently(sender: Sender) -> bool:
+    """Whether the sender's batches may be sent beside each other (``concurrent_batches`` and ``worker()``,
+    ``TargetSender``); a sender without them sends one batch at a time."""
+    return bool(getattr(sender, "concurrent_batches", False))
 
 
 @dataclass(frozen=True)
@@ -157,12 +174,14 @@ class Loader:
         target: str,
         run: RunRef | None = None,
         logger: logging.Logger | logging.LoggerAdapter | None = None,
+        batches_in_flight: int = 1,
     ) -> None:
         self.ledger = ledger
         self.integration = integration
         self.target = target
         self.run = run
         self.log = logger or logging.getLogger(__name__)
+        self.batches_in_flight = max(1, batches_in_flight)
 
     def _line(self, outcome: str, record_type: str, key: str, detail: str, document: Any = None) -> None:
         """One record's line; a sales document's names its outlet when its key does not (a sales task loads a group
@@ -246,9 +265,9 @@ class Loader:
         summary.failed_records.extend(failed_records(outcomes, self.ledger.record(self.integration, outcomes,
                                                                                   self.run)))
 
-        for start in range(0, len(to_send), sender.batch_size):
-            batch = to_send[start:start + sender.batch_size]
-            results = {result.key: result for result in sender.send(batch)}
+        batches = [to_send[start:start + sender.batch_size] for start in range(0, len(to_send), sender.batch_size)]
+        for batch, sent in self._sent(sender, batches):
+            results = {result.key: result for result in sent}
             outcomes = []
             for document in batch:
                 result = results.get(document.key) or SendResult(
@@ -272,6 +291,44 @@ class Loader:
             summary.failed_records.extend(failed_records(outcomes, self.ledger.record(self.integration, outcomes,
                                                                                       self.run)))
         return summary
+
+    def _sent(self, sender: Sender, batches: list[list[Document]]) -> Iterator[tuple[list[Document],
+                                                                                  list[SendResult]]]:
+        """Each batch with the target's results, in batch order; up to ``batches_in_flight`` sent at once (see
+        the module docstring). A failure is raised after every batch already sent has been answered and yielded."""
+        if self.batches_in_flight == 1 or len(batches) < 2 or not sends_concurrently(sender):
+            for batch in batches:
+                yield batch, sender.send(batch)
+            return
+        pending: deque[tuple[list[Document], Future[list[SendResult]]]] = deque()
+        upcoming = iter(batches)
+        failure: Exception | None = None
+        with ThreadPoolExecutor(self.batches_in_flight, thread_name_prefix=f"send-{sender.record_type}") as pool:
+
+            def fill() -> None:
+                while failure is None and len(pending) < self.batches_in_flight:
+                    batch = next(upcoming, None)
+                    if batch is None:
+                        return
+                    worker = sender.worker()  # type: ignore[attr-defined]  # a copy: its own per-batch state
+                    pending.append((batch, pool.submit(worker.send, batch)))
+
+            try:
+                fill()
+                while pending:
+                    batch, future = pending.popleft()
+                    try:
+                        sent = future.result()
+                    except Exception as error:  # raised below, once the batches in flight are answered
+                        failure = failure or error
+                        continue
+                    fill()  # the next batch on its way while this one is recorded
+                    yield batch, sent
+            finally:
+                for _batch, future in pending:  # the caller stopped early: what was sent still finishes
+                    future.cancel()
+        if failure is not None:
+            raise failure
 
     def _outcome(
         self,

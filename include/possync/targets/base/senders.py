@@ -21,6 +21,7 @@ A target's sender says how a batch is created (``create_batch``), how one is (``
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -59,11 +60,19 @@ class TargetSender:
     #: the most documents the target takes in one create call (or, for targets that create one document per
     #: request, how many are sent between ledger writes)
     max_batch_size = 100
+    #: whether the loader may send several batches at once (``Loader.batches_in_flight``): true where no batch
+    #: depends on another of the same type and ``send`` keeps its per-batch state on the sender (``worker``)
+    concurrent_batches = False
 
     def __init__(self, hook: Any, integration: Integration, ledger: SyncLedger) -> None:
         self.hook = hook
         self.integration = integration
         self.ledger = ledger
+
+    def worker(self) -> TargetSender:
+        """A copy that sends one batch beside others: what ``send`` sets for its batch is its own, the hook (its
+        session and pacer), the ledger and the integration are shared."""
+        return copy.copy(self)
 
     @property
     def batch_size(self) -> int:

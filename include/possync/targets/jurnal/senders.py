@@ -77,6 +77,11 @@ class JurnalSender(TargetSender):
         # batch found taken are looked up in one reading of the list, not one reading each
         self._listings: dict[tuple[tuple[str, Any], ...], list[dict[str, Any]]] = {}
 
+    def worker(self) -> JurnalSender:
+        worker = super().worker()
+        worker._listings = {}  # the list readings since *its* last create
+        return worker
+
     def result(self, document: Any, record: dict[str, Any], note: str | None = None) -> SendResult:
         number = record.get("transaction_no") or record.get("custom_id") or record.get("display_name")
         return SendResult(document.key, "synced", str(record.get("id")), number, note=note)
@@ -228,6 +233,7 @@ class ItemSender(SkuMatchedItemSender, JurnalSender):
 
 class InvoiceSender(JurnalSender):
     record_type, flow, resource = "invoice", "sales", "sales_invoices"
+    concurrent_batches = True
 
     def prerequisites(self, invoice: SalesInvoice) -> list[Prerequisite]:
         return invoice_prerequisites(invoice, self.integration.bookkeeping)
@@ -263,6 +269,7 @@ class InvoiceSender(JurnalSender):
 class PaymentSender(JurnalSender):
     record_type, flow, resource = "payment", "sales", "receive_payments"
     custom_id_readable = True
+    concurrent_batches = True
 
     def prerequisites(self, payment: Payment) -> list[Prerequisite]:
         return invoice_prerequisite(payment)
