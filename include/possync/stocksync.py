@@ -102,6 +102,8 @@ class StockDifference:
     target: Decimal
     unit_cost: Decimal
     unsynced: tuple[Unsynced, ...] = ()
+    #: when the target's last synced count set this place's quantity (targets whose counts set it)
+    counted_at: datetime | None = None
 
     @property
     def difference(self) -> Decimal:
@@ -119,13 +121,18 @@ class StockDifference:
         missed = "; ".join(u.line() for u in self.unsynced)
         if self.explained:
             return f"the target misses {missed}"
+        if not self.unsynced and self.counted_at is not None:
+            return (f"no unsynced POS record moves this product here since the target's count of "
+                    f"{self.counted_at:%Y-%m-%d %H:%M}, which set its quantity: a change at the till after the count"
+                    " to a sale dated before it (the target books it before the count), or a change by hand in the"
+                    " target?")
         if not self.unsynced:
             return "no unsynced POS record moves this product here: changed in the target by hand?"
         total = sum((u.quantity for u in self.unsynced), ZERO)
         return f"UNEXPLAINED: the unsynced moves add up to {total:+}, not {self.difference:+} ({missed})"
 
     def as_dict(self) -> dict[str, Any]:
-        plain = {k: str(v) for k, v in asdict(self).items() if k != "unsynced"}
+        plain = {k: str(v) for k, v in asdict(self).items() if k not in ("unsynced", "counted_at")}
         return {**plain, "difference": str(self.difference), "explained": self.explained,
                 "explanation": self.explanation, "unsynced": [u.line() for u in self.unsynced]}
 
@@ -178,7 +185,8 @@ def explain(job: SyncJob, rows: Sequence[StockDifference]) -> list[StockDifferen
         after = counted.get(place)
         moves_missed = tuple(u for when, u in sorted(missed.get(place, []), key=lambda pair: (pair[0], pair[1].key))
                              if after is None or when > after)
-        explained.append(dataclasses.replace(row, unsynced=moves_missed) if moves_missed else row)
+        explained.append(dataclasses.replace(row, unsynced=moves_missed, counted_at=after)
+                         if moves_missed or after else row)
     return explained
 
 
