@@ -383,8 +383,11 @@ def compare_stock_week() -> None:
             say(f"    ... and {len(differing) - SHOWN_STOCK_ROWS} more (possync stock compare lists them all)")
     say("  Opening stock came from the POS's levels at start_date (ledger record opening_stock). A difference left is")
     say("  explained when the moves of records the target misses (failed, pending) add up to it: Jurnal's closing")
-    say("  count keeps the counted quantities, Accurate takes the count's differences. Sync Status → Stock can")
-    say("  adjust the target to the POS; from a terminal: .venv/bin/possync stock compare --integration accurate_demo")
+    say("  count keeps the counted quantities, Accurate takes the count's differences. The void and the edit above,")
+    say("  made at the till after the week's count to sales dated before it, reach Jurnal dated before its count,")
+    say("  which keeps the counted quantity: two unexplained places there until the target is adjusted to the POS.")
+    say("  Sync Status → Stock can adjust the target to the POS; from a terminal:")
+    say("  .venv/bin/possync stock compare --integration accurate_demo")
 
 
 def main() -> int:
