@@ -200,7 +200,7 @@ def test_the_fold_refuses_what_one_summary_cannot_carry_and_says_which_days_are_
     inclusive = _invoice("A", 9, [("KOPI", "1.000", "18000.00", "11", "1980.00")], inclusive=True)
     exclusive = _invoice("B", 10, [("KOPI", "1.000", "18000.00", "11", "1980.00")])
     folded = summarise([inclusive, exclusive], [], [_refund("R1", "NOWHERE", 10, "cash")],
-                       days={OUTLET: [THE_DAY, date(2026, 11, 11)]})
+                       periods={OUTLET: [THE_DAY, date(2026, 11, 11)]})
     assert folded.invoices == [] and folded.returns == []
     assert {(r.record_type, r.key) for r in folded.rejections} == {("invoice", KEY), ("return", "R1")}
     assert "mix tax-inclusive and tax-exclusive" in next(r.reason for r in folded.rejections if r.key == KEY)
