@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -284,3 +285,22 @@ def test_the_fold_refuses_what_one_summary_cannot_carry_and_says_which_days_are_
     assert {(r.record_type, r.key) for r in folded.rejections} == {("invoice", KEY), ("return", "R1")}
     assert "mix tax-inclusive and tax-exclusive" in next(r.reason for r in folded.rejections if r.key == KEY)
     assert [s.key for s in folded.skipped] == ["SUM/JKT01/2026-11-11"], "a day asked for with no order left"
+
+
+def test_the_fold_per_shift_keys_by_shift_dates_by_its_opening_and_refuses_an_order_with_no_shift() -> None:
+    night = Shift(7, "SH-JKT01-R1-20261110", OUTLET, datetime(2026, 11, 10, 10, tzinfo=UTC), None)  # 17:00 in Jakarta
+    late = Shift(9, "SH-JKT01-R1-20261111", OUTLET, datetime(2026, 11, 11, 1, tzinfo=UTC), None)
+    one = _invoice("A", 20, [("KOPI", "1.000", "18000.00", "11", "1980.00")])
+    two = _invoice("B", 23, [("KOPI", "1.000", "18000.00", "11", "1980.00")])
+    two = replace(two, business_time=two.business_time + timedelta(hours=2))  # 01:00 the next day, same shift
+    loose = _invoice("C", 21, [("KOPI", "1.000", "18000.00", "11", "1980.00")])
+    folded = summarise([one, two, loose], [Payment("B/P1", "B", OUTLET, two.business_time, "cash", two.total)],
+                       [_refund("R1", "A", 11, "cash")],
+                       shifts={("invoice", "A"): night, ("invoice", "B"): night, ("return", "R1"): late})
+    [invoice] = folded.invoices
+    assert invoice.key == "SUM/JKT01/S7" and invoice.total == one.total + two.total
+    assert invoice.business_time == night.opened_at and invoice.business_date == THE_DAY, "dated by the opening"
+    assert [(p.key, p.paid_at) for p in folded.payments] == [("SUM/JKT01/S7/Pcash", night.opened_at)]
+    assert [(r.key, r.invoice_key, r.business_time) for r in folded.returns] == [
+        ("SUM/JKT01/S7/RS9/cash", "SUM/JKT01/S7", late.opened_at)]
+    assert [(r.key, "no shift" in r.reason) for r in folded.rejections] == [("C", True)]
