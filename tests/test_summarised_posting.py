@@ -177,7 +177,11 @@ def test_per_shift_posts_each_closed_shift_once_waits_for_an_open_one_and_a_void
     keys = {shift.id: summary_key(OUTLET, shift.period) for shift in (first, second)}
     sold = [i for i in the_day(world).invoices if i.business_date == THE_DAY]
     in_shift = {shift.id: [i for i in sold if i.shift_number == shift.number] for shift in (first, second)}
-    assert all(len(orders) > 1 for orders in in_shift.values()) and sum(map(len, in_shift.values())) == len(sold)
+    assert all(len(orders) > 2 for orders in in_shift.values()) and sum(map(len, in_shift.values())) == len(sold)
+    loose = in_shift[first.id].pop()  # an order the till left without a shift: it fails with the reason, not lost
+    sold.remove(loose)
+    with world["pos"].begin() as conn:
+        conn.execute(update(schema.orders).where(schema.orders.c.number == loose.key).values(shift_id=None))
 
     # the second till still open: the first shift is posted, the second waits in the ledger
     assert second.closed_at is not None
@@ -191,6 +195,8 @@ def test_per_shift_posts_each_closed_shift_once_waits_for_an_open_one_and_a_void
     assert waiting.status == "pending" and f"waits for the close of shift {second.number}" in waiting.reason
     assert {r.status for r in ledger.lookup(name, "invoice", [i.key for i in in_shift[second.id]]).values()} == {
         "pending"}
+    unplaced = ledger.get(name, "invoice", loose.key)
+    assert unplaced.status == "failed" and "the order has no shift" in unplaced.reason
 
     # the till closes it: the next run posts it; one invoice per shift, dated by the shift's opening
     set_closed(world, second, second.closed_at)

@@ -43,7 +43,15 @@ from possync.ledger import LedgerRecord, RecordOutcome, Reversal, content_hash
 from possync.recordlog import log_record
 from possync.targets.base.loader import FailedRecord, failed_records
 from possync.transform.sales import transform_sales
-from possync.transform.summary import PREFIX, Summaries, is_summary_key, summarise, summary_key, summary_period
+from possync.transform.summary import (
+    PREFIX,
+    Summaries,
+    is_summary_key,
+    no_shift,
+    summarise,
+    summary_key,
+    summary_period,
+)
 
 if TYPE_CHECKING:
     from possync.pipeline import SyncJob
@@ -223,9 +231,7 @@ def stage_summaries(job: SyncJob, outlet_code: str, window: Window, documents: S
     if periods.per_shift:  # an order or refund with no shift is in no period: refused here, never left pending
         for item in documents:
             if period_of.get((item.record_type, item.key)) is None:
-                whose = {"invoice": "the order has", "return": "the refund has"}.get(item.record_type, "its order has")
-                reason = f"{whose} no shift (shift_id is empty): per_shift posting sums closed shifts; give it a " \
-                         "shift at the till or post this outlet per_day"
+                reason = no_shift(item.record_type)
                 refused.append(RecordOutcome(item.record_type, item.key, "sales", "failed", outlet_code=outlet_code,
                                              business_time=_moment(item), reason=reason))
                 log_record(logger, "FAILED", item.record_type, item.key, reason, outlet=outlet_code)

@@ -69,6 +69,13 @@ def summary_period(record_type: str, key: str) -> str:
     return parts[3].removeprefix("R") if record_type == "return" else parts[2]
 
 
+def no_shift(record_type: str) -> str:
+    """Why a record with no shift is in no ``per_shift`` summary."""
+    whose = {"invoice": "the order has", "return": "the refund has"}.get(record_type, "its order has")
+    return (f"{whose} no shift (shift_id is empty): per_shift posting sums closed shifts; give it a shift at the "
+            "till or post this outlet per_day")
+
+
 def summary_day(record_type: str, key: str) -> date:
     """The business day a ``per_day`` summary document is made in: its invoice's day, a return's refund day."""
     return date.fromisoformat(summary_period(record_type, key))
@@ -167,9 +174,8 @@ def summarise(invoices: Iterable[SalesInvoice], payments: Iterable[Payment], ret
     for invoice in invoices:
         label, when = period(invoice)
         if label is None:
-            out.rejections.append(Rejection("invoice", invoice.key, "the order has no shift (shift_id is empty): "
-                                            "per_shift posting sums closed shifts; give it a shift at the till or "
-                                            "post this outlet per_day", invoice.outlet_code, invoice.business_time))
+            out.rejections.append(Rejection("invoice", invoice.key, no_shift("invoice"), invoice.outlet_code,
+                                            invoice.business_time))
             continue
         summary_of[invoice.key] = summary_key(invoice.outlet_code, label)
         if wanted is None or (invoice.outlet_code, label) in wanted:
@@ -208,8 +214,7 @@ def summarise(invoices: Iterable[SalesInvoice], payments: Iterable[Payment], ret
     for refund in returns:
         given, when = period(refund)
         if given is None:
-            out.rejections.append(Rejection("return", refund.key, "the refund has no shift (shift_id is empty): "
-                                            "per_shift posting sums closed shifts", refund.outlet_code,
+            out.rejections.append(Rejection("return", refund.key, no_shift("return"), refund.outlet_code,
                                             refund.business_time))
             continue
         if wanted is not None and (refund.outlet_code, given) not in wanted:
