@@ -317,21 +317,30 @@ def pos_documents(pos: Engine, integration: Integration, outlet_codes: Sequence[
 
 
 def _summarised(batch: SalesBatch, integration: Integration, source: PosSource, pos: Engine) -> SalesBatch:
-    """The batch as summarised posting (``per_day`` / ``per_shift``) posts it: its periods summarised (a shift's
-    summaries dated by its opening, as the sync dates them), the records refused (the orders' and the summaries')
-    and the voided orders kept."""
+    """The batch as summarised posting (``per_day`` / ``per_shift``) posts it: its periods that are over summarised
+    (a shift's summaries dated by its opening, as the sync dates them), the records refused (the orders' and the
+    summaries') and the voided orders kept. The orders of a period not over yet (a shift still open) stay as they
+    are: the sync holds them ``pending`` until their summary is due, and that is what explains them."""
     from possync.summaries import Periods, order_summaries
     from possync.transform.sales import SalesBatch
     from possync.transform.summary import summarise
 
     periods = Periods(integration.posting, ZoneInfo(integration.timezone), pos)
-    orders = {invoice.key for invoice in batch.invoices}
-    unknown = sorted({r.invoice_key for r in batch.returns if r.invoice_key not in orders})
+    shifts = periods.shifts_of([*batch.invoices, *batch.returns])
+    now = datetime.now(UTC)
+    due: list[list[Any]] = [[], [], []]
+    waiting: list[list[Any]] = [[], [], []]
+    for kind, documents in enumerate((batch.invoices, batch.payments, batch.returns)):
+        for document in documents:
+            (waiting if periods.still_open(document, shifts, now) else due)[kind].append(document)
+    invoices, payments, returns = due
+    orders = {invoice.key for invoice in invoices}
+    unknown = sorted({r.invoice_key for r in returns if r.invoice_key not in orders})
     known = order_summaries(source, unknown, periods)
-    shifts = periods.shifts_of([*batch.invoices, *batch.returns]) if periods.per_shift else None
-    folded = summarise(batch.invoices, batch.payments, batch.returns, order_summaries=known, shifts=shifts)
-    return SalesBatch(folded.invoices, folded.payments, folded.returns, [*batch.rejections, *folded.rejections],
-                      batch.skipped)
+    folded = summarise(invoices, payments, returns, order_summaries=known,
+                       shifts=shifts if periods.per_shift else None)
+    return SalesBatch([*folded.invoices, *waiting[0]], [*folded.payments, *waiting[1]],
+                      [*folded.returns, *waiting[2]], [*batch.rejections, *folded.rejections], batch.skipped)
 
 
 def pos_stock_documents(pos: Engine, integration: Integration, books: TargetBooks, outlet_codes: Sequence[str],

@@ -123,6 +123,14 @@ class Periods:
         moment = _moment(item)
         return None if moment is None else moment.astimezone(self.zone).date().isoformat()
 
+    def still_open(self, item: Document | Rejection, shifts: dict[tuple[str, Any], Shift], now: datetime) -> bool:
+        """Whether the period an item falls in is not over at ``now``: its summary is not due yet."""
+        if self.per_shift:
+            shift = shifts.get(_order_of(item))
+            return shift is not None and (shift.closed_at is None or shift.closed_at > now)
+        moment = _moment(item)
+        return moment is not None and day_bounds(moment.astimezone(self.zone).date(), self.zone)[1] > now
+
     def bounds(self, outlet_code: str, labels: set[str]) -> dict[str, tuple[datetime, datetime | None, str]]:
         """Per period: its start, its end (None for a shift still open) and how its wait reads."""
         from possync.pos.extract import read_shifts
