@@ -81,8 +81,9 @@ demo: export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 # Syncs the demo week into the Jurnal sandbox through the Airflow scheduler and prints the outcome;
 # Airflow and the sandbox keep running in the background until `make stop` (scripts/demo.py says how).
-# POSTING=per_day: both targets' integrations post one summary per outlet and day (`posting` in integrations.yaml;
-# the demo runs on a copy in var/ with it set). Switching on a kept var/ mixes both ways in the books: `make clean`.
+# POSTING=per_day | per_shift: both targets' integrations post one summary per outlet and day, or per closed till
+# shift (`posting` in integrations.yaml; the demo runs on a copy in var/ with it set). Switching on a kept var/ mixes
+# both ways in the books: `make clean`.
 POSTING ?= per_order
 demo: export POSSYNC_DEMO_POSTING := $(POSTING)
 demo: system-packages-demo venv

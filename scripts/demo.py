@@ -47,7 +47,6 @@ from demo_targets import (
 )
 
 from possync.money import rupiah
-from possync.transform.summary import summary_key
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
@@ -72,8 +71,8 @@ JURNAL_DEFAULT_PER_MINUTE = 30  # Jurnal's limit per API consumer (shared/refere
 POLL_SECONDS = 5
 TIMEOUT_MINUTES = 15
 FINISHED = {"success", "failed"}
-#: how the demo's Jurnal and Accurate integrations post sales (`make demo POSTING=per_day`; integrations.yaml's
-#: ``posting``)
+#: how the demo's Jurnal and Accurate integrations post sales (`make demo POSTING=per_day|per_shift`;
+#: integrations.yaml's ``posting``)
 POSTING = os.environ.get("POSSYNC_DEMO_POSTING") or "per_order"
 
 
@@ -284,8 +283,12 @@ def progress(airflow: AirflowAPI, started: float, week: tuple[datetime, datetime
 def changes_after_sync(api: AirflowAPI, week_start: datetime) -> None:
     """Void one synced order and add a unit to another at the till, re-run that day's sales of each
     integration, and show both targets following: the void's invoice gone, the edit's invoice re-posted."""
+    from zoneinfo import ZoneInfo
+
     from possync.db import make_engine
     from possync.ledger import SyncLedger
+    from possync.pos.source import BuiltinSource
+    from possync.summaries import Periods, order_summaries
     from possync_devkit.till_changes import add_unit, plain_orders, void_order
 
     step("Changes at the till after sync: a void and an edit reach both targets")
@@ -293,8 +296,10 @@ def changes_after_sync(api: AirflowAPI, week_start: datetime) -> None:
     broken = {record["key"] for record in json.loads(run(*DEVKIT, "demo", "summary", "--pos-url", POS_URL,
                                                             "--json"))["broken_records"]}
     voided, edited = (o.number for o in plain_orders(pos, CHANGED_OUTLET, day, day + timedelta(days=1), broken)[:2])
-    # per_day: both orders are in the day's summary, which the changes post again under its number
-    shown = [voided, edited] if POSTING == "per_order" else [summary_key(CHANGED_OUTLET, day.date())]
+    # per_day / per_shift: the orders are in their day's (their shifts') summaries, which the changes post again
+    # under their numbers
+    shown = [voided, edited] if POSTING == "per_order" else sorted(set(order_summaries(
+        BuiltinSource(pos), [voided, edited], Periods(POSTING, ZoneInfo(str(week_start.tzinfo)), pos)).values()))
     before = {name: invoice_totals(name, shown) for name in INTEGRATIONS}
     void_order(pos, voided, "customer changed their mind")
     total = add_unit(pos, edited)

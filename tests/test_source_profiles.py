@@ -272,6 +272,7 @@ def test_an_integration_names_its_profile_by_name_or_path(tmp_path: Path) -> Non
     ({"profile": "nosuch"}, "integrations[0] (jurnal_demo).profile: "),
     ({"profile": "broken.yaml"}, "broken.yaml: products: columns.prise: not a column of products"),
     ({"profile": "reference", "sales": {"mode": "shift_close"}}, "shift_close is not supported with a source profile"),
+    ({"profile": "reference", "posting": "per_shift"}, "per_shift is not supported with a source profile"),
 ])
 def test_an_unusable_profile_is_a_config_error_naming_the_field(tmp_path: Path, entry: dict[str, Any],
                                                                 message: str) -> None:

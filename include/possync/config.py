@@ -299,10 +299,11 @@ class Integration(_Strict):
     #: a sale edited or voided in the POS after it was synced: ``apply`` reverses its documents in the target and
     #: posts them again as they now are; ``report`` only fails the records with what changed (possync.changes)
     changes_after_sync: Literal["apply", "report"] = "apply"
-    #: how sales are posted: ``per_order`` (an invoice per order, its payments and returns) or ``per_day`` (one
+    #: how sales are posted: ``per_order`` (an invoice per order, its payments and returns), ``per_day`` (one
     #: summary invoice per outlet and business day once the day is over, lines summed per product and tax rate,
-    #: payments per method, refunds per method; possync.transform.summary). ``per_shift`` is not built yet.
-    posting: Literal["per_order", "per_day"] = "per_order"
+    #: payments per method, refunds per method; possync.transform.summary) or ``per_shift`` (the same per closed
+    #: till shift, dated by the shift's opening; an order with no shift fails with the reason)
+    posting: Literal["per_order", "per_day", "per_shift"] = "per_order"
     #: the language of the per-record reasons in the task logs and on the Sync Status pages: ``en`` or ``id``
     #: (Bahasa Indonesia); the ledger keeps reasons in English either way (possync.i18n)
     language: Literal["en", "id"] = "en"
@@ -355,6 +356,9 @@ class Integration(_Strict):
         if self.profile is not None and self.sales.mode == "shift_close":
             raise ValueError("sales.mode shift_close is not supported with a source profile yet (windows on shift "
                              "close read the reference schema's shifts); use scheduled or realtime, or no profile")
+        if self.profile is not None and self.posting == "per_shift":
+            raise ValueError("posting per_shift is not supported with a source profile yet (it reads the reference "
+                             "schema's shifts); use per_day or per_order, or no profile")
         return self
 
     @field_validator("target")

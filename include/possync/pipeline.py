@@ -107,8 +107,8 @@ def _earlier_unsynced(
 ) -> tuple[list[str], list[str]]:
     """POS numbers of this outlet's sales records from before the window that are still not synced:
     each run retries them, oldest first, so a repaired record or one whose prerequisite has since been
-    synced goes through without anyone re-running its window. Summarised (``posting: per_day``), only the failed
-    ones: an order pending waits for its day's summary, which the summary's own record brings back
+    synced goes through without anyone re-running its window. Summarised (``posting: per_day | per_shift``), only
+    the failed ones: an order pending waits for its day's (shift's) summary, which the summary's own record brings back
     (``possync.summaries``)."""
     from possync.transform.summary import is_summary_key
 
@@ -580,9 +580,9 @@ def sync_sales(job: SyncJob, *, outlet_codes: Sequence[str], window: Window, cat
     ``catch_up`` (scheduled runs): also everything of each outlet due by the window end and committed after
     its watermark (``stage_sales``); off for backfills and manual windows, which sync exactly their range.
 
-    Summarised (``posting: per_day``), each outlet's staged sales are replaced by the summaries of the days they
-    fall on that are over (``possync.summaries``), which go through the same changes and load; afterwards every
-    order in a loaded summary is recorded with it.
+    Summarised (``posting: per_day | per_shift``), each outlet's staged sales are replaced by the summaries of the
+    days (closed shifts) they fall in (``possync.summaries``), which go through the same changes and load;
+    afterwards every order in a loaded summary is recorded with it.
     """
     from possync.summaries import PER_ORDER, record_covered, stage_summaries
 

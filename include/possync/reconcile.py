@@ -277,8 +277,8 @@ def pos_documents(pos: Engine, integration: Integration, outlet_codes: Sequence[
                   last: date) -> list[PosDocument]:
     """The POS's sales documents of the outlets dated ``first`` to ``last`` (outlet time), and a day around them
     (so a document the target dates a day off is still matched), as the sales sync's transform makes them; with
-    ``posting: per_day``, as the sync summarises them (``possync.transform.summary``: the summary documents, the
-    orders' own records left only where the POS cannot make documents of them)."""
+    summarised posting (``per_day`` / ``per_shift``), as the sync summarises them (``possync.transform.summary``:
+    the summary documents, the orders' own records left only where the POS cannot make documents of them)."""
     from possync.pos.extract import Window
     from possync.pos.source import pos_source
     from possync.transform.sales import transform_sales
@@ -290,7 +290,7 @@ def pos_documents(pos: Engine, integration: Integration, outlet_codes: Sequence[
     batch = transform_sales(source.extract_sales(window, list(outlet_codes)))
     found: list[PosDocument] = []
     if integration.posting != "per_order":
-        batch = _summarised(batch, integration, source)
+        batch = _summarised(batch, integration, source, pos)
     for invoice in batch.invoices:
         found.append(PosDocument("invoice", invoice.key, invoice.business_time.date(), invoice.outlet_code,
                                  invoice.total, tax=invoice.tax_total, business_time=invoice.business_time,
@@ -316,19 +316,31 @@ def pos_documents(pos: Engine, integration: Integration, outlet_codes: Sequence[
     return found
 
 
-def _summarised(batch: SalesBatch, integration: Integration, source: PosSource) -> SalesBatch:
-    """The batch as ``posting: per_day`` posts it: its days summarised, the records refused (the orders' and the
-    summaries') and the voided orders kept."""
-    from possync.summaries import order_summaries
+def _summarised(batch: SalesBatch, integration: Integration, source: PosSource, pos: Engine) -> SalesBatch:
+    """The batch as summarised posting (``per_day`` / ``per_shift``) posts it: its periods that are over summarised
+    (a shift's summaries dated by its opening, as the sync dates them), the records refused (the orders' and the
+    summaries') and the voided orders kept. The orders of a period not over yet (a shift still open) stay as they
+    are: the sync holds them ``pending`` until their summary is due, and that is what explains them."""
+    from possync.summaries import Periods, order_summaries
     from possync.transform.sales import SalesBatch
     from possync.transform.summary import summarise
 
-    orders = {invoice.key for invoice in batch.invoices}
-    unknown = sorted({r.invoice_key for r in batch.returns if r.invoice_key not in orders})
-    known = order_summaries(source, unknown, ZoneInfo(integration.timezone))
-    folded = summarise(batch.invoices, batch.payments, batch.returns, order_summaries=known)
-    return SalesBatch(folded.invoices, folded.payments, folded.returns, [*batch.rejections, *folded.rejections],
-                      batch.skipped)
+    periods = Periods(integration.posting, ZoneInfo(integration.timezone), pos)
+    shifts = periods.shifts_of([*batch.invoices, *batch.returns])
+    now = datetime.now(UTC)
+    due: list[list[Any]] = [[], [], []]
+    waiting: list[list[Any]] = [[], [], []]
+    for kind, documents in enumerate((batch.invoices, batch.payments, batch.returns)):
+        for document in documents:
+            (waiting if periods.still_open(document, shifts, now) else due)[kind].append(document)
+    invoices, payments, returns = due
+    orders = {invoice.key for invoice in invoices}
+    unknown = sorted({r.invoice_key for r in returns if r.invoice_key not in orders})
+    known = order_summaries(source, unknown, periods)
+    folded = summarise(invoices, payments, returns, order_summaries=known,
+                       shifts=shifts if periods.per_shift else None)
+    return SalesBatch([*folded.invoices, *waiting[0]], [*folded.payments, *waiting[1]],
+                      [*folded.returns, *waiting[2]], [*batch.rejections, *folded.rejections], batch.skipped)
 
 
 def pos_stock_documents(pos: Engine, integration: Integration, books: TargetBooks, outlet_codes: Sequence[str],

@@ -1,5 +1,9 @@
-"""Summarised posting in the sales sync (``posting: per_day``): which days a run summarises, and the ledger's word
-on every order in a summary.
+"""Summarised posting in the sales sync (``posting: per_day | per_shift``): which periods a run summarises, and the
+ledger's word on every order in a summary. The text below says "day"; ``per_shift`` is the same with a till shift
+for the day (``Periods``): a shift is over once the POS has closed it (its ``closed_at`` at or before the clock
+below; an open shift's summary waits as ``SUM/<outlet>/S<shift id>`` "waits for the close of shift ..."), it is
+read whole by its close the way ``sales.mode: shift_close`` reads shifts, and its summaries are dated by its
+opening. An order, payment or refund with no shift fails with the reason (nothing is left pending for ever).
 
 **When a day is posted.** A business day (outlet time, the integration's ``timezone``) is summarised once it is
 over: its end (the next midnight) is at or before the run's window end or the run's clock (less
@@ -29,22 +33,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
 
 from possync.documents import Document, Rejection
 from possync.ledger import LedgerRecord, RecordOutcome, Reversal, content_hash
 from possync.recordlog import log_record
 from possync.targets.base.loader import FailedRecord, failed_records
 from possync.transform.sales import transform_sales
-from possync.transform.summary import PREFIX, Summaries, is_summary_key, summarise, summary_day, summary_key
+from possync.transform.summary import (
+    PREFIX,
+    Summaries,
+    is_summary_key,
+    no_shift,
+    summarise,
+    summary_key,
+    summary_period,
+)
 
 if TYPE_CHECKING:
     from possync.pipeline import SyncJob
-    from possync.pos.extract import Window
+    from possync.pos.extract import Shift, Window
     from possync.pos.source import PosSource
+    from possync.transform.sales import SalesBatch
 
-PER_ORDER, PER_DAY = "per_order", "per_day"
+PER_ORDER, PER_DAY, PER_SHIFT = "per_order", "per_day", "per_shift"
 SALES_TYPES = ("invoice", "payment", "return")
 
 
@@ -71,9 +86,80 @@ def _moment(item: Document | Rejection) -> datetime | None:
     return getattr(item, "business_time", None) or getattr(item, "paid_at", None)
 
 
-def order_summaries(source: PosSource, order_numbers: Sequence[str], zone: ZoneInfo) -> dict[str, str]:
-    """The summary each of these orders is in (its outlet and business day), read from the POS by number: a refund
-    of an order of an earlier day is returned against that day's summary."""
+def _order_of(item: Document | Rejection) -> tuple[str, str]:
+    """(record type, key) of the order or refund whose shift an item is in: a payment's is its order's."""
+    if item.record_type == "payment":
+        return "invoice", getattr(item, "invoice_key", None) or item.key.rsplit("/P", 1)[0]
+    return item.record_type, item.key
+
+
+@dataclass(frozen=True)
+class Periods:
+    """How one integration cuts sales into summary periods: business days, or till shifts (``posting``)."""
+
+    posting: str
+    zone: ZoneInfo
+    pos: Engine
+
+    @property
+    def per_shift(self) -> bool:
+        return self.posting == PER_SHIFT
+
+    def shifts_of(self, items: Sequence[Document | Rejection]) -> dict[tuple[str, Any], Shift]:
+        """Per shift: the shifts of these orders, payments and refunds (their orders' shifts for payments)."""
+        from possync.pos.extract import read_shifts
+
+        if not self.per_shift or not items:
+            return {}
+        wanted = [_order_of(item) for item in items]
+        return read_shifts(self.pos, order_numbers=[k for t, k in wanted if t == "invoice"],
+                           refund_numbers=[k for t, k in wanted if t == "return"])
+
+    def of(self, item: Document | Rejection, shifts: dict[tuple[str, Any], Shift]) -> str | None:
+        """The period an item falls in (a day, or its shift's ``S<id>``); None if it has no time or no shift."""
+        if self.per_shift:
+            shift = shifts.get(_order_of(item))
+            return None if shift is None else shift.period
+        moment = _moment(item)
+        return None if moment is None else moment.astimezone(self.zone).date().isoformat()
+
+    def still_open(self, item: Document | Rejection, shifts: dict[tuple[str, Any], Shift], now: datetime) -> bool:
+        """Whether the period an item falls in is not over at ``now``: its summary is not due yet."""
+        if self.per_shift:
+            shift = shifts.get(_order_of(item))
+            return shift is not None and (shift.closed_at is None or shift.closed_at > now)
+        moment = _moment(item)
+        return moment is not None and day_bounds(moment.astimezone(self.zone).date(), self.zone)[1] > now
+
+    def bounds(self, outlet_code: str, labels: set[str]) -> dict[str, tuple[datetime, datetime | None, str]]:
+        """Per period: its start, its end (None for a shift still open) and how its wait reads."""
+        from possync.pos.extract import read_shifts
+
+        if not self.per_shift:
+            return {label: (*day_bounds(date.fromisoformat(label), self.zone), f"the end of {label}")
+                    for label in labels}
+        found = read_shifts(self.pos, ids=[int(label.removeprefix("S")) for label in labels])
+        return {shift.period: (shift.opened_at, shift.closed_at, f"the close of shift {shift.number}")
+                for shift in found.values() if shift.outlet_code == outlet_code}
+
+    def read(self, job: SyncJob, outlet_code: str, label: str, end: datetime) -> SalesBatch:
+        """A closed period's sales, read from the POS whole: a day by business time; a shift by its close, the
+        way ``sales.mode: shift_close`` reads shifts (``extract_sales(window_on="shift_close")``)."""
+        from possync.pos.extract import Window
+        from possync.pos.source import BuiltinSource
+
+        if self.per_shift:
+            frames = BuiltinSource(self.pos).extract_sales(Window(end, end + timedelta(microseconds=1)), [outlet_code],
+                                                           window_on="shift_close")
+        else:
+            source = job.source or BuiltinSource(job.pos)
+            frames = source.extract_sales(Window(*day_bounds(date.fromisoformat(label), self.zone)), [outlet_code])
+        return transform_sales(frames)
+
+
+def order_summaries(source: PosSource, order_numbers: Sequence[str], periods: Periods) -> dict[str, str]:
+    """The summary each of these orders is in (its outlet and period), read from the POS by number: a refund of
+    an order of an earlier period is returned against that period's summary."""
     from possync.pos.extract import Window
 
     if not order_numbers:
@@ -81,25 +167,27 @@ def order_summaries(source: PosSource, order_numbers: Sequence[str], zone: ZoneI
     never = datetime(1970, 1, 1, tzinfo=UTC)  # the orders come by number; the window only has to hold none
     batch = transform_sales(source.extract_sales(Window(never, never + timedelta(microseconds=1)),
                                                  retry_order_numbers=list(order_numbers)))
-    found = [(i.key, i.outlet_code, i.business_time) for i in batch.invoices]
-    found += [(r.key, r.outlet_code, r.business_time) for r in [*batch.skipped, *batch.rejections]
-              if r.record_type == "invoice" and r.outlet_code and r.business_time is not None]
-    return {key: summary_key(outlet, moment.astimezone(zone).date()) for key, outlet, moment in found}
+    found: list[Document | Rejection] = [*batch.invoices, *(
+        r for r in [*batch.skipped, *batch.rejections]
+        if r.record_type == "invoice" and r.outlet_code and r.business_time is not None)]
+    shifts = periods.shifts_of(found)
+    labels = {item.key: (item.outlet_code, periods.of(item, shifts)) for item in found}
+    return {key: summary_key(outlet, label) for key, (outlet, label) in labels.items() if outlet and label}
 
 
-def summarise_days(job: SyncJob, outlet_code: str, days: Sequence[date], zone: ZoneInfo) -> Summaries:
-    """The summaries of an outlet's ``days``, each day read from the POS whole and folded."""
-    from possync.pos.extract import Window
+def summarise_periods(job: SyncJob, outlet_code: str, closed: dict[str, datetime], periods: Periods) -> Summaries:
+    """The summaries of an outlet's ``closed`` periods (label → end), each read from the POS whole and folded."""
     from possync.pos.source import BuiltinSource
 
     source = job.source or BuiltinSource(job.pos)
     out = Summaries()
-    for day in sorted(days):
-        batch = transform_sales(source.extract_sales(Window(*day_bounds(day, zone)), [outlet_code]))
+    for label, end in sorted(closed.items()):
+        batch = periods.read(job, outlet_code, label, end)
         orders = {i.key for i in batch.invoices}
         unknown = sorted({r.invoice_key for r in batch.returns if r.invoice_key not in orders})
-        folded = summarise(batch.invoices, batch.payments, batch.returns, days={outlet_code: [day]},
-                           order_summaries=order_summaries(source, unknown, zone))
+        shifts = periods.shifts_of([*batch.invoices, *batch.returns]) if periods.per_shift else None
+        folded = summarise(batch.invoices, batch.payments, batch.returns, periods={outlet_code: [label]},
+                           order_summaries=order_summaries(source, unknown, periods), shifts=shifts)
         out.invoices += folded.invoices
         out.payments += folded.payments
         out.returns += folded.returns
@@ -111,42 +199,51 @@ def summarise_days(job: SyncJob, outlet_code: str, days: Sequence[date], zone: Z
 
 def stage_summaries(job: SyncJob, outlet_code: str, window: Window, documents: Sequence[Document],
                     skipped: Sequence[Rejection], now: datetime | None = None) -> StagedSummaries:
-    """The summaries of the days the staged ``documents`` and ``skipped`` records of ``outlet_code`` fall on, and of
-    its days with a summary unsynced in the ledger; the days that are over are summarised and recorded ``pending``,
-    the others wait (see the module docstring)."""
+    """The summaries of the periods the staged ``documents`` and ``skipped`` records of ``outlet_code`` fall in,
+    and of its periods with a summary unsynced in the ledger; the periods that are over (a day ended, a shift
+    closed) are summarised and recorded ``pending``, the others wait (see the module docstring)."""
     from possync.pipeline import COMMIT_SETTLE, _outcome
 
     ledger, name, logger = job.ledger, job.integration.name, job.logger
-    zone = ZoneInfo(job.integration.timezone)
-    touched: set[date] = set()
-    for item in [*documents, *(r for r in skipped if r.record_type in SALES_TYPES)]:
-        moment = _moment(item)
-        if moment is not None:
-            touched.add(moment.astimezone(zone).date())
+    periods = Periods(job.integration.posting, ZoneInfo(job.integration.timezone), job.pos)
+    items = [*documents, *(r for r in skipped if r.record_type in SALES_TYPES)]
+    shifts = periods.shifts_of(items)
+    period_of = {(item.record_type, item.key): periods.of(item, shifts) for item in items}
+    touched = {label for label in period_of.values() if label is not None}
     for record in ledger.unsynced(name, "sales", outlet_code=outlet_code, key_prefix=PREFIX):
-        touched.add(summary_day(record.record_type, record.key))
+        touched.add(summary_period(record.record_type, record.key))
+    bounds = periods.bounds(outlet_code, touched)
     clock = max(window.end, (now or datetime.now(UTC)) - COMMIT_SETTLE)
-    over = sorted(day for day in touched if day_bounds(day, zone)[1] <= clock)
-    waiting = sorted(touched - set(over))
-    keys = {summary_key(outlet_code, day): day for day in touched}
+    over = {label: end for label, (_, end, _) in bounds.items() if end is not None and end <= clock}
+    waiting = sorted(set(bounds) - set(over))
+    keys = {summary_key(outlet_code, label): label for label in touched}
     held = set(ledger.lookup(name, "invoice", keys))
 
     staged = StagedSummaries()
     outcomes: list[RecordOutcome] = []
-    for day in waiting:
-        key = summary_key(outlet_code, day)
+    for label in waiting:
+        key = summary_key(outlet_code, label)
         if key in held:
-            continue  # waiting already, or posted: a day can only be open again in a backfill of its own hours
-        reason = f"waits for the end of {day} (per_day posting sums the day once it is over)"
+            continue  # waiting already, or posted: a period can only be open again in a backfill of its own hours
+        start, _, wait = bounds[label]
+        reason = f"waits for {wait} ({job.integration.posting} posting sums the period once it is over)"
         outcomes.append(RecordOutcome("invoice", key, "sales", "pending", outlet_code=outlet_code,
-                                      business_time=day_bounds(day, zone)[0], reason=reason))
+                                      business_time=start, reason=reason))
         log_record(logger, "SKIPPED", "invoice", key, reason, outlet=outlet_code)
-    folded = summarise_days(job, outlet_code, over, zone) if over else Summaries()
+    folded = summarise_periods(job, outlet_code, over, periods) if over else Summaries()
     refused = [RecordOutcome(r.record_type, r.key, "sales", "failed", outlet_code=r.outlet_code,
                              business_time=r.business_time, reason=r.reason) for r in folded.rejections]
     for rejection in folded.rejections:
         log_record(logger, "FAILED", rejection.record_type, rejection.key, rejection.reason, outlet=outlet_code)
         staged.failures.append(f"{rejection.record_type} {rejection.key}: {rejection.reason}")
+    if periods.per_shift:  # an order or refund with no shift is in no period: refused here, never left pending
+        for item in documents:
+            if period_of.get((item.record_type, item.key)) is None:
+                reason = no_shift(item.record_type)
+                refused.append(RecordOutcome(item.record_type, item.key, "sales", "failed", outlet_code=outlet_code,
+                                             business_time=_moment(item), reason=reason))
+                log_record(logger, "FAILED", item.record_type, item.key, reason, outlet=outlet_code)
+                staged.failures.append(f"{item.record_type} {item.key}: {reason}")
     staged.failed = len(refused)
     staged.failed_records = failed_records(refused, ledger.record(name, refused, job.run))
     staged.documents = folded.documents()
@@ -154,9 +251,8 @@ def stage_summaries(job: SyncJob, outlet_code: str, window: Window, documents: S
     ledger.record(name, outcomes, job.run)
     staged.skipped = [s for s in folded.skipped if s.key in held]
     staged.covers = folded.covers
-    summarised = set(over)
-    staged.left_out = [r for r in skipped if r.record_type in SALES_TYPES and r.business_time is not None
-                       and r.business_time.astimezone(zone).date() in summarised]
+    staged.left_out = [r for r in skipped if r.record_type in SALES_TYPES
+                       and period_of.get((r.record_type, r.key)) in over]
     return staged
 
 
@@ -206,4 +302,5 @@ def record_covered(job: SyncJob, covers: dict[tuple[str, str], list[Document]],
     ledger.record(name, outcomes, job.run)
 
 
-__all__ = ["PER_DAY", "PER_ORDER", "StagedSummaries", "is_summary_key", "record_covered", "stage_summaries"]
+__all__ = ["PER_DAY", "PER_ORDER", "PER_SHIFT", "Periods", "StagedSummaries", "is_summary_key", "record_covered",
+           "stage_summaries"]

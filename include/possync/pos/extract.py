@@ -490,6 +490,43 @@ def _aware_utc(value: Any) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+@dataclass(frozen=True, slots=True)
+class Shift:
+    """A till's shift as summarised posting needs it (``posting: per_shift``): closed when ``closed_at`` is set."""
+
+    id: int
+    number: str
+    outlet_code: str
+    opened_at: datetime  # UTC
+    closed_at: datetime | None  # UTC; None while the shift is open
+
+    @property
+    def period(self) -> str:
+        """Its part of a summary's number: ``S<id>``. The id, not the shift number: shift numbers may run to 40
+        characters and a summary return's number holds two periods, which would pass Accurate's 50."""
+        return f"S{self.id}"
+
+
+def read_shifts(engine: Engine, *, ids: Iterable[int] = (), order_numbers: Iterable[str] = (),
+                refund_numbers: Iterable[str] = ()) -> dict[tuple[str, Any], Shift]:
+    """Shifts by id (key ``("shift", id)``) and the shifts of orders and refunds by number (``("invoice",
+    number)``, ``("return", number)``); a record with no shift is not in the result."""
+    columns = (shifts.c.id, shifts.c.number, outlets.c.code, shifts.c.opened_at, shifts.c.closed_at)
+    base = shifts.join(registers, registers.c.id == shifts.c.register_id).join(
+        outlets, outlets.c.id == registers.c.outlet_id)
+    statements = [("shift", select(shifts.c.id, *columns).select_from(base).where(shifts.c.id.in_(sorted(set(ids)))))]
+    for kind, table, numbers in (("invoice", orders, order_numbers), ("return", refunds, refund_numbers)):
+        statements.append((kind, select(table.c.number, *columns).select_from(
+            table.join(base, shifts.c.id == table.c.shift_id)).where(table.c.number.in_(sorted(set(numbers))))))
+    found: dict[tuple[str, Any], Shift] = {}
+    with engine.connect() as conn:
+        for kind, statement in statements:
+            for key, shift_id, number, outlet, opened, closed in conn.execute(statement):
+                found[kind, key] = Shift(shift_id, number, outlet, _aware_utc(opened),
+                                         None if closed is None else _aware_utc(closed))
+    return found
+
+
 def _caught_up(selection_time: Any, committed_at: Any, window: Window, catch_up: CatchUp | None) -> Any:
     """Due records (selected before the window end) committed in the catch-up range."""
     if catch_up is None or catch_up.until <= catch_up.after:
