@@ -80,11 +80,16 @@ def start(data_dir: Path) -> str:
     if data_dir.exists():
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True)
+    # a temporary directory of its own: servers bootstrapping side by side in the shared /tmp collide on the
+    # names of their temporary tables ("Unknown table 'mysql.tmp_proxies_priv'")
     user_args = _server_user_args(data_dir)
+    tmpdir = data_dir / "tmp"
+    tmpdir.mkdir()
+    shutil.chown(tmpdir, data_dir.stat().st_uid, data_dir.stat().st_gid)  # the server's user, like its folder
     datadir = data_dir / "data"
     installed = subprocess.run(
         [_bin("mariadb-install-db"), "--no-defaults", f"--datadir={datadir}", *user_args,
-         "--auth-root-authentication-method=socket", "--skip-test-db"],
+         "--auth-root-authentication-method=socket", "--skip-test-db", f"--tmpdir={tmpdir}"],
         capture_output=True, text=True,
     )
     if installed.returncode != 0:
@@ -102,7 +107,7 @@ def start(data_dir: Path) -> str:
         socket_path = Path(tempfile.mkdtemp(prefix="mdb-")) / "s"
         socket_path.parent.chmod(0o777)
     server = subprocess.Popen(
-        [_bin("mariadbd"), "--no-defaults", f"--datadir={datadir}", *user_args,
+        [_bin("mariadbd"), "--no-defaults", f"--datadir={datadir}", *user_args, f"--tmpdir={tmpdir}",
          f"--port={port}", "--bind-address=127.0.0.1", f"--socket={socket_path}",
          f"--pid-file={data_dir / 'mariadb.pid'}", f"--log-error={data_dir / 'server.log'}",
          f"--init-file={init}", "--skip-name-resolve", "--character-set-server=utf8mb4",
