@@ -168,6 +168,10 @@ def reason_lines(error: str) -> list[str]:
     return [line.rstrip() for line in error.splitlines() if line.strip()]
 
 
+#: the link lines' labels are padded to this width ("Task in Airflow:")
+LINK_WIDTH = 16
+
+
 def _labelled(label: str, value: str, width: int = 12) -> str:
     """``Label: value``, the label padded so that the values of a message's lines line up."""
     return f"{label + ':':<{width}} {value}"
@@ -217,8 +221,6 @@ def failure_message(context: Mapping[str, Any], *, name: str, target: str | None
     return Message(f"[possync] {name}: {task} {w('failed in')} {dag_id}", lines)
 
 
-#: the link lines' labels are padded to this width ("Task in Airflow:")
-LINK_WIDTH = 16
 #: where a head office's documents and their reasons are listed (it keeps no sync ledger)
 HO_DOCUMENTS = "possync headoffice status (Sent Data / Received Data, with HO's reasons)"
 

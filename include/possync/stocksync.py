@@ -138,8 +138,7 @@ class StockDifference:
 
 
 #: why a move of a record type the outbound flows never send is not in the target
-NOT_SENT = {"goods_return": "goods returns are sent to the head office only",
-            "goods_receipt": "goods received are written into the POS from the target (inbound)"}
+NOT_SENT = {"goods_return": "goods returns are sent to the head office only"}
 
 
 def explain(job: SyncJob, rows: Sequence[StockDifference]) -> list[StockDifference]:

@@ -16,11 +16,11 @@ nothing written), and every document is written at most once per integration and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, TypeVar
 
 from sqlalchemy import insert, inspect, select, update
 from sqlalchemy.engine import Connection, Engine
@@ -68,6 +68,18 @@ class PurchaseOrder:
         _aware(self.ordered_at, f"purchase order {self.source_number}: ordered_at")
 
 
+T = TypeVar("T")
+
+
+def _again_on_conflict(write: Callable[[], T]) -> T:
+    """``write()``, once more when a concurrent writer committed the same document first (a unique key refused
+    it): written again, the document is found and nothing is written twice."""
+    try:
+        return write()
+    except IntegrityError:
+        return write()
+
+
 def _order_lines(conn: Connection, order_id: int) -> list[tuple[int, str, Decimal, Decimal | None]]:
     c = purchase_order_lines.c
     return [tuple(row) for row in conn.execute(  # type: ignore[misc]
@@ -80,10 +92,7 @@ def record_purchase_order(engine: Engine, order: PurchaseOrder, *, now: datetime
     if not order.lines:
         raise GoodsReceiptError(f"purchase order {order.source_number} has no lines")
     now = now or datetime.now(UTC)
-    try:
-        return _record_order(engine, order, now)
-    except IntegrityError:  # a concurrent writer committed the same order first: written again, it is found
-        return _record_order(engine, order, now)
+    return _again_on_conflict(lambda: _record_order(engine, order, now))
 
 
 def _record_order(engine: Engine, order: PurchaseOrder, now: datetime) -> OrderOutcome:
@@ -236,10 +245,7 @@ def record_transfer_sent(engine: Engine, transfer: TransferSent, *, now: datetim
     if not transfer.lines:
         raise GoodsReceiptError(f"transfer {transfer.number} has no lines")
     now = now or datetime.now(UTC)
-    try:
-        return _record_sent(engine, transfer, now)
-    except IntegrityError:  # a concurrent writer committed the same transfer first: written again, it is found
-        return _record_sent(engine, transfer, now)
+    return _again_on_conflict(lambda: _record_sent(engine, transfer, now))
 
 
 def _record_sent(engine: Engine, transfer: TransferSent, now: datetime) -> bool:
