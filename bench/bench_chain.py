@@ -103,6 +103,8 @@ class Target:
 
     name: str  # jurnal | accurate
     scale: float
+    #: the connection's pacing extras as given (``pacing_transit_seconds``, ``pacing_margin_seconds``); empty: defaults
+    pacing: dict[str, float] = field(default_factory=dict)
     ports: list[int] = field(default_factory=list)
     process: subprocess.Popen | None = None
     #: the sandbox's table of records and the kind its invoices are kept as (creation stamped in ``created_at``)
@@ -155,12 +157,12 @@ class Target:
                 "conn_type": "jurnal", "host": f"http://127.0.0.1:{self.ports[0]}", "login": "possync-demo",
                 "password": "possync-demo-secret",
                 "extra": {"requests_per_minute": round(JURNAL_PER_MINUTE * self.scale),
-                          "requests_per_hour": round(JURNAL_PER_HOUR * self.scale)}})
+                          "requests_per_hour": round(JURNAL_PER_HOUR * self.scale), **self.pacing}})
         return json.dumps({
             "conn_type": "accurate", "host": f"http://127.0.0.1:{self.ports[0]}",
             "password": "aat.possync-demo-token",
             "extra": {"signature_secret": "possync-demo-signature-secret", "webhook_secret": "bench-webhook-secret",
-                      "requests_per_second": round(ACCURATE_PER_SECOND * self.scale)}})
+                      "requests_per_second": round(ACCURATE_PER_SECOND * self.scale), **self.pacing}})
 
     def sandbox_command(self, folder: Path) -> list[str]:
         if self.name == "jurnal":
@@ -436,7 +438,8 @@ def report(target: Target, triggered: list[Triggered], runs: list[dict], tasks: 
     by_id = {r["dag_run_id"]: r for r in runs}
     states = Counter(by_id[t.run_id]["state"] for t in triggered)
     say(f"\n== {target.name} (sandbox limits {target.limits_text()}; target_concurrency {args.target_concurrency}, "
-        f"batches_in_flight {args.batches_in_flight}, outlets_per_task {args.outlets_per_task})")
+        f"batches_in_flight {args.batches_in_flight}, outlets_per_task {args.outlets_per_task}; pacing "
+        + (", ".join(f"{key} {value:g}" for key, value in target.pacing.items()) or "the hooks' defaults") + ")")
     say(f"  runs: {len(triggered)} ({args.window}), " + ", ".join(f"{n} {s}" for s, n in sorted(states.items())))
     say(f"  documents synced: {synced:,} (" + ", ".join(
         f"{n:,} {record_type}" for (record_type, status), n in sorted(counts.items()) if status == "synced" and n)
@@ -513,6 +516,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="realtime: this many windows from --first-window (default: through the end of the day)")
     parser.add_argument("--target-concurrency", type=int, default=2, help="the integration's pool slots")
     parser.add_argument("--batches-in-flight", type=int, default=2, help="the integration's batches_in_flight")
+    parser.add_argument("--pacing-transit", type=float, default=None,
+                        help="the connections' pacing_transit_seconds (unset: a request counts until a period "
+                             "after its answer)")
+    parser.add_argument("--pacing-margin", type=float, default=None,
+                        help="the connections' pacing_margin_seconds (unset: the hooks' default)")
     parser.add_argument("--outlets-per-task", type=int, default=25, help="the integration's sales.outlets_per_task")
     parser.add_argument("--timeout-minutes", type=float, default=60)
     parser.add_argument("--keep", action="store_true", help="keep the folder (POS, ledger, logs, AIRFLOW_HOME)")
@@ -521,7 +529,9 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.monotonic()
     folder = Path(tempfile.mkdtemp(prefix="possync-chain-"))
     names = ("jurnal", "accurate") if args.target == "both" else (args.target,)
-    targets = [Target(name, args.time_scale, folder=folder) for name in names]
+    pacing = {key: value for key, value in (("pacing_transit_seconds", args.pacing_transit),
+                                            ("pacing_margin_seconds", args.pacing_margin)) if value is not None}
+    targets = [Target(name, args.time_scale, pacing=pacing, folder=folder) for name in names]
     for target in targets:
         target.ports = [port()] if target.name == "jurnal" else [port(), port()]
     airflow_port = port()

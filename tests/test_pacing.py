@@ -142,3 +142,74 @@ def test_an_older_ledger_gets_answered_at_for_its_pacing_requests(tmp_path) -> N
     assert "answered_at" in {column["name"] for column in inspect(engine).get_columns("pacing_requests")}
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT answered_at = sent_at FROM pacing_requests").scalar_one() == 1
+
+
+def _eight_at_once_answered_after(pacer: Pacer, fake: FakeTime, seconds: float) -> float:
+    """Eight calls allowed at once, all answered ``seconds`` later; when the ninth may go, after the first eight."""
+    calls = [pacer.sending() for _ in range(8)]
+    for call in calls:
+        call.__enter__()
+    start = fake.now
+    fake.now += seconds
+    for call in calls:
+        call.__exit__(None, None, None)
+    pacer.wait()
+    return fake.now - start
+
+
+def test_without_a_transit_a_slow_answer_holds_its_place_a_period_after_it() -> None:
+    fake = FakeTime()
+    pacer = Pacer([Limit(8, 1)], margin_seconds=0.0, clock=fake.clock, sleep=fake.sleep)
+    assert _eight_at_once_answered_after(pacer, fake, 0.25) == pytest.approx(1.25)
+
+
+def test_a_transit_counts_a_slow_call_from_its_allowance_plus_the_transit() -> None:
+    fake = FakeTime()
+    pacer = Pacer([Limit(8, 1)], margin_seconds=0.0, transit_seconds=0.02, clock=fake.clock, sleep=fake.sleep)
+    assert _eight_at_once_answered_after(pacer, fake, 0.25) == pytest.approx(1.02), (
+        "counted until a second after its allowance + 20 ms, not after its answer")
+
+
+def _calls_taking(pacer: Pacer, fake: FakeTime, count: int, answer_after: float) -> list[float]:
+    """``count`` calls one after the other, each answered ``answer_after`` seconds after it is sent."""
+    sent = []
+    for _ in range(count):
+        with pacer.sending():
+            sent.append(fake.now)
+            fake.now += answer_after
+    return sent
+
+
+def test_a_call_answered_within_its_transit_counts_from_its_answer() -> None:
+    fake = FakeTime()
+    pacer = Pacer([Limit(2, 1)], margin_seconds=0.0, transit_seconds=0.5, clock=fake.clock, sleep=fake.sleep)
+    sent = _calls_taking(pacer, fake, 3, answer_after=0.1)
+    assert sent[2] - sent[0] == pytest.approx(1.1), "answered at +0.1 s, it surely arrived by then"
+
+
+def test_a_call_past_its_transit_and_still_unanswered_stops_blocking_the_window() -> None:
+    fake = FakeTime()
+    pacer = Pacer([Limit(1, 1)], margin_seconds=0.0, transit_seconds=0.05, clock=fake.clock, sleep=fake.sleep)
+    slow = pacer.sending()
+    slow.__enter__()  # allowed at 1000.0, its answer takes three seconds
+    pacer.wait()
+    assert fake.now == pytest.approx(1001.05), "the next one goes a second after the first one surely arrived"
+    fake.now = 1003.0
+    slow.__exit__(None, None, None)
+
+
+def test_the_shared_pacer_honours_the_transit(tmp_path) -> None:
+    import time
+
+    from possync.db import make_engine
+    from possync.targets.base.pacing import SharedPacer
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    first = SharedPacer(engine, "accurate:host:client", [Limit(1, 1)], margin_seconds=0.0, transit_seconds=0.05)
+    second = SharedPacer(engine, "accurate:host:client", [Limit(1, 1)], margin_seconds=0.0, transit_seconds=0.05)
+    with first.sending():
+        allowed = time.time()
+        time.sleep(0.6)  # a slow answer
+    second.wait()
+    waited = time.time() - allowed
+    assert 1.0 <= waited < 1.5, f"counted from its allowance + 50 ms, not from its answer ({waited:.2f} s)"

@@ -566,6 +566,70 @@ def outlets_label(outlet_codes: Sequence[str]) -> str:
     return f"{codes[0]}…{codes[-1]} ({len(codes)} outlets)"
 
 
+@dataclass
+class _StagedOutlet:
+    """One outlet of a sales task, staged: its counts, the documents to load and, summarised, what they cover."""
+
+    code: str
+    summary: LoadSummary
+    documents: list[Document]
+    covers: dict[tuple[str, str], list[Document]]
+    left_out: list[Rejection]
+
+
+def _stage_outlet(job: SyncJob, code: str, window: Window, catch_up: bool, now: datetime | None) -> _StagedOutlet:
+    """Stage one outlet's sales (``stage_sales``), summarise them when the integration posts summaries, and apply
+    what changed in the POS after sync (``possync.changes``)."""
+    from possync.summaries import PER_ORDER, stage_summaries
+
+    integration = job.integration
+    staged, staged_documents = stage_sales(
+        job.pos, job.ledger, integration=integration.name, outlet_code=code, window=window,
+        lookback=timedelta(hours=integration.sales.lookback_hours),
+        window_on="shift_close" if integration.sales.mode == "shift_close" else "business_time",
+        catch_up=sales_catch_up(integration, now) if catch_up else None,
+        run=job.run, logger=job.logger, source=job.source, posting=integration.posting,
+    )
+    skipped_records: list[Rejection] = staged.skipped_records
+    covers: dict[tuple[str, str], list[Document]] = {}
+    left_out: list[Rejection] = []
+    if integration.posting != PER_ORDER:
+        summaries = stage_summaries(job, code, window, staged_documents, staged.skipped_records, now)
+        staged_documents, skipped_records = summaries.documents, summaries.skipped
+        staged.failed += summaries.failed
+        staged.failures += summaries.failures
+        staged.failed_records += summaries.failed_records
+        covers, left_out = summaries.covers, summaries.left_out
+    loaded, changes = apply_changes(job, staged_documents, skipped_records)
+    counts = LoadSummary(skipped=staged.skipped + changes.skipped, failed=staged.failed + changes.failed,
+                         failures=[*staged.failures, *changes.failures],
+                         failed_records=[*staged.failed_records, *changes.failed_records],
+                         reversed=changes.reversed,
+                         outlets={code: {"skipped": staged.skipped + changes.skipped,
+                                         "failed": staged.failed + changes.failed}})
+    return _StagedOutlet(code, counts, list(loaded), covers, left_out)
+
+
+def full_batches(documents: Sequence[Document], senders: dict[str, Sender]) -> tuple[list[Document],
+                                                                                     list[Document]]:
+    """Split sales documents into those that fill whole batches of their kind and the rest, held for the next
+    wave: a part-filled batch now would cost the target a request for less than a batch. A document whose
+    prerequisite is held is held with it (a payment waits for its invoice's wave)."""
+    sending: list[Document] = []
+    held: list[Document] = []
+    held_keys: set[tuple[str, str]] = set()
+    for record_type in LOAD_ORDER["sales"]:
+        sender = senders[record_type]
+        kind = [d for d in documents if d.record_type == record_type]
+        waiting = {id(d) for d in kind if any((p.record_type, p.key) in held_keys for p in sender.prerequisites(d))}
+        ready = [d for d in kind if id(d) not in waiting]
+        waiting.update(id(d) for d in ready[len(ready) - len(ready) % sender.batch_size:])
+        sending += [d for d in kind if id(d) not in waiting]
+        held += [d for d in kind if id(d) in waiting]  # in their order: oldest first
+        held_keys.update((record_type, d.key) for d in kind if id(d) in waiting)
+    return sending, held
+
+
 def sync_sales(job: SyncJob, *, outlet_codes: Sequence[str], window: Window, catch_up: bool = False,
                now: datetime | None = None) -> LoadSummary:
     """The sales of a group of outlets for one window (plus late ones and earlier failures): invoices, payments,
@@ -573,9 +637,11 @@ def sync_sales(job: SyncJob, *, outlet_codes: Sequence[str], window: Window, cat
 
     Each outlet is staged on its own (``stage_sales``: its window, watermark and catch-up are the outlet's), and
     its sales changed or voided in the POS after they were synced are applied to the target (or reported) first,
-    according to ``changes_after_sync`` (``possync.changes``). Then every outlet's documents load together
-    (``SyncJob.load_in_order``): all invoices, then all payments, then all returns, so the target's batches fill
-    across outlets, and a payment still waits only for its own invoice.
+    according to ``changes_after_sync`` (``possync.changes``). The outlets are staged in a thread ahead of the
+    load (``possync.ahead``): each time the target has taken a wave, everything staged since loads together
+    (``SyncJob.load_in_order``): its invoices, then its payments, then its returns, so the target's batches fill
+    across outlets, and a payment still waits only for its own invoice. A wave sends only whole batches; the rest
+    waits for the next wave (``full_batches``), and the last wave sends everything.
 
     ``catch_up`` (scheduled runs): also everything of each outlet due by the window end and committed after
     its watermark (``stage_sales``); off for backfills and manual windows, which sync exactly their range.
@@ -584,42 +650,32 @@ def sync_sales(job: SyncJob, *, outlet_codes: Sequence[str], window: Window, cat
     days (closed shifts) they fall in (``possync.summaries``), which go through the same changes and load;
     afterwards every order in a loaded summary is recorded with it.
     """
-    from possync.summaries import PER_ORDER, record_covered, stage_summaries
+    from possync.ahead import Ahead
+    from possync.summaries import record_covered
 
     codes = list(outlet_codes)
     if not codes:
         raise ValueError("sync_sales needs at least one outlet")
-    integration = job.integration
+
+    def staged(stopping: Any) -> Any:
+        for code in codes:
+            if stopping():
+                return
+            yield _stage_outlet(job, code, window, catch_up, now)
+
     summary = LoadSummary()
-    documents: list[Document] = []
     covers: dict[tuple[str, str], list[Document]] = {}
     left_out: list[Rejection] = []
-    for code in codes:
-        staged, staged_documents = stage_sales(
-            job.pos, job.ledger, integration=integration.name, outlet_code=code, window=window,
-            lookback=timedelta(hours=integration.sales.lookback_hours),
-            window_on="shift_close" if integration.sales.mode == "shift_close" else "business_time",
-            catch_up=sales_catch_up(integration, now) if catch_up else None,
-            run=job.run, logger=job.logger, source=job.source, posting=integration.posting,
-        )
-        skipped_records: list[Rejection] = staged.skipped_records
-        if integration.posting != PER_ORDER:
-            summaries = stage_summaries(job, code, window, staged_documents, staged.skipped_records, now)
-            staged_documents, skipped_records = summaries.documents, summaries.skipped
-            staged.failed += summaries.failed
-            staged.failures += summaries.failures
-            staged.failed_records += summaries.failed_records
-            covers.update(summaries.covers)
-            left_out += summaries.left_out
-        loaded, changes = apply_changes(job, staged_documents, skipped_records)
-        summary.add(LoadSummary(skipped=staged.skipped + changes.skipped, failed=staged.failed + changes.failed,
-                                failures=[*staged.failures, *changes.failures],
-                                failed_records=[*staged.failed_records, *changes.failed_records],
-                                reversed=changes.reversed,
-                                outlets={code: {"skipped": staged.skipped + changes.skipped,
-                                                "failed": staged.failed + changes.failed}}))
-        documents.extend(loaded)
-    job.load_in_order("sales", documents, summary)
+    held: list[Document] = []
+    for wave, last in Ahead(staged, name="stage-sales").waves():
+        documents = list(held)
+        for outlet in wave:
+            summary.add(outlet.summary)
+            documents.extend(outlet.documents)
+            covers.update(outlet.covers)
+            left_out += outlet.left_out
+        sending, held = (documents, []) if last else full_batches(documents, job.senders)
+        job.load_in_order("sales", sending, summary)
     if covers or left_out:
         record_covered(job, covers, left_out)
     return summary

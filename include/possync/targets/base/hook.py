@@ -258,6 +258,16 @@ class TargetHttpHook(HttpHook):
         return None if value in (None, "") else float(value)
 
     @property
+    def pacing_transit(self) -> float | None:
+        """How soon the target surely sees a request after it is allowed (the connection extra
+        ``pacing_transit_seconds``): a request then stops holding its place in the rate windows a period after that,
+        not after its answer (``possync.targets.base.pacing``). Unset: nothing is assumed; every request holds its
+        place until a period after its answer, which never draws a 429 but uses a smaller share of the limit the
+        longer the target takes to answer."""
+        value = self.settings.get("pacing_transit_seconds")
+        return None if value in (None, "") else float(value)
+
+    @property
     def consumer(self) -> str:
         """Who the target counts requests against: the client id, or (a token alone) a digest of the token;
         never the secret itself."""
@@ -281,7 +291,7 @@ class TargetHttpHook(HttpHook):
             with _PACERS_LOCK:
                 if key not in _PACERS:
                     _PACERS[key] = SharedPacer(engine, self.consumer, list(limits),
-                                               margin_seconds=self.pacing_margin)
+                                               margin_seconds=self.pacing_margin, transit_seconds=self.pacing_transit)
                 return _PACERS[key]
         limits = tuple(
             Limit(max(1, limit.requests // self.pacing_share), limit.period_seconds)
@@ -291,7 +301,8 @@ class TargetHttpHook(HttpHook):
         secret_digest = hashlib.sha256(f"{conn.login}:{conn.password}".encode()).hexdigest()
         key = (self.conn_type, conn.host, secret_digest, limits)
         with _PACERS_LOCK:
-            return _PACERS.setdefault(key, Pacer(list(limits), margin_seconds=self.pacing_margin))
+            return _PACERS.setdefault(key, Pacer(list(limits), margin_seconds=self.pacing_margin,
+                                                 transit_seconds=self.pacing_transit))
 
     def _backoff(self, attempt: int) -> float:
         return min(60.0, 2.0 ** (attempt - 1))

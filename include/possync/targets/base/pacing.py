@@ -11,6 +11,13 @@ row, a slow network), so N arrivals in one of the server's windows are impossibl
 was allowed, a request held up between allowance and arrival could land in the next window beside that window's
 own N.) A small margin on the period absorbs what remains: the server's own rounding.
 
+That guarantee costs a request's whole round trip: at 8 a second and 170 ms a call, a request holds its place
+for 1.22 s, so at most 82% of the allowance is used. Where the server is known to see a request within
+``transit_seconds`` of its allowance (a short, steady network path), a request counts only until a period after
+the earlier of its answer and its allowance plus ``transit_seconds``: the allowance is used up to the margin and
+the transit, and a request that takes longer than that to arrive may be refused (429; the hooks wait and send it
+again, and the targets' own numbers keep a retry from posting twice). ``None`` (the default) assumes nothing.
+
 A ``Pacer`` paces one process. A ``SharedPacer`` keeps the windows in a database every task, process and
 worker that calls the target sees (the integration's ledger), so one API consumer's allowance is shared by all
 of them: a task that starts while another is sending does not start with a fresh allowance, and the pool's size
@@ -21,9 +28,9 @@ is this machine's), and records the send.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -54,12 +61,19 @@ def margin_for(limit: Limit, margin_seconds: float | None = None) -> float:
 IN_FLIGHT_POLL_SECONDS = 0.02
 
 
+def arrived_by(sent: float, answered: float | None, transit_seconds: float | None) -> float | None:
+    """The moment by which a request surely reached the server: its answer, or (``transit_seconds``) its allowance
+    plus the transit if that is earlier; ``None`` while neither has come (it may still be on its way)."""
+    bounds = [t for t in (answered, None if transit_seconds is None else sent + transit_seconds) if t is not None]
+    return min(bounds) if bounds else None
+
+
 def delay_before_next(limits: Iterable[Limit], answered: Iterable[float], now: float, *, in_flight: int = 0,
                       paused_until: float = 0.0, margin_seconds: float | None = None) -> float:
-    """How long to wait until one more request fits every limit, given when the requests were answered (oldest
-    first), how many are ``in_flight`` (allowed, not answered yet: they count as arriving now), and a pause
-    (Retry-After) that may still hold."""
-    times = list(answered)
+    """How long to wait until one more request fits every limit, given when the requests surely arrived (their
+    answers, ``arrived_by``), how many are ``in_flight`` (allowed, maybe not arrived yet: they count as arriving
+    now), and a pause (Retry-After) that may still hold."""
+    times = sorted(answered)
     delay = max(0.0, paused_until - now)
     for limit in limits:
         period = limit.period_seconds + margin_for(limit, margin_seconds)
@@ -79,15 +93,18 @@ class Pacer:
         limits: list[Limit],
         *,
         margin_seconds: float | None = None,
+        transit_seconds: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.limits = limits
         self.margin = margin_seconds
+        self.transit = transit_seconds
         self._clock = clock
         self._sleep = sleep
-        self._answered: deque[float] = deque()
-        self._in_flight = 0
+        self._arrived: list[float] = []  # when each counted request surely arrived (``arrived_by``)
+        self._flying: dict[int, float] = {}  # ticket -> allowance, for requests that may still be on their way
+        self._tickets = itertools.count()
         self._paused_until = 0.0
         self._lock = threading.Lock()
         self.waited_seconds = 0.0
@@ -96,34 +113,46 @@ class Pacer:
     def margin_for(self, limit: Limit) -> float:
         return margin_for(limit, self.margin)
 
-    def _allow(self) -> float:
-        """Count one more request in flight and return 0.0 when it fits every limit; else how long to wait."""
-        with self._lock:
-            delay = delay_before_next(self.limits, self._answered, self._clock(), in_flight=self._in_flight,
-                                      paused_until=self._paused_until, margin_seconds=self.margin)
-            if delay <= 0:
-                self._in_flight += 1
-            return delay
+    def _settle(self, now: float) -> None:
+        """Requests past their transit count as arrived then; requests that left every window are forgotten."""
+        if self.transit is not None:
+            for ticket, sent in list(self._flying.items()):
+                if sent + self.transit <= now:
+                    self._arrived.append(sent + self.transit)
+                    del self._flying[ticket]
+        self._arrived = [t for t in self._arrived if t > now - self._longest]
 
-    def _answer(self) -> None:
+    def _allow(self) -> tuple[float, int | None]:
+        """Count one more request in flight and return (0.0, its ticket) when it fits every limit; else how long to
+        wait."""
         with self._lock:
             now = self._clock()
-            self._in_flight -= 1
-            self._answered.append(now)
-            while self._answered and self._answered[0] <= now - self._longest:
-                self._answered.popleft()
+            self._settle(now)
+            delay = delay_before_next(self.limits, self._arrived, now, in_flight=len(self._flying),
+                                      paused_until=self._paused_until, margin_seconds=self.margin)
+            if delay > 0:
+                return delay, None
+            ticket = next(self._tickets)
+            self._flying[ticket] = now
+            return 0.0, ticket
+
+    def _answer(self, ticket: int) -> None:
+        with self._lock:
+            sent = self._flying.pop(ticket, None)
+            if sent is not None:  # else counted as arrived at its transit already
+                self._arrived.append(arrived_by(sent, self._clock(), self.transit) or self._clock())
 
     @contextmanager
     def sending(self) -> Generator[None]:
         """Wait until one more request fits every limit; the request is sent in the block and counts until a
-        period after the block ends (its answer, or its failure)."""
-        while (delay := self._allow()) > 0:  # sleeps outside the lock: an answer may come meanwhile
-            self.waited_seconds += delay
-            self._sleep(delay)
+        period after the block ends (its answer, or its failure), or after its transit when that is earlier."""
+        while (allowed := self._allow())[1] is None:  # sleeps outside the lock: an answer may come meanwhile
+            self.waited_seconds += allowed[0]
+            self._sleep(allowed[0])
         try:
             yield
         finally:
-            self._answer()
+            self._answer(allowed[1])
 
     def wait(self) -> None:
         """Wait for a request answered at once (``sending`` around nothing)."""
@@ -146,11 +175,12 @@ class SharedPacer:
     every process pacing as ``consumer`` shares one allowance. See the module docstring."""
 
     def __init__(self, engine: Engine, consumer: str, limits: list[Limit], *, margin_seconds: float | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 transit_seconds: float | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
         self.engine = engine
         self.consumer = consumer
         self.limits = limits
         self.margin = margin_seconds
+        self.transit = transit_seconds
         self._sleep = sleep
         self._lock = threading.Lock()  # one check-and-send at a time in this process, too
         self.waited_seconds = 0.0
@@ -201,11 +231,12 @@ class SharedPacer:
             mine = requests.consumer == self.consumer
             unanswered = and_(requests.answered_at.is_(None), requests.sent_at > now - IN_FLIGHT_EXPIRY_SECONDS)
             # one statement, one snapshot: read apart, a request answered in between would be in neither reading
-            counted = conn.execute(select(requests.answered_at).where(
-                mine, or_(requests.answered_at > now - self._longest, unanswered))).scalars().all()
-            answered = sorted(t for t in counted if t is not None)
-            in_flight = len(counted) - len(answered)
-            delay = delay_before_next(self.limits, answered, now, in_flight=in_flight, paused_until=paused_until,
+            counted = conn.execute(select(requests.sent_at, requests.answered_at).where(
+                mine, or_(requests.answered_at > now - self._longest, unanswered))).all()
+            arrived = [arrived_by(sent, answered, self.transit) for sent, answered in counted]
+            in_flight = sum(1 for t in arrived if t is None or t > now)
+            arrived = [t for t in arrived if t is not None and t <= now]
+            delay = delay_before_next(self.limits, arrived, now, in_flight=in_flight, paused_until=paused_until,
                                       margin_seconds=self.margin)
             if delay > 0:
                 return delay, None
@@ -228,7 +259,7 @@ class SharedPacer:
     @contextmanager
     def sending(self) -> Generator[None]:
         """Wait until one more request fits every limit across all processes; the request is sent in the block and
-        counts, for every process, until a period after the block ends."""
+        counts, for every process, until a period after the block ends (or after its transit, when earlier)."""
         with self._lock:  # one check at a time in this process; the database serialises the processes
             while (found := self._try_send())[1] is None:
                 self.waited_seconds += found[0]
