@@ -102,7 +102,8 @@ def test_ahead_stops_producing_when_its_consumer_stops() -> None:
 # -- against the sandboxes ---------------------------------------------------------------------------------------
 
 
-def test_the_first_outlets_load_while_the_last_is_staged(world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_first_outlets_load_while_the_last_is_staged(world: dict[str, Any],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     job = sync_job(world, batch_size=10)
     sync_customers(job)
     sync_products(job)
