@@ -152,7 +152,14 @@ def _unmapped_store(config: dict) -> None:
     config["headoffices"][0]["stores"].append("MDN01")
 
 
+def _too_many_accurate_calls_in_flight(config: dict) -> None:
+    config["integrations"][1].update(target_concurrency=3, batches_in_flight=3)
+
+
 @pytest.mark.parametrize(("change", "expected"), [
+    (_too_many_accurate_calls_in_flight,
+     "integrations[1] (accurate_demo): target_concurrency 3 × batches_in_flight 3 lets 9 calls be in flight at once, "
+     "but accurate refuses more than 8 in flight: lower either so that their product is at most 8"),
     (_empty_integrations, "integrations: list at least one integration (a POS feeding a target); the list is empty"),
     (_accurate_outlet_without_branch,
      "integrations[1] (accurate_demo).outlets: BDG01.branch missing: accurate books every document to a branch"),
@@ -168,6 +175,13 @@ def test_what_cannot_work_is_refused_naming_file_and_field(tmp_path: Path, chang
     with pytest.raises(ConfigError) as error:
         load_config(path)
     assert str(error.value).startswith(f"{path}: {expected}"), str(error.value)
+
+
+def test_jurnal_has_no_in_flight_limit_to_keep(tmp_path: Path) -> None:
+    config = shipped()
+    config["integrations"][0].update(target_concurrency=3, batches_in_flight=3)
+    jurnal = load_config(write(tmp_path, config)).integrations[0]
+    assert (jurnal.target, jurnal.target_concurrency * jurnal.batches_in_flight) == ("jurnal", 9)
 
 
 def test_an_outlet_listed_twice_is_refused(tmp_path: Path) -> None:

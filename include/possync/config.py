@@ -352,6 +352,22 @@ class Integration(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _calls_in_flight_within_the_target_s_limit(self) -> Integration:
+        from possync.targets.base.registry import UnknownTarget, get_target
+
+        try:
+            limit = get_target(self.target).max_in_flight
+        except UnknownTarget:
+            return self  # said by the target field's own check
+        calls = self.target_concurrency * self.batches_in_flight
+        if limit is not None and calls > limit:
+            raise ValueError(
+                f"target_concurrency {self.target_concurrency} × batches_in_flight {self.batches_in_flight} lets "
+                f"{calls} calls be in flight at once, but {self.target} refuses more than {limit} in flight: lower "
+                "either so that their product is at most " + str(limit))
+        return self
+
+    @model_validator(mode="after")
     def _profile_windows(self) -> Integration:
         if self.profile is not None and self.sales.mode == "shift_close":
             raise ValueError("sales.mode shift_close is not supported with a source profile yet (windows on shift "

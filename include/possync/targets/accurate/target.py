@@ -47,6 +47,7 @@ class AccurateTarget(Target):
     label = "Accurate"
     inbound = AccurateInbound()
     outlet_needs_branch = True  # Accurate books every document to a branch (cabang)
+    max_in_flight = 8  # "at most 8 parallel in-flight requests" (batasan-pemanggilan-api)
     connection_type = {
         "connection-type": "accurate",
         "hook-class-name": "possync.targets.accurate.hook.AccurateHook",
@@ -73,6 +74,13 @@ class AccurateTarget(Target):
                 "label": "Requests per second",
                 "description": "Accurate allows 8 per second and 8 in flight; requests are paced below it.",
                 "schema": {"type": ["integer", "null"], "minimum": 1, "maximum": 8, "default": 8},
+            },
+            "pacing_transit_seconds": {
+                "label": "Pacing transit (seconds)",
+                "description": "Empty: a call holds its place in the second until a second after its answer (never "
+                               "refused, slower). Set (e.g. 0.05): until a second after it was sent plus this, "
+                               "closer to 8 a second; a call slower to arrive may be refused and is sent again.",
+                "schema": {"type": ["number", "null"], "minimum": 0},
             },
             "webhook_secret": {
                 "label": "Webhook secret",

@@ -78,6 +78,9 @@ class Target(ABC):
     #: a synced stock take sets the counted quantity (rather than adding the count's difference), so a move the
     #: target missed before it no longer shows in the target's stock (``possync.stocksync.explain``)
     stock_take_sets_count: ClassVar[bool] = False
+    #: calls the target accepts in flight at once per API consumer (None: no such limit); an integration's
+    #: ``target_concurrency`` × ``batches_in_flight`` must stay within it
+    max_in_flight: ClassVar[int | None] = None
 
     @abstractmethod
     def hook_class(self) -> type[TargetHttpHook]:
