@@ -201,6 +201,14 @@ def test_per_shift_posts_each_closed_shift_once_waits_for_an_open_one_and_a_void
     assert result.target.invoice_total == totals[keys[first.id]] and result.target.invoices == 1
     assert {d.key for d in result.explained if d.ledger_status == "pending"} >= {i.key for i in in_shift[second.id]}
 
+    # a day later, still open: the summary fails with the reason (the task turns red), no longer waiting in silence
+    overdue = sync_sales(job, outlet_codes=[OUTLET], window=DAY, now=DAY.end + timedelta(days=1))
+    stuck = ledger.get(name, "invoice", keys[second.id])
+    assert stuck.status == "failed" and "close the shift in the POS" in stuck.reason, stuck.reason
+    assert f"the close of shift {second.number}, open since" in stuck.reason
+    assert keys[second.id] in {f.key for f in overdue.failed_records}
+    assert [n for n in target_totals(world) if n.startswith("SUM/")] == [keys[first.id]]
+
     # the till closes it: the next run posts it; one invoice per shift, dated by the shift's opening
     set_closed(world, second, second.closed_at)
     sync_sales(job, outlet_codes=[OUTLET], window=DAY, now=later)

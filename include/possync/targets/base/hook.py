@@ -252,7 +252,7 @@ class TargetHttpHook(HttpHook):
     @property
     def pacing_margin(self) -> float | None:
         """Slack added to each rate-limit window for the time between pacing a request and its arrival (the
-        connection extra ``pacing_margin_seconds``; by default a quarter second on a minute, 5% of a second):
+        connection extra ``pacing_margin_seconds``; by default a quarter second on a minute, 1% of a second):
         raise it where the network or a busy machine delays requests more."""
         value = self.settings.get("pacing_margin_seconds")
         return None if value in (None, "") else float(value)
