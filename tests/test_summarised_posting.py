@@ -152,6 +152,34 @@ def test_a_day_is_posted_once_over_as_one_summary_and_a_void_corrects_it(world: 
     assert result.target.invoice_total == result.pos.invoice_total == after[KEY] + grown
 
 
+def test_switching_to_summaries_never_books_a_day_posted_order_by_order_twice(world: dict[str, Any]) -> None:
+    """The integration posted the morning per order, then someone switched it to per_day: the day's summary would
+    hold those orders a second time, so it fails with the reason and the target keeps exactly the orders it had;
+    the next day, untouched by per-order posting, is summarised."""
+    ledger, name = world["ledger"], world["integration"]
+    job = sync_job(world)  # per_order, as configured
+    sync_customers(job)
+    sync_products(job)
+    morning = Window(DAY.start, DAY.start + timedelta(hours=12))
+    sync_sales(job, outlet_codes=[OUTLET], window=morning, now=DAY.end + timedelta(hours=1))
+    before = target_totals(world)
+    posted = [n for n in before if n.startswith(f"INV-{OUTLET}-")]
+    assert posted and not [n for n in before if n.startswith("SUM/")]
+
+    switched = per_day(world)
+    summary = sync_sales(switched, outlet_codes=[OUTLET], window=DAY, now=DAY.end + timedelta(hours=1))
+
+    assert target_totals(world) == before, "nothing booked twice, nothing else posted for the day"
+    refused = ledger.get(name, "invoice", KEY)
+    assert refused.status == "failed" and "already in the target one by one" in refused.reason, refused.reason
+    assert f"{len(posted)} of the period's" in refused.reason and "book them twice" in refused.reason
+    assert KEY in {f.key for f in summary.failed_records}, "the task says so (and turns red)"
+
+    next_day = Window(DAY.end, DAY.end + timedelta(days=1))
+    sync_sales(switched, outlet_codes=[OUTLET], window=next_day, now=next_day.end + timedelta(hours=1))
+    assert summary_key(OUTLET, THE_DAY + timedelta(days=1)) in target_totals(world), "a day all its own is summarised"
+
+
 def the_shifts(world: dict[str, Any]) -> list[Shift]:
     """JKT01's till shifts opened on THE_DAY (the demo has one per register)."""
     sh, rg, ou = schema.shifts, schema.registers, schema.outlets

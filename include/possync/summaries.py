@@ -23,6 +23,9 @@ never just what one run happened to read.
 and ``possync.changes`` deletes the summary's documents in the target and posts them again (or reports it), exactly
 as for a changed order. A day whose orders were all voided leaves a ``skipped`` summary, which deletes a posted one.
 
+**A switch of ``posting``** never books an order twice: a period whose orders the target already holds one by one
+(posted per order before the switch) is not summarised; its summary fails with the reason (``_posted_one_by_one``).
+
 **The ledger** keeps the summaries as records of their own (invoice, payment, return under their ``SUM/`` keys),
 and each order's records too: ``pending`` while its summary waits, ``synced`` with the summary's target id and
 number (reason ``in summary SUM/...``) once it is posted, so Sync Status and the task log say of every order where
@@ -188,6 +191,10 @@ def summarise_periods(job: SyncJob, outlet_code: str, closed: dict[str, datetime
     for label, end in sorted(closed.items()):
         batch = periods.read(job, outlet_code, label, end)
         orders = {i.key for i in batch.invoices}
+        refusal = _posted_one_by_one(job, outlet_code, label, sorted(orders))
+        if refusal is not None:
+            out.rejections.append(refusal)
+            continue
         unknown = sorted({r.invoice_key for r in batch.returns if r.invoice_key not in orders})
         shifts = periods.shifts_of([*batch.invoices, *batch.returns]) if periods.per_shift else None
         folded = summarise(batch.invoices, batch.payments, batch.returns, periods={outlet_code: [label]},
@@ -199,6 +206,23 @@ def summarise_periods(job: SyncJob, outlet_code: str, closed: dict[str, datetime
         out.rejections += folded.rejections
         out.covers.update(folded.covers)
     return out
+
+
+def _posted_one_by_one(job: SyncJob, outlet_code: str, label: str, orders: list[str]) -> Rejection | None:
+    """The refusal of a period whose orders the target already holds one by one (the integration posted per order
+    before it was switched to a summarised posting): its summary would book them a second time."""
+    posted = sorted((record for record in job.ledger.lookup(job.integration.name, "invoice", orders).values()
+                     if record.status == "synced" and not is_summary_key(record.target_number or "")),
+                    key=lambda record: record.key)
+    if not posted:
+        return None
+    first = posted[0]
+    return Rejection(
+        "invoice", summary_key(outlet_code, label),
+        f"{len(posted)} of the period's {len(orders)} order(s) are already in the target one by one (e.g. "
+        f"{first.key} as #{first.target_number or first.target_id}), posted before posting became "
+        f"{job.integration.posting}: a summary would book them twice. Sync this period per order (posting: "
+        "per_order, e.g. a backfill of it), or delete those invoices in the target first", outlet_code)
 
 
 def stage_summaries(job: SyncJob, outlet_code: str, window: Window, documents: Sequence[Document],
