@@ -105,8 +105,16 @@ class PreviewLedger:
         from sqlalchemy import inspect
 
         if not inspect(real.engine).has_table("sync_records"):
-            # a ledger no sync has written yet (its tables are created by the first real run): nothing is synced
-            real = SyncLedger.from_url("sqlite://", ensure_schema=True)
+            # a ledger no sync has written yet (its tables are created by the first real run): nothing is synced.
+            # One in-memory database for every thread (a sales sync stages in a thread of its own, possync.ahead):
+            # by default each thread would open an empty one of its own
+            from sqlalchemy.pool import StaticPool
+
+            from possync.db import make_engine
+
+            real = SyncLedger(make_engine("sqlite://", poolclass=StaticPool,
+                                          connect_args={"check_same_thread": False}))
+            real.create_schema()
         self.real = real
         self._records: dict[tuple[str, str, str], LedgerRecord] = {}
         self._id_maps: dict[tuple[str, str], dict[str, tuple[str, str | None]]] = {}
