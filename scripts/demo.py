@@ -40,10 +40,13 @@ from airflow_rest import AirflowAPI, http_json
 from demo_targets import (
     accurate_document_counts,
     demo_week,
+    enter_order_and_transfer,
     goods_receipt_in_pos,
     invoice_totals,
     jurnal_document_counts,
+    order_in_pos,
     simulate_purchase,
+    transfer_in_pos,
 )
 
 from possync.money import rupiah
@@ -185,7 +188,8 @@ def register_accurate_webhook(data_url: str) -> str:
     the integration's webhook secret from its connection, as Accurate webhooks carry no signature."""
     secret = json.loads(os.environ["AIRFLOW_CONN_ACCURATE_DEMO"])["extra"]["webhook_secret"]
     url = f"{AIRFLOW_URL}{WEBHOOK_PATH}?token={urllib.parse.quote(secret)}"
-    http_json(f"{data_url}/_sandbox/webhooks", method="POST", body={"url": url, "types": ["RECEIVE_ITEM"]})
+    http_json(f"{data_url}/_sandbox/webhooks", method="POST",
+              body={"url": url, "types": ["RECEIVE_ITEM", "PURCHASE_ORDER", "ITEM_TRANSFER"]})
     return url
 
 
@@ -466,7 +470,8 @@ def main() -> int:
     say(f"  Accurate sandbox: account host http://{accurate_host}:{account_port}, data host {data_url} "
         "(8 calls/s and 8 in flight, as documented)")
     webhook_url = register_accurate_webhook(data_url)
-    say(f"  its RECEIVE_ITEM webhook posts to {webhook_url.split('?')[0]} (the token is the connection's secret)")
+    say(f"  its RECEIVE_ITEM, PURCHASE_ORDER and ITEM_TRANSFER webhooks post to {webhook_url.split('?')[0]} (the "
+        "token is the connection's secret)")
     accurate_before = accurate_document_counts()
     standalone = start_background("airflow-standalone", airflow, "standalone")
     wait_for("airflow-standalone", standalone, lambda: http_json(f"{AIRFLOW_URL}/api/v2/monitor/health"), 180)
@@ -501,7 +506,8 @@ def main() -> int:
     reconcile_week(api, week_start, week_end)
     compare_stock_week()
 
-    step("A purchase entered in Accurate reaches the POS (webhook → accurate_demo__inbound → goods receipt)")
+    step("A purchase, a purchase order and a transfer entered in Accurate reach the POS (webhooks → "
+         "accurate_demo__inbound)")
     from possync.config import load_config
 
     central = next(i for i in load_config().integrations if i.name == "accurate_demo").outlets["WH01"].warehouse
@@ -516,6 +522,17 @@ def main() -> int:
                      "runs and var/logs/accurate-sandbox.log")
         time.sleep(2)
     say(f"  goods receipt {number} is in the POS {time.monotonic() - started:.0f} s after it was saved in Accurate")
+    order, transfer = enter_order_and_transfer(record)
+    say(f"  Accurate purchase order {order} (expected goods, no stock yet) and item transfer {transfer} "
+        "(Kemang → Dago, sent and received) saved")
+    started = time.monotonic()
+    while not (order_in_pos(POS_URL, order) and transfer_in_pos(POS_URL, transfer)):
+        if time.monotonic() - started > 180:
+            sys.exit("demo: the purchase order or the transfer did not reach the POS within 3 minutes; see the "
+                     "accurate_demo__inbound runs and var/logs/accurate-sandbox.log")
+        time.sleep(2)
+    say(f"  both are in the POS {time.monotonic() - started:.0f} s later: {order_in_pos(POS_URL, order)}; "
+        f"{transfer_in_pos(POS_URL, transfer)} (the POS's own transfer now, never sent back to Accurate)")
     say("  webhook log (newest first):")
     for line in webhook_log_lines():
         say(f"    {line}")
@@ -572,7 +589,8 @@ def main() -> int:
         added = after - accurate_before[module]
         say(f"  {module:<18} {after:>6}   " + (f"{added:+d} in this run" if added else "unchanged"))
     if accurate_before["sales-invoice"] and accurate_after["sales-invoice"] == accurate_before["sales-invoice"]:
-        say("  No new sales documents: the week was already synced (the receive-item is this run's purchase).")
+        say("  No new sales documents: the week was already synced (the receive-item and the two item-transfer "
+            "sides are what this run entered in Accurate).")
 
     logs = AIRFLOW_HOME / "logs" / f"dag_id={SALES_DAGS[0]}"
     example = sorted(logs.glob("run_id=backfill__*/task_id=sync_sales/map_index=0/attempt=*.log"))

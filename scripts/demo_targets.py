@@ -4,6 +4,7 @@ possync's hooks, so the connections (jurnal_demo, accurate_demo) must resolve in
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -77,6 +78,51 @@ def simulate_purchase(data_url: str, ledger_url: str, warehouse: str, integratio
     reply = http_json(f"{data_url}/_sandbox/simulate/purchase", method="POST",
                       body={"warehouseName": warehouse, "lines": lines})
     return reply.get("r") or reply
+
+
+def enter_order_and_transfer(receipt: dict, integration: str = "accurate_demo") -> tuple[str, str]:
+    """What a buyer and a stock keeper enter in Accurate: a purchase order for JKT01's branch of the receipt's first
+    product, and an item transfer of it from Kemang (JKT01) to Dago (BDG01), sent and received. Through the demo's
+    Accurate connection, as any Accurate client would; their numbers (order, transfer-out)."""
+    from possync.config import load_config
+    from possync.targets.base.registry import get_target
+
+    config = next(i for i in load_config().integrations if i.name == integration)
+    hook = get_target("accurate").hook(config)
+    jkt, bdg = config.outlets["JKT01"], config.outlets["BDG01"]
+    sku = receipt["detailItem"][0]["itemNo"]
+    today = time.strftime("%d/%m/%Y")
+    order = hook.save("purchase-order", {"vendorNo": "V.00001", "transDate": today, "branchName": jkt.branch,
+                                         "detailItem": [{"itemNo": sku, "quantity": 48, "unitPrice": 15000,
+                                                         "warehouseName": jkt.warehouse}]})
+    sent = hook.save("item-transfer", {"itemTransferType": "TRANSFER_OUT", "transDate": today,
+                                       "warehouseName": jkt.warehouse, "referenceWarehouseName": bdg.warehouse,
+                                       "detailItem": [{"itemNo": sku, "quantity": 3}]})
+    hook.save("item-transfer", {"itemTransferType": "TRANSFER_IN", "transDate": today, "warehouseName": bdg.warehouse,
+                                "fromItemTransferNo": sent["number"], "detailItem": [{"itemNo": sku, "quantity": 3}]})
+    return order["number"], sent["number"]
+
+
+def order_in_pos(pos_url: str, number: str, integration: str = "accurate_demo") -> str | None:
+    """How the POS holds a purchase order entered in Accurate (None until it does)."""
+    from possync.db import make_engine
+    from possync.pos.incoming import purchase_order
+
+    order = purchase_order(make_engine(pos_url), integration, number)
+    return None if order is None else (f"purchase order for {order['outlet_code']}, {order['status']}, "
+                                       + ", ".join(f"{sku} × {quantity}" for sku, quantity, _ in order["lines"]))
+
+
+def transfer_in_pos(pos_url: str, number: str) -> str | None:
+    """How the POS holds a transfer entered in Accurate, once it has been received there (None until then)."""
+    from possync.db import make_engine
+    from possync.pos.incoming import pos_transfer
+
+    transfer = pos_transfer(make_engine(pos_url), number)
+    if transfer is None or transfer["status"] != "received":
+        return None
+    return (f"transfer {number} {transfer['from_code']} → {transfer['to_code']}, {transfer['status']}, "
+            + ", ".join(f"{sku} × {sent}" for sku, sent, _ in transfer["lines"]))
 
 
 def goods_receipt_in_pos(pos_url: str, number: str) -> bool:
