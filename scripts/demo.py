@@ -197,9 +197,14 @@ def webhook_log_lines() -> list[str]:
     from possync.db import make_engine
     from possync.ledger.webhooks import WebhookLog
 
+    def shortened(text: str | None, separator: str) -> str:  # a possync transfer's echo names 19 numbers
+        parts = (text or "").split(separator)
+        return text or "" if len(parts) <= 2 else f"{parts[0]}{separator}… ({len(parts) - 1} more)"
+
     events = WebhookLog(make_engine(LEDGER_URL)).events("accurate_demo", limit=10)
-    return [f"{e.received_at:%Y-%m-%d %H:%M:%S} {e.event_type:<13} {e.status:<9} {e.document_numbers or ''}"
-            + (f"  {e.reason}" if e.reason else "") for e in events]
+    return [f"{e.received_at:%Y-%m-%d %H:%M:%S} {e.event_type:<13} {e.status:<9} "
+            f"{shortened(e.document_numbers, ', ')}" + (f"  {shortened(e.reason, '; ')}" if e.reason else "")
+            for e in events]
 
 
 # -- Airflow's REST API -----------------------------------------------------------------------------------

@@ -229,7 +229,11 @@ def test_per_shift_posts_each_closed_shift_once_waits_for_an_open_one_and_a_void
     assert result.target.invoice_total == totals[keys[first.id]] and result.target.invoices == 1
     assert {d.key for d in result.explained if d.ledger_status == "pending"} >= {i.key for i in in_shift[second.id]}
 
-    # a day later, still open: the summary fails with the reason (the task turns red), no longer waiting in silence
+    # a day later, still open: the summary fails with the reason (the task turns red), no longer waiting in silence;
+    # an integration that allows shifts of two days still waits
+    patient = sync_job(world, posting="per_shift", open_shift_hours=48)
+    sync_sales(patient, outlet_codes=[OUTLET], window=DAY, now=DAY.end + timedelta(days=1))
+    assert ledger.get(name, "invoice", keys[second.id]).status == "pending"
     overdue = sync_sales(job, outlet_codes=[OUTLET], window=DAY, now=DAY.end + timedelta(days=1))
     stuck = ledger.get(name, "invoice", keys[second.id])
     assert stuck.status == "failed" and "close the shift in the POS" in stuck.reason, stuck.reason

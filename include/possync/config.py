@@ -304,6 +304,9 @@ class Integration(_Strict):
     #: payments per method, refunds per method; possync.transform.summary) or ``per_shift`` (the same per closed
     #: till shift, dated by the shift's opening; an order with no shift fails with the reason)
     posting: Literal["per_order", "per_day", "per_shift"] = "per_order"
+    #: per_shift: a till shift still open this many hours after it opened fails its summary with the reason (the task
+    #: turns red), rather than its sales waiting in silence for a close that may never come
+    open_shift_hours: Annotated[int, Field(ge=1, le=24 * 14)] = 24
     #: the language of the per-record reasons in the task logs and on the Sync Status pages: ``en`` or ``id``
     #: (Bahasa Indonesia); the ledger keeps reasons in English either way (possync.i18n)
     language: Literal["en", "id"] = "en"

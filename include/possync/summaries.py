@@ -4,7 +4,8 @@ for the day (``Periods``): a shift is over once the POS has closed it (its ``clo
 below; an open shift's summary waits as ``SUM/<outlet>/S<shift id>`` "waits for the close of shift ..."), it is
 read whole by its close the way ``sales.mode: shift_close`` reads shifts, and its summaries are dated by its
 opening. An order, payment or refund with no shift fails with the reason (nothing is left pending for ever), and so
-does the summary of a shift still open ``OPEN_SHIFT_LIMIT`` (24 h) after it opened: someone has to close it.
+does the summary of a shift still open ``open_shift_hours`` (24 by default) after it opened: someone has to close
+it.
 
 **When a day is posted.** A business day (outlet time, the integration's ``timezone``) is summarised once it is
 over: its end (the next midnight) is at or before the run's window end or the run's clock (less
@@ -64,9 +65,6 @@ if TYPE_CHECKING:
     from possync.transform.sales import SalesBatch
 
 PER_ORDER, PER_DAY, PER_SHIFT = "per_order", "per_day", "per_shift"
-#: a till shift still open this long after it opened fails its summary with the reason (the task turns red and
-#: alerts) instead of waiting in silence: a shift nobody closed would otherwise keep its sales out of the target
-OPEN_SHIFT_LIMIT = timedelta(hours=24)
 SALES_TYPES = ("invoice", "payment", "return")
 
 
@@ -246,6 +244,7 @@ def stage_summaries(job: SyncJob, outlet_code: str, window: Window, documents: S
     waiting = sorted(set(bounds) - set(over))
     keys = {summary_key(outlet_code, label): label for label in touched}
     held = ledger.lookup(name, "invoice", keys)
+    open_for = timedelta(hours=job.integration.open_shift_hours)
 
     staged = StagedSummaries()
     outcomes: list[RecordOutcome] = []
@@ -253,14 +252,14 @@ def stage_summaries(job: SyncJob, outlet_code: str, window: Window, documents: S
     for label in waiting:
         key = summary_key(outlet_code, label)
         start, _, wait = bounds[label]
-        overdue = periods.per_shift and start <= clock - OPEN_SHIFT_LIMIT
+        overdue = periods.per_shift and start <= clock - open_for
         status = held[key].status if key in held else None
         if status in ("synced", "ignored") or (status == "pending" and not overdue):
             continue  # waiting already, or posted: a period can only be open again in a backfill of its own hours
         if overdue:
             reason = (f"still waits for {wait}, open since {start.astimezone(periods.zone):%Y-%m-%d %H:%M} (more than "
-                      f"{OPEN_SHIFT_LIMIT.total_seconds() / 3600:g} h): close the shift in the POS; its sales are "
-                      "posted in the run after it closes")
+                      f"open_shift_hours {job.integration.open_shift_hours} h): close the shift in the POS; its sales "
+                      "are posted in the run after it closes")
             refused.append(RecordOutcome("invoice", key, "sales", "failed", outlet_code=outlet_code,
                                          business_time=start, reason=reason))
             log_record(logger, "FAILED", "invoice", key, reason, outlet=outlet_code)
