@@ -174,6 +174,9 @@ def test_switching_to_summaries_never_books_a_day_posted_order_by_order_twice(wo
     assert refused.status == "failed" and "already in the target one by one" in refused.reason, refused.reason
     assert f"{len(posted)} of the period's" in refused.reason and "book them twice" in refused.reason
     assert KEY in {f.key for f in summary.failed_records}, "the task says so (and turns red)"
+    result = reconciled(world)  # the day compared order by order, as the target holds it: nothing unexplained
+    assert result.target.invoice_total == sum(before[n] for n in posted)
+    assert not [d for d in result.differences if d.kind == "extra"], "the orders posted one by one are expected"
 
     next_day = Window(DAY.end, DAY.end + timedelta(days=1))
     sync_sales(switched, outlet_codes=[OUTLET], window=next_day, now=next_day.end + timedelta(hours=1))

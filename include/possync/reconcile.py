@@ -274,7 +274,7 @@ class PosDocument:
 
 
 def pos_documents(pos: Engine, integration: Integration, outlet_codes: Sequence[str], first: date,
-                  last: date) -> list[PosDocument]:
+                  last: date, ledger: SyncLedger | None = None) -> list[PosDocument]:
     """The POS's sales documents of the outlets dated ``first`` to ``last`` (outlet time), and a day around them
     (so a document the target dates a day off is still matched), as the sales sync's transform makes them; with
     summarised posting (``per_day`` / ``per_shift``), as the sync summarises them (``possync.transform.summary``:
@@ -290,7 +290,7 @@ def pos_documents(pos: Engine, integration: Integration, outlet_codes: Sequence[
     batch = transform_sales(source.extract_sales(window, list(outlet_codes)))
     found: list[PosDocument] = []
     if integration.posting != "per_order":
-        batch = _summarised(batch, integration, source, pos)
+        batch = _summarised(batch, integration, source, pos, ledger)
     for invoice in batch.invoices:
         found.append(PosDocument("invoice", invoice.key, invoice.business_time.date(), invoice.outlet_code,
                                  invoice.total, tax=invoice.tax_total, business_time=invoice.business_time,
@@ -316,23 +316,34 @@ def pos_documents(pos: Engine, integration: Integration, outlet_codes: Sequence[
     return found
 
 
-def _summarised(batch: SalesBatch, integration: Integration, source: PosSource, pos: Engine) -> SalesBatch:
+def _summarised(batch: SalesBatch, integration: Integration, source: PosSource, pos: Engine,
+                ledger: SyncLedger | None = None) -> SalesBatch:
     """The batch as summarised posting (``per_day`` / ``per_shift``) posts it: its periods that are over summarised
     (a shift's summaries dated by its opening, as the sync dates them), the records refused (the orders' and the
     summaries') and the voided orders kept. The orders of a period not over yet (a shift still open) stay as they
-    are: the sync holds them ``pending`` until their summary is due, and that is what explains them."""
+    are: the sync holds them ``pending`` until their summary is due, and that is what explains them. So do those of
+    a period the target holds orders of one by one (posted per order before ``posting`` was switched): the sync
+    refuses its summary rather than book them twice, so the target has that period order by order."""
     from possync.summaries import Periods, order_summaries
     from possync.transform.sales import SalesBatch
-    from possync.transform.summary import summarise
+    from possync.transform.summary import is_summary_key, summarise
 
     periods = Periods(integration.posting, ZoneInfo(integration.timezone), pos)
     shifts = periods.shifts_of([*batch.invoices, *batch.returns])
     now = datetime.now(UTC)
+    posted_alone: set[str | None] = set()
+    if ledger is not None:
+        records = ledger.lookup(integration.name, "invoice", [invoice.key for invoice in batch.invoices])
+        alone = {key for key, record in records.items()
+                 if record.status == "synced" and not is_summary_key(record.target_number or "")}
+        posted_alone = {periods.of(invoice, shifts) for invoice in batch.invoices if invoice.key in alone}
     due: list[list[Any]] = [[], [], []]
     waiting: list[list[Any]] = [[], [], []]
     for kind, documents in enumerate((batch.invoices, batch.payments, batch.returns)):
         for document in documents:
-            (waiting if periods.still_open(document, shifts, now) else due)[kind].append(document)
+            as_they_are = periods.still_open(document, shifts, now) or (
+                posted_alone and periods.of(document, shifts) in posted_alone)
+            (waiting if as_they_are else due)[kind].append(document)
     invoices, payments, returns = due
     orders = {invoice.key for invoice in invoices}
     unknown = sorted({r.invoice_key for r in returns if r.invoice_key not in orders})
@@ -701,7 +712,7 @@ def reconcile(integration: Integration, books: TargetBooks, pos: Engine, ledger:
     if unknown:
         raise ValueError(f"outlet(s) {', '.join(sorted(unknown))} are not mapped in {integration.name}")
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    pos_docs = pos_documents(pos, integration, chosen, first, last)
+    pos_docs = pos_documents(pos, integration, chosen, first, last, ledger)
     pos_docs += pos_stock_documents(pos, integration, books, chosen, first, last)
     target_docs = list(books.documents(first, last)) + inbound_set_aside(own_stock_set_aside(
         list(books.stock_documents(first, last)), ledger, integration.name), pos, integration.name)

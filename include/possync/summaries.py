@@ -189,14 +189,15 @@ def summarise_periods(job: SyncJob, outlet_code: str, closed: dict[str, datetime
     for label, end in sorted(closed.items()):
         batch = periods.read(job, outlet_code, label, end)
         orders = {i.key for i in batch.invoices}
-        refusal = _posted_one_by_one(job, outlet_code, label, sorted(orders))
-        if refusal is not None:
-            out.rejections.append(refusal)
-            continue
         unknown = sorted({r.invoice_key for r in batch.returns if r.invoice_key not in orders})
         shifts = periods.shifts_of([*batch.invoices, *batch.returns]) if periods.per_shift else None
         folded = summarise(batch.invoices, batch.payments, batch.returns, periods={outlet_code: [label]},
                            order_summaries=order_summaries(source, unknown, periods), shifts=shifts)
+        refusal = _posted_one_by_one(job, outlet_code, label, sorted(orders))
+        if refusal is not None:  # every summary document of the period fails with the reason, none is posted
+            out.rejections += [Rejection(d.record_type, d.key, refusal, outlet_code, _moment(d))
+                               for d in folded.documents()]
+            continue
         out.invoices += folded.invoices
         out.payments += folded.payments
         out.returns += folded.returns
@@ -206,21 +207,19 @@ def summarise_periods(job: SyncJob, outlet_code: str, closed: dict[str, datetime
     return out
 
 
-def _posted_one_by_one(job: SyncJob, outlet_code: str, label: str, orders: list[str]) -> Rejection | None:
-    """The refusal of a period whose orders the target already holds one by one (the integration posted per order
-    before it was switched to a summarised posting): its summary would book them a second time."""
+def _posted_one_by_one(job: SyncJob, outlet_code: str, label: str, orders: list[str]) -> str | None:
+    """Why a period is not summarised when the target already holds orders of it one by one (the integration posted
+    per order before it was switched to a summarised posting): its summary would book them a second time."""
     posted = sorted((record for record in job.ledger.lookup(job.integration.name, "invoice", orders).values()
                      if record.status == "synced" and not is_summary_key(record.target_number or "")),
                     key=lambda record: record.key)
     if not posted:
         return None
     first = posted[0]
-    return Rejection(
-        "invoice", summary_key(outlet_code, label),
-        f"{len(posted)} of the period's {len(orders)} order(s) are already in the target one by one (e.g. "
-        f"{first.key} as #{first.target_number or first.target_id}), posted before posting became "
-        f"{job.integration.posting}: a summary would book them twice. Sync this period per order (posting: "
-        "per_order, e.g. a backfill of it), or delete those invoices in the target first", outlet_code)
+    return (f"{len(posted)} of the period's {len(orders)} order(s) are already in the target one by one (e.g. "
+            f"{first.key} as #{first.target_number or first.target_id}), posted before posting became "
+            f"{job.integration.posting}: a summary would book them twice. Sync this period per order (posting: "
+            "per_order, e.g. a backfill of it), or delete those invoices in the target first")
 
 
 def stage_summaries(job: SyncJob, outlet_code: str, window: Window, documents: Sequence[Document],
