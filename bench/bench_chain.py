@@ -418,6 +418,21 @@ def invoice_lags(target: Target, ledger: Path, pos: Path, clock: ScaledClock) ->
     return from_commit, from_business
 
 
+def while_loading(target: Target, spans: list[tuple[float, float]]) -> tuple[int, float]:
+    """The records the sandbox created during the runs and the wall-clock seconds from each run's first to its last
+    one: the time the target was being fed, without the run's start and end."""
+    with sqlite3.connect(target.sandbox_db) as db:
+        created = sorted(utc(at).timestamp() for (at,) in db.execute(
+            "SELECT created_at FROM records WHERE created_at IS NOT NULL"))
+    count, seconds = 0, 0.0
+    for start, end in spans:
+        inside = [at for at in created if start <= at <= end]
+        if inside:
+            count += len(inside)
+            seconds += inside[-1] - inside[0]
+    return count, seconds
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)] if ordered else float("nan")
@@ -466,6 +481,11 @@ def report(target: Target, triggered: list[Triggered], runs: list[dict], tasks: 
         "extract, transform, ledger, gaps)")
     say(f"  documents per minute at the scaled limit: {per_minute:,.0f} of a ceiling of {ceiling:,.0f} = "
         f"{per_minute / ceiling:.1%} (goal >= 95%)")
+    made, loading = while_loading(target, spans)
+    if loading:
+        say(f"  while loading (each run's first to last document created in the sandbox, {loading:.0f} s): "
+            f"{made / (loading / 60):,.0f} documents/min = {made / (loading / 60) / ceiling:.1%} of the ceiling "
+            "(the rest of the busy time is the runs' start and end)")
     say(f"  projected to the real limit (the requests at {target.requests_per_second() / target.scale * 60:g}/min, "
         f"the rest as measured): {minutes(real)} busy, {synced / (real / 60):,.0f} documents/min of "
         f"{ceiling / target.scale:,.0f} = {synced / (real / 60) / (ceiling / target.scale):.1%} (arithmetic)")
