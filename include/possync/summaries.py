@@ -222,6 +222,24 @@ def _posted_one_by_one(job: SyncJob, outlet_code: str, label: str, orders: list[
             "per_order, e.g. a backfill of it), or delete those invoices in the target first")
 
 
+def _summarised_already(ledger: Any, integration: str, documents: Sequence[Document],
+                        skipped: Sequence[Rejection]) -> set[tuple[str, str]]:
+    """The staged records that change nothing: documents synced in a summary with the content they have now, and
+    voided orders already taken out of theirs. A later window reads them again (the lookback sweep, a backfill);
+    they need not bring their period back to be read whole and folded again. (Staging has just recorded them, but
+    an unchanged document stays ``synced`` and a new void stays ``synced`` until its summary is posted without it.)"""
+    said: set[tuple[str, str]] = set()
+    for record_type in SALES_TYPES:
+        staged = {d.key: d for d in documents if d.record_type == record_type}
+        voided = {r.key for r in skipped if r.record_type == record_type} - set(staged)
+        for key, record in ledger.lookup(integration, record_type, [*staged, *voided]).items():
+            in_summary = record.status == "synced" and is_summary_key(record.target_number or "")
+            if (key in staged and in_summary and record.content_hash == content_hash(staged[key])) or (
+                    key in voided and record.status == "skipped"):
+                said.add((record_type, key))
+    return said
+
+
 def stage_summaries(job: SyncJob, outlet_code: str, window: Window, documents: Sequence[Document],
                     skipped: Sequence[Rejection], now: datetime | None = None) -> StagedSummaries:
     """The summaries of the periods the staged ``documents`` and ``skipped`` records of ``outlet_code`` fall in,
@@ -231,7 +249,9 @@ def stage_summaries(job: SyncJob, outlet_code: str, window: Window, documents: S
 
     ledger, name, logger = job.ledger, job.integration.name, job.logger
     periods = Periods(job.integration.posting, ZoneInfo(job.integration.timezone), job.pos)
-    items = [*documents, *(r for r in skipped if r.record_type in SALES_TYPES)]
+    said = _summarised_already(ledger, name, documents, skipped)
+    documents = [d for d in documents if (d.record_type, d.key) not in said]
+    items = [*documents, *(r for r in skipped if r.record_type in SALES_TYPES and (r.record_type, r.key) not in said)]
     shifts = periods.shifts_of(items)
     period_of = {(item.record_type, item.key): periods.of(item, shifts) for item in items}
     touched = {label for label in period_of.values() if label is not None}
