@@ -11,8 +11,8 @@ row, a slow network), so N arrivals in one of the server's windows are impossibl
 was allowed, a request held up between allowance and arrival could land in the next window beside that window's
 own N.) A small margin on the period absorbs what remains: the server's own rounding.
 
-That guarantee costs a request's whole round trip: at 8 a second and 170 ms a call, a request holds its place
-for 1.22 s, so at most 82% of the allowance is used. Where the server is known to see a request within
+That guarantee costs a request's whole round trip: at 8 a second and 0.09 s a call, a request holds its place
+for 1.1 s, so at most about 91% of the allowance is used. Where the server is known to see a request within
 ``transit_seconds`` of its allowance (a short, steady network path), a request counts only until a period after
 the earlier of its answer and its allowance plus ``transit_seconds``: the allowance is used up to the margin and
 the transit, and a request that takes longer than that to arrive may be refused (429; the hooks wait and send it
