@@ -45,10 +45,6 @@ NOUNS: dict[str, str] = {
     "customer": "pelanggan",
     "product": "produk",
     "item": "barang",
-    # Accurate's modules, as inbound reasons name its documents (possync.targets.accurate.inbound)
-    "receive-item": "penerimaan barang",
-    "purchase-order": "pesanan pembelian",
-    "item-transfer": "pemindahan barang",
 }
 
 #: the few fixed English words and phrases some reasons are built from → Indonesian
@@ -86,8 +82,10 @@ _HELD = r"(?P<held>[A-Z][A-Za-z]+ #[^\s;()]+)"
 _AMOUNT = r"-?Rp [\d.,]+"
 _QTY = r"-?[\d.,]+"
 _NAME = r"'(?P<name>.*)'"
-#: an Accurate document of the inbound, by its module (translated through NOUNS)
-_DOC = r"(?P<n_doc>receive-item|purchase-order|item-transfer)"
+#: a target's label in a reason, for the targets' own catalogues (``Target.reasons``)
+TARGET = _TARGET
+#: where the targets' own entries go in the catalogue (``_catalogue``)
+_TARGET_REASONS = ("", "")
 
 #: (English template as a regex, Indonesian template); the first full match wins, so specific before general
 _CATALOGUE: list[tuple[str, str]] = [
@@ -271,46 +269,12 @@ _CATALOGUE: list[tuple[str, str]] = [
      "baris {line} ('{name}') tidak punya jumlah hasil hitung"),
     (r"line (?P<line>\d+) \('(?P<name>.*)'\) has no quantity change",
      "baris {line} ('{name}') tidak punya perubahan kuantitas"),
-    # ------------------------------------------------------------------ goods receipts from Accurate (inbound)
+    # ------------------------------------------------------------------ documents entered in a target (inbound)
+    _TARGET_REASONS,  # each target's own (Target.reasons: its documents' names), here in the order
     (r"(?P<event>\S+) events are not synced to the POS \(only (?P<types>[A-Z_, ]+)\)",
      "event {event} tidak disinkronkan ke POS (hanya {types})"),
     (r"the envelope has no data entries", "envelope tidak berisi data"),
-    (r"receive-item (?P<key>\S+): action (?P<action>\S+) is not synced; a receipt already in the POS is not "
-     r"reversed automatically \(adjust the stock in the POS\)",
-     "penerimaan barang {key}: aksi {action} tidak disinkronkan; penerimaan yang sudah ada di POS tidak dibatalkan "
-     "otomatis (sesuaikan stok di POS)"),
-    (rf"{_DOC} (?P<key>\S+): action (?P<action>\S+) is not synced",
-     "{n_doc} {key}: aksi {action} tidak disinkronkan"),
-    (rf"{_DOC} (?P<key>\S+) no longer exists in {_TARGET} \(deleted after it was saved\)",
-     "{n_doc} {key} sudah tidak ada di {target} (dihapus setelah disimpan)"),
-    (rf"{_DOC} (?P<key>\S+): {_TARGET} refused to return it: (?P<message>.*)",
-     "{n_doc} {key}: {target} menolak mengembalikannya: {message}"),
     (r"already in the POS \(an earlier delivery\)", "sudah ada di POS (kiriman sebelumnya)"),
-    (rf"receive-item (?P<key>\S+) was changed in {_TARGET} after the POS received it; the POS keeps the first "
-     r"version: adjust the stock in the POS if the change is real",
-     "penerimaan barang {key} diubah di {target} setelah POS menerimanya; POS menyimpan versi pertama: sesuaikan "
-     "stok di POS bila perubahan itu memang benar"),
-    (rf"{_DOC} (?P<key>\S+) line (?P<line>\d+): "
-     r"(?P<field>quantity|unitPrice) (?P<value>.+) is not a number",
-     "{n_doc} {key} baris {line}: {field} {value} bukan angka"),
-    (rf"{_DOC} (?P<key>\S+): (?P<field>transDate|shipDate) "
-     r"(?P<value>.+) is not dd/MM/yyyy", "{n_doc} {key}: {field} {value} bukan dd/MM/yyyy"),
-    (rf"{_DOC} (?P<key>\S+): {_TARGET} returned it without a number",
-     "{n_doc} {key}: {target} mengembalikannya tanpa nomor"),
-    (rf"{_DOC} (?P<key>\S+) has no item lines", "{n_doc} {key} tidak punya baris barang"),
-    (rf"{_DOC} (?P<key>\S+): line (?P<line>\d+) is not an object",
-     "{n_doc} {key}: baris {line} bukan objek"),
-    (r"receive-item (?P<key>\S+): line (?P<line>\d+) names no warehouse",
-     "penerimaan barang {key}: baris {line} tidak menyebut gudang"),
-    (r"receive-item (?P<key>\S+) receives into several warehouses \((?P<warehouses>.*)\); the POS takes one outlet "
-     rf"per receipt: split it in {_TARGET}",
-     "penerimaan barang {key} masuk ke beberapa gudang ({warehouses}); POS hanya menerima satu outlet per "
-     "penerimaan: pecah di {target}"),
-    (rf"{_TARGET} warehouse '(?P<warehouse>.*)' of {_DOC} "
-     r"(?P<key>\S+) is not mapped to a POS outlet "
-     r"\(set outlets\.<code>\.warehouse for integration (?P<integration>\S+) in integrations\.yaml\)",
-     "gudang {target} '{warehouse}' dari {n_doc} {key} belum dipetakan ke outlet POS (isi "
-     "outlets.<code>.warehouse untuk integrasi {integration} di integrations.yaml)"),
     (r"(?P<source>.+) item '(?P<sku>.*)'(?P<item> \(.*\))?: quantity (?P<quantity>\S+) is not a positive quantity "
      r"(?P<w_what>received|ordered|sent)",
      "barang {source} '{sku}'{item}: kuantitas {quantity} bukan kuantitas {w_what} yang positif"),
@@ -322,7 +286,6 @@ _CATALOGUE: list[tuple[str, str]] = [
     (r"(?P<source>.+) item '(?P<sku>.*)'(?P<item> \(.*\))? has no product with that SKU in the POS",
      "barang {source} '{sku}'{item}: tidak ada produk dengan SKU itu di POS"),
     (r"goods receipt (?P<key>\S+) has no lines", "penerimaan barang {key} tidak punya baris"),
-    # ------------------------------------------------------------------ purchase orders and transfers from Accurate
     (r"→ expected at POS outlet (?P<outlet>\S+): (?P<lines>\d+) lines",
      "→ diharapkan di outlet POS {outlet}: {lines} baris"),
     (rf"→ changed in {_TARGET}, updated at POS outlet (?P<outlet>\S+): (?P<lines>\d+) lines",
@@ -337,40 +300,10 @@ _CATALOGUE: list[tuple[str, str]] = [
     (r"transfer (?P<number>\S+) already received in the POS \(an earlier delivery\)",
      "transfer {number} sudah diterima di POS (kiriman sebelumnya)"),
     (r"tried again at the end of this run", "dicoba lagi di akhir run ini"),
-    (rf"item-transfer (?P<key>\S+) was changed in {_TARGET} after the POS took it; the POS keeps the first version: "
-     r"adjust the stock in the POS if the change is real",
-     "pemindahan barang {key} diubah di {target} setelah POS mencatatnya; POS menyimpan versi pertama: sesuaikan "
-     "stok di POS bila perubahan itu memang benar"),
-    (rf"purchase-order (?P<key>\S+) was deleted in {_TARGET} and was never in the POS",
-     "pesanan pembelian {key} dihapus di {target} dan tidak pernah ada di POS"),
-    (r"item-transfer (?P<key>\S+): action DELETE is not synced; a transfer already in the POS is not reversed "
-     r"automatically \(cancel it or adjust the stock in the POS\)",
-     "pemindahan barang {key}: aksi DELETE tidak disinkronkan; transfer yang sudah ada di POS tidak dibatalkan "
-     "otomatis (batalkan atau sesuaikan stok di POS)"),
-    (rf"item-transfer (?P<key>\S+) belongs to POS transfer (?P<number>\S+), which possync sent to {_TARGET}: "
-     r"nothing to write back",
-     "pemindahan barang {key} milik transfer POS {number}, yang dikirim possync ke {target}: tidak ada yang ditulis "
-     "balik"),
-    (rf"item-transfer (?P<key>\S+) moves goods between {_TARGET} warehouses '(?P<a>.*)' and '(?P<b>.*)', neither "
-     r"a POS outlet: nothing for the POS",
-     "pemindahan barang {key} memindahkan barang antara gudang {target} '{a}' dan '{b}', keduanya bukan outlet POS: "
-     "tidak ada untuk POS"),
     (rf"{_TARGET} transfer-in (?P<key>\S+) receives transfer (?P<number>\S+), which is not in the POS yet; it is "
      r"written once the transfer-out is",
      "transfer masuk {target} {key} menerima transfer {number}, yang belum ada di POS; ditulis setelah transfer "
      "keluarnya"),
-    (rf"{_TARGET} branch '(?P<branch>.*)' of purchase-order (?P<key>\S+) is not the branch of a POS outlet \(set "
-     r"outlets\.<code>\.branch for integration (?P<integration>\S+) in integrations\.yaml\)",
-     "cabang {target} '{branch}' dari pesanan pembelian {key} bukan cabang outlet POS mana pun (isi "
-     "outlets.<code>.branch untuk integrasi {integration} di integrations.yaml)"),
-    (rf"{_TARGET} branch '(?P<branch>.*)' of purchase-order (?P<key>\S+) is the branch of several POS outlets "
-     r"\((?P<outlets>.*)\): the POS cannot tell which one expects it \(give each outlet its own branch\)",
-     "cabang {target} '{branch}' dari pesanan pembelian {key} adalah cabang beberapa outlet POS ({outlets}): POS "
-     "tidak tahu outlet mana yang menunggunya (beri tiap outlet cabangnya sendiri)"),
-    (rf"purchase-order (?P<key>\S+) names neither a warehouse nor a branch: the POS cannot tell which outlet "
-     rf"expects it \(give it the outlet's branch in {_TARGET}\)",
-     "pesanan pembelian {key} tidak menyebut gudang maupun cabang: POS tidak tahu outlet mana yang menunggunya "
-     "(beri cabang outletnya di {target})"),
     (r"goods receipt (?P<key>\S+): outlet (?P<outlet>.+) is not in the POS",
      "penerimaan barang {key}: outlet {outlet} tidak ada di POS"),
     # ------------------------------------------------------------------ the head office exchange (headoffice)
@@ -389,8 +322,24 @@ _CATALOGUE: list[tuple[str, str]] = [
     (r"invalid value: (?P<message>.*)", "nilai tidak valid: {message}"),
 ]
 
-CATALOGUE: list[tuple[re.Pattern[str], str]] = [(re.compile(english), indonesian)
-                                                for english, indonesian in _CATALOGUE]
+
+@lru_cache(maxsize=1)
+def catalogue() -> tuple[list[tuple[re.Pattern[str], str]], dict[str, str]]:
+    """The compiled catalogue with every registered target's own entries in their place, and the nouns with the
+    targets' (their documents' names)."""
+    from possync.targets.base.registry import targets
+
+    nouns, entries = dict(NOUNS), []
+    for english, indonesian in _CATALOGUE:
+        if (english, indonesian) != _TARGET_REASONS:
+            entries.append((english, indonesian))
+            continue
+        for target in targets().values():
+            own_nouns, own_entries = target.reasons()
+            nouns.update(own_nouns)
+            entries += own_entries
+    return [(re.compile(english), indonesian) for english, indonesian in entries], nouns
+
 
 #: a record label as the loader's "has not been synced yet" names its prerequisites
 _LABEL = re.compile(r"(?:^|(?<=, ))(customer|product|item|invoice|transfer-out) ")
@@ -413,7 +362,7 @@ def _fill(match: re.Match[str], template: str) -> str | None:
         elif name.startswith("w_"):
             value = WORDS.get(value, value)
         elif name.startswith("n_"):
-            value = NOUNS.get(value, value)
+            value = catalogue()[1].get(value, value)
         elif name.startswith("l_"):
             value = _labels(value)
         values[name] = value
@@ -423,7 +372,7 @@ def _fill(match: re.Match[str], template: str) -> str | None:
 @lru_cache(maxsize=4096)
 def translate_or_none(text: str) -> str | None:
     """The Indonesian of an English reason (or detail), or None when the catalogue does not know all of it."""
-    for pattern, template in CATALOGUE:
+    for pattern, template in catalogue()[0]:
         match = pattern.fullmatch(text)
         if match is not None:
             done = _fill(match, template)

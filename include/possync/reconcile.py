@@ -324,25 +324,23 @@ def _summarised(batch: SalesBatch, integration: Integration, source: PosSource, 
     are: the sync holds them ``pending`` until their summary is due, and that is what explains them. So do those of
     a period the target holds orders of one by one (posted per order before ``posting`` was switched): the sync
     refuses its summary rather than book them twice, so the target has that period order by order."""
-    from possync.summaries import Periods, order_summaries
+    from possync.summaries import Periods, order_summaries, posted_alone
     from possync.transform.sales import SalesBatch
-    from possync.transform.summary import is_summary_key, summarise
+    from possync.transform.summary import summarise
 
     periods = Periods(integration.posting, ZoneInfo(integration.timezone), pos)
     shifts = periods.shifts_of([*batch.invoices, *batch.returns])
     now = datetime.now(UTC)
-    posted_alone: set[str | None] = set()
+    alone_in: set[str | None] = set()  # the periods the target holds orders of one by one
     if ledger is not None:
-        records = ledger.lookup(integration.name, "invoice", [invoice.key for invoice in batch.invoices])
-        alone = {key for key, record in records.items()
-                 if record.status == "synced" and not is_summary_key(record.target_number or "")}
-        posted_alone = {periods.of(invoice, shifts) for invoice in batch.invoices if invoice.key in alone}
+        alone = {r.key for r in posted_alone(ledger, integration.name, [i.key for i in batch.invoices])}
+        alone_in = {periods.of(invoice, shifts) for invoice in batch.invoices if invoice.key in alone}
     due: list[list[Any]] = [[], [], []]
     waiting: list[list[Any]] = [[], [], []]
     for kind, documents in enumerate((batch.invoices, batch.payments, batch.returns)):
         for document in documents:
             as_they_are = periods.still_open(document, shifts, now) or (
-                posted_alone and periods.of(document, shifts) in posted_alone)
+                alone_in and periods.of(document, shifts) in alone_in)
             (waiting if as_they_are else due)[kind].append(document)
     invoices, payments, returns = due
     orders = {invoice.key for invoice in invoices}

@@ -207,12 +207,18 @@ def summarise_periods(job: SyncJob, outlet_code: str, closed: dict[str, datetime
     return out
 
 
+def posted_alone(ledger: Any, integration: str, orders: Sequence[str]) -> list[LedgerRecord]:
+    """The invoice records of these orders the target holds one by one, not in a summary (posted per order, e.g.
+    before the integration's ``posting`` was switched), by key."""
+    return sorted((record for record in ledger.lookup(integration, "invoice", orders).values()
+                   if record.status == "synced" and not is_summary_key(record.target_number or "")),
+                  key=lambda record: record.key)
+
+
 def _posted_one_by_one(job: SyncJob, outlet_code: str, label: str, orders: list[str]) -> str | None:
-    """Why a period is not summarised when the target already holds orders of it one by one (the integration posted
-    per order before it was switched to a summarised posting): its summary would book them a second time."""
-    posted = sorted((record for record in job.ledger.lookup(job.integration.name, "invoice", orders).values()
-                     if record.status == "synced" and not is_summary_key(record.target_number or "")),
-                    key=lambda record: record.key)
+    """Why a period is not summarised when the target already holds orders of it one by one (``posted_alone``):
+    its summary would book them a second time."""
+    posted = posted_alone(job.ledger, job.integration.name, orders)
     if not posted:
         return None
     first = posted[0]

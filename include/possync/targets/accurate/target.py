@@ -3,7 +3,7 @@ webhooks (goods received from suppliers come back to the POS)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from possync.targets.base.target import Inbound, Logger, Target
@@ -91,6 +91,11 @@ class AccurateTarget(Target):
             },
         },
     }
+
+    def reasons(self) -> tuple[Mapping[str, str], Sequence[tuple[str, str]]]:
+        from possync.targets.accurate import reasons
+
+        return reasons.NOUNS, reasons.CATALOGUE
 
     def hook_class(self) -> type:
         from possync.targets.accurate.hook import AccurateHook

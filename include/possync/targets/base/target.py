@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -92,6 +92,11 @@ class Target(ABC):
         paces alone to its share of the target pool, the pool's size dividing the limit."""
         return self.hook_class()(integration.conn_id, pacing_share=integration.target_concurrency,
                                  pacing_conn_id=integration.ledger_conn_id if integration.shared_pacing else None)
+
+    def reasons(self) -> tuple[Mapping[str, str], Sequence[tuple[str, str]]]:
+        """What this target adds to the Indonesian reasons (``possync.i18n``): nouns for its own document names,
+        and catalogue entries (English regex, Indonesian template) for the reasons only its code gives."""
+        return {}, []
 
     @abstractmethod
     def sender_classes(self) -> Iterable[type]:
